@@ -1,0 +1,523 @@
+//! The egui application. Panels emit [`AppCommand`]s; [`TaskMemApp::apply`] is the one place
+//! they change state. Opening a video runs on a named thread; decoding on the video threads.
+
+pub mod player;
+pub mod toasts;
+pub mod ui;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, bounded};
+use serde::{Deserialize, Serialize};
+
+use crate::timefmt::format_hms_ms;
+use crate::video::{NS_PER_SEC, OpenOptions, VideoError, VideoSource};
+use player::Player;
+use toasts::Toasts;
+use ui::ruler::{RulerInput, TimeRuler};
+use ui::transport::TransportBar;
+
+/// Everything a panel may ask for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AppCommand {
+    OpenDialog,
+    Open(PathBuf),
+    CloseVideo,
+    ClearRecent,
+    TogglePlay,
+    Seek(i64),
+    /// Dragging on the scrub track: seek, show previews, decode only the frame under the mouse.
+    Scrub(i64),
+    ScrubEnd,
+    Skip(i64),
+    StepFrames(i64),
+    Home,
+    End,
+    Faster,
+    Slower,
+    SetSpeed(f64),
+    SetLoop(Option<(i64, i64)>),
+    ToggleLoop,
+    SetFollowLive(bool),
+    FitTimeline,
+    ToggleShortcuts,
+    Quit,
+}
+
+/// What persists between runs (window layout persists through eframe itself).
+#[derive(Serialize, Deserialize, Default, Clone, Debug)]
+#[serde(default)]
+pub struct Settings {
+    pub recent_files: Vec<PathBuf>,
+}
+
+const MAX_RECENT: usize = 10;
+
+struct OpenJob {
+    path: PathBuf,
+    result: Receiver<Result<VideoSource, VideoError>>,
+}
+
+pub struct TaskMemApp {
+    pub settings: Settings,
+    player: Option<Player>,
+    opening: Option<OpenJob>,
+    pub toasts: Toasts,
+    ruler: TimeRuler,
+    transport: TransportBar,
+    pending: Vec<AppCommand>,
+    last_time_s: Option<f64>,
+    title: String,
+    show_shortcuts: bool,
+    open_options: OpenOptions,
+}
+
+impl TaskMemApp {
+    /// A new app; opens `video` if given.
+    #[must_use]
+    pub fn new(cc: &eframe::CreationContext<'_>, video: Option<PathBuf>) -> Self {
+        let settings: Settings = cc
+            .storage
+            .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
+            .unwrap_or_default();
+        let mut app = Self {
+            settings,
+            player: None,
+            opening: None,
+            toasts: Toasts::default(),
+            ruler: TimeRuler::default(),
+            transport: TransportBar::default(),
+            pending: Vec::new(),
+            last_time_s: None,
+            title: String::new(),
+            show_shortcuts: false,
+            open_options: OpenOptions::default(),
+        };
+        if let Some(video) = video {
+            app.pending.push(AppCommand::Open(video));
+        }
+        app
+    }
+
+    #[must_use]
+    pub fn player(&self) -> Option<&Player> {
+        self.player.as_ref()
+    }
+
+    #[must_use]
+    pub fn is_opening(&self) -> bool {
+        self.opening.is_some()
+    }
+
+    /// Queues a command as if a panel had emitted it (menus, tests, drag-and-drop).
+    pub fn submit(&mut self, command: AppCommand) {
+        self.pending.push(command);
+    }
+
+    fn start_open(&mut self, path: PathBuf, ctx: &egui::Context) {
+        let (tx, rx) = bounded(1);
+        let (job_path, options, repaint) = (path.clone(), self.open_options.clone(), ctx.clone());
+        let spawned = std::thread::Builder::new()
+            .name("video-open".to_owned())
+            .spawn(move || {
+                let _ = tx.send(VideoSource::open(&job_path, &options));
+                repaint.request_repaint();
+            });
+        match spawned {
+            Ok(_) => self.opening = Some(OpenJob { path, result: rx }),
+            Err(err) => self.toasts.error(format!("cannot start opening {}: {err}", path.display())),
+        }
+    }
+
+    fn poll_open(&mut self, ctx: &egui::Context) {
+        let Some(job) = &self.opening else { return };
+        let Ok(result) = job.result.try_recv() else { return };
+        let path = job.path.clone();
+        self.opening = None;
+        match result.map_err(anyhow::Error::from).and_then(|source| {
+            Player::new(source, ctx).map_err(|e| anyhow::anyhow!("{}: cannot start decoding: {e}", path.display()))
+        }) {
+            Ok(player) => {
+                let index = Arc::clone(player.index());
+                self.player = Some(player);
+                self.ruler.fit();
+                self.remember_recent(&path);
+                self.toasts.info(format!(
+                    "Opened {} ({}x{}, {}, {})",
+                    file_name(&path),
+                    index.width,
+                    index.height,
+                    index.codec.name(),
+                    format_hms_ms(index.duration_ns())
+                ));
+            }
+            Err(err) => self.toasts.error(format!("{err:#}")),
+        }
+    }
+
+    fn remember_recent(&mut self, path: &Path) {
+        let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        self.settings.recent_files.retain(|p| p != &path);
+        self.settings.recent_files.insert(0, path);
+        self.settings.recent_files.truncate(MAX_RECENT);
+    }
+
+    /// The one place commands change state.
+    fn apply(&mut self, command: AppCommand, ctx: &egui::Context) {
+        match command {
+            AppCommand::OpenDialog => {
+                // rfd blocks while the native dialog is open; no frame is due meanwhile.
+                if let Some(path) = rfd::FileDialog::new()
+                    .add_filter("Video", &["mp4", "m4v", "mov"])
+                    .add_filter("All files", &["*"])
+                    .pick_file()
+                {
+                    self.start_open(path, ctx);
+                }
+            }
+            AppCommand::Open(path) => self.start_open(path, ctx),
+            AppCommand::CloseVideo => self.player = None,
+            AppCommand::ClearRecent => self.settings.recent_files.clear(),
+            AppCommand::FitTimeline => self.ruler.fit(),
+            AppCommand::ToggleShortcuts => self.show_shortcuts = !self.show_shortcuts,
+            AppCommand::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
+            playback_command => {
+                let Some(player) = &mut self.player else { return };
+                let p = &mut player.playback;
+                match playback_command {
+                    AppCommand::TogglePlay => p.toggle_play(),
+                    AppCommand::Seek(t) => p.seek_ns(t),
+                    AppCommand::Scrub(t) => {
+                        player.scrubbing = true;
+                        p.seek_ns(t);
+                    }
+                    AppCommand::ScrubEnd => player.scrubbing = false,
+                    AppCommand::Skip(dt) => p.skip_ns(dt),
+                    AppCommand::StepFrames(n) => p.step_frames(n),
+                    AppCommand::Home => p.home(),
+                    AppCommand::End => p.end(),
+                    AppCommand::Faster => p.faster(),
+                    AppCommand::Slower => p.slower(),
+                    AppCommand::SetSpeed(s) => p.set_speed(s),
+                    AppCommand::SetLoop(range) => {
+                        p.set_loop_range_ns(range);
+                        p.set_looping(p.loop_range_ns().is_some());
+                    }
+                    AppCommand::ToggleLoop => {
+                        let looping = p.is_looping();
+                        p.set_looping(!looping);
+                    }
+                    AppCommand::SetFollowLive(on) => p.set_follow_live(on),
+                    _ => {}
+                }
+                ctx.request_repaint();
+            }
+        }
+    }
+
+    /// Global shortcuts, taken before any widget sees the keys; never while typing.
+    fn shortcuts(&mut self, ctx: &egui::Context) {
+        use egui::{Key, Modifiers};
+        if ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::O)) {
+            self.pending.push(AppCommand::OpenDialog);
+        }
+        if ctx.text_edit_focused() {
+            return;
+        }
+        let bindings: [(Modifiers, Key, AppCommand); 12] = [
+            (Modifiers::NONE, Key::Space, AppCommand::TogglePlay),
+            (Modifiers::SHIFT, Key::ArrowLeft, AppCommand::Skip(-10 * NS_PER_SEC)),
+            (Modifiers::SHIFT, Key::ArrowRight, AppCommand::Skip(10 * NS_PER_SEC)),
+            (Modifiers::NONE, Key::ArrowLeft, AppCommand::Skip(-NS_PER_SEC)),
+            (Modifiers::NONE, Key::ArrowRight, AppCommand::Skip(NS_PER_SEC)),
+            (Modifiers::NONE, Key::Comma, AppCommand::StepFrames(-1)),
+            (Modifiers::NONE, Key::Period, AppCommand::StepFrames(1)),
+            (Modifiers::NONE, Key::Home, AppCommand::Home),
+            (Modifiers::NONE, Key::End, AppCommand::End),
+            (Modifiers::NONE, Key::OpenBracket, AppCommand::Slower),
+            (Modifiers::NONE, Key::CloseBracket, AppCommand::Faster),
+            (Modifiers::NONE, Key::L, AppCommand::ToggleLoop),
+        ];
+        ctx.input_mut(|i| {
+            for (modifiers, key, command) in bindings {
+                // Shift+Arrow is bound separately; a plain binding must not also match it.
+                if modifiers == Modifiers::NONE && i.modifiers.shift && matches!(key, Key::ArrowLeft | Key::ArrowRight) {
+                    continue;
+                }
+                while i.consume_key(modifiers, key) {
+                    self.pending.push(command.clone());
+                }
+            }
+        });
+    }
+
+    fn menu_ui(&mut self, ui: &mut egui::Ui) {
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui.add(egui::Button::new("Open video…").shortcut_text("Ctrl+O")).clicked() {
+                    self.pending.push(AppCommand::OpenDialog);
+                }
+                ui.menu_button("Open recent", |ui| {
+                    if self.settings.recent_files.is_empty() {
+                        ui.weak("No recent files");
+                    }
+                    for path in &self.settings.recent_files {
+                        if ui.button(path.display().to_string()).clicked() {
+                            self.pending.push(AppCommand::Open(path.clone()));
+                        }
+                    }
+                    ui.separator();
+                    if ui.button("Clear recent files").clicked() {
+                        self.pending.push(AppCommand::ClearRecent);
+                    }
+                });
+                if ui.add_enabled(self.player.is_some(), egui::Button::new("Close video")).clicked() {
+                    self.pending.push(AppCommand::CloseVideo);
+                }
+                ui.separator();
+                if ui.button("Quit").clicked() {
+                    self.pending.push(AppCommand::Quit);
+                }
+            });
+            ui.menu_button("Playback", |ui| {
+                let has_video = self.player.is_some();
+                let items: [(&str, &str, AppCommand); 7] = [
+                    ("Play / pause", "Space", AppCommand::TogglePlay),
+                    ("Next frame", ".", AppCommand::StepFrames(1)),
+                    ("Previous frame", ",", AppCommand::StepFrames(-1)),
+                    ("Faster", "]", AppCommand::Faster),
+                    ("Slower", "[", AppCommand::Slower),
+                    ("Loop selection", "L", AppCommand::ToggleLoop),
+                    ("Clear selection", "", AppCommand::SetLoop(None)),
+                ];
+                for (label, shortcut, command) in items {
+                    if ui
+                        .add_enabled(has_video, egui::Button::new(label).shortcut_text(shortcut))
+                        .clicked()
+                    {
+                        self.pending.push(command);
+                    }
+                }
+            });
+            ui.menu_button("View", |ui| {
+                if ui.add(egui::Button::new("Fit timeline").shortcut_text("double-click")).clicked() {
+                    self.pending.push(AppCommand::FitTimeline);
+                }
+            });
+            ui.menu_button("Help", |ui| {
+                if ui.button("Keyboard shortcuts").clicked() {
+                    self.pending.push(AppCommand::ToggleShortcuts);
+                }
+            });
+        });
+    }
+
+    fn welcome_ui(&mut self, ui: &mut egui::Ui) {
+        ui.vertical_centered(|ui| {
+            ui.add_space(ui.available_height() * 0.25);
+            ui.heading("TaskMem Studio");
+            ui.label("Watch a video stream, see what a memorization policy writes, author tasks.");
+            ui.add_space(12.0);
+            if self.opening.is_some() {
+                ui.spinner();
+                ui.label("Opening…");
+            } else if ui.button("Open video…  (Ctrl+O)").clicked() {
+                self.pending.push(AppCommand::OpenDialog);
+            }
+            ui.weak("or drop an MP4 file on this window");
+            if !self.settings.recent_files.is_empty() {
+                ui.add_space(16.0);
+                ui.strong("Recent");
+                for path in self.settings.recent_files.iter().take(6) {
+                    if ui.link(path.display().to_string()).clicked() {
+                        self.pending.push(AppCommand::Open(path.clone()));
+                    }
+                }
+            }
+        });
+    }
+
+    fn status_ui(&self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            let Some(player) = &self.player else {
+                ui.weak("No video");
+                return;
+            };
+            let index = player.index();
+            ui.label(file_name(&player.path)).on_hover_text(player.path.display().to_string());
+            ui.separator();
+            ui.weak(format!(
+                "{} {} · {}x{} · {:.3} fps{} · {} frames · {} keyframes",
+                index.codec.name(),
+                index.codec.profile().unwrap_or_default(),
+                index.width,
+                index.height,
+                index.avg_fps(),
+                if index.is_vfr() { " (VFR)" } else { "" },
+                index.frame_count(),
+                index.keyframe_count()
+            ));
+            ui.separator();
+            let (built, total) = player.decoder.preview_progress();
+            if built < total {
+                ui.weak(format!("building previews {built}/{total}"));
+            }
+            let (frames, bytes) = player.decoder.cached_frames();
+            ui.weak(format!("cache {frames} frames · {} MB", bytes >> 20));
+        });
+    }
+
+    fn shortcuts_window(&mut self, ctx: &egui::Context) {
+        let mut open = self.show_shortcuts;
+        egui::Window::new("Keyboard shortcuts")
+            .open(&mut open)
+            .resizable(false)
+            .show(ctx, |ui| {
+                egui::Grid::new("shortcuts").striped(true).show(ui, |ui| {
+                    for (keys, what) in [
+                        ("Space", "Play / pause"),
+                        ("Left / Right", "Back / forward 1 s"),
+                        ("Shift+Left / Shift+Right", "Back / forward 10 s"),
+                        (", / .", "Previous / next frame"),
+                        ("Home / End", "Start / end"),
+                        ("[ / ]", "Slower / faster (0.25x to 16x)"),
+                        ("L", "Loop the selection"),
+                        ("Ctrl+O", "Open a video"),
+                        ("Wheel on the ruler", "Zoom at the mouse"),
+                        ("Drag the ruler", "Pan"),
+                        ("Double-click the ruler", "Fit the whole video"),
+                        ("Click / drag the scrub bar", "Seek / scrub"),
+                        ("Shift+drag the scrub bar", "Select a range to loop"),
+                    ] {
+                        ui.monospace(keys);
+                        ui.label(what);
+                        ui.end_row();
+                    }
+                });
+            });
+        self.show_shortcuts = open;
+    }
+
+    fn update_title(&mut self, ctx: &egui::Context) {
+        let title = match &self.player {
+            Some(player) => format!("{} — TaskMem Studio", file_name(&player.path)),
+            None => "TaskMem Studio".to_owned(),
+        };
+        // Only on change: a viewport command every frame would force endless repaints.
+        if title != self.title {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title = title;
+        }
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+impl eframe::App for TaskMemApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        self.shortcuts(&ctx);
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect()
+        });
+        if let Some(path) = dropped.into_iter().next() {
+            self.pending.push(AppCommand::Open(path));
+        }
+        for command in std::mem::take(&mut self.pending) {
+            self.apply(command, &ctx);
+        }
+        self.poll_open(&ctx);
+
+        let now_s = ctx.input(|i| i.time);
+        let wall_dt_ns = self
+            .last_time_s
+            .map_or(0, |last| ((now_s - last).clamp(0.0, 0.25) * 1e9) as i64);
+        self.last_time_s = Some(now_s);
+        if let Some(player) = &mut self.player {
+            for error in player.tick(&ctx, wall_dt_ns) {
+                self.toasts.error(error);
+            }
+        }
+        self.update_title(&ctx);
+
+        egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
+        egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
+        if let Some(player) = &self.player {
+            let mut commands = Vec::new();
+            egui::Panel::bottom("transport").show(ui, |ui| {
+                ui.add_space(4.0);
+                commands.extend(self.transport.transport_ui(ui, &player.playback));
+                let input = RulerInput {
+                    duration_ns: player.playback.duration_ns(),
+                    position_ns: player.playback.position_ns(),
+                    keyframes_ns: &player.keyframes_ns,
+                    loop_range_ns: player.playback.loop_range_ns(),
+                    playing: player.playback.is_playing(),
+                };
+                commands.extend(self.ruler.ruler_ui(ui, &input));
+                ui.add_space(4.0);
+            });
+            self.pending.extend(commands);
+        }
+        egui::CentralPanel::default().show(ui, |ui| match &self.player {
+            Some(player) => ui::video_view::video_ui(ui, player),
+            None => self.welcome_ui(ui),
+        });
+        if ctx.input(|i| !i.raw.hovered_files.is_empty()) {
+            let screen = ctx.content_rect();
+            let painter = ctx.layer_painter(egui::LayerId::new(egui::Order::Foreground, egui::Id::unique("drop")));
+            painter.rect_filled(screen, 0.0, egui::Color32::from_black_alpha(170));
+            painter.text(
+                screen.center(),
+                egui::Align2::CENTER_CENTER,
+                "Drop to open",
+                egui::FontId::proportional(28.0),
+                egui::Color32::WHITE,
+            );
+        }
+        self.shortcuts_window(&ctx);
+        self.toasts.show(&ctx);
+        if !self.pending.is_empty() {
+            ctx.request_repaint();
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+    }
+}
+
+/// The bundled demo video, opened when the app starts with nothing else to show.
+#[must_use]
+pub fn demo_video() -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo/demo.mp4");
+    path.is_file().then_some(path)
+}
+
+/// Opens the window.
+pub fn run_native(video: Option<PathBuf>) -> anyhow::Result<()> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("TaskMem Studio")
+            .with_app_id("taskmem-studio")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([640.0, 400.0])
+            .with_drag_and_drop(true),
+        ..Default::default()
+    };
+    let video = video.or_else(demo_video);
+    eframe::run_native(
+        "taskmem-studio",
+        options,
+        Box::new(move |cc| Ok(Box::new(TaskMemApp::new(cc, video)))),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
+}

@@ -1,0 +1,148 @@
+//! An open video in the app: its decoder threads, the playback state machine and the texture
+//! of the picture on screen. Everything here is cheap per frame; decoding happens elsewhere.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::playback::Playback;
+use crate::video::worker::{DecodeEvent, DecoderConfig, DecoderHandle};
+use crate::video::{Frame, NS_PER_MS, VideoIndex, VideoSource};
+
+/// Which picture is on screen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shown {
+    /// The exact frame for the playhead.
+    Exact(usize),
+    /// A low-resolution preview of the playhead's GOP while the exact frame decodes.
+    Preview(usize),
+    /// An older frame, kept until something better arrives.
+    Stale(usize),
+}
+
+pub struct Player {
+    pub path: PathBuf,
+    pub decoder: DecoderHandle,
+    pub playback: Playback,
+    pub keyframes_ns: Vec<i64>,
+    texture: Option<egui::TextureHandle>,
+    texture_source: Option<(usize, bool)>,
+    pub shown: Option<Shown>,
+    /// While the user drags on the scrub track.
+    pub scrubbing: bool,
+}
+
+impl Player {
+    pub fn new(source: VideoSource, ctx: &egui::Context) -> std::io::Result<Self> {
+        let index = Arc::clone(source.index());
+        let path = index.path.clone();
+        let repaint = ctx.clone();
+        let decoder = DecoderHandle::spawn(
+            source,
+            &DecoderConfig::default(),
+            Arc::new(move || repaint.request_repaint()),
+        )?;
+        let times: Arc<[i64]> = index.frames.iter().map(|f| f.pts_ns).collect();
+        let keyframes_ns = index
+            .frames
+            .iter()
+            .filter(|f| f.is_keyframe)
+            .map(|f| f.pts_ns)
+            .collect();
+        Ok(Self {
+            path,
+            decoder,
+            playback: Playback::new(times, index.duration_ns()),
+            keyframes_ns,
+            texture: None,
+            texture_source: None,
+            shown: None,
+            scrubbing: false,
+        })
+    }
+
+    #[must_use]
+    pub fn index(&self) -> &Arc<VideoIndex> {
+        self.decoder.index()
+    }
+
+    /// Advances playback, asks the decoder for what comes next and picks the picture to show.
+    /// Returns errors the decoder reported.
+    pub fn tick(&mut self, ctx: &egui::Context, wall_dt_ns: i64) -> Vec<String> {
+        if self.playback.advance(wall_dt_ns) || self.playback.is_playing() {
+            ctx.request_repaint();
+        }
+        let current = self.playback.current_frame();
+        let index = Arc::clone(self.decoder.index());
+        let last = if self.playback.is_playing() && !self.scrubbing {
+            // Half a second of stream ahead (scaled by speed), within what the cache can hold.
+            let ahead_ns = (500.0 * self.playback.speed()) as i64 * NS_PER_MS;
+            let frame_bytes = index.width as usize * index.height as usize * 4;
+            let max_frames = (DecoderConfig::default().cache_budget_bytes / frame_bytes.max(1) / 3).max(2);
+            let by_time = index.frame_at(index.frames[current].pts_ns + ahead_ns);
+            by_time.min(current + max_frames)
+        } else {
+            current
+        };
+        self.decoder.want(current, last);
+
+        let picked = if let Some(frame) = self.decoder.frame(current) {
+            Some((Shown::Exact(current), frame))
+        } else if let Some(preview) = self.decoder.preview(current) {
+            // Showing the previous exact frame beats a blurry preview while playing smoothly.
+            match self.shown {
+                Some(Shown::Exact(prev) | Shown::Stale(prev))
+                    if self.playback.is_playing() && current.abs_diff(prev) <= 3 =>
+                {
+                    None
+                }
+                _ => Some((Shown::Preview(current), preview)),
+            }
+        } else {
+            None
+        };
+        match picked {
+            Some((shown, frame)) => self.set_picture(ctx, shown, &frame),
+            None => {
+                if let Some(Shown::Exact(prev)) = self.shown {
+                    self.shown = Some(Shown::Stale(prev));
+                }
+            }
+        }
+        self.decoder
+            .drain_events()
+            .into_iter()
+            .map(|event| match event {
+                DecodeEvent::Error(err) => err.to_string(),
+            })
+            .collect()
+    }
+
+    fn set_picture(&mut self, ctx: &egui::Context, shown: Shown, frame: &Frame) {
+        let key = (frame.index, matches!(shown, Shown::Exact(_)));
+        self.shown = Some(shown);
+        if self.texture_source == Some(key) {
+            return;
+        }
+        let image = egui::ColorImage::from_rgba_unmultiplied(
+            [frame.width as usize, frame.height as usize],
+            &frame.rgba,
+        );
+        match &mut self.texture {
+            Some(texture) => texture.set(image, egui::TextureOptions::LINEAR),
+            None => self.texture = Some(ctx.load_texture("video-frame", image, egui::TextureOptions::LINEAR)),
+        }
+        self.texture_source = Some(key);
+    }
+
+    #[must_use]
+    pub fn texture(&self) -> Option<&egui::TextureHandle> {
+        self.texture.as_ref()
+    }
+
+    /// Display aspect ratio (width / height) of the video.
+    #[must_use]
+    pub fn aspect(&self) -> f32 {
+        let index = self.decoder.index();
+        index.width as f32 / index.height.max(1) as f32
+    }
+}

@@ -1,0 +1,6 @@
+//! Panels and widgets. Each takes what it shows by reference and returns `AppCommand`s; none
+//! mutates app state directly.
+
+pub mod ruler;
+pub mod transport;
+pub mod video_view;

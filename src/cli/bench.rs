@@ -1,0 +1,275 @@
+//! `taskmem bench`: decode speed against ffmpeg, seek latency, and memory while playing, each
+//! printed with a ratio against a reference measured in the same run.
+
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Subcommand;
+
+use super::CliError;
+use crate::timefmt::parse_time_ns;
+use crate::video::worker::{DecoderConfig, DecoderHandle};
+use crate::video::{NS_PER_MS, OpenOptions, VideoIndex, VideoSource, ffmpeg_path, parallel_decode_all};
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Frames per second of the built-in decoder (one core, all cores) against ffmpeg -threads 1.
+    Decode {
+        video: PathBuf,
+        /// Worker threads for the all-cores run (default: every core).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Latency of random seeks: preview, exact frame, cached frame (p50/p95).
+    Seek {
+        video: PathBuf,
+        #[arg(long, default_value_t = 60)]
+        seeks: usize,
+    },
+    /// Peak resident memory while playing through the file and seeking around it.
+    Memory {
+        video: PathBuf,
+        /// Stream time played from each of several places in the file.
+        #[arg(long, default_value = "20s")]
+        play: String,
+    },
+}
+
+pub fn run(command: BenchCommand) -> Result<(), CliError> {
+    match command {
+        BenchCommand::Decode { video, threads } => bench_decode(&video, threads),
+        BenchCommand::Seek { video, seeks } => bench_seek(&video, seeks),
+        BenchCommand::Memory { video, play } => {
+            let play_ns = parse_time_ns(&play).map_err(|e| CliError::BadInput(format!("--play: {e}")))?;
+            bench_memory(&video, play_ns)
+        }
+    }
+}
+
+fn fps(frames: usize, elapsed: Duration) -> f64 {
+    frames as f64 / elapsed.as_secs_f64().max(1e-9)
+}
+
+fn bench_decode(video: &Path, threads: Option<usize>) -> Result<(), CliError> {
+    let options = OpenOptions::default();
+    let mut source = VideoSource::open(video, &options)?;
+    let index = Arc::clone(source.index());
+    let all_cores = threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    println!(
+        "video={} {}x{} frames={} gops={}",
+        video.display(),
+        index.width,
+        index.height,
+        index.frame_count(),
+        index.keyframe_count()
+    );
+
+    // One core: every GOP in turn on this thread, each picture converted to RGB as ffmpeg does.
+    let start = Instant::now();
+    let mut frames = 0usize;
+    let mut checksum = 0u64;
+    for gop in 0..index.gops.len() {
+        source.decode_gop(gop, &mut |_, picture| {
+            let rgba = picture.to_rgba();
+            checksum = checksum.wrapping_add(u64::from(rgba[rgba.len() / 2]));
+            frames += 1;
+            ControlFlow::Continue(())
+        })?;
+    }
+    let one_core = fps(frames, start.elapsed());
+    println!("ours_one_core_fps={one_core:.1} (frames={frames}, checksum={checksum})");
+
+    let start = Instant::now();
+    let decoded = parallel_decode_all(&index, all_cores, &options, &|_, picture| {
+        std::hint::black_box(picture.to_rgba());
+    })?;
+    let all = fps(decoded, start.elapsed());
+    println!("ours_all_cores_fps={all:.1} (threads={all_cores})");
+
+    match ffmpeg_path() {
+        Some(ffmpeg) => {
+            let reference = ffmpeg_decode_fps(&ffmpeg, &index)?;
+            println!("ffmpeg_threads1_fps={reference:.1}");
+            println!("ratio_one_core={:.2}", one_core / reference);
+            println!("ratio_all_cores={:.2}", all / reference);
+        }
+        None => println!("ffmpeg not on PATH: no reference measured (install ffmpeg for the ratios)"),
+    }
+    Ok(())
+}
+
+/// ffmpeg decoding the same file to RGB on one thread; frames per second of wall time.
+fn ffmpeg_decode_fps(ffmpeg: &Path, index: &VideoIndex) -> Result<f64, CliError> {
+    let start = Instant::now();
+    let status = Command::new(ffmpeg)
+        .args(["-v", "error", "-nostdin", "-threads", "1", "-i"])
+        .arg(&index.path)
+        .args(["-map", "0:v:0", "-threads", "1", "-filter_threads", "1"])
+        .args(["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-y", "/dev/null"])
+        .stdin(Stdio::null())
+        .status()
+        .map_err(|e| anyhow::anyhow!("cannot run {}: {e}", ffmpeg.display()))?;
+    if !status.success() {
+        return Err(anyhow::anyhow!("ffmpeg failed on {}", index.path.display()).into());
+    }
+    Ok(fps(index.frame_count(), start.elapsed()))
+}
+
+/// A small deterministic generator, so runs are comparable.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        ((self.0 >> 33) as usize) % n.max(1)
+    }
+}
+
+fn percentile(values: &mut [Duration], p: f64) -> Duration {
+    if values.is_empty() {
+        return Duration::ZERO;
+    }
+    values.sort_unstable();
+    let rank = ((values.len() - 1) as f64 * p).round() as usize;
+    values[rank]
+}
+
+fn wait_for<T>(timeout: Duration, mut poll: impl FnMut() -> Option<T>) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if poll().is_some() {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    None
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn bench_seek(video: &Path, seeks: usize) -> Result<(), CliError> {
+    let source = VideoSource::open(video, &OpenOptions::default())?;
+    let index = Arc::clone(source.index());
+    let mut handle = DecoderHandle::spawn(source, &DecoderConfig::default(), Arc::new(|| {}))
+        .map_err(anyhow::Error::from)?;
+    let start = Instant::now();
+    while handle.preview_progress().0 < handle.preview_progress().1 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    println!(
+        "previews_built={} in {:.0} ms",
+        handle.preview_progress().0,
+        ms(start.elapsed())
+    );
+    let mut rng = Lcg(0x5EED);
+    let (mut preview, mut exact, mut cached) = (Vec::new(), Vec::new(), Vec::new());
+    let mut seen = Vec::new();
+    let timeout = Duration::from_secs(10);
+    for i in 0..seeks {
+        let frame = rng.below(index.frame_count());
+        handle.want(frame, frame);
+        if let Some(d) = wait_for(timeout, || handle.preview(frame)) {
+            preview.push(d);
+        }
+        // The exact latency counts from the request, like the preview's.
+        let t0 = Instant::now();
+        if wait_for(timeout, || handle.frame(frame)).is_some() {
+            exact.push(t0.elapsed());
+        }
+        seen.push(frame);
+        if i % 3 == 2 {
+            let again = seen[seen.len() - 1 - rng.below(seen.len().min(3))];
+            let t0 = Instant::now();
+            handle.want(again, again);
+            if wait_for(timeout, || handle.frame(again)).is_some() {
+                cached.push(t0.elapsed());
+            }
+        }
+    }
+    let p95_exact = percentile(&mut exact, 0.95);
+    println!(
+        "preview_ms p50={:.2} p95={:.2} (floor 30)",
+        ms(percentile(&mut preview, 0.5)),
+        ms(percentile(&mut preview, 0.95))
+    );
+    println!("exact_ms p50={:.1} p95={:.1} (floor 300)", ms(percentile(&mut exact, 0.5)), ms(p95_exact));
+    println!(
+        "cached_ms p50={:.2} p95={:.2} (floor 20)",
+        ms(percentile(&mut cached, 0.5)),
+        ms(percentile(&mut cached, 0.95))
+    );
+    if let Some(ffmpeg) = ffmpeg_path() {
+        // Reference: ffmpeg extracting the same kind of frame, accurate seek, one thread.
+        let mut reference = Vec::new();
+        for _ in 0..seeks.min(20) {
+            let frame = rng.below(index.frame_count());
+            let t_s = index.frames[frame].pts_ns as f64 / 1e9;
+            let t0 = Instant::now();
+            let ok = Command::new(&ffmpeg)
+                .args(["-v", "error", "-nostdin", "-threads", "1", "-ss", &format!("{t_s:.6}"), "-i"])
+                .arg(&index.path)
+                .args(["-map", "0:v:0", "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-y", "/dev/null"])
+                .status()
+                .is_ok_and(|s| s.success());
+            if ok {
+                reference.push(t0.elapsed());
+            }
+        }
+        let p95_ref = percentile(&mut reference, 0.95);
+        println!("ffmpeg_seek_ms p95={:.1}", ms(p95_ref));
+        println!("ratio_exact_seek_p95_vs_ffmpeg={:.2}", ms(p95_ref) / ms(p95_exact).max(1e-6));
+    }
+    Ok(())
+}
+
+/// Peak resident set size of this process, from /proc (Linux).
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn bench_memory(video: &Path, play_ns: i64) -> Result<(), CliError> {
+    const BUDGET_MB: f64 = 600.0;
+    let source = VideoSource::open(video, &OpenOptions::default())?;
+    let index = Arc::clone(source.index());
+    let before = peak_rss_mb().unwrap_or(0.0);
+    let mut handle = DecoderHandle::spawn(source, &DecoderConfig::default(), Arc::new(|| {}))
+        .map_err(anyhow::Error::from)?;
+    let start = Instant::now();
+    let places = 6;
+    let mut played = 0usize;
+    for place in 0..places {
+        let start_ns = index.duration_ns() * place / places;
+        let first = index.frame_at(start_ns);
+        let last = index.frame_at(start_ns + play_ns);
+        // Play as fast as frames arrive, asking for half a second ahead as the app does.
+        for frame in first..=last {
+            let ahead = index.frame_at(index.frames[frame].pts_ns + 500 * NS_PER_MS);
+            handle.want(frame, ahead);
+            if wait_for(Duration::from_secs(10), || handle.frame(frame)).is_some() {
+                played += 1;
+            }
+        }
+    }
+    let (cached, cached_bytes) = handle.cached_frames();
+    let peak = peak_rss_mb().unwrap_or(0.0);
+    println!(
+        "played_frames={played} in {:.1} s, previews={}/{}, cached_frames={cached} ({:.0} MB)",
+        start.elapsed().as_secs_f64(),
+        handle.preview_progress().0,
+        handle.preview_progress().1,
+        cached_bytes as f64 / 1e6
+    );
+    println!("rss_before_open_mb={before:.0}");
+    println!("peak_rss_mb={peak:.0} (floor {BUDGET_MB:.0})");
+    println!("ratio_peak_rss_vs_floor={:.2}", peak / BUDGET_MB);
+    Ok(())
+}

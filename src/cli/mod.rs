@@ -1,0 +1,226 @@
+//! The headless side of the binary: `probe`, `frames` and `bench`, built on the same library
+//! as the GUI. Errors in what the user supplied exit with code 2 and one line naming the file.
+
+mod bench;
+
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+
+use crate::timefmt::parse_time_ns;
+use crate::video::{NS_PER_MS, OpenOptions, VideoError, VideoIndex, VideoSource, demux_file};
+
+#[derive(Parser, Debug)]
+#[command(name = "taskmem", version, about = "TaskMem Studio: task-focused memorization workbench")]
+pub struct Cli {
+    /// A video to open in the GUI (no subcommand).
+    pub video: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print what a video file holds, as one JSON object.
+    Probe { video: PathBuf },
+    /// Write frames as PNG files named by their presentation time in ms.
+    Frames {
+        video: PathBuf,
+        /// Comma-separated times, e.g. `1.5s,12s`.
+        #[arg(long, value_delimiter = ',', conflicts_with = "every", required_unless_present = "every")]
+        at: Vec<String>,
+        /// One frame every this long, e.g. `10s`.
+        #[arg(long)]
+        every: Option<String>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Measure speed and memory against references measured in the same run.
+    Bench {
+        #[command(subcommand)]
+        what: bench::BenchCommand,
+    },
+}
+
+/// Failure of a headless command: bad input (exit 2) or anything else (exit 1).
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Video(#[from] VideoError),
+    #[error("{0}")]
+    BadInput(String),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl CliError {
+    #[must_use]
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Video(VideoError::Io { source, .. })
+                if source.kind() != std::io::ErrorKind::NotFound
+                    && source.kind() != std::io::ErrorKind::PermissionDenied =>
+            {
+                1
+            }
+            Self::Video(_) | Self::BadInput(_) => 2,
+            Self::Other(_) => 1,
+        }
+    }
+}
+
+/// Runs a subcommand, printing its output to stdout.
+pub fn run(command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Probe { video } => {
+            let probe = probe(&video)?;
+            println!("{}", serde_json::to_string_pretty(&probe).map_err(anyhow::Error::from)?);
+            Ok(())
+        }
+        Command::Frames {
+            video,
+            at,
+            every,
+            out,
+        } => {
+            let written = write_frames(&video, &at, every.as_deref(), &out)?;
+            for path in written {
+                println!("{}", path.display());
+            }
+            Ok(())
+        }
+        Command::Bench { what } => bench::run(what),
+    }
+}
+
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct Probe {
+    pub path: String,
+    pub container: String,
+    pub codec: String,
+    pub profile: Option<String>,
+    pub width: u32,
+    pub height: u32,
+    pub duration_ms: i64,
+    pub frame_count: usize,
+    pub avg_fps: f64,
+    pub keyframe_count: usize,
+    pub has_b_frames: bool,
+    pub vfr: bool,
+}
+
+impl Probe {
+    #[must_use]
+    pub fn of(index: &VideoIndex) -> Self {
+        Self {
+            path: index.path.display().to_string(),
+            container: index.container().to_owned(),
+            codec: index.codec.name().to_owned(),
+            profile: index.codec.profile(),
+            width: index.width,
+            height: index.height,
+            duration_ms: index.duration_ns() / NS_PER_MS,
+            frame_count: index.frame_count(),
+            avg_fps: (index.avg_fps() * 1000.0).round() / 1000.0,
+            keyframe_count: index.keyframe_count(),
+            has_b_frames: index.has_b_frames(),
+            vfr: index.is_vfr(),
+        }
+    }
+}
+
+pub fn probe(video: &Path) -> Result<Probe, CliError> {
+    Ok(Probe::of(&demux_file(video)?))
+}
+
+/// Decodes the frames shown at the given times (or at every `every`) and writes them as PNG.
+pub fn write_frames(
+    video: &Path,
+    at: &[String],
+    every: Option<&str>,
+    out: &Path,
+) -> Result<Vec<PathBuf>, CliError> {
+    let mut source = VideoSource::open(video, &OpenOptions::default())?;
+    let index = Arc::clone(source.index());
+    let times_ns: Vec<i64> = if let Some(every) = every {
+        let step = parse_time_ns(every).map_err(|e| CliError::BadInput(format!("--every: {e}")))?;
+        if step <= 0 {
+            return Err(CliError::BadInput("--every must be longer than 0".to_owned()));
+        }
+        (0..)
+            .map(|i| i * step)
+            .take_while(|&t| t < index.duration_ns())
+            .collect()
+    } else {
+        at.iter()
+            .map(|t| parse_time_ns(t).map_err(|e| CliError::BadInput(format!("--at: {e}"))))
+            .collect::<Result<_, _>>()?
+    };
+    for &t in &times_ns {
+        if t > index.duration_ns() {
+            return Err(CliError::BadInput(format!(
+                "{}: time {} is past the end of the video ({} ms)",
+                video.display(),
+                t / NS_PER_MS,
+                index.duration_ns() / NS_PER_MS
+            )));
+        }
+    }
+    std::fs::create_dir_all(out)
+        .map_err(|e| CliError::BadInput(format!("{}: cannot create the folder: {e}", out.display())))?;
+    let mut wanted: Vec<usize> = times_ns.iter().map(|&t| index.frame_at(t)).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut written = Vec::new();
+    let mut gops: Vec<usize> = wanted.iter().map(|&f| index.frames[f].gop).collect();
+    gops.dedup();
+    for gop in gops {
+        let mut result = Ok(());
+        source.decode_gop(gop, &mut |frame, picture| {
+            if wanted.binary_search(&frame).is_ok() {
+                let pts_ns = index.frames[frame].pts_ns;
+                let path = out.join(format!("{:09}.png", (pts_ns + NS_PER_MS / 2) / NS_PER_MS));
+                let decoded = picture.to_frame(frame, pts_ns);
+                match write_png(&path, decoded.width, decoded.height, &decoded.rgba) {
+                    Ok(()) => written.push(path),
+                    Err(e) => {
+                        result = Err(e);
+                        return ControlFlow::Break(());
+                    }
+                }
+            }
+            let last_wanted_here = wanted
+                .iter()
+                .rev()
+                .find(|&&f| index.frames[f].gop == gop)
+                .copied();
+            if Some(frame) >= last_wanted_here {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })?;
+        result?;
+    }
+    Ok(written)
+}
+
+/// Writes a PNG next to its final name, then renames, so a reader never sees half a file.
+pub fn write_png(path: &Path, width: u32, height: u32, rgba: &[u8]) -> Result<(), CliError> {
+    let tmp = path.with_extension("png.tmp");
+    image::save_buffer_with_format(
+        &tmp,
+        rgba,
+        width,
+        height,
+        image::ExtendedColorType::Rgba8,
+        image::ImageFormat::Png,
+    )
+    .map_err(|e| CliError::BadInput(format!("{}: cannot write PNG: {e}", path.display())))?;
+    std::fs::rename(&tmp, path)
+        .map_err(|e| CliError::BadInput(format!("{}: cannot write PNG: {e}", path.display())))?;
+    Ok(())
+}

@@ -1,0 +1,20 @@
+//! TaskMem Studio: a desktop workbench for task-focused memorization of multimodal agents.
+//!
+//! The loop: a video is demuxed and decoded into frames ([`video`]); playback is a plain state
+//! machine ([`playback`]); a memorization policy turns each 10 s clip into a memory entry
+//! (later issues); tasks arriving in the stream are answered from memory alone. The GUI
+//! ([`app`]) and the CLI ([`cli`]) are thin clients of the same library.
+//!
+//! Architecture:
+//! - [`video`]: MP4 demux, H.264 decode (openh264; ffmpeg subprocess for other codecs), the
+//!   decoder and preview threads with their bounded caches. No egui.
+//! - [`playback`]: play/pause/seek/step/speed/loop/follow-live. No egui.
+//! - [`timefmt`]: time parsing and `HH:MM:SS.mmm` formatting.
+//! - [`cli`]: the headless subcommands (`probe`, `frames`, `bench`).
+//! - [`app`]: the egui application; panels emit `AppCommand`s applied in one place per frame.
+
+pub mod app;
+pub mod cli;
+pub mod playback;
+pub mod timefmt;
+pub mod video;

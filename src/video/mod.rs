@@ -1,0 +1,25 @@
+//! Reading video: MP4 demux, H.264 decoding with openh264 (other codecs through an `ffmpeg`
+//! subprocess when one is on PATH), the decoder thread with its frame and preview caches.
+//!
+//! Time here is `i64` nanoseconds taken from the container's timestamps; a frame's index is its
+//! position in presentation order, never `time x fps`.
+
+mod demux;
+mod error;
+mod ffmpeg;
+mod frame;
+mod h264;
+mod source;
+pub mod cache;
+pub mod worker;
+
+pub use demux::{Codec, FrameInfo, Gop, SampleInfo, VideoIndex, demux_file};
+pub use error::VideoError;
+pub use ffmpeg::{FfmpegPolicy, ffmpeg_path};
+pub use frame::{Frame, Picture};
+pub use source::{OpenOptions, VideoSource, parallel_decode_all};
+
+/// Nanoseconds in one millisecond, for the conversions at the edges.
+pub const NS_PER_MS: i64 = 1_000_000;
+/// Nanoseconds in one second.
+pub const NS_PER_SEC: i64 = 1_000_000_000;
