@@ -122,7 +122,7 @@ impl Probe {
             profile: index.codec.profile(),
             width: index.width,
             height: index.height,
-            duration_ms: index.duration_ns() / NS_PER_MS,
+            duration_ms: (index.duration_ns() + NS_PER_MS / 2) / NS_PER_MS,
             frame_count: index.frame_count(),
             avg_fps: (index.avg_fps() * 1000.0).round() / 1000.0,
             keyframe_count: index.keyframe_count(),

@@ -1,0 +1,144 @@
+//! The headless commands as a script would call them: output, files written, exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn asset(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/assets").join(name)
+}
+
+fn taskmem(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_taskmem"))
+        .args(args)
+        .output()
+        .expect("run taskmem")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn probe_prints_one_json_object_with_every_field() {
+    let path = asset("high_bframes.mp4");
+    let out = taskmem(&["probe", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["container"], "mp4");
+    assert_eq!(json["codec"], "h264");
+    assert_eq!(json["profile"], "High");
+    assert_eq!(json["width"], 640);
+    assert_eq!(json["height"], 360);
+    assert_eq!(json["frame_count"], 18);
+    assert_eq!(json["keyframe_count"], 3);
+    assert_eq!(json["has_b_frames"], true);
+    assert_eq!(json["vfr"], false);
+    assert_eq!(json["duration_ms"], 600);
+    assert!((json["avg_fps"].as_f64().unwrap() - 30.0).abs() < 0.01);
+    assert!(json["path"].as_str().unwrap().ends_with("high_bframes.mp4"));
+
+    let vfr = taskmem(&["probe", asset("vfr.mp4").to_str().unwrap()]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&vfr)).unwrap();
+    assert_eq!(json["vfr"], true);
+    let fragmented = taskmem(&["probe", asset("fragmented.mp4").to_str().unwrap()]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&fragmented)).unwrap();
+    assert_eq!(json["container"], "mp4 (fragmented)");
+}
+
+fn png_size(path: &Path) -> (u32, u32) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[1..4], b"PNG");
+    let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+    let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+    (w, h)
+}
+
+#[test]
+fn frames_at_times_are_named_by_presentation_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = taskmem(&[
+        "frames",
+        asset("baseline.mp4").to_str().unwrap(),
+        "--at",
+        "0.5s,1010ms",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // 25 fps: 0.5 s shows the frame at 480 ms, 1010 ms the one at 1000 ms (at or before).
+    for name in ["000000480.png", "000001000.png"] {
+        assert_eq!(png_size(&dir.path().join(name)), (320, 180), "{name}");
+    }
+    let mut names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+}
+
+#[test]
+fn frames_every_interval_cover_the_video() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = taskmem(&[
+        "frames",
+        asset("vfr.mp4").to_str().unwrap(),
+        "--every",
+        "500ms",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    // vfr.mp4: 20 frames of 40 ms, 10 of 100 ms, 10 of 20 ms (2.0 s in all).
+    assert_eq!(names, ["000000000.png", "000000480.png", "000001000.png", "000001500.png"]);
+    assert_eq!(png_size(&dir.path().join("000001500.png")), (320, 180));
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("fake.mp4");
+    std::fs::write(&fake, b"\x89PNG\r\n\x1a\nnot a video at all").unwrap();
+    for args in [
+        vec!["probe", fake.to_str().unwrap()],
+        vec!["probe", "/no/such/video.mp4"],
+        vec!["frames", fake.to_str().unwrap(), "--at", "1s", "--out", dir.path().to_str().unwrap()],
+        vec!["bench", "decode", fake.to_str().unwrap()],
+    ] {
+        let out = taskmem(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains(".mp4"), "{err}");
+    }
+    let path = asset("baseline.mp4");
+    let out = taskmem(&["frames", path.to_str().unwrap(), "--at", "soon", "--out", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("soon"));
+    let out = taskmem(&["frames", path.to_str().unwrap(), "--at", "99s", "--out", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("past the end"), "{}", stderr(&out));
+}
+
+#[test]
+fn bench_decode_prints_speeds_and_ratios_when_ffmpeg_is_there() {
+    let out = taskmem(&["bench", "decode", asset("main.mp4").to_str().unwrap(), "--threads", "2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("ours_one_core_fps=") && text.contains("ours_all_cores_fps="), "{text}");
+    assert!(text.contains("frames=42"), "{text}");
+    if which_ffmpeg() {
+        assert!(text.lines().any(|l| l.starts_with("ratio_one_core=")), "{text}");
+        assert!(text.lines().any(|l| l.starts_with("ratio_all_cores=")), "{text}");
+    }
+}
+
+fn which_ffmpeg() -> bool {
+    taskmem::video::ffmpeg_path().is_some()
+}

@@ -1,0 +1,182 @@
+//! The window as a person uses it, rendered headless by egui_kittest: open a video, play it
+//! with Space, step with the keyboard, and type in a text field without triggering shortcuts.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use taskmem::app::player::Shown;
+use taskmem::app::{AppCommand, TaskMemApp};
+
+fn asset(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/assets").join(name)
+}
+
+fn app_harness(video: Option<PathBuf>) -> Harness<'static, TaskMemApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1200.0, 760.0))
+        .build_eframe(move |cc| TaskMemApp::new(cc, video))
+}
+
+/// Steps frames until `done` holds (the decoder works on its own threads).
+fn step_until(h: &mut Harness<'_, TaskMemApp>, what: &str, done: impl Fn(&TaskMemApp) -> bool) {
+    let start = Instant::now();
+    while !done(h.state()) {
+        assert!(start.elapsed() < Duration::from_secs(20), "timed out waiting for {what}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn opened(video: &str) -> Harness<'static, TaskMemApp> {
+    let mut h = app_harness(Some(asset(video)));
+    step_until(&mut h, "the video to open", |app| app.player().is_some());
+    step_until(&mut h, "the first exact frame", |app| {
+        matches!(app.player().and_then(|p| p.shown), Some(Shown::Exact(0)))
+    });
+    h
+}
+
+fn position_ms(h: &Harness<'_, TaskMemApp>) -> i64 {
+    h.state().player().unwrap().playback.position_ns() / 1_000_000
+}
+
+#[test]
+fn space_plays_and_the_playhead_advances() {
+    let mut h = opened("baseline.mp4");
+    assert_eq!(position_ms(&h), 0);
+    h.key_press(egui::Key::Space);
+    h.step();
+    assert!(h.state().player().unwrap().playback.is_playing());
+    for _ in 0..3 {
+        h.step();
+    }
+    assert!(position_ms(&h) > 0, "the playhead moves while playing");
+    h.get_by_label("⏸ Pause").click();
+    h.step();
+    assert!(!h.state().player().unwrap().playback.is_playing());
+}
+
+#[test]
+fn arrow_keys_move_one_second_and_frames_step_exactly() {
+    let mut h = opened("baseline.mp4");
+    h.key_press(egui::Key::ArrowRight);
+    h.step();
+    assert_eq!(position_ms(&h), 1_000);
+    step_until(&mut h, "the frame at 1 s", |app| {
+        app.player().unwrap().shown == Some(Shown::Exact(25))
+    });
+    h.get_by_label_contains("00:00:01.000 / 00:00:02.000");
+    h.get_by_label("Scrub bar at 00:00:01.000");
+    h.get_by_label_contains("frame 25 / 49");
+    h.key_press(egui::Key::Period);
+    h.step();
+    assert_eq!(position_ms(&h), 1_040);
+    h.key_press(egui::Key::Comma);
+    h.key_press(egui::Key::Comma);
+    h.step();
+    assert_eq!(position_ms(&h), 960);
+    h.key_press(egui::Key::ArrowLeft);
+    h.step();
+    assert_eq!(position_ms(&h), 0);
+    h.key_press(egui::Key::End);
+    h.step();
+    assert_eq!(position_ms(&h), 1_960);
+    h.key_press(egui::Key::Home);
+    h.step();
+    assert_eq!(position_ms(&h), 0);
+    h.key_press(egui::Key::CloseBracket);
+    h.key_press(egui::Key::CloseBracket);
+    h.step();
+    assert!((h.state().player().unwrap().playback.speed() - 4.0).abs() < 1e-9);
+    h.key_press(egui::Key::OpenBracket);
+    h.step();
+    assert!((h.state().player().unwrap().playback.speed() - 2.0).abs() < 1e-9);
+}
+
+#[test]
+fn space_in_a_text_field_types_a_space_and_does_not_play() {
+    let mut h = opened("baseline.mp4");
+    h.get_by_role(Role::TextInput).focus();
+    h.step();
+    h.key_press(egui::Key::Space);
+    h.get_by_role(Role::TextInput).type_text("1 s");
+    h.step();
+    h.step();
+    assert!(!h.state().player().unwrap().playback.is_playing(), "Space went to the field");
+    assert_eq!(h.get_by_role(Role::TextInput).value().as_deref(), Some("1 s"));
+    h.key_press(egui::Key::ArrowRight);
+    h.step();
+    assert_eq!(position_ms(&h), 0, "arrows move the text cursor, not the playhead");
+}
+
+#[test]
+fn go_to_time_field_seeks_on_enter() {
+    let mut h = opened("baseline.mp4");
+    h.get_by_role(Role::TextInput).focus();
+    h.step();
+    h.get_by_role(Role::TextInput).type_text("1.5s");
+    h.step();
+    h.key_press(egui::Key::Enter);
+    h.step();
+    h.step();
+    assert_eq!(position_ms(&h), 1_500);
+    assert_eq!(h.state().player().unwrap().playback.current_frame(), 37);
+}
+
+#[test]
+fn a_bad_file_shows_a_toast_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("holiday.mp4");
+    std::fs::write(&bad, b"\x89PNG\r\n\x1a\n0000000000000000").unwrap();
+    let mut h = app_harness(None);
+    h.state_mut().submit(AppCommand::Open(bad));
+    step_until(&mut h, "the open job", |app| !app.is_opening() && !app.toasts.messages().is_empty());
+    h.step();
+    let message = h.state().toasts.messages().join("\n");
+    assert!(message.contains("holiday.mp4") && message.contains("PNG"), "{message}");
+    h.get_by_label_contains("holiday.mp4");
+    assert!(h.state().player().is_none());
+}
+
+#[derive(Debug)]
+struct DroppedPath(PathBuf);
+
+impl egui::DroppedFile for DroppedPath {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn dropping_a_file_opens_it_and_remembers_it() {
+    let mut h = app_harness(None);
+    h.get_by_label_contains("drop an MP4");
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(DroppedPath(asset("vfr.mp4"))));
+    h.step();
+    step_until(&mut h, "the dropped video", |app| app.player().is_some());
+    assert!(h.state().settings.recent_files[0].ends_with("vfr.mp4"));
+    h.get_by_label_contains("(VFR)");
+}
+
+#[test]
+fn clicking_the_scrub_bar_seeks_there() {
+    let mut h = opened("baseline.mp4");
+    let bar = h.get_by_label_contains("Scrub bar").rect();
+    // The ruler fits the 2 s video to its width on open.
+    h.hover_at(bar.center());
+    h.drag_at(bar.center());
+    h.drop_at(bar.center());
+    h.step();
+    h.step();
+    let ms = position_ms(&h);
+    assert!((800..=1_200).contains(&ms), "clicked the middle, landed at {ms} ms");
+}
