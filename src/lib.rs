@@ -1,4 +1,4 @@
-//! TaskMem Studio: a desktop workbench for task-focused memorization of multimodal agents.
+//! `TaskMem` Studio: a desktop workbench for task-focused memorization of multimodal agents.
 //!
 //! The loop: a video is demuxed and decoded into frames ([`video`]); playback is a plain state
 //! machine ([`playback`]); a memorization policy turns each 10 s clip into a memory entry

@@ -31,7 +31,11 @@ pub fn parse_time_ns(input: &str) -> Result<i64, ParseTimeError> {
     }
     let seconds_of = |s: &str| -> Result<f64, ParseTimeError> {
         let v: f64 = s.parse().map_err(|_| err())?;
-        if v.is_finite() && v >= 0.0 { Ok(v) } else { Err(err()) }
+        if v.is_finite() && v >= 0.0 {
+            Ok(v)
+        } else {
+            Err(err())
+        }
     };
     let total_s = if text.contains(':') {
         let parts: Vec<&str> = text.split(':').collect();
@@ -55,7 +59,9 @@ pub fn parse_time_ns(input: &str) -> Result<i64, ParseTimeError> {
             }
             let value = seconds_of(&rest[..digits])?;
             rest = &rest[digits..];
-            let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+            let unit_len = rest
+                .find(|c: char| c.is_ascii_digit() || c == '.')
+                .unwrap_or(rest.len());
             let scale = match &rest[..unit_len] {
                 "" | "s" => 1.0,
                 "ms" => 1e-3,

@@ -1,10 +1,15 @@
 //! The headless commands as a script would call them: output, files written, exit codes.
 
+// Test helpers panic on purpose: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn asset(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/assets").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/assets")
+        .join(name)
 }
 
 fn taskmem(args: &[&str]) -> Output {
@@ -73,7 +78,10 @@ fn frames_at_times_are_named_by_presentation_time() {
     for name in ["000000480.png", "000001000.png"] {
         assert_eq!(png_size(&dir.path().join(name)), (320, 180), "{name}");
     }
-    let mut names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let mut names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     names.sort();
     assert_eq!(names.len(), 2, "{names:?}");
 }
@@ -96,7 +104,15 @@ fn frames_every_interval_cover_the_video() {
         .collect();
     names.sort();
     // vfr.mp4: 20 frames of 40 ms, 10 of 100 ms, 10 of 20 ms (2.0 s in all).
-    assert_eq!(names, ["000000000.png", "000000480.png", "000001000.png", "000001500.png"]);
+    assert_eq!(
+        names,
+        [
+            "000000000.png",
+            "000000480.png",
+            "000001000.png",
+            "000001500.png"
+        ]
+    );
     assert_eq!(png_size(&dir.path().join("000001500.png")), (320, 180));
 }
 
@@ -108,7 +124,14 @@ fn bad_input_exits_2_with_one_line_naming_the_file() {
     for args in [
         vec!["probe", fake.to_str().unwrap()],
         vec!["probe", "/no/such/video.mp4"],
-        vec!["frames", fake.to_str().unwrap(), "--at", "1s", "--out", dir.path().to_str().unwrap()],
+        vec![
+            "frames",
+            fake.to_str().unwrap(),
+            "--at",
+            "1s",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ],
         vec!["bench", "decode", fake.to_str().unwrap()],
     ] {
         let out = taskmem(&args);
@@ -118,24 +141,53 @@ fn bad_input_exits_2_with_one_line_naming_the_file() {
         assert!(err.contains(".mp4"), "{err}");
     }
     let path = asset("baseline.mp4");
-    let out = taskmem(&["frames", path.to_str().unwrap(), "--at", "soon", "--out", dir.path().to_str().unwrap()]);
+    let out = taskmem(&[
+        "frames",
+        path.to_str().unwrap(),
+        "--at",
+        "soon",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("soon"));
-    let out = taskmem(&["frames", path.to_str().unwrap(), "--at", "99s", "--out", dir.path().to_str().unwrap()]);
+    let out = taskmem(&[
+        "frames",
+        path.to_str().unwrap(),
+        "--at",
+        "99s",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("past the end"), "{}", stderr(&out));
 }
 
 #[test]
 fn bench_decode_prints_speeds_and_ratios_when_ffmpeg_is_there() {
-    let out = taskmem(&["bench", "decode", asset("main.mp4").to_str().unwrap(), "--threads", "2"]);
+    let out = taskmem(&[
+        "bench",
+        "decode",
+        asset("main.mp4").to_str().unwrap(),
+        "--threads",
+        "2",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("ours_one_core_fps=") && text.contains("ours_all_cores_fps="), "{text}");
+    assert!(
+        text.contains("ours_one_core_fps=") && text.contains("ours_all_cores_fps="),
+        "{text}"
+    );
     assert!(text.contains("frames=42"), "{text}");
     if which_ffmpeg() {
-        assert!(text.lines().any(|l| l.starts_with("ratio_one_core=")), "{text}");
-        assert!(text.lines().any(|l| l.starts_with("ratio_all_cores=")), "{text}");
+        assert!(
+            text.lines().any(|l| l.starts_with("ratio_one_core=")),
+            "{text}"
+        );
+        assert!(
+            text.lines().any(|l| l.starts_with("ratio_all_cores=")),
+            "{text}"
+        );
     }
 }
 

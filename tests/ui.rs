@@ -1,5 +1,8 @@
-//! The window as a person uses it, rendered headless by egui_kittest: open a video, play it
+//! The window as a person uses it, rendered headless by `egui_kittest`: open a video, play it
 //! with Space, step with the keyboard, and type in a text field without triggering shortcuts.
+
+// Test helpers panic on purpose: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -11,7 +14,9 @@ use taskmem::app::player::Shown;
 use taskmem::app::{AppCommand, TaskMemApp};
 
 fn asset(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/assets").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/assets")
+        .join(name)
 }
 
 fn app_harness(video: Option<PathBuf>) -> Harness<'static, TaskMemApp> {
@@ -24,7 +29,10 @@ fn app_harness(video: Option<PathBuf>) -> Harness<'static, TaskMemApp> {
 fn step_until(h: &mut Harness<'_, TaskMemApp>, what: &str, done: impl Fn(&TaskMemApp) -> bool) {
     let start = Instant::now();
     while !done(h.state()) {
-        assert!(start.elapsed() < Duration::from_secs(20), "timed out waiting for {what}");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
         h.step();
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -105,11 +113,21 @@ fn space_in_a_text_field_types_a_space_and_does_not_play() {
     h.get_by_role(Role::TextInput).type_text("1 s");
     h.step();
     h.step();
-    assert!(!h.state().player().unwrap().playback.is_playing(), "Space went to the field");
-    assert_eq!(h.get_by_role(Role::TextInput).value().as_deref(), Some("1 s"));
+    assert!(
+        !h.state().player().unwrap().playback.is_playing(),
+        "Space went to the field"
+    );
+    assert_eq!(
+        h.get_by_role(Role::TextInput).value().as_deref(),
+        Some("1 s")
+    );
     h.key_press(egui::Key::ArrowRight);
     h.step();
-    assert_eq!(position_ms(&h), 0, "arrows move the text cursor, not the playhead");
+    assert_eq!(
+        position_ms(&h),
+        0,
+        "arrows move the text cursor, not the playhead"
+    );
 }
 
 #[test]
@@ -133,10 +151,15 @@ fn a_bad_file_shows_a_toast_naming_it() {
     std::fs::write(&bad, b"\x89PNG\r\n\x1a\n0000000000000000").unwrap();
     let mut h = app_harness(None);
     h.state_mut().submit(AppCommand::Open(bad));
-    step_until(&mut h, "the open job", |app| !app.is_opening() && !app.toasts.messages().is_empty());
+    step_until(&mut h, "the open job", |app| {
+        !app.is_opening() && !app.toasts.messages().is_empty()
+    });
     h.step();
     let message = h.state().toasts.messages().join("\n");
-    assert!(message.contains("holiday.mp4") && message.contains("PNG"), "{message}");
+    assert!(
+        message.contains("holiday.mp4") && message.contains("PNG"),
+        "{message}"
+    );
     h.get_by_label_contains("holiday.mp4");
     assert!(h.state().player().is_none());
 }
@@ -178,5 +201,8 @@ fn clicking_the_scrub_bar_seeks_there() {
     h.step();
     h.step();
     let ms = position_ms(&h);
-    assert!((800..=1_200).contains(&ms), "clicked the middle, landed at {ms} ms");
+    assert!(
+        (800..=1_200).contains(&ms),
+        "clicked the middle, landed at {ms} ms"
+    );
 }

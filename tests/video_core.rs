@@ -2,6 +2,9 @@
 //! ffprobe, pictures from ffmpeg's decode (as 8x8 block means, stored beside each fixture),
 //! seeks through the decoder thread, and every kind of bad input.
 
+// Test helpers panic on purpose: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,7 +28,9 @@ const H264_FIXTURES: [&str; 8] = [
 ];
 
 fn asset(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/assets").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/assets")
+        .join(name)
 }
 
 struct Reference {
@@ -43,7 +48,11 @@ fn reference(name: &str) -> Reference {
     let text = std::fs::read_to_string(asset(&format!("{name}.json"))).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     let floats = |v: &serde_json::Value| -> Vec<f64> {
-        v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
     };
     Reference {
         codec: v["codec"].as_str().unwrap().to_owned(),
@@ -53,7 +62,12 @@ fn reference(name: &str) -> Reference {
         keyframes_pts_ms: floats(&v["keyframes_pts_ms"]),
         has_b_frames: v["has_b_frames"].as_bool().unwrap(),
         block: v["block"].as_u64().unwrap() as usize,
-        yuv_block_means: v["yuv_block_means"].as_array().unwrap().iter().map(floats).collect(),
+        yuv_block_means: v["yuv_block_means"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(floats)
+            .collect(),
     }
 }
 
@@ -61,7 +75,11 @@ fn reference(name: &str) -> Reference {
 fn block_means(picture: &Picture<'_>, block: usize) -> Vec<f64> {
     let (w, h) = picture.dimensions();
     let (planes, strides) = picture.planes();
-    let sizes = [(w, h), (w.div_ceil(2), h.div_ceil(2)), (w.div_ceil(2), h.div_ceil(2))];
+    let sizes = [
+        (w, h),
+        (w.div_ceil(2), h.div_ceil(2)),
+        (w.div_ceil(2), h.div_ceil(2)),
+    ];
     let mut out = Vec::new();
     for ((plane, stride), (pw, ph)) in planes.iter().zip(strides).zip(sizes) {
         for by in (0..ph).step_by(block) {
@@ -109,11 +127,27 @@ fn check_against_reference(name: &str, options: &OpenOptions) {
     let mut source = VideoSource::open(&asset(&format!("{name}.mp4")), options).unwrap();
     let index = Arc::clone(source.index());
     assert_eq!(index.codec.name(), reference.codec, "{name}: codec");
-    assert_eq!((index.width, index.height), (reference.width, reference.height), "{name}: size");
-    assert_eq!(index.frame_count(), reference.frames_pts_ms.len(), "{name}: frame count");
-    for (i, (frame, want_ms)) in index.frames.iter().zip(&reference.frames_pts_ms).enumerate() {
+    assert_eq!(
+        (index.width, index.height),
+        (reference.width, reference.height),
+        "{name}: size"
+    );
+    assert_eq!(
+        index.frame_count(),
+        reference.frames_pts_ms.len(),
+        "{name}: frame count"
+    );
+    for (i, (frame, want_ms)) in index
+        .frames
+        .iter()
+        .zip(&reference.frames_pts_ms)
+        .enumerate()
+    {
         let got_ms = frame.pts_ns as f64 / 1e6;
-        assert!((got_ms - want_ms).abs() < 0.01, "{name}: frame {i} at {got_ms} ms, ffprobe says {want_ms} ms");
+        assert!(
+            (got_ms - want_ms).abs() < 0.01,
+            "{name}: frame {i} at {got_ms} ms, ffprobe says {want_ms} ms"
+        );
     }
     let keyframes: Vec<f64> = index
         .frames
@@ -121,14 +155,27 @@ fn check_against_reference(name: &str, options: &OpenOptions) {
         .filter(|f| f.is_keyframe)
         .map(|f| f.pts_ns as f64 / 1e6)
         .collect();
-    assert_eq!(keyframes.len(), reference.keyframes_pts_ms.len(), "{name}: keyframes");
-    assert_eq!(index.has_b_frames(), reference.has_b_frames, "{name}: B-frames");
+    assert_eq!(
+        keyframes.len(),
+        reference.keyframes_pts_ms.len(),
+        "{name}: keyframes"
+    );
+    assert_eq!(
+        index.has_b_frames(),
+        reference.has_b_frames,
+        "{name}: B-frames"
+    );
 
     let decoded = decode_all_block_means(&mut source, reference.block);
     for (i, (got, want)) in decoded.iter().zip(&reference.yuv_block_means).enumerate() {
-        let got = got.as_ref().unwrap_or_else(|| panic!("{name}: frame {i} was never decoded"));
+        let got = got
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name}: frame {i} was never decoded"));
         let db = psnr(got, want);
-        assert!(db >= 60.0, "{name}: frame {i} differs from ffmpeg's decode (PSNR {db:.1} dB)");
+        assert!(
+            db >= 60.0,
+            "{name}: frame {i} differs from ffmpeg's decode (PSNR {db:.1} dB)"
+        );
     }
 }
 
@@ -143,8 +190,15 @@ fn h264_fixtures_match_ffprobe_times_and_ffmpeg_pictures() {
 fn variable_frame_rate_keeps_real_times() {
     let index = demux_file(&asset("vfr.mp4")).unwrap();
     assert!(index.is_vfr());
-    let steps: Vec<i64> = index.frames.windows(2).map(|w| (w[1].pts_ns - w[0].pts_ns) / 1_000_000).collect();
-    assert!(steps.contains(&40) && steps.contains(&100) && steps.contains(&20), "{steps:?}");
+    let steps: Vec<i64> = index
+        .frames
+        .windows(2)
+        .map(|w| (w[1].pts_ns - w[0].pts_ns) / 1_000_000)
+        .collect();
+    assert!(
+        steps.contains(&40) && steps.contains(&100) && steps.contains(&20),
+        "{steps:?}"
+    );
     let constant = demux_file(&asset("baseline.mp4")).unwrap();
     assert!(!constant.is_vfr());
 }
@@ -154,12 +208,25 @@ fn containers_and_sample_entries_are_reported() {
     let fragmented = demux_file(&asset("fragmented.mp4")).unwrap();
     assert_eq!(fragmented.container(), "mp4 (fragmented)");
     let avc3 = demux_file(&asset("avc3.mp4")).unwrap();
-    assert!(matches!(&avc3.codec, taskmem::video::Codec::H264 { sample_entry, .. } if sample_entry == "avc3"));
+    assert!(
+        matches!(&avc3.codec, taskmem::video::Codec::H264 { sample_entry, .. } if sample_entry == "avc3")
+    );
     let audio_first = demux_file(&asset("audio_first.mp4")).unwrap();
     assert_eq!(audio_first.track_id, 2, "the video is the second track");
-    assert_eq!(demux_file(&asset("high_bframes.mp4")).unwrap().codec.profile().as_deref(), Some("High"));
     assert_eq!(
-        demux_file(&asset("baseline.mp4")).unwrap().codec.profile().as_deref(),
+        demux_file(&asset("high_bframes.mp4"))
+            .unwrap()
+            .codec
+            .profile()
+            .as_deref(),
+        Some("High")
+    );
+    assert_eq!(
+        demux_file(&asset("baseline.mp4"))
+            .unwrap()
+            .codec
+            .profile()
+            .as_deref(),
         Some("Constrained Baseline")
     );
 }
@@ -182,8 +249,14 @@ fn hevc_without_ffmpeg_says_installing_it_would_help() {
         panic!("HEVC must not open without ffmpeg");
     };
     let message = err.to_string();
-    assert!(matches!(err, VideoError::UnsupportedCodec { .. }), "{message}");
-    assert!(message.contains("hevc") && message.contains("ffmpeg") && message.contains("hevc.mp4"), "{message}");
+    assert!(
+        matches!(err, VideoError::UnsupportedCodec { .. }),
+        "{message}"
+    );
+    assert!(
+        message.contains("hevc") && message.contains("ffmpeg") && message.contains("hevc.mp4"),
+        "{message}"
+    );
 }
 
 /// Sequential decode of every frame, the ground truth for seeks.
@@ -208,7 +281,10 @@ fn wait_frame(handle: &DecoderHandle, index: usize) -> Frame {
         if let Some(frame) = handle.frame(index) {
             return frame;
         }
-        assert!(start.elapsed() < Duration::from_secs(20), "frame {index} never arrived");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "frame {index} never arrived"
+        );
         std::thread::sleep(Duration::from_millis(1));
     }
 }
@@ -234,7 +310,10 @@ fn random_seeks_show_the_frame_at_or_before_the_time_in_both_directions() {
             playback.seek_ns(t);
             let shown = playback.current_frame();
             let frame_times: Vec<i64> = index.frames.iter().map(|f| f.pts_ns).collect();
-            assert!(frame_times[shown] <= playback.position_ns(), "{name} step {step}");
+            assert!(
+                frame_times[shown] <= playback.position_ns(),
+                "{name} step {step}"
+            );
             if let Some(&next) = frame_times.get(shown + 1) {
                 assert!(next > playback.position_ns(), "{name} step {step}");
             }
@@ -242,7 +321,10 @@ fn random_seeks_show_the_frame_at_or_before_the_time_in_both_directions() {
             let frame = wait_frame(&handle, shown);
             assert_eq!(frame.index, shown);
             assert_eq!(frame.pts_ns, truth[shown].pts_ns);
-            assert!(frame.rgba == truth[shown].rgba, "{name}: seek to frame {shown} shows another picture");
+            assert!(
+                frame.rgba == truth[shown].rgba,
+                "{name}: seek to frame {shown} shows another picture"
+            );
         }
         // Previews for scrubbing exist for every keyframe once built.
         let start = Instant::now();
@@ -271,7 +353,10 @@ fn bad_input_is_a_clear_error_never_a_panic() {
         path
     };
     let empty = open_err(&write("empty.mp4", b""));
-    assert!(empty.contains("empty.mp4") && empty.contains("empty"), "{empty}");
+    assert!(
+        empty.contains("empty.mp4") && empty.contains("empty"),
+        "{empty}"
+    );
 
     let mut seed = 99u64;
     let noise: Vec<u8> = (0..4096)
@@ -281,7 +366,10 @@ fn bad_input_is_a_clear_error_never_a_panic() {
         })
         .collect();
     let random = open_err(&write("random.mp4", &noise));
-    assert!(random.contains("random.mp4") && random.contains("not an MP4"), "{random}");
+    assert!(
+        random.contains("random.mp4") && random.contains("not an MP4"),
+        "{random}"
+    );
 
     let png = [&b"\x89PNG\r\n\x1a\n"[..], &[0u8; 64]].concat();
     let png_err = open_err(&write("picture.mp4", &png));
@@ -291,11 +379,21 @@ fn bad_input_is_a_clear_error_never_a_panic() {
     assert!(missing.contains("nope.mp4"), "{missing}");
 
     let no_video = open_err(&asset("no_video.mp4"));
-    assert!(no_video.contains("no video track") && no_video.contains("audio"), "{no_video}");
+    assert!(
+        no_video.contains("no video track") && no_video.contains("audio"),
+        "{no_video}"
+    );
 
     for name in ["high_bframes.mp4", "fragmented.mp4", "baseline.mp4"] {
         let bytes = std::fs::read(asset(name)).unwrap();
-        for cut in [8, 100, bytes.len() / 10, bytes.len() / 2, bytes.len() * 9 / 10, bytes.len() - 1] {
+        for cut in [
+            8,
+            100,
+            bytes.len() / 10,
+            bytes.len() / 2,
+            bytes.len() * 9 / 10,
+            bytes.len() - 1,
+        ] {
             let path = write(&format!("cut_{cut}_{name}"), &bytes[..cut]);
             // Either the index is gone (an error) or what is left still decodes.
             if let Ok(mut source) = VideoSource::open(&path, &OpenOptions::default()) {
@@ -329,7 +427,9 @@ fn corrupt_media_data_decodes_or_errors_without_panicking() {
         for sample in &index.samples {
             for _ in 0..4 {
                 seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-                let at = sample.offset as usize + 4 + (seed >> 33) as usize % (sample.size as usize).saturating_sub(4).max(1);
+                let at = sample.offset as usize
+                    + 4
+                    + (seed >> 33) as usize % (sample.size as usize).saturating_sub(4).max(1);
                 if at < bytes.len() {
                     bytes[at] ^= 0x5A;
                 }

@@ -126,17 +126,22 @@ impl TaskMemApp {
             });
         match spawned {
             Ok(_) => self.opening = Some(OpenJob { path, result: rx }),
-            Err(err) => self.toasts.error(format!("cannot start opening {}: {err}", path.display())),
+            Err(err) => self
+                .toasts
+                .error(format!("cannot start opening {}: {err}", path.display())),
         }
     }
 
     fn poll_open(&mut self, ctx: &egui::Context) {
         let Some(job) = &self.opening else { return };
-        let Ok(result) = job.result.try_recv() else { return };
+        let Ok(result) = job.result.try_recv() else {
+            return;
+        };
         let path = job.path.clone();
         self.opening = None;
         match result.map_err(anyhow::Error::from).and_then(|source| {
-            Player::new(source, ctx).map_err(|e| anyhow::anyhow!("{}: cannot start decoding: {e}", path.display()))
+            Player::new(source, ctx)
+                .map_err(|e| anyhow::anyhow!("{}: cannot start decoding: {e}", path.display()))
         }) {
             Ok(player) => {
                 let index = Arc::clone(player.index());
@@ -183,7 +188,9 @@ impl TaskMemApp {
             AppCommand::ToggleShortcuts => self.show_shortcuts = !self.show_shortcuts,
             AppCommand::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
             playback_command => {
-                let Some(player) = &mut self.player else { return };
+                let Some(player) = &mut self.player else {
+                    return;
+                };
                 let p = &mut player.playback;
                 match playback_command {
                     AppCommand::TogglePlay => p.toggle_play(),
@@ -227,10 +234,26 @@ impl TaskMemApp {
         }
         let bindings: [(Modifiers, Key, AppCommand); 12] = [
             (Modifiers::NONE, Key::Space, AppCommand::TogglePlay),
-            (Modifiers::SHIFT, Key::ArrowLeft, AppCommand::Skip(-10 * NS_PER_SEC)),
-            (Modifiers::SHIFT, Key::ArrowRight, AppCommand::Skip(10 * NS_PER_SEC)),
-            (Modifiers::NONE, Key::ArrowLeft, AppCommand::Skip(-NS_PER_SEC)),
-            (Modifiers::NONE, Key::ArrowRight, AppCommand::Skip(NS_PER_SEC)),
+            (
+                Modifiers::SHIFT,
+                Key::ArrowLeft,
+                AppCommand::Skip(-10 * NS_PER_SEC),
+            ),
+            (
+                Modifiers::SHIFT,
+                Key::ArrowRight,
+                AppCommand::Skip(10 * NS_PER_SEC),
+            ),
+            (
+                Modifiers::NONE,
+                Key::ArrowLeft,
+                AppCommand::Skip(-NS_PER_SEC),
+            ),
+            (
+                Modifiers::NONE,
+                Key::ArrowRight,
+                AppCommand::Skip(NS_PER_SEC),
+            ),
             (Modifiers::NONE, Key::Comma, AppCommand::StepFrames(-1)),
             (Modifiers::NONE, Key::Period, AppCommand::StepFrames(1)),
             (Modifiers::NONE, Key::Home, AppCommand::Home),
@@ -242,7 +265,10 @@ impl TaskMemApp {
         ctx.input_mut(|i| {
             for (modifiers, key, command) in bindings {
                 // Shift+Arrow is bound separately; a plain binding must not also match it.
-                if modifiers == Modifiers::NONE && i.modifiers.shift && matches!(key, Key::ArrowLeft | Key::ArrowRight) {
+                if modifiers == Modifiers::NONE
+                    && i.modifiers.shift
+                    && matches!(key, Key::ArrowLeft | Key::ArrowRight)
+                {
                     continue;
                 }
                 while i.consume_key(modifiers, key) {
@@ -255,7 +281,10 @@ impl TaskMemApp {
     fn menu_ui(&mut self, ui: &mut egui::Ui) {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
-                if ui.add(egui::Button::new("Open video…").shortcut_text("Ctrl+O")).clicked() {
+                if ui
+                    .add(egui::Button::new("Open video…").shortcut_text("Ctrl+O"))
+                    .clicked()
+                {
                     self.pending.push(AppCommand::OpenDialog);
                 }
                 ui.menu_button("Open recent", |ui| {
@@ -272,7 +301,10 @@ impl TaskMemApp {
                         self.pending.push(AppCommand::ClearRecent);
                     }
                 });
-                if ui.add_enabled(self.player.is_some(), egui::Button::new("Close video")).clicked() {
+                if ui
+                    .add_enabled(self.player.is_some(), egui::Button::new("Close video"))
+                    .clicked()
+                {
                     self.pending.push(AppCommand::CloseVideo);
                 }
                 ui.separator();
@@ -301,7 +333,10 @@ impl TaskMemApp {
                 }
             });
             ui.menu_button("View", |ui| {
-                if ui.add(egui::Button::new("Fit timeline").shortcut_text("double-click")).clicked() {
+                if ui
+                    .add(egui::Button::new("Fit timeline").shortcut_text("double-click"))
+                    .clicked()
+                {
                     self.pending.push(AppCommand::FitTimeline);
                 }
             });
@@ -345,7 +380,8 @@ impl TaskMemApp {
                 return;
             };
             let index = player.index();
-            ui.label(file_name(&player.path)).on_hover_text(player.path.display().to_string());
+            ui.label(file_name(&player.path))
+                .on_hover_text(player.path.display().to_string());
             ui.separator();
             ui.weak(format!(
                 "{} {} · {}x{} · {:.3} fps{} · {} frames · {} keyframes",
@@ -413,8 +449,10 @@ impl TaskMemApp {
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 impl eframe::App for TaskMemApp {
@@ -473,7 +511,10 @@ impl eframe::App for TaskMemApp {
         });
         if ctx.input(|i| !i.raw.hovered_files.is_empty()) {
             let screen = ctx.content_rect();
-            let painter = ctx.layer_painter(egui::LayerId::new(egui::Order::Foreground, egui::Id::unique("drop")));
+            let painter = ctx.layer_painter(egui::LayerId::new(
+                egui::Order::Foreground,
+                egui::Id::unique("drop"),
+            ));
             painter.rect_filled(screen, 0.0, egui::Color32::from_black_alpha(170));
             painter.text(
                 screen.center(),

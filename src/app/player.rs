@@ -77,7 +77,8 @@ impl Player {
             // Half a second of stream ahead (scaled by speed), within what the cache can hold.
             let ahead_ns = (500.0 * self.playback.speed()) as i64 * NS_PER_MS;
             let frame_bytes = index.width as usize * index.height as usize * 4;
-            let max_frames = (DecoderConfig::default().cache_budget_bytes / frame_bytes.max(1) / 3).max(2);
+            let max_frames =
+                (DecoderConfig::default().cache_budget_bytes / frame_bytes.max(1) / 3).max(2);
             let by_time = index.frame_at(index.frames[current].pts_ns + ahead_ns);
             by_time.min(current + max_frames)
         } else {
@@ -129,7 +130,10 @@ impl Player {
         );
         match &mut self.texture {
             Some(texture) => texture.set(image, egui::TextureOptions::LINEAR),
-            None => self.texture = Some(ctx.load_texture("video-frame", image, egui::TextureOptions::LINEAR)),
+            None => {
+                self.texture =
+                    Some(ctx.load_texture("video-frame", image, egui::TextureOptions::LINEAR));
+            }
         }
         self.texture_source = Some(key);
     }

@@ -86,7 +86,9 @@ impl Toasts {
                         .show(ui, |ui| {
                             ui.horizontal(|ui| {
                                 ui.label(egui::RichText::new(icon).color(egui::Color32::WHITE));
-                                ui.label(egui::RichText::new(&toast.text).color(egui::Color32::WHITE));
+                                ui.label(
+                                    egui::RichText::new(&toast.text).color(egui::Color32::WHITE),
+                                );
                                 if ui.small_button("✖").on_hover_text("Dismiss").clicked() {
                                     dismiss = Some(i);
                                 }

@@ -12,7 +12,9 @@ use clap::Subcommand;
 use super::CliError;
 use crate::timefmt::parse_time_ns;
 use crate::video::worker::{DecoderConfig, DecoderHandle};
-use crate::video::{NS_PER_MS, OpenOptions, VideoIndex, VideoSource, ffmpeg_path, parallel_decode_all};
+use crate::video::{
+    NS_PER_MS, OpenOptions, VideoIndex, VideoSource, ffmpeg_path, parallel_decode_all,
+};
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
@@ -43,7 +45,8 @@ pub fn run(command: BenchCommand) -> Result<(), CliError> {
         BenchCommand::Decode { video, threads } => bench_decode(&video, threads),
         BenchCommand::Seek { video, seeks } => bench_seek(&video, seeks),
         BenchCommand::Memory { video, play } => {
-            let play_ns = parse_time_ns(&play).map_err(|e| CliError::BadInput(format!("--play: {e}")))?;
+            let play_ns =
+                parse_time_ns(&play).map_err(|e| CliError::BadInput(format!("--play: {e}")))?;
             bench_memory(&video, play_ns)
         }
     }
@@ -97,7 +100,9 @@ fn bench_decode(video: &Path, threads: Option<usize>) -> Result<(), CliError> {
             println!("ratio_one_core={:.2}", one_core / reference);
             println!("ratio_all_cores={:.2}", all / reference);
         }
-        None => println!("ffmpeg not on PATH: no reference measured (install ffmpeg for the ratios)"),
+        None => {
+            println!("ffmpeg not on PATH: no reference measured (install ffmpeg for the ratios)");
+        }
     }
     Ok(())
 }
@@ -109,7 +114,16 @@ fn ffmpeg_decode_fps(ffmpeg: &Path, index: &VideoIndex) -> Result<f64, CliError>
         .args(["-v", "error", "-nostdin", "-threads", "1", "-i"])
         .arg(&index.path)
         .args(["-map", "0:v:0", "-threads", "1", "-filter_threads", "1"])
-        .args(["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-y", "/dev/null"])
+        .args([
+            "-fps_mode",
+            "passthrough",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-y",
+            "/dev/null",
+        ])
         .stdin(Stdio::null())
         .status()
         .map_err(|e| anyhow::anyhow!("cannot run {}: {e}", ffmpeg.display()))?;
@@ -124,7 +138,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn below(&mut self, n: usize) -> usize {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         ((self.0 >> 33) as usize) % n.max(1)
     }
 }
@@ -198,7 +215,11 @@ fn bench_seek(video: &Path, seeks: usize) -> Result<(), CliError> {
         ms(percentile(&mut preview, 0.5)),
         ms(percentile(&mut preview, 0.95))
     );
-    println!("exact_ms p50={:.1} p95={:.1} (floor 300)", ms(percentile(&mut exact, 0.5)), ms(p95_exact));
+    println!(
+        "exact_ms p50={:.1} p95={:.1} (floor 300)",
+        ms(percentile(&mut exact, 0.5)),
+        ms(p95_exact)
+    );
     println!(
         "cached_ms p50={:.2} p95={:.2} (floor 20)",
         ms(percentile(&mut cached, 0.5)),
@@ -212,9 +233,29 @@ fn bench_seek(video: &Path, seeks: usize) -> Result<(), CliError> {
             let t_s = index.frames[frame].pts_ns as f64 / 1e9;
             let t0 = Instant::now();
             let ok = Command::new(&ffmpeg)
-                .args(["-v", "error", "-nostdin", "-threads", "1", "-ss", &format!("{t_s:.6}"), "-i"])
+                .args([
+                    "-v",
+                    "error",
+                    "-nostdin",
+                    "-threads",
+                    "1",
+                    "-ss",
+                    &format!("{t_s:.6}"),
+                    "-i",
+                ])
                 .arg(&index.path)
-                .args(["-map", "0:v:0", "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-y", "/dev/null"])
+                .args([
+                    "-map",
+                    "0:v:0",
+                    "-frames:v",
+                    "1",
+                    "-f",
+                    "rawvideo",
+                    "-pix_fmt",
+                    "rgb24",
+                    "-y",
+                    "/dev/null",
+                ])
                 .status()
                 .is_ok_and(|s| s.success());
             if ok {
@@ -223,7 +264,10 @@ fn bench_seek(video: &Path, seeks: usize) -> Result<(), CliError> {
         }
         let p95_ref = percentile(&mut reference, 0.95);
         println!("ffmpeg_seek_ms p95={:.1}", ms(p95_ref));
-        println!("ratio_exact_seek_p95_vs_ffmpeg={:.2}", ms(p95_ref) / ms(p95_exact).max(1e-6));
+        println!(
+            "ratio_exact_seek_p95_vs_ffmpeg={:.2}",
+            ms(p95_ref) / ms(p95_exact).max(1e-6)
+        );
     }
     Ok(())
 }

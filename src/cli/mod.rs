@@ -14,7 +14,11 @@ use crate::timefmt::parse_time_ns;
 use crate::video::{NS_PER_MS, OpenOptions, VideoError, VideoIndex, VideoSource, demux_file};
 
 #[derive(Parser, Debug)]
-#[command(name = "taskmem", version, about = "TaskMem Studio: task-focused memorization workbench")]
+#[command(
+    name = "taskmem",
+    version,
+    about = "TaskMem Studio: task-focused memorization workbench"
+)]
 pub struct Cli {
     /// A video to open in the GUI (no subcommand).
     pub video: Option<PathBuf>,
@@ -30,7 +34,12 @@ pub enum Command {
     Frames {
         video: PathBuf,
         /// Comma-separated times, e.g. `1.5s,12s`.
-        #[arg(long, value_delimiter = ',', conflicts_with = "every", required_unless_present = "every")]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            conflicts_with = "every",
+            required_unless_present = "every"
+        )]
         at: Vec<String>,
         /// One frame every this long, e.g. `10s`.
         #[arg(long)]
@@ -77,7 +86,10 @@ pub fn run(command: Command) -> Result<(), CliError> {
     match command {
         Command::Probe { video } => {
             let probe = probe(&video)?;
-            println!("{}", serde_json::to_string_pretty(&probe).map_err(anyhow::Error::from)?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&probe).map_err(anyhow::Error::from)?
+            );
             Ok(())
         }
         Command::Frames {
@@ -148,12 +160,12 @@ pub fn write_frames(
     let times_ns: Vec<i64> = if let Some(every) = every {
         let step = parse_time_ns(every).map_err(|e| CliError::BadInput(format!("--every: {e}")))?;
         if step <= 0 {
-            return Err(CliError::BadInput("--every must be longer than 0".to_owned()));
+            return Err(CliError::BadInput(
+                "--every must be longer than 0".to_owned(),
+            ));
         }
-        (0..)
-            .map(|i| i * step)
-            .take_while(|&t| t < index.duration_ns())
-            .collect()
+        let count = (index.duration_ns() + step - 1) / step;
+        (0..count).map(|i| i * step).collect()
     } else {
         at.iter()
             .map(|t| parse_time_ns(t).map_err(|e| CliError::BadInput(format!("--at: {e}"))))
@@ -169,8 +181,9 @@ pub fn write_frames(
             )));
         }
     }
-    std::fs::create_dir_all(out)
-        .map_err(|e| CliError::BadInput(format!("{}: cannot create the folder: {e}", out.display())))?;
+    std::fs::create_dir_all(out).map_err(|e| {
+        CliError::BadInput(format!("{}: cannot create the folder: {e}", out.display()))
+    })?;
     let mut wanted: Vec<usize> = times_ns.iter().map(|&t| index.frame_at(t)).collect();
     wanted.sort_unstable();
     wanted.dedup();

@@ -58,7 +58,11 @@ impl FrameCache {
             if !evict {
                 return;
             }
-            let Some(oldest) = self.frames.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| *k)
+            let Some(oldest) = self
+                .frames
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| *k)
             else {
                 break;
             };

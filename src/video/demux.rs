@@ -248,7 +248,12 @@ struct Layout {
     avc3_entries: Vec<u64>,
 }
 
-fn read_exact_at(file: &mut File, offset: u64, buf: &mut [u8], path: &Path) -> Result<(), VideoError> {
+fn read_exact_at(
+    file: &mut File,
+    offset: u64,
+    buf: &mut [u8],
+    path: &Path,
+) -> Result<(), VideoError> {
     file.seek(SeekFrom::Start(offset))
         .and_then(|_| file.read_exact(buf))
         .map_err(|e| VideoError::io(path, e))
@@ -270,7 +275,10 @@ fn read_box_header(
         1 => {
             let mut large = [0u8; 8];
             read_exact_at(file, offset + 8, &mut large, path)?;
-            (offset + 16, offset.saturating_add(u64::from_be_bytes(large)))
+            (
+                offset + 16,
+                offset.saturating_add(u64::from_be_bytes(large)),
+            )
         }
         n => (offset + 8, offset + u64::from(n)),
     };
@@ -352,7 +360,10 @@ fn describe_signature(file: &mut File, path: &Path) -> String {
         (b"\x1a\x45\xdf\xa3", "it is a Matroska/WebM file"),
         (b"RIFF", "it is a RIFF (AVI/WAV) file"),
         (b"OggS", "it is an Ogg file"),
-        (b"\x00\x00\x00\x01", "it looks like a raw H.264/H.265 stream, not an MP4 container"),
+        (
+            b"\x00\x00\x00\x01",
+            "it looks like a raw H.264/H.265 stream, not an MP4 container",
+        ),
     ];
     for (sig, what) in known {
         if magic.starts_with(sig) {
@@ -473,8 +484,11 @@ fn build_index(
     let stsd = &track.trak(mp4).mdia.minf.stbl.stsd;
     let (codec, width, height) = match &stsd.contents {
         re_mp4::StsdBoxContent::Avc1(avc1) => {
-            let avcc = &avc1.avcc.contents;
-            let first_sps = avcc.sequence_parameter_sets.first().map(|n| n.bytes.as_slice());
+            let config = &avc1.avcc.contents;
+            let first_sps = config
+                .sequence_parameter_sets
+                .first()
+                .map(|n| n.bytes.as_slice());
             (
                 Codec::H264 {
                     sample_entry: if layout.avc3_entries.is_empty() {
@@ -482,18 +496,18 @@ fn build_index(
                     } else {
                         "avc3".to_owned()
                     },
-                    profile_idc: avcc.avc_profile_indication,
+                    profile_idc: config.avc_profile_indication,
                     constraint_flags: first_sps
                         .and_then(|s| s.get(2).copied())
-                        .unwrap_or(avcc.profile_compatibility),
-                    level_idc: avcc.avc_level_indication,
-                    nal_length_size: usize::from(avcc.length_size_minus_one & 3) + 1,
-                    sps: avcc
+                        .unwrap_or(config.profile_compatibility),
+                    level_idc: config.avc_level_indication,
+                    nal_length_size: usize::from(config.length_size_minus_one & 3) + 1,
+                    sps: config
                         .sequence_parameter_sets
                         .iter()
                         .map(|n| n.bytes.clone())
                         .collect(),
-                    pps: avcc
+                    pps: config
                         .picture_parameter_sets
                         .iter()
                         .map(|n| n.bytes.clone())
@@ -584,11 +598,10 @@ fn order_frames(samples: &[SampleInfo], timescale: u64) -> (Vec<FrameInfo>, Vec<
         .map(|(frame_index, &sample)| {
             let s = &samples[sample];
             let pts_ns = ns_from_ticks(s.pts_ticks, timescale);
-            let next_pts_ns = order
-                .get(frame_index + 1)
-                .map_or(pts_ns + ns_from_ticks(s.duration_ticks as i64, timescale), |&n| {
-                    ns_from_ticks(samples[n].pts_ticks, timescale)
-                });
+            let next_pts_ns = order.get(frame_index + 1).map_or(
+                pts_ns + ns_from_ticks(s.duration_ticks as i64, timescale),
+                |&n| ns_from_ticks(samples[n].pts_ticks, timescale),
+            );
             FrameInfo {
                 pts_ns,
                 duration_ns: (next_pts_ns - pts_ns).max(0),

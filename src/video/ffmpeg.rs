@@ -6,9 +6,9 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use super::VideoError;
 use super::demux::VideoIndex;
 use super::frame::Picture;
-use super::VideoError;
 
 /// Whether the ffmpeg fallback may be used.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -71,7 +71,15 @@ pub(crate) fn decode_gop(
     cmd.arg("-i")
         .arg(&index.path)
         .args(["-map", "0:v:0", "-frames:v", &frames.len().to_string()])
-        .args(["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1"])
+        .args([
+            "-fps_mode",
+            "passthrough",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "yuv420p",
+            "pipe:1",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -86,7 +94,10 @@ pub(crate) fn decode_gop(
     let frame_len = w * h + 2 * w.div_ceil(2) * h.div_ceil(2);
     let mut buf = vec![0u8; frame_len];
     let mut rank = 0;
-    let mut stdout = child.stdout.take().ok_or_else(|| ffmpeg_error("no stdout".into()))?;
+    let mut stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| ffmpeg_error("no stdout".into()))?;
     while rank < frames.len() {
         match stdout.read_exact(&mut buf) {
             Ok(()) => {}

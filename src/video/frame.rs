@@ -119,17 +119,17 @@ impl Picture<'_> {
         match self {
             Self::OpenH264(yuv) => yuv.write_rgba8(&mut out),
             Self::Packed { .. } => {
-                let ([y_plane, u_plane, v_plane], [ys, us, vs]) = self.planes();
+                let (planes, strides) = self.planes();
                 for row in 0..h {
                     for col in 0..w {
-                        let y = f32::from(y_plane[row * ys + col]) - 16.0;
-                        let u = f32::from(u_plane[(row / 2) * us + col / 2]) - 128.0;
-                        let v = f32::from(v_plane[(row / 2) * vs + col / 2]) - 128.0;
-                        let o = (row * w + col) * 4;
-                        out[o] = (1.164 * y + 1.596 * v).clamp(0.0, 255.0) as u8;
-                        out[o + 1] = (1.164 * y - 0.392 * u - 0.813 * v).clamp(0.0, 255.0) as u8;
-                        out[o + 2] = (1.164 * y + 2.017 * u).clamp(0.0, 255.0) as u8;
-                        out[o + 3] = 255;
+                        let luma = f32::from(planes[0][row * strides[0] + col]) - 16.0;
+                        let cb = f32::from(planes[1][(row / 2) * strides[1] + col / 2]) - 128.0;
+                        let cr = f32::from(planes[2][(row / 2) * strides[2] + col / 2]) - 128.0;
+                        let px = &mut out[(row * w + col) * 4..][..4];
+                        px[0] = (1.164 * luma + 1.596 * cr).clamp(0.0, 255.0) as u8;
+                        px[1] = (1.164 * luma - 0.392 * cb - 0.813 * cr).clamp(0.0, 255.0) as u8;
+                        px[2] = (1.164 * luma + 2.017 * cb).clamp(0.0, 255.0) as u8;
+                        px[3] = 255;
                     }
                 }
             }

@@ -5,8 +5,8 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::ops::ControlFlow;
 
-use openh264::decoder::{Decoder, DecoderConfig, Flush};
 use openh264::OpenH264API;
+use openh264::decoder::{Decoder, DecoderConfig, Flush};
 
 use super::demux::{Codec, VideoIndex};
 use super::frame::Picture;
@@ -67,7 +67,8 @@ impl H264Decoder {
         let Some(range) = index.gops.get(gop).map(|g| g.samples.clone()) else {
             return Ok(());
         };
-        let time_ms = |sample: usize| index.ns_from_ticks(index.samples[sample].pts_ticks) / NS_PER_MS;
+        let time_ms =
+            |sample: usize| index.ns_from_ticks(index.samples[sample].pts_ticks) / NS_PER_MS;
         let decode_error = |sample: usize, detail: String| VideoError::Decode {
             path: index.path.clone(),
             time_ms: time_ms(sample),
@@ -120,7 +121,10 @@ impl H264Decoder {
         }
         match (rank, last_error) {
             (0, Some(err)) => Err(err),
-            (0, None) => Err(decode_error(range.start, "the GOP produced no picture".to_owned())),
+            (0, None) => Err(decode_error(
+                range.start,
+                "the GOP produced no picture".to_owned(),
+            )),
             _ => Ok(()),
         }
     }

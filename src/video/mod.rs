@@ -4,13 +4,13 @@
 //! Time here is `i64` nanoseconds taken from the container's timestamps; a frame's index is its
 //! position in presentation order, never `time x fps`.
 
+pub mod cache;
 mod demux;
 mod error;
 mod ffmpeg;
 mod frame;
 mod h264;
 mod source;
-pub mod cache;
 pub mod worker;
 
 pub use demux::{Codec, FrameInfo, Gop, SampleInfo, VideoIndex, demux_file};

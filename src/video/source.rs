@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::VideoError;
 use super::demux::{Codec, VideoIndex, demux_file};
 use super::ffmpeg::{self, FfmpegPolicy};
 use super::frame::{Frame, Picture};
 use super::h264::H264Decoder;
-use super::VideoError;
 
 #[derive(Clone, Debug, Default)]
 pub struct OpenOptions {

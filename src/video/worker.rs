@@ -13,11 +13,11 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError, bounded};
 
+use super::VideoError;
 use super::cache::{FrameCache, PreviewCache};
 use super::demux::VideoIndex;
 use super::frame::Frame;
 use super::source::VideoSource;
-use super::VideoError;
 
 /// Preview pictures fit in this box.
 pub const PREVIEW_MAX_SIZE: (u32, u32) = (192, 108);
@@ -43,7 +43,10 @@ impl Default for DecoderConfig {
 pub enum DecodeCommand {
     /// Have frames `first..=last` (presentation order) in the cache, `first` as soon as
     /// possible. Replaces any earlier request.
-    Want { first: usize, last: usize },
+    Want {
+        first: usize,
+        last: usize,
+    },
     Stop,
 }
 
@@ -73,7 +76,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl DecoderHandle {
     /// Starts the decoder (and preview) threads for an opened source.
-    pub fn spawn(source: VideoSource, config: &DecoderConfig, notify: Notify) -> std::io::Result<Self> {
+    pub fn spawn(
+        source: VideoSource,
+        config: &DecoderConfig,
+        notify: Notify,
+    ) -> std::io::Result<Self> {
         let index = Arc::clone(source.index());
         let (command_tx, command_rx) = bounded(16);
         let (event_tx, event_rx) = bounded(64);
@@ -83,8 +90,12 @@ impl DecoderHandle {
         let mut threads = Vec::new();
         if config.build_previews {
             let preview_source = VideoSource::from_index(Arc::clone(&index), source.options());
-            let (previews, stop, notify, events) =
-                (Arc::clone(&previews), Arc::clone(&stop), Arc::clone(&notify), event_tx.clone());
+            let (previews, stop, notify, events) = (
+                Arc::clone(&previews),
+                Arc::clone(&stop),
+                Arc::clone(&notify),
+                event_tx.clone(),
+            );
             threads.push(
                 std::thread::Builder::new()
                     .name("video-previews".to_owned())
@@ -170,6 +181,7 @@ impl DecoderHandle {
     }
 
     /// Errors reported by the threads since the last call.
+    #[must_use]
     pub fn drain_events(&self) -> Vec<DecodeEvent> {
         self.events.try_iter().collect()
     }
@@ -299,7 +311,8 @@ impl Worker {
         let gop = index.frames[target].gop;
         let (mut target, mut last) = (target, last);
         let mut interrupted = None;
-        let (cache, commands, notify, stop) = (&self.cache, &self.commands, &self.notify, &self.stop);
+        let (cache, commands, notify, stop) =
+            (&self.cache, &self.commands, &self.notify, &self.stop);
         self.source.decode_gop(gop, &mut |frame, picture| {
             if stop.load(Ordering::Relaxed) {
                 interrupted = Some(DecodeCommand::Stop);
@@ -319,9 +332,11 @@ impl Worker {
                 match cmd {
                     // Playback moves the wanted range along every frame: when this GOP's
                     // decode can still serve it, carry on instead of starting over.
-                    DecodeCommand::Want { first, last: new_last }
-                        if index.frames[first].gop == gop
-                            && (first > frame || (first..=frame).all(|f| lock(cache).contains(f))) =>
+                    DecodeCommand::Want {
+                        first,
+                        last: new_last,
+                    } if index.frames[first].gop == gop
+                        && (first > frame || (first..=frame).all(|f| lock(cache).contains(f))) =>
                     {
                         (target, last) = (first, new_last);
                     }

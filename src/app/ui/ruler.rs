@@ -95,7 +95,8 @@ impl TimeRuler {
                 let anchor_ns = self.time_from_x(ruler_rect, mouse.x);
                 self.ns_per_px /= factor;
                 self.clamp_view(duration, width);
-                self.view_start_ns = anchor_ns - f64::from(mouse.x - ruler_rect.left()) * self.ns_per_px;
+                self.view_start_ns =
+                    anchor_ns - f64::from(mouse.x - ruler_rect.left()) * self.ns_per_px;
             }
             if scroll.x.abs() > 0.0 {
                 self.view_start_ns -= f64::from(scroll.x) * self.ns_per_px;
@@ -106,17 +107,22 @@ impl TimeRuler {
         }
         if ruler.double_clicked() || track.double_clicked() {
             self.fit();
-        } else if ruler.clicked() {
-            if let Some(pos) = ruler.interact_pointer_pos() {
-                commands.push(AppCommand::Seek(self.time_from_x(ruler_rect, pos.x).round() as i64));
-            }
+        } else if ruler.clicked()
+            && let Some(pos) = ruler.interact_pointer_pos()
+        {
+            commands.push(AppCommand::Seek(
+                self.time_from_x(ruler_rect, pos.x).round() as i64,
+            ));
         }
         self.clamp_view(duration, width);
 
         // Scrub track: click or drag to seek; Shift+drag to select a loop.
         let shift = ui.input(|i| i.modifiers.shift);
         if let Some(pos) = track.interact_pointer_pos() {
-            let t = self.time_from_x(track_rect, pos.x).clamp(0.0, duration).round() as i64;
+            let t = self
+                .time_from_x(track_rect, pos.x)
+                .clamp(0.0, duration)
+                .round() as i64;
             if track.drag_started() && shift {
                 self.loop_drag_start_ns = Some(t);
             }
@@ -168,25 +174,38 @@ impl TimeRuler {
             self.x_from_time(track_rect, 0.0)..=self.x_from_time(track_rect, duration),
             track_rect.y_range(),
         );
-        painter.rect_filled(video_rect.intersect(track_rect), 0.0, visuals.widgets.inactive.bg_fill);
+        painter.rect_filled(
+            video_rect.intersect(track_rect),
+            0.0,
+            visuals.widgets.inactive.bg_fill,
+        );
 
         // Ticks: the finest "nice" step that leaves room for a label.
         let step_ns = nice_step_ns(self.ns_per_px * 90.0);
-        let (start, end) = (self.view_start_ns, self.visible_range_ns(ruler_rect.width()).1);
+        let (start, end) = (
+            self.view_start_ns,
+            self.visible_range_ns(ruler_rect.width()).1,
+        );
         let first = (start.max(0.0) / step_ns).floor() as i64;
         let last = (end.min(duration) / step_ns).ceil() as i64;
         for k in first..=last {
             let t = k as f64 * step_ns;
             let x = self.x_from_time(ruler_rect, t);
             painter.line_segment(
-                [pos2(x, ruler_rect.bottom() - 8.0), pos2(x, ruler_rect.bottom())],
+                [
+                    pos2(x, ruler_rect.bottom() - 8.0),
+                    pos2(x, ruler_rect.bottom()),
+                ],
                 Stroke::new(1.0, tick_color),
             );
             // Minor ticks at fifths.
             for minor in 1..5 {
                 let mx = self.x_from_time(ruler_rect, t + step_ns * f64::from(minor) / 5.0);
                 painter.line_segment(
-                    [pos2(mx, ruler_rect.bottom() - 3.0), pos2(mx, ruler_rect.bottom())],
+                    [
+                        pos2(mx, ruler_rect.bottom() - 3.0),
+                        pos2(mx, ruler_rect.bottom()),
+                    ],
                     Stroke::new(1.0, tick_color.gamma_multiply(0.5)),
                 );
             }
@@ -217,7 +236,10 @@ impl TimeRuler {
         for (col, _) in has_key.iter().enumerate().filter(|(_, k)| **k) {
             let x = track_rect.left() + col as f32 + 0.5;
             painter.line_segment(
-                [pos2(x, track_rect.bottom() - 7.0), pos2(x, track_rect.bottom())],
+                [
+                    pos2(x, track_rect.bottom() - 7.0),
+                    pos2(x, track_rect.bottom()),
+                ],
                 Stroke::new(1.0, key_color),
             );
         }

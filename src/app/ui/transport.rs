@@ -22,14 +22,33 @@ impl TransportBar {
                 }
             };
             button(ui, "⏮", "Go to start (Home)", AppCommand::Home);
-            button(ui, "⏪", "Back 10 s (Shift+Left)", AppCommand::Skip(-10 * NS_PER_SEC));
+            button(
+                ui,
+                "⏪",
+                "Back 10 s (Shift+Left)",
+                AppCommand::Skip(-10 * NS_PER_SEC),
+            );
             button(ui, "◀", "Back 1 s (Left)", AppCommand::Skip(-NS_PER_SEC));
             button(ui, "⏴|", "Previous frame (,)", AppCommand::StepFrames(-1));
-            let play_label = if playback.is_playing() { "⏸ Pause" } else { "⏵ Play" };
-            button(ui, play_label, "Play or pause (Space)", AppCommand::TogglePlay);
+            let play_label = if playback.is_playing() {
+                "⏸ Pause"
+            } else {
+                "⏵ Play"
+            };
+            button(
+                ui,
+                play_label,
+                "Play or pause (Space)",
+                AppCommand::TogglePlay,
+            );
             button(ui, "|⏵", "Next frame (.)", AppCommand::StepFrames(1));
             button(ui, "▶", "Forward 1 s (Right)", AppCommand::Skip(NS_PER_SEC));
-            button(ui, "⏩", "Forward 10 s (Shift+Right)", AppCommand::Skip(10 * NS_PER_SEC));
+            button(
+                ui,
+                "⏩",
+                "Forward 10 s (Shift+Right)",
+                AppCommand::Skip(10 * NS_PER_SEC),
+            );
             button(ui, "⏭", "Go to end (End)", AppCommand::End);
             ui.separator();
 
@@ -102,7 +121,8 @@ impl TransportBar {
                 }
             }
             if let Some(err) = &self.goto_error {
-                ui.colored_label(ui.visuals().error_fg_color, "⚠").on_hover_text(err);
+                ui.colored_label(ui.visuals().error_fg_color, "⚠")
+                    .on_hover_text(err);
             }
         });
         commands

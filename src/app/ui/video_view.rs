@@ -8,7 +8,11 @@ use crate::app::player::{Player, Shown};
 /// Fits a `aspect` (width / height) picture centered in `outer`.
 #[must_use]
 pub fn fit_rect(outer: Rect, aspect: f32) -> Rect {
-    let aspect = if aspect.is_finite() && aspect > 0.0 { aspect } else { 16.0 / 9.0 };
+    let aspect = if aspect.is_finite() && aspect > 0.0 {
+        aspect
+    } else {
+        16.0 / 9.0
+    };
     let (w, h) = if outer.width() / outer.height().max(1.0) > aspect {
         (outer.height() * aspect, outer.height())
     } else {
