@@ -10,7 +10,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use taskmem::video::{OpenOptions, VideoSource, demux_file};
 
 fn fixture(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/assets").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/assets")
+        .join(name)
 }
 
 fn video(c: &mut Criterion) {
