@@ -333,7 +333,7 @@ fn random_seeks_show_the_frame_at_or_before_the_time_in_both_directions() {
             std::thread::sleep(Duration::from_millis(2));
         }
         let preview = handle.preview(index.frame_count() - 1).unwrap();
-        assert!(preview.width <= 192 && preview.height <= 108);
+        assert!(preview.width <= 160 && preview.height <= 90);
     }
 }
 

@@ -84,7 +84,10 @@ impl Player {
         } else {
             current
         };
-        self.decoder.want(current, last);
+        if !self.decoder.want(current, last) {
+            // The decoder's queue is full; ask again shortly rather than wait for input.
+            ctx.request_repaint_after(std::time::Duration::from_millis(10));
+        }
 
         let picked = if let Some(frame) = self.decoder.frame(current) {
             Some((Shown::Exact(current), frame))

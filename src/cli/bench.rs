@@ -303,6 +303,10 @@ fn bench_memory(video: &Path, play_ns: i64) -> Result<(), CliError> {
             }
         }
     }
+    // The preview cache is part of the steady state: let it finish.
+    while handle.preview_progress().0 < handle.preview_progress().1 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let (cached, cached_bytes) = handle.cached_frames();
     let peak = peak_rss_mb().unwrap_or(0.0);
     println!(

@@ -19,10 +19,13 @@ use super::demux::VideoIndex;
 use super::frame::Frame;
 use super::source::VideoSource;
 
+/// Frames decoded on the way to a seek target that are kept (for stepping back).
+const KEEP_BEFORE_TARGET: usize = 8;
+
 /// Preview pictures fit in this box.
-pub const PREVIEW_MAX_SIZE: (u32, u32) = (192, 108);
+pub const PREVIEW_MAX_SIZE: (u32, u32) = (160, 90);
 /// Longer files get a preview every k-th GOP so the preview cache stays bounded.
-pub const MAX_PREVIEWS: usize = 2400;
+pub const MAX_PREVIEWS: usize = 1024;
 
 #[derive(Clone, Debug)]
 pub struct DecoderConfig {
@@ -33,7 +36,7 @@ pub struct DecoderConfig {
 impl Default for DecoderConfig {
     fn default() -> Self {
         Self {
-            cache_budget_bytes: 256 << 20,
+            cache_budget_bytes: 128 << 20,
             build_previews: true,
         }
     }
@@ -137,20 +140,23 @@ impl DecoderHandle {
         &self.index
     }
 
-    /// Asks for frames `first..=last`; repeated identical requests are not re-sent.
-    pub fn want(&mut self, first: usize, last: usize) {
+    /// Asks for frames `first..=last`; repeated identical requests are not re-sent. Returns
+    /// false when the request could not be queued (the caller asks again a moment later).
+    pub fn want(&mut self, first: usize, last: usize) -> bool {
         let last_frame = self.index.frames.len().saturating_sub(1);
         let command = DecodeCommand::Want {
             first: first.min(last_frame),
             last: last.clamp(first, last_frame.max(first)).min(last_frame),
         };
         if self.last_sent == Some(command) {
-            return;
+            return true;
         }
         match self.commands.try_send(command) {
-            Ok(()) => self.last_sent = Some(command),
-            // Full: the worker is busy; the UI asks again next frame.
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {}
+            Ok(()) => {
+                self.last_sent = Some(command);
+                true
+            }
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
         }
     }
 
@@ -319,7 +325,10 @@ impl Worker {
                 return ControlFlow::Break(());
             }
             let wanted = (target..=last).contains(&frame);
-            if !lock(cache).contains(frame) {
+            // A few frames just before the target are kept for stepping back; converting the
+            // rest of the GOP to RGBA would only slow the seek down.
+            let near = frame + KEEP_BEFORE_TARGET >= target && frame < target;
+            if (wanted || near) && !lock(cache).contains(frame) {
                 let decoded = picture.to_frame(frame, index.frames[frame].pts_ns);
                 if wanted {
                     lock(cache).insert(decoded);
