@@ -445,3 +445,24 @@ fn corrupt_media_data_decodes_or_errors_without_panicking() {
         }
     }
 }
+
+#[test]
+fn exact_decode_that_skips_non_reference_pictures_matches_a_full_decode() {
+    for name in [
+        "high_bframes.mp4",
+        "main.mp4",
+        "odd_size.mp4",
+        "fragmented.mp4",
+    ] {
+        let truth = all_frames(name);
+        let mut source = VideoSource::open(&asset(name), &OpenOptions::default()).unwrap();
+        for (i, expected) in truth.iter().enumerate() {
+            let frame = source.decode_frame(i).unwrap();
+            assert_eq!(frame.pts_ns, expected.pts_ns, "{name} frame {i}");
+            assert!(
+                frame.rgba == expected.rgba,
+                "{name}: frame {i} differs when decoded on its own"
+            );
+        }
+    }
+}

@@ -53,7 +53,7 @@ pub(crate) fn decode_gop(
     gop: usize,
     on_frame: &mut dyn FnMut(usize, &Picture<'_>) -> ControlFlow<()>,
 ) -> Result<(), VideoError> {
-    let Some(frames) = index.gops.get(gop).map(|g| g.frames.clone()) else {
+    let Some(frames) = index.gops.get(gop).map(|g| &g.frames) else {
         return Ok(());
     };
     let Some(&first) = frames.first() else {
@@ -105,7 +105,7 @@ pub(crate) fn decode_gop(
             Err(e) => return Err(ffmpeg_error(e.to_string())),
         }
         let flow = on_frame(
-            rank,
+            frames[rank],
             &Picture::Packed {
                 width: w,
                 height: h,

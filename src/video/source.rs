@@ -76,18 +76,23 @@ impl VideoSource {
         gop: usize,
         on_frame: &mut dyn FnMut(usize, &Picture<'_>) -> ControlFlow<()>,
     ) -> Result<(), VideoError> {
+        self.decode_gop_from(gop, None, on_frame)
+    }
+
+    /// Like [`Self::decode_gop`], but frames before `first_needed` may be left out where
+    /// nothing depends on them (non-reference pictures): the fast path to a seek target.
+    pub fn decode_gop_from(
+        &mut self,
+        gop: usize,
+        first_needed: Option<usize>,
+        on_frame: &mut dyn FnMut(usize, &Picture<'_>) -> ControlFlow<()>,
+    ) -> Result<(), VideoError> {
         let index = Arc::clone(&self.index);
-        let Some(frames) = index.gops.get(gop).map(|g| &g.frames) else {
-            return Ok(());
-        };
-        let mut by_rank = |rank: usize, picture: &Picture<'_>| match frames.get(rank) {
-            Some(&frame_index) => on_frame(frame_index, picture),
-            // More pictures than samples would be a decoder quirk; ignore the extras.
-            None => ControlFlow::Break(()),
-        };
         match &mut self.backend {
-            Backend::H264(decoder) => decoder.decode_gop(&index, &mut self.file, gop, &mut by_rank),
-            Backend::Ffmpeg(path) => ffmpeg::decode_gop(path, &index, gop, &mut by_rank),
+            Backend::H264(decoder) => {
+                decoder.decode_gop(&index, &mut self.file, gop, first_needed, on_frame)
+            }
+            Backend::Ffmpeg(path) => ffmpeg::decode_gop(path, &index, gop, on_frame),
         }
     }
 
@@ -101,7 +106,7 @@ impl VideoSource {
             });
         };
         let mut found = None;
-        self.decode_gop(info.gop, &mut |index, picture| {
+        self.decode_gop_from(info.gop, Some(frame_index), &mut |index, picture| {
             if index == frame_index {
                 found = Some(picture.to_frame(index, info.pts_ns));
                 ControlFlow::Break(())

@@ -319,47 +319,50 @@ impl Worker {
         let mut interrupted = None;
         let (cache, commands, notify, stop) =
             (&self.cache, &self.commands, &self.notify, &self.stop);
-        self.source.decode_gop(gop, &mut |frame, picture| {
-            if stop.load(Ordering::Relaxed) {
-                interrupted = Some(DecodeCommand::Stop);
-                return ControlFlow::Break(());
-            }
-            let wanted = (target..=last).contains(&frame);
-            // A few frames just before the target are kept for stepping back; converting the
-            // rest of the GOP to RGBA would only slow the seek down.
-            let near = frame + KEEP_BEFORE_TARGET >= target && frame < target;
-            if (wanted || near) && !lock(cache).contains(frame) {
-                let decoded = picture.to_frame(frame, index.frames[frame].pts_ns);
-                if wanted {
-                    lock(cache).insert(decoded);
-                    notify();
-                } else {
-                    lock(cache).insert_if_room(decoded);
+        let first_needed = target.saturating_sub(KEEP_BEFORE_TARGET);
+        self.source
+            .decode_gop_from(gop, Some(first_needed), &mut |frame, picture| {
+                if stop.load(Ordering::Relaxed) {
+                    interrupted = Some(DecodeCommand::Stop);
+                    return ControlFlow::Break(());
                 }
-            }
-            while let Ok(cmd) = commands.try_recv() {
-                match cmd {
-                    // Playback moves the wanted range along every frame: when this GOP's
-                    // decode can still serve it, carry on instead of starting over.
-                    DecodeCommand::Want {
-                        first,
-                        last: new_last,
-                    } if index.frames[first].gop == gop
-                        && (first > frame || (first..=frame).all(|f| lock(cache).contains(f))) =>
-                    {
-                        (target, last) = (first, new_last);
-                    }
-                    other => {
-                        interrupted = Some(other);
-                        return ControlFlow::Break(());
+                let wanted = (target..=last).contains(&frame);
+                // A few frames just before the target are kept for stepping back; converting the
+                // rest of the GOP to RGBA would only slow the seek down.
+                let near = frame + KEEP_BEFORE_TARGET >= target && frame < target;
+                if (wanted || near) && !lock(cache).contains(frame) {
+                    let decoded = picture.to_frame(frame, index.frames[frame].pts_ns);
+                    if wanted {
+                        lock(cache).insert(decoded);
+                        notify();
+                    } else {
+                        lock(cache).insert_if_room(decoded);
                     }
                 }
-            }
-            if frame >= last {
-                return ControlFlow::Break(());
-            }
-            ControlFlow::Continue(())
-        })?;
+                while let Ok(cmd) = commands.try_recv() {
+                    match cmd {
+                        // Playback moves the wanted range along every frame: when this GOP's
+                        // decode can still serve it, carry on instead of starting over.
+                        DecodeCommand::Want {
+                            first,
+                            last: new_last,
+                        } if index.frames[first].gop == gop
+                            && (first > frame
+                                || (first..=frame).all(|f| lock(cache).contains(f))) =>
+                        {
+                            (target, last) = (first, new_last);
+                        }
+                        other => {
+                            interrupted = Some(other);
+                            return ControlFlow::Break(());
+                        }
+                    }
+                }
+                if frame >= last {
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(())
+            })?;
         // The range may have moved on while decoding.
         Ok((interrupted, (target, last)))
     }
