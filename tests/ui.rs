@@ -39,7 +39,12 @@ fn step_until(h: &mut Harness<'_, TaskMemApp>, what: &str, done: impl Fn(&TaskMe
 }
 
 fn opened(video: &str) -> Harness<'static, TaskMemApp> {
-    let mut h = app_harness(Some(asset(video)));
+    opened_path(asset(video))
+}
+
+/// Opened, first frame shown, layout settled: widgets are where the accessibility tree says.
+fn opened_path(video: PathBuf) -> Harness<'static, TaskMemApp> {
+    let mut h = app_harness(Some(video));
     step_until(&mut h, "the video to open", |app| app.player().is_some());
     step_until(&mut h, "the first exact frame", |app| {
         matches!(app.player().and_then(|p| p.shown), Some(Shown::Exact(0)))
@@ -204,5 +209,53 @@ fn clicking_the_scrub_bar_seeks_there() {
     assert!(
         (800..=1_200).contains(&ms),
         "clicked the middle, landed at {ms} ms"
+    );
+}
+
+/// Byte offsets of the top-level boxes of an MP4 of a given type.
+fn top_level_boxes(bytes: &[u8], kind: [u8; 4]) -> Vec<usize> {
+    let mut found = Vec::new();
+    let mut offset = 0usize;
+    while offset + 8 <= bytes.len() {
+        let size = u32::from_be_bytes(bytes[offset..offset + 4].try_into().unwrap()) as usize;
+        if bytes[offset + 4..offset + 8] == kind {
+            found.push(offset);
+        }
+        if size < 8 {
+            break;
+        }
+        offset += size;
+    }
+    found
+}
+
+#[test]
+fn follow_live_picks_up_new_fragments_of_a_growing_file() {
+    let full = std::fs::read(asset("fragmented.mp4")).unwrap();
+    let moofs = top_level_boxes(&full, *b"moof");
+    assert!(moofs.len() >= 3);
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live.mp4");
+    std::fs::write(&live, &full[..moofs[2]]).unwrap();
+
+    let mut h = opened_path(live.clone());
+    let first_count = h.state().player().unwrap().playback.frame_count();
+    h.get_by_label("Follow live").click();
+    step_until(&mut h, "follow-live to turn on", |app| {
+        app.player().unwrap().playback.follows_live()
+    });
+
+    // The recorder appends the rest of the stream.
+    std::fs::write(&live, &full).unwrap();
+    step_until(&mut h, "the grown stream", |app| {
+        app.player().unwrap().playback.frame_count() > first_count
+    });
+    let playback = &h.state().player().unwrap().playback;
+    assert_eq!(playback.frame_count(), 50);
+    assert!(playback.follows_live());
+    assert_eq!(
+        playback.position_ns(),
+        playback.last_frame_ns(),
+        "at the live edge"
     );
 }

@@ -57,7 +57,13 @@ const MAX_RECENT: usize = 10;
 struct OpenJob {
     path: PathBuf,
     result: Receiver<Result<VideoSource, VideoError>>,
+    /// Re-reading a growing file while following live: keep the playback state, stay quiet
+    /// about half-written fragments.
+    reload: bool,
 }
+
+/// How often a followed live file is checked for growth.
+const LIVE_CHECK_SECS: f64 = 1.0;
 
 pub struct TaskMemApp {
     pub settings: Settings,
@@ -116,6 +122,10 @@ impl TaskMemApp {
     }
 
     fn start_open(&mut self, path: PathBuf, ctx: &egui::Context) {
+        self.start_open_job(path, ctx, false);
+    }
+
+    fn start_open_job(&mut self, path: PathBuf, ctx: &egui::Context, reload: bool) {
         let (tx, rx) = bounded(1);
         let (job_path, options, repaint) = (path.clone(), self.open_options.clone(), ctx.clone());
         let spawned = std::thread::Builder::new()
@@ -125,7 +135,13 @@ impl TaskMemApp {
                 repaint.request_repaint();
             });
         match spawned {
-            Ok(_) => self.opening = Some(OpenJob { path, result: rx }),
+            Ok(_) => {
+                self.opening = Some(OpenJob {
+                    path,
+                    result: rx,
+                    reload,
+                });
+            }
             Err(err) => self
                 .toasts
                 .error(format!("cannot start opening {}: {err}", path.display())),
@@ -137,8 +153,12 @@ impl TaskMemApp {
         let Ok(result) = job.result.try_recv() else {
             return;
         };
-        let path = job.path.clone();
+        let (path, reload) = (job.path.clone(), job.reload);
         self.opening = None;
+        if reload {
+            self.finish_reload(result, ctx);
+            return;
+        }
         match result.map_err(anyhow::Error::from).and_then(|source| {
             Player::new(source, ctx)
                 .map_err(|e| anyhow::anyhow!("{}: cannot start decoding: {e}", path.display()))
@@ -158,6 +178,56 @@ impl TaskMemApp {
                 ));
             }
             Err(err) => self.toasts.error(format!("{err:#}")),
+        }
+    }
+
+    /// While following live, re-reads the file when it has grown.
+    fn check_live_growth(&mut self, ctx: &egui::Context, now_s: f64) {
+        let Some(player) = &mut self.player else {
+            return;
+        };
+        if !player.playback.follows_live() || self.opening.is_some() {
+            return;
+        }
+        ctx.request_repaint_after(std::time::Duration::from_secs_f64(LIVE_CHECK_SECS));
+        if now_s - player.last_live_check_s < LIVE_CHECK_SECS {
+            return;
+        }
+        player.last_live_check_s = now_s;
+        let grown =
+            std::fs::metadata(&player.path).is_ok_and(|m| m.len() != player.index().file_len);
+        if grown {
+            let path = player.path.clone();
+            self.start_open_job(path, ctx, true);
+        }
+    }
+
+    fn finish_reload(&mut self, result: Result<VideoSource, VideoError>, ctx: &egui::Context) {
+        let Some(old) = &self.player else { return };
+        let source = match result {
+            Ok(source) => source,
+            // A fragment still being written: try again at the next check.
+            Err(err) => {
+                log::debug!("live reload: {err}");
+                return;
+            }
+        };
+        match Player::new(source, ctx) {
+            Ok(mut player) => {
+                let (speed, playing) = (old.playback.speed(), old.playback.is_playing());
+                let looped = (old.playback.loop_range_ns(), old.playback.is_looping());
+                player.playback.set_speed(speed);
+                player.playback.set_loop_range_ns(looped.0);
+                player.playback.set_looping(looped.1);
+                player.playback.set_follow_live(true);
+                if playing {
+                    player.playback.play();
+                }
+                self.player = Some(player);
+            }
+            Err(err) => self
+                .toasts
+                .error(format!("cannot reload the live file: {err}")),
         }
     }
 
@@ -475,6 +545,7 @@ impl eframe::App for TaskMemApp {
         self.poll_open(&ctx);
 
         let now_s = ctx.input(|i| i.time);
+        self.check_live_growth(&ctx, now_s);
         let wall_dt_ns = self
             .last_time_s
             .map_or(0, |last| ((now_s - last).clamp(0.0, 0.25) * 1e9) as i64);

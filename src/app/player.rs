@@ -29,6 +29,8 @@ pub struct Player {
     pub shown: Option<Shown>,
     /// While the user drags on the scrub track.
     pub scrubbing: bool,
+    /// `ui.input(|i| i.time)` of the last check for growth of a followed live file.
+    pub last_live_check_s: f64,
 }
 
 impl Player {
@@ -57,6 +59,7 @@ impl Player {
             texture_source: None,
             shown: None,
             scrubbing: false,
+            last_live_check_s: f64::NEG_INFINITY,
         })
     }
 

@@ -71,7 +71,7 @@ impl Toasts {
         }
         let mut dismiss = None;
         egui::Area::new(egui::Id::unique("toasts"))
-            .anchor(egui::Align2::RIGHT_BOTTOM, egui::vec2(-12.0, -48.0))
+            .anchor(egui::Align2::RIGHT_TOP, egui::vec2(-12.0, 36.0))
             .order(egui::Order::Foreground)
             .show(ctx, |ui| {
                 ui.set_max_width(440.0);
