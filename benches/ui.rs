@@ -1,0 +1,44 @@
+//! UI-thread cost of one frame of the real app (egui pass, texture hand-off, decoder requests)
+//! while seeking and scrubbing, against an idle frame in the same run. The floor is 16 ms; the
+//! decoding itself runs on the decoder threads and is not on this path.
+
+use std::path::Path;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use egui_kittest::Harness;
+use taskmem::app::{AppCommand, TaskMemApp};
+
+fn ui_frames(c: &mut Criterion) {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo/demo.mp4");
+    let mut h: Harness<'_, TaskMemApp> = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| TaskMemApp::new(cc, Some(demo)));
+    for _ in 0..200 {
+        if h.state().player().is_some() {
+            break;
+        }
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let mut group = c.benchmark_group("ui frame");
+    group.bench_function("idle", |b| b.iter(|| h.step()));
+    let mut t_ns: i64 = 0;
+    group.bench_function("scrubbing (a new time every frame)", |b| {
+        b.iter(|| {
+            // Jump by a prime step so that most frames land in another GOP.
+            t_ns = (t_ns + 7_310_000_000) % 40_000_000_000;
+            h.state_mut().submit(AppCommand::Scrub(t_ns));
+            h.step();
+        });
+    });
+    group.bench_function("seeking with Right (+1 s) every frame", |b| {
+        b.iter(|| {
+            h.key_press(egui::Key::ArrowRight);
+            h.step();
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, ui_frames);
+criterion_main!(benches);
