@@ -259,3 +259,41 @@ fn follow_live_picks_up_new_fragments_of_a_growing_file() {
         "at the live edge"
     );
 }
+
+#[test]
+fn shift_drag_on_the_scrub_bar_selects_a_loop_and_playback_wraps_inside_it() {
+    let mut h = opened("baseline.mp4");
+    let bar = h.get_by_label_contains("Scrub bar").rect();
+    let at = |fraction: f32| egui::pos2(bar.left() + bar.width() * fraction, bar.center().y);
+    h.event(egui::Event::ModifiersChanged(egui::Modifiers::SHIFT));
+    h.hover_at(at(0.25));
+    h.drag_at(at(0.25));
+    h.hover_at(at(0.4));
+    h.hover_at(at(0.5));
+    h.drop_at(at(0.5));
+    h.step();
+    h.event(egui::Event::ModifiersChanged(egui::Modifiers::NONE));
+    h.step();
+    let playback = &h.state().player().unwrap().playback;
+    let (start, end) = playback.loop_range_ns().expect("a loop range");
+    assert!(
+        (400..=600).contains(&(start / 1_000_000)),
+        "loop starts at {start}"
+    );
+    assert!(
+        (900..=1_100).contains(&(end / 1_000_000)),
+        "loop ends at {end}"
+    );
+    assert!(playback.is_looping());
+    h.state_mut().submit(AppCommand::Seek(900_000_000));
+    h.key_press(egui::Key::Space);
+    for _ in 0..6 {
+        h.step();
+        let ms = position_ms(&h);
+        assert!(
+            (start / 1_000_000..end / 1_000_000).contains(&ms),
+            "played out of the loop: {ms} ms"
+        );
+    }
+    assert!(h.state().player().unwrap().playback.is_playing());
+}

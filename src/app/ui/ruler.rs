@@ -124,7 +124,13 @@ impl TimeRuler {
                 .clamp(0.0, duration)
                 .round() as i64;
             if track.drag_started() && shift {
-                self.loop_drag_start_ns = Some(t);
+                // The drag is recognised only after some movement; the selection starts where
+                // the button went down.
+                let origin_x = ui
+                    .input(|i| i.pointer.press_origin())
+                    .map_or(pos.x, |p| p.x);
+                let start = self.time_from_x(track_rect, origin_x).clamp(0.0, duration);
+                self.loop_drag_start_ns = Some(start.round() as i64);
             }
             if let Some(start) = self.loop_drag_start_ns {
                 if track.dragged() || track.drag_stopped() {
