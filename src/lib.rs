@@ -9,6 +9,8 @@
 //! - [`video`]: MP4 demux, H.264 decode (openh264; ffmpeg subprocess for other codecs), the
 //!   decoder and preview threads with their bounded caches. No egui.
 //! - [`playback`]: play/pause/seek/step/speed/loop/follow-live. No egui.
+//! - [`world`]: the synthetic streaming world (simulation, renderer, ground truth, questions)
+//!   that writes real MP4 streams. No egui.
 //! - [`timefmt`]: time parsing and `HH:MM:SS.mmm` formatting.
 //! - [`cli`]: the headless subcommands (`probe`, `frames`, `bench`).
 //! - [`app`]: the egui application; panels emit `AppCommand`s applied in one place per frame.
@@ -18,3 +20,4 @@ pub mod cli;
 pub mod playback;
 pub mod timefmt;
 pub mod video;
+pub mod world;

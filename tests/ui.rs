@@ -297,3 +297,65 @@ fn shift_drag_on_the_scrub_bar_selects_a_loop_and_playback_wraps_inside_it() {
     }
     assert!(h.state().player().unwrap().playback.is_playing());
 }
+
+#[test]
+fn the_ruler_zooms_at_the_mouse_pans_on_drag_and_fits_on_double_click() {
+    let mut h = opened("baseline.mp4");
+    let (start, end) = h.state().timeline_view_ns();
+    assert!(
+        start.abs() < 1e6 && (end - 2e9).abs() < 1e6,
+        "fitted: {start}..{end}"
+    );
+    let ruler = h.get_by_label_contains("Time ruler").rect();
+    let mouse = egui::pos2(ruler.left() + ruler.width() * 0.25, ruler.center().y);
+    let time_at = |h: &Harness<'_, TaskMemApp>, x: f32| {
+        let (s, e) = h.state().timeline_view_ns();
+        s + (e - s) * f64::from((x - ruler.left()) / ruler.width())
+    };
+    let anchor_before = time_at(&h, mouse.x);
+    h.hover_at(mouse);
+    h.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Point,
+        delta: egui::vec2(0.0, 200.0),
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Wheel,
+        modifiers: egui::Modifiers::NONE,
+    });
+    for _ in 0..4 {
+        h.step();
+    }
+    let (s, e) = h.state().timeline_view_ns();
+    assert!(e - s < 1.5e9, "zoomed in: {s}..{e}");
+    let anchor_after = time_at(&h, mouse.x);
+    assert!(
+        (anchor_after - anchor_before).abs() < 2e7,
+        "the time under the mouse stays put"
+    );
+
+    // Drag the ruler right: earlier times come into view.
+    let (s_before, _) = h.state().timeline_view_ns();
+    h.drag_at(mouse);
+    h.hover_at(mouse + egui::vec2(60.0, 0.0));
+    h.hover_at(mouse + egui::vec2(120.0, 0.0));
+    h.drop_at(mouse + egui::vec2(120.0, 0.0));
+    h.step();
+    let (s_after, _) = h.state().timeline_view_ns();
+    assert!(s_after < s_before, "panned: {s_before} -> {s_after}");
+
+    // Double-click fits the whole video again.
+    for pressed in [true, false, true, false] {
+        h.input_mut().events.push(egui::Event::PointerButton {
+            pos: mouse,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+    h.step();
+    h.step();
+    let (start, end) = h.state().timeline_view_ns();
+    assert!(
+        start.abs() < 1e6 && (end - 2e9).abs() < 1e6,
+        "fitted again: {start}..{end}"
+    );
+}

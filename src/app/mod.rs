@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::timefmt::format_hms_ms;
 use crate::video::{NS_PER_SEC, OpenOptions, VideoError, VideoSource};
+use crate::world::questions::{WorldQuestion, load_tasks};
 use player::Player;
 use toasts::Toasts;
 use ui::ruler::{RulerInput, TimeRuler};
@@ -56,7 +57,7 @@ const MAX_RECENT: usize = 10;
 
 struct OpenJob {
     path: PathBuf,
-    result: Receiver<Result<VideoSource, VideoError>>,
+    result: Receiver<Result<Opened, VideoError>>,
     /// Re-reading a growing file while following live: keep the playback state, stay quiet
     /// about half-written fragments.
     reload: bool,
@@ -111,6 +112,12 @@ impl TaskMemApp {
         self.player.as_ref()
     }
 
+    /// The time span the ruler shows, in nanoseconds.
+    #[must_use]
+    pub fn timeline_view_ns(&self) -> (f64, f64) {
+        self.ruler.visible_ns()
+    }
+
     #[must_use]
     pub fn is_opening(&self) -> bool {
         self.opening.is_some()
@@ -131,7 +138,7 @@ impl TaskMemApp {
         let spawned = std::thread::Builder::new()
             .name("video-open".to_owned())
             .spawn(move || {
-                let _ = tx.send(VideoSource::open(&job_path, &options));
+                let _ = tx.send(open_stream(&job_path, &options));
                 repaint.request_repaint();
             });
         match spawned {
@@ -159,8 +166,11 @@ impl TaskMemApp {
             self.finish_reload(result, ctx);
             return;
         }
-        match result.map_err(anyhow::Error::from).and_then(|source| {
-            Player::new(source, ctx)
+        match result.map_err(anyhow::Error::from).and_then(|opened| {
+            if let Some(err) = &opened.questions_error {
+                self.toasts.error(err.clone());
+            }
+            Player::new(opened.source, opened.questions, ctx)
                 .map_err(|e| anyhow::anyhow!("{}: cannot start decoding: {e}", path.display()))
         }) {
             Ok(player) => {
@@ -202,17 +212,17 @@ impl TaskMemApp {
         }
     }
 
-    fn finish_reload(&mut self, result: Result<VideoSource, VideoError>, ctx: &egui::Context) {
+    fn finish_reload(&mut self, result: Result<Opened, VideoError>, ctx: &egui::Context) {
         let Some(old) = &self.player else { return };
-        let source = match result {
-            Ok(source) => source,
+        let opened = match result {
+            Ok(opened) => opened,
             // A fragment still being written: try again at the next check.
             Err(err) => {
                 log::debug!("live reload: {err}");
                 return;
             }
         };
-        match Player::new(source, ctx) {
+        match Player::new(opened.source, opened.questions, ctx) {
             Ok(mut player) => {
                 let (speed, playing) = (old.playback.speed(), old.playback.is_playing());
                 let looped = (old.playback.loop_range_ns(), old.playback.is_looping());
@@ -570,6 +580,7 @@ impl eframe::App for TaskMemApp {
                     keyframes_ns: &player.keyframes_ns,
                     loop_range_ns: player.playback.loop_range_ns(),
                     playing: player.playback.is_playing(),
+                    questions: &player.questions,
                 };
                 commands.extend(self.ruler.ruler_ui(ui, &input));
                 ui.add_space(4.0);
@@ -605,6 +616,38 @@ impl eframe::App for TaskMemApp {
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, eframe::APP_KEY, &self.settings);
     }
+}
+
+/// What the open thread hands back: the video, and the questions of a world stream.
+pub struct Opened {
+    pub source: VideoSource,
+    pub questions: Vec<WorldQuestion>,
+    /// A tasks.jsonl that was there but could not be read (the video opens anyway).
+    pub questions_error: Option<String>,
+}
+
+/// Opens a video, or a stream folder (video.mp4 beside tasks.jsonl), on the open thread.
+fn open_stream(path: &Path, options: &OpenOptions) -> Result<Opened, VideoError> {
+    let video = if path.is_dir() {
+        path.join("video.mp4")
+    } else {
+        path.to_path_buf()
+    };
+    let source = VideoSource::open(&video, options)?;
+    let tasks = video.with_file_name("tasks.jsonl");
+    let (questions, questions_error) = if tasks.is_file() {
+        match load_tasks(&tasks) {
+            Ok(q) => (q, None),
+            Err(err) => (Vec::new(), Some(err.to_string())),
+        }
+    } else {
+        (Vec::new(), None)
+    };
+    Ok(Opened {
+        source,
+        questions,
+        questions_error,
+    })
 }
 
 /// The bundled demo video, opened when the app starts with nothing else to show.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::playback::Playback;
 use crate::video::worker::{DecodeEvent, DecoderConfig, DecoderHandle};
 use crate::video::{Frame, NS_PER_MS, VideoIndex, VideoSource};
+use crate::world::questions::WorldQuestion;
 
 /// Which picture is on screen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,10 +32,17 @@ pub struct Player {
     pub scrubbing: bool,
     /// `ui.input(|i| i.time)` of the last check for growth of a followed live file.
     pub last_live_check_s: f64,
+    /// Questions of a world stream, by ask time.
+    pub questions: Vec<WorldQuestion>,
 }
 
 impl Player {
-    pub fn new(source: VideoSource, ctx: &egui::Context) -> std::io::Result<Self> {
+    pub fn new(
+        source: VideoSource,
+        mut questions: Vec<WorldQuestion>,
+        ctx: &egui::Context,
+    ) -> std::io::Result<Self> {
+        questions.sort_by_key(|q| q.ask_ms);
         let index = Arc::clone(source.index());
         let path = index.path.clone();
         let repaint = ctx.clone();
@@ -60,6 +68,7 @@ impl Player {
             shown: None,
             scrubbing: false,
             last_live_check_s: f64::NEG_INFINITY,
+            questions,
         })
     }
 

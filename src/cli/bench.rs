@@ -107,27 +107,33 @@ fn bench_decode(video: &Path, threads: Option<usize>) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Runs ffmpeg on one thread: `input_args` before `-i VIDEO`, `output_args` after it, the
+/// first video stream decoded to RGB and thrown away. True if it succeeded.
+fn run_ffmpeg_rgb(
+    ffmpeg: &Path,
+    video: &Path,
+    input_args: &[&str],
+    output_args: &[&str],
+) -> std::io::Result<bool> {
+    let status = Command::new(ffmpeg)
+        .args(["-v", "error", "-nostdin", "-threads", "1"])
+        .args(input_args)
+        .arg("-i")
+        .arg(video)
+        .args(["-map", "0:v:0", "-threads", "1", "-filter_threads", "1"])
+        .args(output_args)
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-y", "/dev/null"])
+        .stdin(Stdio::null())
+        .status()?;
+    Ok(status.success())
+}
+
 /// ffmpeg decoding the same file to RGB on one thread; frames per second of wall time.
 fn ffmpeg_decode_fps(ffmpeg: &Path, index: &VideoIndex) -> Result<f64, CliError> {
     let start = Instant::now();
-    let status = Command::new(ffmpeg)
-        .args(["-v", "error", "-nostdin", "-threads", "1", "-i"])
-        .arg(&index.path)
-        .args(["-map", "0:v:0", "-threads", "1", "-filter_threads", "1"])
-        .args([
-            "-fps_mode",
-            "passthrough",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "-y",
-            "/dev/null",
-        ])
-        .stdin(Stdio::null())
-        .status()
+    let ok = run_ffmpeg_rgb(ffmpeg, &index.path, &[], &["-fps_mode", "passthrough"])
         .map_err(|e| anyhow::anyhow!("cannot run {}: {e}", ffmpeg.display()))?;
-    if !status.success() {
+    if !ok {
         return Err(anyhow::anyhow!("ffmpeg failed on {}", index.path.display()).into());
     }
     Ok(fps(index.frame_count(), start.elapsed()))
@@ -232,32 +238,9 @@ fn bench_seek(video: &Path, seeks: usize) -> Result<(), CliError> {
             let frame = rng.below(index.frame_count());
             let t_s = index.frames[frame].pts_ns as f64 / 1e9;
             let t0 = Instant::now();
-            let ok = Command::new(&ffmpeg)
-                .args([
-                    "-v",
-                    "error",
-                    "-nostdin",
-                    "-threads",
-                    "1",
-                    "-ss",
-                    &format!("{t_s:.6}"),
-                    "-i",
-                ])
-                .arg(&index.path)
-                .args([
-                    "-map",
-                    "0:v:0",
-                    "-frames:v",
-                    "1",
-                    "-f",
-                    "rawvideo",
-                    "-pix_fmt",
-                    "rgb24",
-                    "-y",
-                    "/dev/null",
-                ])
-                .status()
-                .is_ok_and(|s| s.success());
+            let start = format!("{t_s:.6}");
+            let ok = run_ffmpeg_rgb(&ffmpeg, &index.path, &["-ss", &start], &["-frames:v", "1"])
+                .unwrap_or(false);
             if ok {
                 reference.push(t0.elapsed());
             }

@@ -52,6 +52,28 @@ pub enum Command {
         #[command(subcommand)]
         what: bench::BenchCommand,
     },
+    /// The synthetic streaming world.
+    World {
+        #[command(subcommand)]
+        what: WorldCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WorldCommand {
+    /// Write video.mp4, truth.jsonl, tasks.jsonl and manifest.json for one stream.
+    Generate {
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Length of the stream in minutes (fractions allowed).
+        #[arg(long, default_value_t = 5.0)]
+        minutes: f64,
+        /// world-mme, world-life or world-tempo.
+        #[arg(long, default_value = "world-mme")]
+        suite: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// Failure of a headless command: bad input (exit 2) or anything else (exit 1).
@@ -105,6 +127,35 @@ pub fn run(command: Command) -> Result<(), CliError> {
             Ok(())
         }
         Command::Bench { what } => bench::run(what),
+        Command::World {
+            what:
+                WorldCommand::Generate {
+                    seed,
+                    minutes,
+                    suite,
+                    out,
+                },
+        } => {
+            if !(minutes.is_finite() && minutes > 0.0 && minutes <= 24.0 * 60.0) {
+                return Err(CliError::BadInput(format!(
+                    "--minutes must be between 0 and 1440, got {minutes}"
+                )));
+            }
+            let spec = crate::world::SuiteSpec::named(&suite)
+                .map_err(|e| CliError::BadInput(e.to_string()))?;
+            let duration_ms = (minutes * 60_000.0).round() as i64;
+            let manifest =
+                crate::world::generate(&spec, seed, duration_ms, &out, &mut |done, total| {
+                    eprint!("\rrendering {done}/{total} frames");
+                })
+                .map_err(|e| anyhow::anyhow!(e))?;
+            eprintln!();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&manifest).map_err(anyhow::Error::from)?
+            );
+            Ok(())
+        }
     }
 }
 

@@ -6,9 +6,11 @@ use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, StrokeKind, pos2,
 
 use crate::app::AppCommand;
 use crate::timefmt::format_hms_ms;
+use crate::world::questions::WorldQuestion;
 
 const RULER_HEIGHT: f32 = 22.0;
 const TRACK_HEIGHT: f32 = 26.0;
+const QUESTION_LANE_HEIGHT: f32 = 16.0;
 /// Finest zoom: a tenth of a millisecond per pixel.
 const MIN_NS_PER_PX: f64 = 1e5;
 
@@ -19,6 +21,8 @@ pub struct RulerInput<'a> {
     pub keyframes_ns: &'a [i64],
     pub loop_range_ns: Option<(i64, i64)>,
     pub playing: bool,
+    /// Questions of a world stream, sorted by ask time: markers in a lane of their own.
+    pub questions: &'a [WorldQuestion],
 }
 
 pub struct TimeRuler {
@@ -27,6 +31,8 @@ pub struct TimeRuler {
     /// Fit on the next frame (new video, double-click).
     fit_pending: bool,
     loop_drag_start_ns: Option<i64>,
+    /// Width at the last frame, for [`Self::visible_ns`].
+    last_width_px: f32,
 }
 
 impl Default for TimeRuler {
@@ -36,6 +42,7 @@ impl Default for TimeRuler {
             ns_per_px: 1e7,
             fit_pending: true,
             loop_drag_start_ns: None,
+            last_width_px: 1.0,
         }
     }
 }
@@ -43,6 +50,12 @@ impl Default for TimeRuler {
 impl TimeRuler {
     pub fn fit(&mut self) {
         self.fit_pending = true;
+    }
+
+    /// The span shown at the last frame, in nanoseconds.
+    #[must_use]
+    pub fn visible_ns(&self) -> (f64, f64) {
+        self.visible_range_ns(self.last_width_px)
     }
 
     /// Visible span in nanoseconds at the given width.
@@ -75,6 +88,7 @@ impl TimeRuler {
     pub fn ruler_ui(&mut self, ui: &mut egui::Ui, input: &RulerInput<'_>) -> Vec<AppCommand> {
         let mut commands = Vec::new();
         let width = ui.available_width();
+        self.last_width_px = width;
         let duration = input.duration_ns as f64;
         let (ruler_rect, ruler) =
             ui.allocate_exact_size(vec2(width, RULER_HEIGHT), Sense::click_and_drag());
@@ -156,6 +170,9 @@ impl TimeRuler {
         if ui.is_rect_visible(ruler_rect.union(track_rect)) {
             self.paint(ui, ruler_rect, track_rect, input);
         }
+        if !input.questions.is_empty() {
+            commands.extend(self.question_lane_ui(ui, width, input));
+        }
         let label = format!(
             "Time ruler {} to {}",
             format_hms_ms(self.view_start_ns.max(0.0) as i64),
@@ -164,6 +181,97 @@ impl TimeRuler {
         ruler.widget_info(|| egui::WidgetInfo::labeled(egui::Role::ScrollBar, true, &label));
         let track_label = format!("Scrub bar at {}", format_hms_ms(input.position_ns));
         track.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Slider, true, &track_label));
+        commands
+    }
+
+    /// A lane of question markers at their ask times; hover shows the question, click seeks.
+    fn question_lane_ui(
+        &self,
+        ui: &mut egui::Ui,
+        width: f32,
+        input: &RulerInput<'_>,
+    ) -> Vec<AppCommand> {
+        let (rect, response) =
+            ui.allocate_exact_size(vec2(width, QUESTION_LANE_HEIGHT), Sense::click());
+        let ask_ns = |q: &WorldQuestion| q.ask_ms * 1_000_000;
+        let nearest = response
+            .hover_pos()
+            .or_else(|| response.interact_pointer_pos())
+            .and_then(|pos| {
+                input
+                    .questions
+                    .iter()
+                    .map(|q| (q, (self.x_from_time(rect, ask_ns(q) as f64) - pos.x).abs()))
+                    .filter(|(_, dx)| *dx <= 5.0)
+                    .min_by(|a, b| a.1.total_cmp(&b.1))
+                    .map(|(q, _)| q)
+            });
+        if ui.is_rect_visible(rect) {
+            let painter = ui.painter_at(rect);
+            painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
+            // One marker per pixel column that holds any question.
+            let (start, end) = self.visible_range_ns(width);
+            let mut columns: Vec<Option<&WorldQuestion>> =
+                vec![None; rect.width().max(1.0) as usize + 1];
+            let from = input
+                .questions
+                .partition_point(|q| (ask_ns(q) as f64) < start);
+            for q in &input.questions[from..] {
+                if ask_ns(q) as f64 > end {
+                    break;
+                }
+                let col = (self.x_from_time(rect, ask_ns(q) as f64) - rect.left()) as usize;
+                if let Some(slot) = columns.get_mut(col) {
+                    slot.get_or_insert(q);
+                }
+            }
+            for (col, q) in columns.iter().enumerate() {
+                let Some(q) = q else { continue };
+                let x = rect.left() + col as f32;
+                let color = match q.style.as_str() {
+                    "egotempo" => Color32::from_rgb(120, 200, 140),
+                    "egolife" => Color32::from_rgb(230, 150, 90),
+                    _ => Color32::from_rgb(150, 170, 240),
+                };
+                painter.add(egui::Shape::convex_polygon(
+                    vec![
+                        pos2(x - 4.0, rect.top() + 3.0),
+                        pos2(x + 4.0, rect.top() + 3.0),
+                        pos2(x, rect.bottom() - 3.0),
+                    ],
+                    color,
+                    Stroke::NONE,
+                ));
+            }
+        }
+        let count = input.questions.len();
+        response.widget_info(|| {
+            egui::WidgetInfo::labeled(
+                egui::Role::Button,
+                true,
+                format!("Questions lane ({count} questions)"),
+            )
+        });
+        let mut commands = Vec::new();
+        if let Some(q) = nearest {
+            if response.clicked() {
+                commands.push(AppCommand::Seek(ask_ns(q)));
+            }
+            let mut text = format!(
+                "{} · {} · asked at {}\n{}",
+                q.task_type,
+                q.style,
+                format_hms_ms(ask_ns(q)),
+                q.text
+            );
+            for option in &q.options {
+                text.push_str("\n  ");
+                text.push_str(option);
+            }
+            text.push_str("\nAnswer: ");
+            text.push_str(&q.answer);
+            response.on_hover_text_at_pointer(text);
+        }
         commands
     }
 
@@ -325,6 +433,7 @@ mod tests {
             ns_per_px: 1e7,
             fit_pending: false,
             loop_drag_start_ns: None,
+            last_width_px: 500.0,
         };
         let rect = Rect::from_min_size(pos2(10.0, 0.0), vec2(500.0, 20.0));
         let x = ruler.x_from_time(rect, 3e9);
