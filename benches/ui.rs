@@ -9,7 +9,7 @@ use egui_kittest::Harness;
 use taskmem::app::{AppCommand, TaskMemApp};
 
 fn ui_frames(c: &mut Criterion) {
-    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo/demo.mp4");
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/world-mme");
     let mut h: Harness<'_, TaskMemApp> = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_eframe(move |cc| TaskMemApp::new(cc, Some(demo)));
@@ -26,7 +26,7 @@ fn ui_frames(c: &mut Criterion) {
     group.bench_function("scrubbing (a new time every frame)", |b| {
         b.iter(|| {
             // Jump by a prime step so that most frames land in another GOP.
-            t_ns = (t_ns + 7_310_000_000) % 40_000_000_000;
+            t_ns = (t_ns + 7_310_000_000) % 180_000_000_000;
             h.state_mut().submit(AppCommand::Scrub(t_ns));
             h.step();
         });

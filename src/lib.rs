@@ -7,7 +7,7 @@
 //!
 //! Architecture:
 //! - [`video`]: MP4 demux, H.264 decode (openh264; ffmpeg subprocess for other codecs), the
-//!   decoder and preview threads with their bounded caches. No egui.
+//!   decoder and preview threads with their bounded caches, H.264 MP4 writing. No egui.
 //! - [`playback`]: play/pause/seek/step/speed/loop/follow-live. No egui.
 //! - [`world`]: the synthetic streaming world (simulation, renderer, ground truth, questions)
 //!   that writes real MP4 streams. No egui.

@@ -359,3 +359,34 @@ fn the_ruler_zooms_at_the_mouse_pans_on_drag_and_fits_on_double_click() {
         "fitted again: {start}..{end}"
     );
 }
+
+#[test]
+fn opening_a_suite_shows_a_stream_with_its_questions_as_markers() {
+    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/world-mme");
+    let mut h = app_harness(Some(suite));
+    step_until(&mut h, "the suite's first test stream", |app| {
+        app.player().is_some()
+    });
+    let player = h.state().player().unwrap();
+    assert!(
+        player.path.ends_with("test/world-mme-test-00/video.mp4"),
+        "{}",
+        player.path.display()
+    );
+    let questions = player.questions.len();
+    assert!(questions > 5, "{questions} questions");
+    assert!(
+        player
+            .questions
+            .windows(2)
+            .all(|w| w[0].ask_ms <= w[1].ask_ms)
+    );
+    h.step();
+    h.get_by_label(&format!("Questions lane ({questions} questions)"));
+    h.get_by_label("Suite").click();
+    for _ in 0..3 {
+        h.step();
+    }
+    h.get_by_label("world-mme-train-00");
+    h.get_by_label("world-mme-test-03");
+}

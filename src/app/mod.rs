@@ -78,6 +78,8 @@ pub struct TaskMemApp {
     title: String,
     show_shortcuts: bool,
     open_options: OpenOptions,
+    /// Streams of the suite last opened, for the Suite menu.
+    suite_streams: Vec<PathBuf>,
 }
 
 impl TaskMemApp {
@@ -100,6 +102,7 @@ impl TaskMemApp {
             title: String::new(),
             show_shortcuts: false,
             open_options: OpenOptions::default(),
+            suite_streams: Vec::new(),
         };
         if let Some(video) = video {
             app.pending.push(AppCommand::Open(video));
@@ -169,6 +172,9 @@ impl TaskMemApp {
         match result.map_err(anyhow::Error::from).and_then(|opened| {
             if let Some(err) = &opened.questions_error {
                 self.toasts.error(err.clone());
+            }
+            if !opened.suite_streams.is_empty() {
+                self.suite_streams = opened.suite_streams;
             }
             Player::new(opened.source, opened.questions, ctx)
                 .map_err(|e| anyhow::anyhow!("{}: cannot start decoding: {e}", path.display()))
@@ -392,6 +398,20 @@ impl TaskMemApp {
                     self.pending.push(AppCommand::Quit);
                 }
             });
+            if !self.suite_streams.is_empty() {
+                ui.menu_button("Suite", |ui| {
+                    let current = self.player.as_ref().map(|p| p.path.clone());
+                    for stream in &self.suite_streams {
+                        let name = stream
+                            .file_name()
+                            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+                        let selected = current.as_ref().is_some_and(|c| c.starts_with(stream));
+                        if ui.selectable_label(selected, name).clicked() {
+                            self.pending.push(AppCommand::Open(stream.clone()));
+                        }
+                    }
+                });
+            }
             ui.menu_button("Playback", |ui| {
                 let has_video = self.player.is_some();
                 let items: [(&str, &str, AppCommand); 7] = [
@@ -624,14 +644,24 @@ pub struct Opened {
     pub questions: Vec<WorldQuestion>,
     /// A tasks.jsonl that was there but could not be read (the video opens anyway).
     pub questions_error: Option<String>,
+    /// When a suite folder was opened: all its streams.
+    pub suite_streams: Vec<PathBuf>,
 }
 
-/// Opens a video, or a stream folder (video.mp4 beside tasks.jsonl), on the open thread.
+/// Opens a video, a stream folder (video.mp4 beside tasks.jsonl) or a suite folder (its
+/// first test stream, with the others offered in the Suite menu), on the open thread.
 fn open_stream(path: &Path, options: &OpenOptions) -> Result<Opened, VideoError> {
-    let video = if path.is_dir() {
-        path.join("video.mp4")
+    let suite_streams = suite_streams(path);
+    let stream = suite_streams
+        .iter()
+        .find(|p| p.to_string_lossy().contains("/test/"))
+        .or(suite_streams.first())
+        .cloned()
+        .unwrap_or_else(|| path.to_path_buf());
+    let video = if stream.is_dir() {
+        stream.join("video.mp4")
     } else {
-        path.to_path_buf()
+        stream
     };
     let source = VideoSource::open(&video, options)?;
     let tasks = video.with_file_name("tasks.jsonl");
@@ -647,14 +677,26 @@ fn open_stream(path: &Path, options: &OpenOptions) -> Result<Opened, VideoError>
         source,
         questions,
         questions_error,
+        suite_streams,
     })
 }
 
-/// The bundled demo video, opened when the app starts with nothing else to show.
+/// The stream folders of a suite folder (one with suite.json), or none.
+fn suite_streams(path: &Path) -> Vec<PathBuf> {
+    let Ok(text) = std::fs::read_to_string(path.join("suite.json")) else {
+        return Vec::new();
+    };
+    serde_json::from_str::<crate::world::suite::SuiteManifest>(&text)
+        .map(|m| m.streams.iter().map(|s| path.join(&s.folder)).collect())
+        .unwrap_or_default()
+}
+
+/// The bundled demo: the world-mme suite, opened on its first test stream when the app starts
+/// with nothing else to show.
 #[must_use]
 pub fn demo_video() -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo/demo.mp4");
-    path.is_file().then_some(path)
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/world-mme");
+    path.is_dir().then_some(path)
 }
 
 /// Opens the window.

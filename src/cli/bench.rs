@@ -31,6 +31,14 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 60)]
         seeks: usize,
     },
+    /// Time to generate a synthetic-world stream (and, with --suites, every shipped suite),
+    /// against the floors (20 s for 10 minutes; 5 minutes for all suites).
+    World {
+        #[arg(long, default_value_t = 10.0)]
+        minutes: f64,
+        #[arg(long)]
+        suites: bool,
+    },
     /// Peak resident memory while playing through the file and seeking around it.
     Memory {
         video: PathBuf,
@@ -44,6 +52,7 @@ pub fn run(command: BenchCommand) -> Result<(), CliError> {
     match command {
         BenchCommand::Decode { video, threads } => bench_decode(&video, threads),
         BenchCommand::Seek { video, seeks } => bench_seek(&video, seeks),
+        BenchCommand::World { minutes, suites } => bench_world(minutes, suites),
         BenchCommand::Memory { video, play } => {
             let play_ns =
                 parse_time_ns(&play).map_err(|e| CliError::BadInput(format!("--play: {e}")))?;
@@ -302,5 +311,41 @@ fn bench_memory(video: &Path, play_ns: i64) -> Result<(), CliError> {
     println!("rss_before_open_mb={before:.0}");
     println!("peak_rss_mb={peak:.0} (floor {BUDGET_MB:.0})");
     println!("ratio_peak_rss_vs_floor={:.2}", peak / BUDGET_MB);
+    Ok(())
+}
+
+fn bench_world(minutes: f64, suites: bool) -> Result<(), CliError> {
+    const FLOOR_10_MIN_S: f64 = 20.0;
+    const FLOOR_SUITES_S: f64 = 300.0;
+    let scratch = std::env::temp_dir().join(format!("taskmem-bench-world-{}", std::process::id()));
+    let spec = crate::world::SuiteSpec::named("world-mme").map_err(|e| anyhow::anyhow!(e))?;
+    let duration_ms = (minutes * 60_000.0).round() as i64;
+    let start = Instant::now();
+    let manifest = crate::world::generate(
+        &spec,
+        1,
+        duration_ms,
+        &scratch.join("stream"),
+        &mut |_, _| {},
+    )
+    .map_err(|e| anyhow::anyhow!(e))?;
+    let seconds = start.elapsed().as_secs_f64();
+    let floor = FLOOR_10_MIN_S * minutes / 10.0;
+    println!(
+        "generate_stream minutes={minutes} frames={} seconds={seconds:.2} (floor {floor:.0} s)",
+        manifest.duration_ms / crate::world::FRAME_MS
+    );
+    println!("ratio_stream_vs_floor={:.2}", seconds / floor);
+    if suites {
+        let start = Instant::now();
+        for name in crate::world::suite::SUITES {
+            crate::world::suite::generate_suite(name, &scratch.join(name), &mut |_| {})
+                .map_err(|e| anyhow::anyhow!(e))?;
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        println!("regenerate_all_suites seconds={seconds:.1} (floor {FLOOR_SUITES_S:.0} s)");
+        println!("ratio_suites_vs_floor={:.2}", seconds / FLOOR_SUITES_S);
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
 }

@@ -74,6 +74,14 @@ pub enum WorldCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Regenerate shipped suites (world-mme, world-life, world-tempo, or all) into a folder,
+    /// one sub-folder per suite, and print the question counts as a markdown table.
+    Suite {
+        /// A suite name, or `all`.
+        name: String,
+        #[arg(long, default_value = "datasets")]
+        out: PathBuf,
+    },
 }
 
 /// Failure of a headless command: bad input (exit 2) or anything else (exit 1).
@@ -156,7 +164,34 @@ pub fn run(command: Command) -> Result<(), CliError> {
             );
             Ok(())
         }
+        Command::World {
+            what: WorldCommand::Suite { name, out },
+        } => regenerate_suites(&name, &out),
     }
+}
+
+fn regenerate_suites(name: &str, out: &Path) -> Result<(), CliError> {
+    use crate::world::suite::{SUITES, generate_suite, markdown_table};
+    let names: Vec<&str> = if name == "all" {
+        SUITES.to_vec()
+    } else if SUITES.contains(&name) {
+        vec![name]
+    } else {
+        return Err(CliError::BadInput(format!(
+            "unknown suite '{name}' (known: {}, all)",
+            SUITES.join(", ")
+        )));
+    };
+    let mut manifests = Vec::new();
+    for suite in names {
+        let manifest = generate_suite(suite, &out.join(suite), &mut |stream| {
+            eprintln!("{suite}: {stream}");
+        })
+        .map_err(|e| anyhow::anyhow!(e))?;
+        manifests.push(manifest);
+    }
+    print!("{}", markdown_table(&manifests));
+    Ok(())
 }
 
 #[derive(Serialize, Debug, Clone, PartialEq)]

@@ -123,10 +123,11 @@ impl EncoderSettings {
         EncoderConfig::new()
             .bitrate(BitRate::from_bps(self.bitrate_bps))
             .max_frame_rate(FrameRate::from_hz(self.fps as f32))
-            // Quality mode spends bits where the picture needs them rather than holding the
-            // rate exactly; with frame skipping off every input frame becomes a picture, which
-            // the one-sample-per-frame timing depends on.
-            .rate_control_mode(RateControlMode::Quality)
+            // No rate control: a constant quantizer within the QP range keeps synthetic scenes
+            // sharp, and with frame skipping off every input frame becomes a picture, which the
+            // one-sample-per-frame timing depends on. (The rate-controlled modes also print a
+            // warning on every encoder start when skipping is off.)
+            .rate_control_mode(RateControlMode::Bufferbased)
             .skip_frames(false)
             .qp(QpRange::new(MIN_QP, MAX_QP))
             .intra_frame_period(IntraFramePeriod::from_num_frames(

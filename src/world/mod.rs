@@ -10,6 +10,7 @@ pub mod questions;
 pub mod render;
 pub mod rng;
 pub mod sim;
+pub mod suite;
 pub mod truth;
 
 use std::io::Write;

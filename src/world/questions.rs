@@ -101,8 +101,9 @@ struct Draft {
     support: Vec<String>,
 }
 
+/// `HH:MM:SS` of a stream time in milliseconds.
 fn mmss(t_ms: i64) -> String {
-    let s = format_hms_ms(t_ms.max(0));
+    let s = format_hms_ms(t_ms.max(0) * crate::video::NS_PER_MS);
     s[..8].to_owned()
 }
 
@@ -174,7 +175,7 @@ pub fn generate(
     for (i, s) in seen.iter().enumerate() {
         let e = &s.event;
         let Some(object) = object_of(s) else {
-            continue_without_object(i, &seen, clips, &faces, &mut drafts, &mut rng);
+            continue_without_object(i, &seen, &faces, &mut drafts, &mut rng);
             continue;
         };
         let span = clip_span(e.t_ms);
@@ -401,7 +402,6 @@ pub fn generate(
 fn continue_without_object(
     i: usize,
     seen: &[Seen],
-    clips: &[ClipTruth],
     faces: &[String],
     drafts: &mut [Vec<Draft>],
     rng: &mut Rng,
@@ -422,10 +422,20 @@ fn continue_without_object(
             }
             _ => None,
         });
-        if let Some((face, object)) = holder {
+        // The event that put it in their hands, seen in this room: the evidence.
+        let handed = holder.and_then(|(face, object)| {
+            seen[..i].iter().rev().find(|p| {
+                p.event.object == Some(object.id)
+                    && p.event.room == from
+                    && match p.event.verb {
+                        Verb::PicksUp | Verb::Enters => p.event.actor == Actor::Face(face),
+                        Verb::Gives => p.event.recipient == Some(Actor::Face(face)),
+                        _ => false,
+                    }
+            })
+        });
+        if let (Some((face, object)), Some(handed)) = (holder, handed) {
             let correct = format!("<face_{face}>");
-            // Seen in the clip before the walk at the latest.
-            let start = clip_span(e.t_ms).0;
             drafts[7].push(Draft {
                 text: format!(
                     "Who was holding {} when I left the {}?",
@@ -436,11 +446,10 @@ fn continue_without_object(
                 distractors: distractors(rng, &correct, faces),
                 task_type: "Object Reasoning",
                 style: "videomme",
-                evidence_ms: (start.saturating_sub(CLIP_MS).max(0), clip_span(e.t_ms).1),
-                support: vec![s.sentence.clone()],
+                evidence_ms: (clip_span(handed.event.t_ms).0, clip_span(e.t_ms).1),
+                support: vec![handed.sentence.clone(), s.sentence.clone()],
             });
         }
-        let _ = clips;
     }
 }
 
@@ -678,8 +687,43 @@ mod tests {
                         q.ask_ms
                     );
                 }
+                // The answer itself is in those facts (verb forms aside).
+                if !matches!(
+                    q.task_type.as_str(),
+                    "Action Recognition" | "Temporal Perception"
+                ) {
+                    let answer = answer_text(q).to_lowercase();
+                    let support = q.support.join(" ").to_lowercase();
+                    let words: Vec<&str> = answer
+                        .split(|c: char| !(c.is_alphanumeric() || c == '<' || c == '>' || c == '_'))
+                        .filter(|w| w.len() >= 2 && !["on", "the", "an", "then"].contains(w))
+                        .collect();
+                    assert!(
+                        words.iter().all(|w| support.contains(w)),
+                        "{}: answer '{answer}' not in its support {support}",
+                        q.id
+                    );
+                }
             }
         }
+    }
+
+    fn answer_text(q: &WorldQuestion) -> String {
+        match q.answer.chars().next() {
+            Some(letter) if !q.options.is_empty() => q
+                .options
+                .iter()
+                .find(|o| o.starts_with(letter))
+                .map(|o| o[3..].to_owned())
+                .unwrap_or_default(),
+            _ => q.answer.clone(),
+        }
+    }
+
+    #[test]
+    fn times_in_questions_are_clock_times() {
+        assert_eq!(mmss(93_500), "00:01:33");
+        assert_eq!(mmss(3_725_000), "01:02:05");
     }
 
     #[test]
