@@ -194,3 +194,81 @@ fn bench_decode_prints_speeds_and_ratios_when_ffmpeg_is_there() {
 fn which_ffmpeg() -> bool {
     taskmem::video::ffmpeg_path().is_some()
 }
+
+#[test]
+fn world_generate_writes_a_stream_the_video_core_opens_and_repeats_itself() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    for dir in [&a, &b] {
+        let out = taskmem(&[
+            "world",
+            "generate",
+            "--seed",
+            "5",
+            "--minutes",
+            "0.5",
+            "--suite",
+            "world-tempo",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let manifest: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(manifest["clips"], 3);
+    }
+    for name in ["video.mp4", "truth.jsonl", "tasks.jsonl", "manifest.json"] {
+        assert_eq!(
+            std::fs::read(a.path().join(name)).unwrap(),
+            std::fs::read(b.path().join(name)).unwrap(),
+            "{name}"
+        );
+    }
+    let probe = taskmem(&["probe", a.path().join("video.mp4").to_str().unwrap()]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&probe)).unwrap();
+    assert_eq!(json["frame_count"], 300);
+    assert_eq!(json["duration_ms"], 30_000);
+}
+
+#[test]
+fn world_generate_rejects_bad_input_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    for args in [
+        vec![
+            "world",
+            "generate",
+            "--suite",
+            "world-nope",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ],
+        vec![
+            "world",
+            "generate",
+            "--minutes",
+            "-3",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ],
+        vec![
+            "world",
+            "generate",
+            "--minutes",
+            "0.2",
+            "--out",
+            file.join("sub").to_str().unwrap(),
+        ],
+        vec![
+            "world",
+            "suite",
+            "world-nope",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ],
+    ] {
+        let out = taskmem(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).trim().is_empty());
+    }
+}

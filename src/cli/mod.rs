@@ -92,21 +92,29 @@ pub enum CliError {
     #[error("{0}")]
     BadInput(String),
     #[error(transparent)]
+    World(#[from] crate::world::WorldError),
+    #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
 
 impl CliError {
     #[must_use]
     pub fn exit_code(&self) -> u8 {
+        use crate::world::WorldError;
         match self {
+            // What the user supplied (a file, a folder to write, a suite name): theirs to fix.
             Self::Video(VideoError::Io { source, .. })
-                if source.kind() != std::io::ErrorKind::NotFound
-                    && source.kind() != std::io::ErrorKind::PermissionDenied =>
+                if !matches!(
+                    source.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+                ) =>
             {
                 1
             }
-            Self::Video(_) | Self::BadInput(_) => 2,
-            Self::Other(_) => 1,
+            Self::Video(_)
+            | Self::BadInput(_)
+            | Self::World(WorldError::Io { .. } | WorldError::UnknownSuite(_)) => 2,
+            Self::World(_) | Self::Other(_) => 1,
         }
     }
 }
@@ -155,8 +163,7 @@ pub fn run(command: Command) -> Result<(), CliError> {
             let manifest =
                 crate::world::generate(&spec, seed, duration_ms, &out, &mut |done, total| {
                     eprint!("\rrendering {done}/{total} frames");
-                })
-                .map_err(|e| anyhow::anyhow!(e))?;
+                })?;
             eprintln!();
             println!(
                 "{}",
@@ -186,8 +193,7 @@ fn regenerate_suites(name: &str, out: &Path) -> Result<(), CliError> {
     for suite in names {
         let manifest = generate_suite(suite, &out.join(suite), &mut |stream| {
             eprintln!("{suite}: {stream}");
-        })
-        .map_err(|e| anyhow::anyhow!(e))?;
+        })?;
         manifests.push(manifest);
     }
     print!("{}", markdown_table(&manifests));
