@@ -8,6 +8,9 @@
 //! Architecture:
 //! - [`video`]: MP4 demux, H.264 decode (openh264; ffmpeg subprocess for other codecs), the
 //!   decoder and preview threads with their bounded caches, H.264 MP4 writing. No egui.
+//! - [`memory`]: memory entries and lanes, look-up by time and text, import of TaskMem's
+//!   outputs, its demo file and EgoRAG captions, export to JSONL, TaskMem and QA text. No egui.
+//! - [`project`]: the project folder: atomic manifest, append-only checksummed memory. No egui.
 //! - [`playback`]: play/pause/seek/step/speed/loop/follow-live. No egui.
 //! - [`world`]: the synthetic streaming world (simulation, renderer, ground truth, questions)
 //!   that writes real MP4 streams. No egui.
@@ -17,7 +20,9 @@
 
 pub mod app;
 pub mod cli;
+pub mod memory;
 pub mod playback;
+pub mod project;
 pub mod timefmt;
 pub mod video;
 pub mod world;

@@ -272,3 +272,97 @@ fn world_generate_rejects_bad_input_with_exit_2() {
         assert!(!stderr(&out).trim().is_empty());
     }
 }
+
+#[test]
+fn import_and_export_memory_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("proj");
+    let p = project.to_str().unwrap();
+    let out = taskmem(&[
+        "import",
+        "demo",
+        asset("taskmem_demo_memories.json").to_str().unwrap(),
+        "--project",
+        p,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("imported 87 memory entries"),
+        "{}",
+        stdout(&out)
+    );
+
+    let qa = dir.path().join("qa.txt");
+    let out = taskmem(&[
+        "export",
+        "memory",
+        "--project",
+        p,
+        "--format",
+        "qa-text",
+        "--stream",
+        "video3",
+        "--lane",
+        "general",
+        "--out",
+        qa.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&qa).unwrap();
+    assert!(text.starts_with("00:00:00-00:00:10\n"), "{text}");
+    assert_eq!(text.matches("-00:00:").count(), 4);
+
+    let episodic = dir.path().join("episodic_general.json");
+    let out = taskmem(&[
+        "export",
+        "memory",
+        "--project",
+        p,
+        "--format",
+        "taskmem",
+        "--out",
+        episodic.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "several lanes need --stream and --lane"
+    );
+    let out = taskmem(&[
+        "export",
+        "memory",
+        "--project",
+        p,
+        "--format",
+        "taskmem",
+        "--stream",
+        "video2",
+        "--lane",
+        "general",
+        "--out",
+        episodic.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out_dir = dir.path().join("taskmem-out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    std::fs::rename(&episodic, out_dir.join("episodic_general.json")).unwrap();
+    let out = taskmem(&[
+        "import",
+        "taskmem-output",
+        out_dir.to_str().unwrap(),
+        "--project",
+        dir.path().join("p2").to_str().unwrap(),
+        "--stream",
+        "video2",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("imported 3 memory entries"),
+        "{}",
+        stdout(&out)
+    );
+
+    let bad = taskmem(&["import", "demo", "/no/such/demo.json", "--project", p]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("demo.json"));
+}

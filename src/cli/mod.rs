@@ -52,10 +52,77 @@ pub enum Command {
         #[command(subcommand)]
         what: bench::BenchCommand,
     },
+    /// Import memory made elsewhere into a project folder (created if missing).
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
+    /// Export from a project.
+    Export {
+        #[command(subcommand)]
+        what: ExportCommand,
+    },
     /// The synthetic streaming world.
     World {
         #[command(subcommand)]
         what: WorldCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// TaskMem's output folder: `episodic_<tag>.json` files and per-clip `<clip_id>/` folders.
+    TaskmemOutput {
+        dir: PathBuf,
+        #[arg(long)]
+        project: PathBuf,
+        /// Stream id (default: the folder's name).
+        #[arg(long)]
+        stream: Option<String>,
+        /// Clip length: clip id k is [k x interval, (k+1) x interval).
+        #[arg(long, default_value = "10s")]
+        interval: String,
+        /// Processing delay: an entry becomes available this long after its clip ends.
+        #[arg(long, default_value = "0s")]
+        delay: String,
+    },
+    /// The TaskMem project page's demo file (`taskmem_demo_memories.json`).
+    Demo {
+        file: PathBuf,
+        #[arg(long)]
+        project: PathBuf,
+    },
+    /// EgoRAG caption records (`{start_time, end_time, text, date, video_path}`).
+    Egorag {
+        file: PathBuf,
+        #[arg(long)]
+        project: PathBuf,
+        #[arg(long, default_value = "EgoRAG captions")]
+        lane: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MemoryFormat {
+    Jsonl,
+    Taskmem,
+    QaText,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExportCommand {
+    /// Memory entries as JSONL, TaskMem's episodic_<tag>.json, or the QA text rendering.
+    Memory {
+        #[arg(long)]
+        project: PathBuf,
+        #[arg(long, value_enum)]
+        format: MemoryFormat,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        stream: Option<String>,
+        #[arg(long)]
+        lane: Option<String>,
     },
 }
 
@@ -94,6 +161,10 @@ pub enum CliError {
     #[error(transparent)]
     World(#[from] crate::world::WorldError),
     #[error(transparent)]
+    Import(#[from] crate::memory::import::ImportError),
+    #[error(transparent)]
+    Project(#[from] crate::project::ProjectError),
+    #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
 
@@ -113,6 +184,8 @@ impl CliError {
             }
             Self::Video(_)
             | Self::BadInput(_)
+            | Self::Import(_)
+            | Self::Project(_)
             | Self::World(WorldError::Io { .. } | WorldError::UnknownSuite(_)) => 2,
             Self::World(_) | Self::Other(_) => 1,
         }
@@ -174,6 +247,17 @@ pub fn run(command: Command) -> Result<(), CliError> {
         Command::World {
             what: WorldCommand::Suite { name, out },
         } => regenerate_suites(&name, &out),
+        Command::Import { what } => import(what),
+        Command::Export {
+            what:
+                ExportCommand::Memory {
+                    project,
+                    format,
+                    out,
+                    stream,
+                    lane,
+                },
+        } => export_memory(&project, format, &out, stream.as_deref(), lane.as_deref()),
     }
 }
 
@@ -327,5 +411,92 @@ pub fn write_png(path: &Path, width: u32, height: u32, rgba: &[u8]) -> Result<()
     .map_err(|e| CliError::BadInput(format!("{}: cannot write PNG: {e}", path.display())))?;
     std::fs::rename(&tmp, path)
         .map_err(|e| CliError::BadInput(format!("{}: cannot write PNG: {e}", path.display())))?;
+    Ok(())
+}
+
+fn import(what: ImportCommand) -> Result<(), CliError> {
+    use crate::memory::import;
+    let (project_dir, imported) = match what {
+        ImportCommand::TaskmemOutput {
+            dir,
+            project,
+            stream,
+            interval,
+            delay,
+        } => {
+            let ms = |text: &str, what: &str| {
+                parse_time_ns(text)
+                    .map(|ns| ns / NS_PER_MS)
+                    .map_err(|e| CliError::BadInput(format!("--{what}: {e}")))
+            };
+            let interval_ms = ms(&interval, "interval")?;
+            if interval_ms <= 0 {
+                return Err(CliError::BadInput(
+                    "--interval must be longer than 0".to_owned(),
+                ));
+            }
+            let stream = stream.unwrap_or_else(|| {
+                dir.file_name()
+                    .map_or_else(|| "stream".to_owned(), |n| n.to_string_lossy().into_owned())
+            });
+            let imported =
+                import::taskmem_output(&dir, &stream, interval_ms, ms(&delay, "delay")?)?;
+            (project, imported)
+        }
+        ImportCommand::Demo { file, project } => (project, import::demo_file(&file)?),
+        ImportCommand::Egorag {
+            file,
+            project,
+            lane,
+        } => (project, import::egorag_captions(&file, &lane)?),
+    };
+    let (streams, lanes) = (imported.streams.len(), imported.lanes.len());
+    let mut project = crate::project::Project::open_or_create(&project_dir)?;
+    let added = project.add_imported(imported)?;
+    println!(
+        "imported {added} memory entries, {streams} streams, {lanes} lanes into {} ({} entries in all)",
+        project_dir.display(),
+        project.memory.len()
+    );
+    Ok(())
+}
+
+fn export_memory(
+    project_dir: &Path,
+    format: MemoryFormat,
+    out: &Path,
+    stream: Option<&str>,
+    lane: Option<&str>,
+) -> Result<(), CliError> {
+    use crate::memory::export;
+    let project = crate::project::Project::open(project_dir)?;
+    let entries: Vec<_> = project
+        .memory
+        .entries()
+        .iter()
+        .filter(|e| stream.is_none_or(|s| e.stream == s) && lane.is_none_or(|l| e.lane == l))
+        .cloned()
+        .collect();
+    let text = match format {
+        MemoryFormat::Jsonl => export::to_jsonl(&entries),
+        MemoryFormat::QaText => export::to_qa_text(&entries),
+        MemoryFormat::Taskmem => {
+            let pairs: std::collections::BTreeSet<(&str, &str)> = entries
+                .iter()
+                .map(|e| (e.stream.as_str(), e.lane.as_str()))
+                .collect();
+            if pairs.len() > 1 {
+                return Err(CliError::BadInput(format!(
+                    "{}: TaskMem's episodic file holds one lane of one stream; choose --stream and --lane ({} pairs found)",
+                    project_dir.display(),
+                    pairs.len()
+                )));
+            }
+            export::to_taskmem_episodic(&entries, project.manifest.settings.clip_ms)
+        }
+    };
+    crate::world::write_atomic(out, text.as_bytes())
+        .map_err(|e| CliError::BadInput(format!("{}: cannot write: {e}", out.display())))?;
+    println!("exported {} entries to {}", entries.len(), out.display());
     Ok(())
 }

@@ -1,0 +1,473 @@
+//! Memory made elsewhere: TaskMem's outputs (the folder-level `episodic_<tag>.json` and the
+//! per-clip `<clip_id>/<file_id>_<clip_id>_<tag>.json`), the TaskMem project page's demo file,
+//! and EgoRAG caption records. Each becomes lanes, entries and streams of a project.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Lane, MemoryEntry};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{}: cannot read: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: not valid JSON: {detail}", path.display())]
+    Json { path: PathBuf, detail: String },
+    #[error("{}: {detail}", path.display())]
+    Format { path: PathBuf, detail: String },
+}
+
+/// A question arriving in a stream (from the demo file; the task library of a later issue
+/// holds authored ones).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamQuestion {
+    pub at_ms: i64,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_type: Option<String>,
+    /// Whether its arrival switches the active lane.
+    #[serde(default)]
+    pub trigger: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub switch_to: Option<String>,
+}
+
+/// From when on a lane is the active one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Phase {
+    pub at_ms: i64,
+    pub lane: String,
+}
+
+/// A video stream of a project.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamInfo {
+    pub id: String,
+    pub title: String,
+    pub duration_ms: i64,
+    /// Where the video was (a path or URL); a project works without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub questions: Vec<StreamQuestion>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<Phase>,
+}
+
+/// What an importer produced; entry ids start at 0 and are renumbered when added to a project.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Imported {
+    pub streams: Vec<StreamInfo>,
+    pub lanes: Vec<Lane>,
+    pub entries: Vec<MemoryEntry>,
+}
+
+fn read_json(path: &Path) -> Result<Value, ImportError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ImportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|e| ImportError::Json {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })
+}
+
+fn format_error(path: &Path, detail: impl Into<String>) -> ImportError {
+    ImportError::Format {
+        path: path.to_path_buf(),
+        detail: detail.into(),
+    }
+}
+
+/// A lane id from a title: "General Memory" is `general`, others a slug of the title.
+#[must_use]
+pub fn lane_id(title: &str) -> String {
+    if title.to_lowercase().starts_with("general") {
+        return "general".to_owned();
+    }
+    let mut slug = String::new();
+    for c in title.chars() {
+        if c.is_alphanumeric() {
+            slug.extend(c.to_lowercase());
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').to_owned()
+}
+
+fn lane(title: &str, task_hint: Option<String>) -> Lane {
+    let id = lane_id(title);
+    Lane {
+        general: id == "general",
+        id,
+        title: title.to_owned(),
+        task_hint,
+    }
+}
+
+/// TaskMem's output folder: every `episodic_<tag>.json` becomes a lane named by its tag, and
+/// the per-clip files add each entry's raw response. Clip id `k` is `[k*interval, (k+1)*interval)`.
+pub fn taskmem_output(
+    dir: &Path,
+    stream: &str,
+    interval_ms: i64,
+    delay_ms: i64,
+) -> Result<Imported, ImportError> {
+    let listing = std::fs::read_dir(dir).map_err(|source| ImportError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut by_tag: BTreeMap<String, BTreeMap<i64, (String, Option<String>)>> = BTreeMap::new();
+    let mut clip_dirs = Vec::new();
+    for item in listing {
+        let item = item.map_err(|source| ImportError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = item.path();
+        let name = item.file_name().to_string_lossy().into_owned();
+        if path.is_dir() && name.parse::<i64>().is_ok() {
+            clip_dirs.push(path);
+        } else if let Some(tag) = name
+            .strip_prefix("episodic_")
+            .and_then(|n| n.strip_suffix(".json"))
+        {
+            let Value::Object(map) = read_json(&path)? else {
+                return Err(format_error(
+                    &path,
+                    "expected an object mapping clip id to description",
+                ));
+            };
+            let clips = by_tag.entry(tag.to_owned()).or_default();
+            for (clip, text) in map {
+                let k: i64 = clip.trim().parse().map_err(|_| {
+                    format_error(&path, format!("clip id '{clip}' is not a number"))
+                })?;
+                let Value::String(text) = text else {
+                    return Err(format_error(
+                        &path,
+                        format!("clip {clip}: the description is not a string"),
+                    ));
+                };
+                clips.insert(k, (text, None));
+            }
+        }
+    }
+    // Per-clip files: <clip_id>/<file_id>_<clip_id>_<tag>.json with {"episodic": {...}}.
+    clip_dirs.sort();
+    for clip_dir in clip_dirs {
+        let clip: i64 = clip_dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_default();
+        let Ok(files) = std::fs::read_dir(&clip_dir) else {
+            continue;
+        };
+        let mut files: Vec<PathBuf> = files.filter_map(Result::ok).map(|f| f.path()).collect();
+        files.sort();
+        for path in files {
+            let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+                continue;
+            };
+            let marker = format!("_{clip}_");
+            let Some(tag) = stem.rfind(&marker).map(|at| &stem[at + marker.len()..]) else {
+                continue;
+            };
+            let value = read_json(&path)?;
+            let episodic = &value["episodic"];
+            let Some(output) = episodic["output"].as_str() else {
+                return Err(format_error(&path, "missing episodic.output"));
+            };
+            let response = episodic["response"].as_str().map(str::to_owned);
+            let slot = by_tag
+                .entry(tag.to_owned())
+                .or_default()
+                .entry(clip)
+                .or_insert((output.to_owned(), None));
+            slot.1 = response;
+        }
+    }
+    if by_tag.is_empty() {
+        return Err(format_error(
+            dir,
+            "no episodic_<tag>.json and no per-clip <clip_id>/ folders",
+        ));
+    }
+    let mut imported = Imported::default();
+    let mut end_ms = 0;
+    for (tag, clips) in by_tag {
+        let lane = lane(&tag, None);
+        for (clip, (text, response)) in clips {
+            let start_ms = clip * interval_ms;
+            end_ms = end_ms.max(start_ms + interval_ms);
+            imported.entries.push(MemoryEntry {
+                id: imported.entries.len() as u64,
+                stream: stream.to_owned(),
+                lane: lane.id.clone(),
+                start_ms,
+                end_ms: start_ms + interval_ms,
+                text,
+                available_ms: start_ms + interval_ms + delay_ms,
+                policy: Some(format!("taskmem:{tag}")),
+                adapter: None,
+                raw_response: response,
+                score: None,
+                highlights: Vec::new(),
+            });
+        }
+        imported.lanes.push(lane);
+    }
+    imported.streams.push(StreamInfo {
+        id: stream.to_owned(),
+        title: stream.to_owned(),
+        duration_ms: end_ms,
+        video: None,
+        questions: Vec::new(),
+        phases: Vec::new(),
+    });
+    Ok(imported)
+}
+
+fn seconds_to_ms(v: &Value) -> Option<i64> {
+    v.as_f64().map(|s| (s * 1000.0).round() as i64)
+}
+
+/// The TaskMem project page's demo file: one stream per demo, lanes from its tracks,
+/// questions with their triggers, and the active lane from its phases.
+pub fn demo_file(path: &Path) -> Result<Imported, ImportError> {
+    let Value::Array(demos) = read_json(path)? else {
+        return Err(format_error(path, "expected a list of demos"));
+    };
+    let mut imported = Imported::default();
+    for (d, demo) in demos.iter().enumerate() {
+        let id = demo["id"]
+            .as_str()
+            .ok_or_else(|| format_error(path, format!("demo {d} has no id")))?
+            .to_owned();
+        let clip_times: Vec<(i64, i64)> = demo["clipTimes"]
+            .as_array()
+            .ok_or_else(|| format_error(path, format!("demo {id}: no clipTimes")))?
+            .iter()
+            .map(|pair| {
+                (
+                    seconds_to_ms(&pair[0]).unwrap_or(0),
+                    seconds_to_ms(&pair[1]).unwrap_or(0),
+                )
+            })
+            .collect();
+        let delay_ms = seconds_to_ms(&demo["memoryDelaySeconds"]).unwrap_or(0);
+        let tracks = demo["tracks"]
+            .as_array()
+            .ok_or_else(|| format_error(path, format!("demo {id}: no tracks")))?;
+        let mut track_lanes = BTreeMap::new();
+        for track in tracks {
+            let title = track["title"].as_str().unwrap_or("Untitled");
+            let lane = lane(title, track["taskHint"].as_str().map(str::to_owned));
+            track_lanes.insert(
+                track["id"].as_str().unwrap_or_default().to_owned(),
+                lane.id.clone(),
+            );
+            let clips = track["clips"].as_array().cloned().unwrap_or_default();
+            if clips.len() != clip_times.len() {
+                return Err(format_error(
+                    path,
+                    format!(
+                        "demo {id}, track {title}: {} clips for {} clip times",
+                        clips.len(),
+                        clip_times.len()
+                    ),
+                ));
+            }
+            let highlights = track["diffHighlights"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for (k, (text, &(start_ms, end_ms))) in clips.iter().zip(&clip_times).enumerate() {
+                imported.entries.push(MemoryEntry {
+                    id: imported.entries.len() as u64,
+                    stream: id.clone(),
+                    lane: lane.id.clone(),
+                    start_ms,
+                    end_ms,
+                    text: text.as_str().unwrap_or_default().to_owned(),
+                    available_ms: end_ms + delay_ms,
+                    policy: Some("taskmem-demo".to_owned()),
+                    adapter: (!lane.general).then(|| lane.id.clone()),
+                    raw_response: None,
+                    score: None,
+                    highlights: highlights
+                        .get(k)
+                        .and_then(Value::as_array)
+                        .map(|h| {
+                            h.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_owned)
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                });
+            }
+            if !imported.lanes.iter().any(|l| l.id == lane.id) {
+                imported.lanes.push(lane);
+            }
+        }
+        let questions = demo["questions"]
+            .as_array()
+            .map(|qs| {
+                qs.iter()
+                    .map(|q| StreamQuestion {
+                        at_ms: seconds_to_ms(&q["at"]).unwrap_or(0),
+                        text: q["textEn"]
+                            .as_str()
+                            .or(q["text"].as_str())
+                            .unwrap_or_default()
+                            .to_owned(),
+                        task_type: q["direction"].as_str().map(str::to_owned),
+                        trigger: q["trigger"].as_bool().unwrap_or(false),
+                        switch_to: q["switchTo"].as_str().map(lane_id),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let phases = demo["phases"]
+            .as_array()
+            .map(|ps| {
+                ps.iter()
+                    .map(|p| Phase {
+                        at_ms: seconds_to_ms(&p["at"]).unwrap_or(0),
+                        lane: track_lanes
+                            .get(p["trackId"].as_str().unwrap_or_default())
+                            .cloned()
+                            .unwrap_or_default(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        imported.streams.push(StreamInfo {
+            id: id.clone(),
+            title: demo["title"].as_str().unwrap_or(&id).to_owned(),
+            duration_ms: seconds_to_ms(&demo["duration"])
+                .unwrap_or_else(|| clip_times.last().map_or(0, |c| c.1)),
+            video: demo["url"]
+                .as_str()
+                .or(demo["source"].as_str())
+                .map(str::to_owned),
+            questions,
+            phases,
+        });
+    }
+    Ok(imported)
+}
+
+/// EgoRAG-style times: seconds as a number, or `HHMMSSff` (hundredths) as a string.
+fn egorag_time_ms(v: &Value) -> Option<i64> {
+    if let Some(s) = v.as_f64() {
+        return Some((s * 1000.0).round() as i64);
+    }
+    let s = v.as_str()?.trim();
+    if s.len() == 8 && s.chars().all(|c| c.is_ascii_digit()) {
+        let n = |r: std::ops::Range<usize>| s[r].parse::<i64>().ok();
+        return Some(((n(0..2)? * 60 + n(2..4)?) * 60 + n(4..6)?) * 1000 + n(6..8)? * 10);
+    }
+    s.parse::<f64>().ok().map(|x| (x * 1000.0).round() as i64)
+}
+
+/// EgoRAG caption records `{start_time, end_time, text, date, video_path}` (a JSON list, or one
+/// record per line), as one lane; each `date` becomes a stream.
+pub fn egorag_captions(path: &Path, lane_title: &str) -> Result<Imported, ImportError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ImportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let records: Vec<Value> = match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Array(items)) => items,
+        Ok(_) => return Err(format_error(path, "expected a list of caption records")),
+        Err(_) => text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| {
+                serde_json::from_str(l)
+                    .map_err(|e| format_error(path, format!("line {}: {e}", i + 1)))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let lane = lane(lane_title, None);
+    let mut imported = Imported::default();
+    let mut streams: BTreeMap<String, (i64, Option<String>)> = BTreeMap::new();
+    for (i, r) in records.iter().enumerate() {
+        let (Some(start_ms), Some(end_ms)) = (
+            egorag_time_ms(&r["start_time"]),
+            egorag_time_ms(&r["end_time"]),
+        ) else {
+            return Err(format_error(
+                path,
+                format!("record {i}: start_time/end_time missing or unreadable"),
+            ));
+        };
+        let stream = r["date"].as_str().unwrap_or("stream").to_owned();
+        let slot = streams
+            .entry(stream.clone())
+            .or_insert((0, r["video_path"].as_str().map(str::to_owned)));
+        slot.0 = slot.0.max(end_ms);
+        imported.entries.push(MemoryEntry {
+            id: i as u64,
+            stream,
+            lane: lane.id.clone(),
+            start_ms,
+            end_ms,
+            text: r["text"].as_str().unwrap_or_default().to_owned(),
+            available_ms: end_ms,
+            policy: Some("egorag".to_owned()),
+            adapter: None,
+            raw_response: None,
+            score: None,
+            highlights: Vec::new(),
+        });
+    }
+    imported.lanes.push(lane);
+    imported.streams = streams
+        .into_iter()
+        .map(|(id, (duration_ms, video))| StreamInfo {
+            title: id.clone(),
+            id,
+            duration_ms,
+            video,
+            questions: Vec::new(),
+            phases: Vec::new(),
+        })
+        .collect();
+    Ok(imported)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lane_ids_are_stable_slugs() {
+        assert_eq!(lane_id("General Memory"), "general");
+        assert_eq!(lane_id("Action Reasoning"), "action-reasoning");
+        assert_eq!(lane_id("Object  Reasoning!"), "object-reasoning");
+    }
+
+    #[test]
+    fn egorag_times_read_both_forms() {
+        assert_eq!(egorag_time_ms(&Value::from(12.5)), Some(12_500));
+        assert_eq!(
+            egorag_time_ms(&Value::from("11210217")),
+            Some(((11 * 60 + 21) * 60 + 2) * 1000 + 170)
+        );
+        assert_eq!(egorag_time_ms(&Value::from("soon")), None);
+    }
+}

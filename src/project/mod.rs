@@ -1,0 +1,325 @@
+//! A project folder: `project.json` (schema version, streams with their questions and phases,
+//! lanes, settings), written atomically; memory per lane as append-only JSONL under `memory/`,
+//! one entry per line behind its CRC-32, so a crash mid-append costs at most the line being
+//! written and never a project that does not open.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::memory::import::{Imported, StreamInfo};
+use crate::memory::{Lane, MemoryEntry, MemoryStore};
+
+/// The schema this build writes; older ones are migrated on open.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: not a TaskMem Studio project: {detail}", path.display())]
+    Invalid { path: PathBuf, detail: String },
+    #[error("{}: written by a newer TaskMem Studio (schema {found}, this one reads up to {SCHEMA_VERSION})", path.display())]
+    TooNew { path: PathBuf, found: u32 },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ProjectError + '_ {
+    move |source| ProjectError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    pub clip_ms: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { clip_ms: 10_000 }
+    }
+}
+
+/// project.json.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub schema_version: u32,
+    pub name: String,
+    #[serde(default)]
+    pub streams: Vec<StreamInfo>,
+    #[serde(default)]
+    pub lanes: Vec<Lane>,
+    #[serde(default)]
+    pub settings: Settings,
+}
+
+/// An open project.
+pub struct Project {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+    pub memory: MemoryStore,
+    /// Lines of memory files that were cut short or damaged and were skipped on open.
+    pub skipped_lines: usize,
+}
+
+/// CRC-32 (IEEE), for the memory lines.
+#[must_use]
+pub fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// Writes next to the target, then renames.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ProjectError> {
+    let tmp = path.with_extension("json.tmp");
+    let mut file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+fn lane_file_name(lane: &str) -> String {
+    let safe: String = lane
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{safe}.jsonl")
+}
+
+impl Project {
+    /// A new, empty project folder (refuses to overwrite one).
+    pub fn create(dir: &Path, name: &str) -> Result<Self, ProjectError> {
+        let manifest_path = dir.join("project.json");
+        if manifest_path.exists() {
+            return Err(ProjectError::Invalid {
+                path: manifest_path,
+                detail: "a project already exists here".to_owned(),
+            });
+        }
+        std::fs::create_dir_all(dir.join("memory")).map_err(io(dir))?;
+        let project = Self {
+            dir: dir.to_path_buf(),
+            manifest: Manifest {
+                schema_version: SCHEMA_VERSION,
+                name: name.to_owned(),
+                streams: Vec::new(),
+                lanes: Vec::new(),
+                settings: Settings::default(),
+            },
+            memory: MemoryStore::default(),
+            skipped_lines: 0,
+        };
+        project.save_manifest()?;
+        Ok(project)
+    }
+
+    /// Opens a project, or creates it when the folder has none yet.
+    pub fn open_or_create(dir: &Path) -> Result<Self, ProjectError> {
+        if dir.join("project.json").exists() {
+            Self::open(dir)
+        } else {
+            let name = dir.file_name().map_or_else(
+                || "project".to_owned(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            Self::create(dir, &name)
+        }
+    }
+
+    pub fn open(dir: &Path) -> Result<Self, ProjectError> {
+        let manifest_path = dir.join("project.json");
+        let text = std::fs::read_to_string(&manifest_path).map_err(io(&manifest_path))?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| ProjectError::Invalid {
+                path: manifest_path.clone(),
+                detail: e.to_string(),
+            })?;
+        let found = value["schema_version"]
+            .as_u64()
+            .ok_or_else(|| ProjectError::Invalid {
+                path: manifest_path.clone(),
+                detail: "no schema_version".to_owned(),
+            })? as u32;
+        if found > SCHEMA_VERSION {
+            return Err(ProjectError::TooNew {
+                path: manifest_path,
+                found,
+            });
+        }
+        // Version 1 is the current schema; later versions add their migrations here.
+        let manifest: Manifest =
+            serde_json::from_value(value).map_err(|e| ProjectError::Invalid {
+                path: manifest_path.clone(),
+                detail: e.to_string(),
+            })?;
+        let mut entries = Vec::new();
+        let mut skipped_lines = 0;
+        let memory_dir = dir.join("memory");
+        if memory_dir.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&memory_dir)
+                .map_err(io(&memory_dir))?
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+                .collect();
+            files.sort();
+            for file in files {
+                let text = std::fs::read(&file).map_err(io(&file))?;
+                for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                    match parse_line(line) {
+                        Some(entry) => entries.push(entry),
+                        None => skipped_lines += 1,
+                    }
+                }
+            }
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            manifest,
+            memory: MemoryStore::new(entries),
+            skipped_lines,
+        })
+    }
+
+    pub fn save_manifest(&self) -> Result<(), ProjectError> {
+        let path = self.dir.join("project.json");
+        let text =
+            serde_json::to_vec_pretty(&self.manifest).map_err(|e| ProjectError::Invalid {
+                path: path.clone(),
+                detail: e.to_string(),
+            })?;
+        write_atomic(&path, &text)
+    }
+
+    /// Appends entries to their lanes' files (each line checksummed, then synced).
+    pub fn append(&mut self, entries: &[MemoryEntry]) -> Result<(), ProjectError> {
+        let memory_dir = self.dir.join("memory");
+        std::fs::create_dir_all(&memory_dir).map_err(io(&memory_dir))?;
+        let mut by_lane: std::collections::BTreeMap<&str, Vec<&MemoryEntry>> =
+            std::collections::BTreeMap::new();
+        for e in entries {
+            by_lane.entry(e.lane.as_str()).or_default().push(e);
+        }
+        for (lane, lane_entries) in by_lane {
+            let path = memory_dir.join(lane_file_name(lane));
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(io(&path))?;
+            let mut buf = Vec::new();
+            for e in lane_entries {
+                buf.extend_from_slice(&encode_line(e));
+            }
+            file.write_all(&buf)
+                .and_then(|()| file.sync_data())
+                .map_err(io(&path))?;
+        }
+        for e in entries {
+            self.memory.push(e.clone());
+        }
+        Ok(())
+    }
+
+    /// Adds what an importer produced: streams and lanes merged by id, entries renumbered.
+    pub fn add_imported(&mut self, imported: Imported) -> Result<usize, ProjectError> {
+        for stream in imported.streams {
+            match self.manifest.streams.iter_mut().find(|s| s.id == stream.id) {
+                Some(existing) => *existing = stream,
+                None => self.manifest.streams.push(stream),
+            }
+        }
+        for lane in imported.lanes {
+            if !self.manifest.lanes.iter().any(|l| l.id == lane.id) {
+                self.manifest.lanes.push(lane);
+            }
+        }
+        // General first, then the task-focused lanes.
+        self.manifest.lanes.sort_by_key(|l| !l.general);
+        let first = self.memory.next_id();
+        let entries: Vec<MemoryEntry> = imported
+            .entries
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut e)| {
+                e.id = first + i as u64;
+                e
+            })
+            .collect();
+        let count = entries.len();
+        self.append(&entries)?;
+        self.save_manifest()?;
+        Ok(count)
+    }
+}
+
+fn encode_line(e: &MemoryEntry) -> Vec<u8> {
+    let json = serde_json::to_string(e).unwrap_or_default();
+    format!("{:08x} {json}\n", crc32(json.as_bytes())).into_bytes()
+}
+
+fn parse_line(line: &[u8]) -> Option<MemoryEntry> {
+    let text = std::str::from_utf8(line).ok()?;
+    let (crc, json) = text.split_once(' ')?;
+    if u32::from_str_radix(crc, 16).ok()? != crc32(json.as_bytes()) {
+        return None;
+    }
+    serde_json::from_str(json).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_matches_the_standard_check_value() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn a_damaged_line_is_skipped_not_fatal() {
+        let e = MemoryEntry {
+            id: 1,
+            stream: "s".into(),
+            lane: "general".into(),
+            start_ms: 0,
+            end_ms: 10_000,
+            text: "hello".into(),
+            available_ms: 10_000,
+            policy: None,
+            adapter: None,
+            raw_response: None,
+            score: None,
+            highlights: Vec::new(),
+        };
+        let line = encode_line(&e);
+        assert_eq!(parse_line(&line[..line.len() - 1]), Some(e));
+        let mut damaged = line.clone();
+        damaged[12] ^= 1;
+        assert_eq!(parse_line(&damaged[..damaged.len() - 1]), None);
+        assert_eq!(parse_line(&line[..line.len() / 2]), None);
+    }
+}

@@ -1,0 +1,232 @@
+//! Memory and projects: TaskMem's formats in and out, the demo file's counts, crash-safe
+//! appends, and the first schema version opening forever.
+
+// Test helpers panic on purpose: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use taskmem::memory::export::{to_jsonl, to_taskmem_episodic};
+use taskmem::memory::import::{ImportError, demo_file, egorag_captions, taskmem_output};
+use taskmem::memory::{MemoryEntry, MemoryStore};
+use taskmem::project::Project;
+
+fn asset(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/assets")
+        .join(name)
+}
+
+#[test]
+fn the_demo_file_imports_with_its_demos_lanes_clips_and_questions() {
+    let imported = demo_file(&asset("taskmem_demo_memories.json")).unwrap();
+    assert_eq!(imported.streams.len(), 5);
+    assert_eq!(imported.entries.len(), 87);
+    let ids: Vec<&str> = imported.streams.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["video5_obj", "video5_act", "video1", "video2", "video3"]
+    );
+    // Clips per demo x tracks per demo: 12x2 + 12x2 + 6x3 + 3x3 + 4x3.
+    let count = |stream: &str| {
+        imported
+            .entries
+            .iter()
+            .filter(|e| e.stream == stream)
+            .count()
+    };
+    assert_eq!(
+        [
+            count("video5_obj"),
+            count("video5_act"),
+            count("video1"),
+            count("video2"),
+            count("video3")
+        ],
+        [24, 24, 18, 9, 12]
+    );
+    assert!(
+        imported
+            .lanes
+            .iter()
+            .any(|l| l.id == "general" && l.general)
+    );
+    assert_eq!(imported.lanes.len(), 8);
+    let obj = &imported.streams[0];
+    assert_eq!(obj.duration_ms, 120_000);
+    assert_eq!(obj.questions.len(), 3);
+    let trigger = obj.questions.iter().find(|q| q.trigger).unwrap();
+    assert_eq!(
+        (trigger.at_ms, trigger.switch_to.as_deref()),
+        (28_000, Some("object-reasoning"))
+    );
+    assert_eq!(
+        obj.phases
+            .iter()
+            .map(|p| (p.at_ms, p.lane.as_str()))
+            .collect::<Vec<_>>(),
+        [(0, "general"), (28_000, "object-reasoning")]
+    );
+    // The processing delay shows: available 6 s after the clip ends.
+    let first = imported
+        .entries
+        .iter()
+        .find(|e| e.stream == "video5_obj")
+        .unwrap();
+    assert_eq!(first.available_ms, 16_000);
+    let with_highlights = imported
+        .entries
+        .iter()
+        .filter(|e| !e.highlights.is_empty())
+        .count();
+    assert_eq!(with_highlights, 12 + 12 + 12 + 6 + 8);
+}
+
+#[test]
+fn jsonl_and_taskmem_round_trips_keep_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut project = Project::create(&dir.path().join("p"), "p").unwrap();
+    project
+        .add_imported(demo_file(&asset("taskmem_demo_memories.json")).unwrap())
+        .unwrap();
+    let reopened = Project::open(&dir.path().join("p")).unwrap();
+    assert_eq!(reopened.memory.entries(), project.memory.entries());
+    assert_eq!(reopened.manifest, project.manifest);
+
+    // JSONL out and back.
+    let jsonl = to_jsonl(reopened.memory.entries());
+    let back: Vec<MemoryEntry> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(MemoryStore::new(back).entries(), reopened.memory.entries());
+
+    // TaskMem's episodic file out, imported again as TaskMem output.
+    let lane = reopened.memory.lane("video1", "counting-problem");
+    assert_eq!(lane.len(), 6);
+    let out = dir.path().join("taskmem_out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(
+        out.join("episodic_counting-problem.json"),
+        to_taskmem_episodic(lane, 10_000),
+    )
+    .unwrap();
+    let again = taskmem_output(&out, "video1", 10_000, 0).unwrap();
+    assert_eq!(again.entries.len(), 6);
+    for (a, b) in again.entries.iter().zip(lane) {
+        assert_eq!(
+            (a.start_ms, a.end_ms, &a.text, &a.lane),
+            (b.start_ms, b.end_ms, &b.text, &b.lane)
+        );
+    }
+}
+
+#[test]
+fn taskmem_per_clip_files_add_the_raw_response() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("episodic_general.json"),
+        r#"{"0": "A kitchen.", "2": "<face_1> opens a box."}"#,
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("2")).unwrap();
+    std::fs::write(
+        dir.path().join("2/vid7_2_general.json"),
+        r#"{"episodic": {"input": ["..."], "output": "<face_1> opens a box.", "response": "<think>box</think>{\"description\": \"<face_1> opens a box.\"}"}}"#,
+    )
+    .unwrap();
+    let imported = taskmem_output(dir.path(), "vid7", 10_000, 5_000).unwrap();
+    assert_eq!(imported.entries.len(), 2);
+    let second = &imported.entries[1];
+    assert_eq!(
+        (second.start_ms, second.end_ms, second.available_ms),
+        (20_000, 30_000, 35_000)
+    );
+    assert!(
+        second
+            .raw_response
+            .as_deref()
+            .unwrap()
+            .starts_with("<think>")
+    );
+    assert!(imported.entries[0].raw_response.is_none());
+}
+
+#[test]
+fn a_writer_killed_mid_append_leaves_a_project_that_opens_with_every_complete_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p");
+    let mut project = Project::create(&path, "p").unwrap();
+    project
+        .add_imported(demo_file(&asset("taskmem_demo_memories.json")).unwrap())
+        .unwrap();
+    // The crash: half a line at the end of a lane file.
+    let lane_file = path.join("memory/general.jsonl");
+    let text = std::fs::read(&lane_file).unwrap();
+    let last_line = text[..text.len() - 1]
+        .rsplit(|&b| b == b'\n')
+        .next()
+        .unwrap()
+        .to_vec();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&lane_file)
+        .unwrap();
+    file.write_all(&last_line[..last_line.len() / 2]).unwrap();
+    drop(file);
+    let reopened = Project::open(&path).unwrap();
+    assert_eq!(reopened.memory.len(), 87);
+    assert_eq!(reopened.skipped_lines, 1);
+    // A later append still lands on a line of its own.
+    let mut reopened = reopened;
+    let mut extra = reopened.memory.entries()[0].clone();
+    extra.id = 1_000;
+    extra.text = "appended after the crash".to_owned();
+    reopened.append(&[extra]).unwrap();
+    let again = Project::open(&path).unwrap();
+    assert_eq!(again.memory.len(), 88);
+}
+
+#[test]
+fn the_first_schema_version_opens() {
+    let project = Project::open(&asset("project_v1")).unwrap();
+    assert_eq!(project.manifest.schema_version, 1);
+    assert_eq!(project.memory.len(), 87);
+    assert_eq!(project.manifest.streams.len(), 5);
+    assert_eq!(project.skipped_lines, 0);
+}
+
+#[test]
+fn malformed_input_names_the_file_and_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("episodic_x.json"), "{\"zero\": \"text\"}").unwrap();
+    let err = taskmem_output(dir.path(), "s", 10_000, 0).unwrap_err();
+    assert!(matches!(err, ImportError::Format { .. }), "{err}");
+    assert!(
+        err.to_string().contains("episodic_x.json") && err.to_string().contains("zero"),
+        "{err}"
+    );
+    std::fs::write(dir.path().join("episodic_x.json"), "{not json").unwrap();
+    let err = taskmem_output(dir.path(), "s", 10_000, 0).unwrap_err();
+    assert!(err.to_string().contains("not valid JSON"), "{err}");
+    let empty = tempfile::tempdir().unwrap();
+    assert!(taskmem_output(empty.path(), "s", 10_000, 0).is_err());
+    let not_demo = dir.path().join("demo.json");
+    std::fs::write(&not_demo, "{}").unwrap();
+    assert!(
+        demo_file(&not_demo)
+            .unwrap_err()
+            .to_string()
+            .contains("demo.json")
+    );
+    assert!(Project::open(dir.path()).is_err());
+    let captions = dir.path().join("captions.json");
+    std::fs::write(&captions, r#"[{"start_time": "11210217", "end_time": "11210517", "text": "I cut the cake.", "date": "DAY1", "video_path": "a.mp4"}]"#).unwrap();
+    let imported = egorag_captions(&captions, "EgoRAG captions").unwrap();
+    assert_eq!(
+        imported.entries[0].end_ms - imported.entries[0].start_ms,
+        3_000
+    );
+    assert_eq!(imported.streams[0].id, "DAY1");
+}
