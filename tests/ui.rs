@@ -390,3 +390,69 @@ fn opening_a_suite_shows_a_stream_with_its_questions_as_markers() {
     h.get_by_label("world-mme-train-00");
     h.get_by_label("world-mme-test-03");
 }
+
+fn project_harness() -> Harness<'static, TaskMemApp> {
+    let mut h = app_harness(Some(asset("project_v1")));
+    step_until(&mut h, "the project", |app| {
+        app.project().is_some() && app.player().is_some()
+    });
+    for _ in 0..3 {
+        h.step();
+    }
+    h
+}
+
+#[test]
+fn a_project_without_its_video_shows_memory_lanes_on_an_empty_stage() {
+    let h = project_harness();
+    let player = h.state().player().unwrap();
+    assert!(
+        player.decoder.is_none(),
+        "the demo's videos are not on disk"
+    );
+    assert_eq!(player.playback.duration_ns(), 120_000_000_000);
+    h.get_by_label("Memory lane General Memory (12 entries)");
+    h.get_by_label("Memory lane Object Reasoning (12 entries)");
+    h.get_by_label_contains("No video for this stream");
+    assert_eq!(h.state().project().unwrap().row_count(), 24);
+}
+
+#[test]
+fn selecting_a_memory_row_moves_the_video_time_and_arrows_walk_the_rows() {
+    let mut h = project_harness();
+    h.get_all_by_label_contains("00:00:30  ")
+        .next()
+        .unwrap()
+        .click();
+    for _ in 0..3 {
+        h.step();
+    }
+    assert_eq!(position_ms(&h), 30_000);
+    let first = h.state().project().unwrap().selected().unwrap().start_ms;
+    assert_eq!(first, 30_000);
+    h.key_press(egui::Key::ArrowDown);
+    h.key_press(egui::Key::ArrowDown);
+    for _ in 0..4 {
+        h.step();
+    }
+    // Two rows further: the other lane's entry for the same clip, then the next clip.
+    assert_eq!(
+        h.state().project().unwrap().selected().unwrap().start_ms,
+        40_000
+    );
+    assert_eq!(position_ms(&h), 40_000);
+}
+
+#[test]
+fn searching_filters_the_memory_rows() {
+    let mut h = project_harness();
+    let all = h.state().project().unwrap().row_count();
+    h.get_by_label("Search").focus();
+    h.step();
+    h.get_by_label("Search").type_text("caltech");
+    for _ in 0..3 {
+        h.step();
+    }
+    let found = h.state().project().unwrap().row_count();
+    assert!(found >= 1 && found < all, "{found} of {all} rows");
+}

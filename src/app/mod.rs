@@ -2,6 +2,7 @@
 //! they change state. Opening a video runs on a named thread; decoding on the video threads.
 
 pub mod player;
+pub mod project_view;
 pub mod toasts;
 pub mod ui;
 
@@ -11,10 +12,12 @@ use std::sync::Arc;
 use crossbeam_channel::{Receiver, bounded};
 use serde::{Deserialize, Serialize};
 
+use crate::project::Project;
 use crate::timefmt::format_hms_ms;
-use crate::video::{NS_PER_SEC, OpenOptions, VideoError, VideoSource};
+use crate::video::{NS_PER_SEC, OpenOptions, VideoSource};
 use crate::world::questions::{WorldQuestion, load_tasks};
 use player::Player;
+use project_view::ProjectView;
 use toasts::Toasts;
 use ui::ruler::{RulerInput, TimeRuler};
 use ui::transport::TransportBar;
@@ -44,6 +47,12 @@ pub enum AppCommand {
     FitTimeline,
     ToggleShortcuts,
     Quit,
+    /// Select a memory entry and seek to its clip.
+    SelectEntry(u64),
+    /// Move the memory selection by rows (Up/Down).
+    SelectRelative(i64),
+    /// Show another stream of the open project.
+    SwitchStream(String),
 }
 
 /// What persists between runs (window layout persists through eframe itself).
@@ -57,7 +66,7 @@ const MAX_RECENT: usize = 10;
 
 struct OpenJob {
     path: PathBuf,
-    result: Receiver<Result<Opened, VideoError>>,
+    result: Receiver<anyhow::Result<Opened>>,
     /// Re-reading a growing file while following live: keep the playback state, stay quiet
     /// about half-written fragments.
     reload: bool,
@@ -80,6 +89,8 @@ pub struct TaskMemApp {
     open_options: OpenOptions,
     /// Streams of the suite last opened, for the Suite menu.
     suite_streams: Vec<PathBuf>,
+    /// The open project: its memory lanes, browser and inspector.
+    project: Option<ProjectView>,
 }
 
 impl TaskMemApp {
@@ -103,6 +114,7 @@ impl TaskMemApp {
             show_shortcuts: false,
             open_options: OpenOptions::default(),
             suite_streams: Vec::new(),
+            project: None,
         };
         if let Some(video) = video {
             app.pending.push(AppCommand::Open(video));
@@ -119,6 +131,12 @@ impl TaskMemApp {
     #[must_use]
     pub fn timeline_view_ns(&self) -> (f64, f64) {
         self.ruler.visible_ns()
+    }
+
+    /// The open project, if any.
+    #[must_use]
+    pub fn project(&self) -> Option<&ProjectView> {
+        self.project.as_ref()
     }
 
     #[must_use]
@@ -169,31 +187,78 @@ impl TaskMemApp {
             self.finish_reload(result, ctx);
             return;
         }
-        match result.map_err(anyhow::Error::from).and_then(|opened| {
-            if let Some(err) = &opened.questions_error {
-                self.toasts.error(err.clone());
+        let opened = match result {
+            Ok(opened) => opened,
+            Err(err) => {
+                self.toasts.error(format!("{err:#}"));
+                return;
             }
-            if !opened.suite_streams.is_empty() {
-                self.suite_streams = opened.suite_streams;
+        };
+        if let Some(err) = &opened.questions_error {
+            self.toasts.error(err.clone());
+        }
+        if !opened.suite_streams.is_empty() {
+            self.suite_streams = opened.suite_streams;
+        }
+        if let Some(project) = opened.project {
+            self.remember_recent(&path);
+            let view = ProjectView::new(*project);
+            let first = view.streams().first().map(|s| s.id.clone());
+            self.toasts.info(format!(
+                "Opened project {} ({} memory entries in {} streams)",
+                view.name(),
+                view.entry_count(),
+                view.streams().len()
+            ));
+            self.project = Some(view);
+            if let Some(stream) = first {
+                self.switch_stream(&stream, ctx);
             }
-            Player::new(opened.source, opened.questions, ctx)
-                .map_err(|e| anyhow::anyhow!("{}: cannot start decoding: {e}", path.display()))
-        }) {
+            return;
+        }
+        let Some(source) = opened.source else { return };
+        let index = Arc::clone(source.index());
+        match Player::new(source, opened.questions, ctx) {
             Ok(player) => {
-                let index = Arc::clone(player.index());
                 self.player = Some(player);
                 self.ruler.fit();
-                self.remember_recent(&path);
+                // A video opened on its own leaves the project; one of the project's streams
+                // keeps it.
+                if !self.project.as_ref().is_some_and(|p| p.owns_video(&path)) {
+                    self.project = None;
+                    self.remember_recent(&path);
+                }
                 self.toasts.info(format!(
                     "Opened {} ({}x{}, {}, {})",
-                    file_name(&path),
+                    file_name(&index.path),
                     index.width,
                     index.height,
                     index.codec.name(),
                     format_hms_ms(index.duration_ns())
                 ));
             }
-            Err(err) => self.toasts.error(format!("{err:#}")),
+            Err(err) => self
+                .toasts
+                .error(format!("{}: cannot start decoding: {err}", path.display())),
+        }
+    }
+
+    /// Shows a project stream: its video when it is on disk, otherwise an empty stage.
+    fn switch_stream(&mut self, stream: &str, ctx: &egui::Context) {
+        let Some(view) = &mut self.project else {
+            return;
+        };
+        let Some(info) = view.select_stream(stream) else {
+            return;
+        };
+        if let Some(video) = view.local_video(&info) {
+            self.start_open(video, ctx);
+        } else {
+            self.player = Some(Player::empty_stage(
+                view.dir().to_path_buf(),
+                info.duration_ms,
+            ));
+            self.ruler.fit();
         }
     }
 
@@ -210,15 +275,17 @@ impl TaskMemApp {
             return;
         }
         player.last_live_check_s = now_s;
-        let grown =
-            std::fs::metadata(&player.path).is_ok_and(|m| m.len() != player.index().file_len);
+        let Some(known_len) = player.index().map(|i| i.file_len) else {
+            return;
+        };
+        let grown = std::fs::metadata(&player.path).is_ok_and(|m| m.len() != known_len);
         if grown {
             let path = player.path.clone();
             self.start_open_job(path, ctx, true);
         }
     }
 
-    fn finish_reload(&mut self, result: Result<Opened, VideoError>, ctx: &egui::Context) {
+    fn finish_reload(&mut self, result: anyhow::Result<Opened>, ctx: &egui::Context) {
         let Some(old) = &self.player else { return };
         let opened = match result {
             Ok(opened) => opened,
@@ -228,7 +295,8 @@ impl TaskMemApp {
                 return;
             }
         };
-        match Player::new(opened.source, opened.questions, ctx) {
+        let Some(source) = opened.source else { return };
+        match Player::new(source, opened.questions, ctx) {
             Ok(mut player) => {
                 let (speed, playing) = (old.playback.speed(), old.playback.is_playing());
                 let looped = (old.playback.loop_range_ns(), old.playback.is_looping());
@@ -273,6 +341,18 @@ impl TaskMemApp {
             AppCommand::FitTimeline => self.ruler.fit(),
             AppCommand::ToggleShortcuts => self.show_shortcuts = !self.show_shortcuts,
             AppCommand::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
+            AppCommand::SelectEntry(id) => {
+                let seek = self.project.as_mut().and_then(|p| p.select(id));
+                if let (Some(t), Some(player)) = (seek, &mut self.player) {
+                    player.playback.seek_ns(t);
+                }
+            }
+            AppCommand::SelectRelative(delta) => {
+                if let Some(id) = self.project.as_mut().and_then(|p| p.select_relative(delta)) {
+                    self.pending.push(AppCommand::SelectEntry(id));
+                }
+            }
+            AppCommand::SwitchStream(stream) => self.switch_stream(&stream, ctx),
             playback_command => {
                 let Some(player) = &mut self.player else {
                     return;
@@ -318,7 +398,17 @@ impl TaskMemApp {
         if ctx.text_edit_focused() {
             return;
         }
-        let bindings: [(Modifiers, Key, AppCommand); 12] = [
+        let bindings: [(Modifiers, Key, AppCommand); 14] = [
+            (
+                Modifiers::NONE,
+                Key::ArrowUp,
+                AppCommand::SelectRelative(-1),
+            ),
+            (
+                Modifiers::NONE,
+                Key::ArrowDown,
+                AppCommand::SelectRelative(1),
+            ),
             (Modifiers::NONE, Key::Space, AppCommand::TogglePlay),
             (
                 Modifiers::SHIFT,
@@ -479,10 +569,13 @@ impl TaskMemApp {
                 ui.weak("No video");
                 return;
             };
-            let index = player.index();
             ui.label(file_name(&player.path))
                 .on_hover_text(player.path.display().to_string());
             ui.separator();
+            let (Some(index), Some(decoder)) = (player.index(), &player.decoder) else {
+                ui.weak("no video: memory on an empty stage");
+                return;
+            };
             ui.weak(format!(
                 "{} {} · {}x{} · {:.3} fps{} · {} frames · {} keyframes",
                 index.codec.name(),
@@ -495,11 +588,11 @@ impl TaskMemApp {
                 index.keyframe_count()
             ));
             ui.separator();
-            let (built, total) = player.decoder.preview_progress();
+            let (built, total) = decoder.preview_progress();
             if built < total {
                 ui.weak(format!("building previews {built}/{total}"));
             }
-            let (frames, bytes) = player.decoder.cached_frames();
+            let (frames, bytes) = decoder.cached_frames();
             ui.weak(format!("cache {frames} frames · {} MB", bytes >> 20));
         });
     }
@@ -603,8 +696,19 @@ impl eframe::App for TaskMemApp {
                     questions: &player.questions,
                 };
                 commands.extend(self.ruler.ruler_ui(ui, &input));
+                if let Some(view) = &self.project {
+                    commands.extend(view.lanes_ui(ui, &self.ruler, player.playback.position_ns()));
+                }
                 ui.add_space(4.0);
             });
+            self.pending.extend(commands);
+        }
+        if let Some(view) = &mut self.project {
+            let mut commands = Vec::new();
+            egui::Panel::right("memory")
+                .resizable(true)
+                .default_size(380.0)
+                .show(ui, |ui| commands.extend(view.browser_ui(ui)));
             self.pending.extend(commands);
         }
         egui::CentralPanel::default().show(ui, |ui| match &self.player {
@@ -640,17 +744,29 @@ impl eframe::App for TaskMemApp {
 
 /// What the open thread hands back: the video, and the questions of a world stream.
 pub struct Opened {
-    pub source: VideoSource,
+    pub source: Option<VideoSource>,
     pub questions: Vec<WorldQuestion>,
     /// A tasks.jsonl that was there but could not be read (the video opens anyway).
     pub questions_error: Option<String>,
     /// When a suite folder was opened: all its streams.
     pub suite_streams: Vec<PathBuf>,
+    /// When a project folder was opened.
+    pub project: Option<Box<Project>>,
 }
 
 /// Opens a video, a stream folder (video.mp4 beside tasks.jsonl) or a suite folder (its
 /// first test stream, with the others offered in the Suite menu), on the open thread.
-fn open_stream(path: &Path, options: &OpenOptions) -> Result<Opened, VideoError> {
+fn open_stream(path: &Path, options: &OpenOptions) -> anyhow::Result<Opened> {
+    if path.join("project.json").is_file() {
+        let project = Project::open(path)?;
+        return Ok(Opened {
+            source: None,
+            questions: Vec::new(),
+            questions_error: None,
+            suite_streams: Vec::new(),
+            project: Some(Box::new(project)),
+        });
+    }
     let suite_streams = suite_streams(path);
     let stream = suite_streams
         .iter()
@@ -674,10 +790,11 @@ fn open_stream(path: &Path, options: &OpenOptions) -> Result<Opened, VideoError>
         (Vec::new(), None)
     };
     Ok(Opened {
-        source,
+        source: Some(source),
         questions,
         questions_error,
         suite_streams,
+        project: None,
     })
 }
 

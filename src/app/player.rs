@@ -1,5 +1,6 @@
-//! An open video in the app: its decoder threads, the playback state machine and the texture
-//! of the picture on screen. Everything here is cheap per frame; decoding happens elsewhere.
+//! An open stream in the app: its decoder threads (none on an empty stage, when a project's
+//! video is missing), the playback state machine and the texture of the picture on screen.
+//! Everything here is cheap per frame; decoding happens elsewhere.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,6 +9,9 @@ use crate::playback::Playback;
 use crate::video::worker::{DecodeEvent, DecoderConfig, DecoderHandle};
 use crate::video::{Frame, NS_PER_MS, VideoIndex, VideoSource};
 use crate::world::questions::WorldQuestion;
+
+/// Clock step of an empty stage (no video): ten "frames" a second.
+const EMPTY_STAGE_STEP_MS: i64 = 100;
 
 /// Which picture is on screen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,7 +26,8 @@ pub enum Shown {
 
 pub struct Player {
     pub path: PathBuf,
-    pub decoder: DecoderHandle,
+    /// `None` on an empty stage: memory shown on a timeline with no picture.
+    pub decoder: Option<DecoderHandle>,
     pub playback: Playback,
     pub keyframes_ns: Vec<i64>,
     texture: Option<egui::TextureHandle>,
@@ -60,7 +65,7 @@ impl Player {
             .collect();
         Ok(Self {
             path,
-            decoder,
+            decoder: Some(decoder),
             playback: Playback::new(times, index.duration_ns()),
             keyframes_ns,
             texture: None,
@@ -72,9 +77,32 @@ impl Player {
         })
     }
 
+    /// A stream whose video is missing: a clock over `duration_ms` (ten steps a second) and
+    /// no picture, so that its memory can still be browsed on the timeline.
     #[must_use]
-    pub fn index(&self) -> &Arc<VideoIndex> {
-        self.decoder.index()
+    pub fn empty_stage(path: PathBuf, duration_ms: i64) -> Self {
+        let steps = (duration_ms.max(0) / EMPTY_STAGE_STEP_MS + 1) as usize;
+        let times: Arc<[i64]> = (0..steps)
+            .map(|i| i as i64 * EMPTY_STAGE_STEP_MS * NS_PER_MS)
+            .collect();
+        Self {
+            path,
+            decoder: None,
+            playback: Playback::new(times, duration_ms * NS_PER_MS),
+            keyframes_ns: Vec::new(),
+            texture: None,
+            texture_source: None,
+            shown: None,
+            scrubbing: false,
+            last_live_check_s: f64::NEG_INFINITY,
+            questions: Vec::new(),
+        }
+    }
+
+    /// The video's index, unless this is an empty stage.
+    #[must_use]
+    pub fn index(&self) -> Option<&Arc<VideoIndex>> {
+        self.decoder.as_ref().map(DecoderHandle::index)
     }
 
     /// Advances playback, asks the decoder for what comes next and picks the picture to show.
@@ -84,7 +112,10 @@ impl Player {
             ctx.request_repaint();
         }
         let current = self.playback.current_frame();
-        let index = Arc::clone(self.decoder.index());
+        let Some(decoder) = &mut self.decoder else {
+            return Vec::new();
+        };
+        let index = Arc::clone(decoder.index());
         let last = if self.playback.is_playing() && !self.scrubbing {
             // Half a second of stream ahead (scaled by speed), within what the cache can hold.
             let ahead_ns = (500.0 * self.playback.speed()) as i64 * NS_PER_MS;
@@ -96,14 +127,14 @@ impl Player {
         } else {
             current
         };
-        if !self.decoder.want(current, last) {
+        if !decoder.want(current, last) {
             // The decoder's queue is full; ask again shortly rather than wait for input.
             ctx.request_repaint_after(std::time::Duration::from_millis(10));
         }
 
-        let picked = if let Some(frame) = self.decoder.frame(current) {
+        let picked = if let Some(frame) = decoder.frame(current) {
             Some((Shown::Exact(current), frame))
-        } else if let Some(preview) = self.decoder.preview(current) {
+        } else if let Some(preview) = decoder.preview(current) {
             // Showing the previous exact frame beats a blurry preview while playing smoothly.
             match self.shown {
                 Some(Shown::Exact(prev) | Shown::Stale(prev))
@@ -116,6 +147,7 @@ impl Player {
         } else {
             None
         };
+        let errors = decoder.drain_events();
         match picked {
             Some((shown, frame)) => self.set_picture(ctx, shown, &frame),
             None => {
@@ -124,8 +156,7 @@ impl Player {
                 }
             }
         }
-        self.decoder
-            .drain_events()
+        errors
             .into_iter()
             .map(|event| match event {
                 DecodeEvent::Error(err) => err.to_string(),
@@ -161,7 +192,8 @@ impl Player {
     /// Display aspect ratio (width / height) of the video.
     #[must_use]
     pub fn aspect(&self) -> f32 {
-        let index = self.decoder.index();
-        index.width as f32 / index.height.max(1) as f32
+        self.index().map_or(16.0 / 9.0, |index| {
+            index.width as f32 / index.height.max(1) as f32
+        })
     }
 }

@@ -67,11 +67,11 @@ impl TimeRuler {
         )
     }
 
-    fn x_from_time(&self, rect: Rect, time_ns: f64) -> f32 {
+    pub(crate) fn x_from_time(&self, rect: Rect, time_ns: f64) -> f32 {
         rect.left() + ((time_ns - self.view_start_ns) / self.ns_per_px) as f32
     }
 
-    fn time_from_x(&self, rect: Rect, x: f32) -> f64 {
+    pub(crate) fn time_from_x(&self, rect: Rect, x: f32) -> f64 {
         self.view_start_ns + f64::from(x - rect.left()) * self.ns_per_px
     }
 

@@ -30,6 +30,14 @@ pub fn video_ui(ui: &mut egui::Ui, player: &Player) {
         if let Some(texture) = player.texture() {
             let uv = Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0));
             painter.image(texture.id(), rect, uv, Color32::WHITE);
+        } else if player.decoder.is_none() {
+            painter.text(
+                outer.center(),
+                Align2::CENTER_CENTER,
+                "No video for this stream: its memory is on the timeline below",
+                FontId::proportional(16.0),
+                Color32::GRAY,
+            );
         } else {
             painter.text(
                 outer.center(),
@@ -53,6 +61,7 @@ pub fn video_ui(ui: &mut egui::Ui, player: &Player) {
         Some(Shown::Exact(i)) => format!("Video frame {i}"),
         Some(Shown::Preview(i)) => format!("Video preview for frame {i}"),
         Some(Shown::Stale(i)) => format!("Video frame {i} (waiting for the next)"),
+        None if player.decoder.is_none() => "No video for this stream".to_owned(),
         None => "Video (decoding)".to_owned(),
     };
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, &label));

@@ -1,0 +1,580 @@
+//! An open project in the app: memory lanes under the time ruler, the memory browser (search,
+//! lane filter, virtualized rows, arrow keys walk them) and the inspector (the entry, its raw
+//! response, and the same clip in every other lane with the words only one lane has marked).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use egui::{Color32, FontId, Rect, Sense, Stroke, pos2, vec2};
+
+use crate::app::AppCommand;
+use crate::app::ui::ruler::TimeRuler;
+use crate::memory::import::StreamInfo;
+use crate::memory::{Lane, MemoryEntry};
+use crate::project::Project;
+use crate::timefmt::format_hms_ms;
+use crate::video::NS_PER_MS;
+
+const LANE_HEIGHT: f32 = 18.0;
+const ROW_HEIGHT: f32 = 20.0;
+
+pub struct ProjectView {
+    project: Project,
+    stream: String,
+    selected: Option<u64>,
+    search: String,
+    lane_filter: Option<String>,
+    /// Indices into the store's entries shown in the browser, for the current stream.
+    rows: Vec<usize>,
+}
+
+/// A color per lane: the general lane calm, task-focused lanes warm.
+fn lane_color(lanes: &[Lane], lane: &str) -> Color32 {
+    const WARM: [Color32; 5] = [
+        Color32::from_rgb(235, 150, 70),
+        Color32::from_rgb(120, 200, 140),
+        Color32::from_rgb(210, 120, 200),
+        Color32::from_rgb(230, 200, 90),
+        Color32::from_rgb(110, 190, 230),
+    ];
+    match lanes.iter().position(|l| l.id == lane) {
+        Some(i) if lanes[i].general => Color32::from_rgb(140, 160, 210),
+        Some(i) => WARM[i % WARM.len()],
+        None => Color32::GRAY,
+    }
+}
+
+/// Lower-cased words of a text, for the lane diff.
+fn words(text: &str) -> BTreeSet<String> {
+    text.split(|c: char| !c.is_alphanumeric() && c != '_' && c != '<' && c != '>')
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// The words of `text` that `other` lacks are marked; everything else is plain.
+#[must_use]
+pub fn marked_words(text: &str, other: &str) -> Vec<(String, bool)> {
+    let theirs = words(other);
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut Vec<(String, bool)>| {
+        if !word.is_empty() {
+            let marked = !theirs.contains(&word.to_lowercase());
+            out.push((std::mem::take(word), marked));
+        }
+    };
+    for c in text.chars() {
+        if c.is_alphanumeric() || c == '_' || c == '<' || c == '>' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push((c.to_string(), false));
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+impl ProjectView {
+    #[must_use]
+    pub fn new(project: Project) -> Self {
+        let stream = project
+            .manifest
+            .streams
+            .first()
+            .map(|s| s.id.clone())
+            .unwrap_or_default();
+        let mut view = Self {
+            project,
+            stream,
+            selected: None,
+            search: String::new(),
+            lane_filter: None,
+            rows: Vec::new(),
+        };
+        view.refresh_rows();
+        view
+    }
+
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.project.manifest.name
+    }
+
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.project.dir
+    }
+
+    #[must_use]
+    pub fn streams(&self) -> &[StreamInfo] {
+        &self.project.manifest.streams
+    }
+
+    #[must_use]
+    pub fn stream(&self) -> &str {
+        &self.stream
+    }
+
+    #[must_use]
+    pub fn entry_count(&self) -> usize {
+        self.project.memory.len()
+    }
+
+    #[must_use]
+    pub fn selected(&self) -> Option<&MemoryEntry> {
+        let id = self.selected?;
+        self.project.memory.entries().iter().find(|e| e.id == id)
+    }
+
+    /// Rows now listed in the browser.
+    #[must_use]
+    pub fn row_count(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Makes `id` the current stream; returns its info.
+    pub fn select_stream(&mut self, id: &str) -> Option<StreamInfo> {
+        let info = self.streams().iter().find(|s| s.id == id)?.clone();
+        self.stream.clone_from(&info.id);
+        self.selected = None;
+        self.refresh_rows();
+        Some(info)
+    }
+
+    /// The stream's video, when it is a file on this machine (absolute or project-relative).
+    #[must_use]
+    pub fn local_video(&self, info: &StreamInfo) -> Option<PathBuf> {
+        let video = info.video.as_deref()?;
+        if video.contains("://") {
+            return None;
+        }
+        let path = Path::new(video);
+        let path = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.project.dir.join(path)
+        };
+        path.is_file().then_some(path)
+    }
+
+    #[must_use]
+    pub fn owns_video(&self, path: &Path) -> bool {
+        self.streams()
+            .iter()
+            .filter_map(|s| self.local_video(s))
+            .any(|v| v == path)
+    }
+
+    fn refresh_rows(&mut self) {
+        let hits = self.project.memory.search(&self.search);
+        let entries = self.project.memory.entries();
+        self.rows = hits
+            .into_iter()
+            .filter(|&i| {
+                let e = &entries[i];
+                e.stream == self.stream && self.lane_filter.as_ref().is_none_or(|l| &e.lane == l)
+            })
+            .collect();
+        // Browse in time order, lanes side by side.
+        self.rows
+            .sort_by_key(|&i| (entries[i].start_ms, entries[i].lane.clone()));
+    }
+
+    /// Selects an entry; returns where to seek.
+    pub fn select(&mut self, id: u64) -> Option<i64> {
+        let entry = self.project.memory.entries().iter().find(|e| e.id == id)?;
+        self.selected = Some(id);
+        Some(entry.start_ms * NS_PER_MS)
+    }
+
+    /// Moves the selection `delta` rows; returns its id.
+    pub fn select_relative(&mut self, delta: i64) -> Option<u64> {
+        let entries = self.project.memory.entries();
+        let current = self
+            .selected
+            .and_then(|id| self.rows.iter().position(|&i| entries[i].id == id));
+        let next = match current {
+            Some(at) => (at as i64 + delta).clamp(0, self.rows.len() as i64 - 1) as usize,
+            None if !self.rows.is_empty() => 0,
+            None => return None,
+        };
+        Some(entries[*self.rows.get(next)?].id)
+    }
+
+    /// The lanes under the ruler: entries as spans (drawn once available at the playhead),
+    /// per-pixel aggregated; hover shows the text, click selects and seeks.
+    pub fn lanes_ui(
+        &self,
+        ui: &mut egui::Ui,
+        ruler: &TimeRuler,
+        position_ns: i64,
+    ) -> Vec<AppCommand> {
+        let mut commands = Vec::new();
+        let width = ui.available_width();
+        let (view_start, view_end) = ruler.visible_range_ns(width);
+        let lanes = &self.project.manifest.lanes;
+        let playhead_ms = position_ns / NS_PER_MS;
+        let stream = self.streams().iter().find(|s| s.id == self.stream);
+        for lane in lanes {
+            let entries = self.project.memory.lane(&self.stream, &lane.id);
+            if entries.is_empty() {
+                continue;
+            }
+            let (rect, response) = ui.allocate_exact_size(vec2(width, LANE_HEIGHT), Sense::click());
+            let visible = self.project.memory.in_range(
+                &self.stream,
+                &lane.id,
+                (view_start / 1e6) as i64,
+                (view_end / 1e6) as i64 + 1,
+            );
+            let hovered = response.hover_pos().and_then(|p| {
+                let t_ms = (ruler.time_from_x(rect, p.x) / 1e6) as i64;
+                visible
+                    .iter()
+                    .find(|e| e.start_ms <= t_ms && t_ms < e.end_ms)
+            });
+            if ui.is_rect_visible(rect) {
+                let painter = ui.painter_at(rect);
+                painter.rect_filled(rect, 0.0, ui.visuals().faint_bg_color);
+                let color = lane_color(lanes, &lane.id);
+                let mut last_px = f32::NEG_INFINITY;
+                for e in visible {
+                    let x0 = ruler.x_from_time(rect, (e.start_ms * NS_PER_MS) as f64);
+                    let x1 = ruler
+                        .x_from_time(rect, (e.end_ms * NS_PER_MS) as f64)
+                        .max(x0 + 1.0);
+                    // Dense lanes: at most one shape per pixel column.
+                    if x1 <= last_px + 0.5 {
+                        continue;
+                    }
+                    last_px = x1;
+                    let span = Rect::from_x_y_ranges(
+                        x0 + 0.5..=x1 - 0.5,
+                        rect.top() + 2.0..=rect.bottom() - 2.0,
+                    );
+                    if e.available_ms <= playhead_ms {
+                        painter.rect_filled(span, 2.0, color.gamma_multiply(0.75));
+                        // Where it became available: the processing delay made visible.
+                        let xa = ruler.x_from_time(rect, (e.available_ms * NS_PER_MS) as f64);
+                        painter.line_segment(
+                            [pos2(xa, rect.top() + 2.0), pos2(xa, rect.bottom() - 2.0)],
+                            Stroke::new(1.0, color),
+                        );
+                    } else {
+                        painter.rect_stroke(
+                            span,
+                            2.0,
+                            Stroke::new(1.0, color.gamma_multiply(0.5)),
+                            egui::StrokeKind::Inside,
+                        );
+                    }
+                    if Some(e.id) == self.selected {
+                        painter.rect_stroke(
+                            span,
+                            2.0,
+                            Stroke::new(2.0, Color32::WHITE),
+                            egui::StrokeKind::Inside,
+                        );
+                    }
+                }
+                painter.text(
+                    rect.left_center() + vec2(4.0, 0.0),
+                    egui::Align2::LEFT_CENTER,
+                    &lane.title,
+                    FontId::proportional(11.0),
+                    ui.visuals().strong_text_color(),
+                );
+            }
+            let title = lane.title.clone();
+            let count = entries.len();
+            response.widget_info(|| {
+                egui::WidgetInfo::labeled(
+                    egui::Role::Button,
+                    true,
+                    format!("Memory lane {title} ({count} entries)"),
+                )
+            });
+            if let Some(e) = hovered {
+                if response.clicked() {
+                    commands.push(AppCommand::SelectEntry(e.id));
+                }
+                response.on_hover_text_at_pointer(format!(
+                    "{}  {}–{}  (available at {})\n{}",
+                    lane.title,
+                    format_hms_ms(e.start_ms * NS_PER_MS),
+                    format_hms_ms(e.end_ms * NS_PER_MS),
+                    format_hms_ms(e.available_ms * NS_PER_MS),
+                    e.text
+                ));
+            }
+        }
+        // Which lane is active when, and the questions that switch it.
+        if let Some(stream) = stream.filter(|s| !s.phases.is_empty() || !s.questions.is_empty()) {
+            let (rect, response) = ui.allocate_exact_size(vec2(width, LANE_HEIGHT), Sense::hover());
+            if ui.is_rect_visible(rect) {
+                let painter = ui.painter_at(rect);
+                for (i, phase) in stream.phases.iter().enumerate() {
+                    let end_ms = stream
+                        .phases
+                        .get(i + 1)
+                        .map_or(stream.duration_ms, |p| p.at_ms);
+                    let x0 = ruler.x_from_time(rect, (phase.at_ms * NS_PER_MS) as f64);
+                    let x1 = ruler.x_from_time(rect, (end_ms * NS_PER_MS) as f64);
+                    let band =
+                        Rect::from_x_y_ranges(x0..=x1, rect.top() + 5.0..=rect.bottom() - 5.0);
+                    painter.rect_filled(
+                        band,
+                        2.0,
+                        lane_color(lanes, &phase.lane).gamma_multiply(0.6),
+                    );
+                }
+                for q in &stream.questions {
+                    let x = ruler.x_from_time(rect, (q.at_ms * NS_PER_MS) as f64);
+                    let color = if q.trigger {
+                        Color32::from_rgb(240, 90, 80)
+                    } else {
+                        Color32::from_gray(220)
+                    };
+                    painter.add(egui::Shape::convex_polygon(
+                        vec![
+                            pos2(x - 4.0, rect.top()),
+                            pos2(x + 4.0, rect.top()),
+                            pos2(x, rect.bottom() - 2.0),
+                        ],
+                        color,
+                        Stroke::NONE,
+                    ));
+                }
+                painter.text(
+                    rect.left_center() + vec2(4.0, 0.0),
+                    egui::Align2::LEFT_CENTER,
+                    "active lane · questions",
+                    FontId::proportional(10.0),
+                    ui.visuals().weak_text_color(),
+                );
+            }
+            let near = response.hover_pos().and_then(|p| {
+                stream.questions.iter().find(|q| {
+                    (ruler.x_from_time(rect, (q.at_ms * NS_PER_MS) as f64) - p.x).abs() <= 5.0
+                })
+            });
+            response.widget_info(|| {
+                egui::WidgetInfo::labeled(egui::Role::Label, true, "Active lane and questions")
+            });
+            if let Some(q) = near {
+                let switch = q
+                    .switch_to
+                    .as_deref()
+                    .map(|l| format!("\nswitches to {l}"))
+                    .unwrap_or_default();
+                response.on_hover_text_at_pointer(format!(
+                    "{} · {}{switch}",
+                    format_hms_ms(q.at_ms * NS_PER_MS),
+                    q.text
+                ));
+            }
+        }
+        commands
+    }
+
+    /// The memory browser and, below it, the inspector.
+    pub fn browser_ui(&mut self, ui: &mut egui::Ui) -> Vec<AppCommand> {
+        let mut commands = Vec::new();
+        ui.horizontal(|ui| {
+            ui.strong(self.name().to_owned());
+            let current = self.stream.clone();
+            egui::ComboBox::from_id_salt("stream")
+                .selected_text(&current)
+                .show_ui(ui, |ui| {
+                    for s in &self.project.manifest.streams {
+                        if ui.selectable_label(s.id == current, &s.title).clicked() {
+                            commands.push(AppCommand::SwitchStream(s.id.clone()));
+                        }
+                    }
+                })
+                .response
+                .on_hover_text("Stream");
+        });
+        let mut changed = false;
+        ui.horizontal(|ui| {
+            let label = ui.label("Search");
+            changed |= ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.search)
+                        .hint_text("words or a phrase")
+                        .desired_width(170.0),
+                )
+                .labelled_by(label.id)
+                .changed();
+            let label = self
+                .lane_filter
+                .clone()
+                .unwrap_or_else(|| "all lanes".to_owned());
+            egui::ComboBox::from_id_salt("lane filter")
+                .selected_text(label)
+                .show_ui(ui, |ui| {
+                    changed |= ui
+                        .selectable_value(&mut self.lane_filter, None, "all lanes")
+                        .changed();
+                    for lane in &self.project.manifest.lanes {
+                        changed |= ui
+                            .selectable_value(
+                                &mut self.lane_filter,
+                                Some(lane.id.clone()),
+                                &lane.title,
+                            )
+                            .changed();
+                    }
+                })
+                .response
+                .on_hover_text("Lane filter");
+        });
+        if changed {
+            self.refresh_rows();
+        }
+        ui.weak(format!("{} entries", self.rows.len()));
+        let entries = self.project.memory.entries();
+        let lanes = &self.project.manifest.lanes;
+        let browser_height = (ui.available_height() * 0.55).max(120.0);
+        egui::ScrollArea::vertical()
+            .id_salt("memory rows")
+            .max_height(browser_height)
+            .auto_shrink([false, false])
+            .show_rows(ui, ROW_HEIGHT, self.rows.len(), |ui, range| {
+                for &i in &self.rows[range] {
+                    let e = &entries[i];
+                    let selected = Some(e.id) == self.selected;
+                    let text = format!(
+                        "{}  {}",
+                        &format_hms_ms(e.start_ms * NS_PER_MS)[..8],
+                        e.text
+                    );
+                    let response = ui.add_sized(
+                        [ui.available_width(), ROW_HEIGHT - 2.0],
+                        egui::Button::selectable(
+                            selected,
+                            egui::RichText::new(text).color(if selected {
+                                ui.visuals().strong_text_color()
+                            } else {
+                                ui.visuals().text_color()
+                            }),
+                        )
+                        .truncate()
+                        .fill(
+                            lane_color(lanes, &e.lane).gamma_multiply(if selected {
+                                0.5
+                            } else {
+                                0.15
+                            }),
+                        ),
+                    );
+                    if selected {
+                        response.scroll_to_me(None);
+                    }
+                    if response.clicked() {
+                        commands.push(AppCommand::SelectEntry(e.id));
+                    }
+                }
+            });
+        ui.separator();
+        self.inspector_ui(ui);
+        commands
+    }
+
+    fn inspector_ui(&self, ui: &mut egui::Ui) {
+        let Some(entry) = self.selected() else {
+            ui.weak("Select a memory entry to inspect it (click a row or a lane, or use Up/Down).");
+            return;
+        };
+        let lanes = &self.project.manifest.lanes;
+        let title = |id: &str| {
+            lanes
+                .iter()
+                .find(|l| l.id == id)
+                .map_or(id.to_owned(), |l| l.title.clone())
+        };
+        egui::ScrollArea::vertical()
+            .id_salt("inspector")
+            .show(ui, |ui| {
+                ui.strong(format!(
+                    "{} · {}–{}",
+                    title(&entry.lane),
+                    format_hms_ms(entry.start_ms * NS_PER_MS),
+                    format_hms_ms(entry.end_ms * NS_PER_MS)
+                ));
+                ui.weak(format!(
+                    "available at {} · policy {} · adapter {}",
+                    format_hms_ms(entry.available_ms * NS_PER_MS),
+                    entry.policy.as_deref().unwrap_or("—"),
+                    entry.adapter.as_deref().unwrap_or("none")
+                ));
+                // The same clip in every other lane, words only one side has marked.
+                let others: Vec<&MemoryEntry> = lanes
+                    .iter()
+                    .filter(|l| l.id != entry.lane)
+                    .filter_map(|l| {
+                        self.project
+                            .memory
+                            .lane(&self.stream, &l.id)
+                            .iter()
+                            .find(|e| e.start_ms == entry.start_ms)
+                    })
+                    .collect();
+                let reference = others.first().map_or("", |o| o.text.as_str());
+                marked_label(ui, &entry.text, reference);
+                for other in &others {
+                    ui.add_space(6.0);
+                    ui.label(
+                        egui::RichText::new(title(&other.lane))
+                            .color(lane_color(lanes, &other.lane))
+                            .strong(),
+                    );
+                    marked_label(ui, &other.text, &entry.text);
+                }
+                if let Some(raw) = &entry.raw_response {
+                    ui.add_space(6.0);
+                    ui.collapsing("Raw response", |ui| {
+                        ui.monospace(raw);
+                    });
+                }
+            });
+    }
+}
+
+/// Text with the words that `other` lacks on a highlight.
+fn marked_label(ui: &mut egui::Ui, text: &str, other: &str) {
+    let mut job = egui::text::LayoutJob::default();
+    let plain = egui::TextFormat {
+        font_id: FontId::proportional(13.0),
+        color: ui.visuals().text_color(),
+        ..Default::default()
+    };
+    for (piece, marked) in marked_words(text, other) {
+        let mut format = plain.clone();
+        if marked && !other.is_empty() {
+            format.background = Color32::from_rgba_unmultiplied(240, 190, 60, 70);
+            format.color = ui.visuals().strong_text_color();
+        }
+        job.append(&piece, 0.0, format);
+    }
+    job.wrap.max_width = ui.available_width();
+    ui.label(job);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_only_one_lane_has_are_marked() {
+        let marked: Vec<String> =
+            marked_words("The red key is on the table.", "A key is on the table.")
+                .into_iter()
+                .filter(|(_, m)| *m)
+                .map(|(w, _)| w)
+                .collect();
+        assert_eq!(marked, ["red"], "'The' matches 'the': case is ignored");
+    }
+}
