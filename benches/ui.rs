@@ -40,5 +40,35 @@ fn ui_frames(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, ui_frames);
+criterion_group!(benches, ui_frames, ui_frames_big_project);
 criterion_main!(benches);
+
+/// A frame of the window with a 100,000-entry project open: lanes, browser and inspector.
+fn ui_frames_big_project(c: &mut Criterion) {
+    let dir = std::env::temp_dir().join(format!("taskmem-bench-ui-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    if taskmem::project::synthetic_project(&dir, 100_000).is_err() {
+        return;
+    }
+    let project_dir = dir.clone();
+    let mut h: Harness<'_, TaskMemApp> = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| TaskMemApp::new(cc, Some(project_dir)));
+    for _ in 0..300 {
+        if h.state().project().is_some() {
+            break;
+        }
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let mut group = c.benchmark_group("ui frame, 100k memory entries");
+    group.bench_function("idle", |b| b.iter(|| h.step()));
+    group.bench_function("walking the rows with Down", |b| {
+        b.iter(|| {
+            h.key_press(egui::Key::ArrowDown);
+            h.step();
+        });
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -230,3 +230,45 @@ fn malformed_input_names_the_file_and_the_problem() {
     );
     assert_eq!(imported.streams[0].id, "DAY1");
 }
+
+/// How many of the demo's diffHighlights phrases (what the task-focused memory adds, per the
+/// TaskMem project page) the inspector's word diff marks against the general lane.
+#[test]
+fn the_lane_diff_marks_the_demo_highlight_phrases() {
+    use taskmem::app::project_view::marked_words;
+    let imported = demo_file(&asset("taskmem_demo_memories.json")).unwrap();
+    let store = MemoryStore::new(imported.entries);
+    let (mut phrases, mut any_marked, mut all_marked) = (0, 0, 0);
+    for e in store.entries().iter().filter(|e| !e.highlights.is_empty()) {
+        let general = store
+            .lane(&e.stream, "general")
+            .iter()
+            .find(|g| g.start_ms == e.start_ms)
+            .unwrap();
+        let marks = marked_words(&e.text, &general.text);
+        let marked: std::collections::BTreeSet<String> = marks
+            .iter()
+            .filter(|(_, m)| *m)
+            .map(|(w, _)| w.to_lowercase())
+            .collect();
+        for phrase in &e.highlights {
+            let words: Vec<String> = phrase
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| w.len() > 3)
+                .map(str::to_lowercase)
+                .collect();
+            phrases += 1;
+            if words.iter().any(|w| marked.contains(w)) {
+                any_marked += 1;
+            }
+            if !words.is_empty() && words.iter().all(|w| marked.contains(w)) {
+                all_marked += 1;
+            }
+        }
+    }
+    eprintln!(
+        "diffHighlights: {phrases} phrases; {any_marked} with a marked word; {all_marked} with every content word marked"
+    );
+    assert!(phrases > 100);
+    assert!(any_marked * 10 >= phrases * 8, "{any_marked} of {phrases}");
+}

@@ -39,6 +39,12 @@ pub enum BenchCommand {
         #[arg(long)]
         suites: bool,
     },
+    /// A project of many memory entries: time to open it and to search it, against the
+    /// floors (2 s to open 100,000 entries; 50 ms per search).
+    Store {
+        #[arg(long, default_value_t = 100_000)]
+        entries: usize,
+    },
     /// Peak resident memory while playing through the file and seeking around it.
     Memory {
         video: PathBuf,
@@ -53,6 +59,7 @@ pub fn run(command: BenchCommand) -> Result<(), CliError> {
         BenchCommand::Decode { video, threads } => bench_decode(&video, threads),
         BenchCommand::Seek { video, seeks } => bench_seek(&video, seeks),
         BenchCommand::World { minutes, suites } => bench_world(minutes, suites),
+        BenchCommand::Store { entries } => bench_store(entries),
         BenchCommand::Memory { video, play } => {
             let play_ns =
                 parse_time_ns(&play).map_err(|e| CliError::BadInput(format!("--play: {e}")))?;
@@ -346,6 +353,43 @@ fn bench_world(minutes: f64, suites: bool) -> Result<(), CliError> {
         println!("regenerate_all_suites seconds={seconds:.1} (floor {FLOOR_SUITES_S:.0} s)");
         println!("ratio_suites_vs_floor={:.2}", seconds / FLOOR_SUITES_S);
     }
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
+fn bench_store(count: usize) -> Result<(), CliError> {
+    let scratch = std::env::temp_dir().join(format!("taskmem-bench-store-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    crate::project::synthetic_project(&scratch, count)?;
+    // Reference: reading the same bytes without parsing them, in the same run.
+    let start = Instant::now();
+    let mut bytes = 0;
+    for entry in std::fs::read_dir(scratch.join("memory")).map_err(anyhow::Error::from)? {
+        bytes += std::fs::read(entry.map_err(anyhow::Error::from)?.path())
+            .map_err(anyhow::Error::from)?
+            .len();
+    }
+    let read_s = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let project = crate::project::Project::open(&scratch)?;
+    let open_s = start.elapsed().as_secs_f64();
+    println!(
+        "open entries={} bytes={bytes} seconds={open_s:.3} (floor 2 s; reading the files alone {read_s:.3} s)",
+        project.memory.len()
+    );
+    println!(
+        "ratio_open_vs_floor={:.2}",
+        open_s / 2.0 * (100_000.0 / count.max(1) as f64)
+    );
+    let mut worst = Duration::ZERO;
+    for query in ["red key", "garden bench phone", "<face_3>", "zebra"] {
+        let start = Instant::now();
+        let hits = project.memory.search(query).len();
+        let took = start.elapsed();
+        worst = worst.max(took);
+        println!("search '{query}': {hits} hits in {:.1} ms", ms(took));
+    }
+    println!("ratio_search_vs_floor={:.2}", ms(worst) / 50.0);
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
 }

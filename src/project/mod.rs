@@ -276,6 +276,66 @@ impl Project {
     }
 }
 
+/// A project with `count` synthetic entries over three lanes (10 s clips), for benches.
+pub fn synthetic_project(dir: &Path, count: usize) -> Result<(), ProjectError> {
+    use crate::memory::import::{Imported, StreamInfo};
+    use crate::memory::{Lane, MemoryEntry};
+    const WORDS: [&str; 24] = [
+        "kitchen", "table", "red", "key", "picks", "up", "puts", "down", "the", "a", "bag", "blue",
+        "cup", "office", "desk", "opens", "box", "garden", "bench", "phone", "reads", "sign",
+        "apple", "eats",
+    ];
+    let lanes = ["general", "object-reasoning", "action-reasoning"];
+    let mut rng = crate::world::rng::Rng::new(7);
+    let per_lane = count.div_ceil(lanes.len());
+    let mut entries = Vec::with_capacity(count);
+    for (l, lane) in lanes.iter().enumerate() {
+        for k in 0..per_lane {
+            if entries.len() >= count {
+                break;
+            }
+            let text: Vec<&str> = (0..30).map(|_| WORDS[rng.below(WORDS.len())]).collect();
+            let start_ms = k as i64 * 10_000;
+            entries.push(MemoryEntry {
+                id: (l * per_lane + k) as u64,
+                stream: "long".to_owned(),
+                lane: (*lane).to_owned(),
+                start_ms,
+                end_ms: start_ms + 10_000,
+                text: format!("<face_{}> {}.", k % 7, text.join(" ")),
+                available_ms: start_ms + 16_000,
+                policy: None,
+                adapter: None,
+                raw_response: None,
+                score: None,
+                highlights: Vec::new(),
+            });
+        }
+    }
+    let mut project = Project::create(dir, "bench")?;
+    project.add_imported(Imported {
+        streams: vec![StreamInfo {
+            id: "long".to_owned(),
+            title: "long".to_owned(),
+            duration_ms: per_lane as i64 * 10_000,
+            video: None,
+            questions: Vec::new(),
+            phases: Vec::new(),
+        }],
+        lanes: lanes
+            .iter()
+            .map(|id| Lane {
+                id: (*id).to_owned(),
+                title: (*id).to_owned(),
+                general: *id == "general",
+                task_hint: None,
+            })
+            .collect(),
+        entries,
+    })?;
+    Ok(())
+}
+
 fn encode_line(e: &MemoryEntry) -> Vec<u8> {
     let json = serde_json::to_string(e).unwrap_or_default();
     format!("{:08x} {json}\n", crc32(json.as_bytes())).into_bytes()
