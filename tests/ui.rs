@@ -456,3 +456,67 @@ fn searching_filters_the_memory_rows() {
     let found = h.state().project().unwrap().row_count();
     assert!(found >= 1 && found < all, "{found} of {all} rows");
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn labels_are_saved_with_the_project_and_undo_restores_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("p");
+    copy_dir(&asset("project_v1"), &project);
+    let mut h = app_harness(Some(project.clone()));
+    step_until(&mut h, "the project", |app| {
+        app.project().is_some() && app.player().is_some()
+    });
+    for _ in 0..3 {
+        h.step();
+    }
+    h.get_all_by_label_contains("00:00:10  ")
+        .next()
+        .unwrap()
+        .click();
+    for _ in 0..3 {
+        h.step();
+    }
+    let id = h.state().project().unwrap().selected().unwrap().id;
+    h.get_by_label("hallucinated").click();
+    for _ in 0..3 {
+        h.step();
+    }
+    let verdict = |h: &Harness<'_, TaskMemApp>| h.state().project().unwrap().labels().verdict(id);
+    assert_eq!(verdict(&h), Some(taskmem::memory::Verdict::Hallucinated));
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    for _ in 0..2 {
+        h.step();
+    }
+    assert_eq!(verdict(&h), None, "Ctrl+Z undoes the label");
+    h.key_press_modifiers(
+        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+        egui::Key::Z,
+    );
+    for _ in 0..2 {
+        h.step();
+    }
+    assert_eq!(
+        verdict(&h),
+        Some(taskmem::memory::Verdict::Hallucinated),
+        "Ctrl+Shift+Z redoes it"
+    );
+    // Saved: a fresh open of the folder has it.
+    let reopened = taskmem::project::Project::open(&project).unwrap();
+    assert_eq!(
+        reopened.labels.verdict(id),
+        Some(taskmem::memory::Verdict::Hallucinated)
+    );
+}

@@ -12,6 +12,8 @@ use std::sync::Arc;
 use crossbeam_channel::{Receiver, bounded};
 use serde::{Deserialize, Serialize};
 
+use crate::memory::Verdict;
+use crate::memory::labels::LabelEvent;
 use crate::project::Project;
 use crate::timefmt::format_hms_ms;
 use crate::video::{NS_PER_SEC, OpenOptions, VideoSource};
@@ -53,6 +55,18 @@ pub enum AppCommand {
     SelectRelative(i64),
     /// Show another stream of the open project.
     SwitchStream(String),
+    /// Set or clear an annotator's verdict on an entry.
+    Label {
+        entry: u64,
+        verdict: Option<Verdict>,
+    },
+    /// Replace an entry's text (`None`: back to the original).
+    EditText {
+        entry: u64,
+        text: Option<String>,
+    },
+    Undo,
+    Redo,
 }
 
 /// What persists between runs (window layout persists through eframe itself).
@@ -243,6 +257,25 @@ impl TaskMemApp {
         }
     }
 
+    fn undo_redo(&mut self, undo: bool) {
+        let Some(view) = &mut self.project else {
+            return;
+        };
+        let result = if undo { view.undo() } else { view.redo() };
+        if let Err(err) = result {
+            self.toasts.error(err.to_string());
+        }
+    }
+
+    fn record_label(&mut self, event: LabelEvent) {
+        let Some(view) = &mut self.project else {
+            return;
+        };
+        if let Err(err) = view.record(event) {
+            self.toasts.error(err.to_string());
+        }
+    }
+
     /// Shows a project stream: its video when it is on disk, otherwise an empty stage.
     fn switch_stream(&mut self, stream: &str, ctx: &egui::Context) {
         let Some(view) = &mut self.project else {
@@ -353,6 +386,14 @@ impl TaskMemApp {
                 }
             }
             AppCommand::SwitchStream(stream) => self.switch_stream(&stream, ctx),
+            AppCommand::Label { entry, verdict } => {
+                self.record_label(LabelEvent::Verdict { entry, verdict });
+            }
+            AppCommand::EditText { entry, text } => {
+                self.record_label(LabelEvent::Edit { entry, text });
+            }
+            AppCommand::Undo => self.undo_redo(true),
+            AppCommand::Redo => self.undo_redo(false),
             playback_command => {
                 let Some(player) = &mut self.player else {
                     return;
@@ -397,6 +438,15 @@ impl TaskMemApp {
         }
         if ctx.text_edit_focused() {
             return;
+        }
+        // Label undo/redo (a focused text field keeps Ctrl+Z for its own undo).
+        if ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z))
+            || ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::Y))
+        {
+            self.pending.push(AppCommand::Redo);
+        }
+        if ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::Z)) {
+            self.pending.push(AppCommand::Undo);
         }
         let bindings: [(Modifiers, Key, AppCommand); 14] = [
             (

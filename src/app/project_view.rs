@@ -10,8 +10,9 @@ use egui::{Color32, FontId, Rect, Sense, Stroke, pos2, vec2};
 use crate::app::AppCommand;
 use crate::app::ui::ruler::TimeRuler;
 use crate::memory::import::StreamInfo;
-use crate::memory::{Lane, MemoryEntry};
-use crate::project::Project;
+use crate::memory::labels::LabelEvent;
+use crate::memory::{Lane, MemoryEntry, Verdict};
+use crate::project::{Project, ProjectError};
 use crate::timefmt::format_hms_ms;
 use crate::video::NS_PER_MS;
 
@@ -26,6 +27,11 @@ pub struct ProjectView {
     lane_filter: Option<String>,
     /// Indices into the store's entries shown in the browser, for the current stream.
     rows: Vec<usize>,
+    /// Label changes done and undone: (the change, the change that reverts it).
+    undo: Vec<(LabelEvent, LabelEvent)>,
+    redo: Vec<(LabelEvent, LabelEvent)>,
+    /// The inspector's text editor, while an edit is in progress.
+    editing: Option<(u64, String)>,
 }
 
 /// A color per lane: the general lane calm, task-focused lanes warm.
@@ -92,6 +98,9 @@ impl ProjectView {
             search: String::new(),
             lane_filter: None,
             rows: Vec::new(),
+            undo: Vec::new(),
+            redo: Vec::new(),
+            editing: None,
         };
         view.refresh_rows();
         view
@@ -126,6 +135,41 @@ impl ProjectView {
     pub fn selected(&self) -> Option<&MemoryEntry> {
         let id = self.selected?;
         self.project.memory.entries().iter().find(|e| e.id == id)
+    }
+
+    /// The project's labels (verdicts and edits).
+    #[must_use]
+    pub fn labels(&self) -> &crate::memory::labels::Labels {
+        &self.project.labels
+    }
+
+    /// Records a label change, undoable.
+    pub fn record(&mut self, event: LabelEvent) -> Result<(), ProjectError> {
+        let inverse = self.project.labels.inverse(&event);
+        self.project.record_label(&event)?;
+        self.undo.push((event, inverse));
+        self.redo.clear();
+        Ok(())
+    }
+
+    /// Undoes the last label change; false when there is none.
+    pub fn undo(&mut self) -> Result<bool, ProjectError> {
+        let Some((event, inverse)) = self.undo.pop() else {
+            return Ok(false);
+        };
+        self.project.record_label(&inverse)?;
+        self.redo.push((event, inverse));
+        Ok(true)
+    }
+
+    /// Redoes the last undone label change; false when there is none.
+    pub fn redo(&mut self) -> Result<bool, ProjectError> {
+        let Some((event, inverse)) = self.redo.pop() else {
+            return Ok(false);
+        };
+        self.project.record_label(&event)?;
+        self.undo.push((event, inverse));
+        Ok(true)
     }
 
     /// Rows now listed in the browser.
@@ -446,10 +490,17 @@ impl ProjectView {
                 for &i in &self.rows[range] {
                     let e = &entries[i];
                     let selected = Some(e.id) == self.selected;
+                    let badge = match self.project.labels.verdict(e.id) {
+                        Some(Verdict::Correct) => "✔ ",
+                        Some(Verdict::Hallucinated) => "✖ ",
+                        Some(Verdict::Irrelevant) => "∅ ",
+                        Some(Verdict::MissingDetail) => "… ",
+                        None => "",
+                    };
+                    let shown = self.project.labels.edited(e.id).unwrap_or(&e.text);
                     let text = format!(
-                        "{}  {}",
-                        &format_hms_ms(e.start_ms * NS_PER_MS)[..8],
-                        e.text
+                        "{}  {badge}{shown}",
+                        &format_hms_ms(e.start_ms * NS_PER_MS)[..8]
                     );
                     let response = ui.add_sized(
                         [ui.available_width(), ROW_HEIGHT - 2.0],
@@ -479,11 +530,71 @@ impl ProjectView {
                 }
             });
         ui.separator();
-        self.inspector_ui(ui);
+        commands.extend(self.inspector_ui(ui));
         commands
     }
 
-    fn inspector_ui(&self, ui: &mut egui::Ui) {
+    fn inspector_ui(&mut self, ui: &mut egui::Ui) -> Vec<AppCommand> {
+        let mut commands = Vec::new();
+        if let Some(entry) = self.selected() {
+            let (id, original) = (entry.id, entry.text.clone());
+            let current = self.project.labels.verdict(id);
+            let edited = self.project.labels.edited(id).map(str::to_owned);
+            ui.horizontal_wrapped(|ui| {
+                for verdict in Verdict::ALL {
+                    let on = current == Some(verdict);
+                    if ui.selectable_label(on, verdict.name()).clicked() {
+                        commands.push(AppCommand::Label {
+                            entry: id,
+                            verdict: (!on).then_some(verdict),
+                        });
+                    }
+                }
+                if self.editing.is_none() && ui.button("Edit text").clicked() {
+                    self.editing = Some((id, edited.clone().unwrap_or_else(|| original.clone())));
+                }
+                if edited.is_some() && ui.button("Revert to original").clicked() {
+                    commands.push(AppCommand::EditText {
+                        entry: id,
+                        text: None,
+                    });
+                }
+            });
+            if let Some((editing_id, text)) = &mut self.editing {
+                if *editing_id == id {
+                    ui.add(
+                        egui::TextEdit::multiline(text)
+                            .desired_rows(4)
+                            .desired_width(f32::INFINITY),
+                    );
+                    ui.horizontal(|ui| {
+                        if ui.button("Save edit").clicked() {
+                            commands.push(AppCommand::EditText {
+                                entry: id,
+                                text: Some(text.clone()),
+                            });
+                        }
+                        if ui.button("Cancel").clicked() {
+                            commands.push(AppCommand::EditText {
+                                entry: id,
+                                text: edited.clone(),
+                            });
+                        }
+                    });
+                }
+                let done = commands
+                    .iter()
+                    .any(|c| matches!(c, AppCommand::EditText { .. }));
+                if done || *editing_id != id {
+                    self.editing = None;
+                }
+            }
+        }
+        self.entry_view_ui(ui);
+        commands
+    }
+
+    fn entry_view_ui(&self, ui: &mut egui::Ui) {
         let Some(entry) = self.selected() else {
             ui.weak("Select a memory entry to inspect it (click a row or a lane, or use Up/Down).");
             return;
@@ -523,7 +634,20 @@ impl ProjectView {
                     })
                     .collect();
                 let reference = others.first().map_or("", |o| o.text.as_str());
-                marked_label(ui, &entry.text, reference);
+                match self.project.labels.edited(entry.id) {
+                    Some(edited) => {
+                        ui.label(
+                            egui::RichText::new("edited by an annotator")
+                                .italics()
+                                .weak(),
+                        );
+                        marked_label(ui, edited, reference);
+                        ui.collapsing("Original text", |ui| {
+                            marked_label(ui, &entry.text, reference);
+                        });
+                    }
+                    None => marked_label(ui, &entry.text, reference),
+                }
                 for other in &others {
                     ui.add_space(6.0);
                     ui.label(

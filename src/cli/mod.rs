@@ -478,7 +478,7 @@ fn export_memory(
         .cloned()
         .collect();
     let text = match format {
-        MemoryFormat::Jsonl => export::to_jsonl(&entries),
+        MemoryFormat::Jsonl => export::to_jsonl_labeled(&entries, &project.labels),
         MemoryFormat::QaText => export::to_qa_text(&entries),
         MemoryFormat::Taskmem => {
             let pairs: std::collections::BTreeSet<(&str, &str)> = entries

@@ -18,6 +18,28 @@ pub fn to_jsonl(entries: &[MemoryEntry]) -> String {
     out
 }
 
+/// JSONL with each entry's labels: `verdict` and `edited_text` where an annotator set them.
+#[must_use]
+pub fn to_jsonl_labeled(entries: &[MemoryEntry], labels: &super::labels::Labels) -> String {
+    let mut out = String::new();
+    for e in entries {
+        let Ok(mut value) = serde_json::to_value(e) else {
+            continue;
+        };
+        if let Some(object) = value.as_object_mut() {
+            if let Some(verdict) = labels.verdict(e.id) {
+                object.insert("verdict".to_owned(), serde_json::json!(verdict));
+            }
+            if let Some(text) = labels.edited(e.id) {
+                object.insert("edited_text".to_owned(), serde_json::json!(text));
+            }
+        }
+        out.push_str(&value.to_string());
+        out.push('\n');
+    }
+    out
+}
+
 /// TaskMem's folder-level file: `{clip_id: description}`, clip id = start / interval.
 #[must_use]
 pub fn to_taskmem_episodic(entries: &[MemoryEntry], interval_ms: i64) -> String {

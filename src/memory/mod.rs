@@ -3,6 +3,7 @@
 
 pub mod export;
 pub mod import;
+pub mod labels;
 
 use serde::{Deserialize, Serialize};
 

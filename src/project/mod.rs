@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::memory::import::{Imported, StreamInfo};
+use crate::memory::labels::{LabelEvent, Labels};
 use crate::memory::{Lane, MemoryEntry, MemoryStore};
 
 /// The schema this build writes; older ones are migrated on open.
@@ -64,7 +65,9 @@ pub struct Project {
     pub dir: PathBuf,
     pub manifest: Manifest,
     pub memory: MemoryStore,
-    /// Lines of memory files that were cut short or damaged and were skipped on open.
+    /// Annotators' verdicts and edits, folded from `labels.jsonl`.
+    pub labels: Labels,
+    /// Lines of memory or label files that were cut short or damaged and were skipped on open.
     pub skipped_lines: usize,
 }
 
@@ -130,6 +133,7 @@ impl Project {
                 settings: Settings::default(),
             },
             memory: MemoryStore::default(),
+            labels: Labels::default(),
             skipped_lines: 0,
         };
         project.save_manifest()?;
@@ -196,10 +200,22 @@ impl Project {
                 }
             }
         }
+        let mut labels = Labels::default();
+        let labels_path = dir.join("labels.jsonl");
+        if labels_path.is_file() {
+            let text = std::fs::read(&labels_path).map_err(io(&labels_path))?;
+            for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                match parse_checked::<LabelEvent>(line) {
+                    Some(event) => labels.apply(&event),
+                    None => skipped_lines += 1,
+                }
+            }
+        }
         Ok(Self {
             dir: dir.to_path_buf(),
             manifest,
             memory: MemoryStore::new(entries),
+            labels,
             skipped_lines,
         })
     }
@@ -241,6 +257,21 @@ impl Project {
         for e in entries {
             self.memory.push(e.clone());
         }
+        Ok(())
+    }
+
+    /// Records a label change (appended to labels.jsonl, then applied).
+    pub fn record_label(&mut self, event: &LabelEvent) -> Result<(), ProjectError> {
+        let path = self.dir.join("labels.jsonl");
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        file.write_all(&encode_checked(event))
+            .and_then(|()| file.sync_data())
+            .map_err(io(&path))?;
+        self.labels.apply(event);
         Ok(())
     }
 
@@ -336,18 +367,28 @@ pub fn synthetic_project(dir: &Path, count: usize) -> Result<(), ProjectError> {
     Ok(())
 }
 
-fn encode_line(e: &MemoryEntry) -> Vec<u8> {
-    let json = serde_json::to_string(e).unwrap_or_default();
+/// A line of an append-only file: CRC-32 of the JSON, a space, the JSON, a newline.
+fn encode_checked<T: Serialize>(value: &T) -> Vec<u8> {
+    let json = serde_json::to_string(value).unwrap_or_default();
     format!("{:08x} {json}\n", crc32(json.as_bytes())).into_bytes()
 }
 
-fn parse_line(line: &[u8]) -> Option<MemoryEntry> {
+/// The value of a line, or `None` if it was cut short or damaged.
+fn parse_checked<T: serde::de::DeserializeOwned>(line: &[u8]) -> Option<T> {
     let text = std::str::from_utf8(line).ok()?;
     let (crc, json) = text.split_once(' ')?;
     if u32::from_str_radix(crc, 16).ok()? != crc32(json.as_bytes()) {
         return None;
     }
     serde_json::from_str(json).ok()
+}
+
+fn encode_line(e: &MemoryEntry) -> Vec<u8> {
+    encode_checked(e)
+}
+
+fn parse_line(line: &[u8]) -> Option<MemoryEntry> {
+    parse_checked(line)
 }
 
 #[cfg(test)]
