@@ -520,3 +520,70 @@ fn labels_are_saved_with_the_project_and_undo_restores_them() {
         Some(taskmem::memory::Verdict::Hallucinated)
     );
 }
+
+#[test]
+fn entries_written_live_on_another_thread_appear_and_follow_live_keeps_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("p");
+    copy_dir(&asset("project_v1"), &project);
+    let mut h = app_harness(Some(project.clone()));
+    step_until(&mut h, "the project", |app| {
+        app.project().is_some() && app.player().is_some()
+    });
+    for _ in 0..3 {
+        h.step();
+    }
+    h.get_by_label("Follow live").click();
+    step_until(&mut h, "follow-live", |app| {
+        app.player().unwrap().playback.follows_live()
+    });
+
+    let (tx, rx) = crossbeam_channel::bounded(8);
+    h.state_mut().attach_live_writer(rx);
+    let writer_dir = project.clone();
+    let writer = std::thread::Builder::new()
+        .name("test-live-writer".to_owned())
+        .spawn(move || {
+            let mut appender = taskmem::project::MemoryAppender::open(&writer_dir).unwrap();
+            for k in 0..30i64 {
+                let entry = taskmem::memory::MemoryEntry {
+                    id: 10_000 + k as u64,
+                    stream: "video5_obj".to_owned(),
+                    lane: "live".to_owned(),
+                    start_ms: k * 10_000,
+                    end_ms: (k + 1) * 10_000,
+                    text: format!("live entry {k}"),
+                    available_ms: (k + 1) * 10_000 + 2_000,
+                    policy: Some("test-writer".to_owned()),
+                    adapter: None,
+                    raw_response: None,
+                    score: None,
+                    highlights: Vec::new(),
+                };
+                appender.append(&entry).unwrap();
+                tx.send(entry).unwrap();
+            }
+        })
+        .unwrap();
+    step_until(&mut h, "the live entries", |app| {
+        app.project().unwrap().row_count() == 24 + 30
+    });
+    writer.join().unwrap();
+    h.step();
+    h.get_by_label("Memory lane live (30 entries)");
+    let playback = &h.state().player().unwrap().playback;
+    assert_eq!(
+        playback.duration_ns(),
+        300_000_000_000,
+        "the stage grew with the stream"
+    );
+    assert!(playback.follows_live());
+    assert_eq!(
+        playback.position_ns(),
+        playback.last_frame_ns(),
+        "at the newest"
+    );
+    // Everything the writer sent is on disk.
+    let reopened = taskmem::project::Project::open(&project).unwrap();
+    assert_eq!(reopened.memory.len(), 87 + 30);
+}

@@ -147,6 +147,17 @@ impl TaskMemApp {
         self.ruler.visible_ns()
     }
 
+    /// Connects a writer on another thread (an ingest, or a test's simulated writer) to the
+    /// open project: entries it sends appear live in the lanes and the browser.
+    pub fn attach_live_writer(
+        &mut self,
+        entries: crossbeam_channel::Receiver<crate::memory::MemoryEntry>,
+    ) {
+        if let Some(view) = &mut self.project {
+            view.attach_live(entries);
+        }
+    }
+
     /// The open project, if any.
     #[must_use]
     pub fn project(&self) -> Option<&ProjectView> {
@@ -719,6 +730,14 @@ impl eframe::App for TaskMemApp {
 
         let now_s = ctx.input(|i| i.time);
         self.check_live_growth(&ctx, now_s);
+        if let Some(view) = &mut self.project
+            && view.is_live()
+        {
+            if let (Some(end_ms), Some(player)) = (view.drain_live(256), &mut self.player) {
+                player.extend_stage(end_ms);
+            }
+            ctx.request_repaint_after(std::time::Duration::from_millis(50));
+        }
         let wall_dt_ns = self
             .last_time_s
             .map_or(0, |last| ((now_s - last).clamp(0.0, 0.25) * 1e9) as i64);
@@ -742,7 +761,8 @@ impl eframe::App for TaskMemApp {
                     position_ns: player.playback.position_ns(),
                     keyframes_ns: &player.keyframes_ns,
                     loop_range_ns: player.playback.loop_range_ns(),
-                    playing: player.playback.is_playing(),
+                    // Following live keeps the newest in view, as playing keeps the playhead.
+                    playing: player.playback.is_playing() || player.playback.follows_live(),
                     questions: &player.questions,
                 };
                 commands.extend(self.ruler.ruler_ui(ui, &input));

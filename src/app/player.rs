@@ -99,6 +99,18 @@ impl Player {
         }
     }
 
+    /// Lengthens an empty stage (memory arriving past its end); a video keeps its own length.
+    pub fn extend_stage(&mut self, duration_ms: i64) {
+        if self.decoder.is_some() || duration_ms * NS_PER_MS <= self.playback.duration_ns() {
+            return;
+        }
+        let steps = (duration_ms / EMPTY_STAGE_STEP_MS + 1) as usize;
+        let times: Arc<[i64]> = (0..steps)
+            .map(|i| i as i64 * EMPTY_STAGE_STEP_MS * NS_PER_MS)
+            .collect();
+        self.playback.extend(times, duration_ms * NS_PER_MS);
+    }
+
     /// The video's index, unless this is an empty stage.
     #[must_use]
     pub fn index(&self) -> Option<&Arc<VideoIndex>> {

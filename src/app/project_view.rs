@@ -32,6 +32,8 @@ pub struct ProjectView {
     redo: Vec<(LabelEvent, LabelEvent)>,
     /// The inspector's text editor, while an edit is in progress.
     editing: Option<(u64, String)>,
+    /// Entries arriving from a writer on another thread (already on disk).
+    live: Option<crossbeam_channel::Receiver<MemoryEntry>>,
 }
 
 /// A color per lane: the general lane calm, task-focused lanes warm.
@@ -101,6 +103,7 @@ impl ProjectView {
             undo: Vec::new(),
             redo: Vec::new(),
             editing: None,
+            live: None,
         };
         view.refresh_rows();
         view
@@ -135,6 +138,49 @@ impl ProjectView {
     pub fn selected(&self) -> Option<&MemoryEntry> {
         let id = self.selected?;
         self.project.memory.entries().iter().find(|e| e.id == id)
+    }
+
+    /// Listens to a writer on another thread: what it sends appears in the lanes and rows.
+    pub fn attach_live(&mut self, entries: crossbeam_channel::Receiver<MemoryEntry>) {
+        self.live = Some(entries);
+    }
+
+    #[must_use]
+    pub fn is_live(&self) -> bool {
+        self.live.is_some()
+    }
+
+    /// Takes what the live writer sent since the last frame (at most `max`, so a burst never
+    /// stalls a frame); returns the latest clip end among this stream's new entries.
+    pub fn drain_live(&mut self, max: usize) -> Option<i64> {
+        let receiver = self.live.as_ref()?;
+        let mut latest = None;
+        let mut any = false;
+        for entry in receiver.try_iter().take(max) {
+            any = true;
+            if !self
+                .project
+                .manifest
+                .lanes
+                .iter()
+                .any(|l| l.id == entry.lane)
+            {
+                self.project.manifest.lanes.push(Lane {
+                    id: entry.lane.clone(),
+                    title: entry.lane.clone(),
+                    general: false,
+                    task_hint: None,
+                });
+            }
+            if entry.stream == self.stream {
+                latest = latest.max(Some(entry.end_ms));
+            }
+            self.project.memory.push(entry);
+        }
+        if any {
+            self.refresh_rows();
+        }
+        latest
     }
 
     /// The project's labels (verdicts and edits).

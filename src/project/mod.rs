@@ -367,6 +367,32 @@ pub fn synthetic_project(dir: &Path, count: usize) -> Result<(), ProjectError> {
     Ok(())
 }
 
+/// Appends memory entries to a project's lane files from another thread (an ingest, a live
+/// policy), one checked, synced line per entry; the app learns of them over a channel.
+pub struct MemoryAppender {
+    memory_dir: PathBuf,
+}
+
+impl MemoryAppender {
+    pub fn open(project_dir: &Path) -> Result<Self, ProjectError> {
+        let memory_dir = project_dir.join("memory");
+        std::fs::create_dir_all(&memory_dir).map_err(io(&memory_dir))?;
+        Ok(Self { memory_dir })
+    }
+
+    pub fn append(&mut self, entry: &MemoryEntry) -> Result<(), ProjectError> {
+        let path = self.memory_dir.join(lane_file_name(&entry.lane));
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        file.write_all(&encode_checked(entry))
+            .and_then(|()| file.sync_data())
+            .map_err(io(&path))
+    }
+}
+
 /// A line of an append-only file: CRC-32 of the JSON, a space, the JSON, a newline.
 fn encode_checked<T: Serialize>(value: &T) -> Vec<u8> {
     let json = serde_json::to_string(value).unwrap_or_default();
