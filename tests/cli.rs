@@ -362,6 +362,21 @@ fn import_and_export_memory_from_the_command_line() {
         stdout(&out)
     );
 
+    let parquet = dir.path().join("memory.parquet");
+    let out = taskmem(&[
+        "export",
+        "memory",
+        "--project",
+        p,
+        "--format",
+        "parquet",
+        "--out",
+        parquet.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let back = taskmem::memory::export::read_parquet(&parquet).unwrap();
+    assert_eq!(back.len(), 87);
+
     let bad = taskmem(&["import", "demo", "/no/such/demo.json", "--project", p]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("demo.json"));

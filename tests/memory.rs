@@ -272,3 +272,52 @@ fn the_lane_diff_marks_the_demo_highlight_phrases() {
     assert!(phrases > 100);
     assert!(any_marked * 10 >= phrases * 8, "{any_marked} of {phrases}");
 }
+
+#[test]
+fn parquet_round_trip_keeps_every_field_and_carries_the_labels() {
+    use taskmem::memory::export::{read_parquet, write_parquet};
+    use taskmem::memory::labels::{LabelEvent, Labels};
+    let imported = demo_file(&asset("taskmem_demo_memories.json")).unwrap();
+    let mut entries = imported.entries;
+    entries[3].raw_response = Some("<think>x</think>{\"description\": \"y\"}".to_owned());
+    entries[4].score = Some(0.75);
+    let mut labels = Labels::default();
+    labels.apply(&LabelEvent::Verdict {
+        entry: entries[0].id,
+        verdict: Some(taskmem::memory::Verdict::Correct),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("memory.parquet");
+    write_parquet(&entries, &labels, &path).unwrap();
+    let back = read_parquet(&path).unwrap();
+    assert_eq!(back, entries);
+    let bad = dir.path().join("bad.parquet");
+    std::fs::write(&bad, b"PAR1 not really").unwrap();
+    let err = read_parquet(&bad).unwrap_err();
+    assert!(err.to_string().contains("bad.parquet"), "{err}");
+}
+
+#[test]
+fn a_world_stream_imports_with_its_video_by_path_and_hash() {
+    let stream =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/world-tempo/test/world-tempo-test-00");
+    let imported = taskmem::memory::import::world_stream(&stream).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(stream.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        imported.entries.len() as u64,
+        manifest["clips"].as_u64().unwrap()
+    );
+    let info = &imported.streams[0];
+    assert_eq!(
+        info.questions.len() as u64,
+        manifest["questions"].as_u64().unwrap()
+    );
+    assert_eq!(
+        info.video_sha256.as_deref(),
+        manifest["files"]["video.mp4"].as_str()
+    );
+    assert!(Path::new(info.video.as_deref().unwrap()).is_file());
+    assert_eq!(info.duration_ms, 120_000);
+}

@@ -587,3 +587,44 @@ fn entries_written_live_on_another_thread_appear_and_follow_live_keeps_up() {
     let reopened = taskmem::project::Project::open(&project).unwrap();
     assert_eq!(reopened.memory.len(), 87 + 30);
 }
+
+#[test]
+fn a_project_over_a_world_stream_plays_its_video_and_shows_clip_thumbnails() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("p");
+    let stream =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/world-tempo/test/world-tempo-test-00");
+    let mut p = taskmem::project::Project::create(&project, "p").unwrap();
+    p.add_imported(taskmem::memory::import::world_stream(&stream).unwrap())
+        .unwrap();
+    let mut h = app_harness(Some(project));
+    step_until(&mut h, "the stream's video", |app| {
+        app.player().is_some_and(|p| p.decoder.is_some()) && app.project().is_some()
+    });
+    step_until(&mut h, "the previews", |app| {
+        let (built, total) = app
+            .player()
+            .unwrap()
+            .decoder
+            .as_ref()
+            .unwrap()
+            .preview_progress();
+        built == total
+    });
+    for _ in 0..3 {
+        h.step();
+    }
+    h.get_by_label("Memory lane Reference (12 entries)");
+    h.get_all_by_label_contains("00:00:20  ")
+        .next()
+        .unwrap()
+        .click();
+    for _ in 0..4 {
+        h.step();
+    }
+    assert_eq!(position_ms(&h), 20_000);
+    assert!(
+        h.get_all_by_role(Role::Image).count() >= 4,
+        "the video and three thumbnails"
+    );
+}

@@ -775,10 +775,11 @@ impl eframe::App for TaskMemApp {
         }
         if let Some(view) = &mut self.project {
             let mut commands = Vec::new();
+            let decoder = self.player.as_ref().and_then(|p| p.decoder.as_ref());
             egui::Panel::right("memory")
                 .resizable(true)
                 .default_size(380.0)
-                .show(ui, |ui| commands.extend(view.browser_ui(ui)));
+                .show(ui, |ui| commands.extend(view.browser_ui(ui, decoder)));
             self.pending.extend(commands);
         }
         egui::CentralPanel::default().show(ui, |ui| match &self.player {

@@ -15,6 +15,7 @@ use crate::memory::{Lane, MemoryEntry, Verdict};
 use crate::project::{Project, ProjectError};
 use crate::timefmt::format_hms_ms;
 use crate::video::NS_PER_MS;
+use crate::video::worker::DecoderHandle;
 
 const LANE_HEIGHT: f32 = 18.0;
 const ROW_HEIGHT: f32 = 20.0;
@@ -34,6 +35,8 @@ pub struct ProjectView {
     editing: Option<(u64, String)>,
     /// Entries arriving from a writer on another thread (already on disk).
     live: Option<crossbeam_channel::Receiver<MemoryEntry>>,
+    /// Thumbnails of the selected entry's clip (start, middle, end), once the previews exist.
+    thumbnails: Option<(u64, Vec<egui::TextureHandle>)>,
 }
 
 /// A color per lane: the general lane calm, task-focused lanes warm.
@@ -104,6 +107,7 @@ impl ProjectView {
             redo: Vec::new(),
             editing: None,
             live: None,
+            thumbnails: None,
         };
         view.refresh_rows();
         view
@@ -469,8 +473,13 @@ impl ProjectView {
         commands
     }
 
-    /// The memory browser and, below it, the inspector.
-    pub fn browser_ui(&mut self, ui: &mut egui::Ui) -> Vec<AppCommand> {
+    /// The memory browser and, below it, the inspector (with clip thumbnails from the
+    /// decoder's preview cache when the stream has its video).
+    pub fn browser_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        decoder: Option<&DecoderHandle>,
+    ) -> Vec<AppCommand> {
         let mut commands = Vec::new();
         ui.horizontal(|ui| {
             ui.strong(self.name().to_owned());
@@ -576,8 +585,65 @@ impl ProjectView {
                 }
             });
         ui.separator();
+        if let Some(decoder) = decoder {
+            self.thumbnails_ui(ui, decoder);
+        }
         commands.extend(self.inspector_ui(ui));
         commands
+    }
+
+    /// Three pictures of the selected clip, from the preview cache (no decoding here).
+    fn thumbnails_ui(&mut self, ui: &mut egui::Ui, decoder: &DecoderHandle) {
+        let Some(entry) = self.selected() else { return };
+        let id = entry.id;
+        let (start, end) = (entry.start_ms * NS_PER_MS, entry.end_ms * NS_PER_MS);
+        if self
+            .thumbnails
+            .as_ref()
+            .is_none_or(|(for_id, _)| *for_id != id)
+        {
+            let index = decoder.index();
+            let times = [
+                start,
+                i64::midpoint(start, end),
+                (end - NS_PER_MS).max(start),
+            ];
+            let previews: Option<Vec<_>> = times
+                .iter()
+                .map(|&t| decoder.preview(index.frame_at(t)))
+                .collect();
+            self.thumbnails = previews.map(|frames| {
+                let textures = frames
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| {
+                        let image = egui::ColorImage::from_rgba_unmultiplied(
+                            [f.width as usize, f.height as usize],
+                            &f.rgba,
+                        );
+                        ui.ctx().load_texture(
+                            format!("clip-thumbnail-{i}"),
+                            image,
+                            egui::TextureOptions::LINEAR,
+                        )
+                    })
+                    .collect();
+                (id, textures)
+            });
+        }
+        if let Some((_, textures)) = &self.thumbnails {
+            ui.horizontal(|ui| {
+                let w = (ui.available_width() / 3.0 - 4.0).max(20.0);
+                for t in textures {
+                    let size = t.size_vec2();
+                    ui.image((t.id(), vec2(w, w * size.y / size.x.max(1.0))));
+                }
+            });
+        } else {
+            ui.weak("thumbnails appear once the previews are built");
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(200));
+        }
     }
 
     fn inspector_ui(&mut self, ui: &mut egui::Ui) -> Vec<AppCommand> {

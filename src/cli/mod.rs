@@ -92,6 +92,13 @@ pub enum ImportCommand {
         #[arg(long)]
         project: PathBuf,
     },
+    /// A synthetic-world stream folder: its reference descriptions as a lane over its video,
+    /// its questions at their ask times.
+    World {
+        dir: PathBuf,
+        #[arg(long)]
+        project: PathBuf,
+    },
     /// EgoRAG caption records (`{start_time, end_time, text, date, video_path}`).
     Egorag {
         file: PathBuf,
@@ -105,13 +112,14 @@ pub enum ImportCommand {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum MemoryFormat {
     Jsonl,
+    Parquet,
     Taskmem,
     QaText,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum ExportCommand {
-    /// Memory entries as JSONL, TaskMem's episodic_<tag>.json, or the QA text rendering.
+    /// Memory entries as JSONL, Parquet, TaskMem's episodic_<tag>.json, or the QA text.
     Memory {
         #[arg(long)]
         project: PathBuf,
@@ -444,6 +452,7 @@ fn import(what: ImportCommand) -> Result<(), CliError> {
             (project, imported)
         }
         ImportCommand::Demo { file, project } => (project, import::demo_file(&file)?),
+        ImportCommand::World { dir, project } => (project, import::world_stream(&dir)?),
         ImportCommand::Egorag {
             file,
             project,
@@ -477,8 +486,16 @@ fn export_memory(
         .filter(|e| stream.is_none_or(|s| e.stream == s) && lane.is_none_or(|l| e.lane == l))
         .cloned()
         .collect();
+    if format == MemoryFormat::Parquet {
+        export::write_parquet(&entries, &project.labels, out)
+            .map_err(|e| CliError::BadInput(e.to_string()))?;
+        println!("exported {} entries to {}", entries.len(), out.display());
+        return Ok(());
+    }
     let text = match format {
-        MemoryFormat::Jsonl => export::to_jsonl_labeled(&entries, &project.labels),
+        MemoryFormat::Jsonl | MemoryFormat::Parquet => {
+            export::to_jsonl_labeled(&entries, &project.labels)
+        }
         MemoryFormat::QaText => export::to_qa_text(&entries),
         MemoryFormat::Taskmem => {
             let pairs: std::collections::BTreeSet<(&str, &str)> = entries

@@ -105,3 +105,125 @@ mod tests {
         assert_eq!(json["0"], "A kitchen.");
     }
 }
+
+/// Errors of the Parquet table (the file named, and what polars said).
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {detail}", path.display())]
+pub struct ParquetError {
+    pub path: std::path::PathBuf,
+    pub detail: String,
+}
+
+/// The memory as a Parquet table (one row per entry, labels as columns), written to a temp
+/// file and renamed.
+pub fn write_parquet(
+    entries: &[MemoryEntry],
+    labels: &super::labels::Labels,
+    path: &std::path::Path,
+) -> Result<(), ParquetError> {
+    use polars::prelude::*;
+    let fail = |detail: String| ParquetError {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let strings = |f: &dyn Fn(&MemoryEntry) -> &str| entries.iter().map(f).collect::<Vec<&str>>();
+    let optional = |f: &dyn Fn(&MemoryEntry) -> Option<&str>| {
+        entries.iter().map(f).collect::<Vec<Option<&str>>>()
+    };
+    let verdicts: Vec<Option<&str>> = entries
+        .iter()
+        .map(|e| labels.verdict(e.id).map(super::Verdict::name))
+        .collect();
+    let edits: Vec<Option<&str>> = entries.iter().map(|e| labels.edited(e.id)).collect();
+    // The demo's highlight phrases, as a JSON list per row (empty: null).
+    let highlights: Vec<Option<String>> = entries
+        .iter()
+        .map(|e| {
+            (!e.highlights.is_empty())
+                .then(|| serde_json::Value::from(e.highlights.clone()).to_string())
+        })
+        .collect();
+    let mut df = df!(
+        "id" => entries.iter().map(|e| e.id).collect::<Vec<u64>>(),
+        "stream" => strings(&|e| &e.stream),
+        "lane" => strings(&|e| &e.lane),
+        "start_ms" => entries.iter().map(|e| e.start_ms).collect::<Vec<i64>>(),
+        "end_ms" => entries.iter().map(|e| e.end_ms).collect::<Vec<i64>>(),
+        "text" => strings(&|e| &e.text),
+        "available_ms" => entries.iter().map(|e| e.available_ms).collect::<Vec<i64>>(),
+        "policy" => optional(&|e| e.policy.as_deref()),
+        "adapter" => optional(&|e| e.adapter.as_deref()),
+        "raw_response" => optional(&|e| e.raw_response.as_deref()),
+        "score" => entries.iter().map(|e| e.score).collect::<Vec<Option<f64>>>(),
+        "verdict" => verdicts,
+        "edited_text" => edits,
+        "highlights" => highlights,
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    let tmp = path.with_extension("parquet.tmp");
+    let file = std::fs::File::create(&tmp).map_err(|e| fail(e.to_string()))?;
+    ParquetWriter::new(file)
+        .finish(&mut df)
+        .map_err(|e| fail(e.to_string()))?;
+    std::fs::rename(&tmp, path).map_err(|e| fail(e.to_string()))
+}
+
+/// Reads a table written by [`write_parquet`] back into entries (labels are not entries and
+/// are left out).
+pub fn read_parquet(path: &std::path::Path) -> Result<Vec<MemoryEntry>, ParquetError> {
+    use polars::prelude::*;
+    let fail = |detail: String| ParquetError {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+    let df = ParquetReader::new(file)
+        .finish()
+        .map_err(|e| fail(e.to_string()))?;
+    let column = |name: &str| {
+        df.column(name)
+            .map(|c| c.as_materialized_series().clone())
+            .map_err(|e| fail(e.to_string()))
+    };
+    let strs = |name: &str| -> Result<Vec<Option<String>>, ParquetError> {
+        let s = column(name)?;
+        let ca = s.str().map_err(|e| fail(e.to_string()))?;
+        Ok((0..ca.len())
+            .map(|i| ca.get(i).map(str::to_owned))
+            .collect())
+    };
+    let ints = |name: &str| -> Result<Vec<Option<i64>>, ParquetError> {
+        let s = column(name)?;
+        let ca = s.i64().map_err(|e| fail(e.to_string()))?;
+        Ok((0..ca.len()).map(|i| ca.get(i)).collect())
+    };
+    let id_column = column("id")?;
+    let id_ca = id_column.u64().map_err(|e| fail(e.to_string()))?;
+    let ids: Vec<Option<u64>> = (0..id_ca.len()).map(|i| id_ca.get(i)).collect();
+    let score_column = column("score")?;
+    let score_ca = score_column.f64().map_err(|e| fail(e.to_string()))?;
+    let scores: Vec<Option<f64>> = (0..score_ca.len()).map(|i| score_ca.get(i)).collect();
+    let (stream, lane, text) = (strs("stream")?, strs("lane")?, strs("text")?);
+    let (policy, adapter, raw) = (strs("policy")?, strs("adapter")?, strs("raw_response")?);
+    let (start, end, available) = (ints("start_ms")?, ints("end_ms")?, ints("available_ms")?);
+    let highlights = strs("highlights")?;
+    Ok((0..df.height())
+        .map(|i| MemoryEntry {
+            id: ids[i].unwrap_or_default(),
+            stream: stream[i].clone().unwrap_or_default(),
+            lane: lane[i].clone().unwrap_or_default(),
+            start_ms: start[i].unwrap_or_default(),
+            end_ms: end[i].unwrap_or_default(),
+            text: text[i].clone().unwrap_or_default(),
+            available_ms: available[i].unwrap_or_default(),
+            policy: policy[i].clone(),
+            adapter: adapter[i].clone(),
+            raw_response: raw[i].clone(),
+            score: scores[i],
+            highlights: highlights[i]
+                .as_deref()
+                .and_then(|h| serde_json::from_str(h).ok())
+                .unwrap_or_default(),
+        })
+        .collect())
+}

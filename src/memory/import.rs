@@ -55,6 +55,9 @@ pub struct StreamInfo {
     /// Where the video was (a path or URL); a project works without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video: Option<String>,
+    /// SHA-256 of the video file, when it was a local file at import.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_sha256: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub questions: Vec<StreamQuestion>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -232,6 +235,7 @@ pub fn taskmem_output(
         title: stream.to_owned(),
         duration_ms: end_ms,
         video: None,
+        video_sha256: None,
         questions: Vec::new(),
         phases: Vec::new(),
     });
@@ -362,6 +366,7 @@ pub fn demo_file(path: &Path) -> Result<Imported, ImportError> {
                 .as_str()
                 .or(demo["source"].as_str())
                 .map(str::to_owned),
+            video_sha256: None,
             questions,
             phases,
         });
@@ -443,11 +448,93 @@ pub fn egorag_captions(path: &Path, lane_title: &str) -> Result<Imported, Import
             id,
             duration_ms,
             video,
+            video_sha256: None,
             questions: Vec::new(),
             phases: Vec::new(),
         })
         .collect();
     Ok(imported)
+}
+
+/// A stream of the synthetic world (a folder with video.mp4, truth.jsonl, tasks.jsonl): its
+/// reference descriptions as a lane, its questions at their ask times, and its video by path
+/// (and content hash), so the project shows memory over real video.
+pub fn world_stream(dir: &Path) -> Result<Imported, ImportError> {
+    use crate::world::truth::ClipTruth;
+    let truth_path = dir.join("truth.jsonl");
+    let text = std::fs::read_to_string(&truth_path).map_err(|source| ImportError::Io {
+        path: truth_path.clone(),
+        source,
+    })?;
+    let clips: Vec<ClipTruth> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .map_err(|e| format_error(&truth_path, format!("line {}: {e}", i + 1)))
+        })
+        .collect::<Result<_, _>>()?;
+    let tasks_path = dir.join("tasks.jsonl");
+    let tasks = if tasks_path.is_file() {
+        crate::world::questions::load_tasks(&tasks_path)
+            .map_err(|e| format_error(&tasks_path, e.to_string()))?
+    } else {
+        Vec::new()
+    };
+    let id = dir
+        .file_name()
+        .map_or_else(|| "world".to_owned(), |n| n.to_string_lossy().into_owned());
+    let video_path = dir.join("video.mp4");
+    let video = video_path
+        .canonicalize()
+        .ok()
+        .map(|p| p.display().to_string());
+    let video_sha256 = crate::world::sha256_file(&video_path).ok();
+    let lane = lane(
+        "Reference",
+        Some("ground-truth reference descriptions".to_owned()),
+    );
+    let entries = clips
+        .iter()
+        .enumerate()
+        .map(|(i, c)| MemoryEntry {
+            id: i as u64,
+            stream: id.clone(),
+            lane: lane.id.clone(),
+            start_ms: c.start_ms,
+            end_ms: c.end_ms,
+            text: c.reference.clone(),
+            available_ms: c.end_ms,
+            policy: Some("world-truth".to_owned()),
+            adapter: None,
+            raw_response: None,
+            score: None,
+            highlights: Vec::new(),
+        })
+        .collect();
+    Ok(Imported {
+        streams: vec![StreamInfo {
+            title: id.clone(),
+            id,
+            duration_ms: clips.last().map_or(0, |c| c.end_ms),
+            video,
+            video_sha256,
+            questions: tasks
+                .iter()
+                .map(|q| StreamQuestion {
+                    at_ms: q.ask_ms,
+                    text: q.text.clone(),
+                    task_type: Some(q.task_type.clone()),
+                    trigger: false,
+                    switch_to: None,
+                })
+                .collect(),
+            phases: Vec::new(),
+        }],
+        lanes: vec![lane],
+        entries,
+    })
 }
 
 #[cfg(test)]

@@ -350,6 +350,7 @@ pub fn synthetic_project(dir: &Path, count: usize) -> Result<(), ProjectError> {
             title: "long".to_owned(),
             duration_ms: per_lane as i64 * 10_000,
             video: None,
+            video_sha256: None,
             questions: Vec::new(),
             phases: Vec::new(),
         }],
