@@ -391,8 +391,9 @@ fn opening_a_suite_shows_a_stream_with_its_questions_as_markers() {
     h.get_by_label("world-mme-test-03");
 }
 
-fn project_harness() -> Harness<'static, TaskMemApp> {
-    let mut h = app_harness(Some(asset("project_v1")));
+/// The app on a project folder, opened and laid out.
+fn project_harness_at(project: PathBuf) -> Harness<'static, TaskMemApp> {
+    let mut h = app_harness(Some(project));
     step_until(&mut h, "the project", |app| {
         app.project().is_some() && app.player().is_some()
     });
@@ -400,6 +401,11 @@ fn project_harness() -> Harness<'static, TaskMemApp> {
         h.step();
     }
     h
+}
+
+/// The committed demo project, read only.
+fn project_harness() -> Harness<'static, TaskMemApp> {
+    project_harness_at(asset("project_v1"))
 }
 
 #[test]
@@ -475,13 +481,7 @@ fn labels_are_saved_with_the_project_and_undo_restores_them() {
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("p");
     copy_dir(&asset("project_v1"), &project);
-    let mut h = app_harness(Some(project.clone()));
-    step_until(&mut h, "the project", |app| {
-        app.project().is_some() && app.player().is_some()
-    });
-    for _ in 0..3 {
-        h.step();
-    }
+    let mut h = project_harness_at(project.clone());
     h.get_all_by_label_contains("00:00:10  ")
         .next()
         .unwrap()
@@ -526,13 +526,7 @@ fn entries_written_live_on_another_thread_appear_and_follow_live_keeps_up() {
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("p");
     copy_dir(&asset("project_v1"), &project);
-    let mut h = app_harness(Some(project.clone()));
-    step_until(&mut h, "the project", |app| {
-        app.project().is_some() && app.player().is_some()
-    });
-    for _ in 0..3 {
-        h.step();
-    }
+    let mut h = project_harness_at(project.clone());
     h.get_by_label("Follow live").click();
     step_until(&mut h, "follow-live", |app| {
         app.player().unwrap().playback.follows_live()
