@@ -11,7 +11,9 @@ use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use taskmem::app::player::Shown;
+use taskmem::app::project_view::{LabelFilter, RowSort};
 use taskmem::app::{AppCommand, TaskMemApp};
+use taskmem::memory::Verdict;
 
 fn asset(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -495,7 +497,7 @@ fn labels_are_saved_with_the_project_and_undo_restores_them() {
         h.step();
     }
     let verdict = |h: &Harness<'_, TaskMemApp>| h.state().project().unwrap().labels().verdict(id);
-    assert_eq!(verdict(&h), Some(taskmem::memory::Verdict::Hallucinated));
+    assert_eq!(verdict(&h), Some(Verdict::Hallucinated));
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
     for _ in 0..2 {
         h.step();
@@ -510,15 +512,12 @@ fn labels_are_saved_with_the_project_and_undo_restores_them() {
     }
     assert_eq!(
         verdict(&h),
-        Some(taskmem::memory::Verdict::Hallucinated),
+        Some(Verdict::Hallucinated),
         "Ctrl+Shift+Z redoes it"
     );
     // Saved: a fresh open of the folder has it.
     let reopened = taskmem::project::Project::open(&project).unwrap();
-    assert_eq!(
-        reopened.labels.verdict(id),
-        Some(taskmem::memory::Verdict::Hallucinated)
-    );
+    assert_eq!(reopened.labels.verdict(id), Some(Verdict::Hallucinated));
 }
 
 #[test]
@@ -620,5 +619,52 @@ fn a_project_over_a_world_stream_plays_its_video_and_shows_clip_thumbnails() {
     assert!(
         h.get_all_by_role(Role::Image).count() >= 4,
         "the video and three thumbnails"
+    );
+}
+
+#[test]
+fn the_browser_filters_by_time_range_and_label_and_sorts_by_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("p");
+    copy_dir(&asset("project_v1"), &project);
+    let mut h = project_harness_at(project);
+    h.get_by_label("from").focus();
+    h.step();
+    h.get_by_label("from").type_text("0:30");
+    h.step();
+    h.get_by_label("to").focus();
+    h.step();
+    h.get_by_label("to").type_text("50s");
+    for _ in 0..3 {
+        h.step();
+    }
+    // Clips 30-40 s and 40-50 s in both lanes.
+    assert_eq!(h.state().project().unwrap().row_count(), 4);
+
+    let id = h.state().project().unwrap().selected().map(|e| e.id);
+    assert!(id.is_none());
+    h.get_all_by_label_contains("00:00:40  ")
+        .next()
+        .unwrap()
+        .click();
+    for _ in 0..3 {
+        h.step();
+    }
+    let picked = h.state().project().unwrap().selected().unwrap().id;
+    h.get_by_label("irrelevant").click();
+    for _ in 0..3 {
+        h.step();
+    }
+    let view = h.state_mut().project_mut().unwrap();
+    view.set_filters(LabelFilter::Is(Verdict::Irrelevant), RowSort::Time);
+    assert_eq!(view.row_count(), 1);
+    view.set_filters(LabelFilter::Unlabeled, RowSort::Time);
+    assert_eq!(view.row_count(), 3, "the unlabeled ones");
+    view.set_filters(LabelFilter::Any, RowSort::Verdict);
+    assert_eq!(view.row_count(), 4);
+    assert_eq!(
+        view.row_ids().first().copied(),
+        Some(picked),
+        "labeled rows sort first"
     );
 }

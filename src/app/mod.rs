@@ -164,6 +164,11 @@ impl TaskMemApp {
         self.project.as_ref()
     }
 
+    /// The open project, for changes a panel would make (tests, scripted demos).
+    pub fn project_mut(&mut self) -> Option<&mut ProjectView> {
+        self.project.as_mut()
+    }
+
     #[must_use]
     pub fn is_opening(&self) -> bool {
         self.opening.is_some()

@@ -17,6 +17,22 @@ use crate::timefmt::format_hms_ms;
 use crate::video::NS_PER_MS;
 use crate::video::worker::DecoderHandle;
 
+/// Which entries the browser lists by their label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LabelFilter {
+    Any,
+    Unlabeled,
+    Is(Verdict),
+}
+
+/// How the browser orders its rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowSort {
+    Time,
+    Lane,
+    Verdict,
+}
+
 const LANE_HEIGHT: f32 = 18.0;
 const ROW_HEIGHT: f32 = 20.0;
 
@@ -26,6 +42,13 @@ pub struct ProjectView {
     selected: Option<u64>,
     search: String,
     lane_filter: Option<String>,
+    /// `Some(None)`: only unlabeled entries; `Some(Some(v))`: only those with verdict `v`.
+    label_filter: LabelFilter,
+    /// Time-range filter as typed ("1:30", "90s"); empty means open-ended.
+    from_text: String,
+    to_text: String,
+    sort: RowSort,
+
     /// Indices into the store's entries shown in the browser, for the current stream.
     rows: Vec<usize>,
     /// Label changes done and undone: (the change, the change that reverts it).
@@ -102,6 +125,10 @@ impl ProjectView {
             selected: None,
             search: String::new(),
             lane_filter: None,
+            label_filter: LabelFilter::Any,
+            from_text: String::new(),
+            to_text: String::new(),
+            sort: RowSort::Time,
             rows: Vec::new(),
             undo: Vec::new(),
             redo: Vec::new(),
@@ -199,6 +226,7 @@ impl ProjectView {
         self.project.record_label(&event)?;
         self.undo.push((event, inverse));
         self.redo.clear();
+        self.refresh_rows();
         Ok(())
     }
 
@@ -209,6 +237,7 @@ impl ProjectView {
         };
         self.project.record_label(&inverse)?;
         self.redo.push((event, inverse));
+        self.refresh_rows();
         Ok(true)
     }
 
@@ -219,6 +248,7 @@ impl ProjectView {
         };
         self.project.record_label(&event)?;
         self.undo.push((event, inverse));
+        self.refresh_rows();
         Ok(true)
     }
 
@@ -264,16 +294,55 @@ impl ProjectView {
     fn refresh_rows(&mut self) {
         let hits = self.project.memory.search(&self.search);
         let entries = self.project.memory.entries();
+        let labels = &self.project.labels;
+        let bound = |text: &str| {
+            crate::timefmt::parse_time_ns(text)
+                .ok()
+                .map(|ns| ns / NS_PER_MS)
+        };
+        let (from_ms, to_ms) = (bound(&self.from_text), bound(&self.to_text));
         self.rows = hits
             .into_iter()
             .filter(|&i| {
                 let e = &entries[i];
-                e.stream == self.stream && self.lane_filter.as_ref().is_none_or(|l| &e.lane == l)
+                e.stream == self.stream
+                    && self.lane_filter.as_ref().is_none_or(|l| &e.lane == l)
+                    && match self.label_filter {
+                        LabelFilter::Any => true,
+                        LabelFilter::Unlabeled => labels.verdict(e.id).is_none(),
+                        LabelFilter::Is(v) => labels.verdict(e.id) == Some(v),
+                    }
+                    && from_ms.is_none_or(|from| e.end_ms > from)
+                    && to_ms.is_none_or(|to| e.start_ms < to)
             })
             .collect();
-        // Browse in time order, lanes side by side.
-        self.rows
-            .sort_by_key(|&i| (entries[i].start_ms, entries[i].lane.clone()));
+        let verdict_rank = |i: usize| labels.verdict(entries[i].id).map_or(0, |v| v as u8 + 1);
+        match self.sort {
+            // Time order, lanes side by side.
+            RowSort::Time => self
+                .rows
+                .sort_by_key(|&i| (entries[i].start_ms, entries[i].lane.clone())),
+            RowSort::Lane => self
+                .rows
+                .sort_by_key(|&i| (entries[i].lane.clone(), entries[i].start_ms)),
+            RowSort::Verdict => self
+                .rows
+                .sort_by_key(|&i| (std::cmp::Reverse(verdict_rank(i)), entries[i].start_ms)),
+        }
+    }
+
+    /// The ids of the rows now listed, in order.
+    #[must_use]
+    pub fn row_ids(&self) -> Vec<u64> {
+        let entries = self.project.memory.entries();
+        self.rows.iter().map(|&i| entries[i].id).collect()
+    }
+
+    /// Sets the browser's label filter and order (the same as its combo boxes).
+    pub fn set_filters(&mut self, label: LabelFilter, sort: RowSort) {
+        self.label_filter = label;
+        self.sort = sort;
+        self.refresh_rows();
     }
 
     /// Selects an entry; returns where to seek.
@@ -530,6 +599,72 @@ impl ProjectView {
                 .response
                 .on_hover_text("Lane filter");
         });
+        ui.horizontal(|ui| {
+            let label_text = match self.label_filter {
+                LabelFilter::Any => "any label".to_owned(),
+                LabelFilter::Unlabeled => "unlabeled".to_owned(),
+                LabelFilter::Is(v) => v.name().to_owned(),
+            };
+            egui::ComboBox::from_id_salt("label filter")
+                .selected_text(label_text)
+                .show_ui(ui, |ui| {
+                    changed |= ui
+                        .selectable_value(&mut self.label_filter, LabelFilter::Any, "any label")
+                        .changed();
+                    changed |= ui
+                        .selectable_value(
+                            &mut self.label_filter,
+                            LabelFilter::Unlabeled,
+                            "unlabeled",
+                        )
+                        .changed();
+                    for v in Verdict::ALL {
+                        changed |= ui
+                            .selectable_value(&mut self.label_filter, LabelFilter::Is(v), v.name())
+                            .changed();
+                    }
+                })
+                .response
+                .on_hover_text("Label filter");
+            let from = ui.label("from");
+            changed |= ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.from_text)
+                        .hint_text("0:00")
+                        .desired_width(48.0),
+                )
+                .labelled_by(from.id)
+                .changed();
+            let to = ui.label("to");
+            changed |= ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.to_text)
+                        .hint_text("end")
+                        .desired_width(48.0),
+                )
+                .labelled_by(to.id)
+                .changed();
+            let sort_text = match self.sort {
+                RowSort::Time => "by time",
+                RowSort::Lane => "by lane",
+                RowSort::Verdict => "by label",
+            };
+            egui::ComboBox::from_id_salt("sort")
+                .selected_text(sort_text)
+                .show_ui(ui, |ui| {
+                    changed |= ui
+                        .selectable_value(&mut self.sort, RowSort::Time, "by time")
+                        .changed();
+                    changed |= ui
+                        .selectable_value(&mut self.sort, RowSort::Lane, "by lane")
+                        .changed();
+                    changed |= ui
+                        .selectable_value(&mut self.sort, RowSort::Verdict, "by label")
+                        .changed();
+                })
+                .response
+                .on_hover_text("Sort");
+        });
         if changed {
             self.refresh_rows();
         }
@@ -545,13 +680,13 @@ impl ProjectView {
                 for &i in &self.rows[range] {
                     let e = &entries[i];
                     let selected = Some(e.id) == self.selected;
-                    let badge = match self.project.labels.verdict(e.id) {
-                        Some(Verdict::Correct) => "✔ ",
-                        Some(Verdict::Hallucinated) => "✖ ",
-                        Some(Verdict::Irrelevant) => "∅ ",
-                        Some(Verdict::MissingDetail) => "… ",
-                        None => "",
-                    };
+                    // Plain words: every glyph must exist in the bundled fonts.
+                    let badge = self
+                        .project
+                        .labels
+                        .verdict(e.id)
+                        .map(|v| format!("[{}] ", v.name()))
+                        .unwrap_or_default();
                     let shown = self.project.labels.edited(e.id).unwrap_or(&e.text);
                     let text = format!(
                         "{}  {badge}{shown}",
