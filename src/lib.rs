@@ -14,12 +14,14 @@
 //! - [`playback`]: play/pause/seek/step/speed/loop/follow-live. No egui.
 //! - [`world`]: the synthetic streaming world (simulation, renderer, ground truth, questions)
 //!   that writes real MP4 streams. No egui.
+//! - [`fsutil`]: atomic file writes (temp file, sync, rename), shared by every writer.
 //! - [`timefmt`]: time parsing and `HH:MM:SS.mmm` formatting.
 //! - [`cli`]: the headless subcommands (`probe`, `frames`, `bench`).
 //! - [`app`]: the egui application; panels emit `AppCommand`s applied in one place per frame.
 
 pub mod app;
 pub mod cli;
+pub mod fsutil;
 pub mod memory;
 pub mod playback;
 pub mod project;

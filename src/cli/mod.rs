@@ -512,7 +512,7 @@ fn export_memory(
             export::to_taskmem_episodic(&entries, project.manifest.settings.clip_ms)
         }
     };
-    crate::world::write_atomic(out, text.as_bytes())
+    crate::fsutil::write_atomic(out, text.as_bytes())
         .map_err(|e| CliError::BadInput(format!("{}: cannot write: {e}", out.display())))?;
     println!("exported {} entries to {}", entries.len(), out.display());
     Ok(())

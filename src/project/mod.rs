@@ -88,16 +88,6 @@ pub fn crc32(bytes: &[u8]) -> u32 {
     !crc
 }
 
-/// Writes next to the target, then renames.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ProjectError> {
-    let tmp = path.with_extension("json.tmp");
-    let mut file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
-}
-
 fn lane_file_name(lane: &str) -> String {
     let safe: String = lane
         .chars()
@@ -227,7 +217,7 @@ impl Project {
                 path: path.clone(),
                 detail: e.to_string(),
             })?;
-        write_atomic(&path, &text)
+        crate::fsutil::write_atomic(&path, &text).map_err(io(&path))
     }
 
     /// Appends entries to their lanes' files (each line checksummed, then synced).

@@ -13,10 +13,11 @@ pub mod sim;
 pub mod suite;
 pub mod truth;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+pub use crate::fsutil::write_atomic;
 
 use crate::video::{EncodeError, EncoderSettings, Mp4Writer};
 use questions::WorldQuestion;
@@ -138,18 +139,6 @@ fn write_jsonl<T: Serialize>(path: &Path, rows: &[T]) -> Result<(), WorldError> 
         text.push(b'\n');
     }
     write_atomic(path, &text).map_err(io)
-}
-
-/// Writes next to the target, then renames: a reader never sees half a file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!(
-        "{}.tmp",
-        path.extension().and_then(|e| e.to_str()).unwrap_or("")
-    ));
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
 }
 
 /// SHA-256 of a file, hex.
