@@ -10,7 +10,9 @@
 //!   decoder and preview threads with their bounded caches, H.264 MP4 writing. No egui.
 //! - [`memory`]: memory entries and lanes, look-up by time and text, import of TaskMem's
 //!   outputs, its demo file and EgoRAG captions, export to JSONL, TaskMem and QA text. No egui.
-//! - [`project`]: the project folder: atomic manifest, append-only checksummed memory. No egui.
+//! - [`project`]: the project folder: atomic manifest, append-only checksummed memory, labels
+//!   and task logs. No egui.
+//! - [`tasks`]: tasks (questions), the task library, benchmark importers and exporters. No egui.
 //! - [`playback`]: play/pause/seek/step/speed/loop/follow-live. No egui.
 //! - [`world`]: the synthetic streaming world (simulation, renderer, ground truth, questions)
 //!   that writes real MP4 streams. No egui.
@@ -25,6 +27,7 @@ pub mod fsutil;
 pub mod memory;
 pub mod playback;
 pub mod project;
+pub mod tasks;
 pub mod timefmt;
 pub mod video;
 pub mod world;

@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::memory::import::{Imported, StreamInfo};
 use crate::memory::labels::{LabelEvent, Labels};
+use crate::tasks::{TaskEvent, TaskLibrary};
+
+/// The log of task changes inside a project folder.
+pub const TASKS_FILE: &str = "tasks.jsonl";
 use crate::memory::{Lane, MemoryEntry, MemoryStore};
 
 /// The schema this build writes; older ones are migrated on open.
@@ -67,6 +71,8 @@ pub struct Project {
     pub memory: MemoryStore,
     /// Annotators' verdicts and edits, folded from `labels.jsonl`.
     pub labels: Labels,
+    /// Every stream's tasks, folded from `tasks.jsonl` (an append-only log of changes).
+    pub tasks: TaskLibrary,
     /// Lines of memory or label files that were cut short or damaged and were skipped on open.
     pub skipped_lines: usize,
 }
@@ -124,6 +130,7 @@ impl Project {
             },
             memory: MemoryStore::default(),
             labels: Labels::default(),
+            tasks: TaskLibrary::default(),
             skipped_lines: 0,
         };
         project.save_manifest()?;
@@ -201,11 +208,23 @@ impl Project {
                 }
             }
         }
+        let mut tasks = TaskLibrary::default();
+        let tasks_path = dir.join(TASKS_FILE);
+        if tasks_path.is_file() {
+            let text = std::fs::read(&tasks_path).map_err(io(&tasks_path))?;
+            for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                match parse_checked::<TaskEvent>(line) {
+                    Some(event) => tasks.apply(&event),
+                    None => skipped_lines += 1,
+                }
+            }
+        }
         Ok(Self {
             dir: dir.to_path_buf(),
             manifest,
             memory: MemoryStore::new(entries),
             labels,
+            tasks,
             skipped_lines,
         })
     }
@@ -263,6 +282,42 @@ impl Project {
             .map_err(io(&path))?;
         self.labels.apply(event);
         Ok(())
+    }
+
+    /// Records task changes (appended to tasks.jsonl in one synced write, then applied).
+    pub fn record_tasks(&mut self, events: &[TaskEvent]) -> Result<(), ProjectError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let path = self.dir.join(TASKS_FILE);
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        let mut buf = Vec::new();
+        for event in events {
+            buf.extend_from_slice(&encode_checked(event));
+        }
+        file.write_all(&buf)
+            .and_then(|()| file.sync_data())
+            .map_err(io(&path))?;
+        for event in events {
+            self.tasks.apply(event);
+        }
+        Ok(())
+    }
+
+    /// Rewrites tasks.jsonl as one `put` per task (atomically), dropping the history of edits.
+    pub fn compact_tasks(&self) -> Result<(), ProjectError> {
+        let path = self.dir.join(TASKS_FILE);
+        let mut buf = Vec::new();
+        for task in self.tasks.tasks() {
+            buf.extend_from_slice(&encode_checked(&TaskEvent::Put {
+                task: Box::new(task.clone()),
+            }));
+        }
+        crate::fsutil::write_atomic(&path, &buf).map_err(io(&path))
     }
 
     /// Adds what an importer produced: streams and lanes merged by id, entries renumbered.

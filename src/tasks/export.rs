@@ -1,0 +1,1 @@
+//! Tasks out to JSONL, Parquet, CSV and TaskMem's one-question-per-line file.

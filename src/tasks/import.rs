@@ -1,0 +1,1 @@
+//! Benchmark question files into tasks (filled in by the importers).

@@ -1,0 +1,623 @@
+//! Tasks: the questions an agent must answer from memory, authored in the app or imported from
+//! benchmarks. A [`TaskLibrary`] holds a project's tasks (one task set per stream), validates
+//! them, filters them for the library table and orders them by ask time for Phase Two.
+//! Changes are [`TaskEvent`]s so that the project can append them to a log and undo is just
+//! another event. No egui here.
+
+pub mod export;
+pub mod import;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Video-MME's twelve task types, then EgoLifeQA's five: offered in the form, free entry allowed.
+pub const KNOWN_TYPES: [&str; 17] = [
+    "Temporal Perception",
+    "Spatial Perception",
+    "Attribute Perception",
+    "Action Recognition",
+    "Object Recognition",
+    "OCR Problems",
+    "Counting Problem",
+    "Temporal Reasoning",
+    "Spatial Reasoning",
+    "Action Reasoning",
+    "Object Reasoning",
+    "Information Synopsis",
+    "EntityLog",
+    "EventRecall",
+    "HabitInsight",
+    "RelationMap",
+    "TaskMaster",
+];
+
+/// The most options a multiple-choice task has (A-E).
+pub const MAX_OPTIONS: usize = 5;
+
+/// A span of stream time, `[start_ms, end_ms)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Span {
+    pub start_ms: i64,
+    pub end_ms: i64,
+}
+
+impl Span {
+    /// A span with its ends in order.
+    #[must_use]
+    pub fn new(a_ms: i64, b_ms: i64) -> Self {
+        Self {
+            start_ms: a_ms.min(b_ms),
+            end_ms: a_ms.max(b_ms),
+        }
+    }
+}
+
+/// Where a task came from.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskSource {
+    /// Written by a person in the app.
+    #[default]
+    Authored,
+    /// Imported from a benchmark file; the name says which (`videomme`, `egolife`, ...).
+    Imported(String),
+    /// Generated with a synthetic world stream.
+    World,
+}
+
+impl TaskSource {
+    #[must_use]
+    pub fn label(&self) -> String {
+        match self {
+            Self::Authored => "authored".to_owned(),
+            Self::Imported(name) => name.clone(),
+            Self::World => "world".to_owned(),
+        }
+    }
+}
+
+/// A question for the agent (DESIGN.md section 3).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    pub id: String,
+    /// The stream (video) whose task set holds it.
+    pub stream: String,
+    pub text: String,
+    /// Empty for open questions; otherwise 2-5 option texts, lettered A, B, ... by position
+    /// (stored without the "A. " prefix).
+    #[serde(default)]
+    pub options: Vec<String>,
+    /// A letter for multiple choice, free text for open questions.
+    #[serde(default)]
+    pub answer: String,
+    #[serde(default)]
+    pub task_type: String,
+    /// When the task arrives in the stream.
+    pub ask_ms: i64,
+    /// Where in the stream the answer can be seen.
+    #[serde(default)]
+    pub evidence: Vec<Span>,
+    /// Whether its arrival switches the active memorization policy.
+    #[serde(default)]
+    pub trigger: bool,
+    /// The lane a trigger switches to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub switch_to: Option<String>,
+    #[serde(default)]
+    pub author: String,
+    #[serde(default)]
+    pub source: TaskSource,
+    /// Wall-clock times, Unix milliseconds.
+    #[serde(default)]
+    pub created_unix_ms: i64,
+    #[serde(default)]
+    pub edited_unix_ms: i64,
+}
+
+/// The letter of option `index` (0 = A).
+#[must_use]
+pub fn option_letter(index: usize) -> char {
+    char::from(b'A' + u8::try_from(index.min(25)).unwrap_or(25))
+}
+
+/// Wall-clock now, Unix milliseconds.
+#[must_use]
+pub fn now_unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Why a task cannot be kept as it is.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TaskError {
+    #[error("task {id}: the id is empty")]
+    EmptyId { id: String },
+    #[error("task {id}: the question text is empty")]
+    EmptyText { id: String },
+    #[error("task {id}: {count} options; a multiple-choice task has 2 to 5 (or none)")]
+    OptionCount { id: String, count: usize },
+    #[error("task {id}: the answer \"{answer}\" is not one of the options ({letters})")]
+    AnswerNotAnOption {
+        id: String,
+        answer: String,
+        letters: String,
+    },
+    #[error("task {id}: the ask time is negative ({ask_ms} ms)")]
+    NegativeAsk { id: String, ask_ms: i64 },
+    #[error("a task with id {id} already exists in stream {stream}")]
+    DuplicateId { id: String, stream: String },
+    #[error("no task with id {id} in stream {stream}")]
+    NoSuchTask { id: String, stream: String },
+}
+
+/// Something worth telling the author that does not stop the task from being kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TaskWarning {
+    /// Evidence after the ask time: the agent cannot have seen it yet.
+    EvidenceAfterAsk { span: Span },
+    /// A multiple-choice task without an answer yet.
+    NoAnswer,
+}
+
+impl std::fmt::Display for TaskWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::EvidenceAfterAsk { span } => write!(
+                f,
+                "evidence {} - {} ends after the ask time: the agent has not seen it yet",
+                crate::timefmt::format_hms_ms(span.start_ms * crate::video::NS_PER_MS),
+                crate::timefmt::format_hms_ms(span.end_ms * crate::video::NS_PER_MS)
+            ),
+            Self::NoAnswer => write!(f, "no answer yet"),
+        }
+    }
+}
+
+impl Task {
+    /// A new authored task at `ask_ms`, empty otherwise.
+    #[must_use]
+    pub fn authored(id: String, stream: &str, ask_ms: i64, author: &str) -> Self {
+        let now = now_unix_ms();
+        Self {
+            id,
+            stream: stream.to_owned(),
+            text: String::new(),
+            options: Vec::new(),
+            answer: String::new(),
+            task_type: String::new(),
+            ask_ms,
+            evidence: Vec::new(),
+            trigger: false,
+            switch_to: None,
+            author: author.to_owned(),
+            source: TaskSource::Authored,
+            created_unix_ms: now,
+            edited_unix_ms: now,
+        }
+    }
+
+    /// Whether the task is multiple choice.
+    #[must_use]
+    pub fn is_multiple_choice(&self) -> bool {
+        !self.options.is_empty()
+    }
+
+    /// The options as "A. text" lines.
+    #[must_use]
+    pub fn lettered_options(&self) -> Vec<String> {
+        self.options
+            .iter()
+            .enumerate()
+            .map(|(i, o)| format!("{}. {o}", option_letter(i)))
+            .collect()
+    }
+
+    /// Checks the task; `Ok` carries the warnings.
+    ///
+    /// # Errors
+    /// What makes the task unusable: no id or text, a wrong number of options, an answer that
+    /// is not among the options, a negative ask time.
+    pub fn validate(&self) -> Result<Vec<TaskWarning>, TaskError> {
+        let id = || self.id.clone();
+        if self.id.trim().is_empty() {
+            return Err(TaskError::EmptyId { id: id() });
+        }
+        if self.text.trim().is_empty() {
+            return Err(TaskError::EmptyText { id: id() });
+        }
+        if self.ask_ms < 0 {
+            return Err(TaskError::NegativeAsk {
+                id: id(),
+                ask_ms: self.ask_ms,
+            });
+        }
+        let mut warnings = Vec::new();
+        let count = self.options.len();
+        if count > 0 {
+            if !(2..=MAX_OPTIONS).contains(&count) {
+                return Err(TaskError::OptionCount { id: id(), count });
+            }
+            let answer = self.answer.trim();
+            if answer.is_empty() {
+                warnings.push(TaskWarning::NoAnswer);
+            } else {
+                let ok = answer.len() == 1
+                    && (0..count).any(|i| {
+                        option_letter(i).eq_ignore_ascii_case(&answer.chars().next().unwrap_or(' '))
+                    });
+                if !ok {
+                    return Err(TaskError::AnswerNotAnOption {
+                        id: id(),
+                        answer: answer.to_owned(),
+                        letters: (0..count).map(option_letter).collect::<String>(),
+                    });
+                }
+            }
+        }
+        for span in &self.evidence {
+            if span.end_ms > self.ask_ms {
+                warnings.push(TaskWarning::EvidenceAfterAsk { span: *span });
+            }
+        }
+        Ok(warnings)
+    }
+}
+
+/// One change to the task library; the project appends these to `tasks.jsonl`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum TaskEvent {
+    /// Adds a task or replaces the one with its (stream, id).
+    Put { task: Box<Task> },
+    /// Removes a task.
+    Delete { stream: String, id: String },
+}
+
+/// Which tasks the library table shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TaskFilter {
+    /// Case-insensitive substring of the text, id or answer.
+    pub text: String,
+    pub task_type: Option<String>,
+    pub source: Option<String>,
+    pub author: Option<String>,
+    /// `Some(true)`: only tasks with evidence; `Some(false)`: only tasks without.
+    pub has_evidence: Option<bool>,
+    pub stream: Option<String>,
+}
+
+impl TaskFilter {
+    #[must_use]
+    pub fn matches(&self, task: &Task, lowered_text: &str) -> bool {
+        self.stream.as_ref().is_none_or(|s| &task.stream == s)
+            && self.task_type.as_ref().is_none_or(|t| &task.task_type == t)
+            && self
+                .source
+                .as_ref()
+                .is_none_or(|s| &task.source.label() == s)
+            && self.author.as_ref().is_none_or(|a| &task.author == a)
+            && self
+                .has_evidence
+                .is_none_or(|want| want != task.evidence.is_empty())
+            && (lowered_text.is_empty()
+                || contains_lowered(&task.text, lowered_text)
+                || contains_lowered(&task.id, lowered_text)
+                || contains_lowered(&task.answer, lowered_text))
+    }
+}
+
+fn contains_lowered(haystack: &str, lowered_needle: &str) -> bool {
+    if haystack.is_ascii() && lowered_needle.is_ascii() {
+        haystack
+            .as_bytes()
+            .windows(lowered_needle.len())
+            .any(|w| w.eq_ignore_ascii_case(lowered_needle.as_bytes()))
+    } else {
+        haystack.to_lowercase().contains(lowered_needle)
+    }
+}
+
+/// A project's tasks: every stream's task set, kept in (stream, ask time, id) order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TaskLibrary {
+    tasks: Vec<Task>,
+}
+
+impl TaskLibrary {
+    /// A library of `tasks`; the later of two with the same (stream, id) wins.
+    #[must_use]
+    pub fn new(tasks: Vec<Task>) -> Self {
+        let mut library = Self::default();
+        for task in tasks {
+            library.put(task);
+        }
+        library
+    }
+
+    /// All tasks in (stream, ask time, id) order.
+    #[must_use]
+    pub fn tasks(&self) -> &[Task] {
+        &self.tasks
+    }
+
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+
+    fn position(&self, stream: &str, id: &str) -> Option<usize> {
+        self.tasks
+            .iter()
+            .position(|t| t.stream == stream && t.id == id)
+    }
+
+    #[must_use]
+    pub fn get(&self, stream: &str, id: &str) -> Option<&Task> {
+        self.position(stream, id).map(|i| &self.tasks[i])
+    }
+
+    /// A stream's task set, by ask time.
+    pub fn stream(&self, stream: &str) -> impl Iterator<Item = &Task> {
+        self.tasks.iter().filter(move |t| t.stream == stream)
+    }
+
+    /// The streams that have tasks, in order.
+    #[must_use]
+    pub fn streams(&self) -> Vec<String> {
+        let mut streams: Vec<String> = Vec::new();
+        for t in &self.tasks {
+            if streams.last() != Some(&t.stream) {
+                streams.push(t.stream.clone());
+            }
+        }
+        streams.dedup();
+        streams
+    }
+
+    /// Adds or replaces; returns the task it replaced.
+    pub fn put(&mut self, task: Task) -> Option<Task> {
+        let old = self
+            .position(&task.stream, &task.id)
+            .map(|i| self.tasks.remove(i));
+        let key = |t: &Task| (t.stream.clone(), t.ask_ms, t.id.clone());
+        let at = self.tasks.partition_point(|t| key(t) < key(&task));
+        self.tasks.insert(at, task);
+        old
+    }
+
+    /// Adds a task whose id must be new in its stream.
+    ///
+    /// # Errors
+    /// [`TaskError::DuplicateId`] when the stream already has that id.
+    pub fn insert_new(&mut self, task: Task) -> Result<(), TaskError> {
+        if self.get(&task.stream, &task.id).is_some() {
+            return Err(TaskError::DuplicateId {
+                id: task.id,
+                stream: task.stream,
+            });
+        }
+        self.put(task);
+        Ok(())
+    }
+
+    /// Removes a task; returns it.
+    pub fn remove(&mut self, stream: &str, id: &str) -> Option<Task> {
+        self.position(stream, id).map(|i| self.tasks.remove(i))
+    }
+
+    /// Applies one logged change.
+    pub fn apply(&mut self, event: &TaskEvent) {
+        match event {
+            TaskEvent::Put { task } => {
+                self.put((**task).clone());
+            }
+            TaskEvent::Delete { stream, id } => {
+                self.remove(stream, id);
+            }
+        }
+    }
+
+    /// The event that undoes `event`, given the library before it.
+    #[must_use]
+    pub fn inverse(&self, event: &TaskEvent) -> TaskEvent {
+        let (stream, id) = match event {
+            TaskEvent::Put { task } => (task.stream.as_str(), task.id.as_str()),
+            TaskEvent::Delete { stream, id } => (stream.as_str(), id.as_str()),
+        };
+        match self.get(stream, id) {
+            Some(before) => TaskEvent::Put {
+                task: Box::new(before.clone()),
+            },
+            None => TaskEvent::Delete {
+                stream: stream.to_owned(),
+                id: id.to_owned(),
+            },
+        }
+    }
+
+    /// An id not yet used in `stream`: `prefix-N` with the smallest free N from 1.
+    #[must_use]
+    pub fn fresh_id(&self, stream: &str, prefix: &str) -> String {
+        let used: std::collections::HashSet<&str> =
+            self.stream(stream).map(|t| t.id.as_str()).collect();
+        // One of the first len + 1 numbers is free.
+        (1..=used.len() + 1)
+            .map(|n| format!("{prefix}-{n}"))
+            .find(|id| !used.contains(id.as_str()))
+            .unwrap_or_default()
+    }
+
+    /// Indices of the tasks `filter` keeps, in library order.
+    #[must_use]
+    pub fn filtered(&self, filter: &TaskFilter) -> Vec<usize> {
+        let lowered = filter.text.trim().to_lowercase();
+        self.tasks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| filter.matches(t, &lowered))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// How many tasks of each type (empty type counted as "").
+    #[must_use]
+    pub fn counts_by_type(&self, indices: &[usize]) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for &i in indices {
+            *counts.entry(self.tasks[i].task_type.clone()).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// The tasks of `stream` asked at or before `now_ms`, newest first: what Phase Two reads.
+    #[must_use]
+    pub fn recent(&self, stream: &str, now_ms: i64, limit: usize) -> Vec<&Task> {
+        let mut asked: Vec<&Task> = self.stream(stream).filter(|t| t.ask_ms <= now_ms).collect();
+        asked.reverse();
+        asked.truncate(limit);
+        asked
+    }
+
+    /// The task of `stream` asked before (`forward` false) or after `at_ms`.
+    #[must_use]
+    pub fn neighbour(&self, stream: &str, at_ms: i64, forward: bool) -> Option<&Task> {
+        if forward {
+            self.stream(stream).find(|t| t.ask_ms > at_ms)
+        } else {
+            self.stream(stream).filter(|t| t.ask_ms < at_ms).last()
+        }
+    }
+
+    /// Distinct values of a field over all tasks, sorted (for filter combo boxes).
+    #[must_use]
+    pub fn distinct(&self, field: impl Fn(&Task) -> String) -> Vec<String> {
+        let mut values: Vec<String> = self.tasks.iter().map(field).collect();
+        values.sort();
+        values.dedup();
+        values
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(id: &str, ask_ms: i64) -> Task {
+        let mut t = Task::authored(id.to_owned(), "s", ask_ms, "ann");
+        t.text = format!("question {id}");
+        t
+    }
+
+    #[test]
+    fn the_answer_must_be_among_the_options() {
+        let mut t = task("q1", 5_000);
+        t.options = vec!["red".into(), "blue".into(), "green".into()];
+        t.answer = "D".into();
+        let err = t.validate().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "task q1: the answer \"D\" is not one of the options (ABC)"
+        );
+        t.answer = "b".into();
+        assert_eq!(t.validate().unwrap(), vec![]);
+        t.options.push("x".into());
+        t.options.push("y".into());
+        t.options.push("z".into());
+        assert!(matches!(
+            t.validate(),
+            Err(TaskError::OptionCount { count: 6, .. })
+        ));
+    }
+
+    #[test]
+    fn evidence_after_the_ask_time_is_a_warning() {
+        let mut t = task("q1", 5_000);
+        t.evidence = vec![Span::new(1_000, 2_000), Span::new(4_000, 6_000)];
+        let warnings = t.validate().unwrap();
+        assert_eq!(
+            warnings,
+            vec![TaskWarning::EvidenceAfterAsk {
+                span: Span::new(4_000, 6_000)
+            }]
+        );
+        assert!(warnings[0].to_string().contains("00:00:04.000"));
+    }
+
+    #[test]
+    fn duplicate_ids_are_refused_and_events_undo() {
+        let mut lib = TaskLibrary::default();
+        lib.insert_new(task("q1", 3_000)).unwrap();
+        lib.insert_new(task("q2", 1_000)).unwrap();
+        assert!(matches!(
+            lib.insert_new(task("q1", 9_000)),
+            Err(TaskError::DuplicateId { .. })
+        ));
+        assert_eq!(lib.tasks()[0].id, "q2", "ordered by ask time");
+        let mut edited = task("q1", 3_000);
+        edited.text = "changed".into();
+        let event = TaskEvent::Put {
+            task: Box::new(edited),
+        };
+        let undo = lib.inverse(&event);
+        lib.apply(&event);
+        assert_eq!(lib.get("s", "q1").unwrap().text, "changed");
+        lib.apply(&undo);
+        assert_eq!(lib.get("s", "q1").unwrap().text, "question q1");
+        let delete = TaskEvent::Delete {
+            stream: "s".into(),
+            id: "q2".into(),
+        };
+        let undo = lib.inverse(&delete);
+        lib.apply(&delete);
+        assert_eq!(lib.len(), 1);
+        lib.apply(&undo);
+        assert_eq!(lib.len(), 2);
+        assert_eq!(lib.fresh_id("s", "q"), "q3");
+    }
+
+    #[test]
+    fn filters_counts_recent_and_neighbours() {
+        let mut a = task("a", 1_000);
+        a.task_type = "Counting Problem".into();
+        a.evidence = vec![Span::new(0, 500)];
+        let mut b = task("b", 2_000);
+        b.task_type = "OCR Problems".into();
+        b.source = TaskSource::Imported("videomme".into());
+        let c = task("c", 3_000);
+        let lib = TaskLibrary::new(vec![c, b, a]);
+        let all = lib.filtered(&TaskFilter::default());
+        assert_eq!(all.len(), 3);
+        let with_evidence = lib.filtered(&TaskFilter {
+            has_evidence: Some(true),
+            ..TaskFilter::default()
+        });
+        assert_eq!(with_evidence, vec![0]);
+        let imported = lib.filtered(&TaskFilter {
+            source: Some("videomme".into()),
+            ..TaskFilter::default()
+        });
+        assert_eq!(imported, vec![1]);
+        let text = lib.filtered(&TaskFilter {
+            text: "QUESTION C".into(),
+            ..TaskFilter::default()
+        });
+        assert_eq!(text, vec![2]);
+        assert_eq!(lib.counts_by_type(&all)["Counting Problem"], 1);
+        let recent: Vec<&str> = lib
+            .recent("s", 2_500, 5)
+            .iter()
+            .map(|t| t.id.as_str())
+            .collect();
+        assert_eq!(recent, ["b", "a"]);
+        assert_eq!(lib.neighbour("s", 2_000, true).unwrap().id, "c");
+        assert_eq!(lib.neighbour("s", 2_000, false).unwrap().id, "a");
+        assert!(lib.neighbour("s", 3_000, true).is_none());
+    }
+}
