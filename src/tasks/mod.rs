@@ -108,6 +108,10 @@ pub struct Task {
     pub author: String,
     #[serde(default)]
     pub source: TaskSource,
+    /// Benchmark fields kept as they were (EgoLifeQA's trigger cue and reason, M3-Bench's
+    /// reasoning, Video-MME's domain, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, String>,
     /// Wall-clock times, Unix milliseconds.
     #[serde(default)]
     pub created_unix_ms: i64,
@@ -193,6 +197,7 @@ impl Task {
             switch_to: None,
             author: author.to_owned(),
             source: TaskSource::Authored,
+            extra: BTreeMap::new(),
             created_unix_ms: now,
             edited_unix_ms: now,
         }
