@@ -105,6 +105,8 @@ pub struct TaskMemApp {
     suite_streams: Vec<PathBuf>,
     /// The open project: its memory lanes, browser and inspector.
     project: Option<ProjectView>,
+    /// Checking that a stream's video is the one its memory was made from.
+    verifying: Option<Receiver<Option<String>>>,
 }
 
 impl TaskMemApp {
@@ -129,6 +131,7 @@ impl TaskMemApp {
             open_options: OpenOptions::default(),
             suite_streams: Vec::new(),
             project: None,
+            verifying: None,
         };
         if let Some(video) = video {
             app.pending.push(AppCommand::Open(video));
@@ -301,6 +304,9 @@ impl TaskMemApp {
             return;
         };
         if let Some(video) = view.local_video(&info) {
+            if let Some(expected) = info.video_sha256.clone() {
+                self.start_verify(video.clone(), expected, ctx);
+            }
             self.start_open(video, ctx);
         } else {
             self.player = Some(Player::empty_stage(
@@ -308,6 +314,50 @@ impl TaskMemApp {
                 info.duration_ms,
             ));
             self.ruler.fit();
+        }
+    }
+
+    /// Hashes a stream's video on its own thread (a long video takes seconds) while it opens;
+    /// a mismatch becomes a warning, the video still plays.
+    fn start_verify(&mut self, video: PathBuf, expected_sha256: String, ctx: &egui::Context) {
+        let (tx, rx) = bounded(1);
+        let repaint = ctx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("video-verify".to_owned())
+            .spawn(move || {
+                let problem = match crate::world::sha256_file(&video) {
+                    Ok(found) if found == expected_sha256 => None,
+                    Ok(found) => Some(format!(
+                        "{}: this is not the video the memory was made from (SHA-256 {}…, \
+                         the project expects {}…); spans may not match what you see",
+                        video.display(),
+                        &found[..12.min(found.len())],
+                        &expected_sha256[..12.min(expected_sha256.len())]
+                    )),
+                    Err(err) => Some(format!(
+                        "{}: cannot check the video: {err}",
+                        video.display()
+                    )),
+                };
+                let _ = tx.send(problem);
+                repaint.request_repaint();
+            });
+        if let Ok(_handle) = spawned {
+            self.verifying = Some(rx);
+        }
+    }
+
+    fn poll_verify(&mut self) {
+        let Some(rx) = &self.verifying else { return };
+        match rx.try_recv() {
+            Ok(problem) => {
+                self.verifying = None;
+                if let Some(problem) = problem {
+                    self.toasts.warning(problem);
+                }
+            }
+            Err(crossbeam_channel::TryRecvError::Disconnected) => self.verifying = None,
+            Err(crossbeam_channel::TryRecvError::Empty) => {}
         }
     }
 
@@ -732,6 +782,7 @@ impl eframe::App for TaskMemApp {
             self.apply(command, &ctx);
         }
         self.poll_open(&ctx);
+        self.poll_verify();
 
         let now_s = ctx.input(|i| i.time);
         self.check_live_growth(&ctx, now_s);

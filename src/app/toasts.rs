@@ -5,6 +5,8 @@ use std::time::Duration;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ToastKind {
     Info,
+    /// Something worth knowing that did not stop anything (task validation, a changed video).
+    Warning,
     Error,
 }
 
@@ -26,6 +28,12 @@ impl Toasts {
         let text = text.into();
         log::warn!("{text}");
         self.push(ToastKind::Error, text);
+    }
+
+    pub fn warning(&mut self, text: impl Into<String>) {
+        let text = text.into();
+        log::info!("{text}");
+        self.push(ToastKind::Warning, text);
     }
 
     pub fn info(&mut self, text: impl Into<String>) {
@@ -55,6 +63,7 @@ impl Toasts {
     fn lifetime(kind: ToastKind) -> f64 {
         match kind {
             ToastKind::Info => 4.0,
+            ToastKind::Warning => 8.0,
             ToastKind::Error => 12.0,
         }
     }
@@ -78,6 +87,7 @@ impl Toasts {
                 for (i, toast) in self.toasts.iter().enumerate() {
                     let (fill, icon) = match toast.kind {
                         ToastKind::Error => (egui::Color32::from_rgb(110, 32, 32), "⚠"),
+                        ToastKind::Warning => (egui::Color32::from_rgb(112, 82, 18), "⚠"),
                         ToastKind::Info => (egui::Color32::from_rgb(36, 52, 78), "ℹ"),
                     };
                     egui::Frame::popup(ui.style())
