@@ -145,6 +145,28 @@ impl Playback {
         self.seek_ns(self.frame_times_ns[target]);
     }
 
+    /// The frame boundary `frames` pictures from `time_ms` (forward: each step goes to the
+    /// first frame starting after; back: the last one starting before), in whole ms. Evidence
+    /// edges step by real frame times, never by time x fps.
+    #[must_use]
+    pub fn frame_step_ms(&self, time_ms: i64, frames: i64) -> i64 {
+        const NS_PER_MS: i64 = 1_000_000;
+        let ms = |ns: i64| (ns + NS_PER_MS / 2).div_euclid(NS_PER_MS);
+        let times = &self.frame_times_ns;
+        let end_ms = ms(self.duration_ns);
+        let mut t = time_ms;
+        for _ in 0..frames.unsigned_abs() {
+            t = if frames > 0 {
+                let i = times.partition_point(|&f| ms(f) <= t);
+                times.get(i).map_or(end_ms, |&f| ms(f)).max(t)
+            } else {
+                let i = times.partition_point(|&f| ms(f) < t);
+                if i > 0 { ms(times[i - 1]) } else { 0.min(t) }
+            };
+        }
+        t
+    }
+
     pub fn home(&mut self) {
         self.seek_ns(self.first_frame_ns());
     }
@@ -227,6 +249,20 @@ impl Playback {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frame_steps_in_ms_follow_the_real_frame_times() {
+        // 30 fps: 33.333 ms frames; rounding to ms must never get stuck.
+        let times: Arc<[i64]> = (0..10).map(|i| i * 1_000_000_000 / 30).collect();
+        let p = Playback::new(times, 10 * 1_000_000_000 / 30);
+        assert_eq!(p.frame_step_ms(0, 1), 33);
+        assert_eq!(p.frame_step_ms(33, 1), 67);
+        assert_eq!(p.frame_step_ms(67, -1), 33);
+        assert_eq!(p.frame_step_ms(50, -1), 33);
+        assert_eq!(p.frame_step_ms(50, 2), 100);
+        assert_eq!(p.frame_step_ms(300, 1), 333, "the last frame's end");
+        assert_eq!(p.frame_step_ms(0, -1), 0);
+    }
 
     const MS: i64 = 1_000_000;
 

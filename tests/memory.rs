@@ -180,12 +180,39 @@ fn a_writer_killed_mid_append_leaves_a_project_that_opens_with_every_complete_li
     assert_eq!(reopened.skipped_lines, 1);
     // A later append still lands on a line of its own.
     let mut reopened = reopened;
-    let mut extra = reopened.memory.entries()[0].clone();
+    let mut extra = reopened.memory.lane("video1", "general")[0].clone();
     extra.id = 1_000;
     extra.text = "appended after the crash".to_owned();
     reopened.append(&[extra]).unwrap();
     let again = Project::open(&path).unwrap();
-    assert_eq!(again.memory.len(), 88);
+    assert_eq!(
+        again.memory.len(),
+        88,
+        "the torn line does not swallow the next"
+    );
+    assert_eq!(again.skipped_lines, 1);
+
+    // The same for the task log: a torn last line costs that change only.
+    let tasks_file = path.join("tasks.jsonl");
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&tasks_file)
+        .unwrap();
+    file.write_all(b"0badc0de {\"op\":\"put\",\"task\":{\"id\":")
+        .unwrap();
+    drop(file);
+    let mut again = Project::open(&path).unwrap();
+    assert_eq!(again.tasks.len(), 7);
+    let mut task = again.tasks.tasks()[0].clone();
+    task.id = "after-crash".to_owned();
+    again
+        .record_tasks(&[taskmem::tasks::TaskEvent::Put {
+            task: Box::new(task),
+        }])
+        .unwrap();
+    let reopened = Project::open(&path).unwrap();
+    assert_eq!(reopened.tasks.len(), 8);
+    assert_eq!(reopened.skipped_lines, 2);
 }
 
 #[test]

@@ -384,7 +384,7 @@ fn opening_a_suite_shows_a_stream_with_its_questions_as_markers() {
             .all(|w| w[0].ask_ms <= w[1].ask_ms)
     );
     h.step();
-    h.get_by_label(&format!("Questions lane ({questions} questions)"));
+    h.get_by_label(&format!("Tasks lane ({questions} tasks)"));
     h.get_by_label("Suite").click();
     for _ in 0..3 {
         h.step();
@@ -680,6 +680,7 @@ fn the_browser_filters_by_time_range_and_label_and_sorts_by_label() {
 #[test]
 fn the_timeline_of_the_demo_project_looks_right() {
     use taskmem::app::project_view::ProjectView;
+    use taskmem::app::task_panel::{TaskPanel, TaskView};
     use taskmem::app::ui::ruler::{RulerInput, TimeRuler};
     let project = taskmem::project::Project::open(&asset("project_v1")).unwrap();
     let mut view = ProjectView::new(project);
@@ -687,24 +688,35 @@ fn the_timeline_of_the_demo_project_looks_right() {
     // Most of the way in: the last clips are not available yet, so the delay shows.
     let position_ns = duration_ns * 9 / 10;
     let mut h = Harness::builder()
-        .with_size(egui::vec2(640.0, 150.0))
+        .with_size(egui::vec2(640.0, 170.0))
         .build_ui_state(
-            move |ui, (ruler, view): &mut (TimeRuler, ProjectView)| {
+            move |ui, (ruler, view, tasks): &mut (TimeRuler, ProjectView, TaskPanel)| {
                 let input = RulerInput {
                     duration_ns,
                     position_ns,
                     keyframes_ns: &[],
                     loop_range_ns: None,
                     playing: false,
-                    questions: &[],
                 };
                 let _ = ruler.ruler_ui(ui, &input);
                 let _ = view.lanes_ui(ui, ruler, position_ns);
+                let task_view = TaskView {
+                    library: view.tasks(),
+                    generation: 0,
+                    stream: view.stream(),
+                    lanes: view.lanes(),
+                    position_ns,
+                    duration_ns,
+                    editable: true,
+                };
+                let slice = view.tasks().stream_slice(view.stream());
+                let _ = tasks.lane_ui(ui, ruler, slice, &task_view);
             },
-            (TimeRuler::default(), view),
+            (TimeRuler::default(), view, TaskPanel::default()),
         );
     h.run_steps(3);
     h.get_by_label("Memory lane General Memory (12 entries)");
+    h.get_by_label("Tasks lane (3 tasks)");
     h.snapshot("timeline_demo_project");
 }
 
@@ -729,5 +741,200 @@ fn a_stream_video_that_is_not_the_one_the_memory_was_made_from_gets_a_warning() 
     assert!(
         h.state().player().is_some_and(|p| p.decoder.is_some()),
         "the video still plays"
+    );
+}
+
+/// A writable copy of the demo project, opened (its 3 + 4 questions are tasks).
+fn writable_project() -> (tempfile::TempDir, PathBuf, Harness<'static, TaskMemApp>) {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("p");
+    copy_dir(&asset("project_v1"), &project);
+    let h = project_harness_at(project.clone());
+    (dir, project, h)
+}
+
+fn steps(h: &mut Harness<'_, TaskMemApp>, n: usize) {
+    for _ in 0..n {
+        h.step();
+    }
+}
+
+fn task<'a>(h: &'a Harness<'_, TaskMemApp>, id: &str) -> Option<&'a taskmem::tasks::Task> {
+    let view = h.state().project().unwrap();
+    view.tasks().get(view.stream(), id)
+}
+
+#[test]
+fn ctrl_e_creates_a_task_at_the_playhead_typing_fills_it_and_undo_removes_it() {
+    let (_dir, project, mut h) = writable_project();
+    assert_eq!(h.state().project().unwrap().tasks().len(), 7);
+    h.state_mut().submit(AppCommand::Seek(30_000_000_000));
+    h.step();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::E);
+    steps(&mut h, 3);
+    let created = task(&h, "task-1").expect("Ctrl+E made a task");
+    assert_eq!(created.ask_ms, 30_000);
+    assert_eq!(h.state().task_panel().selected(), Some("task-1"));
+    assert!(
+        h.get_by_label("Question").is_focused(),
+        "the form opens with the question focused"
+    );
+    h.get_by_label("Question")
+        .type_text("How many cups are on the table?");
+    steps(&mut h, 2);
+    h.get_by_label("Type").focus();
+    h.step();
+    h.get_by_label("Type").type_text("Counting Problem");
+    steps(&mut h, 3);
+    let typed = task(&h, "task-1").unwrap();
+    assert_eq!(typed.text, "How many cups are on the table?");
+    assert_eq!(typed.task_type, "Counting Problem");
+    // Saved as typed: the project on disk has it.
+    let on_disk = taskmem::project::Project::open(&project).unwrap();
+    assert_eq!(on_disk.tasks.len(), 8);
+    assert_eq!(
+        on_disk.tasks.get("video5_obj", "task-1").unwrap().text,
+        "How many cups are on the table?"
+    );
+
+    // Leave the field, then undo: the type, the whole typed question, then the task.
+    h.key_press(egui::Key::Escape);
+    steps(&mut h, 2);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    steps(&mut h, 2);
+    assert_eq!(task(&h, "task-1").unwrap().task_type, "");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    steps(&mut h, 2);
+    assert_eq!(task(&h, "task-1").unwrap().text, "");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    steps(&mut h, 2);
+    assert!(task(&h, "task-1").is_none(), "undo removes the task");
+    let on_disk = taskmem::project::Project::open(&project).unwrap();
+    assert_eq!(
+        on_disk.tasks.len(),
+        7,
+        "the questions stay, the new task is gone"
+    );
+    h.key_press_modifiers(
+        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+        egui::Key::Z,
+    );
+    steps(&mut h, 2);
+    assert!(task(&h, "task-1").is_some(), "redo brings it back");
+}
+
+#[test]
+fn creating_a_task_while_the_video_plays_keeps_the_time_you_started() {
+    let (_dir, _project, mut h) = writable_project();
+    h.key_press(egui::Key::Space);
+    steps(&mut h, 4);
+    assert!(h.state().player().unwrap().playback.is_playing());
+    let pressed_at = position_ms(&h);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::E);
+    steps(&mut h, 6);
+    let ask_ms = task(&h, "task-1").unwrap().ask_ms;
+    // kittest gives the Ctrl key-down a frame of its own (250 ms of play) before the E.
+    assert!(
+        (pressed_at..=pressed_at + 250).contains(&ask_ms),
+        "asked at {ask_ms}, pressed at {pressed_at}"
+    );
+    assert!(
+        position_ms(&h) >= ask_ms + 1_000,
+        "the video plays on; the ask time stays"
+    );
+}
+
+#[test]
+fn a_drag_on_the_tasks_lane_sets_evidence_and_alt_arrows_nudge_its_edges() {
+    let (_dir, _project, mut h) = writable_project();
+    h.state_mut().submit(AppCommand::Seek(60_000_000_000));
+    h.step();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::E);
+    steps(&mut h, 3);
+    h.key_press(egui::Key::Escape);
+    steps(&mut h, 2);
+    let lane = h.get_by_label_contains("Tasks lane (").rect();
+    let at = |fraction: f32| egui::pos2(lane.left() + lane.width() * fraction, lane.center().y);
+    // Away from the question markers (at 8 s, 18 s and 28 s).
+    h.hover_at(at(0.5));
+    h.drag_at(at(0.5));
+    h.hover_at(at(0.6));
+    h.hover_at(at(0.7));
+    h.drop_at(at(0.7));
+    steps(&mut h, 3);
+    let evidence = task(&h, "task-1").unwrap().evidence.clone();
+    assert_eq!(evidence.len(), 1, "{evidence:?}");
+    let span = evidence[0];
+    assert!(
+        (59_000..=61_000).contains(&span.start_ms),
+        "starts at {span:?}"
+    );
+    assert!((83_000..=85_000).contains(&span.end_ms), "ends at {span:?}");
+
+    // The start edge by a frame (this empty stage has ten a second), the end by a second.
+    h.key_press_modifiers(egui::Modifiers::ALT, egui::Key::ArrowRight);
+    steps(&mut h, 2);
+    let nudged = task(&h, "task-1").unwrap().evidence[0];
+    assert_eq!(nudged.start_ms, span.start_ms.div_euclid(100) * 100 + 100);
+    h.key_press_modifiers(egui::Modifiers::ALT, egui::Key::ArrowDown);
+    h.key_press_modifiers(
+        egui::Modifiers::ALT | egui::Modifiers::SHIFT,
+        egui::Key::ArrowLeft,
+    );
+    steps(&mut h, 2);
+    let nudged_end = task(&h, "task-1").unwrap().evidence[0];
+    assert_eq!(nudged_end.end_ms, span.end_ms - 1_000);
+    assert_eq!(nudged_end.start_ms, nudged.start_ms);
+    assert_eq!(position_ms(&h), 60_000, "nudging never moves the playhead");
+}
+
+#[test]
+fn ctrl_arrows_jump_between_tasks_and_the_library_filters_and_deletes_in_bulk() {
+    let (_dir, _project, mut h) = writable_project();
+    let asks: Vec<i64> = {
+        let view = h.state().project().unwrap();
+        view.tasks()
+            .stream_slice(view.stream())
+            .iter()
+            .map(|t| t.ask_ms)
+            .collect()
+    };
+    assert_eq!(asks.len(), 3);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::ArrowRight);
+    steps(&mut h, 2);
+    assert_eq!(position_ms(&h), asks[0]);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::ArrowRight);
+    steps(&mut h, 2);
+    assert_eq!(position_ms(&h), asks[1]);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::ArrowLeft);
+    steps(&mut h, 2);
+    assert_eq!(position_ms(&h), asks[0]);
+    assert!(h.state().task_panel().selected().is_some());
+
+    h.get_by_label("Task library").click();
+    steps(&mut h, 3);
+    assert_eq!(h.state().task_panel().library_rows().len(), 3);
+    h.get_by_label("all streams").click();
+    steps(&mut h, 3);
+    assert_eq!(h.state().task_panel().library_rows().len(), 7);
+    h.get_by_label("Search").focus();
+    h.step();
+    h.get_by_label("Search").type_text("who");
+    steps(&mut h, 3);
+    let found = h.state().task_panel().library_rows().len();
+    assert!((1..7).contains(&found), "{found} of 7 tasks match");
+    h.get_by_label("select all shown").click();
+    steps(&mut h, 2);
+    h.get_by_label(&format!("Delete {found}")).click();
+    steps(&mut h, 3);
+    assert_eq!(h.state().project().unwrap().tasks().len(), 7 - found);
+    h.key_press(egui::Key::Escape);
+    steps(&mut h, 2);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    steps(&mut h, 2);
+    assert_eq!(
+        h.state().project().unwrap().tasks().len(),
+        7,
+        "one undo brings the bulk delete back"
     );
 }

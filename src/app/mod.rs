@@ -3,6 +3,7 @@
 
 pub mod player;
 pub mod project_view;
+pub mod task_panel;
 pub mod toasts;
 pub mod ui;
 
@@ -15,11 +16,13 @@ use serde::{Deserialize, Serialize};
 use crate::memory::Verdict;
 use crate::memory::labels::LabelEvent;
 use crate::project::Project;
+use crate::tasks::{Span, Task, TaskEvent};
 use crate::timefmt::format_hms_ms;
 use crate::video::{NS_PER_SEC, OpenOptions, VideoSource};
-use crate::world::questions::{WorldQuestion, load_tasks};
+use crate::world::questions::load_tasks;
 use player::Player;
 use project_view::ProjectView;
+use task_panel::{Edge, SideTab, TaskKey, TaskPanel, TaskView};
 use toasts::Toasts;
 use ui::ruler::{RulerInput, TimeRuler};
 use ui::transport::TransportBar;
@@ -67,6 +70,40 @@ pub enum AppCommand {
     },
     Undo,
     Redo,
+    /// A new task asked at `ask_ms` (the playhead when Ctrl+E was pressed).
+    NewTask {
+        ask_ms: i64,
+    },
+    /// Select a task of the current stream (`None` clears).
+    SelectTask(Option<String>),
+    /// Store a task as the form has it (same stream and id).
+    PutTask(Box<Task>),
+    RenameTask {
+        key: TaskKey,
+        new_id: String,
+    },
+    DuplicateTask(TaskKey),
+    DeleteTasks(Vec<TaskKey>),
+    RetypeTasks(Vec<TaskKey>, String),
+    /// Replace evidence span `index` of a task (or add one with `None`).
+    SetEvidence {
+        key: TaskKey,
+        index: Option<usize>,
+        span: Span,
+    },
+    /// Move the selected task's active evidence edge by frames and seconds.
+    NudgeEdge {
+        frames: i64,
+        seconds: i64,
+    },
+    SelectEdge(Edge),
+    /// Select the task asked before or after the playhead and seek to it.
+    JumpTask {
+        forward: bool,
+    },
+    /// Make a project for the open video (its world questions become tasks) in a folder
+    /// (`None`: ask with a dialog).
+    NewProjectFromVideo(Option<PathBuf>),
 }
 
 /// What persists between runs (window layout persists through eframe itself).
@@ -74,6 +111,8 @@ pub enum AppCommand {
 #[serde(default)]
 pub struct Settings {
     pub recent_files: Vec<PathBuf>,
+    /// Written into the tasks this person authors.
+    pub author: String,
 }
 
 const MAX_RECENT: usize = 10;
@@ -107,6 +146,8 @@ pub struct TaskMemApp {
     project: Option<ProjectView>,
     /// Checking that a stream's video is the one its memory was made from.
     verifying: Option<Receiver<Option<String>>>,
+    /// Task authoring: the tasks lane, the form and the library.
+    tasks: TaskPanel,
 }
 
 impl TaskMemApp {
@@ -132,7 +173,13 @@ impl TaskMemApp {
             suite_streams: Vec::new(),
             project: None,
             verifying: None,
+            tasks: TaskPanel::default(),
         };
+        if app.settings.author.is_empty() {
+            app.settings.author = std::env::var("USER")
+                .or_else(|_| std::env::var("USERNAME"))
+                .unwrap_or_else(|_| "annotator".to_owned());
+        }
         if let Some(video) = video {
             app.pending.push(AppCommand::Open(video));
         }
@@ -159,6 +206,12 @@ impl TaskMemApp {
         if let Some(view) = &mut self.project {
             view.attach_live(entries);
         }
+    }
+
+    /// The task panel (selection, active evidence edge, library rows).
+    #[must_use]
+    pub fn task_panel(&self) -> &TaskPanel {
+        &self.tasks
     }
 
     /// The open project, if any.
@@ -303,6 +356,7 @@ impl TaskMemApp {
         let Some(info) = view.select_stream(stream) else {
             return;
         };
+        self.tasks.select(None);
         if let Some(video) = view.local_video(&info) {
             if let Some(expected) = info.video_sha256.clone() {
                 self.start_verify(video.clone(), expected, ctx);
@@ -460,6 +514,18 @@ impl TaskMemApp {
             }
             AppCommand::Undo => self.undo_redo(true),
             AppCommand::Redo => self.undo_redo(false),
+            AppCommand::NewTask { .. }
+            | AppCommand::SelectTask(_)
+            | AppCommand::PutTask(_)
+            | AppCommand::RenameTask { .. }
+            | AppCommand::DuplicateTask(_)
+            | AppCommand::DeleteTasks(_)
+            | AppCommand::RetypeTasks(..)
+            | AppCommand::SetEvidence { .. }
+            | AppCommand::NudgeEdge { .. }
+            | AppCommand::SelectEdge(_)
+            | AppCommand::JumpTask { .. } => self.apply_task(command),
+            AppCommand::NewProjectFromVideo(folder) => self.new_project_from_video(folder, ctx),
             playback_command => {
                 let Some(player) = &mut self.player else {
                     return;
@@ -496,15 +562,337 @@ impl TaskMemApp {
         }
     }
 
+    /// Records task changes as one undo step; errors become toasts.
+    fn record_tasks(&mut self, events: Vec<TaskEvent>, coalesce: Option<String>) -> bool {
+        let Some(view) = &mut self.project else {
+            return false;
+        };
+        match view.record_tasks(events, coalesce) {
+            Ok(()) => true,
+            Err(err) => {
+                self.toasts.error(err.to_string());
+                false
+            }
+        }
+    }
+
+    fn put(task: Task) -> TaskEvent {
+        TaskEvent::Put {
+            task: Box::new(task),
+        }
+    }
+
+    /// The task commands: every change goes through the project's undoable log.
+    fn apply_task(&mut self, command: AppCommand) {
+        let position_ms = self
+            .player
+            .as_ref()
+            .map_or(0, |p| p.playback.position_ns() / crate::video::NS_PER_MS);
+        if let AppCommand::SelectTask(id) = command {
+            self.tasks.select(id);
+            return;
+        }
+        if let AppCommand::SelectEdge(edge) = command {
+            self.tasks.edge = edge;
+            return;
+        }
+        let Some(view) = &self.project else {
+            self.toasts.warning(
+                "Tasks are saved in a project: use File > New project from this video first",
+            );
+            return;
+        };
+        let stream = view.stream().to_owned();
+        let library = view.tasks();
+        let stored = |key: &TaskKey| library.get(&key.stream, &key.id).cloned();
+        let selected = self
+            .tasks
+            .selected()
+            .and_then(|id| library.get(&stream, id))
+            .cloned();
+        match command {
+            AppCommand::NewTask { ask_ms } => {
+                let id = library.fresh_id(&stream, "task");
+                let task = Task::authored(id.clone(), &stream, ask_ms, &self.settings.author);
+                if self.record_tasks(vec![Self::put(task)], None) {
+                    self.tasks.select(Some(id));
+                    self.tasks.open_form();
+                }
+            }
+            AppCommand::PutTask(task) => {
+                let key = TaskKey::of(&task);
+                let Some(before) = stored(&key) else { return };
+                let fields = changed_fields(&before, &task);
+                let coalesce = format!("{}/{}:{fields}", key.stream, key.id);
+                self.record_tasks(vec![Self::put(*task)], Some(coalesce));
+            }
+            AppCommand::RenameTask { key, new_id } => {
+                let Some(mut task) = stored(&key) else { return };
+                if new_id.is_empty() {
+                    self.toasts.error("a task id cannot be empty");
+                } else if library.get(&key.stream, &new_id).is_some() {
+                    self.toasts.error(
+                        crate::tasks::TaskError::DuplicateId {
+                            id: new_id,
+                            stream: key.stream,
+                        }
+                        .to_string(),
+                    );
+                } else {
+                    task.id.clone_from(&new_id);
+                    task.edited_unix_ms = crate::tasks::now_unix_ms();
+                    let delete = TaskEvent::Delete {
+                        stream: key.stream,
+                        id: key.id,
+                    };
+                    if self.record_tasks(vec![delete, Self::put(task)], None) {
+                        self.tasks.select(Some(new_id));
+                    }
+                }
+            }
+            AppCommand::DuplicateTask(key) => {
+                let Some(mut task) = stored(&key) else { return };
+                task.id = library.fresh_id(&key.stream, &format!("{}-copy", key.id));
+                task.source = crate::tasks::TaskSource::Authored;
+                task.author.clone_from(&self.settings.author);
+                task.created_unix_ms = crate::tasks::now_unix_ms();
+                task.edited_unix_ms = task.created_unix_ms;
+                let id = task.id.clone();
+                if self.record_tasks(vec![Self::put(task)], None) {
+                    self.tasks.select(Some(id));
+                }
+            }
+            AppCommand::DeleteTasks(keys) => {
+                let events: Vec<TaskEvent> = keys
+                    .into_iter()
+                    .filter(|k| library.get(&k.stream, &k.id).is_some())
+                    .map(|k| TaskEvent::Delete {
+                        stream: k.stream,
+                        id: k.id,
+                    })
+                    .collect();
+                let count = events.len();
+                if self.record_tasks(events, None) && count > 1 {
+                    self.toasts
+                        .info(format!("Deleted {count} tasks (Ctrl+Z brings them back)"));
+                }
+            }
+            AppCommand::RetypeTasks(keys, task_type) => {
+                let now = crate::tasks::now_unix_ms();
+                let events: Vec<TaskEvent> = keys
+                    .iter()
+                    .filter_map(stored)
+                    .filter(|t| t.task_type != task_type)
+                    .map(|mut t| {
+                        t.task_type.clone_from(&task_type);
+                        t.edited_unix_ms = now;
+                        Self::put(t)
+                    })
+                    .collect();
+                let count = events.len();
+                if self.record_tasks(events, None) {
+                    self.toasts
+                        .info(format!("Retyped {count} tasks to {task_type}"));
+                }
+            }
+            AppCommand::SetEvidence { key, index, span } => {
+                let Some(mut task) = stored(&key) else { return };
+                match index.filter(|&i| i < task.evidence.len()) {
+                    Some(i) => task.evidence[i] = span,
+                    None => task.evidence.push(span),
+                }
+                task.edited_unix_ms = crate::tasks::now_unix_ms();
+                self.record_tasks(vec![Self::put(task)], None);
+            }
+            AppCommand::NudgeEdge { frames, seconds } => {
+                let (Some(mut task), Some(player)) = (selected, &self.player) else {
+                    return;
+                };
+                let Some(span) = task.evidence.get_mut(self.tasks.span_index) else {
+                    return;
+                };
+                let duration_ms = player.playback.duration_ns() / crate::video::NS_PER_MS;
+                let edge_ms = match self.tasks.edge {
+                    Edge::Start => &mut span.start_ms,
+                    Edge::End => &mut span.end_ms,
+                };
+                let moved = player.playback.frame_step_ms(*edge_ms, frames) + seconds * 1000;
+                *edge_ms = moved.clamp(0, duration_ms);
+                // An edge pushed past the other swaps roles, as in any span editor.
+                if span.start_ms > span.end_ms {
+                    *span = Span::new(span.start_ms, span.end_ms);
+                    self.tasks.edge = match self.tasks.edge {
+                        Edge::Start => Edge::End,
+                        Edge::End => Edge::Start,
+                    };
+                }
+                task.edited_unix_ms = crate::tasks::now_unix_ms();
+                let coalesce = format!("{}/{}:nudge", task.stream, task.id);
+                self.record_tasks(vec![Self::put(task)], Some(coalesce));
+            }
+            AppCommand::JumpTask { forward } => {
+                let from_ms = selected
+                    .as_ref()
+                    .filter(|t| (t.ask_ms - position_ms).abs() <= 1)
+                    .map_or(position_ms, |t| t.ask_ms);
+                if let Some(task) = library.neighbour(&stream, from_ms, forward) {
+                    let (id, ask_ms) = (task.id.clone(), task.ask_ms);
+                    self.tasks.select(Some(id));
+                    if let Some(player) = &mut self.player {
+                        player.playback.seek_ns(ask_ms * crate::video::NS_PER_MS);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A project for the open video: the video as its one stream (by path and hash), its
+    /// world questions as tasks.
+    fn new_project_from_video(&mut self, folder: Option<PathBuf>, ctx: &egui::Context) {
+        let Some(player) = &self.player else {
+            self.toasts.warning("Open a video first");
+            return;
+        };
+        let Some(folder) = folder.or_else(|| rfd::FileDialog::new().pick_folder()) else {
+            return;
+        };
+        let video = player.path.clone();
+        let stream_id = video
+            .parent()
+            .filter(|_| video.file_name().is_some_and(|n| n == "video.mp4"))
+            .and_then(Path::file_name)
+            .or_else(|| video.file_stem())
+            .map_or_else(|| "stream".to_owned(), |n| n.to_string_lossy().into_owned());
+        let duration_ms = player.playback.duration_ns() / crate::video::NS_PER_MS;
+        let tasks: Vec<Task> = player
+            .questions
+            .iter()
+            .cloned()
+            .map(|mut t| {
+                t.stream.clone_from(&stream_id);
+                t
+            })
+            .collect();
+        let result = (|| -> anyhow::Result<()> {
+            let mut project = Project::create(&folder, &stream_id)?;
+            let video_abs = video.canonicalize().unwrap_or_else(|_| video.clone());
+            project.add_imported(crate::memory::import::Imported {
+                streams: vec![crate::memory::import::StreamInfo {
+                    id: stream_id.clone(),
+                    title: stream_id.clone(),
+                    duration_ms,
+                    video: Some(video_abs.display().to_string()),
+                    video_sha256: crate::world::sha256_file(&video_abs).ok(),
+                    questions: Vec::new(),
+                    phases: Vec::new(),
+                }],
+                tasks,
+                ..Default::default()
+            })?;
+            Ok(())
+        })();
+        match result {
+            Ok(()) => self.start_open(folder, ctx),
+            Err(err) => self.toasts.error(format!(
+                "{}: cannot create the project: {err:#}",
+                folder.display()
+            )),
+        }
+    }
+
     /// Global shortcuts, taken before any widget sees the keys; never while typing.
     fn shortcuts(&mut self, ctx: &egui::Context) {
         use egui::{Key, Modifiers};
         if ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::O)) {
             self.pending.push(AppCommand::OpenDialog);
         }
+        // Ctrl+E works while typing too (the next question while filling in this one); the
+        // ask time is the playhead now, even while the video plays on.
+        if ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::E)) {
+            let ask_ms = self
+                .player
+                .as_ref()
+                .map_or(0, |p| p.playback.position_ns() / crate::video::NS_PER_MS);
+            self.pending.push(AppCommand::NewTask { ask_ms });
+        }
         if ctx.text_edit_focused() {
             return;
         }
+        // Task keys first: egui matches Alt+Left as Left too, and Alt+Shift+Left as Alt+Left.
+        let task_keys: [(Modifiers, Key, AppCommand); 9] = [
+            (
+                Modifiers::ALT | Modifiers::SHIFT,
+                Key::ArrowLeft,
+                AppCommand::NudgeEdge {
+                    frames: 0,
+                    seconds: -1,
+                },
+            ),
+            (
+                Modifiers::ALT | Modifiers::SHIFT,
+                Key::ArrowRight,
+                AppCommand::NudgeEdge {
+                    frames: 0,
+                    seconds: 1,
+                },
+            ),
+            (
+                Modifiers::ALT,
+                Key::ArrowLeft,
+                AppCommand::NudgeEdge {
+                    frames: -1,
+                    seconds: 0,
+                },
+            ),
+            (
+                Modifiers::ALT,
+                Key::ArrowRight,
+                AppCommand::NudgeEdge {
+                    frames: 1,
+                    seconds: 0,
+                },
+            ),
+            (
+                Modifiers::ALT,
+                Key::ArrowUp,
+                AppCommand::SelectEdge(Edge::Start),
+            ),
+            (
+                Modifiers::ALT,
+                Key::ArrowDown,
+                AppCommand::SelectEdge(Edge::End),
+            ),
+            (
+                Modifiers::COMMAND,
+                Key::ArrowLeft,
+                AppCommand::JumpTask { forward: false },
+            ),
+            (
+                Modifiers::COMMAND,
+                Key::ArrowRight,
+                AppCommand::JumpTask { forward: true },
+            ),
+            (
+                Modifiers::COMMAND,
+                Key::D,
+                AppCommand::DuplicateTask(TaskKey {
+                    stream: self
+                        .project
+                        .as_ref()
+                        .map(|p| p.stream().to_owned())
+                        .unwrap_or_default(),
+                    id: self.tasks.selected().unwrap_or_default().to_owned(),
+                }),
+            ),
+        ];
+        ctx.input_mut(|i| {
+            for (modifiers, key, command) in task_keys {
+                while i.consume_key(modifiers, key) {
+                    self.pending.push(command.clone());
+                }
+            }
+        });
         // Label undo/redo (a focused text field keeps Ctrl+Z for its own undo).
         if ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z))
             || ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::Y))
@@ -618,6 +1006,81 @@ impl TaskMemApp {
                     }
                 });
             }
+            ui.menu_button("Edit", |ui| {
+                let has_project = self.project.is_some();
+                if ui
+                    .add_enabled(
+                        has_project,
+                        egui::Button::new("Undo").shortcut_text("Ctrl+Z"),
+                    )
+                    .clicked()
+                {
+                    self.pending.push(AppCommand::Undo);
+                }
+                if ui
+                    .add_enabled(
+                        has_project,
+                        egui::Button::new("Redo").shortcut_text("Ctrl+Shift+Z"),
+                    )
+                    .clicked()
+                {
+                    self.pending.push(AppCommand::Redo);
+                }
+            });
+            ui.menu_button("Tasks", |ui| {
+                let (has_video, has_project) = (self.player.is_some(), self.project.is_some());
+                let position_ms = self
+                    .player
+                    .as_ref()
+                    .map_or(0, |p| p.playback.position_ns() / crate::video::NS_PER_MS);
+                let items: [(&str, &str, AppCommand); 3] = [
+                    (
+                        "New task at playhead",
+                        "Ctrl+E",
+                        AppCommand::NewTask {
+                            ask_ms: position_ms,
+                        },
+                    ),
+                    (
+                        "Previous task",
+                        "Ctrl+Left",
+                        AppCommand::JumpTask { forward: false },
+                    ),
+                    (
+                        "Next task",
+                        "Ctrl+Right",
+                        AppCommand::JumpTask { forward: true },
+                    ),
+                ];
+                for (label, shortcut, command) in items {
+                    if ui
+                        .add_enabled(
+                            has_project && has_video,
+                            egui::Button::new(label).shortcut_text(shortcut),
+                        )
+                        .clicked()
+                    {
+                        self.pending.push(command);
+                    }
+                }
+                if ui
+                    .add_enabled(has_project, egui::Button::new("Task library"))
+                    .clicked()
+                {
+                    self.tasks.tab = SideTab::Library;
+                }
+                ui.separator();
+                if ui
+                    .add_enabled(
+                        has_video && !has_project,
+                        egui::Button::new("New project from this video…"),
+                    )
+                    .on_hover_text("Tasks and memory are saved in a project folder")
+                    .clicked()
+                {
+                    self.pending.push(AppCommand::NewProjectFromVideo(None));
+                }
+            });
             ui.menu_button("Playback", |ui| {
                 let has_video = self.player.is_some();
                 let items: [(&str, &str, AppCommand); 7] = [
@@ -734,6 +1197,21 @@ impl TaskMemApp {
                         ("Double-click the ruler", "Fit the whole video"),
                         ("Click / drag the scrub bar", "Seek / scrub"),
                         ("Shift+drag the scrub bar", "Select a range to loop"),
+                        (
+                            "Ctrl+E",
+                            "New task at the playhead (captured at the key press)",
+                        ),
+                        ("Ctrl+Left / Ctrl+Right", "Previous / next task"),
+                        ("Ctrl+D", "Duplicate the selected task"),
+                        (
+                            "Drag on the tasks lane",
+                            "Set the selected task's evidence span",
+                        ),
+                        ("Shift+drag on the tasks lane", "Add an evidence span"),
+                        ("Alt+Up / Alt+Down", "Nudge the span's start / end edge"),
+                        ("Alt+Left / Alt+Right", "Nudge the edge by one frame"),
+                        ("Alt+Shift+Left / Right", "Nudge the edge by one second"),
+                        ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo (labels and tasks)"),
                     ] {
                         ui.monospace(keys);
                         ui.label(what);
@@ -755,6 +1233,50 @@ impl TaskMemApp {
             self.title = title;
         }
     }
+}
+
+/// What the task panel reads: the project's library (or none) around the player's clock.
+fn task_view<'a>(
+    project: Option<&'a ProjectView>,
+    empty: &'a crate::tasks::TaskLibrary,
+    player: &Player,
+) -> TaskView<'a> {
+    TaskView {
+        library: project.map_or(empty, ProjectView::tasks),
+        generation: project.map_or(0, ProjectView::tasks_generation),
+        stream: project.map_or("", ProjectView::stream),
+        lanes: project.map_or(&[], ProjectView::lanes),
+        position_ns: player.playback.position_ns(),
+        duration_ns: player.playback.duration_ns(),
+        editable: project.is_some(),
+    }
+}
+
+/// Which fields of a task an edit changed (typing in one field coalesces into one undo step).
+fn changed_fields(before: &Task, after: &Task) -> String {
+    let mut fields = Vec::new();
+    let checks: [(&str, bool); 8] = [
+        ("text", before.text != after.text),
+        ("options", before.options != after.options),
+        ("answer", before.answer != after.answer),
+        ("type", before.task_type != after.task_type),
+        ("ask", before.ask_ms != after.ask_ms),
+        ("evidence", before.evidence != after.evidence),
+        (
+            "trigger",
+            before.trigger != after.trigger || before.switch_to != after.switch_to,
+        ),
+        (
+            "other",
+            before.author != after.author || before.extra != after.extra,
+        ),
+    ];
+    for (name, changed) in checks {
+        if changed {
+            fields.push(name);
+        }
+    }
+    fields.join(",")
 }
 
 fn file_name(path: &Path) -> String {
@@ -819,23 +1341,56 @@ impl eframe::App for TaskMemApp {
                     loop_range_ns: player.playback.loop_range_ns(),
                     // Following live keeps the newest in view, as playing keeps the playhead.
                     playing: player.playback.is_playing() || player.playback.follows_live(),
-                    questions: &player.questions,
                 };
                 commands.extend(self.ruler.ruler_ui(ui, &input));
                 if let Some(view) = &self.project {
                     commands.extend(view.lanes_ui(ui, &self.ruler, player.playback.position_ns()));
                 }
+                let empty = crate::tasks::TaskLibrary::default();
+                let task_view = task_view(self.project.as_ref(), &empty, player);
+                let tasks = if self.project.is_some() {
+                    task_view.library.stream_slice(task_view.stream)
+                } else {
+                    &player.questions
+                };
+                commands.extend(self.tasks.lane_ui(ui, &self.ruler, tasks, &task_view));
                 ui.add_space(4.0);
             });
             self.pending.extend(commands);
         }
-        if let Some(view) = &mut self.project {
+        if self.project.is_some() {
             let mut commands = Vec::new();
-            let decoder = self.player.as_ref().and_then(|p| p.decoder.as_ref());
             egui::Panel::right("memory")
                 .resizable(true)
-                .default_size(380.0)
-                .show(ui, |ui| commands.extend(view.browser_ui(ui, decoder)));
+                .default_size(400.0)
+                .show(ui, |ui| {
+                    ui.horizontal(|ui| {
+                        for (tab, name) in [
+                            (SideTab::Memory, "Memory"),
+                            (SideTab::Task, "Task"),
+                            (SideTab::Library, "Task library"),
+                        ] {
+                            ui.selectable_value(&mut self.tasks.tab, tab, name);
+                        }
+                    });
+                    ui.separator();
+                    let empty = crate::tasks::TaskLibrary::default();
+                    match (self.tasks.tab, &mut self.project, &self.player) {
+                        (SideTab::Memory, Some(view), player) => {
+                            let decoder = player.as_ref().and_then(|p| p.decoder.as_ref());
+                            commands.extend(view.browser_ui(ui, decoder));
+                        }
+                        (SideTab::Task, Some(view), Some(player)) => {
+                            let task_view = task_view(Some(view), &empty, player);
+                            commands.extend(self.tasks.form_ui(ui, &task_view));
+                        }
+                        (SideTab::Library, Some(view), Some(player)) => {
+                            let task_view = task_view(Some(view), &empty, player);
+                            commands.extend(self.tasks.library_ui(ui, &task_view));
+                        }
+                        _ => {}
+                    }
+                });
             self.pending.extend(commands);
         }
         egui::CentralPanel::default().show(ui, |ui| match &self.player {
@@ -872,7 +1427,7 @@ impl eframe::App for TaskMemApp {
 /// What the open thread hands back: the video, and the questions of a world stream.
 pub struct Opened {
     pub source: Option<VideoSource>,
-    pub questions: Vec<WorldQuestion>,
+    pub questions: Vec<Task>,
     /// A tasks.jsonl that was there but could not be read (the video opens anyway).
     pub questions_error: Option<String>,
     /// When a suite folder was opened: all its streams.
@@ -910,7 +1465,7 @@ fn open_stream(path: &Path, options: &OpenOptions) -> anyhow::Result<Opened> {
     let tasks = video.with_file_name("tasks.jsonl");
     let (questions, questions_error) = if tasks.is_file() {
         match load_tasks(&tasks) {
-            Ok(q) => (q, None),
+            Ok(q) => (q.iter().map(Task::from).collect(), None),
             Err(err) => (Vec::new(), Some(err.to_string())),
         }
     } else {

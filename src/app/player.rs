@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::playback::Playback;
+use crate::tasks::Task;
 use crate::video::worker::{DecodeEvent, DecoderConfig, DecoderHandle};
 use crate::video::{Frame, NS_PER_MS, VideoIndex, VideoSource};
-use crate::world::questions::WorldQuestion;
 
 /// Clock step of an empty stage (no video): ten "frames" a second.
 const EMPTY_STAGE_STEP_MS: i64 = 100;
@@ -38,16 +38,16 @@ pub struct Player {
     /// `ui.input(|i| i.time)` of the last check for growth of a followed live file.
     pub last_live_check_s: f64,
     /// Questions of a world stream, by ask time.
-    pub questions: Vec<WorldQuestion>,
+    pub questions: Vec<Task>,
 }
 
 impl Player {
     pub fn new(
         source: VideoSource,
-        mut questions: Vec<WorldQuestion>,
+        mut questions: Vec<Task>,
         ctx: &egui::Context,
     ) -> std::io::Result<Self> {
-        questions.sort_by_key(|q| q.ask_ms);
+        questions.sort_by(|a, b| (a.ask_ms, &a.id).cmp(&(b.ask_ms, &b.id)));
         let index = Arc::clone(source.index());
         let path = index.path.clone();
         let repaint = ctx.clone();

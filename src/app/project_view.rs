@@ -13,6 +13,7 @@ use crate::memory::import::StreamInfo;
 use crate::memory::labels::LabelEvent;
 use crate::memory::{Lane, MemoryEntry, Verdict};
 use crate::project::{Project, ProjectError};
+use crate::tasks::{TaskEvent, TaskLibrary};
 use crate::timefmt::format_hms_ms;
 use crate::video::NS_PER_MS;
 use crate::video::worker::DecoderHandle;
@@ -33,6 +34,21 @@ pub enum RowSort {
     Verdict,
 }
 
+/// One undoable step: what was done and what reverts it.
+#[derive(Clone, Debug)]
+enum Change {
+    Label {
+        forward: LabelEvent,
+        inverse: LabelEvent,
+    },
+    Tasks {
+        forward: Vec<TaskEvent>,
+        inverse: Vec<TaskEvent>,
+        /// Consecutive changes with the same key (typing in one field) are one step.
+        coalesce: Option<String>,
+    },
+}
+
 const LANE_HEIGHT: f32 = 18.0;
 const ROW_HEIGHT: f32 = 20.0;
 
@@ -51,9 +67,11 @@ pub struct ProjectView {
 
     /// Indices into the store's entries shown in the browser, for the current stream.
     rows: Vec<usize>,
-    /// Label changes done and undone: (the change, the change that reverts it).
-    undo: Vec<(LabelEvent, LabelEvent)>,
-    redo: Vec<(LabelEvent, LabelEvent)>,
+    /// Changes done and undone (labels and tasks share one history).
+    undo: Vec<Change>,
+    redo: Vec<Change>,
+    /// Bumped on every change to the tasks (cached library rows compare it).
+    tasks_generation: u64,
     /// The inspector's text editor, while an edit is in progress.
     editing: Option<(u64, String)>,
     /// Entries arriving from a writer on another thread (already on disk).
@@ -132,6 +150,7 @@ impl ProjectView {
             rows: Vec::new(),
             undo: Vec::new(),
             redo: Vec::new(),
+            tasks_generation: 0,
             editing: None,
             live: None,
             thumbnails: None,
@@ -224,31 +243,108 @@ impl ProjectView {
     pub fn record(&mut self, event: LabelEvent) -> Result<(), ProjectError> {
         let inverse = self.project.labels.inverse(&event);
         self.project.record_label(&event)?;
-        self.undo.push((event, inverse));
+        self.undo.push(Change::Label {
+            forward: event,
+            inverse,
+        });
         self.redo.clear();
         self.refresh_rows();
         Ok(())
     }
 
-    /// Undoes the last label change; false when there is none.
+    /// The project's tasks.
+    #[must_use]
+    pub fn tasks(&self) -> &TaskLibrary {
+        &self.project.tasks
+    }
+
+    /// Changes whenever the tasks do.
+    #[must_use]
+    pub fn tasks_generation(&self) -> u64 {
+        self.tasks_generation
+    }
+
+    #[must_use]
+    pub fn lanes(&self) -> &[Lane] {
+        &self.project.manifest.lanes
+    }
+
+    /// Records task changes as one undoable step (each task at most once in `events`);
+    /// with a `coalesce` key equal to the last step's, they extend that step instead.
+    pub fn record_tasks(
+        &mut self,
+        events: Vec<TaskEvent>,
+        coalesce: Option<String>,
+    ) -> Result<(), ProjectError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut inverse: Vec<TaskEvent> = events
+            .iter()
+            .map(|e| self.project.tasks.inverse(e))
+            .collect();
+        inverse.reverse();
+        self.project.record_tasks(&events)?;
+        self.tasks_generation += 1;
+        if let (
+            Some(key),
+            Some(Change::Tasks {
+                forward: last_forward,
+                coalesce: Some(last_key),
+                ..
+            }),
+        ) = (&coalesce, self.undo.last_mut())
+            && key == last_key
+            && self.redo.is_empty()
+        {
+            // Same field, same task: keep the first inverse, extend what it undoes.
+            *last_forward = events;
+            return Ok(());
+        }
+        self.undo.push(Change::Tasks {
+            forward: events,
+            inverse,
+            coalesce,
+        });
+        self.redo.clear();
+        Ok(())
+    }
+
+    fn replay(&mut self, change: &Change, backwards: bool) -> Result<(), ProjectError> {
+        match change {
+            Change::Label { forward, inverse } => {
+                self.project
+                    .record_label(if backwards { inverse } else { forward })?;
+                self.refresh_rows();
+            }
+            Change::Tasks {
+                forward, inverse, ..
+            } => {
+                self.project
+                    .record_tasks(if backwards { inverse } else { forward })?;
+                self.tasks_generation += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Undoes the last change (a label or tasks); false when there is none.
     pub fn undo(&mut self) -> Result<bool, ProjectError> {
-        let Some((event, inverse)) = self.undo.pop() else {
+        let Some(change) = self.undo.pop() else {
             return Ok(false);
         };
-        self.project.record_label(&inverse)?;
-        self.redo.push((event, inverse));
-        self.refresh_rows();
+        self.replay(&change, true)?;
+        self.redo.push(change);
         Ok(true)
     }
 
-    /// Redoes the last undone label change; false when there is none.
+    /// Redoes the last undone change; false when there is none.
     pub fn redo(&mut self) -> Result<bool, ProjectError> {
-        let Some((event, inverse)) = self.redo.pop() else {
+        let Some(change) = self.redo.pop() else {
             return Ok(false);
         };
-        self.project.record_label(&event)?;
-        self.undo.push((event, inverse));
-        self.refresh_rows();
+        self.replay(&change, false)?;
+        self.undo.push(change);
         Ok(true)
     }
 
@@ -473,8 +569,8 @@ impl ProjectView {
                 ));
             }
         }
-        // Which lane is active when, and the questions that switch it.
-        if let Some(stream) = stream.filter(|s| !s.phases.is_empty() || !s.questions.is_empty()) {
+        // Which lane is active when (the questions that switch it are in the tasks lane).
+        if let Some(stream) = stream.filter(|s| !s.phases.is_empty()) {
             let (rect, response) = ui.allocate_exact_size(vec2(width, LANE_HEIGHT), Sense::hover());
             if ui.is_rect_visible(rect) {
                 let painter = ui.painter_at(rect);
@@ -493,49 +589,21 @@ impl ProjectView {
                         lane_color(lanes, &phase.lane).gamma_multiply(0.6),
                     );
                 }
-                for q in &stream.questions {
-                    let x = ruler.x_from_time(rect, (q.at_ms * NS_PER_MS) as f64);
-                    let color = if q.trigger {
-                        Color32::from_rgb(240, 90, 80)
-                    } else {
-                        Color32::from_gray(220)
-                    };
-                    painter.add(egui::Shape::convex_polygon(
-                        vec![
-                            pos2(x - 4.0, rect.top()),
-                            pos2(x + 4.0, rect.top()),
-                            pos2(x, rect.bottom() - 2.0),
-                        ],
-                        color,
-                        Stroke::NONE,
-                    ));
-                }
-                painter.text(
-                    rect.left_center() + vec2(4.0, 0.0),
-                    egui::Align2::LEFT_CENTER,
-                    "active lane · questions",
-                    FontId::proportional(10.0),
-                    ui.visuals().weak_text_color(),
-                );
             }
-            let near = response.hover_pos().and_then(|p| {
-                stream.questions.iter().find(|q| {
-                    (ruler.x_from_time(rect, (q.at_ms * NS_PER_MS) as f64) - p.x).abs() <= 5.0
-                })
+            let hovered = response.hover_pos().and_then(|p| {
+                let t_ms = (ruler.time_from_x(rect, p.x) / 1e6) as i64;
+                stream.phases.iter().rev().find(|phase| phase.at_ms <= t_ms)
             });
-            response.widget_info(|| {
-                egui::WidgetInfo::labeled(egui::Role::Label, true, "Active lane and questions")
-            });
-            if let Some(q) = near {
-                let switch = q
-                    .switch_to
-                    .as_deref()
-                    .map(|l| format!("\nswitches to {l}"))
-                    .unwrap_or_default();
+            response
+                .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, "Active lane"));
+            if let Some(phase) = hovered {
+                let title = lanes
+                    .iter()
+                    .find(|l| l.id == phase.lane)
+                    .map_or(phase.lane.as_str(), |l| l.title.as_str());
                 response.on_hover_text_at_pointer(format!(
-                    "{} · {}{switch}",
-                    format_hms_ms(q.at_ms * NS_PER_MS),
-                    q.text
+                    "Active lane from {}: {title}",
+                    format_hms_ms(phase.at_ms * NS_PER_MS)
                 ));
             }
         }

@@ -70,6 +70,35 @@ pub struct Imported {
     pub streams: Vec<StreamInfo>,
     pub lanes: Vec<Lane>,
     pub entries: Vec<MemoryEntry>,
+    /// Tasks that came with the memory (a world stream's questions, the demo's questions).
+    pub tasks: Vec<crate::tasks::Task>,
+}
+
+/// A stream's questions as tasks (ids `<stream>-q<N>`), for importers and for projects of
+/// schema 1 that kept questions only in the manifest.
+#[must_use]
+pub fn tasks_from_questions(stream: &StreamInfo, source: &str) -> Vec<crate::tasks::Task> {
+    stream
+        .questions
+        .iter()
+        .enumerate()
+        .map(|(i, q)| {
+            let mut task = crate::tasks::Task::authored(
+                format!("{}-q{}", stream.id, i + 1),
+                &stream.id,
+                q.at_ms,
+                "",
+            );
+            task.text.clone_from(&q.text);
+            task.task_type = q.task_type.clone().unwrap_or_default();
+            task.trigger = q.trigger;
+            task.switch_to.clone_from(&q.switch_to);
+            task.source = crate::tasks::TaskSource::Imported(source.to_owned());
+            task.created_unix_ms = 0;
+            task.edited_unix_ms = 0;
+            task
+        })
+        .collect()
 }
 
 fn read_json(path: &Path) -> Result<Value, ImportError> {
@@ -371,6 +400,11 @@ pub fn demo_file(path: &Path) -> Result<Imported, ImportError> {
             phases,
         });
     }
+    imported.tasks = imported
+        .streams
+        .iter()
+        .flat_map(|s| tasks_from_questions(s, "taskmem-demo"))
+        .collect();
     Ok(imported)
 }
 
@@ -534,6 +568,7 @@ pub fn world_stream(dir: &Path) -> Result<Imported, ImportError> {
         }],
         lanes: vec![lane],
         entries,
+        tasks: tasks.iter().map(crate::tasks::Task::from).collect(),
     })
 }
 

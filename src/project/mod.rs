@@ -210,14 +210,25 @@ impl Project {
         }
         let mut tasks = TaskLibrary::default();
         let tasks_path = dir.join(TASKS_FILE);
-        if tasks_path.is_file() {
+        if tasks_path.exists() {
             let text = std::fs::read(&tasks_path).map_err(io(&tasks_path))?;
+            let mut events = Vec::new();
             for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
                 match parse_checked::<TaskEvent>(line) {
-                    Some(event) => tasks.apply(&event),
+                    Some(event) => events.push(event),
                     None => skipped_lines += 1,
                 }
             }
+            tasks.apply_all(&events);
+        } else {
+            // Schema 1 before the task library: the manifest's stream questions are the tasks.
+            tasks = TaskLibrary::new(
+                manifest
+                    .streams
+                    .iter()
+                    .flat_map(|s| crate::memory::import::tasks_from_questions(s, "taskmem-demo"))
+                    .collect(),
+            );
         }
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -250,18 +261,11 @@ impl Project {
         }
         for (lane, lane_entries) in by_lane {
             let path = memory_dir.join(lane_file_name(lane));
-            let mut file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .map_err(io(&path))?;
             let mut buf = Vec::new();
             for e in lane_entries {
                 buf.extend_from_slice(&encode_line(e));
             }
-            file.write_all(&buf)
-                .and_then(|()| file.sync_data())
-                .map_err(io(&path))?;
+            append_lines(&path, &buf)?;
         }
         for e in entries {
             self.memory.push(e.clone());
@@ -272,14 +276,7 @@ impl Project {
     /// Records a label change (appended to labels.jsonl, then applied).
     pub fn record_label(&mut self, event: &LabelEvent) -> Result<(), ProjectError> {
         let path = self.dir.join("labels.jsonl");
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(io(&path))?;
-        file.write_all(&encode_checked(event))
-            .and_then(|()| file.sync_data())
-            .map_err(io(&path))?;
+        append_lines(&path, &encode_checked(event))?;
         self.labels.apply(event);
         Ok(())
     }
@@ -290,21 +287,16 @@ impl Project {
             return Ok(());
         }
         let path = self.dir.join(TASKS_FILE);
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(io(&path))?;
+        if !path.exists() && !self.tasks.is_empty() {
+            // Tasks migrated from a schema-1 manifest exist only in memory: write them first.
+            self.compact_tasks()?;
+        }
         let mut buf = Vec::new();
         for event in events {
             buf.extend_from_slice(&encode_checked(event));
         }
-        file.write_all(&buf)
-            .and_then(|()| file.sync_data())
-            .map_err(io(&path))?;
-        for event in events {
-            self.tasks.apply(event);
-        }
+        append_lines(&path, &buf)?;
+        self.tasks.apply_all(events);
         Ok(())
     }
 
@@ -335,6 +327,14 @@ impl Project {
         }
         // General first, then the task-focused lanes.
         self.manifest.lanes.sort_by_key(|l| !l.general);
+        // Tasks that came along; ones already in the project (a re-import) are kept as they are.
+        let new_tasks: Vec<TaskEvent> = imported
+            .tasks
+            .into_iter()
+            .filter(|t| self.tasks.get(&t.stream, &t.id).is_none())
+            .map(|t| TaskEvent::Put { task: Box::new(t) })
+            .collect();
+        self.record_tasks(&new_tasks)?;
         let first = self.memory.next_id();
         let entries: Vec<MemoryEntry> = imported
             .entries
@@ -409,6 +409,7 @@ pub fn synthetic_project(dir: &Path, count: usize) -> Result<(), ProjectError> {
             })
             .collect(),
         entries,
+        tasks: Vec::new(),
     })?;
     Ok(())
 }
@@ -428,15 +429,37 @@ impl MemoryAppender {
 
     pub fn append(&mut self, entry: &MemoryEntry) -> Result<(), ProjectError> {
         let path = self.memory_dir.join(lane_file_name(&entry.lane));
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(io(&path))?;
-        file.write_all(&encode_checked(entry))
-            .and_then(|()| file.sync_data())
-            .map_err(io(&path))
+        append_lines(&path, &encode_checked(entry))
     }
+}
+
+/// Appends whole lines and syncs. A line cut short by a crash is ended first, so that it
+/// stays the only damaged line instead of swallowing the next one.
+fn append_lines(path: &Path, lines: &[u8]) -> Result<(), ProjectError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(path)
+        .map_err(io(path))?;
+    let len = file.metadata().map_err(io(path))?.len();
+    let mut torn = false;
+    if len > 0 {
+        let mut last = [0u8; 1];
+        file.seek(SeekFrom::Start(len - 1))
+            .and_then(|_| file.read_exact(&mut last))
+            .map_err(io(path))?;
+        torn = last[0] != b'\n';
+    }
+    let mut buf = Vec::with_capacity(lines.len() + 1);
+    if torn {
+        buf.push(b'\n');
+    }
+    buf.extend_from_slice(lines);
+    file.write_all(&buf)
+        .and_then(|()| file.sync_data())
+        .map_err(io(path))
 }
 
 /// A line of an append-only file: CRC-32 of the JSON, a space, the JSON, a newline.

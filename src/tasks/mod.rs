@@ -125,6 +125,20 @@ pub fn option_letter(index: usize) -> char {
     char::from(b'A' + u8::try_from(index.min(25)).unwrap_or(25))
 }
 
+/// An option's text without a leading letter ("A. Apples." gives "Apples.").
+#[must_use]
+pub fn strip_option_letter(option: &str) -> String {
+    let trimmed = option.trim_start();
+    let mut chars = trimmed.chars();
+    if let (Some(letter), Some(sep)) = (chars.next(), chars.next())
+        && letter.is_ascii_uppercase()
+        && matches!(sep, '.' | ')' | ':')
+    {
+        return chars.as_str().trim().to_owned();
+    }
+    option.trim().to_owned()
+}
+
 /// Wall-clock now, Unix milliseconds.
 #[must_use]
 pub fn now_unix_ms() -> i64 {
@@ -335,10 +349,49 @@ impl TaskLibrary {
     #[must_use]
     pub fn new(tasks: Vec<Task>) -> Self {
         let mut library = Self::default();
-        for task in tasks {
-            library.put(task);
-        }
+        library.apply_all(
+            &tasks
+                .into_iter()
+                .map(|task| TaskEvent::Put {
+                    task: Box::new(task),
+                })
+                .collect::<Vec<_>>(),
+        );
         library
+    }
+
+    /// Applies many changes at once: one sort instead of an insertion per task (importing
+    /// 10,000 questions, replaying a long log).
+    pub fn apply_all(&mut self, events: &[TaskEvent]) {
+        if events.len() < 64 {
+            for event in events {
+                self.apply(event);
+            }
+            return;
+        }
+        let mut by_key: std::collections::HashMap<(String, String), Task> = self
+            .tasks
+            .drain(..)
+            .map(|t| ((t.stream.clone(), t.id.clone()), t))
+            .collect();
+        for event in events {
+            match event {
+                TaskEvent::Put { task } => {
+                    by_key.insert((task.stream.clone(), task.id.clone()), (**task).clone());
+                }
+                TaskEvent::Delete { stream, id } => {
+                    by_key.remove(&(stream.clone(), id.clone()));
+                }
+            }
+        }
+        self.tasks = by_key.into_values().collect();
+        self.tasks.sort_unstable_by(|a, b| {
+            (a.stream.as_str(), a.ask_ms, a.id.as_str()).cmp(&(
+                b.stream.as_str(),
+                b.ask_ms,
+                b.id.as_str(),
+            ))
+        });
     }
 
     /// All tasks in (stream, ask time, id) order.
@@ -358,14 +411,25 @@ impl TaskLibrary {
     }
 
     fn position(&self, stream: &str, id: &str) -> Option<usize> {
-        self.tasks
+        let from = self.tasks.partition_point(|t| t.stream.as_str() < stream);
+        self.tasks[from..]
             .iter()
-            .position(|t| t.stream == stream && t.id == id)
+            .take_while(|t| t.stream == stream)
+            .position(|t| t.id == id)
+            .map(|i| from + i)
     }
 
     #[must_use]
     pub fn get(&self, stream: &str, id: &str) -> Option<&Task> {
         self.position(stream, id).map(|i| &self.tasks[i])
+    }
+
+    /// A stream's task set as one slice, by ask time (the library keeps streams contiguous).
+    #[must_use]
+    pub fn stream_slice(&self, stream: &str) -> &[Task] {
+        let from = self.tasks.partition_point(|t| t.stream.as_str() < stream);
+        let to = self.tasks.partition_point(|t| t.stream.as_str() <= stream);
+        &self.tasks[from..to]
     }
 
     /// A stream's task set, by ask time.
@@ -584,7 +648,11 @@ mod tests {
         assert_eq!(lib.len(), 1);
         lib.apply(&undo);
         assert_eq!(lib.len(), 2);
-        assert_eq!(lib.fresh_id("s", "q"), "q3");
+        assert_eq!(lib.fresh_id("s", "q"), "q-1");
+        assert_eq!(lib.stream_slice("s").len(), 2);
+        assert!(lib.stream_slice("t").is_empty());
+        assert_eq!(strip_option_letter("B. Candles."), "Candles.");
+        assert_eq!(strip_option_letter("Bob"), "Bob");
     }
 
     #[test]
@@ -597,6 +665,11 @@ mod tests {
         b.source = TaskSource::Imported("videomme".into());
         let c = task("c", 3_000);
         let lib = TaskLibrary::new(vec![c, b, a]);
+        let many: Vec<Task> = (0..200).rev().map(|i| task(&format!("m{i}"), i)).collect();
+        let big = TaskLibrary::new(many);
+        assert_eq!(big.len(), 200);
+        assert!(big.tasks().windows(2).all(|w| w[0].ask_ms < w[1].ask_ms));
+        assert_eq!(big.get("s", "m17").unwrap().ask_ms, 17);
         let all = lib.filtered(&TaskFilter::default());
         assert_eq!(all.len(), 3);
         let with_evidence = lib.filtered(&TaskFilter {

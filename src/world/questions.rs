@@ -49,6 +49,41 @@ pub struct WorldQuestion {
     pub source: String,
 }
 
+impl From<&WorldQuestion> for crate::tasks::Task {
+    fn from(q: &WorldQuestion) -> Self {
+        let mut extra = std::collections::BTreeMap::new();
+        extra.insert("style".to_owned(), q.style.clone());
+        if !q.support.is_empty() {
+            extra.insert("support".to_owned(), q.support.join(" | "));
+        }
+        Self {
+            id: q.id.clone(),
+            stream: q.source.clone(),
+            text: q.text.clone(),
+            options: q
+                .options
+                .iter()
+                .map(|o| crate::tasks::strip_option_letter(o))
+                .collect(),
+            answer: q.answer.clone(),
+            task_type: q.task_type.clone(),
+            ask_ms: q.ask_ms,
+            evidence: q
+                .evidence
+                .iter()
+                .map(|s| crate::tasks::Span::new(s.start_ms, s.end_ms))
+                .collect(),
+            trigger: false,
+            switch_to: None,
+            author: String::new(),
+            source: crate::tasks::TaskSource::World,
+            extra,
+            created_unix_ms: 0,
+            edited_unix_ms: 0,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TasksError {
     #[error("{}: cannot read: {source}", path.display())]

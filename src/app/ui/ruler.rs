@@ -6,11 +6,9 @@ use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, StrokeKind, pos2,
 
 use crate::app::AppCommand;
 use crate::timefmt::format_hms_ms;
-use crate::world::questions::WorldQuestion;
 
 const RULER_HEIGHT: f32 = 22.0;
 const TRACK_HEIGHT: f32 = 26.0;
-const QUESTION_LANE_HEIGHT: f32 = 16.0;
 /// Finest zoom: a tenth of a millisecond per pixel.
 const MIN_NS_PER_PX: f64 = 1e5;
 
@@ -21,8 +19,6 @@ pub struct RulerInput<'a> {
     pub keyframes_ns: &'a [i64],
     pub loop_range_ns: Option<(i64, i64)>,
     pub playing: bool,
-    /// Questions of a world stream, sorted by ask time: markers in a lane of their own.
-    pub questions: &'a [WorldQuestion],
 }
 
 pub struct TimeRuler {
@@ -170,9 +166,6 @@ impl TimeRuler {
         if ui.is_rect_visible(ruler_rect.union(track_rect)) {
             self.paint(ui, ruler_rect, track_rect, input);
         }
-        if !input.questions.is_empty() {
-            commands.extend(self.question_lane_ui(ui, width, input));
-        }
         let label = format!(
             "Time ruler {} to {}",
             format_hms_ms(self.view_start_ns.max(0.0) as i64),
@@ -181,97 +174,6 @@ impl TimeRuler {
         ruler.widget_info(|| egui::WidgetInfo::labeled(egui::Role::ScrollBar, true, &label));
         let track_label = format!("Scrub bar at {}", format_hms_ms(input.position_ns));
         track.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Slider, true, &track_label));
-        commands
-    }
-
-    /// A lane of question markers at their ask times; hover shows the question, click seeks.
-    fn question_lane_ui(
-        &self,
-        ui: &mut egui::Ui,
-        width: f32,
-        input: &RulerInput<'_>,
-    ) -> Vec<AppCommand> {
-        let (rect, response) =
-            ui.allocate_exact_size(vec2(width, QUESTION_LANE_HEIGHT), Sense::click());
-        let ask_ns = |q: &WorldQuestion| q.ask_ms * 1_000_000;
-        let nearest = response
-            .hover_pos()
-            .or_else(|| response.interact_pointer_pos())
-            .and_then(|pos| {
-                input
-                    .questions
-                    .iter()
-                    .map(|q| (q, (self.x_from_time(rect, ask_ns(q) as f64) - pos.x).abs()))
-                    .filter(|(_, dx)| *dx <= 5.0)
-                    .min_by(|a, b| a.1.total_cmp(&b.1))
-                    .map(|(q, _)| q)
-            });
-        if ui.is_rect_visible(rect) {
-            let painter = ui.painter_at(rect);
-            painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
-            // One marker per pixel column that holds any question.
-            let (start, end) = self.visible_range_ns(width);
-            let mut columns: Vec<Option<&WorldQuestion>> =
-                vec![None; rect.width().max(1.0) as usize + 1];
-            let from = input
-                .questions
-                .partition_point(|q| (ask_ns(q) as f64) < start);
-            for q in &input.questions[from..] {
-                if ask_ns(q) as f64 > end {
-                    break;
-                }
-                let col = (self.x_from_time(rect, ask_ns(q) as f64) - rect.left()) as usize;
-                if let Some(slot) = columns.get_mut(col) {
-                    slot.get_or_insert(q);
-                }
-            }
-            for (col, q) in columns.iter().enumerate() {
-                let Some(q) = q else { continue };
-                let x = rect.left() + col as f32;
-                let color = match q.style.as_str() {
-                    "egotempo" => Color32::from_rgb(120, 200, 140),
-                    "egolife" => Color32::from_rgb(230, 150, 90),
-                    _ => Color32::from_rgb(150, 170, 240),
-                };
-                painter.add(egui::Shape::convex_polygon(
-                    vec![
-                        pos2(x - 4.0, rect.top() + 3.0),
-                        pos2(x + 4.0, rect.top() + 3.0),
-                        pos2(x, rect.bottom() - 3.0),
-                    ],
-                    color,
-                    Stroke::NONE,
-                ));
-            }
-        }
-        let count = input.questions.len();
-        response.widget_info(|| {
-            egui::WidgetInfo::labeled(
-                egui::Role::Button,
-                true,
-                format!("Questions lane ({count} questions)"),
-            )
-        });
-        let mut commands = Vec::new();
-        if let Some(q) = nearest {
-            if response.clicked() {
-                commands.push(AppCommand::Seek(ask_ns(q)));
-            }
-            let mut text = format!(
-                "{} · {} · asked at {}\n{}",
-                q.task_type,
-                q.style,
-                format_hms_ms(ask_ns(q)),
-                q.text
-            );
-            for option in &q.options {
-                text.push_str("\n  ");
-                text.push_str(option);
-            }
-            text.push_str("\nAnswer: ");
-            text.push_str(&q.answer);
-            response.on_hover_text_at_pointer(text);
-        }
         commands
     }
 

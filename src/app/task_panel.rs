@@ -1,0 +1,998 @@
+//! Task authoring: the tasks lane under the memory lanes (markers at ask times, the selected
+//! task's evidence spans, drag to set a span), the task form (text, options, answer, type,
+//! trigger, evidence with edge nudging) and the task library (filters, counts per type, bulk
+//! retype and delete, the "recent tasks" view Phase Two reads). The panel keeps only view
+//! state; every change to a task is an [`AppCommand`] applied (and made undoable) in one place.
+
+use std::collections::BTreeSet;
+
+use egui::{Color32, Rect, Sense, Stroke, StrokeKind, pos2, vec2};
+
+use crate::app::AppCommand;
+use crate::app::ui::ruler::TimeRuler;
+use crate::memory::Lane;
+use crate::tasks::{KNOWN_TYPES, MAX_OPTIONS, Span, Task, TaskFilter, TaskLibrary, option_letter};
+use crate::timefmt::{format_hms_ms, parse_time_ns};
+use crate::video::NS_PER_MS;
+
+const TASK_LANE_HEIGHT: f32 = 20.0;
+const LIBRARY_ROW_HEIGHT: f32 = 20.0;
+/// A new evidence span made from the form (not by dragging) covers one clip.
+const DEFAULT_SPAN_MS: i64 = 10_000;
+
+/// A task's place in the library: its stream and its id there.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TaskKey {
+    pub stream: String,
+    pub id: String,
+}
+
+impl TaskKey {
+    #[must_use]
+    pub fn of(task: &Task) -> Self {
+        Self {
+            stream: task.stream.clone(),
+            id: task.id.clone(),
+        }
+    }
+}
+
+/// Which end of an evidence span the keyboard nudges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Edge {
+    Start,
+    End,
+}
+
+/// What the right-hand column shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SideTab {
+    Memory,
+    Task,
+    Library,
+}
+
+/// Which tasks the library lists by their evidence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum EvidenceFilter {
+    Any,
+    With,
+    Without,
+}
+
+pub struct TaskPanel {
+    pub tab: SideTab,
+    /// The selected task's id in the current stream.
+    selected: Option<String>,
+    /// The form's copy of the selected task, and the stored version it was made from.
+    draft: Option<Task>,
+    synced: Option<Task>,
+    /// The id field as typed (committed on Enter or when it loses focus).
+    id_text: String,
+    ask_text: String,
+    focus_text: bool,
+    /// The evidence span (by index) and edge the keyboard nudges.
+    pub span_index: usize,
+    pub edge: Edge,
+    /// Where a drag on the tasks lane started, stream ms.
+    drag_origin_ms: Option<i64>,
+    // Library.
+    filter: TaskFilter,
+    evidence_filter: EvidenceFilter,
+    all_streams: bool,
+    recent_only: bool,
+    checked: BTreeSet<TaskKey>,
+    retype_to: String,
+    rows: Vec<usize>,
+    /// What `rows` was computed for: the filter, the view and the library's generation.
+    rows_for: Option<(TaskFilter, EvidenceFilter, bool, bool, String, i64, u64)>,
+}
+
+impl Default for TaskPanel {
+    fn default() -> Self {
+        Self {
+            tab: SideTab::Memory,
+            selected: None,
+            draft: None,
+            synced: None,
+            id_text: String::new(),
+            ask_text: String::new(),
+            focus_text: false,
+            span_index: 0,
+            edge: Edge::Start,
+            drag_origin_ms: None,
+            filter: TaskFilter::default(),
+            evidence_filter: EvidenceFilter::Any,
+            all_streams: false,
+            recent_only: false,
+            checked: BTreeSet::new(),
+            retype_to: String::new(),
+            rows: Vec::new(),
+            rows_for: None,
+        }
+    }
+}
+
+/// What the panel reads each frame.
+pub struct TaskView<'a> {
+    pub library: &'a TaskLibrary,
+    /// Bumped on every change to the library, so cached rows know when to refresh.
+    pub generation: u64,
+    pub stream: &'a str,
+    pub lanes: &'a [Lane],
+    pub position_ns: i64,
+    pub duration_ns: i64,
+    /// Tasks can be changed (a project is open).
+    pub editable: bool,
+}
+
+fn hms(ms: i64) -> String {
+    format_hms_ms(ms * NS_PER_MS)
+}
+
+fn marker(painter: &egui::Painter, x: f32, rect: Rect, color: Color32, outline: bool) {
+    painter.add(egui::Shape::convex_polygon(
+        vec![
+            pos2(x - 5.0, rect.top() + 2.0),
+            pos2(x + 5.0, rect.top() + 2.0),
+            pos2(x, rect.bottom() - 3.0),
+        ],
+        color,
+        if outline {
+            Stroke::new(2.0, Color32::WHITE)
+        } else {
+            Stroke::NONE
+        },
+    ));
+}
+
+fn task_color(task: &Task) -> Color32 {
+    if task.trigger {
+        Color32::from_rgb(240, 90, 80)
+    } else {
+        match task.source {
+            crate::tasks::TaskSource::Authored => Color32::from_rgb(240, 200, 90),
+            crate::tasks::TaskSource::World => Color32::from_rgb(150, 170, 240),
+            crate::tasks::TaskSource::Imported(_) => Color32::from_rgb(120, 200, 140),
+        }
+    }
+}
+
+/// The tooltip of a task: what, when, the answer and what it switches to.
+fn task_summary(task: &Task) -> String {
+    let mut text = format!(
+        "{} · {} · asked at {}\n{}",
+        if task.task_type.is_empty() {
+            "untyped"
+        } else {
+            &task.task_type
+        },
+        task.source.label(),
+        hms(task.ask_ms),
+        if task.text.is_empty() {
+            "(no text yet)"
+        } else {
+            &task.text
+        }
+    );
+    for option in task.lettered_options() {
+        text.push_str("\n  ");
+        text.push_str(&option);
+    }
+    if !task.answer.is_empty() {
+        text.push_str("\nAnswer: ");
+        text.push_str(&task.answer);
+    }
+    if task.trigger {
+        text.push_str("\nTrigger: switches to ");
+        text.push_str(task.switch_to.as_deref().unwrap_or("(no lane)"));
+    }
+    text
+}
+
+impl TaskPanel {
+    #[must_use]
+    pub fn selected(&self) -> Option<&str> {
+        self.selected.as_deref()
+    }
+
+    /// Selects a task of the current stream (`None` clears); the form follows.
+    pub fn select(&mut self, id: Option<String>) {
+        if self.selected != id {
+            self.span_index = 0;
+            self.edge = Edge::Start;
+        }
+        self.selected = id;
+        self.draft = None;
+        self.synced = None;
+    }
+
+    /// Shows the form with the text field focused (a task was just created).
+    pub fn open_form(&mut self) {
+        self.tab = SideTab::Task;
+        self.focus_text = true;
+    }
+
+    /// The lane of task markers under the memory lanes: hover shows a task, click selects it
+    /// and seeks to its ask time, drag sets the selected task's evidence span (Shift+drag adds
+    /// one).
+    pub fn lane_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        ruler: &TimeRuler,
+        tasks: &[Task],
+        view: &TaskView<'_>,
+    ) -> Vec<AppCommand> {
+        let mut commands = Vec::new();
+        let width = ui.available_width();
+        let (rect, response) =
+            ui.allocate_exact_size(vec2(width, TASK_LANE_HEIGHT), Sense::click_and_drag());
+        let duration_ms = view.duration_ns / NS_PER_MS;
+        let ms_at =
+            |x: f32| ((ruler.time_from_x(rect, x) / 1e6).round() as i64).clamp(0, duration_ms);
+        let x_of = |ms: i64| ruler.x_from_time(rect, (ms * NS_PER_MS) as f64);
+        let nearest = response
+            .hover_pos()
+            .or_else(|| response.interact_pointer_pos())
+            .and_then(|pos| {
+                tasks
+                    .iter()
+                    .map(|t| (t, (x_of(t.ask_ms) - pos.x).abs()))
+                    .filter(|(_, dx)| *dx <= 6.0)
+                    .min_by(|a, b| a.1.total_cmp(&b.1))
+                    .map(|(t, _)| t)
+            });
+        let selected = self
+            .selected
+            .as_deref()
+            .and_then(|id| tasks.iter().find(|t| t.id == id));
+
+        // Dragging sets evidence of the selected task.
+        if response.drag_started()
+            && let Some(origin) = ui.input(|i| i.pointer.press_origin())
+        {
+            self.drag_origin_ms = Some(ms_at(origin.x));
+        }
+        let drag_span = match (self.drag_origin_ms, response.interact_pointer_pos()) {
+            (Some(origin), Some(pos)) if response.dragged() || response.drag_stopped() => {
+                Some(Span::new(origin, ms_at(pos.x)))
+            }
+            _ => None,
+        };
+        if response.drag_stopped() {
+            self.drag_origin_ms = None;
+            if let (Some(span), Some(task)) = (drag_span, selected)
+                && view.editable
+                && span.end_ms > span.start_ms
+            {
+                let add = ui.input(|i| i.modifiers.shift) || task.evidence.is_empty();
+                commands.push(AppCommand::SetEvidence {
+                    key: TaskKey::of(task),
+                    index: (!add)
+                        .then_some(self.span_index.min(task.evidence.len().saturating_sub(1))),
+                    span,
+                });
+                self.span_index = if add {
+                    task.evidence.len()
+                } else {
+                    self.span_index
+                };
+            }
+        }
+
+        if ui.is_rect_visible(rect) {
+            let painter = ui.painter_at(rect);
+            painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
+            let evidence_fill = Color32::from_rgba_unmultiplied(120, 220, 150, 50);
+            if let Some(task) = selected {
+                for (i, span) in task.evidence.iter().enumerate() {
+                    let band = Rect::from_x_y_ranges(
+                        x_of(span.start_ms)..=x_of(span.end_ms),
+                        rect.y_range(),
+                    );
+                    let active = i == self.span_index;
+                    painter.rect(
+                        band,
+                        2.0,
+                        evidence_fill,
+                        Stroke::new(1.0, Color32::from_rgb(120, 220, 150)),
+                        StrokeKind::Inside,
+                    );
+                    if active {
+                        let x = match self.edge {
+                            Edge::Start => band.left(),
+                            Edge::End => band.right(),
+                        };
+                        painter.line_segment(
+                            [pos2(x, rect.top()), pos2(x, rect.bottom())],
+                            Stroke::new(3.0, Color32::from_rgb(120, 220, 150)),
+                        );
+                    }
+                }
+            }
+            if let Some(span) = drag_span {
+                painter.rect_filled(
+                    Rect::from_x_y_ranges(x_of(span.start_ms)..=x_of(span.end_ms), rect.y_range()),
+                    2.0,
+                    Color32::from_rgba_unmultiplied(240, 200, 90, 70),
+                );
+            }
+            // One marker per pixel column that holds any task (dense sets stay cheap).
+            let (start, end) = ruler.visible_range_ns(width);
+            let from = tasks.partition_point(|t| ((t.ask_ms * NS_PER_MS) as f64) < start);
+            let mut last_col = -1i64;
+            for t in &tasks[from..] {
+                if (t.ask_ms * NS_PER_MS) as f64 > end {
+                    break;
+                }
+                let x = x_of(t.ask_ms);
+                let col = (x - rect.left()) as i64;
+                if col == last_col && selected.is_none_or(|s| s.id != t.id) {
+                    continue;
+                }
+                last_col = col;
+                marker(
+                    &painter,
+                    x,
+                    rect,
+                    task_color(t),
+                    selected.is_some_and(|s| s.id == t.id),
+                );
+            }
+            if tasks.is_empty() {
+                painter.text(
+                    rect.left_center() + vec2(6.0, 0.0),
+                    egui::Align2::LEFT_CENTER,
+                    "tasks: press Ctrl+E to ask one at the playhead",
+                    egui::FontId::proportional(10.0),
+                    ui.visuals().weak_text_color(),
+                );
+            }
+        }
+        let count = tasks.len();
+        response.widget_info(|| {
+            egui::WidgetInfo::labeled(
+                egui::Role::Button,
+                true,
+                format!("Tasks lane ({count} tasks)"),
+            )
+        });
+        if response.clicked() {
+            match nearest {
+                Some(t) => {
+                    commands.push(AppCommand::SelectTask(Some(t.id.clone())));
+                    commands.push(AppCommand::Seek(t.ask_ms * NS_PER_MS));
+                }
+                None => {
+                    if let Some(pos) = response.interact_pointer_pos() {
+                        commands.push(AppCommand::Seek(ms_at(pos.x) * NS_PER_MS));
+                    }
+                }
+            }
+        }
+        if let Some(t) = nearest {
+            response.on_hover_text_at_pointer(task_summary(t));
+        } else if selected.is_some() && view.editable && drag_span.is_none() {
+            response.on_hover_text_at_pointer(
+                "Drag to set the selected task's evidence span (Shift+drag adds one)",
+            );
+        }
+        commands
+    }
+
+    /// The form for the selected task.
+    pub fn form_ui(&mut self, ui: &mut egui::Ui, view: &TaskView<'_>) -> Vec<AppCommand> {
+        let mut commands = Vec::new();
+        let stored = self
+            .selected
+            .as_deref()
+            .and_then(|id| view.library.get(view.stream, id))
+            .cloned();
+        let Some(stored) = stored else {
+            self.selected = None;
+            ui.add_space(8.0);
+            ui.label("No task selected.");
+            if view.editable {
+                ui.weak("Press Ctrl+E (or the button) to ask a new task at the playhead; click a marker on the tasks lane to edit one.");
+                if ui.button("New task at playhead").clicked() {
+                    commands.push(AppCommand::NewTask {
+                        ask_ms: view.position_ns / NS_PER_MS,
+                    });
+                }
+            } else {
+                ui.weak("Tasks are saved in a project: File > New project from this video.");
+            }
+            return commands;
+        };
+        // Another change (undo, a drag, a nudge) replaced the stored task: the form follows.
+        if self.synced.as_ref() != Some(&stored) {
+            self.draft = Some(stored.clone());
+            self.synced = Some(stored.clone());
+            self.id_text.clone_from(&stored.id);
+            self.ask_text = hms(stored.ask_ms);
+        }
+        let Some(mut draft) = self.draft.take() else {
+            return commands;
+        };
+        let key = TaskKey::of(&stored);
+        let lanes = view.lanes;
+
+        ui.horizontal(|ui| {
+            ui.strong("Task");
+            let id_label = ui.label("id");
+            let id_edit = ui.add_enabled(
+                view.editable,
+                egui::TextEdit::singleline(&mut self.id_text).desired_width(140.0),
+            );
+            let id_edit = id_edit.labelled_by(id_label.id);
+            if id_edit.lost_focus() && self.id_text.trim() != stored.id {
+                commands.push(AppCommand::RenameTask {
+                    key: key.clone(),
+                    new_id: self.id_text.trim().to_owned(),
+                });
+            }
+            if ui
+                .add_enabled(view.editable, egui::Button::new("Duplicate"))
+                .on_hover_text("Ctrl+D")
+                .clicked()
+            {
+                commands.push(AppCommand::DuplicateTask(key.clone()));
+            }
+            if ui
+                .add_enabled(view.editable, egui::Button::new("Delete"))
+                .clicked()
+            {
+                commands.push(AppCommand::DeleteTasks(vec![key.clone()]));
+            }
+        });
+        ui.weak(format!(
+            "{} · by {} · created {}",
+            stored.source.label(),
+            if stored.author.is_empty() {
+                "unknown"
+            } else {
+                &stored.author
+            },
+            if stored.created_unix_ms > 0 {
+                "in the app"
+            } else {
+                "on import"
+            }
+        ));
+
+        ui.add_enabled_ui(view.editable, |ui| {
+            ui.horizontal(|ui| {
+                let ask_label = ui.label("Asked at");
+                let ask = ui
+                    .add(egui::TextEdit::singleline(&mut self.ask_text).desired_width(96.0))
+                    .labelled_by(ask_label.id);
+                if ask.lost_focus() {
+                    match parse_time_ns(&self.ask_text) {
+                        Ok(ns) => draft.ask_ms = (ns / NS_PER_MS).max(0),
+                        Err(_) => self.ask_text = hms(draft.ask_ms),
+                    }
+                }
+                if ui.button("Set to playhead").clicked() {
+                    draft.ask_ms = view.position_ns / NS_PER_MS;
+                    self.ask_text = hms(draft.ask_ms);
+                }
+                if ui
+                    .button("Go")
+                    .on_hover_text("Seek to the ask time")
+                    .clicked()
+                {
+                    commands.push(AppCommand::Seek(draft.ask_ms * NS_PER_MS));
+                }
+            });
+
+            let q_label = ui.label("Question");
+            let text = ui
+                .add(
+                    egui::TextEdit::multiline(&mut draft.text)
+                        .desired_rows(3)
+                        .desired_width(f32::INFINITY)
+                        .hint_text("What did the person put in the drawer?"),
+                )
+                .labelled_by(q_label.id);
+            if std::mem::take(&mut self.focus_text) {
+                text.request_focus();
+            }
+
+            ui.horizontal(|ui| {
+                ui.label("Options");
+                if draft.options.is_empty() {
+                    ui.weak("none: an open question");
+                }
+            });
+            let mut remove = None;
+            for (i, option) in draft.options.iter_mut().enumerate() {
+                ui.horizontal(|ui| {
+                    let letter = ui.label(format!("{}.", option_letter(i)));
+                    ui.add(
+                        egui::TextEdit::singleline(option)
+                            .desired_width(ui.available_width() - 70.0),
+                    )
+                    .labelled_by(letter.id);
+                    if ui.small_button("remove").clicked() {
+                        remove = Some(i);
+                    }
+                });
+            }
+            if let Some(i) = remove {
+                draft.options.remove(i);
+            }
+            ui.horizontal(|ui| {
+                if ui
+                    .add_enabled(
+                        draft.options.len() < MAX_OPTIONS,
+                        egui::Button::new("Add option"),
+                    )
+                    .clicked()
+                {
+                    if draft.options.is_empty() {
+                        draft.options.push(String::new());
+                    }
+                    draft.options.push(String::new());
+                }
+                if !draft.options.is_empty() && ui.button("Make it open").clicked() {
+                    draft.options.clear();
+                    draft.answer.clear();
+                }
+            });
+
+            ui.horizontal(|ui| {
+                let answer_label = ui.label("Answer");
+                if draft.options.is_empty() {
+                    ui.add(
+                        egui::TextEdit::singleline(&mut draft.answer).desired_width(f32::INFINITY),
+                    )
+                    .labelled_by(answer_label.id);
+                } else {
+                    for i in 0..draft.options.len() {
+                        let letter = option_letter(i).to_string();
+                        if ui
+                            .selectable_label(draft.answer == letter, &letter)
+                            .clicked()
+                        {
+                            draft.answer = letter;
+                        }
+                    }
+                }
+            });
+
+            ui.horizontal(|ui| {
+                let type_label = ui.label("Type");
+                egui::ComboBox::from_id_salt("task type")
+                    .selected_text(if draft.task_type.is_empty() {
+                        "choose"
+                    } else {
+                        draft.task_type.as_str()
+                    })
+                    .width(180.0)
+                    .show_ui(ui, |ui| {
+                        let mut offered: Vec<String> =
+                            KNOWN_TYPES.iter().map(|t| (*t).to_owned()).collect();
+                        for t in view.library.distinct(|t| t.task_type.clone()) {
+                            if !t.is_empty() && !offered.contains(&t) {
+                                offered.push(t);
+                            }
+                        }
+                        for t in offered {
+                            let on = draft.task_type == t;
+                            if ui.selectable_label(on, &t).clicked() {
+                                draft.task_type = t;
+                            }
+                        }
+                    });
+                ui.add(
+                    egui::TextEdit::singleline(&mut draft.task_type)
+                        .hint_text("or type one")
+                        .desired_width(f32::INFINITY),
+                )
+                .labelled_by(type_label.id);
+            });
+
+            ui.horizontal(|ui| {
+                ui.checkbox(&mut draft.trigger, "Trigger: switches the policy to");
+                let current = draft.switch_to.clone().unwrap_or_default();
+                let title = lanes
+                    .iter()
+                    .find(|l| l.id == current)
+                    .map_or("choose a lane", |l| l.title.as_str());
+                ui.add_enabled_ui(draft.trigger, |ui| {
+                    egui::ComboBox::from_id_salt("switch to")
+                        .selected_text(title)
+                        .show_ui(ui, |ui| {
+                            for lane in lanes {
+                                if ui
+                                    .selectable_label(current == lane.id, &lane.title)
+                                    .clicked()
+                                {
+                                    draft.switch_to = Some(lane.id.clone());
+                                }
+                            }
+                        });
+                });
+                if !draft.trigger {
+                    draft.switch_to = None;
+                }
+            });
+
+            ui.separator();
+            ui.horizontal(|ui| {
+                ui.strong("Evidence");
+                if ui.button("Add span at playhead").clicked() {
+                    let start = view.position_ns / NS_PER_MS;
+                    draft.evidence.push(Span::new(
+                        start,
+                        (start + DEFAULT_SPAN_MS).min(view.duration_ns / NS_PER_MS),
+                    ));
+                    self.span_index = draft.evidence.len() - 1;
+                }
+            });
+            if draft.evidence.is_empty() {
+                ui.weak("Drag on the tasks lane to mark where the answer can be seen.");
+            }
+            let mut remove = None;
+            for (i, span) in draft.evidence.iter().enumerate() {
+                ui.horizontal(|ui| {
+                    let active = i == self.span_index;
+                    let start_text = format!(
+                        "{}{}",
+                        if active && self.edge == Edge::Start {
+                            "> "
+                        } else {
+                            ""
+                        },
+                        hms(span.start_ms)
+                    );
+                    let end_text = format!(
+                        "{}{}",
+                        if active && self.edge == Edge::End {
+                            "> "
+                        } else {
+                            ""
+                        },
+                        hms(span.end_ms)
+                    );
+                    if ui
+                        .selectable_label(active && self.edge == Edge::Start, start_text)
+                        .on_hover_text(
+                            "Nudge this edge: Alt+Left/Right by a frame, Alt+Shift by a second",
+                        )
+                        .clicked()
+                    {
+                        self.span_index = i;
+                        self.edge = Edge::Start;
+                    }
+                    ui.label("to");
+                    if ui
+                        .selectable_label(active && self.edge == Edge::End, end_text)
+                        .clicked()
+                    {
+                        self.span_index = i;
+                        self.edge = Edge::End;
+                    }
+                    ui.weak(format!(
+                        "{:.1} s",
+                        (span.end_ms - span.start_ms) as f64 / 1000.0
+                    ));
+                    if ui
+                        .small_button("-1f")
+                        .on_hover_text("Active edge back one frame")
+                        .clicked()
+                    {
+                        self.span_index = i;
+                        commands.push(AppCommand::NudgeEdge {
+                            frames: -1,
+                            seconds: 0,
+                        });
+                    }
+                    if ui
+                        .small_button("+1f")
+                        .on_hover_text("Active edge forward one frame")
+                        .clicked()
+                    {
+                        self.span_index = i;
+                        commands.push(AppCommand::NudgeEdge {
+                            frames: 1,
+                            seconds: 0,
+                        });
+                    }
+                    if ui.small_button("remove").clicked() {
+                        remove = Some(i);
+                    }
+                });
+            }
+            if let Some(i) = remove {
+                draft.evidence.remove(i);
+                self.span_index = self.span_index.min(draft.evidence.len().saturating_sub(1));
+            }
+        });
+
+        ui.separator();
+        match draft.validate() {
+            Ok(warnings) => {
+                for w in warnings {
+                    ui.colored_label(Color32::from_rgb(230, 180, 80), w.to_string());
+                }
+            }
+            Err(e) => {
+                ui.colored_label(Color32::from_rgb(240, 110, 100), e.to_string());
+            }
+        }
+        ui.weak("Changes save as you type; Ctrl+Z undoes them.");
+
+        // Every change saves at once (the log appends one line); typing in one field is one
+        // undo step.
+        let mut compare = draft.clone();
+        compare.edited_unix_ms = stored.edited_unix_ms;
+        if compare != stored && view.editable {
+            draft.edited_unix_ms = crate::tasks::now_unix_ms();
+            commands.push(AppCommand::PutTask(Box::new(draft.clone())));
+            self.synced = Some(draft.clone());
+        }
+        self.draft = Some(draft);
+        commands
+    }
+
+    fn refresh_rows(&mut self, view: &TaskView<'_>) {
+        let key = (
+            self.filter.clone(),
+            self.evidence_filter,
+            self.all_streams,
+            self.recent_only,
+            view.stream.to_owned(),
+            if self.recent_only {
+                view.position_ns / NS_PER_MS
+            } else {
+                0
+            },
+            view.generation,
+        );
+        if self.rows_for.as_ref() == Some(&key) {
+            return;
+        }
+        let mut filter = self.filter.clone();
+        filter.has_evidence = match self.evidence_filter {
+            EvidenceFilter::Any => None,
+            EvidenceFilter::With => Some(true),
+            EvidenceFilter::Without => Some(false),
+        };
+        filter.stream = (!self.all_streams || self.recent_only).then(|| view.stream.to_owned());
+        let mut rows = view.library.filtered(&filter);
+        if self.recent_only {
+            let now_ms = view.position_ns / NS_PER_MS;
+            let tasks = view.library.tasks();
+            rows.retain(|&i| tasks[i].ask_ms <= now_ms);
+            rows.reverse();
+        }
+        self.rows = rows;
+        self.rows_for = Some(key);
+    }
+
+    /// The rows the library lists now (indices into the library), for tests.
+    #[must_use]
+    pub fn library_rows(&self) -> &[usize] {
+        &self.rows
+    }
+
+    /// The task library: filters, counts per type, bulk retype and delete, and the recent view.
+    pub fn library_ui(&mut self, ui: &mut egui::Ui, view: &TaskView<'_>) -> Vec<AppCommand> {
+        let mut commands = Vec::new();
+        let library = view.library;
+        ui.horizontal(|ui| {
+            let search = ui.label("Search");
+            ui.add(egui::TextEdit::singleline(&mut self.filter.text).hint_text("text, id or answer").desired_width(160.0))
+                .labelled_by(search.id);
+            ui.checkbox(&mut self.all_streams, "all streams");
+            ui.checkbox(&mut self.recent_only, "recent (Phase Two)")
+                .on_hover_text("Tasks of this stream asked before the playhead, newest first: what Phase Two learns from");
+        });
+        ui.horizontal_wrapped(|ui| {
+            let combo = |ui: &mut egui::Ui,
+                         salt: &str,
+                         value: &mut Option<String>,
+                         options: Vec<String>,
+                         any: &str| {
+                egui::ComboBox::from_id_salt(salt)
+                    .selected_text(value.clone().unwrap_or_else(|| any.to_owned()))
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(value, None, any);
+                        for o in options {
+                            let label = if o.is_empty() {
+                                "(none)".to_owned()
+                            } else {
+                                o.clone()
+                            };
+                            ui.selectable_value(value, Some(o), label);
+                        }
+                    })
+                    .response
+                    .on_hover_text(format!("Filter: {salt}"));
+            };
+            combo(
+                ui,
+                "type",
+                &mut self.filter.task_type,
+                library.distinct(|t| t.task_type.clone()),
+                "any type",
+            );
+            combo(
+                ui,
+                "source",
+                &mut self.filter.source,
+                library.distinct(|t| t.source.label()),
+                "any source",
+            );
+            combo(
+                ui,
+                "author",
+                &mut self.filter.author,
+                library.distinct(|t| t.author.clone()),
+                "any author",
+            );
+            let evidence_text = match self.evidence_filter {
+                EvidenceFilter::Any => "with or without evidence",
+                EvidenceFilter::With => "with evidence",
+                EvidenceFilter::Without => "without evidence",
+            };
+            egui::ComboBox::from_id_salt("evidence filter")
+                .selected_text(evidence_text)
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(
+                        &mut self.evidence_filter,
+                        EvidenceFilter::Any,
+                        "with or without evidence",
+                    );
+                    ui.selectable_value(
+                        &mut self.evidence_filter,
+                        EvidenceFilter::With,
+                        "with evidence",
+                    );
+                    ui.selectable_value(
+                        &mut self.evidence_filter,
+                        EvidenceFilter::Without,
+                        "without evidence",
+                    );
+                });
+        });
+        self.refresh_rows(view);
+        let tasks = library.tasks();
+        ui.horizontal(|ui| {
+            ui.strong(format!("{} of {} tasks", self.rows.len(), library.len()));
+        });
+        egui::CollapsingHeader::new("Counts per type")
+            .default_open(false)
+            .show(ui, |ui| {
+                egui::Grid::new("type counts").striped(true).show(ui, |ui| {
+                    for (task_type, count) in library.counts_by_type(&self.rows) {
+                        ui.label(if task_type.is_empty() {
+                            "(untyped)".to_owned()
+                        } else {
+                            task_type
+                        });
+                        ui.monospace(count.to_string());
+                        ui.end_row();
+                    }
+                });
+            });
+        ui.add_enabled_ui(view.editable, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                let shown: Vec<TaskKey> =
+                    self.rows.iter().map(|&i| TaskKey::of(&tasks[i])).collect();
+                let all_checked =
+                    !shown.is_empty() && shown.iter().all(|k| self.checked.contains(k));
+                let mut check_all = all_checked;
+                if ui.checkbox(&mut check_all, "select all shown").changed() {
+                    if check_all {
+                        self.checked.extend(shown.iter().cloned());
+                    } else {
+                        for k in &shown {
+                            self.checked.remove(k);
+                        }
+                    }
+                }
+                let count = self.checked.len();
+                ui.weak(format!("{count} selected"));
+                let retype = ui.label("retype to");
+                egui::ComboBox::from_id_salt("retype to")
+                    .selected_text(if self.retype_to.is_empty() {
+                        "choose"
+                    } else {
+                        self.retype_to.as_str()
+                    })
+                    .show_ui(ui, |ui| {
+                        for t in KNOWN_TYPES {
+                            ui.selectable_value(&mut self.retype_to, t.to_owned(), t);
+                        }
+                    })
+                    .response
+                    .labelled_by(retype.id);
+                if ui
+                    .add_enabled(
+                        count > 0 && !self.retype_to.is_empty(),
+                        egui::Button::new("Retype"),
+                    )
+                    .clicked()
+                {
+                    commands.push(AppCommand::RetypeTasks(
+                        self.checked.iter().cloned().collect(),
+                        self.retype_to.clone(),
+                    ));
+                }
+                if ui
+                    .add_enabled(count > 0, egui::Button::new(format!("Delete {count}")))
+                    .clicked()
+                {
+                    commands.push(AppCommand::DeleteTasks(
+                        std::mem::take(&mut self.checked).into_iter().collect(),
+                    ));
+                }
+            });
+        });
+        ui.separator();
+        let selected = self.selected.clone();
+        egui::ScrollArea::vertical()
+            .id_salt("task rows")
+            .auto_shrink([false, false])
+            .show_rows(ui, LIBRARY_ROW_HEIGHT, self.rows.len(), |ui, range| {
+                for &i in &self.rows[range] {
+                    let t = &tasks[i];
+                    let key = TaskKey::of(t);
+                    ui.horizontal(|ui| {
+                        let mut on = self.checked.contains(&key);
+                        if ui
+                            .checkbox(&mut on, "")
+                            .on_hover_text("Select for bulk changes")
+                            .changed()
+                        {
+                            if on {
+                                self.checked.insert(key.clone());
+                            } else {
+                                self.checked.remove(&key);
+                            }
+                        }
+                        let is_selected =
+                            t.stream == view.stream && selected.as_deref() == Some(t.id.as_str());
+                        let status = if t.validate().is_err() {
+                            "[invalid] "
+                        } else {
+                            ""
+                        };
+                        let stream = if self.all_streams {
+                            format!("{} ", t.stream)
+                        } else {
+                            String::new()
+                        };
+                        let text = format!(
+                            "{stream}{}  {}  {status}{}",
+                            &hms(t.ask_ms)[..8],
+                            if t.task_type.is_empty() {
+                                "untyped"
+                            } else {
+                                &t.task_type
+                            },
+                            t.text
+                        );
+                        let row = ui.add_sized(
+                            [ui.available_width(), LIBRARY_ROW_HEIGHT - 2.0],
+                            egui::Button::selectable(is_selected, text).truncate(),
+                        );
+                        let row = row.on_hover_text(task_summary(t));
+                        if row.clicked() {
+                            if t.stream != view.stream {
+                                commands.push(AppCommand::SwitchStream(t.stream.clone()));
+                            }
+                            commands.push(AppCommand::SelectTask(Some(t.id.clone())));
+                            commands.push(AppCommand::Seek(t.ask_ms * NS_PER_MS));
+                        }
+                        if row.double_clicked() {
+                            self.tab = SideTab::Task;
+                        }
+                    });
+                }
+            });
+        commands
+    }
+}
