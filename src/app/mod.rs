@@ -1362,7 +1362,7 @@ impl eframe::App for TaskMemApp {
             let mut commands = Vec::new();
             egui::Panel::right("memory")
                 .resizable(true)
-                .default_size(400.0)
+                .default_size(440.0)
                 .show(ui, |ui| {
                     ui.horizontal(|ui| {
                         for (tab, name) in [

@@ -150,7 +150,11 @@ impl ProjectView {
             rows: Vec::new(),
             undo: Vec::new(),
             redo: Vec::new(),
-            tasks_generation: 0,
+            // Unique across projects opened in this run, so caches never mix two projects.
+            tasks_generation: {
+                static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+                NEXT.fetch_add(1 << 32, std::sync::atomic::Ordering::Relaxed)
+            },
             editing: None,
             live: None,
             thumbnails: None,

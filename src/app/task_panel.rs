@@ -17,6 +17,13 @@ use crate::video::NS_PER_MS;
 
 const TASK_LANE_HEIGHT: f32 = 20.0;
 const LIBRARY_ROW_HEIGHT: f32 = 20.0;
+const CHECK_COL: f32 = 24.0;
+const STREAM_COL: f32 = 72.0;
+const ASK_COL: f32 = 62.0;
+const TYPE_COL: f32 = 100.0;
+const SOURCE_COL: f32 = 64.0;
+const EVIDENCE_COL: f32 = 24.0;
+const ANSWER_COL: f32 = 48.0;
 /// A new evidence span made from the form (not by dragging) covers one clip.
 const DEFAULT_SPAN_MS: i64 = 10_000;
 
@@ -86,6 +93,8 @@ pub struct TaskPanel {
     rows: Vec<usize>,
     /// What `rows` was computed for: the filter, the view and the library's generation.
     rows_for: Option<(TaskFilter, EvidenceFilter, bool, bool, String, i64, u64)>,
+    /// Distinct types, sources and authors for the filter combos, per library generation.
+    distinct: Option<(u64, [Vec<String>; 3])>,
 }
 
 impl Default for TaskPanel {
@@ -109,6 +118,7 @@ impl Default for TaskPanel {
             retype_to: String::new(),
             rows: Vec::new(),
             rows_for: None,
+            distinct: None,
         }
     }
 }
@@ -124,6 +134,18 @@ pub struct TaskView<'a> {
     pub duration_ns: i64,
     /// Tasks can be changed (a project is open).
     pub editable: bool,
+}
+
+/// One table cell: fixed width, text cut with an ellipsis.
+fn cell(ui: &mut egui::Ui, width: f32, text: impl Into<egui::WidgetText>) {
+    ui.allocate_ui_with_layout(
+        vec2(width, LIBRARY_ROW_HEIGHT - 2.0),
+        egui::Layout::left_to_right(egui::Align::Center),
+        |ui| {
+            ui.set_min_width(width);
+            ui.add(egui::Label::new(text).truncate());
+        },
+    );
 }
 
 fn hms(ms: i64) -> String {
@@ -339,15 +361,18 @@ impl TaskPanel {
                     selected.is_some_and(|s| s.id == t.id),
                 );
             }
-            if tasks.is_empty() {
-                painter.text(
-                    rect.left_center() + vec2(6.0, 0.0),
-                    egui::Align2::LEFT_CENTER,
-                    "tasks: press Ctrl+E to ask one at the playhead",
-                    egui::FontId::proportional(10.0),
-                    ui.visuals().weak_text_color(),
-                );
-            }
+            let hint = if tasks.is_empty() {
+                "Tasks: press Ctrl+E to ask one at the playhead"
+            } else {
+                "Tasks"
+            };
+            painter.text(
+                rect.left_center() + vec2(6.0, 0.0),
+                egui::Align2::LEFT_CENTER,
+                hint,
+                egui::FontId::proportional(10.0),
+                ui.visuals().weak_text_color(),
+            );
         }
         let count = tasks.len();
         response.widget_info(|| {
@@ -783,12 +808,37 @@ impl TaskPanel {
         let library = view.library;
         ui.horizontal(|ui| {
             let search = ui.label("Search");
-            ui.add(egui::TextEdit::singleline(&mut self.filter.text).hint_text("text, id or answer").desired_width(160.0))
-                .labelled_by(search.id);
+            ui.add(
+                egui::TextEdit::singleline(&mut self.filter.text)
+                    .hint_text("text, id or answer")
+                    .desired_width(f32::INFINITY),
+            )
+            .labelled_by(search.id);
+        });
+        ui.horizontal(|ui| {
             ui.checkbox(&mut self.all_streams, "all streams");
             ui.checkbox(&mut self.recent_only, "recent (Phase Two)")
                 .on_hover_text("Tasks of this stream asked before the playhead, newest first: what Phase Two learns from");
         });
+        if self
+            .distinct
+            .as_ref()
+            .is_none_or(|(g, _)| *g != view.generation)
+        {
+            self.distinct = Some((
+                view.generation,
+                [
+                    library.distinct(|t| t.task_type.clone()),
+                    library.distinct(|t| t.source.label()),
+                    library.distinct(|t| t.author.clone()),
+                ],
+            ));
+        }
+        let distinct = self
+            .distinct
+            .as_ref()
+            .map(|(_, d)| d.clone())
+            .unwrap_or_default();
         ui.horizontal_wrapped(|ui| {
             let combo = |ui: &mut egui::Ui,
                          salt: &str,
@@ -815,21 +865,21 @@ impl TaskPanel {
                 ui,
                 "type",
                 &mut self.filter.task_type,
-                library.distinct(|t| t.task_type.clone()),
+                distinct[0].clone(),
                 "any type",
             );
             combo(
                 ui,
                 "source",
                 &mut self.filter.source,
-                library.distinct(|t| t.source.label()),
+                distinct[1].clone(),
                 "any source",
             );
             combo(
                 ui,
                 "author",
                 &mut self.filter.author,
-                library.distinct(|t| t.author.clone()),
+                distinct[2].clone(),
                 "any author",
             );
             let evidence_text = match self.evidence_filter {
@@ -932,6 +982,31 @@ impl TaskPanel {
             });
         });
         ui.separator();
+        // A narrow panel drops the answer and source columns rather than grow.
+        let wide = ui.available_width() >= 600.0;
+        let question_width = |ui: &egui::Ui, all_streams: bool| {
+            let fixed = TYPE_COL
+                + EVIDENCE_COL
+                + if wide { ANSWER_COL + SOURCE_COL } else { 0.0 }
+                + if all_streams { STREAM_COL } else { 0.0 }
+                + if wide { 5.0 } else { 3.0 } * ui.spacing().item_spacing.x;
+            (ui.available_width() - fixed).max(60.0)
+        };
+        ui.horizontal(|ui| {
+            ui.add_space(CHECK_COL);
+            if self.all_streams {
+                cell(ui, STREAM_COL, egui::RichText::new("stream").weak());
+            }
+            cell(ui, ASK_COL, egui::RichText::new("asked").weak());
+            let width = question_width(ui, self.all_streams);
+            cell(ui, width, egui::RichText::new("question").weak());
+            cell(ui, TYPE_COL, egui::RichText::new("type").weak());
+            cell(ui, EVIDENCE_COL, egui::RichText::new("ev.").weak());
+            if wide {
+                cell(ui, ANSWER_COL, egui::RichText::new("answer").weak());
+                cell(ui, SOURCE_COL, egui::RichText::new("source").weak());
+            }
+        });
         let selected = self.selected.clone();
         egui::ScrollArea::vertical()
             .id_salt("task rows")
@@ -955,30 +1030,48 @@ impl TaskPanel {
                         }
                         let is_selected =
                             t.stream == view.stream && selected.as_deref() == Some(t.id.as_str());
-                        let status = if t.validate().is_err() {
-                            "[invalid] "
+                        if self.all_streams {
+                            cell(ui, STREAM_COL, t.stream.clone());
+                        }
+                        cell(
+                            ui,
+                            ASK_COL,
+                            egui::RichText::new(&hms(t.ask_ms)[..8]).monospace(),
+                        );
+                        let question = if t.validate().is_err() {
+                            egui::RichText::new(format!("[invalid] {}", t.text))
+                                .color(Color32::from_rgb(240, 110, 100))
                         } else {
-                            ""
+                            egui::RichText::new(&t.text)
                         };
-                        let stream = if self.all_streams {
-                            format!("{} ", t.stream)
-                        } else {
-                            String::new()
-                        };
-                        let text = format!(
-                            "{stream}{}  {}  {status}{}",
-                            &hms(t.ask_ms)[..8],
+                        let width = question_width(ui, self.all_streams);
+                        let row = ui
+                            .allocate_ui_with_layout(
+                                vec2(width, LIBRARY_ROW_HEIGHT - 2.0),
+                                egui::Layout::left_to_right(egui::Align::Center),
+                                |ui| {
+                                    ui.set_min_width(width);
+                                    ui.set_max_width(width);
+                                    ui.add(
+                                        egui::Button::selectable(is_selected, question).truncate(),
+                                    )
+                                },
+                            )
+                            .inner;
+                        cell(
+                            ui,
+                            TYPE_COL,
                             if t.task_type.is_empty() {
                                 "untyped"
                             } else {
-                                &t.task_type
+                                t.task_type.as_str()
                             },
-                            t.text
                         );
-                        let row = ui.add_sized(
-                            [ui.available_width(), LIBRARY_ROW_HEIGHT - 2.0],
-                            egui::Button::selectable(is_selected, text).truncate(),
-                        );
+                        cell(ui, EVIDENCE_COL, t.evidence.len().to_string());
+                        if wide {
+                            cell(ui, ANSWER_COL, t.answer.clone());
+                            cell(ui, SOURCE_COL, t.source.label());
+                        }
                         let row = row.on_hover_text(task_summary(t));
                         if row.clicked() {
                             if t.stream != view.stream {
