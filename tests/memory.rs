@@ -348,3 +348,39 @@ fn a_world_stream_imports_with_its_video_by_path_and_hash() {
     assert!(Path::new(info.video.as_deref().unwrap()).is_file());
     assert_eq!(info.duration_ms, 120_000);
 }
+
+#[test]
+fn a_long_task_edit_history_compacts_to_one_line_per_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p");
+    let mut project = Project::create(&path, "p").unwrap();
+    let mut task = taskmem::tasks::Task::authored("t1".into(), "s", 1_000, "me");
+    // Typing a question: one logged change per keystroke.
+    for c in "How many apples are on the kitchen table?".chars() {
+        task.text.push(c);
+        project
+            .record_tasks(&[taskmem::tasks::TaskEvent::Put {
+                task: Box::new(task.clone()),
+            }])
+            .unwrap();
+    }
+    let reopened = Project::open(&path).unwrap();
+    assert_eq!(reopened.task_log_lines, 41);
+    assert!(
+        !reopened.task_log_is_long(),
+        "41 lines for 1 task is not yet long"
+    );
+    for _ in 0..300 {
+        project
+            .record_tasks(&[taskmem::tasks::TaskEvent::Put {
+                task: Box::new(task.clone()),
+            }])
+            .unwrap();
+    }
+    let reopened = Project::open(&path).unwrap();
+    assert!(reopened.task_log_is_long());
+    reopened.compact_tasks().unwrap();
+    let compacted = Project::open(&path).unwrap();
+    assert_eq!(compacted.task_log_lines, 1);
+    assert_eq!(compacted.tasks, reopened.tasks);
+}

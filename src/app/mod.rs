@@ -1441,6 +1441,12 @@ pub struct Opened {
 fn open_stream(path: &Path, options: &OpenOptions) -> anyhow::Result<Opened> {
     if path.join("project.json").is_file() {
         let project = Project::open(path)?;
+        if project.task_log_is_long()
+            && let Err(err) = project.compact_tasks()
+        {
+            // Only a longer log: the project is fine as it is.
+            log::warn!("{err}");
+        }
         return Ok(Opened {
             source: None,
             questions: Vec::new(),

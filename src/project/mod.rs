@@ -73,6 +73,8 @@ pub struct Project {
     pub labels: Labels,
     /// Every stream's tasks, folded from `tasks.jsonl` (an append-only log of changes).
     pub tasks: TaskLibrary,
+    /// Lines in `tasks.jsonl` at open: far more than tasks means a long edit history.
+    pub task_log_lines: usize,
     /// Lines of memory or label files that were cut short or damaged and were skipped on open.
     pub skipped_lines: usize,
 }
@@ -131,6 +133,7 @@ impl Project {
             memory: MemoryStore::default(),
             labels: Labels::default(),
             tasks: TaskLibrary::default(),
+            task_log_lines: 0,
             skipped_lines: 0,
         };
         project.save_manifest()?;
@@ -209,6 +212,7 @@ impl Project {
             }
         }
         let mut tasks = TaskLibrary::default();
+        let mut task_log_lines = 0;
         let tasks_path = dir.join(TASKS_FILE);
         if tasks_path.exists() {
             let text = std::fs::read(&tasks_path).map_err(io(&tasks_path))?;
@@ -219,6 +223,7 @@ impl Project {
                     None => skipped_lines += 1,
                 }
             }
+            task_log_lines = events.len();
             tasks.apply_all(&events);
         } else {
             // Schema 1 before the task library: the manifest's stream questions are the tasks.
@@ -236,6 +241,7 @@ impl Project {
             memory: MemoryStore::new(entries),
             labels,
             tasks,
+            task_log_lines,
             skipped_lines,
         })
     }
@@ -298,6 +304,12 @@ impl Project {
         append_lines(&path, &buf)?;
         self.tasks.apply_all(events);
         Ok(())
+    }
+
+    /// Whether the task log holds mostly superseded edits (every keystroke is a line).
+    #[must_use]
+    pub fn task_log_is_long(&self) -> bool {
+        self.task_log_lines > 4 * self.tasks.len() + 256
     }
 
     /// Rewrites tasks.jsonl as one `put` per task (atomically), dropping the history of edits.
