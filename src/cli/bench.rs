@@ -45,6 +45,13 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         entries: usize,
     },
+    /// Tasks: importing synthetic Video-MME questions (against `serde_json` parsing the same
+    /// bytes; floor 1 s for 10,000) and filtering the task library per keystroke (floor: one
+    /// 16 ms frame).
+    Tasks {
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+    },
     /// Peak resident memory while playing through the file and seeking around it.
     Memory {
         video: PathBuf,
@@ -60,6 +67,7 @@ pub fn run(command: BenchCommand) -> Result<(), CliError> {
         BenchCommand::Seek { video, seeks } => bench_seek(&video, seeks),
         BenchCommand::World { minutes, suites } => bench_world(minutes, suites),
         BenchCommand::Store { entries } => bench_store(entries),
+        BenchCommand::Tasks { count } => bench_tasks(count),
         BenchCommand::Memory { video, play } => {
             let play_ns =
                 parse_time_ns(&play).map_err(|e| CliError::BadInput(format!("--play: {e}")))?;
@@ -390,6 +398,200 @@ fn bench_store(count: usize) -> Result<(), CliError> {
         println!("search '{query}': {hits} hits in {:.1} ms", ms(took));
     }
     println!("ratio_search_vs_floor={:.2}", ms(worst) / 50.0);
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
+/// `count` Video-MME records in the flat (Hugging Face) schema, three questions per video,
+/// as JSON text.
+fn synthetic_videomme(count: usize) -> String {
+    const WORDS: [&str; 24] = [
+        "red",
+        "socks",
+        "fireplace",
+        "tree",
+        "apples",
+        "candles",
+        "berries",
+        "kitchen",
+        "man",
+        "woman",
+        "holding",
+        "blue",
+        "cup",
+        "table",
+        "window",
+        "dog",
+        "runs",
+        "across",
+        "street",
+        "sign",
+        "reads",
+        "car",
+        "green",
+        "door",
+    ];
+    let types = &crate::tasks::KNOWN_TYPES[..12];
+    let mut rng = Lcg(0x7A5C);
+    let mut words = |n: usize| {
+        (0..n)
+            .map(|_| WORDS[rng.below(WORDS.len())])
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let records: Vec<serde_json::Value> = (0..count)
+        .map(|i| {
+            let video = format!("{:03}", i / 3 + 1);
+            let options: Vec<String> = ["A", "B", "C", "D"]
+                .iter()
+                .map(|l| format!("{l}. {}.", words(5)))
+                .collect();
+            let duration = ["short", "medium", "long"][i % 3];
+            let answer = ["A", "B", "C", "D"][i % 4];
+            serde_json::json!({
+                "video_id": video,
+                "duration": duration,
+                "domain": "Knowledge",
+                "sub_category": "Humanity & History",
+                "url": format!("https://www.youtube.com/watch?v=v{i:010}"),
+                "videoID": format!("v{i:010}"),
+                "question_id": format!("{video}-{}", i % 3 + 1),
+                "task_type": types[i % types.len()],
+                "question": format!("When the {} appears, how many {}?", words(8), words(4)),
+                "options": options,
+                "answer": answer,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(records).to_string()
+}
+
+/// The best of `runs` timings of `f`.
+fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+    let mut best: Option<(Duration, T)> = None;
+    for _ in 0..runs.max(1) {
+        let start = Instant::now();
+        let out = f();
+        let took = start.elapsed();
+        if best.as_ref().is_none_or(|(b, _)| took < *b) {
+            best = Some((took, out));
+        }
+    }
+    match best {
+        Some(b) => b,
+        None => (Duration::ZERO, f()),
+    }
+}
+
+fn bench_tasks(count: usize) -> Result<(), CliError> {
+    use crate::tasks::import::{ImportOptions, TaskFormat, import_file};
+    use crate::tasks::{TaskEvent, TaskFilter, TaskLibrary};
+    const FLOOR_IMPORT_S: f64 = 1.0;
+    const FLOOR_FRAME_MS: f64 = 16.0;
+    let scratch = std::env::temp_dir().join(format!("taskmem-bench-tasks-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).map_err(anyhow::Error::from)?;
+    let file = scratch.join("videomme.json");
+    std::fs::write(&file, synthetic_videomme(count)).map_err(anyhow::Error::from)?;
+    let bytes = std::fs::metadata(&file).map_err(anyhow::Error::from)?.len();
+
+    // Reference: reading the same bytes and parsing them into serde_json values, nothing more.
+    let (reference, parsed) = best_of(3, || -> Result<usize, CliError> {
+        let data = std::fs::read(&file).map_err(anyhow::Error::from)?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&data).map_err(anyhow::Error::from)?;
+        Ok(value.as_array().map_or(0, Vec::len))
+    });
+    parsed?;
+    let (import, imported) = best_of(3, || {
+        import_file(&file, TaskFormat::VideoMme, &ImportOptions::default())
+    });
+    let imported = imported?;
+    let import_s = import.as_secs_f64();
+    println!(
+        "import videomme questions={} videos={} bytes={bytes} seconds={import_s:.3} (floor {:.1} s; serde_json alone {:.3} s)",
+        imported.tasks.len(),
+        imported.streams().len(),
+        FLOOR_IMPORT_S * count as f64 / 10_000.0,
+        reference.as_secs_f64()
+    );
+    println!(
+        "ratio_import_vs_serde_json={:.2}",
+        import_s / reference.as_secs_f64().max(1e-9)
+    );
+    println!(
+        "ratio_import_vs_floor={:.2}",
+        import_s / FLOOR_IMPORT_S * (10_000.0 / count.max(1) as f64)
+    );
+
+    // What `taskmem import tasks` adds: the library, and the log written into a project.
+    let (library_time, library) = best_of(3, || TaskLibrary::new(imported.tasks.clone()));
+    let project_dir = scratch.join("project");
+    let start = Instant::now();
+    let mut project = crate::project::Project::create(&project_dir, "bench")?;
+    let events: Vec<TaskEvent> = imported
+        .tasks
+        .iter()
+        .map(|t| TaskEvent::Put {
+            task: Box::new(t.clone()),
+        })
+        .collect();
+    project.record_tasks(&events)?;
+    let record_s = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let reopened = crate::project::Project::open(&project_dir)?;
+    let reopen_s = start.elapsed().as_secs_f64();
+    println!(
+        "library of {} tasks built in {:.3} s; recorded into a new project in {record_s:.3} s; project reopened in {reopen_s:.3} s ({} tasks)",
+        library.len(),
+        library_time.as_secs_f64(),
+        reopened.tasks.len()
+    );
+    println!(
+        "import_end_to_end seconds={:.3} (read and check, then record into the project)",
+        import_s + record_s
+    );
+
+    // Typing a filter, one keystroke at a time; each keystroke filters the whole library.
+    let query = "how many red socks";
+    let mut worst = Duration::ZERO;
+    let mut worst_reference = Duration::ZERO;
+    let mut total = Duration::ZERO;
+    let mut hits = 0;
+    let texts: Vec<&str> = library.tasks().iter().map(|t| t.text.as_str()).collect();
+    for end in 1..=query.len() {
+        let typed = &query[..end];
+        let filter = TaskFilter {
+            text: typed.to_owned(),
+            ..TaskFilter::default()
+        };
+        let (took, found) = best_of(3, || library.filtered(&filter).len());
+        hits = found;
+        worst = worst.max(took);
+        total += took;
+        // Reference: lower-casing every text and searching it, the plain way.
+        let (took_reference, _) = best_of(3, || {
+            let needle = typed.to_lowercase();
+            texts
+                .iter()
+                .filter(|t| t.to_lowercase().contains(&needle))
+                .count()
+        });
+        worst_reference = worst_reference.max(took_reference);
+    }
+    println!(
+        "filter tasks={} keystrokes={} worst_ms={:.2} mean_ms={:.2} final_hits={hits} (floor {FLOOR_FRAME_MS:.0} ms; lower-case-and-search reference worst {:.2} ms)",
+        library.len(),
+        query.len(),
+        ms(worst),
+        ms(total) / query.len() as f64,
+        ms(worst_reference)
+    );
+    println!(
+        "ratio_filter_vs_reference={:.2}",
+        ms(worst) / ms(worst_reference).max(1e-6)
+    );
+    println!("ratio_filter_vs_floor={:.2}", ms(worst) / FLOOR_FRAME_MS);
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
 }

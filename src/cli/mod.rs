@@ -107,6 +107,74 @@ pub enum ImportCommand {
         #[arg(long, default_value = "EgoRAG captions")]
         lane: String,
     },
+    /// Benchmark questions as tasks, one task set per video: Video-MME (flat or nested JSON,
+    /// or its parquet), EgoLifeQA, EgoTempo, M3-Bench, a question-per-line file, or our own
+    /// jsonl/parquet/csv export.
+    Tasks {
+        file: PathBuf,
+        #[arg(long, value_enum)]
+        format: TaskFileFormat,
+        #[arg(long)]
+        project: PathBuf,
+        /// Only this video's tasks; the stream of a lines file (default: the file's stem);
+        /// for EgoLifeQA an identity, or the stream when the file has one wearer.
+        #[arg(long)]
+        video: Option<String>,
+        /// EgoLifeQA: stream time from one DAY to the next.
+        #[arg(long, default_value = "24h")]
+        day_offset: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TaskFileFormat {
+    #[value(name = "videomme")]
+    VideoMme,
+    #[value(name = "egolife")]
+    EgoLife,
+    #[value(name = "egotempo")]
+    EgoTempo,
+    #[value(name = "m3bench")]
+    M3Bench,
+    Lines,
+    Jsonl,
+    Parquet,
+    Csv,
+}
+
+impl From<TaskFileFormat> for crate::tasks::import::TaskFormat {
+    fn from(format: TaskFileFormat) -> Self {
+        match format {
+            TaskFileFormat::VideoMme => Self::VideoMme,
+            TaskFileFormat::EgoLife => Self::EgoLife,
+            TaskFileFormat::EgoTempo => Self::EgoTempo,
+            TaskFileFormat::M3Bench => Self::M3Bench,
+            TaskFileFormat::Lines => Self::Lines,
+            TaskFileFormat::Jsonl => Self::Jsonl,
+            TaskFileFormat::Parquet => Self::Parquet,
+            TaskFileFormat::Csv => Self::Csv,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TaskExportFormat {
+    Jsonl,
+    Parquet,
+    Csv,
+    /// TaskMem's question file, one question per line.
+    Lines,
+}
+
+impl From<TaskExportFormat> for crate::tasks::export::ExportFormat {
+    fn from(format: TaskExportFormat) -> Self {
+        match format {
+            TaskExportFormat::Jsonl => Self::Jsonl,
+            TaskExportFormat::Parquet => Self::Parquet,
+            TaskExportFormat::Csv => Self::Csv,
+            TaskExportFormat::Lines => Self::Lines,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -131,6 +199,21 @@ pub enum ExportCommand {
         stream: Option<String>,
         #[arg(long)]
         lane: Option<String>,
+    },
+    /// Tasks as JSONL, Parquet, CSV, or TaskMem's question file (one question per line).
+    Tasks {
+        #[arg(long)]
+        project: PathBuf,
+        #[arg(long, value_enum)]
+        format: TaskExportFormat,
+        #[arg(long)]
+        out: PathBuf,
+        /// Only tasks of this type.
+        #[arg(long = "type")]
+        task_type: Option<String>,
+        /// Only this video's (stream's) tasks.
+        #[arg(long)]
+        video: Option<String>,
     },
 }
 
@@ -173,6 +256,10 @@ pub enum CliError {
     #[error(transparent)]
     Project(#[from] crate::project::ProjectError),
     #[error(transparent)]
+    TaskImport(#[from] crate::tasks::import::TaskImportError),
+    #[error(transparent)]
+    TaskExport(#[from] crate::tasks::export::TaskExportError),
+    #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
 
@@ -194,6 +281,8 @@ impl CliError {
             | Self::BadInput(_)
             | Self::Import(_)
             | Self::Project(_)
+            | Self::TaskImport(_)
+            | Self::TaskExport(_)
             | Self::World(WorldError::Io { .. } | WorldError::UnknownSuite(_)) => 2,
             Self::World(_) | Self::Other(_) => 1,
         }
@@ -266,6 +355,22 @@ pub fn run(command: Command) -> Result<(), CliError> {
                     lane,
                 },
         } => export_memory(&project, format, &out, stream.as_deref(), lane.as_deref()),
+        Command::Export {
+            what:
+                ExportCommand::Tasks {
+                    project,
+                    format,
+                    out,
+                    task_type,
+                    video,
+                },
+        } => export_tasks(
+            &project,
+            format.into(),
+            &out,
+            task_type.as_deref(),
+            video.as_deref(),
+        ),
     }
 }
 
@@ -458,6 +563,21 @@ fn import(what: ImportCommand) -> Result<(), CliError> {
             project,
             lane,
         } => (project, import::egorag_captions(&file, &lane)?),
+        ImportCommand::Tasks {
+            file,
+            format,
+            project,
+            video,
+            day_offset,
+        } => {
+            return import_tasks(
+                &file,
+                format.into(),
+                &project,
+                video.as_deref(),
+                &day_offset,
+            );
+        }
     };
     let (streams, lanes) = (imported.streams.len(), imported.lanes.len());
     let mut project = crate::project::Project::open_or_create(&project_dir)?;
@@ -515,5 +635,205 @@ fn export_memory(
     crate::fsutil::write_atomic(out, text.as_bytes())
         .map_err(|e| CliError::BadInput(format!("{}: cannot write: {e}", out.display())))?;
     println!("exported {} entries to {}", entries.len(), out.display());
+    Ok(())
+}
+
+/// A task as it compares on re-import: its wall-clock times left out.
+fn same_task(a: &crate::tasks::Task, b: &crate::tasks::Task) -> bool {
+    let strip = |t: &crate::tasks::Task| crate::tasks::Task {
+        created_unix_ms: 0,
+        edited_unix_ms: 0,
+        ..t.clone()
+    };
+    strip(a) == strip(b)
+}
+
+/// The first field in which two tasks differ, for the duplicate message.
+fn first_difference(a: &crate::tasks::Task, b: &crate::tasks::Task) -> &'static str {
+    if a.text != b.text {
+        "text"
+    } else if a.options != b.options {
+        "options"
+    } else if a.answer != b.answer {
+        "answer"
+    } else if a.task_type != b.task_type {
+        "type"
+    } else if a.ask_ms != b.ask_ms {
+        "ask time"
+    } else if a.evidence != b.evidence {
+        "evidence"
+    } else if a.source != b.source {
+        "source"
+    } else if a.extra != b.extra {
+        "set of benchmark fields (extra)"
+    } else {
+        "trigger, lane or author"
+    }
+}
+
+/// `taskmem import tasks`: the file's tasks into the project's task library. A task whose
+/// (stream, id) the project already has is skipped when it is the same (re-importing a file
+/// changes nothing) and refused, before anything is written, when it differs.
+fn import_tasks(
+    file: &Path,
+    format: crate::tasks::import::TaskFormat,
+    project_dir: &Path,
+    video: Option<&str>,
+    day_offset: &str,
+) -> Result<(), CliError> {
+    use crate::tasks::TaskEvent;
+    use crate::tasks::import::{ImportOptions, import_file};
+    let day_offset_ms = parse_time_ns(day_offset)
+        .map(|ns| ns / NS_PER_MS)
+        .map_err(|e| CliError::BadInput(format!("--day-offset: {e}")))?;
+    if day_offset_ms <= 0 {
+        return Err(CliError::BadInput(
+            "--day-offset must be longer than 0".to_owned(),
+        ));
+    }
+    let options = ImportOptions {
+        video: video.map(str::to_owned),
+        day_offset_ms,
+    };
+    let mut imported = import_file(file, format, &options)?;
+    let mut project = crate::project::Project::open_or_create(project_dir)?;
+    let asked_at_end = imported.asked_at_end;
+    let unknown = {
+        let streams = &project.manifest.streams;
+        imported.ask_at_end(|id| streams.iter().find(|s| s.id == id).map(|s| s.duration_ms))
+    };
+    let streams = imported.streams();
+    let mut events = Vec::new();
+    let mut unchanged = 0usize;
+    for task in imported.tasks {
+        match project.tasks.get(&task.stream, &task.id) {
+            Some(existing) if same_task(existing, &task) => unchanged += 1,
+            Some(existing) => {
+                return Err(CliError::BadInput(format!(
+                    "{}: task {} of stream {} is already in {} with a different {}; delete it there first (nothing was imported)",
+                    file.display(),
+                    task.id,
+                    task.stream,
+                    project_dir.display(),
+                    first_difference(existing, &task)
+                )));
+            }
+            None => events.push(TaskEvent::Put {
+                task: Box::new(task),
+            }),
+        }
+    }
+    let warnings = events
+        .iter()
+        .filter_map(|e| match e {
+            TaskEvent::Put { task } => task.validate().ok().filter(|w| !w.is_empty()),
+            TaskEvent::Delete { .. } => None,
+        })
+        .count();
+    project.record_tasks(&events)?;
+    let named = if streams.len() <= 3 {
+        format!(" ({})", streams.join(", "))
+    } else {
+        String::new()
+    };
+    println!(
+        "imported {} tasks over {} streams{named} into {} ({unchanged} already there and unchanged; {} tasks in all)",
+        events.len(),
+        streams.len(),
+        project_dir.display(),
+        project.tasks.len()
+    );
+    if asked_at_end {
+        let known = streams.len() - unknown.len();
+        println!(
+            "this format has no ask times: each question is asked at the end of its video ({known} streams with a known duration)"
+        );
+        if !unknown.is_empty() {
+            let mut listed = unknown
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            if unknown.len() > 5 {
+                listed.push_str(", ...");
+            }
+            println!(
+                "{} streams are not in the project, so their tasks are asked at 0 until edited: {listed}",
+                unknown.len()
+            );
+        }
+    }
+    if warnings > 0 {
+        println!(
+            "{warnings} tasks have evidence after their ask time or no answer (kept; see the task library)"
+        );
+    }
+    Ok(())
+}
+
+/// `taskmem export tasks`.
+fn export_tasks(
+    project_dir: &Path,
+    format: crate::tasks::export::ExportFormat,
+    out: &Path,
+    task_type: Option<&str>,
+    video: Option<&str>,
+) -> Result<(), CliError> {
+    let project = crate::project::Project::open(project_dir)?;
+    let library = &project.tasks;
+    let listed = |values: Vec<String>| {
+        let mut text = values
+            .iter()
+            .take(8)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if values.len() > 8 {
+            text.push_str(", ...");
+        }
+        if values.is_empty() {
+            "none".to_owned()
+        } else {
+            text
+        }
+    };
+    if let Some(video) = video
+        && library.stream(video).next().is_none()
+    {
+        return Err(CliError::BadInput(format!(
+            "{}: no tasks in stream {video} (streams with tasks: {})",
+            project_dir.display(),
+            listed(library.streams())
+        )));
+    }
+    if let Some(t) = task_type
+        && !library.tasks().iter().any(|task| task.task_type == t)
+    {
+        return Err(CliError::BadInput(format!(
+            "{}: no tasks of type \"{t}\" (types: {})",
+            project_dir.display(),
+            listed(library.distinct(|task| task.task_type.clone()))
+        )));
+    }
+    let tasks: Vec<crate::tasks::Task> = library
+        .tasks()
+        .iter()
+        .filter(|t| {
+            video.is_none_or(|v| t.stream == v) && task_type.is_none_or(|ty| t.task_type == ty)
+        })
+        .cloned()
+        .collect();
+    crate::tasks::export::write(&tasks, format, out, task_type)?;
+    let streams = tasks
+        .iter()
+        .map(|t| t.stream.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    println!(
+        "exported {} tasks over {streams} streams to {}",
+        tasks.len(),
+        out.display()
+    );
     Ok(())
 }
