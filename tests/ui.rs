@@ -938,3 +938,64 @@ fn ctrl_arrows_jump_between_tasks_and_the_library_filters_and_deletes_in_bulk() 
         "one undo brings the bulk delete back"
     );
 }
+
+#[test]
+fn importing_questions_adds_their_tasks_and_a_malformed_file_gets_a_toast_naming_the_record() {
+    let (dir, _project, mut h) = writable_project();
+    h.state_mut().submit(AppCommand::ImportTasks(Some(asset(
+        "tasks/videomme_flat_sample.json",
+    ))));
+    step_until(&mut h, "the import", |app| {
+        app.project().unwrap().tasks().len() == 7 + 11
+    });
+    h.get_by_label_contains("Imported 11 tasks over 6 streams");
+    // Importing the same file again changes nothing.
+    h.state_mut().submit(AppCommand::ImportTasks(Some(asset(
+        "tasks/videomme_flat_sample.json",
+    ))));
+    step_until(&mut h, "the second import", |app| {
+        app.toasts
+            .messages()
+            .iter()
+            .any(|m| m.contains("(11 already there)"))
+    });
+    assert_eq!(h.state().project().unwrap().tasks().len(), 18);
+
+    let bad = dir.path().join("broken.json");
+    let text = std::fs::read_to_string(asset("tasks/videomme_flat_sample.json")).unwrap();
+    std::fs::write(&bad, text.replacen("\"answer\"", "\"answr\"", 1)).unwrap();
+    h.state_mut().submit(AppCommand::ImportTasks(Some(bad)));
+    step_until(&mut h, "the error toast", |app| {
+        app.toasts
+            .messages()
+            .iter()
+            .any(|m| m.contains("broken.json") && m.contains("record 1"))
+    });
+    assert_eq!(h.state().project().unwrap().tasks().len(), 18);
+}
+
+#[test]
+fn a_world_stream_becomes_a_project_whose_questions_are_tasks() {
+    let stream =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/world-tempo/test/world-tempo-test-00");
+    let questions = std::fs::read_to_string(stream.join("tasks.jsonl"))
+        .unwrap()
+        .lines()
+        .count();
+    let mut h = opened_path(stream);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::E);
+    steps(&mut h, 2);
+    h.get_by_label_contains("Tasks are saved in a project");
+    let dir = tempfile::tempdir().unwrap();
+    h.state_mut()
+        .submit(AppCommand::NewProjectFromVideo(Some(dir.path().join("p"))));
+    step_until(&mut h, "the new project", |app| {
+        app.project()
+            .is_some_and(|p| p.tasks().len() == questions && app.player().is_some())
+    });
+    steps(&mut h, 3);
+    h.get_by_label(&format!("Tasks lane ({questions} tasks)"));
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::E);
+    steps(&mut h, 3);
+    assert_eq!(h.state().project().unwrap().tasks().len(), questions + 1);
+}

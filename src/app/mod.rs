@@ -104,6 +104,12 @@ pub enum AppCommand {
     /// Make a project for the open video (its world questions become tasks) in a folder
     /// (`None`: ask with a dialog).
     NewProjectFromVideo(Option<PathBuf>),
+    /// Import a benchmark's question file into the project (`None`: ask with a dialog); the
+    /// format is recognised from the file.
+    ImportTasks(Option<PathBuf>),
+    /// Export the project's tasks (`None`: ask); the format follows the extension (.jsonl,
+    /// .parquet, .csv, or .txt for TaskMem's one-question-per-line file).
+    ExportTasks(Option<PathBuf>),
 }
 
 /// What persists between runs (window layout persists through eframe itself).
@@ -148,6 +154,11 @@ pub struct TaskMemApp {
     verifying: Option<Receiver<Option<String>>>,
     /// Task authoring: the tasks lane, the form and the library.
     tasks: TaskPanel,
+    /// A question file being read on its own thread.
+    importing: Option<(
+        PathBuf,
+        Receiver<Result<crate::tasks::import::ImportedTasks, String>>,
+    )>,
 }
 
 impl TaskMemApp {
@@ -174,6 +185,7 @@ impl TaskMemApp {
             project: None,
             verifying: None,
             tasks: TaskPanel::default(),
+            importing: None,
         };
         if app.settings.author.is_empty() {
             app.settings.author = std::env::var("USER")
@@ -526,6 +538,8 @@ impl TaskMemApp {
             | AppCommand::SelectEdge(_)
             | AppCommand::JumpTask { .. } => self.apply_task(command),
             AppCommand::NewProjectFromVideo(folder) => self.new_project_from_video(folder, ctx),
+            AppCommand::ImportTasks(path) => self.start_import_tasks(path, ctx),
+            AppCommand::ExportTasks(path) => self.export_tasks(path),
             playback_command => {
                 let Some(player) = &mut self.player else {
                     return;
@@ -622,7 +636,7 @@ impl TaskMemApp {
             AppCommand::PutTask(task) => {
                 let key = TaskKey::of(&task);
                 let Some(before) = stored(&key) else { return };
-                let fields = changed_fields(&before, &task);
+                let fields = before.differing_fields(&task).join(",");
                 let coalesce = format!("{}/{}:{fields}", key.stream, key.id);
                 self.record_tasks(vec![Self::put(*task)], Some(coalesce));
             }
@@ -744,6 +758,117 @@ impl TaskMemApp {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Reads a question file on the "task-import" thread; [`Self::poll_import_tasks`] adds it.
+    fn start_import_tasks(&mut self, path: Option<PathBuf>, ctx: &egui::Context) {
+        let Some(view) = &self.project else {
+            self.toasts
+                .warning("Open or create a project first: imported tasks are saved in it");
+            return;
+        };
+        let Some(path) = path.or_else(|| {
+            rfd::FileDialog::new()
+                .add_filter(
+                    "Question files",
+                    &["json", "jsonl", "parquet", "csv", "txt"],
+                )
+                .pick_file()
+        }) else {
+            return;
+        };
+        let durations: std::collections::HashMap<String, i64> = view
+            .streams()
+            .iter()
+            .map(|s| (s.id.clone(), s.duration_ms))
+            .collect();
+        let (tx, rx) = bounded(1);
+        let (job_path, repaint) = (path.clone(), ctx.clone());
+        let spawned = std::thread::Builder::new()
+            .name("task-import".to_owned())
+            .spawn(move || {
+                let result = read_question_file(&job_path, &durations);
+                let _ = tx.send(result);
+                repaint.request_repaint();
+            });
+        match spawned {
+            Ok(_) => self.importing = Some((path, rx)),
+            Err(err) => self.toasts.error(format!("cannot start the import: {err}")),
+        }
+    }
+
+    fn poll_import_tasks(&mut self) {
+        let Some((path, rx)) = &self.importing else {
+            return;
+        };
+        let Ok(result) = rx.try_recv() else { return };
+        let path = path.clone();
+        self.importing = None;
+        let imported = match result {
+            Ok(imported) => imported,
+            Err(err) => {
+                self.toasts.error(err);
+                return;
+            }
+        };
+        let Some(view) = &self.project else { return };
+        let streams = imported.streams().len();
+        match view.tasks().plan_import(imported.tasks) {
+            Ok((events, unchanged)) => {
+                let count = events.len();
+                if self.record_tasks(events, None) {
+                    self.toasts.info(format!(
+                        "Imported {count} tasks over {streams} streams from {} ({unchanged} already there)",
+                        file_name(&path)
+                    ));
+                    self.tasks.tab = SideTab::Library;
+                }
+            }
+            Err(err) => self.toasts.error(format!("{}: {err}", path.display())),
+        }
+    }
+
+    /// Writes the project's tasks in the format the file name asks for.
+    fn export_tasks(&mut self, path: Option<PathBuf>) {
+        use crate::tasks::export::{ExportFormat, write};
+        let Some(view) = &self.project else { return };
+        let Some(path) = path.or_else(|| {
+            rfd::FileDialog::new()
+                .add_filter("JSON Lines", &["jsonl"])
+                .add_filter("Parquet", &["parquet"])
+                .add_filter("CSV", &["csv"])
+                .add_filter("One question per line", &["txt"])
+                .set_file_name("tasks.jsonl")
+                .save_file()
+        }) else {
+            return;
+        };
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        let format = match ext.as_str() {
+            "jsonl" => ExportFormat::Jsonl,
+            "parquet" => ExportFormat::Parquet,
+            "csv" => ExportFormat::Csv,
+            "txt" => ExportFormat::Lines,
+            _ => {
+                self.toasts.error(format!(
+                    "{}: choose .jsonl, .parquet, .csv or .txt to say the format",
+                    path.display()
+                ));
+                return;
+            }
+        };
+        let tasks = view.tasks().tasks();
+        match write(tasks, format, &path, None) {
+            Ok(()) => self.toasts.info(format!(
+                "Exported {} tasks to {}",
+                tasks.len(),
+                path.display()
+            )),
+            Err(err) => self.toasts.error(err.to_string()),
         }
     }
 
@@ -1071,6 +1196,21 @@ impl TaskMemApp {
                 }
                 ui.separator();
                 if ui
+                    .add_enabled(has_project, egui::Button::new("Import questions…"))
+                    .on_hover_text("Video-MME, EgoLifeQA, EgoTempo, M3-Bench, one question per line, or our exports")
+                    .clicked()
+                {
+                    self.pending.push(AppCommand::ImportTasks(None));
+                }
+                if ui
+                    .add_enabled(has_project, egui::Button::new("Export tasks…"))
+                    .on_hover_text("JSONL, Parquet, CSV, or TaskMem's one-question-per-line .txt")
+                    .clicked()
+                {
+                    self.pending.push(AppCommand::ExportTasks(None));
+                }
+                ui.separator();
+                if ui
                     .add_enabled(
                         has_video && !has_project,
                         egui::Button::new("New project from this video…"),
@@ -1235,6 +1375,26 @@ impl TaskMemApp {
     }
 }
 
+/// Reads a question file whose format is recognised from it; questions without ask times are
+/// asked at the end of their stream when the project knows its length.
+fn read_question_file(
+    path: &Path,
+    durations: &std::collections::HashMap<String, i64>,
+) -> Result<crate::tasks::import::ImportedTasks, String> {
+    use crate::tasks::import::{ImportOptions, detect_format, import_bytes};
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let format = detect_format(path, &bytes).ok_or_else(|| {
+        format!(
+            "{}: not a question file this app knows (Video-MME, EgoLifeQA, EgoTempo, M3-Bench, one question per line, or an export of ours)",
+            path.display()
+        )
+    })?;
+    let mut imported =
+        import_bytes(path, &bytes, format, &ImportOptions::default()).map_err(|e| e.to_string())?;
+    imported.ask_at_end(|id| durations.get(id).copied());
+    Ok(imported)
+}
+
 /// What the task panel reads: the project's library (or none) around the player's clock.
 fn task_view<'a>(
     project: Option<&'a ProjectView>,
@@ -1250,33 +1410,6 @@ fn task_view<'a>(
         duration_ns: player.playback.duration_ns(),
         editable: project.is_some(),
     }
-}
-
-/// Which fields of a task an edit changed (typing in one field coalesces into one undo step).
-fn changed_fields(before: &Task, after: &Task) -> String {
-    let mut fields = Vec::new();
-    let checks: [(&str, bool); 8] = [
-        ("text", before.text != after.text),
-        ("options", before.options != after.options),
-        ("answer", before.answer != after.answer),
-        ("type", before.task_type != after.task_type),
-        ("ask", before.ask_ms != after.ask_ms),
-        ("evidence", before.evidence != after.evidence),
-        (
-            "trigger",
-            before.trigger != after.trigger || before.switch_to != after.switch_to,
-        ),
-        (
-            "other",
-            before.author != after.author || before.extra != after.extra,
-        ),
-    ];
-    for (name, changed) in checks {
-        if changed {
-            fields.push(name);
-        }
-    }
-    fields.join(",")
 }
 
 fn file_name(path: &Path) -> String {
@@ -1305,6 +1438,7 @@ impl eframe::App for TaskMemApp {
         }
         self.poll_open(&ctx);
         self.poll_verify();
+        self.poll_import_tasks();
 
         let now_s = ctx.input(|i| i.time);
         self.check_live_growth(&ctx, now_s);

@@ -638,39 +638,6 @@ fn export_memory(
     Ok(())
 }
 
-/// A task as it compares on re-import: its wall-clock times left out.
-fn same_task(a: &crate::tasks::Task, b: &crate::tasks::Task) -> bool {
-    let strip = |t: &crate::tasks::Task| crate::tasks::Task {
-        created_unix_ms: 0,
-        edited_unix_ms: 0,
-        ..t.clone()
-    };
-    strip(a) == strip(b)
-}
-
-/// The first field in which two tasks differ, for the duplicate message.
-fn first_difference(a: &crate::tasks::Task, b: &crate::tasks::Task) -> &'static str {
-    if a.text != b.text {
-        "text"
-    } else if a.options != b.options {
-        "options"
-    } else if a.answer != b.answer {
-        "answer"
-    } else if a.task_type != b.task_type {
-        "type"
-    } else if a.ask_ms != b.ask_ms {
-        "ask time"
-    } else if a.evidence != b.evidence {
-        "evidence"
-    } else if a.source != b.source {
-        "source"
-    } else if a.extra != b.extra {
-        "set of benchmark fields (extra)"
-    } else {
-        "trigger, lane or author"
-    }
-}
-
 /// `taskmem import tasks`: the file's tasks into the project's task library. A task whose
 /// (stream, id) the project already has is skipped when it is the same (re-importing a file
 /// changes nothing) and refused, before anything is written, when it differs.
@@ -703,26 +670,13 @@ fn import_tasks(
         imported.ask_at_end(|id| streams.iter().find(|s| s.id == id).map(|s| s.duration_ms))
     };
     let streams = imported.streams();
-    let mut events = Vec::new();
-    let mut unchanged = 0usize;
-    for task in imported.tasks {
-        match project.tasks.get(&task.stream, &task.id) {
-            Some(existing) if same_task(existing, &task) => unchanged += 1,
-            Some(existing) => {
-                return Err(CliError::BadInput(format!(
-                    "{}: task {} of stream {} is already in {} with a different {}; delete it there first (nothing was imported)",
-                    file.display(),
-                    task.id,
-                    task.stream,
-                    project_dir.display(),
-                    first_difference(existing, &task)
-                )));
-            }
-            None => events.push(TaskEvent::Put {
-                task: Box::new(task),
-            }),
-        }
-    }
+    let (events, unchanged) = project.tasks.plan_import(imported.tasks).map_err(|e| {
+        CliError::BadInput(format!(
+            "{}: {e} ({})",
+            file.display(),
+            project_dir.display()
+        ))
+    })?;
     let warnings = events
         .iter()
         .filter_map(|e| match e {

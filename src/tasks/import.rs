@@ -189,6 +189,42 @@ impl ImportedTasks {
     }
 }
 
+/// Which format a question file is, from its name and a look at its content (for opening a
+/// file in the app without asking); `None` when it is none we know.
+#[must_use]
+pub fn detect_format(path: &Path, bytes: &[u8]) -> Option<TaskFormat> {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if bytes.starts_with(b"PAR1") {
+        // Our export has an ask_ms column; Video-MME's has videoID.
+        let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+        return Some(if has(b"ask_ms") {
+            TaskFormat::Parquet
+        } else {
+            TaskFormat::VideoMme
+        });
+    }
+    match ext.as_str() {
+        "jsonl" => return Some(TaskFormat::Jsonl),
+        "csv" => return Some(TaskFormat::Csv),
+        "txt" => return Some(TaskFormat::Lines),
+        _ => {}
+    }
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(64 * 1024)]);
+    let first = head.trim_start().chars().next()?;
+    let has = |key: &str| head.contains(&format!("\"{key}\""));
+    match first {
+        '[' if has("query_time") => Some(TaskFormat::EgoLife),
+        '[' if has("video_id") || has("videoID") => Some(TaskFormat::VideoMme),
+        '{' if has("annotations") && has("clip_id") => Some(TaskFormat::EgoTempo),
+        '{' if has("qa_list") => Some(TaskFormat::M3Bench),
+        '[' | '{' => None,
+        _ => Some(TaskFormat::Lines),
+    }
+}
+
 /// Reads a question file.
 pub fn import_file(
     path: &Path,
@@ -1386,6 +1422,36 @@ fn csv(ctx: &Ctx<'_>, text: &str, options: &ImportOptions) -> Result<ImportedTas
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_are_told_apart_by_name_and_content() {
+        let p = Path::new;
+        assert_eq!(
+            detect_format(p("a.json"), br#"[{"video_id": "001", "questions": []}]"#),
+            Some(TaskFormat::VideoMme)
+        );
+        assert_eq!(
+            detect_format(p("a.json"), br#"[{"ID": "1", "query_time": {}}]"#),
+            Some(TaskFormat::EgoLife)
+        );
+        assert_eq!(
+            detect_format(
+                p("a.json"),
+                br#"{"info": {}, "annotations": [{"clip_id": "x"}]}"#
+            ),
+            Some(TaskFormat::EgoTempo)
+        );
+        assert_eq!(
+            detect_format(p("a.json"), br#"{"v": {"qa_list": []}}"#),
+            Some(TaskFormat::M3Bench)
+        );
+        assert_eq!(
+            detect_format(p("q.txt"), b"What?\n"),
+            Some(TaskFormat::Lines)
+        );
+        assert_eq!(detect_format(p("t.jsonl"), b"{}"), Some(TaskFormat::Jsonl));
+        assert_eq!(detect_format(p("a.json"), br#"{"something": 1}"#), None);
+    }
 
     #[test]
     fn trailing_commas_go_but_not_inside_strings() {

@@ -166,6 +166,14 @@ pub enum TaskError {
     NegativeAsk { id: String, ask_ms: i64 },
     #[error("a task with id {id} already exists in stream {stream}")]
     DuplicateId { id: String, stream: String },
+    #[error(
+        "task {id} of stream {stream} is already in the project with a different {field}; delete it there first (nothing was imported)"
+    )]
+    ImportConflict {
+        id: String,
+        stream: String,
+        field: String,
+    },
     #[error("no task with id {id} in stream {stream}")]
     NoSuchTask { id: String, stream: String },
 }
@@ -230,6 +238,36 @@ impl Task {
             .iter()
             .enumerate()
             .map(|(i, o)| format!("{}. {o}", option_letter(i)))
+            .collect()
+    }
+
+    /// The same task apart from when it was created and edited.
+    #[must_use]
+    pub fn same_content(&self, other: &Self) -> bool {
+        self.differing_fields(other).is_empty()
+    }
+
+    /// The fields in which two tasks differ (times of creation and editing aside).
+    #[must_use]
+    pub fn differing_fields(&self, other: &Self) -> Vec<&'static str> {
+        let checks: [(&str, bool); 12] = [
+            ("id", self.id != other.id || self.stream != other.stream),
+            ("text", self.text != other.text),
+            ("options", self.options != other.options),
+            ("answer", self.answer != other.answer),
+            ("type", self.task_type != other.task_type),
+            ("ask time", self.ask_ms != other.ask_ms),
+            ("evidence", self.evidence != other.evidence),
+            ("trigger", self.trigger != other.trigger),
+            ("lane", self.switch_to != other.switch_to),
+            ("author", self.author != other.author),
+            ("source", self.source != other.source),
+            ("benchmark fields (extra)", self.extra != other.extra),
+        ];
+        checks
+            .iter()
+            .filter(|(_, differs)| *differs)
+            .map(|(name, _)| *name)
             .collect()
     }
 
@@ -474,6 +512,38 @@ impl TaskLibrary {
         }
         self.put(task);
         Ok(())
+    }
+
+    /// How `tasks` join the library: new ones become `put` events, ones it already has with
+    /// the same content are counted as unchanged (re-importing a file changes nothing).
+    ///
+    /// # Errors
+    /// [`TaskError::ImportConflict`] for the first task whose (stream, id) the library has with
+    /// different content; nothing should be written then.
+    pub fn plan_import(&self, tasks: Vec<Task>) -> Result<(Vec<TaskEvent>, usize), TaskError> {
+        let mut events = Vec::new();
+        let mut unchanged = 0;
+        for task in tasks {
+            match self.get(&task.stream, &task.id) {
+                Some(existing) if existing.same_content(&task) => unchanged += 1,
+                Some(existing) => {
+                    return Err(TaskError::ImportConflict {
+                        field: existing
+                            .differing_fields(&task)
+                            .first()
+                            .copied()
+                            .unwrap_or("content")
+                            .to_owned(),
+                        id: task.id,
+                        stream: task.stream,
+                    });
+                }
+                None => events.push(TaskEvent::Put {
+                    task: Box::new(task),
+                }),
+            }
+        }
+        Ok((events, unchanged))
     }
 
     /// Removes a task; returns it.
