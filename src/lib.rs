@@ -18,7 +18,7 @@
 //!   that writes real MP4 streams. No egui.
 //! - [`fsutil`]: atomic file writes (temp file, sync, rename), shared by every writer.
 //! - [`timefmt`]: time parsing and `HH:MM:SS.mmm` formatting.
-//! - [`cli`]: the headless subcommands (`probe`, `frames`, `bench`).
+//! - [`cli`]: the headless subcommands (`probe`, `frames`, `bench`, `world`, `import`, `export`).
 //! - [`app`]: the egui application; panels emit `AppCommand`s applied in one place per frame.
 
 pub mod app;
