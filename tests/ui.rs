@@ -608,6 +608,7 @@ fn a_project_over_a_world_stream_plays_its_video_and_shows_clip_thumbnails() {
         h.step();
     }
     h.get_by_label("Memory lane Reference (12 entries)");
+    h.get_by_label("Tasks lane (8 tasks)");
     h.get_all_by_label_contains("00:00:20  ")
         .next()
         .unwrap()

@@ -547,6 +547,13 @@ pub fn world_stream(dir: &Path) -> Result<Imported, ImportError> {
             highlights: Vec::new(),
         })
         .collect();
+    let world_tasks = tasks
+        .iter()
+        .map(|q| crate::tasks::Task {
+            stream: id.clone(),
+            ..crate::tasks::Task::from(q)
+        })
+        .collect();
     Ok(Imported {
         streams: vec![StreamInfo {
             title: id.clone(),
@@ -568,7 +575,7 @@ pub fn world_stream(dir: &Path) -> Result<Imported, ImportError> {
         }],
         lanes: vec![lane],
         entries,
-        tasks: tasks.iter().map(crate::tasks::Task::from).collect(),
+        tasks: world_tasks,
     })
 }
 
