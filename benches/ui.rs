@@ -6,6 +6,7 @@ use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
 use taskmem::app::{AppCommand, TaskMemApp};
 
 fn ui_frames(c: &mut Criterion) {
@@ -40,7 +41,12 @@ fn ui_frames(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, ui_frames, ui_frames_big_project);
+criterion_group!(
+    benches,
+    ui_frames,
+    ui_frames_big_project,
+    ui_frames_task_library
+);
 criterion_main!(benches);
 
 /// A frame of the window with a 100,000-entry project open: lanes, browser and inspector.
@@ -66,6 +72,94 @@ fn ui_frames_big_project(c: &mut Criterion) {
     group.bench_function("walking the rows with Down", |b| {
         b.iter(|| {
             h.key_press(egui::Key::ArrowDown);
+            h.step();
+        });
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A frame of the task library with 10,000 tasks while typing in its search field: the filter
+/// runs again on every keystroke (floor: within one 16 ms frame).
+fn ui_frames_task_library(c: &mut Criterion) {
+    let dir = std::env::temp_dir().join(format!("taskmem-bench-tasks-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    if taskmem::project::synthetic_project(&dir, 3_000).is_err() {
+        return;
+    }
+    let Ok(mut project) = taskmem::project::Project::open(&dir) else {
+        return;
+    };
+    let types = taskmem::tasks::KNOWN_TYPES;
+    let events: Vec<taskmem::tasks::TaskEvent> = (0..10_000_i64)
+        .map(|i| {
+            let mut task =
+                taskmem::tasks::Task::authored(format!("q{i}"), "long", i * 900, "bench");
+            task.text = format!(
+                "What did the person with the {} bag do near table {} before minute {}?",
+                ["red", "blue", "green", "pink"][(i % 4) as usize],
+                i % 37,
+                i / 60
+            );
+            task.task_type = types[(i as usize) % types.len()].to_owned();
+            taskmem::tasks::TaskEvent::Put {
+                task: Box::new(task),
+            }
+        })
+        .collect();
+    if project.record_tasks(&events).is_err() {
+        return;
+    }
+    let project_dir = dir.clone();
+    let mut h: Harness<'_, TaskMemApp> = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| TaskMemApp::new(cc, Some(project_dir)));
+    for _ in 0..300 {
+        if h.state().project().is_some() && h.state().player().is_some() {
+            break;
+        }
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    for _ in 0..3 {
+        h.step();
+    }
+    h.get_by_label("Task library").click_accesskit();
+    for _ in 0..3 {
+        h.step();
+    }
+    assert_eq!(
+        h.state().task_panel().tab,
+        taskmem::app::task_panel::SideTab::Library
+    );
+    h.get_by_label("Search").focus();
+    h.step();
+    h.get_by_label("Search").type_text("blue");
+    h.step();
+    let shown = h.state().task_panel().library_rows().len();
+    assert!(
+        shown > 0 && shown < 10_000,
+        "the search filters: {shown} rows"
+    );
+    h.key_press(egui::Key::Backspace);
+    h.key_press(egui::Key::Backspace);
+    h.key_press(egui::Key::Backspace);
+    h.key_press(egui::Key::Backspace);
+    h.step();
+    let mut group = c.benchmark_group("ui frame, 10k tasks in the library");
+    group.bench_function("idle", |b| b.iter(|| h.step()));
+    let mut keystroke = 0_usize;
+    group.bench_function("typing in the search field (filter per keystroke)", |b| {
+        b.iter(|| {
+            // Type "blue 1", erase it, and again: every frame filters anew.
+            let word = "blue 1";
+            let at = keystroke % (2 * word.len());
+            if at < word.len() {
+                h.get_by_label("Search").type_text(&word[at..=at]);
+            } else {
+                h.key_press(egui::Key::Backspace);
+            }
+            keystroke += 1;
             h.step();
         });
     });

@@ -929,17 +929,21 @@ impl TaskPanel {
             });
         ui.add_enabled_ui(view.editable, |ui| {
             ui.horizontal_wrapped(|ui| {
-                let shown: Vec<TaskKey> =
-                    self.rows.iter().map(|&i| TaskKey::of(&tasks[i])).collect();
-                let all_checked =
-                    !shown.is_empty() && shown.iter().all(|k| self.checked.contains(k));
+                // Cheap every frame: keys are built only when the box is toggled.
+                let all_checked = !self.rows.is_empty()
+                    && self.checked.len() >= self.rows.len()
+                    && self
+                        .rows
+                        .iter()
+                        .all(|&i| self.checked.contains(&TaskKey::of(&tasks[i])));
                 let mut check_all = all_checked;
                 if ui.checkbox(&mut check_all, "select all shown").changed() {
+                    let shown = self.rows.iter().map(|&i| TaskKey::of(&tasks[i]));
                     if check_all {
-                        self.checked.extend(shown.iter().cloned());
+                        self.checked.extend(shown);
                     } else {
-                        for k in &shown {
-                            self.checked.remove(k);
+                        for k in shown {
+                            self.checked.remove(&k);
                         }
                     }
                 }
