@@ -101,7 +101,7 @@ fn ui_frames_task_library(c: &mut Criterion) {
                 i % 37,
                 i / 60
             );
-            task.task_type = types[(i as usize) % types.len()].to_owned();
+            types[(i as usize) % types.len()].clone_into(&mut task.task_type);
             taskmem::tasks::TaskEvent::Put {
                 task: Box::new(task),
             }
