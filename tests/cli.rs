@@ -3,29 +3,9 @@
 // Test helpers panic on purpose: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn asset(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/assets")
-        .join(name)
-}
-
-fn taskmem(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_taskmem"))
-        .args(args)
-        .output()
-        .expect("run taskmem")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+mod common;
+use common::{asset, stderr, stdout, taskmem};
+use std::path::Path;
 
 #[test]
 fn probe_prints_one_json_object_with_every_field() {

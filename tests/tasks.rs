@@ -5,9 +5,10 @@
 // Test helpers panic on purpose: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+use common::{stderr, stdout, taskmem};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use taskmem::tasks::export::{self, ExportFormat};
 use taskmem::tasks::import::{
@@ -15,10 +16,9 @@ use taskmem::tasks::import::{
 };
 use taskmem::tasks::{Span, Task, TaskSource};
 
+/// A question file copied from ../shared/data (see tests/assets/tasks/README.md).
 fn asset(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/assets/tasks")
-        .join(name)
+    common::asset("tasks").join(name)
 }
 
 fn import(name: &str, format: TaskFormat) -> ImportedTasks {
@@ -790,21 +790,6 @@ fn error_kinds_are_distinguishable() {
 
 // ---------------------------------------------------------------------------------------------
 // The CLI
-
-fn taskmem(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_taskmem"))
-        .args(args)
-        .output()
-        .expect("run taskmem")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 fn s(path: &Path) -> &str {
     path.to_str().unwrap()

@@ -581,15 +581,21 @@ fn entries_written_live_on_another_thread_appear_and_follow_live_keeps_up() {
     assert_eq!(reopened.memory.len(), 87 + 30);
 }
 
-#[test]
-fn a_project_over_a_world_stream_plays_its_video_and_shows_clip_thumbnails() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = dir.path().join("p");
+/// A project in `dir` made from a shipped world stream (its video, reference lane and tasks).
+fn world_stream_project(dir: &Path) -> (PathBuf, taskmem::project::Project) {
+    let project = dir.join("p");
     let stream =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/world-tempo/test/world-tempo-test-00");
     let mut p = taskmem::project::Project::create(&project, "p").unwrap();
     p.add_imported(taskmem::memory::import::world_stream(&stream).unwrap())
         .unwrap();
+    (project, p)
+}
+
+#[test]
+fn a_project_over_a_world_stream_plays_its_video_and_shows_clip_thumbnails() {
+    let dir = tempfile::tempdir().unwrap();
+    let (project, _) = world_stream_project(dir.path());
     let mut h = app_harness(Some(project));
     step_until(&mut h, "the stream's video", |app| {
         app.player().is_some_and(|p| p.decoder.is_some()) && app.project().is_some()
@@ -724,12 +730,7 @@ fn the_timeline_of_the_demo_project_looks_right() {
 #[test]
 fn a_stream_video_that_is_not_the_one_the_memory_was_made_from_gets_a_warning() {
     let dir = tempfile::tempdir().unwrap();
-    let project = dir.path().join("p");
-    let stream =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/world-tempo/test/world-tempo-test-00");
-    let mut p = taskmem::project::Project::create(&project, "p").unwrap();
-    p.add_imported(taskmem::memory::import::world_stream(&stream).unwrap())
-        .unwrap();
+    let (project, mut p) = world_stream_project(dir.path());
     p.manifest.streams[0].video_sha256 = Some("0".repeat(64));
     p.save_manifest().unwrap();
     let mut h = app_harness(Some(project));
