@@ -26,6 +26,7 @@ pub mod cli;
 pub mod fsutil;
 pub mod memory;
 pub mod playback;
+pub mod policy;
 pub mod project;
 pub mod tasks;
 pub mod timefmt;

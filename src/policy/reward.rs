@@ -1,0 +1,339 @@
+//! Phase One's reward terms for a written memory, computed against the world's ground truth
+//! (TaskMem's fidelity rewards in miniature): format (the description parses as the world's
+//! sentences), correctness (every stated fact is true of the clip), no repetition of the
+//! preceding description, a length cap, and richness (distinct true facts). Used by training
+//! and by the quality report; never by the policy at inference.
+
+use std::collections::BTreeSet;
+
+use crate::world::model::Room;
+use crate::world::truth::ClipTruth;
+
+/// A description cut into statements, each as the canonical fact sentence it claims (so that
+/// "In the kitchen, I pick up the red cup from the kitchen table and I eat a red apple." states
+/// "I am in the kitchen.", "I pick up the red cup from the kitchen table." and "I eat a red
+/// apple.").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Statements {
+    pub claims: Vec<Claim>,
+    /// Sentences that are not in the world's language at all.
+    pub malformed: usize,
+}
+
+/// One claim of a description.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// A fact sentence as the world writes it.
+    Fact(String),
+    /// "The <surface> reads "<text>"" without the room: true if any room seen shows it.
+    Reads { surface: String, text: String },
+    /// `<face_1> and <face_2> stay in the living room`: each face was seen, in that room.
+    Stay { faces: Vec<String>, room: String },
+    /// "I look around the office": the room was seen.
+    LookAround { room: String },
+}
+
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+}
+
+fn room_named(name: &str) -> bool {
+    Room::ALL.iter().any(|r| r.name() == name)
+}
+
+/// Cuts a description into claims.
+#[must_use]
+pub fn statements(description: &str) -> Statements {
+    let mut claims = Vec::new();
+    let mut malformed = 0;
+    let text = description.trim();
+    // Sentences end with '.', but a '.' inside quotes is part of a text.
+    let mut sentences = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    for c in text.chars() {
+        if c == '"' {
+            quoted = !quoted;
+        }
+        if c == '.' && !quoted {
+            sentences.push(std::mem::take(&mut current));
+        } else {
+            current.push(c);
+        }
+    }
+    if !current.trim().is_empty() {
+        // No final period: not a sentence of the world.
+        malformed += 1;
+    }
+    for sentence in sentences {
+        let sentence = sentence.trim();
+        if sentence.is_empty() {
+            continue;
+        }
+        let mut body = sentence;
+        if let Some(rest) = sentence.strip_prefix("In the ")
+            && let Some((room, clauses)) = rest.split_once(", ")
+        {
+            if room_named(room) {
+                claims.push(Claim::Fact(format!("I am in the {room}.")));
+                body = clauses;
+            } else {
+                malformed += 1;
+                continue;
+            }
+        }
+        if let Some((who, room)) = body.split_once(" stay in the ") {
+            let faces: Vec<String> = who.split(" and ").map(str::to_owned).collect();
+            if room_named(room) && faces.iter().all(|f| f.starts_with("<face_")) {
+                claims.push(Claim::Stay {
+                    faces,
+                    room: room.to_owned(),
+                });
+            } else {
+                malformed += 1;
+            }
+            continue;
+        }
+        if let Some(room) = body.strip_prefix("I look around the ") {
+            if room_named(room) {
+                claims.push(Claim::LookAround {
+                    room: room.to_owned(),
+                });
+            } else {
+                malformed += 1;
+            }
+            continue;
+        }
+        // Clauses joined by " and " (no single fact sentence contains " and ").
+        for clause in body.split(" and ") {
+            let clause = capitalize(clause.trim());
+            if let Some(rest) = clause.strip_prefix("The ")
+                && let Some((surface, text)) = rest.split_once(" reads \"")
+                && !surface.contains(" in the ")
+            {
+                claims.push(Claim::Reads {
+                    surface: surface.to_owned(),
+                    text: text.trim_end_matches('"').to_owned(),
+                });
+            } else {
+                claims.push(Claim::Fact(format!("{clause}.")));
+            }
+        }
+    }
+    Statements { claims, malformed }
+}
+
+/// Whether a claim is true of the clip.
+#[must_use]
+pub fn is_true(claim: &Claim, truth: &ClipTruth) -> bool {
+    match claim {
+        Claim::Fact(f) => {
+            truth.facts.iter().any(|t| t == f)
+                || f.strip_prefix("I am in the ")
+                    .and_then(|r| r.strip_suffix('.'))
+                    .is_some_and(|room| truth.rooms.iter().any(|r| r.name() == room))
+        }
+        Claim::Reads { surface, text } => {
+            truth
+                .texts
+                .iter()
+                .any(|t| &t.surface == surface && &t.text == text)
+                || truth.events.iter().any(|e| {
+                    e.text.as_deref() == Some(text.as_str()) && e.room.text_surface() == surface
+                })
+        }
+        Claim::Stay { faces, room } => {
+            truth.rooms.iter().any(|r| r.name() == room)
+                && faces.iter().all(|f| {
+                    truth
+                        .people
+                        .iter()
+                        .any(|p| &format!("<face_{}>", p.face) == f)
+                })
+        }
+        Claim::LookAround { room } => truth.rooms.iter().any(|r| r.name() == room),
+    }
+}
+
+/// Whether a claim is one the world could state at all (its words and frame).
+#[must_use]
+pub fn is_well_formed(claim: &Claim, vocab: &super::lang::Vocab) -> bool {
+    match claim {
+        Claim::Fact(f) => !vocab.encode(f).contains(&super::lang::UNK) && f.split(' ').count() >= 3,
+        Claim::Reads { surface, text } => {
+            Room::ALL.iter().any(|r| r.text_surface() == surface)
+                && !vocab.encode(text).contains(&super::lang::UNK)
+        }
+        Claim::Stay { .. } | Claim::LookAround { .. } => true,
+    }
+}
+
+/// The reward terms of one written memory.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RewardTerms {
+    /// 1 when every sentence is in the world's language, else -1.
+    pub format: f64,
+    /// True claims / claims (0 when there are none).
+    pub correctness: f64,
+    /// Claims also made by the preceding description / claims.
+    pub repetition: f64,
+    /// 1 within the token budget, falling by the share over it.
+    pub length: f64,
+    /// Distinct true claims (normalized within a group by the trainer).
+    pub richness: f64,
+    pub claims: usize,
+    pub true_claims: usize,
+}
+
+/// How much each term counts in the scalar reward.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RewardWeights {
+    pub format: f64,
+    pub correctness: f64,
+    pub repetition: f64,
+    pub length: f64,
+    pub richness: f64,
+}
+
+impl Default for RewardWeights {
+    fn default() -> Self {
+        Self {
+            format: 1.0,
+            correctness: 2.0,
+            repetition: 1.0,
+            length: 0.5,
+            richness: 1.0,
+        }
+    }
+}
+
+impl RewardTerms {
+    /// The scalar reward, with richness already normalized (e.g. within the group).
+    #[must_use]
+    pub fn total(&self, weights: &RewardWeights, richness_normalized: f64) -> f64 {
+        weights.format * self.format + weights.correctness * self.correctness
+            - weights.repetition * self.repetition
+            + weights.length * self.length
+            + weights.richness * richness_normalized
+    }
+}
+
+/// Scores `description` for the clip `truth`, given the preceding clip's description and the
+/// token budget.
+#[must_use]
+pub fn score(
+    description: &str,
+    previous: Option<&str>,
+    truth: &ClipTruth,
+    vocab: &super::lang::Vocab,
+    budget_tokens: usize,
+) -> RewardTerms {
+    let parsed = statements(description);
+    let well_formed =
+        parsed.malformed == 0 && parsed.claims.iter().all(|c| is_well_formed(c, vocab));
+    let claims = parsed.claims.len();
+    let true_set: BTreeSet<String> = parsed
+        .claims
+        .iter()
+        .filter(|c| is_true(c, truth))
+        .map(|c| format!("{c:?}"))
+        .collect();
+    let true_claims = parsed.claims.iter().filter(|c| is_true(c, truth)).count();
+    let before: BTreeSet<String> = previous
+        .map(|p| {
+            statements(p)
+                .claims
+                .iter()
+                .map(|c| format!("{c:?}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    let repeated = parsed
+        .claims
+        .iter()
+        .filter(|c| before.contains(&format!("{c:?}")))
+        .count();
+    let tokens = vocab.encode(description).len();
+    let over = tokens.saturating_sub(budget_tokens) as f64 / budget_tokens.max(1) as f64;
+    RewardTerms {
+        format: if well_formed && claims > 0 { 1.0 } else { -1.0 },
+        correctness: if claims == 0 {
+            0.0
+        } else {
+            true_claims as f64 / claims as f64
+        },
+        repetition: if claims == 0 {
+            0.0
+        } else {
+            repeated as f64 / claims as f64
+        },
+        length: (1.0 - over).max(-1.0),
+        richness: true_set.len() as f64,
+        claims,
+        true_claims,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::lang::Vocab;
+    use crate::world::sim::{Simulation, WorldParams};
+
+    #[test]
+    fn the_reference_descriptions_are_true_well_formed_and_fit_the_budget() {
+        let vocab = Vocab::world();
+        let sim = Simulation::run(&WorldParams::new(7, 600_000));
+        let clips = crate::world::truth::clips(&sim);
+        for clip in &clips {
+            let terms = score(&clip.reference, None, clip, &vocab, 80);
+            assert!(
+                (terms.format - 1.0).abs() < 1e-9,
+                "format of {:?}: {:?}",
+                clip.reference,
+                statements(&clip.reference)
+            );
+            assert!(
+                (terms.correctness - 1.0).abs() < 1e-9,
+                "{:?} has a false claim: {:?}",
+                clip.reference,
+                statements(&clip.reference)
+                    .claims
+                    .iter()
+                    .filter(|c| !is_true(c, clip))
+                    .collect::<Vec<_>>()
+            );
+            assert!(terms.richness >= 1.0);
+        }
+    }
+
+    #[test]
+    fn false_repeated_long_and_malformed_memories_score_lower() {
+        let vocab = Vocab::world();
+        let sim = Simulation::run(&WorldParams::new(7, 120_000));
+        let clips = crate::world::truth::clips(&sim);
+        let clip = &clips[1];
+        let good = score(&clip.reference, Some(&clips[0].reference), clip, &vocab, 80);
+        // A fact of another clip that is false here.
+        let other = clips
+            .iter()
+            .flat_map(|c| &c.facts)
+            .find(|f| !clip.facts.contains(f) && !f.starts_with("I am in"))
+            .unwrap();
+        let wrong = score(other, None, clip, &vocab, 80);
+        assert!(wrong.correctness < good.correctness);
+        let repeated = score(&clip.reference, Some(&clip.reference), clip, &vocab, 80);
+        assert!(repeated.repetition > 0.99);
+        let long = score(&clip.facts.join(" "), None, clip, &vocab, 20);
+        assert!(long.length < 0.0, "{long:?}");
+        assert!(long.richness > good.richness, "listing every fact is rich");
+        let garbage = score("The zebra dances", None, clip, &vocab, 80);
+        assert!((garbage.format + 1.0).abs() < 1e-9);
+        let w = RewardWeights::default();
+        assert!(good.total(&w, 0.0) > wrong.total(&w, 0.0));
+        assert!(good.total(&w, 0.0) > repeated.total(&w, 0.0));
+    }
+}
