@@ -31,6 +31,11 @@ impl Rng {
         lo + self.below((hi - lo + 1).max(1) as usize) as i64
     }
 
+    /// Uniform in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
     pub fn chance(&mut self, p: f64) -> bool {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 > 1.0 - p
     }

@@ -1,0 +1,733 @@
+//! The built-in memorization policy's model, in candle: a vision encoder over patches of
+//! frames sampled from a clip, and a small transformer decoder that reads the preceding clip's
+//! description (as context) and writes this clip's description in the world's language,
+//! attending to the frames through cross-attention. Written as `Config` + `new(cfg, vb)` +
+//! `forward`, like candle's own models; decoding is greedy or sampled with a seed.
+
+use candle_core::{D, DType, Device, IndexOp, Module, Result, Tensor};
+use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder, embedding, layer_norm, linear};
+use serde::{Deserialize, Serialize};
+
+use super::lang::{BOS, EOS, PAD};
+use crate::video::Frame;
+
+/// The model's shape. Saved as JSON beside the safetensors weights.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    pub vocab_size: usize,
+    pub d_model: usize,
+    pub n_heads: usize,
+    pub enc_layers: usize,
+    pub dec_layers: usize,
+    pub d_ff: usize,
+    /// Frames are scaled to this size before cutting patches.
+    pub frame_width: usize,
+    pub frame_height: usize,
+    pub patch: usize,
+    /// Frames sampled per clip (evenly spread over it).
+    pub frames_per_clip: usize,
+    /// Tokens of the preceding description the decoder reads.
+    pub max_context_tokens: usize,
+    /// The token budget of a description.
+    pub max_output_tokens: usize,
+}
+
+impl Config {
+    /// The size the shipped model uses.
+    #[must_use]
+    pub fn small(vocab_size: usize) -> Self {
+        Self {
+            vocab_size,
+            d_model: 128,
+            n_heads: 4,
+            enc_layers: 1,
+            dec_layers: 2,
+            d_ff: 256,
+            frame_width: 64,
+            frame_height: 32,
+            patch: 8,
+            frames_per_clip: 10,
+            max_context_tokens: 48,
+            max_output_tokens: 48,
+        }
+    }
+
+    /// A very small one, for tests.
+    #[must_use]
+    pub fn tiny(vocab_size: usize) -> Self {
+        Self {
+            vocab_size,
+            d_model: 32,
+            n_heads: 2,
+            enc_layers: 1,
+            dec_layers: 1,
+            d_ff: 64,
+            frame_width: 16,
+            frame_height: 8,
+            patch: 4,
+            frames_per_clip: 2,
+            max_context_tokens: 8,
+            max_output_tokens: 12,
+        }
+    }
+
+    #[must_use]
+    pub fn patches_per_frame(&self) -> usize {
+        (self.frame_width / self.patch) * (self.frame_height / self.patch)
+    }
+
+    #[must_use]
+    pub fn patch_dim(&self) -> usize {
+        self.patch * self.patch * 3
+    }
+
+    /// Positions the decoder's sequence can have: context, BOS, output, EOS.
+    #[must_use]
+    pub fn max_positions(&self) -> usize {
+        self.max_context_tokens + self.max_output_tokens + 2
+    }
+}
+
+/// A clip's frames as the model's input: `frames_per_clip x patches_per_frame` rows of
+/// `patch_dim` values in [-1, 1]. Frames are box-filtered down to the model's size.
+#[must_use]
+pub fn clip_patches(frames: &[Frame], cfg: &Config) -> Vec<f32> {
+    let (w, h, p) = (cfg.frame_width, cfg.frame_height, cfg.patch);
+    let mut out =
+        Vec::with_capacity(cfg.frames_per_clip * cfg.patches_per_frame() * cfg.patch_dim());
+    for i in 0..cfg.frames_per_clip {
+        // Evenly spread; a short clip repeats its last frame.
+        let Some(frame) = (!frames.is_empty())
+            .then(|| &frames[(i * frames.len() / cfg.frames_per_clip).min(frames.len() - 1)])
+        else {
+            out.resize(out.len() + cfg.patches_per_frame() * cfg.patch_dim(), 0.0);
+            continue;
+        };
+        let small = box_downscale(frame, w, h);
+        for py in 0..h / p {
+            for px in 0..w / p {
+                for y in 0..p {
+                    for x in 0..p {
+                        let at = ((py * p + y) * w + px * p + x) * 3;
+                        out.extend_from_slice(&small[at..at + 3]);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// RGB in [-1, 1] at `w x h`, each pixel the mean of the source pixels it covers.
+fn box_downscale(frame: &Frame, w: usize, h: usize) -> Vec<f32> {
+    let (sw, sh) = (frame.width as usize, frame.height as usize);
+    let mut out = vec![0.0f32; w * h * 3];
+    if sw == 0 || sh == 0 {
+        return out;
+    }
+    for y in 0..h {
+        let (y0, y1) = (y * sh / h, ((y + 1) * sh / h).max(y * sh / h + 1).min(sh));
+        for x in 0..w {
+            let (x0, x1) = (x * sw / w, ((x + 1) * sw / w).max(x * sw / w + 1).min(sw));
+            let mut sum = [0u32; 3];
+            for sy in y0..y1 {
+                for sx in x0..x1 {
+                    let at = (sy * sw + sx) * 4;
+                    for (c, s) in sum.iter_mut().enumerate() {
+                        *s += u32::from(frame.rgba[at + c]);
+                    }
+                }
+            }
+            let n = ((y1 - y0) * (x1 - x0)) as f32;
+            for c in 0..3 {
+                out[(y * w + x) * 3 + c] = sum[c] as f32 / n / 127.5 - 1.0;
+            }
+        }
+    }
+    out
+}
+
+/// Layer norm that trains: candle's fused `LayerNorm::forward` passes no gradient back, so
+/// the forward pass goes through `ops::layer_norm_slow` with the same weights.
+struct Norm(LayerNorm);
+
+impl Norm {
+    fn new(d: usize, vb: VarBuilder) -> Result<Self> {
+        layer_norm(d, 1e-5, vb).map(Self)
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let bias = match self.0.bias() {
+            Some(b) => b.clone(),
+            None => self.0.weight().zeros_like()?,
+        };
+        candle_nn::ops::layer_norm_slow(x, self.0.weight(), &bias, 1e-5)
+    }
+}
+
+struct Attention {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    o: Linear,
+    heads: usize,
+}
+
+impl Attention {
+    fn new(d: usize, heads: usize, vb: &VarBuilder) -> Result<Self> {
+        Ok(Self {
+            q: linear(d, d, vb.pp("q"))?,
+            k: linear(d, d, vb.pp("k"))?,
+            v: linear(d, d, vb.pp("v"))?,
+            o: linear(d, d, vb.pp("o"))?,
+            heads,
+        })
+    }
+
+    /// `x` attends to `kv` ([B, T, D] and [B, S, D]); `mask` ([T, S]) is added to the scores.
+    fn forward(&self, x: &Tensor, kv: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+        let (batch, len_q, width) = x.dims3()?;
+        let len_kv = kv.dim(1)?;
+        let head_dim = width / self.heads;
+        let split = |y: Tensor, len: usize| -> Result<Tensor> {
+            y.reshape((batch, len, self.heads, head_dim))?
+                .transpose(1, 2)?
+                .contiguous()
+        };
+        let queries = split(self.q.forward(x)?, len_q)?;
+        let keys = split(self.k.forward(kv)?, len_kv)?;
+        let values = split(self.v.forward(kv)?, len_kv)?;
+        let scale = 1.0 / (head_dim as f64).sqrt();
+        let mut scores = (queries.matmul(&keys.t()?.contiguous()?)? * scale)?;
+        if let Some(mask) = mask {
+            scores = scores.broadcast_add(mask)?;
+        }
+        // ops::softmax (not softmax_last_dim): the fused kernel passes no gradient back.
+        let weights = candle_nn::ops::softmax(&scores, D::Minus1)?;
+        let out = weights
+            .matmul(&values)?
+            .transpose(1, 2)?
+            .contiguous()?
+            .reshape((batch, len_q, width))?;
+        self.o.forward(&out)
+    }
+}
+
+struct Mlp {
+    up: Linear,
+    down: Linear,
+}
+
+impl Mlp {
+    fn new(d: usize, ff: usize, vb: &VarBuilder) -> Result<Self> {
+        Ok(Self {
+            up: linear(d, ff, vb.pp("up"))?,
+            down: linear(ff, d, vb.pp("down"))?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.down.forward(&self.up.forward(x)?.gelu()?)
+    }
+}
+
+struct EncoderLayer {
+    ln1: Norm,
+    attn: Attention,
+    ln2: Norm,
+    mlp: Mlp,
+}
+
+impl EncoderLayer {
+    fn new(cfg: &Config, vb: &VarBuilder) -> Result<Self> {
+        let d = cfg.d_model;
+        Ok(Self {
+            ln1: Norm::new(d, vb.pp("ln1"))?,
+            attn: Attention::new(d, cfg.n_heads, &vb.pp("attn"))?,
+            ln2: Norm::new(d, vb.pp("ln2"))?,
+            mlp: Mlp::new(d, cfg.d_ff, &vb.pp("mlp"))?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let h = self.ln1.forward(x)?;
+        let x = (x + self.attn.forward(&h, &h, None)?)?;
+        let h = self.ln2.forward(&x)?;
+        x + self.mlp.forward(&h)?
+    }
+}
+
+struct DecoderLayer {
+    ln1: Norm,
+    self_attn: Attention,
+    ln2: Norm,
+    cross_attn: Attention,
+    ln3: Norm,
+    mlp: Mlp,
+}
+
+impl DecoderLayer {
+    fn new(cfg: &Config, vb: &VarBuilder) -> Result<Self> {
+        let d = cfg.d_model;
+        Ok(Self {
+            ln1: Norm::new(d, vb.pp("ln1"))?,
+            self_attn: Attention::new(d, cfg.n_heads, &vb.pp("self_attn"))?,
+            ln2: Norm::new(d, vb.pp("ln2"))?,
+            cross_attn: Attention::new(d, cfg.n_heads, &vb.pp("cross_attn"))?,
+            ln3: Norm::new(d, vb.pp("ln3"))?,
+            mlp: Mlp::new(d, cfg.d_ff, &vb.pp("mlp"))?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor, vision: &Tensor, causal: &Tensor) -> Result<Tensor> {
+        let h = self.ln1.forward(x)?;
+        let x = (x + self.self_attn.forward(&h, &h, Some(causal))?)?;
+        let h = self.ln2.forward(&x)?;
+        let x = (&x + self.cross_attn.forward(&h, vision, None)?)?;
+        let h = self.ln3.forward(&x)?;
+        x + self.mlp.forward(&h)?
+    }
+}
+
+/// The policy's network.
+pub struct MemorizerModel {
+    cfg: Config,
+    patch_embed: Linear,
+    patch_pos: Embedding,
+    frame_pos: Embedding,
+    encoder: Vec<EncoderLayer>,
+    enc_norm: Norm,
+    tok_embed: Embedding,
+    pos_embed: Embedding,
+    /// 0 for the preceding description, 1 for the one being written.
+    segment_embed: Embedding,
+    decoder: Vec<DecoderLayer>,
+    dec_norm: Norm,
+    lm_head: Linear,
+}
+
+/// One decoded description.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Generated {
+    /// Without BOS and EOS.
+    pub tokens: Vec<u32>,
+    /// The log-probability of each chosen token (and of EOS when it ended the text).
+    pub logprobs: Vec<f32>,
+}
+
+/// How to pick each token.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Sampling {
+    Greedy,
+    /// Sample from the softmax at this temperature, with a seeded generator.
+    Temperature {
+        temperature: f64,
+        seed: u64,
+    },
+}
+
+impl MemorizerModel {
+    /// # Errors
+    /// When the weights in `vb` do not have the shapes `cfg` asks for.
+    // candle's convention: a model takes its VarBuilder by value.
+    #[allow(clippy::needless_pass_by_value)]
+    pub fn new(cfg: &Config, vb: VarBuilder) -> Result<Self> {
+        let d = cfg.d_model;
+        let encoder = (0..cfg.enc_layers)
+            .map(|i| EncoderLayer::new(cfg, &vb.pp(format!("encoder.{i}"))))
+            .collect::<Result<Vec<_>>>()?;
+        let decoder = (0..cfg.dec_layers)
+            .map(|i| DecoderLayer::new(cfg, &vb.pp(format!("decoder.{i}"))))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            patch_embed: linear(cfg.patch_dim(), d, vb.pp("patch_embed"))?,
+            patch_pos: embedding(cfg.patches_per_frame(), d, vb.pp("patch_pos"))?,
+            frame_pos: embedding(cfg.frames_per_clip, d, vb.pp("frame_pos"))?,
+            encoder,
+            enc_norm: Norm::new(d, vb.pp("enc_norm"))?,
+            tok_embed: embedding(cfg.vocab_size, d, vb.pp("tok_embed"))?,
+            pos_embed: embedding(cfg.max_positions(), d, vb.pp("pos_embed"))?,
+            segment_embed: embedding(2, d, vb.pp("segment_embed"))?,
+            decoder,
+            dec_norm: Norm::new(d, vb.pp("dec_norm"))?,
+            lm_head: linear(d, cfg.vocab_size, vb.pp("lm_head"))?,
+            cfg: cfg.clone(),
+        })
+    }
+
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Vision tokens of a batch of clips: `patches` is `[B, frames x patches, patch_dim]`.
+    ///
+    /// # Errors
+    /// On a shape that does not match the config.
+    pub fn encode(&self, patches: &Tensor) -> Result<Tensor> {
+        let (b, n, _) = patches.dims3()?;
+        let per_frame = self.cfg.patches_per_frame();
+        let device = patches.device();
+        let patch_ids: Vec<u32> = (0..n).map(|i| (i % per_frame) as u32).collect();
+        let frame_ids: Vec<u32> = (0..n).map(|i| (i / per_frame) as u32).collect();
+        let pos = (self
+            .patch_pos
+            .forward(&Tensor::from_vec(patch_ids, n, device)?)?
+            + self
+                .frame_pos
+                .forward(&Tensor::from_vec(frame_ids, n, device)?)?)?;
+        let mut x = self
+            .patch_embed
+            .forward(patches)?
+            .broadcast_add(&pos.unsqueeze(0)?)?;
+        for layer in &self.encoder {
+            x = layer.forward(&x)?;
+        }
+        let _ = b;
+        self.enc_norm.forward(&x)
+    }
+
+    /// Next-token logits [B, T, vocab] for token ids [B, T] (u32) and their segments [B, T]
+    /// (0 context, 1 output), given the clips' vision tokens.
+    ///
+    /// # Errors
+    /// On shapes that do not match, or a sequence longer than the config allows.
+    pub fn decode(&self, vision: &Tensor, tokens: &Tensor, segments: &Tensor) -> Result<Tensor> {
+        let (_, t) = tokens.dims2()?;
+        let device = tokens.device();
+        let positions = Tensor::arange(0u32, t as u32, device)?;
+        let x = (self.tok_embed.forward(tokens)? + self.segment_embed.forward(segments)?)?;
+        let mut x = x.broadcast_add(&self.pos_embed.forward(&positions)?.unsqueeze(0)?)?;
+        let causal = causal_mask(t, device)?;
+        for layer in &self.decoder {
+            x = layer.forward(&x, vision, &causal)?;
+        }
+        self.lm_head.forward(&self.dec_norm.forward(&x)?)
+    }
+
+    /// Encode and decode in one go (training).
+    ///
+    /// # Errors
+    /// As [`Self::encode`] and [`Self::decode`].
+    pub fn forward(&self, patches: &Tensor, tokens: &Tensor, segments: &Tensor) -> Result<Tensor> {
+        let vision = self.encode(patches)?;
+        self.decode(&vision, tokens, segments)
+    }
+
+    /// The decoder's input for a description: the context (its last `max_context_tokens`),
+    /// then BOS, then `output`; with the segment of each position.
+    #[must_use]
+    pub fn sequence(&self, context: &[u32], output: &[u32]) -> (Vec<u32>, Vec<u32>) {
+        let context = &context[context.len().saturating_sub(self.cfg.max_context_tokens)..];
+        let mut tokens = context.to_vec();
+        let mut segments = vec![0u32; context.len()];
+        tokens.push(BOS);
+        segments.push(1);
+        tokens.extend_from_slice(output);
+        segments.resize(tokens.len(), 1);
+        (tokens, segments)
+    }
+
+    /// Writes a description for one clip (`patches` is `[1, N, patch_dim]`) after `context`, up to
+    /// the token budget.
+    ///
+    /// # Errors
+    /// On a tensor error (shapes, device).
+    pub fn generate(
+        &self,
+        patches: &Tensor,
+        context: &[u32],
+        sampling: Sampling,
+    ) -> Result<Generated> {
+        let vision = self.encode(patches)?;
+        let device = patches.device();
+        let mut rng = match sampling {
+            Sampling::Temperature { seed, .. } => crate::world::rng::Rng::new(seed),
+            Sampling::Greedy => crate::world::rng::Rng::new(0),
+        };
+        let mut out = Generated {
+            tokens: Vec::new(),
+            logprobs: Vec::new(),
+        };
+        for _ in 0..=self.cfg.max_output_tokens {
+            let (tokens, segments) = self.sequence(context, &out.tokens);
+            let t = tokens.len();
+            let tokens = Tensor::from_vec(tokens, (1, t), device)?;
+            let segments = Tensor::from_vec(segments, (1, t), device)?;
+            let logits = self.decode(&vision, &tokens, &segments)?.i((0, t - 1))?;
+            let logits = logits.to_dtype(DType::F32)?;
+            let logp = candle_nn::ops::log_softmax(&logits, D::Minus1)?.to_vec1::<f32>()?;
+            // PAD and BOS are never written.
+            let allowed = |i: usize| i != PAD as usize && i != BOS as usize;
+            let next = match sampling {
+                Sampling::Greedy => (0..logp.len())
+                    .filter(|&i| allowed(i))
+                    .max_by(|&a, &b| logp[a].total_cmp(&logp[b]))
+                    .unwrap_or(EOS as usize),
+                Sampling::Temperature { temperature, .. } => {
+                    let t = temperature.max(1e-3);
+                    let weights: Vec<f64> = logp
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &l)| {
+                            if allowed(i) {
+                                (f64::from(l) / t).exp()
+                            } else {
+                                0.0
+                            }
+                        })
+                        .collect();
+                    let total: f64 = weights.iter().sum();
+                    let mut draw = rng.unit() * total;
+                    let mut pick = EOS as usize;
+                    for (i, w) in weights.iter().enumerate() {
+                        if *w > 0.0 {
+                            pick = i;
+                            if draw < *w {
+                                break;
+                            }
+                            draw -= w;
+                        }
+                    }
+                    pick
+                }
+            };
+            out.logprobs.push(logp[next]);
+            if next == EOS as usize || out.tokens.len() == self.cfg.max_output_tokens {
+                if next != EOS as usize {
+                    out.logprobs.pop();
+                }
+                break;
+            }
+            out.tokens.push(next as u32);
+        }
+        Ok(out)
+    }
+
+    /// Teacher-forced mean negative log-likelihood of `targets` (one per clip, without BOS/EOS)
+    /// after their contexts; the supervised warm-up's loss.
+    ///
+    /// # Errors
+    /// On a tensor error.
+    pub fn nll(
+        &self,
+        patches: &Tensor,
+        contexts: &[Vec<u32>],
+        targets: &[Vec<u32>],
+    ) -> Result<Tensor> {
+        let device = patches.device();
+        let mut rows = Vec::new();
+        for (context, target) in contexts.iter().zip(targets) {
+            let target = &target[..target.len().min(self.cfg.max_output_tokens)];
+            let mut full = target.to_vec();
+            full.push(EOS);
+            let (tokens, segments) = self.sequence(context, &full);
+            rows.push((tokens, segments, full.len()));
+        }
+        let t = rows.iter().map(|r| r.0.len()).max().unwrap_or(1);
+        let b = rows.len();
+        let (mut inputs, mut segs, mut labels, mut weights) = (
+            Vec::with_capacity(b * t),
+            Vec::with_capacity(b * t),
+            Vec::with_capacity(b * t),
+            Vec::with_capacity(b * t),
+        );
+        for (tokens, segments, predicted) in &rows {
+            let n = tokens.len();
+            // Input position i predicts token i + 1; only the output (and EOS) is scored.
+            for i in 0..t {
+                let input = if i < n - 1 { tokens[i] } else { PAD };
+                inputs.push(input);
+                segs.push(if i < n - 1 { segments[i] } else { 1 });
+                let label = if i + 1 < n { tokens[i + 1] } else { PAD };
+                labels.push(label);
+                let scored = i + 1 < n && i + 1 >= n - predicted;
+                weights.push(if scored { 1.0f32 } else { 0.0 });
+            }
+        }
+        let inputs = Tensor::from_vec(inputs, (b, t), device)?;
+        let segs = Tensor::from_vec(segs, (b, t), device)?;
+        let labels = Tensor::from_vec(labels, (b * t, 1), device)?;
+        let weights = Tensor::from_vec(weights, b * t, device)?;
+        let logits = self.forward(patches, &inputs, &segs)?;
+        let logp =
+            candle_nn::ops::log_softmax(&logits.reshape((b * t, self.cfg.vocab_size))?, D::Minus1)?;
+        let picked = logp.gather(&labels, 1)?.squeeze(1)?;
+        let total = (picked * &weights)?.sum_all()?;
+        let count = weights.sum_all()?;
+        (total.neg()? / count)?.to_dtype(DType::F32)
+    }
+}
+
+/// Fills the weight matrices and embeddings of `varmap` from N(0, 0.02) drawn with a seeded
+/// generator, and the biases with zeros (norms keep their ones): candle cannot seed its CPU
+/// initialisation, and the shipped weights must come out the same from the same command.
+///
+/// # Errors
+/// When a weight cannot be written.
+pub fn seed_weights(varmap: &candle_nn::VarMap, seed: u64) -> Result<()> {
+    let data = varmap
+        .data()
+        .lock()
+        .map_err(|_| candle_core::Error::Msg("the weights' lock is poisoned".to_owned()))?;
+    let mut names: Vec<&String> = data.keys().collect();
+    names.sort();
+    let mut rng = crate::world::rng::Rng::new(seed);
+    for name in names {
+        let var = &data[name];
+        let count = var.elem_count();
+        let values: Vec<f32> = if var.rank() == 2 {
+            (0..count)
+                .map(|_| {
+                    // Box-Muller.
+                    let u1 = rng.unit().max(1e-12);
+                    let u2 = rng.unit();
+                    ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos() * 0.02) as f32
+                })
+                .collect()
+        } else if name.rsplit('.').next() == Some("bias") {
+            vec![0.0; count]
+        } else {
+            continue;
+        };
+        var.set(&Tensor::from_vec(
+            values,
+            var.shape().clone(),
+            var.device(),
+        )?)?;
+    }
+    Ok(())
+}
+
+/// 0 on and below the diagonal, a large negative number above it: [t, t].
+fn causal_mask(t: usize, device: &Device) -> Result<Tensor> {
+    let values: Vec<f32> = (0..t)
+        .flat_map(|i| (0..t).map(move |j| if j <= i { 0.0 } else { -1e9 }))
+        .collect();
+    Tensor::from_vec(values, (t, t), device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarMap};
+
+    fn model(cfg: &Config) -> (VarMap, MemorizerModel) {
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+        let model = MemorizerModel::new(cfg, vb).unwrap();
+        seed_weights(&varmap, 42).unwrap();
+        (varmap, model)
+    }
+
+    fn patches(cfg: &Config, value: f32) -> Tensor {
+        let n = cfg.frames_per_clip * cfg.patches_per_frame();
+        Tensor::full(value, (1, n, cfg.patch_dim()), &Device::Cpu).unwrap()
+    }
+
+    #[test]
+    fn shapes_and_greedy_decoding_within_the_budget() {
+        let cfg = Config::tiny(40);
+        let (_, m) = model(&cfg);
+        let (tokens, segments) = m.sequence(&[5, 6, 7], &[8, 9]);
+        assert_eq!(tokens, vec![5, 6, 7, BOS, 8, 9]);
+        assert_eq!(segments, vec![0, 0, 0, 1, 1, 1]);
+        let t = tokens.len();
+        let logits = m
+            .forward(
+                &patches(&cfg, 0.1),
+                &Tensor::from_vec(tokens, (1, t), &Device::Cpu).unwrap(),
+                &Tensor::from_vec(segments, (1, t), &Device::Cpu).unwrap(),
+            )
+            .unwrap();
+        assert_eq!(logits.dims(), &[1, t, 40]);
+        let a = m
+            .generate(&patches(&cfg, 0.1), &[5], Sampling::Greedy)
+            .unwrap();
+        let b = m
+            .generate(&patches(&cfg, 0.1), &[5], Sampling::Greedy)
+            .unwrap();
+        assert_eq!(a, b, "greedy decoding is deterministic");
+        let (_, again) = model(&cfg);
+        assert_eq!(
+            again
+                .generate(&patches(&cfg, 0.1), &[5], Sampling::Greedy)
+                .unwrap(),
+            a,
+            "the same seed makes the same model"
+        );
+        assert!(a.tokens.len() <= cfg.max_output_tokens);
+        assert!(a.tokens.iter().all(|&t| t != PAD && t != BOS && t != EOS));
+        let s1 = Sampling::Temperature {
+            temperature: 1.0,
+            seed: 7,
+        };
+        assert_eq!(
+            m.generate(&patches(&cfg, 0.1), &[5], s1).unwrap(),
+            m.generate(&patches(&cfg, 0.1), &[5], s1).unwrap(),
+            "a seed fixes the sample"
+        );
+    }
+
+    #[test]
+    fn the_warm_up_loss_falls_and_the_model_learns_to_read_its_frames() {
+        let cfg = Config::tiny(30);
+        let (varmap, m) = model(&cfg);
+        // Two clips that differ only in their pixels must get different descriptions.
+        let dark = patches(&cfg, -0.8);
+        let bright = patches(&cfg, 0.8);
+        let batch = Tensor::cat(&[&dark, &bright], 0).unwrap();
+        let contexts = vec![vec![4, 5], vec![4, 5]];
+        let targets = vec![vec![10, 11, 12], vec![20, 21]];
+        let mut opt = AdamW::new(
+            varmap.all_vars(),
+            ParamsAdamW {
+                lr: 1e-2,
+                ..ParamsAdamW::default()
+            },
+        )
+        .unwrap();
+        let first = m
+            .nll(&batch, &contexts, &targets)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        let mut last = first;
+        for _ in 0..60 {
+            let loss = m.nll(&batch, &contexts, &targets).unwrap();
+            opt.backward_step(&loss).unwrap();
+            last = loss.to_scalar::<f32>().unwrap();
+        }
+        assert!(last < first * 0.2, "loss {first} -> {last}");
+        assert_eq!(
+            m.generate(&dark, &contexts[0], Sampling::Greedy)
+                .unwrap()
+                .tokens,
+            targets[0]
+        );
+        assert_eq!(
+            m.generate(&bright, &contexts[1], Sampling::Greedy)
+                .unwrap()
+                .tokens,
+            targets[1]
+        );
+    }
+
+    #[test]
+    fn frames_become_patches_in_range() {
+        let cfg = Config::tiny(10);
+        let frame = Frame {
+            index: 0,
+            pts_ns: 0,
+            width: 32,
+            height: 16,
+            rgba: vec![255u8; 32 * 16 * 4].into(),
+        };
+        let p = clip_patches(&[frame], &cfg);
+        assert_eq!(
+            p.len(),
+            cfg.frames_per_clip * cfg.patches_per_frame() * cfg.patch_dim()
+        );
+        assert!(p.iter().all(|&v| (v - 1.0).abs() < 1e-6));
+    }
+}

@@ -1,0 +1,190 @@
+//! Training and evaluation examples from the synthetic world's streams: each clip's sampled
+//! frames as model input, the preceding clip's reference description as context, its own
+//! reference as the warm-up target, and its ground truth for the rewards (read only when
+//! training or judging, never by the policy at inference).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use super::builtin::{Config, clip_patches};
+use super::lang::Vocab;
+use crate::video::{Frame, OpenOptions, VideoSource, parallel_decode_all};
+use crate::world::truth::ClipTruth;
+
+/// Frames are kept at this size between decoding and cutting patches.
+const KEPT_WIDTH: u32 = 128;
+const KEPT_HEIGHT: u32 = 72;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("{}: {source}", path.display())]
+    Video {
+        path: PathBuf,
+        #[source]
+        source: crate::video::VideoError,
+    },
+    #[error("{}: cannot read: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: line {line}: not a clip's truth: {detail}", path.display())]
+    Truth {
+        path: PathBuf,
+        line: usize,
+        detail: String,
+    },
+}
+
+/// One clip as the policy sees it, with what training needs beside it.
+#[derive(Clone, Debug)]
+pub struct ClipExample {
+    pub stream: String,
+    pub clip: usize,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    /// `frames_per_clip x patches_per_frame x patch_dim` values.
+    pub patches: Vec<f32>,
+    /// The preceding clip's reference, tokenized (empty for the first clip).
+    pub context: Vec<u32>,
+    pub target: Vec<u32>,
+    pub truth: ClipTruth,
+}
+
+/// The frame times sampled from the clip `[start_ms, end_ms)`: evenly spread, mid-interval.
+#[must_use]
+pub fn sample_times_ns(start_ms: i64, end_ms: i64, count: usize) -> Vec<i64> {
+    let span_ns = (end_ms - start_ms).max(1) * crate::video::NS_PER_MS;
+    (0..count as i64)
+        .map(|i| start_ms * crate::video::NS_PER_MS + (2 * i + 1) * span_ns / (2 * count as i64))
+        .collect()
+}
+
+/// Each clip's sampled frames from a video, decoded on `threads` threads.
+///
+/// # Errors
+/// When the video cannot be opened or decoded.
+pub fn clip_frames(
+    video: &Path,
+    clips: &[(i64, i64)],
+    frames_per_clip: usize,
+    threads: usize,
+) -> Result<Vec<Vec<Frame>>, DataError> {
+    let err = |source| DataError::Video {
+        path: video.to_path_buf(),
+        source,
+    };
+    let options = OpenOptions::default();
+    let source = VideoSource::open(video, &options).map_err(err)?;
+    let index = Arc::clone(source.index());
+    let mut wanted: HashMap<usize, Vec<(usize, usize)>> = HashMap::new();
+    for (c, &(start_ms, end_ms)) in clips.iter().enumerate() {
+        for (slot, t) in sample_times_ns(start_ms, end_ms, frames_per_clip)
+            .into_iter()
+            .enumerate()
+        {
+            wanted.entry(index.frame_at(t)).or_default().push((c, slot));
+        }
+    }
+    let found: Mutex<HashMap<usize, Frame>> = Mutex::new(HashMap::new());
+    parallel_decode_all(&index, threads, &options, &|frame_index, picture| {
+        if wanted.contains_key(&frame_index) {
+            let pts = index.frames[frame_index].pts_ns;
+            let frame = picture
+                .to_frame(frame_index, pts)
+                .downscaled(KEPT_WIDTH, KEPT_HEIGHT);
+            if let Ok(mut found) = found.lock() {
+                found.insert(frame_index, frame);
+            }
+        }
+    })
+    .map_err(err)?;
+    let found = found.into_inner().unwrap_or_default();
+    let mut out: Vec<Vec<Option<Frame>>> = vec![vec![None; frames_per_clip]; clips.len()];
+    for (frame_index, places) in &wanted {
+        for &(c, slot) in places {
+            out[c][slot] = found.get(frame_index).cloned();
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|frames| frames.into_iter().flatten().collect())
+        .collect())
+}
+
+/// Reads a stream's truth.jsonl.
+///
+/// # Errors
+/// When the file cannot be read or a line is not a clip's truth.
+pub fn read_truth(path: &Path) -> Result<Vec<ClipTruth>, DataError> {
+    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, line)| {
+            serde_json::from_str(line).map_err(|e| DataError::Truth {
+                path: path.to_path_buf(),
+                line: i + 1,
+                detail: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Every clip of a world stream folder (video.mp4 beside truth.jsonl) as an example.
+///
+/// # Errors
+/// When the video or the truth cannot be read.
+pub fn stream_examples(
+    dir: &Path,
+    cfg: &Config,
+    vocab: &Vocab,
+    threads: usize,
+) -> Result<Vec<ClipExample>, DataError> {
+    let truth = read_truth(&dir.join("truth.jsonl"))?;
+    let spans: Vec<(i64, i64)> = truth.iter().map(|c| (c.start_ms, c.end_ms)).collect();
+    let frames = clip_frames(&dir.join("video.mp4"), &spans, cfg.frames_per_clip, threads)?;
+    let stream = dir
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let mut previous: Vec<u32> = Vec::new();
+    let mut out = Vec::with_capacity(truth.len());
+    for (clip, frames) in truth.into_iter().zip(frames) {
+        let target = vocab.encode(&clip.reference);
+        out.push(ClipExample {
+            stream: stream.clone(),
+            clip: clip.clip,
+            start_ms: clip.start_ms,
+            end_ms: clip.end_ms,
+            patches: clip_patches(&frames, cfg),
+            context: std::mem::replace(&mut previous, target.clone()),
+            target,
+            truth: clip,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_are_spread_over_the_clip() {
+        let t = sample_times_ns(10_000, 20_000, 4);
+        assert_eq!(
+            t,
+            vec![
+                11_250_000_000,
+                13_750_000_000,
+                16_250_000_000,
+                18_750_000_000
+            ]
+        );
+    }
+}
