@@ -504,22 +504,23 @@ impl MemorizerModel {
         Ok(out)
     }
 
-    /// Teacher-forced mean negative log-likelihood of `targets` (one per clip, without BOS/EOS)
-    /// after their contexts; the supervised warm-up's loss.
+    /// Teacher-forced log-probability of each token of `outputs` (one per clip, without
+    /// BOS/EOS; EOS is scored after each) after their contexts: `[B, T]`, with `[B, T]`
+    /// weights that are 1 where a position scores an output token and 0 elsewhere.
     ///
     /// # Errors
     /// On a tensor error.
-    pub fn nll(
+    pub fn token_logprobs(
         &self,
         patches: &Tensor,
         contexts: &[Vec<u32>],
-        targets: &[Vec<u32>],
-    ) -> Result<Tensor> {
+        outputs: &[Vec<u32>],
+    ) -> Result<(Tensor, Tensor)> {
         let device = patches.device();
         let mut rows = Vec::new();
-        for (context, target) in contexts.iter().zip(targets) {
-            let target = &target[..target.len().min(self.cfg.max_output_tokens)];
-            let mut full = target.to_vec();
+        for (context, output) in contexts.iter().zip(outputs) {
+            let output = &output[..output.len().min(self.cfg.max_output_tokens)];
+            let mut full = output.to_vec();
             full.push(EOS);
             let (tokens, segments) = self.sequence(context, &full);
             rows.push((tokens, segments, full.len()));
@@ -548,14 +549,27 @@ impl MemorizerModel {
         let inputs = Tensor::from_vec(inputs, (b, t), device)?;
         let segs = Tensor::from_vec(segs, (b, t), device)?;
         let labels = Tensor::from_vec(labels, (b * t, 1), device)?;
-        let weights = Tensor::from_vec(weights, b * t, device)?;
+        let weights = Tensor::from_vec(weights, (b, t), device)?;
         let logits = self.forward(patches, &inputs, &segs)?;
         let logp =
             candle_nn::ops::log_softmax(&logits.reshape((b * t, self.cfg.vocab_size))?, D::Minus1)?;
-        let picked = logp.gather(&labels, 1)?.squeeze(1)?;
-        let total = (picked * &weights)?.sum_all()?;
-        let count = weights.sum_all()?;
-        (total.neg()? / count)?.to_dtype(DType::F32)
+        let picked = logp.gather(&labels, 1)?.reshape((b, t))?;
+        Ok(((picked * &weights)?, weights))
+    }
+
+    /// Teacher-forced mean negative log-likelihood of `targets` (one per clip, without BOS/EOS)
+    /// after their contexts; the supervised warm-up's loss.
+    ///
+    /// # Errors
+    /// On a tensor error.
+    pub fn nll(
+        &self,
+        patches: &Tensor,
+        contexts: &[Vec<u32>],
+        targets: &[Vec<u32>],
+    ) -> Result<Tensor> {
+        let (logp, weights) = self.token_logprobs(patches, contexts, targets)?;
+        (logp.sum_all()?.neg()? / weights.sum_all()?)?.to_dtype(DType::F32)
     }
 }
 
