@@ -108,3 +108,58 @@ fn a_seeded_warm_up_lowers_the_loss_and_the_weights_round_trip() {
     .unwrap();
     assert_eq!(losses.len(), 3);
 }
+
+#[test]
+fn train_phase1_writes_weights_config_log_and_a_side_by_side_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("model");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_taskmem"))
+        .args([
+            "train",
+            "phase1",
+            "--suite",
+            stream("datasets/world-tempo").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--size",
+            "tiny",
+            "--warmup-steps",
+            "4",
+            "--steps",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let printed = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        printed.contains("warm-up") && printed.contains("phase one"),
+        "{printed}"
+    );
+    for file in [
+        "model.safetensors",
+        "config.json",
+        "training_log.parquet",
+        "summary.json",
+        "warmup/model.safetensors",
+    ] {
+        assert!(out.join(file).is_file(), "{file} is missing");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["test_clips"], 48);
+    assert!(summary["phase1"]["precision"].is_number());
+    assert!(Trainable::load(&out).is_ok());
+
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_taskmem"))
+        .args(["train", "phase1", "--suite", "/nonexistent", "--out"])
+        .arg(dir.path().join("x"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("/nonexistent/suite.json"));
+}

@@ -2,6 +2,7 @@
 //! as the GUI. Errors in what the user supplied exit with code 2 and one line naming the file.
 
 mod bench;
+mod train;
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -67,6 +68,18 @@ pub enum Command {
         #[command(subcommand)]
         what: WorldCommand,
     },
+    /// Train the built-in memorization policy.
+    Train {
+        #[command(subcommand)]
+        what: TrainCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TrainCommand {
+    /// Supervised warm-up then Phase One GRPO on a suite's train streams, judged on its test
+    /// streams.
+    Phase1(train::Phase1Args),
 }
 
 #[derive(Subcommand, Debug)]
@@ -344,6 +357,9 @@ pub fn run(command: Command) -> Result<(), CliError> {
         Command::World {
             what: WorldCommand::Suite { name, out },
         } => regenerate_suites(&name, &out),
+        Command::Train {
+            what: TrainCommand::Phase1(args),
+        } => train::phase1(&args),
         Command::Import { what } => import(what),
         Command::Export {
             what:

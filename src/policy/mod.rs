@@ -5,5 +5,6 @@
 pub mod builtin;
 pub mod data;
 pub mod lang;
+pub mod report;
 pub mod reward;
 pub mod train;
