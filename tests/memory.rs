@@ -193,7 +193,7 @@ fn a_writer_killed_mid_append_leaves_a_project_that_opens_with_every_complete_li
     assert_eq!(again.skipped_lines, 1);
 
     // The same for the task log: a torn last line costs that change only.
-    let tasks_file = path.join("tasks.jsonl");
+    let tasks_file = path.join(taskmem::project::TASKS_FILE);
     let mut file = std::fs::OpenOptions::new()
         .append(true)
         .open(&tasks_file)

@@ -1120,7 +1120,7 @@ fn cli_bad_files_exit_2_with_one_line_naming_file_and_record() {
         assert!(err.contains(expect), "{err}");
     }
     // Nothing half-imported.
-    assert!(!project.join("tasks.jsonl").exists());
+    assert!(!project.join(taskmem::project::TASKS_FILE).exists());
     let out = taskmem(&[
         "import",
         "tasks",

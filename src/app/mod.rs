@@ -131,6 +131,13 @@ struct OpenJob {
     reload: bool,
 }
 
+/// A question file being read for the project in `project_dir`.
+struct ImportJob {
+    path: PathBuf,
+    project_dir: PathBuf,
+    result: Receiver<Result<crate::tasks::import::ImportedTasks, String>>,
+}
+
 /// How often a followed live file is checked for growth.
 const LIVE_CHECK_SECS: f64 = 1.0;
 
@@ -155,10 +162,7 @@ pub struct TaskMemApp {
     /// Task authoring: the tasks lane, the form and the library.
     tasks: TaskPanel,
     /// A question file being read on its own thread.
-    importing: Option<(
-        PathBuf,
-        Receiver<Result<crate::tasks::import::ImportedTasks, String>>,
-    )>,
+    importing: Option<ImportJob>,
 }
 
 impl TaskMemApp {
@@ -309,6 +313,7 @@ impl TaskMemApp {
                 view.streams().len()
             ));
             self.project = Some(view);
+            self.tasks.reset();
             if let Some(stream) = first {
                 self.switch_stream(&stream, ctx);
             }
@@ -369,6 +374,7 @@ impl TaskMemApp {
             return;
         };
         self.tasks.select(None);
+        self.tasks.clear_checked();
         if let Some(video) = view.local_video(&info) {
             if let Some(expected) = info.video_sha256.clone() {
                 self.start_verify(video.clone(), expected, ctx);
@@ -655,11 +661,13 @@ impl TaskMemApp {
                 } else {
                     task.id.clone_from(&new_id);
                     task.edited_unix_ms = crate::tasks::now_unix_ms();
+                    let was_selected = self.tasks.selected() == Some(key.id.as_str());
                     let delete = TaskEvent::Delete {
                         stream: key.stream,
                         id: key.id,
                     };
-                    if self.record_tasks(vec![delete, Self::put(task)], None) {
+                    // The new one first: a write cut short never loses the task.
+                    if self.record_tasks(vec![Self::put(task), delete], None) && was_selected {
                         self.tasks.select(Some(new_id));
                     }
                 }
@@ -741,15 +749,31 @@ impl TaskMemApp {
                     };
                 }
                 task.edited_unix_ms = crate::tasks::now_unix_ms();
-                let coalesce = format!("{}/{}:nudge", task.stream, task.id);
+                let coalesce = format!(
+                    "{}/{}:nudge {} {:?}",
+                    task.stream, task.id, self.tasks.span_index, self.tasks.edge
+                );
                 self.record_tasks(vec![Self::put(task)], Some(coalesce));
             }
             AppCommand::JumpTask { forward } => {
-                let from_ms = selected
+                // From the selected task by its place in the set (tasks may share an ask
+                // time); from the playhead when none is selected.
+                let slice = library.stream_slice(&stream);
+                let by_place = selected
                     .as_ref()
-                    .filter(|t| (t.ask_ms - position_ms).abs() <= 1)
-                    .map_or(position_ms, |t| t.ask_ms);
-                if let Some(task) = library.neighbour(&stream, from_ms, forward) {
+                    .and_then(|s| slice.iter().position(|t| t.id == s.id))
+                    .map(|at| {
+                        if forward {
+                            slice.get(at + 1)
+                        } else {
+                            at.checked_sub(1).and_then(|i| slice.get(i))
+                        }
+                    });
+                let next = match by_place {
+                    Some(next) => next,
+                    None => library.neighbour(&stream, position_ms, forward),
+                };
+                if let Some(task) = next {
                     let (id, ask_ms) = (task.id.clone(), task.ask_ms);
                     self.tasks.select(Some(id));
                     if let Some(player) = &mut self.player {
@@ -792,19 +816,35 @@ impl TaskMemApp {
                 let _ = tx.send(result);
                 repaint.request_repaint();
             });
+        let project_dir = view.dir().to_path_buf();
         match spawned {
-            Ok(_) => self.importing = Some((path, rx)),
+            Ok(_) => {
+                self.importing = Some(ImportJob {
+                    path,
+                    project_dir,
+                    result: rx,
+                });
+            }
             Err(err) => self.toasts.error(format!("cannot start the import: {err}")),
         }
     }
 
     fn poll_import_tasks(&mut self) {
-        let Some((path, rx)) = &self.importing else {
+        let Some(job) = &self.importing else {
             return;
         };
-        let Ok(result) = rx.try_recv() else { return };
-        let path = path.clone();
+        let Ok(result) = job.result.try_recv() else {
+            return;
+        };
+        let (path, project_dir) = (job.path.clone(), job.project_dir.clone());
         self.importing = None;
+        if self.project.as_ref().is_none_or(|p| p.dir() != project_dir) {
+            self.toasts.warning(format!(
+                "{}: not imported, the project it was for is no longer open",
+                file_name(&path)
+            ));
+            return;
+        }
         let imported = match result {
             Ok(imported) => imported,
             Err(err) => {
@@ -839,11 +879,25 @@ impl TaskMemApp {
                 .add_filter("Parquet", &["parquet"])
                 .add_filter("CSV", &["csv"])
                 .add_filter("One question per line", &["txt"])
-                .set_file_name("tasks.jsonl")
+                .set_file_name("tasks-export.jsonl")
                 .save_file()
         }) else {
             return;
         };
+        let log = view.dir().join(crate::project::TASKS_FILE);
+        let same = |a: &Path, b: &Path| {
+            a.canonicalize()
+                .ok()
+                .zip(b.canonicalize().ok())
+                .is_some_and(|(a, b)| a == b)
+        };
+        if same(&path, &log) || path.file_name().is_some_and(|n| n == "project.json") {
+            self.toasts.error(format!(
+                "{}: that is the project's own file; choose another name",
+                path.display()
+            ));
+            return;
+        }
         let ext = path
             .extension()
             .map(|e| e.to_string_lossy().to_ascii_lowercase())
@@ -1011,9 +1065,19 @@ impl TaskMemApp {
                 }),
             ),
         ];
+        // Without a project (or, for the edge keys, a selected task) these keys keep their
+        // playback meaning.
+        let has_project = self.project.is_some();
+        let has_task = has_project && self.tasks.selected().is_some();
         ctx.input_mut(|i| {
             for (modifiers, key, command) in task_keys {
-                while i.consume_key(modifiers, key) {
+                let wanted = match command {
+                    AppCommand::NudgeEdge { .. }
+                    | AppCommand::SelectEdge(_)
+                    | AppCommand::DuplicateTask(_) => has_task,
+                    _ => has_project,
+                };
+                while wanted && i.consume_key(modifiers, key) {
                     self.pending.push(command.clone());
                 }
             }

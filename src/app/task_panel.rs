@@ -229,6 +229,19 @@ impl TaskPanel {
         self.synced = None;
     }
 
+    /// Forgets everything tied to the open project (another project was opened).
+    pub fn reset(&mut self) {
+        *self = Self {
+            tab: self.tab,
+            ..Self::default()
+        };
+    }
+
+    /// Clears the bulk selection (another stream is shown).
+    pub fn clear_checked(&mut self) {
+        self.checked.clear();
+    }
+
     /// Shows the form with the text field focused (a task was just created).
     pub fn open_form(&mut self) {
         self.tab = SideTab::Task;
@@ -268,6 +281,10 @@ impl TaskPanel {
             .selected
             .as_deref()
             .and_then(|id| tasks.iter().find(|t| t.id == id));
+        // An undo may have taken spans away.
+        if let Some(task) = selected {
+            self.span_index = self.span_index.min(task.evidence.len().saturating_sub(1));
+        }
 
         // Dragging sets evidence of the selected task.
         if response.drag_started()
@@ -447,7 +464,9 @@ impl TaskPanel {
             let id_label = ui.label("id");
             let id_edit = ui.add_enabled(
                 view.editable,
-                egui::TextEdit::singleline(&mut self.id_text).desired_width(140.0),
+                egui::TextEdit::singleline(&mut self.id_text)
+                    .id_salt(("task id", &key))
+                    .desired_width(140.0),
             );
             let id_edit = id_edit.labelled_by(id_label.id);
             if id_edit.lost_focus() && self.id_text.trim() != stored.id {
@@ -489,13 +508,21 @@ impl TaskPanel {
             ui.horizontal(|ui| {
                 let ask_label = ui.label("Asked at");
                 let ask = ui
-                    .add(egui::TextEdit::singleline(&mut self.ask_text).desired_width(96.0))
+                    .add(
+                        egui::TextEdit::singleline(&mut self.ask_text)
+                            .id_salt(("task ask", &key))
+                            .desired_width(96.0),
+                    )
                     .labelled_by(ask_label.id);
-                if ask.lost_focus() {
-                    match parse_time_ns(&self.ask_text) {
-                        Ok(ns) => draft.ask_ms = (ns / NS_PER_MS).max(0),
-                        Err(_) => self.ask_text = hms(draft.ask_ms),
-                    }
+                // Saved as soon as it reads as a time, so that nothing typed is lost when the
+                // selection moves on; an unreadable entry goes back when the field is left.
+                if ask.changed()
+                    && let Ok(ns) = parse_time_ns(&self.ask_text)
+                {
+                    draft.ask_ms = (ns / NS_PER_MS).max(0);
+                }
+                if ask.lost_focus() && parse_time_ns(&self.ask_text).is_err() {
+                    self.ask_text = hms(draft.ask_ms);
                 }
                 if ui.button("Set to playhead").clicked() {
                     draft.ask_ms = view.position_ns / NS_PER_MS;
@@ -514,6 +541,7 @@ impl TaskPanel {
             let text = ui
                 .add(
                     egui::TextEdit::multiline(&mut draft.text)
+                        .id_salt(("task question", &key))
                         .desired_rows(3)
                         .desired_width(f32::INFINITY)
                         .hint_text("What did the person put in the drawer?"),
@@ -535,6 +563,7 @@ impl TaskPanel {
                     let letter = ui.label(format!("{}.", option_letter(i)));
                     ui.add(
                         egui::TextEdit::singleline(option)
+                            .id_salt(("task option", i, &key))
                             .desired_width(ui.available_width() - 70.0),
                     )
                     .labelled_by(letter.id);
@@ -569,7 +598,9 @@ impl TaskPanel {
                 let answer_label = ui.label("Answer");
                 if draft.options.is_empty() {
                     ui.add(
-                        egui::TextEdit::singleline(&mut draft.answer).desired_width(f32::INFINITY),
+                        egui::TextEdit::singleline(&mut draft.answer)
+                            .id_salt(("task answer", &key))
+                            .desired_width(f32::INFINITY),
                     )
                     .labelled_by(answer_label.id);
                 } else {
@@ -611,6 +642,7 @@ impl TaskPanel {
                     });
                 ui.add(
                     egui::TextEdit::singleline(&mut draft.task_type)
+                        .id_salt(("task type", &key))
                         .hint_text("or type one")
                         .desired_width(f32::INFINITY),
                 )
@@ -618,7 +650,9 @@ impl TaskPanel {
             });
 
             ui.horizontal(|ui| {
-                ui.checkbox(&mut draft.trigger, "Trigger: switches the policy to");
+                let toggled = ui
+                    .checkbox(&mut draft.trigger, "Trigger: switches the policy to")
+                    .changed();
                 let current = draft.switch_to.clone().unwrap_or_default();
                 let title = lanes
                     .iter()
@@ -638,7 +672,8 @@ impl TaskPanel {
                             }
                         });
                 });
-                if !draft.trigger {
+                // Only a change of the box clears the lane: looking at a task never edits it.
+                if toggled && !draft.trigger {
                     draft.switch_to = None;
                 }
             });

@@ -13,7 +13,9 @@ use crate::memory::labels::{LabelEvent, Labels};
 use crate::tasks::{TaskEvent, TaskLibrary};
 
 /// The log of task changes inside a project folder.
-pub const TASKS_FILE: &str = "tasks.jsonl";
+/// Not `tasks.jsonl`: that is a world stream's question file, and a project may be made in a
+/// stream's folder.
+pub const TASKS_FILE: &str = "task_log.jsonl";
 use crate::memory::{Lane, MemoryEntry, MemoryStore};
 
 /// The schema this build writes; older ones are migrated on open.
@@ -71,9 +73,9 @@ pub struct Project {
     pub memory: MemoryStore,
     /// Annotators' verdicts and edits, folded from `labels.jsonl`.
     pub labels: Labels,
-    /// Every stream's tasks, folded from `tasks.jsonl` (an append-only log of changes).
+    /// Every stream's tasks, folded from `task_log.jsonl` (an append-only log of changes).
     pub tasks: TaskLibrary,
-    /// Lines in `tasks.jsonl` at open: far more than tasks means a long edit history.
+    /// Lines in `task_log.jsonl` at open: far more than tasks means a long edit history.
     pub task_log_lines: usize,
     /// Lines of memory or label files that were cut short or damaged and were skipped on open.
     pub skipped_lines: usize,
@@ -287,7 +289,7 @@ impl Project {
         Ok(())
     }
 
-    /// Records task changes (appended to tasks.jsonl in one synced write, then applied).
+    /// Records task changes (appended to `task_log.jsonl` in one synced write, then applied).
     pub fn record_tasks(&mut self, events: &[TaskEvent]) -> Result<(), ProjectError> {
         if events.is_empty() {
             return Ok(());
@@ -312,7 +314,7 @@ impl Project {
         self.task_log_lines > 4 * self.tasks.len() + 256
     }
 
-    /// Rewrites tasks.jsonl as one `put` per task (atomically), dropping the history of edits.
+    /// Rewrites `task_log.jsonl` as one `put` per task (atomically), dropping the history of edits.
     pub fn compact_tasks(&self) -> Result<(), ProjectError> {
         let path = self.dir.join(TASKS_FILE);
         let mut buf = Vec::new();

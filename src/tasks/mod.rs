@@ -322,7 +322,7 @@ impl Task {
     }
 }
 
-/// One change to the task library; the project appends these to `tasks.jsonl`.
+/// One change to the task library; the project appends these to its task log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum TaskEvent {
