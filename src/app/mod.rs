@@ -163,6 +163,8 @@ pub struct TaskMemApp {
     tasks: TaskPanel,
     /// A question file being read on its own thread.
     importing: Option<ImportJob>,
+    /// A project being made from the open video (the folder, and whether it worked).
+    creating: Option<(PathBuf, Receiver<Result<(), String>>)>,
 }
 
 impl TaskMemApp {
@@ -190,6 +192,7 @@ impl TaskMemApp {
             verifying: None,
             tasks: TaskPanel::default(),
             importing: None,
+            creating: None,
         };
         if app.settings.author.is_empty() {
             app.settings.author = std::env::var("USER")
@@ -953,30 +956,58 @@ impl TaskMemApp {
                 t
             })
             .collect();
-        let result = (|| -> anyhow::Result<()> {
-            let mut project = Project::create(&folder, &stream_id)?;
-            let video_abs = video.canonicalize().unwrap_or_else(|_| video.clone());
-            project.add_imported(crate::memory::import::Imported {
-                streams: vec![crate::memory::import::StreamInfo {
-                    id: stream_id.clone(),
-                    title: stream_id.clone(),
-                    duration_ms,
-                    video: Some(video_abs.display().to_string()),
-                    video_sha256: crate::world::sha256_file(&video_abs).ok(),
-                    questions: Vec::new(),
-                    phases: Vec::new(),
-                }],
-                tasks,
-                ..Default::default()
-            })?;
-            Ok(())
-        })();
+        // Hashing an hour of video takes seconds: the project is made on its own thread, and
+        // opened (through the usual open thread) when it is there.
+        let (tx, rx) = bounded(1);
+        let (job_folder, repaint) = (folder.clone(), ctx.clone());
+        let spawned = std::thread::Builder::new()
+            .name("project-create".to_owned())
+            .spawn(move || {
+                let result = (|| -> anyhow::Result<()> {
+                    let mut project = Project::create(&job_folder, &stream_id)?;
+                    let video_abs = video.canonicalize().unwrap_or_else(|_| video.clone());
+                    project.add_imported(crate::memory::import::Imported {
+                        streams: vec![crate::memory::import::StreamInfo {
+                            id: stream_id.clone(),
+                            title: stream_id.clone(),
+                            duration_ms,
+                            video: Some(video_abs.display().to_string()),
+                            video_sha256: crate::world::sha256_file(&video_abs).ok(),
+                            questions: Vec::new(),
+                            phases: Vec::new(),
+                        }],
+                        tasks,
+                        ..Default::default()
+                    })?;
+                    Ok(())
+                })()
+                .map_err(|err| {
+                    format!(
+                        "{}: cannot create the project: {err:#}",
+                        job_folder.display()
+                    )
+                });
+                let _ = tx.send(result);
+                repaint.request_repaint();
+            });
+        match spawned {
+            Ok(_) => self.creating = Some((folder, rx)),
+            Err(err) => self
+                .toasts
+                .error(format!("cannot start making the project: {err}")),
+        }
+    }
+
+    fn poll_create_project(&mut self, ctx: &egui::Context) {
+        let Some((folder, rx)) = &self.creating else {
+            return;
+        };
+        let Ok(result) = rx.try_recv() else { return };
+        let folder = folder.clone();
+        self.creating = None;
         match result {
             Ok(()) => self.start_open(folder, ctx),
-            Err(err) => self.toasts.error(format!(
-                "{}: cannot create the project: {err:#}",
-                folder.display()
-            )),
+            Err(err) => self.toasts.error(err),
         }
     }
 
@@ -1503,6 +1534,7 @@ impl eframe::App for TaskMemApp {
         self.poll_open(&ctx);
         self.poll_verify();
         self.poll_import_tasks();
+        self.poll_create_project(&ctx);
 
         let now_s = ctx.input(|i| i.time);
         self.check_live_growth(&ctx, now_s);
