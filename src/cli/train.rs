@@ -234,10 +234,5 @@ fn write_log(path: &Path, rows: &[(&str, usize, f32, f64)]) -> Result<(), CliErr
         "mean_reward" => rows.iter().map(|r| (!r.3.is_nan()).then_some(r.3)).collect::<Vec<Option<f64>>>(),
     )
     .map_err(|e| fail(e.to_string()))?;
-    let tmp = path.with_extension("parquet.tmp");
-    let file = std::fs::File::create(&tmp).map_err(|e| fail(e.to_string()))?;
-    ParquetWriter::new(file)
-        .finish(&mut df)
-        .map_err(|e| fail(e.to_string()))?;
-    std::fs::rename(&tmp, path).map_err(|e| fail(e.to_string()))
+    crate::fsutil::write_parquet_atomic(path, &mut df).map_err(fail)
 }

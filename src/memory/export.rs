@@ -160,12 +160,7 @@ pub fn write_parquet(
         "highlights" => highlights,
     )
     .map_err(|e| fail(e.to_string()))?;
-    let tmp = path.with_extension("parquet.tmp");
-    let file = std::fs::File::create(&tmp).map_err(|e| fail(e.to_string()))?;
-    ParquetWriter::new(file)
-        .finish(&mut df)
-        .map_err(|e| fail(e.to_string()))?;
-    std::fs::rename(&tmp, path).map_err(|e| fail(e.to_string()))
+    crate::fsutil::write_parquet_atomic(path, &mut df).map_err(fail)
 }
 
 /// Reads a table written by [`write_parquet`] back into entries (labels are not entries and

@@ -119,21 +119,17 @@ pub fn clip_frames(
 /// # Errors
 /// When the file cannot be read or a line is not a clip's truth.
 pub fn read_truth(path: &Path) -> Result<Vec<ClipTruth>, DataError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, line)| {
-            serde_json::from_str(line).map_err(|e| DataError::Truth {
-                path: path.to_path_buf(),
-                line: i + 1,
-                detail: e.to_string(),
-            })
-        })
-        .collect()
+    crate::fsutil::read_jsonl(path).map_err(|e| match e {
+        crate::fsutil::JsonlError::Io(source) => DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        crate::fsutil::JsonlError::Line { line, detail } => DataError::Truth {
+            path: path.to_path_buf(),
+            line,
+            detail,
+        },
+    })
 }
 
 /// Every clip of a world stream folder (video.mp4 beside truth.jsonl) as an example.

@@ -94,6 +94,18 @@ impl Trainable {
     }
 }
 
+/// `AdamW` over every weight, without weight decay.
+fn optimizer(trainable: &Trainable, learning_rate: f64) -> candle_core::Result<AdamW> {
+    AdamW::new(
+        trainable.varmap.all_vars(),
+        ParamsAdamW {
+            lr: learning_rate,
+            weight_decay: 0.0,
+            ..ParamsAdamW::default()
+        },
+    )
+}
+
 /// A batch of examples as the model's input tensor and token lists.
 struct Batch {
     patches: Tensor,
@@ -125,14 +137,7 @@ pub fn warm_up(
     settings: &WarmupSettings,
     on_progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> candle_core::Result<Vec<f32>> {
-    let mut opt = AdamW::new(
-        trainable.varmap.all_vars(),
-        ParamsAdamW {
-            lr: settings.learning_rate,
-            weight_decay: 0.0,
-            ..ParamsAdamW::default()
-        },
-    )?;
+    let mut opt = optimizer(trainable, settings.learning_rate)?;
     let mut rng = Rng::new(settings.seed);
     let mut losses = Vec::with_capacity(settings.steps);
     if examples.is_empty() {
@@ -251,14 +256,7 @@ pub fn grpo(
     on_progress: &mut dyn FnMut(GrpoStats) -> ControlFlow<()>,
 ) -> candle_core::Result<Vec<GrpoStats>> {
     use super::builtin::Sampling;
-    let mut opt = AdamW::new(
-        trainable.varmap.all_vars(),
-        ParamsAdamW {
-            lr: settings.learning_rate,
-            weight_decay: 0.0,
-            ..ParamsAdamW::default()
-        },
-    )?;
+    let mut opt = optimizer(trainable, settings.learning_rate)?;
     let cfg = trainable.model.config().clone();
     let mut rng = Rng::new(settings.seed);
     let mut stats = Vec::new();

@@ -102,21 +102,17 @@ pub enum TasksError {
 
 /// Reads a stream's tasks.jsonl.
 pub fn load_tasks(path: &std::path::Path) -> Result<Vec<WorldQuestion>, TasksError> {
-    let text = std::fs::read_to_string(path).map_err(|source| TasksError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| TasksError::Parse {
-                path: path.to_path_buf(),
-                line: i + 1,
-                detail: e.to_string(),
-            })
-        })
-        .collect()
+    crate::fsutil::read_jsonl(path).map_err(|e| match e {
+        crate::fsutil::JsonlError::Io(source) => TasksError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        crate::fsutil::JsonlError::Line { line, detail } => TasksError::Parse {
+            path: path.to_path_buf(),
+            line,
+            detail,
+        },
+    })
 }
 
 /// An event with what it reads as and the state just before it.
