@@ -163,3 +163,43 @@ fn train_phase1_writes_weights_config_log_and_a_side_by_side_report() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("/nonexistent/suite.json"));
 }
+
+#[test]
+fn the_policy_never_reads_the_ground_truth() {
+    use taskmem::policy::data::{clip_frames, read_truth};
+    use taskmem::policy::{BuiltinPolicy, ClipInput, MemorizationPolicy};
+    let vocab = Vocab::world();
+    let cfg = Config::tiny(vocab.len());
+    let original = stream("datasets/world-tempo/test/world-tempo-test-01");
+    let spans: Vec<(i64, i64)> = read_truth(&original.join("truth.jsonl"))
+        .unwrap()
+        .iter()
+        .map(|c| (c.start_ms, c.end_ms))
+        .collect();
+    // The same video in a folder with no truth file at all.
+    let bare = tempfile::tempdir().unwrap();
+    std::fs::copy(original.join("video.mp4"), bare.path().join("video.mp4")).unwrap();
+    let memorize = |video: &Path| -> Vec<String> {
+        let frames = clip_frames(video, &spans, cfg.frames_per_clip, 2).unwrap();
+        let mut policy = BuiltinPolicy::new(Trainable::fresh(&cfg, 11).unwrap(), "builtin-test");
+        let mut previous: Option<String> = None;
+        let mut texts = Vec::new();
+        for (frames, &(start_ms, end_ms)) in frames.iter().zip(&spans) {
+            let written = policy
+                .memorize(&ClipInput {
+                    frames,
+                    start_ms,
+                    end_ms,
+                    previous: previous.as_deref(),
+                })
+                .unwrap();
+            previous = Some(written.text.clone());
+            texts.push(written.text);
+        }
+        texts
+    };
+    let with_truth = memorize(&original.join("video.mp4"));
+    let without = memorize(&bare.path().join("video.mp4"));
+    assert_eq!(with_truth.len(), spans.len());
+    assert_eq!(with_truth, without);
+}

@@ -1,6 +1,7 @@
-//! Memorization policies: what turns a clip into a memory entry. So far: the built-in policy's
-//! candle model ([`builtin`]), the world's language it writes ([`lang`]) and Phase One's reward
-//! terms against the world's ground truth ([`reward`]). No egui.
+//! Memorization policies: what turns a clip into a memory entry, behind one trait
+//! ([`MemorizationPolicy`]). So far: the built-in policy's candle model ([`builtin`]), the
+//! world's language it writes ([`lang`]), Phase One's reward terms against the world's ground
+//! truth ([`reward`]), training ([`train`]) and the held-out report ([`report`]). No egui.
 
 pub mod builtin;
 pub mod data;
@@ -8,3 +9,101 @@ pub mod lang;
 pub mod report;
 pub mod reward;
 pub mod train;
+
+use crate::video::Frame;
+
+/// One clip as a policy receives it: its frames, its span, and the description written for
+/// the clip before it. Nothing else: no ground truth ever reaches a policy.
+pub struct ClipInput<'a> {
+    pub frames: &'a [Frame],
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub previous: Option<&'a str>,
+}
+
+/// What a policy wrote for a clip.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Written {
+    /// The description that becomes the memory entry's text.
+    pub text: String,
+    /// The policy's raw output (for the built-in policy, its tokens as text).
+    pub raw: String,
+    /// The log-probability of each written token (and of the end of the text).
+    pub token_logprobs: Vec<f32>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("the model failed: {0}")]
+    Model(#[from] candle_core::Error),
+}
+
+/// A memorization policy: every backend (built-in, remote, replay) turns a clip into a
+/// description through this. Adapters (Phase Two) come in with that issue.
+pub trait MemorizationPolicy: Send {
+    /// Written into each entry's `policy` field.
+    fn name(&self) -> String;
+
+    /// Writes the memory of one clip.
+    ///
+    /// # Errors
+    /// When the backend fails on this clip.
+    fn memorize(&mut self, clip: &ClipInput<'_>) -> Result<Written, PolicyError>;
+}
+
+/// The built-in candle policy, decoding greedily.
+pub struct BuiltinPolicy {
+    trainable: train::Trainable,
+    vocab: lang::Vocab,
+    name: String,
+}
+
+impl BuiltinPolicy {
+    #[must_use]
+    pub fn new(trainable: train::Trainable, name: &str) -> Self {
+        Self {
+            trainable,
+            vocab: lang::Vocab::world(),
+            name: name.to_owned(),
+        }
+    }
+}
+
+impl MemorizationPolicy for BuiltinPolicy {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn memorize(&mut self, clip: &ClipInput<'_>) -> Result<Written, PolicyError> {
+        let cfg = self.trainable.model.config();
+        let patches = candle_core::Tensor::from_vec(
+            builtin::clip_patches(clip.frames, cfg),
+            (
+                1,
+                cfg.frames_per_clip * cfg.patches_per_frame(),
+                cfg.patch_dim(),
+            ),
+            &candle_core::Device::Cpu,
+        )?;
+        let context = clip
+            .previous
+            .map(|p| self.vocab.encode(p))
+            .unwrap_or_default();
+        let generated =
+            self.trainable
+                .model
+                .generate(&patches, &context, builtin::Sampling::Greedy)?;
+        let text = self.vocab.decode(&generated.tokens);
+        let raw = generated
+            .tokens
+            .iter()
+            .map(|&t| self.vocab.token(t))
+            .collect::<Vec<_>>()
+            .join(" ");
+        Ok(Written {
+            text,
+            raw,
+            token_logprobs: generated.logprobs,
+        })
+    }
+}
