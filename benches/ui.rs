@@ -9,18 +9,27 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use taskmem::app::{AppCommand, TaskMemApp};
 
-fn ui_frames(c: &mut Criterion) {
-    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/world-mme");
+/// The real window opened on `path`, stepped until `ready` (opening runs on its own thread).
+fn opened_app(
+    path: std::path::PathBuf,
+    ready: impl Fn(&TaskMemApp) -> bool,
+) -> Harness<'static, TaskMemApp> {
     let mut h: Harness<'_, TaskMemApp> = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
-        .build_eframe(move |cc| TaskMemApp::new(cc, Some(demo)));
-    for _ in 0..200 {
-        if h.state().player().is_some() {
+        .build_eframe(move |cc| TaskMemApp::new(cc, Some(path)));
+    for _ in 0..300 {
+        if ready(h.state()) {
             break;
         }
         h.step();
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
+    h
+}
+
+fn ui_frames(c: &mut Criterion) {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/world-mme");
+    let mut h = opened_app(demo, |app| app.player().is_some());
     let mut group = c.benchmark_group("ui frame");
     group.bench_function("idle", |b| b.iter(|| h.step()));
     let mut t_ns: i64 = 0;
@@ -57,16 +66,7 @@ fn ui_frames_big_project(c: &mut Criterion) {
         return;
     }
     let project_dir = dir.clone();
-    let mut h: Harness<'_, TaskMemApp> = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_eframe(move |cc| TaskMemApp::new(cc, Some(project_dir)));
-    for _ in 0..300 {
-        if h.state().project().is_some() {
-            break;
-        }
-        h.step();
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    let mut h = opened_app(project_dir, |app| app.project().is_some());
     let mut group = c.benchmark_group("ui frame, 100k memory entries");
     group.bench_function("idle", |b| b.iter(|| h.step()));
     group.bench_function("walking the rows with Down", |b| {
@@ -111,16 +111,9 @@ fn ui_frames_task_library(c: &mut Criterion) {
         return;
     }
     let project_dir = dir.clone();
-    let mut h: Harness<'_, TaskMemApp> = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_eframe(move |cc| TaskMemApp::new(cc, Some(project_dir)));
-    for _ in 0..300 {
-        if h.state().project().is_some() && h.state().player().is_some() {
-            break;
-        }
-        h.step();
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    let mut h = opened_app(project_dir, |app| {
+        app.project().is_some() && app.player().is_some()
+    });
     for _ in 0..3 {
         h.step();
     }

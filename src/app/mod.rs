@@ -605,12 +605,16 @@ impl TaskMemApp {
         }
     }
 
+    /// The playhead in whole ms (0 with nothing open): where new tasks are asked.
+    fn playhead_ms(&self) -> i64 {
+        self.player
+            .as_ref()
+            .map_or(0, |p| p.playback.position_ns() / crate::video::NS_PER_MS)
+    }
+
     /// The task commands: every change goes through the project's undoable log.
     fn apply_task(&mut self, command: AppCommand) {
-        let position_ms = self
-            .player
-            .as_ref()
-            .map_or(0, |p| p.playback.position_ns() / crate::video::NS_PER_MS);
+        let position_ms = self.playhead_ms();
         if let AppCommand::SelectTask(id) = command {
             self.tasks.select(id);
             return;
@@ -1020,10 +1024,7 @@ impl TaskMemApp {
         // Ctrl+E works while typing too (the next question while filling in this one); the
         // ask time is the playhead now, even while the video plays on.
         if ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::E)) {
-            let ask_ms = self
-                .player
-                .as_ref()
-                .map_or(0, |p| p.playback.position_ns() / crate::video::NS_PER_MS);
+            let ask_ms = self.playhead_ms();
             self.pending.push(AppCommand::NewTask { ask_ms });
         }
         if ctx.text_edit_focused() {
@@ -1249,10 +1250,7 @@ impl TaskMemApp {
             });
             ui.menu_button("Tasks", |ui| {
                 let (has_video, has_project) = (self.player.is_some(), self.project.is_some());
-                let position_ms = self
-                    .player
-                    .as_ref()
-                    .map_or(0, |p| p.playback.position_ns() / crate::video::NS_PER_MS);
+                let position_ms = self.playhead_ms();
                 let items: [(&str, &str, AppCommand); 3] = [
                     (
                         "New task at playhead",

@@ -92,6 +92,27 @@ impl Trainable {
             .map_err(|e| anyhow::anyhow!("{}: {e}", weights.display()))?;
         Ok(Self { varmap, model })
     }
+
+    /// A frozen copy of the model (its own weights, outside the optimizer): the reference that
+    /// Phase One's KL term keeps the policy near. A merely detached tensor would share storage
+    /// with the policy's weights and drift with every step.
+    ///
+    /// # Errors
+    /// On a tensor error.
+    pub fn frozen_copy(&self) -> candle_core::Result<MemorizerModel> {
+        let data = self
+            .varmap
+            .data()
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("the weights' lock is poisoned".to_owned()))?;
+        let tensors = data
+            .iter()
+            .map(|(name, var)| Ok((name.clone(), var.as_detached_tensor().copy()?)))
+            .collect::<candle_core::Result<std::collections::HashMap<_, _>>>()?;
+        drop(data);
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
+        MemorizerModel::new(self.model.config(), vb)
+    }
 }
 
 /// `AdamW` over every weight, without weight decay.
@@ -165,29 +186,6 @@ pub fn warm_up(
         }
     }
     Ok(losses)
-}
-
-impl Trainable {
-    /// A frozen copy of the model (its own weights, outside the optimizer): the reference that
-    /// Phase One's KL term keeps the policy near. A merely detached tensor would share storage
-    /// with the policy's weights and drift with every step.
-    ///
-    /// # Errors
-    /// On a tensor error.
-    pub fn frozen_copy(&self) -> candle_core::Result<MemorizerModel> {
-        let data = self
-            .varmap
-            .data()
-            .lock()
-            .map_err(|_| candle_core::Error::Msg("the weights' lock is poisoned".to_owned()))?;
-        let tensors = data
-            .iter()
-            .map(|(name, var)| Ok((name.clone(), var.as_detached_tensor().copy()?)))
-            .collect::<candle_core::Result<std::collections::HashMap<_, _>>>()?;
-        drop(data);
-        let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
-        MemorizerModel::new(self.model.config(), vb)
-    }
 }
 
 /// Phase One's settings: GRPO with groups of sampled descriptions per clip.
