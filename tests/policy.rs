@@ -203,3 +203,55 @@ fn the_policy_never_reads_the_ground_truth() {
     assert_eq!(with_truth.len(), spans.len());
     assert_eq!(with_truth, without);
 }
+
+#[test]
+fn corrupt_truncated_or_wrong_model_and_truth_files_are_clear_errors() {
+    let vocab = Vocab::world();
+    let cfg = Config::tiny(vocab.len());
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m");
+    // No files at all.
+    let err = Trainable::load(&model).err().unwrap().to_string();
+    assert!(
+        err.contains("config.json") && err.contains("cannot read"),
+        "{err}"
+    );
+    Trainable::fresh(&cfg, 1).unwrap().save(&model).unwrap();
+    // Truncated weights.
+    let weights = model.join("model.safetensors");
+    let bytes = std::fs::read(&weights).unwrap();
+    std::fs::write(&weights, &bytes[..bytes.len() / 2]).unwrap();
+    let err = Trainable::load(&model).err().unwrap().to_string();
+    assert!(err.contains("model.safetensors"), "{err}");
+    // A PNG where the weights should be, and a config that is not one.
+    std::fs::write(&weights, b"\x89PNG\r\n\x1a\n not weights").unwrap();
+    assert!(Trainable::load(&model).is_err());
+    std::fs::write(model.join("config.json"), b"{\"vocab_size\": \"many\"}").unwrap();
+    let err = Trainable::load(&model).err().unwrap().to_string();
+    assert!(err.contains("not a model config"), "{err}");
+
+    // A truth file cut in the middle of a line names the file and the line.
+    let truth = dir.path().join("truth.jsonl");
+    let text = std::fs::read_to_string(stream(
+        "datasets/world-tempo/test/world-tempo-test-00/truth.jsonl",
+    ))
+    .unwrap();
+    let second = text.find('\n').unwrap() + 1;
+    std::fs::write(&truth, &text[..second + 40]).unwrap();
+    let err = taskmem::policy::data::read_truth(&truth)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("truth.jsonl") && err.contains("line 2"),
+        "{err}"
+    );
+    // A video that is not one.
+    std::fs::write(dir.path().join("video.mp4"), b"not a video").unwrap();
+    let err =
+        taskmem::policy::data::clip_frames(&dir.path().join("video.mp4"), &[(0, 10_000)], 2, 1)
+            .err()
+            .unwrap()
+            .to_string();
+    assert!(err.contains("video.mp4"), "{err}");
+}
