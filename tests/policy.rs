@@ -4,6 +4,8 @@
 // Test helpers panic on purpose: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::ops::ControlFlow;
 use std::path::Path;
 
@@ -254,4 +256,102 @@ fn corrupt_truncated_or_wrong_model_and_truth_files_are_clear_errors() {
             .unwrap()
             .to_string();
     assert!(err.contains("video.mp4"), "{err}");
+}
+
+#[test]
+fn ingest_writes_one_entry_per_clip_to_a_lane_and_refuses_to_write_it_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    Trainable::fresh(&Config::tiny(Vocab::world().len()), 5)
+        .unwrap()
+        .save(&model)
+        .unwrap();
+    let video = stream("datasets/world-tempo/test/world-tempo-test-00/video.mp4");
+    let project = dir.path().join("p");
+    let args = |lane: &str| {
+        vec![
+            "ingest".to_owned(),
+            video.display().to_string(),
+            "--project".to_owned(),
+            project.display().to_string(),
+            "--model".to_owned(),
+            model.display().to_string(),
+            "--lane".to_owned(),
+            lane.to_owned(),
+        ]
+    };
+    let run = |args: Vec<String>| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        common::taskmem(&args)
+    };
+    let out = run(args("builtin"));
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(
+        common::stdout(&out).contains("memorized 12 clips of 'world-tempo-test-00'"),
+        "{}",
+        common::stdout(&out)
+    );
+    assert!(
+        common::stderr(&out).contains("12/12 clips"),
+        "a progress bar"
+    );
+    let opened = taskmem::project::Project::open(&project).unwrap();
+    let lane = opened.memory.lane("world-tempo-test-00", "builtin");
+    assert_eq!(
+        lane.len(),
+        12,
+        "one entry per 10 s clip of the 2-minute stream"
+    );
+    for (k, entry) in lane.iter().enumerate() {
+        assert_eq!(entry.start_ms, k as i64 * 10_000);
+        assert_eq!(entry.end_ms, (k as i64 + 1) * 10_000);
+        assert!(
+            entry.available_ms >= entry.end_ms,
+            "clip end plus processing time"
+        );
+        assert_eq!(entry.policy.as_deref(), Some("builtin:model"));
+    }
+    let stream_info = &opened.manifest.streams[0];
+    assert!(
+        stream_info.video_sha256.is_some(),
+        "the video's hash is kept"
+    );
+    assert!(
+        opened
+            .manifest
+            .lanes
+            .iter()
+            .any(|l| l.id == "builtin" && l.general)
+    );
+
+    // The same lane again is refused (exit 2); another lane is fine.
+    let out = run(args("builtin"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        common::stderr(&out).contains("already holds 12 entries"),
+        "{}",
+        common::stderr(&out)
+    );
+
+    // A video that is not one, and a model folder without a model: exit 2 naming the file.
+    let bad = dir.path().join("bad.mp4");
+    std::fs::write(&bad, b"not a video").unwrap();
+    let mut bad_args = args("other");
+    bad_args[1] = bad.display().to_string();
+    let out = run(bad_args);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        common::stderr(&out).contains("bad.mp4"),
+        "{}",
+        common::stderr(&out)
+    );
+    let mut no_model = args("other");
+    no_model[5] = dir.path().join("nothing").display().to_string();
+    let out = run(no_model);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        common::stderr(&out).contains("config.json"),
+        "{}",
+        common::stderr(&out)
+    );
 }

@@ -1050,3 +1050,85 @@ fn without_a_project_alt_arrows_keep_their_playback_meaning() {
         "no task toast"
     );
 }
+
+#[test]
+fn memorizing_while_playing_writes_each_clip_played_through_and_nothing_on_seeks() {
+    use taskmem::policy::builtin::Config;
+    use taskmem::policy::lang::Vocab;
+    use taskmem::policy::train::Trainable;
+    let dir = tempfile::tempdir().unwrap();
+    let (project, _) = world_stream_project(dir.path());
+    let model = dir.path().join("model");
+    Trainable::fresh(&Config::tiny(Vocab::world().len()), 3)
+        .unwrap()
+        .save(&model)
+        .unwrap();
+    let mut h = app_harness(Some(project.clone()));
+    step_until(&mut h, "the stream's video", |app| {
+        app.player().is_some_and(|p| p.decoder.is_some()) && app.project().is_some()
+    });
+    h.state_mut().settings.policy_model = Some(model);
+    let lane_len = |app: &TaskMemApp| {
+        let view = app.project().unwrap();
+        view.lane_clip_starts("builtin").len()
+    };
+
+    // Plays from `from_ms` just past `past_ms`, then pauses (each harness step is 250 ms).
+    let play_past = |h: &mut Harness<'static, TaskMemApp>, from_ms: i64, past_ms: i64| {
+        h.state_mut().submit(AppCommand::Seek(from_ms * 1_000_000));
+        h.state_mut().submit(AppCommand::TogglePlay);
+        step_until(h, "the playhead to pass the clip end", |app| {
+            app.player().unwrap().playback.position_ns() / 1_000_000 > past_ms
+        });
+        h.state_mut().submit(AppCommand::TogglePlay);
+        h.step();
+        assert!(!h.state().player().unwrap().playback.is_playing());
+    };
+
+    h.state_mut().submit(AppCommand::SetMemorizing(true));
+    play_past(&mut h, 9_500, 10_000);
+    // Paused: the clip in hand is still written.
+    step_until(&mut h, "the first clip's memory", |app| lane_len(app) == 1);
+    assert_eq!(
+        h.state().project().unwrap().lane_clip_starts("builtin"),
+        vec![0]
+    );
+    h.step();
+    h.get_by_label("Memory lane builtin (1 entries)");
+    h.get_by_label_contains("memorizing with builtin:model into lane builtin");
+    // On disk at once, as one checked line.
+    let lane_file = std::fs::read_dir(project.join("memory"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("builtin"))
+        .unwrap();
+    let text = std::fs::read_to_string(&lane_file).unwrap();
+    assert_eq!(text.lines().count(), 1);
+    let (_crc, json) = text.trim_end().split_once(' ').unwrap();
+    let entry: taskmem::memory::MemoryEntry = serde_json::from_str(json).unwrap();
+    assert_eq!((entry.start_ms, entry.end_ms), (0, 10_000));
+    assert!(
+        entry.available_ms >= entry.end_ms,
+        "available at the clip end plus the processing time"
+    );
+    assert_eq!(entry.stream, "world-tempo-test-00");
+
+    // A seek past clip ends memorizes nothing; playing on through the next end does.
+    play_past(&mut h, 39_700, 40_000);
+    step_until(&mut h, "the clip ending at 40 s", |app| lane_len(app) == 2);
+    assert_eq!(
+        h.state().project().unwrap().lane_clip_starts("builtin"),
+        vec![0, 30_000],
+        "the clips at 10 s and 20 s were skipped by the seek"
+    );
+    // Playing through an end already memorized writes nothing again.
+    play_past(&mut h, 9_700, 10_000);
+    for _ in 0..20 {
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(lane_len(h.state()), 2);
+    h.state_mut().submit(AppCommand::SetMemorizing(false));
+    h.step();
+    assert!(h.query_by_label_contains("memorizing with").is_none());
+}

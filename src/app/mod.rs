@@ -1,6 +1,7 @@
 //! The egui application. Panels emit [`AppCommand`]s; [`TaskMemApp::apply`] is the one place
 //! they change state. Opening a video runs on a named thread; decoding on the video threads.
 
+pub mod memorize;
 pub mod player;
 pub mod project_view;
 pub mod task_panel;
@@ -18,8 +19,9 @@ use crate::memory::labels::LabelEvent;
 use crate::project::Project;
 use crate::tasks::{Span, Task, TaskEvent};
 use crate::timefmt::format_hms_ms;
-use crate::video::{NS_PER_SEC, OpenOptions, VideoSource};
+use crate::video::{NS_PER_MS, NS_PER_SEC, OpenOptions, VideoSource};
 use crate::world::questions::load_tasks;
+use memorize::MemorizeControl;
 use player::Player;
 use project_view::ProjectView;
 use task_panel::{Edge, SideTab, TaskKey, TaskPanel, TaskView};
@@ -110,6 +112,8 @@ pub enum AppCommand {
     /// Export the project's tasks (`None`: ask); the format follows the extension (.jsonl,
     /// .parquet, .csv, or .txt for TaskMem's one-question-per-line file).
     ExportTasks(Option<PathBuf>),
+    /// Switch "Memorize while playing" on or off.
+    SetMemorizing(bool),
 }
 
 /// What persists between runs (window layout persists through eframe itself).
@@ -119,6 +123,9 @@ pub struct Settings {
     pub recent_files: Vec<PathBuf>,
     /// Written into the tasks this person authors.
     pub author: String,
+    /// The built-in policy's model folder for "Memorize while playing" (`None`: the shipped
+    /// one in assets/policy).
+    pub policy_model: Option<PathBuf>,
 }
 
 const MAX_RECENT: usize = 10;
@@ -165,6 +172,8 @@ pub struct TaskMemApp {
     importing: Option<ImportJob>,
     /// A project being made from the open video (the folder, and whether it worked).
     creating: Option<(PathBuf, Receiver<Result<(), String>>)>,
+    /// "Memorize while playing".
+    memorize: MemorizeControl,
 }
 
 impl TaskMemApp {
@@ -193,6 +202,7 @@ impl TaskMemApp {
             tasks: TaskPanel::default(),
             importing: None,
             creating: None,
+            memorize: MemorizeControl::default(),
         };
         if app.settings.author.is_empty() {
             app.settings.author = std::env::var("USER")
@@ -315,6 +325,7 @@ impl TaskMemApp {
                 view.entry_count(),
                 view.streams().len()
             ));
+            self.memorize.stop();
             self.project = Some(view);
             self.tasks.reset();
             if let Some(stream) = first {
@@ -326,6 +337,7 @@ impl TaskMemApp {
         let index = Arc::clone(source.index());
         match Player::new(source, opened.questions, ctx) {
             Ok(player) => {
+                self.memorize.stop();
                 self.player = Some(player);
                 self.ruler.fit();
                 // A video opened on its own leaves the project; one of the project's streams
@@ -376,6 +388,7 @@ impl TaskMemApp {
         let Some(info) = view.select_stream(stream) else {
             return;
         };
+        self.memorize.stop();
         self.tasks.select(None);
         self.tasks.clear_checked();
         if let Some(video) = view.local_video(&info) {
@@ -510,7 +523,17 @@ impl TaskMemApp {
                 }
             }
             AppCommand::Open(path) => self.start_open(path, ctx),
-            AppCommand::CloseVideo => self.player = None,
+            AppCommand::CloseVideo => {
+                self.memorize.stop();
+                self.player = None;
+            }
+            AppCommand::SetMemorizing(on) => {
+                if on {
+                    self.start_memorizing();
+                } else {
+                    self.memorize.stop();
+                }
+            }
             AppCommand::ClearRecent => self.settings.recent_files.clear(),
             AppCommand::FitTimeline => self.ruler.fit(),
             AppCommand::ToggleShortcuts => self.show_shortcuts = !self.show_shortcuts,
@@ -582,6 +605,61 @@ impl TaskMemApp {
                 }
                 ctx.request_repaint();
             }
+        }
+    }
+
+    /// Starts "Memorize while playing" on the open project's stream and video.
+    fn start_memorizing(&mut self) {
+        let (Some(view), Some(player)) = (&mut self.project, &self.player) else {
+            self.toasts.error(
+                "Memorizing writes into a project: open one, or make one from this video (Tasks ▸ New project from video)",
+            );
+            return;
+        };
+        if player.decoder.is_none() {
+            self.toasts.error(format!(
+                "Stream {} has no video on this machine: nothing to memorize",
+                view.stream()
+            ));
+            return;
+        }
+        let general = !view.has_general_lane();
+        if let Err(e) = view.ensure_lane(memorize::LIVE_LANE, general) {
+            self.toasts.error(e.to_string());
+            return;
+        }
+        let settings = crate::policy::live::LiveSettings {
+            video: player.path.clone(),
+            project_dir: view.dir().to_path_buf(),
+            stream: view.stream().to_owned(),
+            lane: memorize::LIVE_LANE.to_owned(),
+            clip_ms: view.clip_ms(),
+            model_dir: self.settings.policy_model.clone(),
+            first_id: view.next_entry_id(),
+        };
+        let held = view.lane_clip_starts(memorize::LIVE_LANE);
+        if let Err(e) = self.memorize.start(settings, held) {
+            self.toasts
+                .error(format!("cannot start the memorizing thread: {e}"));
+        }
+    }
+
+    /// Takes what the live memorizer wrote and reported.
+    fn poll_memorize(&mut self, ctx: &egui::Context) {
+        if !self.memorize.is_on() {
+            return;
+        }
+        let polled = self.memorize.poll();
+        for error in polled.errors {
+            self.toasts.error(error);
+        }
+        if let Some(view) = &mut self.project
+            && !polled.written.is_empty()
+        {
+            view.add_entries(polled.written);
+        }
+        if self.memorize.busy() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
     }
 
@@ -1333,6 +1411,20 @@ impl TaskMemApp {
                         self.pending.push(command);
                     }
                 }
+                ui.separator();
+                let mut memorizing = self.memorize.is_on();
+                if ui
+                    .add_enabled(
+                        has_video && self.project.is_some(),
+                        egui::Checkbox::new(&mut memorizing, "Memorize while playing"),
+                    )
+                    .on_hover_text(
+                        "The built-in policy writes each clip's memory to the lane 'builtin' as the video plays through the clip's end",
+                    )
+                    .clicked()
+                {
+                    self.pending.push(AppCommand::SetMemorizing(memorizing));
+                }
             });
             ui.menu_button("View", |ui| {
                 if ui
@@ -1384,6 +1476,13 @@ impl TaskMemApp {
             ui.label(file_name(&player.path))
                 .on_hover_text(player.path.display().to_string());
             ui.separator();
+            if let Some(line) = self.memorize.status() {
+                if self.memorize.busy() {
+                    ui.spinner();
+                }
+                ui.label(line);
+                ui.separator();
+            }
             let (Some(index), Some(decoder)) = (player.index(), &player.decoder) else {
                 ui.weak("no video: memory on an empty stage");
                 return;
@@ -1549,10 +1648,19 @@ impl eframe::App for TaskMemApp {
             .map_or(0, |last| ((now_s - last).clamp(0.0, 0.25) * 1e9) as i64);
         self.last_time_s = Some(now_s);
         if let Some(player) = &mut self.player {
+            let before_ms = player.playback.position_ns() / NS_PER_MS;
             for error in player.tick(&ctx, wall_dt_ns) {
                 self.toasts.error(error);
             }
+            // Only what playing moved counts: commands (seeks) were applied before `before_ms`.
+            self.memorize.played(
+                before_ms,
+                player.playback.position_ns() / NS_PER_MS,
+                player.playback.duration_ns() / NS_PER_MS,
+                player.playback.last_frame_ns() / NS_PER_MS,
+            );
         }
+        self.poll_memorize(&ctx);
         self.update_title(&ctx);
 
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));

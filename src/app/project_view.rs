@@ -208,10 +208,16 @@ impl ProjectView {
     /// stalls a frame); returns the latest clip end among this stream's new entries.
     pub fn drain_live(&mut self, max: usize) -> Option<i64> {
         let receiver = self.live.as_ref()?;
+        let entries: Vec<MemoryEntry> = receiver.try_iter().take(max).collect();
+        self.add_entries(entries)
+    }
+
+    /// Shows entries another thread already wrote to the project's files; returns the latest
+    /// clip end among this stream's.
+    pub fn add_entries(&mut self, entries: Vec<MemoryEntry>) -> Option<i64> {
         let mut latest = None;
-        let mut any = false;
-        for entry in receiver.try_iter().take(max) {
-            any = true;
+        let any = !entries.is_empty();
+        for entry in entries {
             if !self
                 .project
                 .manifest
@@ -235,6 +241,53 @@ impl ProjectView {
             self.refresh_rows();
         }
         latest
+    }
+
+    /// Adds a lane to the project (saved at once) unless it has one with that id.
+    ///
+    /// # Errors
+    /// When project.json cannot be written.
+    pub fn ensure_lane(&mut self, id: &str, general: bool) -> Result<(), ProjectError> {
+        if self.project.manifest.lanes.iter().any(|l| l.id == id) {
+            return Ok(());
+        }
+        self.project.manifest.lanes.push(Lane {
+            id: id.to_owned(),
+            title: id.to_owned(),
+            general,
+            task_hint: None,
+        });
+        self.project.manifest.lanes.sort_by_key(|l| !l.general);
+        self.project.save_manifest()
+    }
+
+    /// Whether the project has a general (no adapter) lane.
+    #[must_use]
+    pub fn has_general_lane(&self) -> bool {
+        self.project.manifest.lanes.iter().any(|l| l.general)
+    }
+
+    /// The id the next entry written for this project gets.
+    #[must_use]
+    pub fn next_entry_id(&self) -> u64 {
+        self.project.memory.next_id()
+    }
+
+    /// Start times of the clips a lane of this stream already holds.
+    #[must_use]
+    pub fn lane_clip_starts(&self, lane: &str) -> Vec<i64> {
+        self.project
+            .memory
+            .lane(&self.stream, lane)
+            .iter()
+            .map(|e| e.start_ms)
+            .collect()
+    }
+
+    /// The project's clip length.
+    #[must_use]
+    pub fn clip_ms(&self) -> i64 {
+        self.project.manifest.settings.clip_ms
     }
 
     /// The project's labels (verdicts and edits).

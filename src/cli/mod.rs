@@ -2,6 +2,7 @@
 //! as the GUI. Errors in what the user supplied exit with code 2 and one line naming the file.
 
 mod bench;
+mod ingest;
 mod train;
 
 use std::ops::ControlFlow;
@@ -68,6 +69,8 @@ pub enum Command {
         #[command(subcommand)]
         what: WorldCommand,
     },
+    /// Memorize a whole video with a policy into a lane of a project (created if missing).
+    Ingest(ingest::IngestArgs),
     /// Train the built-in memorization policy.
     Train {
         #[command(subcommand)]
@@ -360,6 +363,7 @@ pub fn run(command: Command) -> Result<(), CliError> {
         Command::Train {
             what: TrainCommand::Phase1(args),
         } => train::phase1(&args),
+        Command::Ingest(args) => ingest::run(&args),
         Command::Import { what } => import(what),
         Command::Export {
             what:

@@ -11,11 +11,12 @@ use serde::Serialize;
 
 use super::CliError;
 use crate::policy::builtin::Config;
-use crate::policy::data::{ClipExample, stream_examples};
+use crate::policy::data::{ClipExample, simulated_examples, stream_examples};
 use crate::policy::lang::Vocab;
 use crate::policy::report::{Quality, evaluate, world_rewards};
 use crate::policy::reward::RewardWeights;
 use crate::policy::train::{GrpoSettings, Trainable, WarmupSettings, grpo, warm_up};
+use crate::world::SuiteSpec;
 
 #[derive(Args, Debug)]
 pub struct Phase1Args {
@@ -30,6 +31,10 @@ pub struct Phase1Args {
     pub warmup_steps: usize,
     #[arg(long, default_value_t = 100)]
     pub steps: usize,
+    /// Training streams simulated beside the suite's own, from its spec with seeds of their
+    /// own (the suite ships few; the warm-up and Phase One need more to generalize).
+    #[arg(long, default_value_t = 48)]
+    pub extra_streams: usize,
     /// `small` (the shipped size) or `tiny` (for a quick look).
     #[arg(long, default_value = "small")]
     pub size: String,
@@ -59,7 +64,7 @@ fn examples_of(
     split: &str,
     cfg: &Config,
     vocab: &Vocab,
-) -> Result<Vec<ClipExample>, CliError> {
+) -> Result<(SuiteSpec, Vec<ClipExample>), CliError> {
     let manifest_path = suite.join("suite.json");
     let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
         CliError::BadInput(format!("{}: cannot read: {e}", manifest_path.display()))
@@ -76,6 +81,55 @@ fn examples_of(
             stream_examples(&dir, cfg, vocab, threads)
                 .map_err(|e| CliError::BadInput(e.to_string()))?,
         );
+    }
+    Ok((manifest.spec, out))
+}
+
+/// `--extra-streams` streams simulated from the suite's spec, on every core. Their seeds start
+/// far above any suite's, so no test stream is ever drawn.
+fn simulated_train_streams(
+    spec: &SuiteSpec,
+    args: &Phase1Args,
+    cfg: &Config,
+    vocab: &Vocab,
+) -> Result<Vec<ClipExample>, CliError> {
+    const FIRST_SEED: u64 = 1_000_000;
+    const DURATION_MS: i64 = 180_000;
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let seeds: Vec<u64> = (0..args.extra_streams as u64)
+        .map(|i| FIRST_SEED + args.seed * 10_000 + i)
+        .collect();
+    let chunks: Vec<Vec<u64>> = seeds
+        .chunks(seeds.len().div_ceil(threads).max(1))
+        .map(<[u64]>::to_vec)
+        .collect();
+    let results: Vec<Result<Vec<ClipExample>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .iter()
+            .map(|chunk| {
+                scope.spawn(move || {
+                    let mut out = Vec::new();
+                    for &seed in chunk {
+                        out.extend(
+                            simulated_examples(spec, seed, DURATION_MS, cfg, vocab)
+                                .map_err(|e| e.to_string())?,
+                        );
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a simulation thread panicked".to_owned()))
+            })
+            .collect()
+    });
+    let mut out = Vec::new();
+    for r in results {
+        out.extend(r.map_err(CliError::BadInput)?);
     }
     Ok(out)
 }
@@ -105,8 +159,9 @@ pub fn phase1(args: &Phase1Args) -> Result<(), CliError> {
             )));
         }
     };
-    let train = examples_of(&args.suite, "train", &cfg, &vocab)?;
-    let test = examples_of(&args.suite, "test", &cfg, &vocab)?;
+    let (spec, mut train) = examples_of(&args.suite, "train", &cfg, &vocab)?;
+    let (_, test) = examples_of(&args.suite, "test", &cfg, &vocab)?;
+    train.extend(simulated_train_streams(&spec, args, &cfg, &vocab)?);
     if train.is_empty() || test.is_empty() {
         return Err(CliError::BadInput(format!(
             "{}: the suite needs train and test streams ({} and {} clips found)",

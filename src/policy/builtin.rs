@@ -40,12 +40,12 @@ impl Config {
             vocab_size,
             d_model: 128,
             n_heads: 4,
-            enc_layers: 1,
+            enc_layers: 2,
             dec_layers: 2,
             d_ff: 256,
-            frame_width: 64,
-            frame_height: 32,
-            patch: 8,
+            frame_width: 128,
+            frame_height: 64,
+            patch: 16,
             frames_per_clip: 10,
             max_context_tokens: 48,
             max_output_tokens: 48,
@@ -186,17 +186,37 @@ impl Attention {
 
     /// `x` attends to `kv` ([B, T, D] and [B, S, D]); `mask` ([T, S]) is added to the scores.
     fn forward(&self, x: &Tensor, kv: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+        let (keys, values) = self.keys_values(kv)?;
+        self.attend(x, &keys, &values, mask)
+    }
+
+    /// `[B, L, D]` as `[B, heads, L, head_dim]`.
+    fn split_heads(&self, y: &Tensor) -> Result<Tensor> {
+        let (batch, len, width) = y.dims3()?;
+        y.reshape((batch, len, self.heads, width / self.heads))?
+            .transpose(1, 2)?
+            .contiguous()
+    }
+
+    /// The keys and values `kv` ([B, S, D]) offers, split into heads: what a cache keeps.
+    fn keys_values(&self, kv: &Tensor) -> Result<(Tensor, Tensor)> {
+        Ok((
+            self.split_heads(&self.k.forward(kv)?)?,
+            self.split_heads(&self.v.forward(kv)?)?,
+        ))
+    }
+
+    /// `x` ([B, T, D]) attends to keys and values already split into heads.
+    fn attend(
+        &self,
+        x: &Tensor,
+        keys: &Tensor,
+        values: &Tensor,
+        mask: Option<&Tensor>,
+    ) -> Result<Tensor> {
         let (batch, len_q, width) = x.dims3()?;
-        let len_kv = kv.dim(1)?;
         let head_dim = width / self.heads;
-        let split = |y: Tensor, len: usize| -> Result<Tensor> {
-            y.reshape((batch, len, self.heads, head_dim))?
-                .transpose(1, 2)?
-                .contiguous()
-        };
-        let queries = split(self.q.forward(x)?, len_q)?;
-        let keys = split(self.k.forward(kv)?, len_kv)?;
-        let values = split(self.v.forward(kv)?, len_kv)?;
+        let queries = self.split_heads(&self.q.forward(x)?)?;
         let scale = 1.0 / (head_dim as f64).sqrt();
         let mut scores = (queries.matmul(&keys.t()?.contiguous()?)? * scale)?;
         if let Some(mask) = mask {
@@ -205,12 +225,20 @@ impl Attention {
         // ops::softmax (not softmax_last_dim): the fused kernel passes no gradient back.
         let weights = candle_nn::ops::softmax(&scores, D::Minus1)?;
         let out = weights
-            .matmul(&values)?
+            .matmul(values)?
             .transpose(1, 2)?
             .contiguous()?
             .reshape((batch, len_q, width))?;
         self.o.forward(&out)
     }
+}
+
+/// What one decoder layer keeps between generated tokens: its self-attention's keys and values
+/// so far, and its cross-attention's keys and values of the clip's vision tokens (computed once
+/// per clip).
+struct LayerCache {
+    past: Option<(Tensor, Tensor)>,
+    vision: (Tensor, Tensor),
 }
 
 struct Mlp {
@@ -284,6 +312,34 @@ impl DecoderLayer {
         let x = (x + self.self_attn.forward(&h, &h, Some(causal))?)?;
         let h = self.ln2.forward(&x)?;
         let x = (&x + self.cross_attn.forward(&h, vision, None)?)?;
+        let h = self.ln3.forward(&x)?;
+        x + self.mlp.forward(&h)?
+    }
+
+    /// The same as `forward` for new positions `x` after those in `cache`, which it extends.
+    /// `mask` is the causal mask among the new positions (none for a single one).
+    fn forward_cached(
+        &self,
+        x: &Tensor,
+        cache: &mut LayerCache,
+        mask: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        let h = self.ln1.forward(x)?;
+        let (keys, values) = self.self_attn.keys_values(&h)?;
+        let (keys, values) = match cache.past.take() {
+            Some((k, v)) => (
+                Tensor::cat(&[&k, &keys], 2)?,
+                Tensor::cat(&[&v, &values], 2)?,
+            ),
+            None => (keys, values),
+        };
+        let x = (x + self.self_attn.attend(&h, &keys, &values, mask)?)?;
+        cache.past = Some((keys, values));
+        let h = self.ln2.forward(&x)?;
+        let x = (&x
+            + self
+                .cross_attn
+                .attend(&h, &cache.vision.0, &cache.vision.1, None)?)?;
         let h = self.ln3.forward(&x)?;
         x + self.mlp.forward(&h)?
     }
@@ -449,13 +505,22 @@ impl MemorizerModel {
             tokens: Vec::new(),
             logprobs: Vec::new(),
         };
+        let mut caches = self
+            .decoder
+            .iter()
+            .map(|layer| {
+                Ok(LayerCache {
+                    past: None,
+                    vision: layer.cross_attn.keys_values(&vision)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // The first step reads the context and BOS; each later one only the token just written.
+        let (mut tokens, mut segments) = self.sequence(context, &[]);
+        let mut position = 0usize;
         for _ in 0..=self.cfg.max_output_tokens {
-            let (tokens, segments) = self.sequence(context, &out.tokens);
-            let t = tokens.len();
-            let tokens = Tensor::from_vec(tokens, (1, t), device)?;
-            let segments = Tensor::from_vec(segments, (1, t), device)?;
-            let logits = self.decode(&vision, &tokens, &segments)?.i((0, t - 1))?;
-            let logits = logits.to_dtype(DType::F32)?;
+            let logits = self.decode_cached(&tokens, &segments, position, &mut caches, device)?;
+            position += tokens.len();
             let logp = candle_nn::ops::log_softmax(&logits, D::Minus1)?.to_vec1::<f32>()?;
             // PAD and BOS are never written.
             let allowed = |i: usize| i != PAD as usize && i != BOS as usize;
@@ -500,8 +565,34 @@ impl MemorizerModel {
                 break;
             }
             out.tokens.push(next as u32);
+            tokens = vec![next as u32];
+            segments = vec![1];
         }
         Ok(out)
+    }
+
+    /// The last position's next-token logits ([vocab], f32) for `tokens` placed at `position`
+    /// onwards, after what `caches` hold (one clip, batch 1).
+    fn decode_cached(
+        &self,
+        tokens: &[u32],
+        segments: &[u32],
+        position: usize,
+        caches: &mut [LayerCache],
+        device: &Device,
+    ) -> Result<Tensor> {
+        let t = tokens.len();
+        let ids = Tensor::from_vec(tokens.to_vec(), (1, t), device)?;
+        let segs = Tensor::from_vec(segments.to_vec(), (1, t), device)?;
+        let positions = Tensor::arange(position as u32, (position + t) as u32, device)?;
+        let x = (self.tok_embed.forward(&ids)? + self.segment_embed.forward(&segs)?)?;
+        let mut x = x.broadcast_add(&self.pos_embed.forward(&positions)?.unsqueeze(0)?)?;
+        let mask = (t > 1).then(|| causal_mask(t, device)).transpose()?;
+        for (layer, cache) in self.decoder.iter().zip(caches.iter_mut()) {
+            x = layer.forward_cached(&x, cache, mask.as_ref())?;
+        }
+        let last = self.dec_norm.forward(&x.i((.., t - 1..t, ..))?)?;
+        self.lm_head.forward(&last)?.i((0, 0))?.to_dtype(DType::F32)
     }
 
     /// Teacher-forced log-probability of each token of `outputs` (one per clip, without
@@ -725,6 +816,36 @@ mod tests {
                 .tokens,
             targets[1]
         );
+    }
+
+    #[test]
+    fn cached_decoding_scores_each_token_as_the_full_forward_pass_does() {
+        let cfg = Config::tiny(40);
+        let (_, m) = model(&cfg);
+        let clip = patches(&cfg, 0.3);
+        let context = vec![5, 6, 7];
+        let sample = Sampling::Temperature {
+            temperature: 1.5,
+            seed: 3,
+        };
+        let written = m.generate(&clip, &context, sample).unwrap();
+        assert!(!written.tokens.is_empty());
+        let (logp, weights) = m
+            .token_logprobs(&clip, &[context], &[written.tokens.clone()])
+            .unwrap();
+        let logp = logp.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let weights = weights.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let scored: Vec<f32> = logp
+            .iter()
+            .zip(&weights)
+            .filter(|&(_, w)| *w > 0.0)
+            .map(|(l, _)| *l)
+            .collect();
+        // The full pass also scores EOS after the budget; the generator stops without it.
+        assert!(scored.len() >= written.logprobs.len());
+        for (cached, full) in written.logprobs.iter().zip(&scored) {
+            assert!((cached - full).abs() < 1e-4, "{cached} vs {full}");
+        }
     }
 
     #[test]

@@ -13,8 +13,8 @@ use crate::video::{Frame, OpenOptions, VideoSource, parallel_decode_all};
 use crate::world::truth::ClipTruth;
 
 /// Frames are kept at this size between decoding and cutting patches.
-const KEPT_WIDTH: u32 = 128;
-const KEPT_HEIGHT: u32 = 72;
+pub(crate) const KEPT_WIDTH: u32 = 128;
+pub(crate) const KEPT_HEIGHT: u32 = 72;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
@@ -30,6 +30,8 @@ pub enum DataError {
         #[source]
         source: std::io::Error,
     },
+    #[error("the world's font could not be read")]
+    Font,
     #[error("{}: line {line}: not a clip's truth: {detail}", path.display())]
     Truth {
         path: PathBuf,
@@ -154,6 +156,65 @@ pub fn stream_examples(
         let target = vocab.encode(&clip.reference);
         out.push(ClipExample {
             stream: stream.clone(),
+            clip: clip.clip,
+            start_ms: clip.start_ms,
+            end_ms: clip.end_ms,
+            patches: clip_patches(&frames, cfg),
+            context: std::mem::replace(&mut previous, target.clone()),
+            target,
+            truth: clip,
+        });
+    }
+    Ok(out)
+}
+
+/// Every clip of a stream simulated from `spec` with `seed`, as examples, its frames rendered
+/// straight from the world at the video's size and kept as decoded frames are (no codec in
+/// between). Training draws extra streams this way: the suite ships few, and the generator
+/// makes any number with seeds of their own.
+///
+/// # Errors
+/// When the world's font cannot be read.
+pub fn simulated_examples(
+    spec: &crate::world::SuiteSpec,
+    seed: u64,
+    duration_ms: i64,
+    cfg: &Config,
+    vocab: &Vocab,
+) -> Result<Vec<ClipExample>, DataError> {
+    use crate::world::{FRAME_MS, render::Renderer};
+    let name = format!("{}-sim-{seed}", spec.name);
+    let stream = crate::world::simulate(spec, seed, duration_ms, &name);
+    let renderer = Renderer::new(320, 180).ok_or(DataError::Font)?;
+    let mut replay = stream.sim.replay();
+    let mut previous: Vec<u32> = Vec::new();
+    let mut out = Vec::with_capacity(stream.clips.len());
+    for clip in stream.clips {
+        let frames: Vec<Frame> = sample_times_ns(clip.start_ms, clip.end_ms, cfg.frames_per_clip)
+            .into_iter()
+            .enumerate()
+            .map(|(index, t_ns)| {
+                // The video frame shown at that time.
+                let t_ms = t_ns / crate::video::NS_PER_MS / FRAME_MS * FRAME_MS;
+                let canvas = renderer.render(replay.advance_to(t_ms), t_ms);
+                let rgba: Vec<u8> = canvas
+                    .rgb
+                    .chunks_exact(3)
+                    .flat_map(|p| [p[0], p[1], p[2], 255])
+                    .collect();
+                Frame {
+                    index,
+                    pts_ns: t_ms * crate::video::NS_PER_MS,
+                    width: 320,
+                    height: 180,
+                    rgba: rgba.into(),
+                }
+                .downscaled(KEPT_WIDTH, KEPT_HEIGHT)
+            })
+            .collect();
+        let target = vocab.encode(&clip.reference);
+        out.push(ClipExample {
+            stream: name.clone(),
             clip: clip.clip,
             start_ms: clip.start_ms,
             end_ms: clip.end_ms,

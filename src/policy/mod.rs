@@ -5,7 +5,9 @@
 
 pub mod builtin;
 pub mod data;
+pub mod ingest;
 pub mod lang;
+pub mod live;
 pub mod report;
 pub mod reward;
 pub mod train;
@@ -44,6 +46,9 @@ pub trait MemorizationPolicy: Send {
     /// Written into each entry's `policy` field.
     fn name(&self) -> String;
 
+    /// Frames the policy wants from each clip (spread evenly over it).
+    fn frames_per_clip(&self) -> usize;
+
     /// Writes the memory of one clip.
     ///
     /// # Errors
@@ -58,7 +63,32 @@ pub struct BuiltinPolicy {
     name: String,
 }
 
+/// Where the shipped model lives: weights and config made by `taskmem train phase1` (README).
+#[must_use]
+pub fn shipped_model_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/policy")
+}
+
 impl BuiltinPolicy {
+    /// The shipped model, or the one in `dir`.
+    ///
+    /// # Errors
+    /// When the weights or the config are missing or do not fit each other (the message names
+    /// the file).
+    pub fn load(dir: Option<&std::path::Path>) -> anyhow::Result<Self> {
+        let dir = dir.map_or_else(shipped_model_dir, std::path::Path::to_path_buf);
+        let name = if dir == shipped_model_dir() {
+            "builtin".to_owned()
+        } else {
+            format!(
+                "builtin:{}",
+                dir.file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+            )
+        };
+        Ok(Self::new(train::Trainable::load(&dir)?, &name))
+    }
+
     #[must_use]
     pub fn new(trainable: train::Trainable, name: &str) -> Self {
         Self {
@@ -72,6 +102,10 @@ impl BuiltinPolicy {
 impl MemorizationPolicy for BuiltinPolicy {
     fn name(&self) -> String {
         self.name.clone()
+    }
+
+    fn frames_per_clip(&self) -> usize {
+        self.trainable.model.config().frames_per_clip
     }
 
     fn memorize(&mut self, clip: &ClipInput<'_>) -> Result<Written, PolicyError> {

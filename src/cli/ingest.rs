@@ -1,0 +1,204 @@
+//! `taskmem ingest VIDEO --project P`: memorizes a whole stream headless with a policy, one
+//! entry per clip appended to a lane of the project as it is written, with a progress bar.
+
+use std::io::{IsTerminal, Write as _};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Args;
+
+use super::CliError;
+use crate::memory::Lane;
+use crate::memory::import::{Imported, StreamInfo};
+use crate::policy::BuiltinPolicy;
+use crate::policy::ingest::{Memorizer, ingest};
+use crate::project::Project;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PolicyKind {
+    /// The built-in candle model (assets/policy, or --model).
+    Builtin,
+}
+
+#[derive(Args, Debug)]
+pub struct IngestArgs {
+    pub video: PathBuf,
+    /// The project folder (created if missing).
+    #[arg(long)]
+    pub project: PathBuf,
+    #[arg(long, value_enum, default_value = "builtin")]
+    pub policy: PolicyKind,
+    /// A folder with model.safetensors and config.json (default: the shipped model).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// The lane the entries go to.
+    #[arg(long, default_value = "builtin")]
+    pub lane: String,
+    /// The stream id (default: the stream already showing this video, else the file's stem).
+    #[arg(long)]
+    pub stream: Option<String>,
+    /// Clip length.
+    #[arg(long, default_value = "10s")]
+    pub clip: String,
+}
+
+fn canonical(path: &Path) -> Option<PathBuf> {
+    path.canonicalize().ok()
+}
+
+/// The id of the project's stream for `video`: one already showing it, else a new one.
+fn stream_for(project: &Project, video: &Path, wanted: Option<&str>) -> (String, bool) {
+    if let Some(id) = wanted {
+        let known = project.manifest.streams.iter().any(|s| s.id == id);
+        return (id.to_owned(), !known);
+    }
+    let target = canonical(video);
+    if let Some(s) = project.manifest.streams.iter().find(|s| {
+        s.video
+            .as_deref()
+            .and_then(|v| canonical(Path::new(v)))
+            .is_some_and(|v| Some(v) == target)
+    }) {
+        return (s.id.clone(), false);
+    }
+    let stem = video
+        .file_stem()
+        .map_or_else(|| "stream".to_owned(), |s| s.to_string_lossy().into_owned());
+    // A folder of world streams names every video video.mp4: use the folder then.
+    let id = if stem == "video" {
+        video
+            .parent()
+            .and_then(Path::file_name)
+            .map_or(stem, |n| n.to_string_lossy().into_owned())
+    } else {
+        stem
+    };
+    (id, true)
+}
+
+struct Bar {
+    terminal: bool,
+    last_tenth: usize,
+}
+
+impl Bar {
+    fn show(&mut self, done: usize, total: usize, text: &str) {
+        let total = total.max(1);
+        let width = 30;
+        let filled = done * width / total;
+        let line = format!(
+            "[{}{}] {done}/{total} clips",
+            "#".repeat(filled),
+            " ".repeat(width - filled)
+        );
+        let mut err = std::io::stderr();
+        if self.terminal {
+            let short: String = text.chars().take(60).collect();
+            let _ = write!(err, "\r\x1b[2K{line}  {short}");
+            if done == total {
+                let _ = writeln!(err);
+            }
+        } else if done * 10 / total > self.last_tenth || done == total {
+            // Logs get a line per tenth, not a redrawn bar.
+            self.last_tenth = done * 10 / total;
+            let _ = writeln!(err, "{line}");
+        }
+        let _ = err.flush();
+    }
+}
+
+/// Runs `taskmem ingest`.
+///
+/// # Errors
+/// Bad input (a video that does not open, a model that does not load, a lane that already has
+/// this stream's memory) or a failure while memorizing or writing.
+pub fn run(args: &IngestArgs) -> Result<(), CliError> {
+    let clip_ms = crate::timefmt::parse_time_ns(&args.clip)
+        .map_err(|e| CliError::BadInput(format!("--clip: {e}")))?
+        / crate::video::NS_PER_MS;
+    if clip_ms <= 0 {
+        return Err(CliError::BadInput(format!(
+            "--clip {}: must be longer than zero",
+            args.clip
+        )));
+    }
+    let sampler = crate::policy::ingest::ClipSampler::open(&args.video)?;
+    let duration_ms = sampler.duration_ms();
+    drop(sampler);
+    let policy = match args.policy {
+        PolicyKind::Builtin => BuiltinPolicy::load(args.model.as_deref())
+            .map_err(|e| CliError::BadInput(format!("{e:#}")))?,
+    };
+    let mut project = Project::open_or_create(&args.project)?;
+    let (stream, new_stream) = stream_for(&project, &args.video, args.stream.as_deref());
+    let already = project.memory.lane(&stream, &args.lane).len();
+    if already > 0 {
+        return Err(CliError::BadInput(format!(
+            "{}: lane '{}' already holds {already} entries of stream '{stream}'; choose another --lane",
+            args.project.display(),
+            args.lane
+        )));
+    }
+    let mut streams = Vec::new();
+    if new_stream {
+        streams.push(StreamInfo {
+            id: stream.clone(),
+            title: stream.clone(),
+            duration_ms,
+            video: canonical(&args.video).map(|p| p.display().to_string()),
+            video_sha256: crate::world::sha256_file(&args.video).ok(),
+            questions: Vec::new(),
+            phases: Vec::new(),
+        });
+    }
+    let general = !project.manifest.lanes.iter().any(|l| l.general);
+    project.add_imported(Imported {
+        streams,
+        lanes: vec![Lane {
+            id: args.lane.clone(),
+            title: args.lane.clone(),
+            general,
+            task_hint: None,
+        }],
+        entries: Vec::new(),
+        tasks: Vec::new(),
+    })?;
+
+    let mut memorizer = Memorizer::new(Box::new(policy), &stream, &args.lane);
+    let mut bar = Bar {
+        terminal: std::io::stderr().is_terminal(),
+        last_tenth: 0,
+    };
+    let started = Instant::now();
+    let mut write_error = None;
+    let written = ingest(
+        &args.video,
+        &mut memorizer,
+        clip_ms,
+        &mut |mut entry, done, total| {
+            bar.show(done, total, &entry.text);
+            entry.id = project.memory.next_id();
+            // Appended one by one: an interrupted ingest keeps every clip it finished.
+            match project.append(&[entry]) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(e) => {
+                    write_error = Some(e);
+                    ControlFlow::Break(())
+                }
+            }
+        },
+    )
+    .map_err(|e| CliError::BadInput(e.to_string()))?;
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "memorized {written} clips of '{stream}' into lane '{}' of {} in {seconds:.1} s ({:.0}x real time)",
+        args.lane,
+        args.project.display(),
+        duration_ms as f64 / 1000.0 / seconds.max(1e-9)
+    );
+    Ok(())
+}

@@ -1,0 +1,287 @@
+//! Memorizing a stream clip by clip with a policy: each clip's sampled frames decoded, the
+//! policy run on them with the description it wrote for the clip before, and an entry made
+//! that becomes available at the clip's end plus the measured processing time. Used headless
+//! by `taskmem ingest` and live by the app's "Memorize while playing". No egui.
+
+use std::collections::{BTreeSet, HashMap};
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::data::{KEPT_HEIGHT, KEPT_WIDTH, sample_times_ns};
+use super::{ClipInput, MemorizationPolicy, PolicyError};
+use crate::memory::MemoryEntry;
+use crate::video::{Frame, NS_PER_MS, OpenOptions, VideoError, VideoSource};
+
+/// A clip tail shorter than this is not memorized: too little to describe.
+const MIN_CLIP_MS: i64 = 1_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Video(#[from] VideoError),
+    #[error("{path}: clip at {start_ms} ms: {source}")]
+    Policy {
+        path: String,
+        start_ms: i64,
+        #[source]
+        source: PolicyError,
+    },
+    #[error("cannot start the decoding thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// The clips of a stream `duration_ms` long: `[k x clip_ms, (k+1) x clip_ms)`, the last one
+/// cut at the end; a tail shorter than a second is left out.
+#[must_use]
+pub fn clip_spans(duration_ms: i64, clip_ms: i64) -> Vec<(i64, i64)> {
+    let clip_ms = clip_ms.max(1);
+    (0..)
+        .map(|k| (k * clip_ms, ((k + 1) * clip_ms).min(duration_ms)))
+        .take_while(|&(start_ms, end_ms)| end_ms - start_ms >= MIN_CLIP_MS.min(clip_ms))
+        .collect()
+}
+
+/// Decodes the frames a policy samples from one clip, touching only the GOPs they are in.
+pub struct ClipSampler {
+    source: VideoSource,
+}
+
+impl ClipSampler {
+    /// # Errors
+    /// When the video cannot be opened.
+    pub fn open(path: &Path) -> Result<Self, VideoError> {
+        Ok(Self {
+            source: VideoSource::open(path, &OpenOptions::default())?,
+        })
+    }
+
+    #[must_use]
+    pub fn duration_ms(&self) -> i64 {
+        self.source.index().duration_ns() / NS_PER_MS
+    }
+
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.source.index().path
+    }
+
+    /// The frames shown at `count` times spread over `[start_ms, end_ms)`, kept small (policies
+    /// read them scaled down). A frame shown at two of the times comes twice.
+    ///
+    /// # Errors
+    /// When a GOP cannot be decoded.
+    pub fn frames(
+        &mut self,
+        start_ms: i64,
+        end_ms: i64,
+        count: usize,
+    ) -> Result<Vec<Frame>, VideoError> {
+        let index = Arc::clone(self.source.index());
+        if index.frames.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wanted: Vec<usize> = sample_times_ns(start_ms, end_ms, count)
+            .into_iter()
+            .map(|t| index.frame_at(t))
+            .collect();
+        let gops: BTreeSet<usize> = wanted.iter().map(|&f| index.frames[f].gop).collect();
+        let mut found: HashMap<usize, Frame> = HashMap::new();
+        for gop in gops {
+            let in_gop = || {
+                wanted
+                    .iter()
+                    .copied()
+                    .filter(|&f| index.frames[f].gop == gop)
+            };
+            let (Some(first), Some(last)) = (in_gop().min(), in_gop().max()) else {
+                continue;
+            };
+            self.source
+                .decode_gop_from(gop, Some(first), &mut |frame_index, picture| {
+                    if wanted.contains(&frame_index) {
+                        let pts_ns = index.frames[frame_index].pts_ns;
+                        found.insert(
+                            frame_index,
+                            picture
+                                .to_frame(frame_index, pts_ns)
+                                .downscaled(KEPT_WIDTH, KEPT_HEIGHT),
+                        );
+                    }
+                    if frame_index >= last {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                })?;
+        }
+        Ok(wanted
+            .iter()
+            .filter_map(|f| found.get(f).cloned())
+            .collect())
+    }
+}
+
+/// Runs a policy over a stream's clips, keeping what it wrote last as the next clip's context.
+pub struct Memorizer {
+    policy: Box<dyn MemorizationPolicy>,
+    pub stream: String,
+    pub lane: String,
+    /// The end of the clip last memorized and its description.
+    previous: Option<(i64, String)>,
+}
+
+impl Memorizer {
+    #[must_use]
+    pub fn new(policy: Box<dyn MemorizationPolicy>, stream: &str, lane: &str) -> Self {
+        Self {
+            policy,
+            stream: stream.to_owned(),
+            lane: lane.to_owned(),
+            previous: None,
+        }
+    }
+
+    #[must_use]
+    pub fn frames_per_clip(&self) -> usize {
+        self.policy.frames_per_clip()
+    }
+
+    #[must_use]
+    pub fn policy_name(&self) -> String {
+        self.policy.name()
+    }
+
+    /// Memorizes one clip. The preceding description is passed on only when this clip follows
+    /// the one memorized last (after a seek it does not). The entry's id is 0: the project
+    /// numbers it.
+    ///
+    /// # Errors
+    /// When the policy fails.
+    pub fn memorize(
+        &mut self,
+        frames: &[Frame],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<MemoryEntry, PolicyError> {
+        let previous = self
+            .previous
+            .as_ref()
+            .filter(|(end, _)| *end == start_ms)
+            .map(|(_, text)| text.as_str());
+        let started = Instant::now();
+        let written = self.policy.memorize(&ClipInput {
+            frames,
+            start_ms,
+            end_ms,
+            previous,
+        })?;
+        let processing_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let mean_logprob = (!written.token_logprobs.is_empty()).then(|| {
+            written
+                .token_logprobs
+                .iter()
+                .map(|&l| f64::from(l))
+                .sum::<f64>()
+                / written.token_logprobs.len() as f64
+        });
+        self.previous = Some((end_ms, written.text.clone()));
+        Ok(MemoryEntry {
+            id: 0,
+            stream: self.stream.clone(),
+            lane: self.lane.clone(),
+            start_ms,
+            end_ms,
+            text: written.text,
+            available_ms: end_ms.saturating_add(processing_ms),
+            policy: Some(self.policy.name()),
+            adapter: None,
+            raw_response: Some(written.raw),
+            score: mean_logprob,
+            highlights: Vec::new(),
+        })
+    }
+}
+
+/// Memorizes every clip of `video` in order: a `ingest-decode` thread decodes the next clips'
+/// frames while the policy writes. `on_entry(entry, done, total)` sees each entry as soon as it
+/// is written and may stop the run. Returns the number of entries written.
+///
+/// # Errors
+/// When the video cannot be decoded or the policy fails.
+pub fn ingest(
+    video: &Path,
+    memorizer: &mut Memorizer,
+    clip_ms: i64,
+    on_entry: &mut dyn FnMut(MemoryEntry, usize, usize) -> ControlFlow<()>,
+) -> Result<usize, IngestError> {
+    let mut sampler = ClipSampler::open(video)?;
+    let spans = clip_spans(sampler.duration_ms(), clip_ms);
+    let total = spans.len();
+    let count = memorizer.frames_per_clip();
+    let (tx, rx) = crossbeam_channel::bounded::<DecodedClip>(2);
+    std::thread::scope(|scope| {
+        let decode_spans = spans.clone();
+        std::thread::Builder::new()
+            .name("ingest-decode".to_owned())
+            .spawn_scoped(scope, move || {
+                for (start_ms, end_ms) in decode_spans {
+                    let frames = sampler.frames(start_ms, end_ms, count);
+                    let failed = frames.is_err();
+                    // The receiver is gone when the run stopped early.
+                    if tx.send(frames.map(|f| (start_ms, end_ms, f))).is_err() || failed {
+                        return;
+                    }
+                }
+            })
+            .map_err(IngestError::Thread)?;
+        // The receiver is dropped on return, which ends the decoding thread early too.
+        write_all(rx, video, memorizer, total, on_entry)
+    })
+}
+
+type DecodedClip = Result<(i64, i64, Vec<Frame>), VideoError>;
+
+fn write_all(
+    rx: crossbeam_channel::Receiver<DecodedClip>,
+    video: &Path,
+    memorizer: &mut Memorizer,
+    total: usize,
+    on_entry: &mut dyn FnMut(MemoryEntry, usize, usize) -> ControlFlow<()>,
+) -> Result<usize, IngestError> {
+    let mut done = 0;
+    for clip in rx {
+        let (start_ms, end_ms, frames) = clip?;
+        let entry = memorizer
+            .memorize(&frames, start_ms, end_ms)
+            .map_err(|source| IngestError::Policy {
+                path: video.display().to_string(),
+                start_ms,
+                source,
+            })?;
+        done += 1;
+        if on_entry(entry, done, total).is_break() {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clips_cover_the_stream_and_a_short_tail_is_left_out() {
+        assert_eq!(
+            clip_spans(25_000, 10_000),
+            vec![(0, 10_000), (10_000, 20_000), (20_000, 25_000)]
+        );
+        assert_eq!(
+            clip_spans(20_500, 10_000),
+            vec![(0, 10_000), (10_000, 20_000)]
+        );
+        assert!(clip_spans(0, 10_000).is_empty());
+    }
+}

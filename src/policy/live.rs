@@ -1,0 +1,154 @@
+//! Memorizing live while a stream plays: one named thread (`memorize`) that memorizes a clip
+//! when asked (the app asks as the playhead passes the clip's end), appends the entry to the
+//! project's lane file and sends it back. The app never waits on it; dropping the handle ends
+//! the thread after the clip in hand. No egui.
+
+use std::path::PathBuf;
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+
+use super::BuiltinPolicy;
+use super::ingest::{ClipSampler, Memorizer};
+use crate::memory::MemoryEntry;
+use crate::project::MemoryAppender;
+
+/// Clips waiting beyond this are refused (the player outruns the policy): the app asks again.
+const QUEUE: usize = 8;
+
+/// What the live thread needs.
+#[derive(Clone, Debug)]
+pub struct LiveSettings {
+    pub video: PathBuf,
+    pub project_dir: PathBuf,
+    pub stream: String,
+    pub lane: String,
+    pub clip_ms: i64,
+    /// The built-in model's folder (`None`: the shipped one).
+    pub model_dir: Option<PathBuf>,
+    /// Ids for the entries it writes start here.
+    pub first_id: u64,
+}
+
+/// What the live thread reports.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LiveEvent {
+    /// The policy is loaded and the video open.
+    Ready { policy: String },
+    /// Work on the clip starting at `start_ms` began.
+    Started { start_ms: i64, end_ms: i64 },
+    /// An entry was written to the project and is on its way to the lane.
+    Written(Box<MemoryEntry>),
+    /// Something failed; the message names the file. The thread goes on with the next clip
+    /// unless the policy or the video could not be opened at all.
+    Failed(String),
+}
+
+/// The handle of a running live memorizer.
+#[derive(Debug)]
+pub struct LiveMemorizer {
+    requests: Sender<(i64, i64)>,
+    events: Receiver<LiveEvent>,
+    pub settings: LiveSettings,
+}
+
+impl LiveMemorizer {
+    /// Starts the `memorize` thread.
+    ///
+    /// # Errors
+    /// When the thread cannot be started.
+    pub fn start(settings: LiveSettings) -> std::io::Result<Self> {
+        let (requests, jobs) = crossbeam_channel::bounded::<(i64, i64)>(QUEUE);
+        let (report, events) = crossbeam_channel::bounded::<LiveEvent>(QUEUE * 4);
+        let job = settings.clone();
+        std::thread::Builder::new()
+            .name("memorize".to_owned())
+            .spawn(move || run(&job, &jobs, &report))?;
+        Ok(Self {
+            requests,
+            events,
+            settings,
+        })
+    }
+
+    /// Asks for the clip `[start_ms, end_ms)`; false when the queue is full or the thread gone.
+    pub fn request(&self, start_ms: i64, end_ms: i64) -> bool {
+        match self.requests.try_send((start_ms, end_ms)) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
+        }
+    }
+
+    /// Clips asked for and not yet written.
+    #[must_use]
+    pub fn queued(&self) -> usize {
+        self.requests.len()
+    }
+
+    /// What the thread reported since the last call.
+    pub fn drain(&self) -> Vec<LiveEvent> {
+        self.events.try_iter().collect()
+    }
+}
+
+fn run(settings: &LiveSettings, jobs: &Receiver<(i64, i64)>, report: &Sender<LiveEvent>) {
+    let policy = match BuiltinPolicy::load(settings.model_dir.as_deref()) {
+        Ok(policy) => policy,
+        Err(e) => {
+            let _ = report.send(LiveEvent::Failed(format!("{e:#}")));
+            return;
+        }
+    };
+    let mut sampler = match ClipSampler::open(&settings.video) {
+        Ok(sampler) => sampler,
+        Err(e) => {
+            let _ = report.send(LiveEvent::Failed(e.to_string()));
+            return;
+        }
+    };
+    let mut appender = match MemoryAppender::open(&settings.project_dir) {
+        Ok(appender) => appender,
+        Err(e) => {
+            let _ = report.send(LiveEvent::Failed(e.to_string()));
+            return;
+        }
+    };
+    let mut memorizer = Memorizer::new(Box::new(policy), &settings.stream, &settings.lane);
+    let mut next_id = settings.first_id;
+    if report
+        .send(LiveEvent::Ready {
+            policy: memorizer.policy_name(),
+        })
+        .is_err()
+    {
+        return;
+    }
+    // Ends when the app drops its handle (the sender).
+    for (start_ms, end_ms) in jobs {
+        let _ = report.send(LiveEvent::Started { start_ms, end_ms });
+        let outcome = sampler
+            .frames(start_ms, end_ms, memorizer.frames_per_clip())
+            .map_err(|e| e.to_string())
+            .and_then(|frames| {
+                memorizer.memorize(&frames, start_ms, end_ms).map_err(|e| {
+                    format!("{}: clip at {start_ms} ms: {e}", sampler.path().display())
+                })
+            })
+            .and_then(|mut entry| {
+                entry.id = next_id;
+                appender
+                    .append(&entry)
+                    .map(|()| entry)
+                    .map_err(|e| e.to_string())
+            });
+        let event = match outcome {
+            Ok(entry) => {
+                next_id += 1;
+                LiveEvent::Written(Box::new(entry))
+            }
+            Err(message) => LiveEvent::Failed(message),
+        };
+        if report.send(event).is_err() {
+            return;
+        }
+    }
+}
