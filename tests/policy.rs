@@ -129,6 +129,8 @@ fn train_phase1_writes_weights_config_log_and_a_side_by_side_report() {
             "4",
             "--steps",
             "2",
+            "--extra-streams",
+            "2",
         ])
         .output()
         .unwrap();
@@ -154,6 +156,11 @@ fn train_phase1_writes_weights_config_log_and_a_side_by_side_report() {
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["test_clips"], 48);
+    assert_eq!(
+        summary["train_clips"],
+        48 + 2 * 18,
+        "the suite's train streams and two simulated 3-minute streams"
+    );
     assert!(summary["phase1"]["precision"].is_number());
     assert!(Trainable::load(&out).is_ok());
 

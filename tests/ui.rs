@@ -1132,3 +1132,70 @@ fn memorizing_while_playing_writes_each_clip_played_through_and_nothing_on_seeks
     h.step();
     assert!(h.query_by_label_contains("memorizing with").is_none());
 }
+
+#[test]
+fn the_training_window_runs_phase_one_with_progress_curves_a_report_and_cancel() {
+    use taskmem::policy::phase1::{ModelSize, Phase1Settings};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("model");
+    let mut h = app_harness(None);
+    h.step();
+    h.state_mut().submit(AppCommand::ShowTraining);
+    h.step();
+    let mut settings = Phase1Settings {
+        suite: Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/world-tempo"),
+        out: out.clone(),
+        seed: 2,
+        warmup_steps: 6,
+        steps: 2,
+        extra_streams: 0,
+        size: ModelSize::Tiny,
+    };
+    h.state_mut().training.configure(&settings);
+    h.step();
+    h.get_by_label("Start training").click();
+    steps(&mut h, 2);
+    assert!(h.state().training.is_running());
+    let start = Instant::now();
+    while h.state().training.is_running() {
+        assert!(
+            start.elapsed() < Duration::from_secs(240),
+            "training took too long"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    h.step();
+    h.get_by_label_contains("Warm-up loss curve (6 points");
+    h.get_by_label_contains("Phase One reward curve (2 points");
+    h.get_by_label("phase one");
+    h.get_by_label("true facts / description");
+    assert!(out.join("model.safetensors").is_file());
+    h.get_by_label("Memorize with this model").click();
+    steps(&mut h, 2);
+    assert_eq!(
+        h.state().settings.policy_model.as_deref(),
+        Some(out.as_path())
+    );
+
+    // A long run stops on Cancel, and writes no model.
+    settings.out = dir.path().join("cancelled");
+    settings.warmup_steps = 100_000;
+    h.state_mut().training.configure(&settings);
+    h.step();
+    h.get_by_label("Start training").click();
+    steps(&mut h, 2);
+    h.get_by_label("Cancel training").click();
+    let start = Instant::now();
+    while h.state().training.is_running() {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "cancel took too long"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    h.step();
+    h.get_by_label("stopped");
+    assert!(!settings.out.join("model.safetensors").exists());
+}

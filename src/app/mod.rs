@@ -6,6 +6,7 @@ pub mod player;
 pub mod project_view;
 pub mod task_panel;
 pub mod toasts;
+pub mod training;
 pub mod ui;
 
 use std::path::{Path, PathBuf};
@@ -114,6 +115,12 @@ pub enum AppCommand {
     ExportTasks(Option<PathBuf>),
     /// Switch "Memorize while playing" on or off.
     SetMemorizing(bool),
+    /// Show the Training window.
+    ShowTraining,
+    /// Start a Phase One run with the Training window's settings.
+    StartTraining,
+    /// Memorize with the model in this folder (`None`: the shipped one).
+    UsePolicyModel(Option<PathBuf>),
 }
 
 /// What persists between runs (window layout persists through eframe itself).
@@ -174,6 +181,8 @@ pub struct TaskMemApp {
     creating: Option<(PathBuf, Receiver<Result<(), String>>)>,
     /// "Memorize while playing".
     memorize: MemorizeControl,
+    /// The Training window and its run.
+    pub training: training::TrainingPanel,
 }
 
 impl TaskMemApp {
@@ -203,6 +212,7 @@ impl TaskMemApp {
             importing: None,
             creating: None,
             memorize: MemorizeControl::default(),
+            training: training::TrainingPanel::default(),
         };
         if app.settings.author.is_empty() {
             app.settings.author = std::env::var("USER")
@@ -526,6 +536,24 @@ impl TaskMemApp {
             AppCommand::CloseVideo => {
                 self.memorize.stop();
                 self.player = None;
+            }
+            AppCommand::ShowTraining => self.training.open = true,
+            AppCommand::StartTraining => {
+                if let Err(e) = self.training.start() {
+                    self.toasts
+                        .error(format!("cannot start the training thread: {e}"));
+                }
+            }
+            AppCommand::UsePolicyModel(dir) => {
+                let was_on = self.memorize.is_on();
+                self.toasts.info(match &dir {
+                    Some(dir) => format!("Memorizing with the model in {}", dir.display()),
+                    None => "Memorizing with the shipped model".to_owned(),
+                });
+                self.settings.policy_model = dir;
+                if was_on {
+                    self.start_memorizing();
+                }
             }
             AppCommand::SetMemorizing(on) => {
                 if on {
@@ -1411,11 +1439,12 @@ impl TaskMemApp {
                         self.pending.push(command);
                     }
                 }
-                ui.separator();
+            });
+            ui.menu_button("Policy", |ui| {
                 let mut memorizing = self.memorize.is_on();
                 if ui
                     .add_enabled(
-                        has_video && self.project.is_some(),
+                        self.player.is_some() && self.project.is_some(),
                         egui::Checkbox::new(&mut memorizing, "Memorize while playing"),
                     )
                     .on_hover_text(
@@ -1424,6 +1453,21 @@ impl TaskMemApp {
                     .clicked()
                 {
                     self.pending.push(AppCommand::SetMemorizing(memorizing));
+                }
+                if ui.button("Train the built-in policy…").clicked() {
+                    self.pending.push(AppCommand::ShowTraining);
+                }
+                ui.separator();
+                match &self.settings.policy_model {
+                    Some(dir) => {
+                        ui.weak(format!("Model: {}", dir.display()));
+                        if ui.button("Use the shipped model").clicked() {
+                            self.pending.push(AppCommand::UsePolicyModel(None));
+                        }
+                    }
+                    None => {
+                        ui.weak("Model: shipped (assets/policy)");
+                    }
                 }
             });
             ui.menu_button("View", |ui| {
@@ -1749,6 +1793,14 @@ impl eframe::App for TaskMemApp {
             );
         }
         self.shortcuts_window(&ctx);
+        if let Some(error) = self.training.poll() {
+            self.toasts.error(error);
+        }
+        if self.training.is_running() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        }
+        let training_commands = self.training.window_ui(&ctx);
+        self.pending.extend(training_commands);
         self.toasts.show(&ctx);
         if !self.pending.is_empty() {
             ctx.request_repaint();

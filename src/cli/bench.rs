@@ -52,6 +52,21 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10_000)]
         count: usize,
     },
+    /// The built-in policy: one clip memorized on one core (floor 100 ms) against the same
+    /// decoder without its cache, and a whole world stream ingested on every core (floor 20x
+    /// real time).
+    Policy {
+        /// A world stream's video (default: the bundled world-tempo test stream 00).
+        #[arg(long)]
+        video: Option<PathBuf>,
+        /// A model folder (default: the shipped model).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Run only the one-core clip measurement (the bench starts itself this way, with
+        /// `RAYON_NUM_THREADS=1`).
+        #[arg(long, hide = true)]
+        one_core_part: bool,
+    },
     /// Peak resident memory while playing through the file and seeking around it.
     Memory {
         video: PathBuf,
@@ -68,6 +83,11 @@ pub fn run(command: BenchCommand) -> Result<(), CliError> {
         BenchCommand::World { minutes, suites } => bench_world(minutes, suites),
         BenchCommand::Store { entries } => bench_store(entries),
         BenchCommand::Tasks { count } => bench_tasks(count),
+        BenchCommand::Policy {
+            video,
+            model,
+            one_core_part,
+        } => bench_policy(video, model.as_deref(), one_core_part),
         BenchCommand::Memory { video, play } => {
             let play_ns =
                 parse_time_ns(&play).map_err(|e| CliError::BadInput(format!("--play: {e}")))?;
@@ -481,6 +501,118 @@ fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
         Some(b) => b,
         None => (Duration::ZERO, f()),
     }
+}
+
+fn bench_policy(
+    video: Option<PathBuf>,
+    model: Option<&Path>,
+    one_core_part: bool,
+) -> Result<(), CliError> {
+    use crate::policy::BuiltinPolicy;
+    use crate::policy::builtin::Sampling;
+    use crate::policy::ingest::{ClipSampler, Memorizer, clip_spans, ingest};
+    const FLOOR_CLIP_MS: f64 = 100.0;
+    const FLOOR_REALTIME: f64 = 20.0;
+    let video = video.unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("datasets/world-tempo/test/world-tempo-test-00/video.mp4")
+    });
+    let load = || BuiltinPolicy::load(model).map_err(|e| CliError::BadInput(format!("{e:#}")));
+    if !one_core_part {
+        // Ingest on every core: decoding on its own thread, the policy on this one.
+        let mut memorizer = Memorizer::new(Box::new(load()?), "bench", "bench");
+        let duration_ms = ClipSampler::open(&video)?.duration_ms();
+        let start = Instant::now();
+        let written = ingest(&video, &mut memorizer, 10_000, &mut |_, _, _| {
+            ControlFlow::Continue(())
+        })
+        .map_err(|e| CliError::BadInput(e.to_string()))?;
+        let seconds = start.elapsed().as_secs_f64();
+        let realtime = duration_ms as f64 / 1000.0 / seconds.max(1e-9);
+        println!(
+            "ingest {} clips={written} stream_seconds={:.0} seconds={seconds:.2} realtime={realtime:.1}x (floor {FLOOR_REALTIME:.0}x)",
+            video.display(),
+            duration_ms as f64 / 1000.0
+        );
+        println!(
+            "ratio_ingest_realtime_vs_floor={:.2}",
+            realtime / FLOOR_REALTIME
+        );
+        // The clip measurement runs in a child limited to one core: candle reads the thread
+        // count from the environment.
+        let exe = std::env::current_exe().map_err(anyhow::Error::from)?;
+        let mut child = Command::new(exe);
+        child
+            .args(["bench", "policy", "--one-core-part", "--video"])
+            .arg(&video)
+            .env("RAYON_NUM_THREADS", "1");
+        if let Some(model) = model {
+            child.arg("--model").arg(model);
+        }
+        let status = child.status().map_err(anyhow::Error::from)?;
+        if !status.success() {
+            return Err(CliError::Other(anyhow::anyhow!(
+                "the one-core run failed: {status}"
+            )));
+        }
+        return Ok(());
+    }
+    let policy = load()?;
+    let cfg = policy.model().config().clone();
+    let mut sampler = ClipSampler::open(&video)?;
+    let spans = clip_spans(sampler.duration_ms(), 10_000);
+    let mut clips = Vec::with_capacity(spans.len());
+    for &(start_ms, end_ms) in &spans {
+        let frames = sampler.frames(start_ms, end_ms, cfg.frames_per_clip)?;
+        clips.push(crate::policy::builtin::clip_patches(&frames, &cfg));
+    }
+    let n = cfg.frames_per_clip * cfg.patches_per_frame();
+    let tensors: Vec<candle_core::Tensor> = clips
+        .into_iter()
+        .map(|p| {
+            candle_core::Tensor::from_vec(p, (1, n, cfg.patch_dim()), &candle_core::Device::Cpu)
+        })
+        .collect::<Result<_, _>>()
+        .map_err(anyhow::Error::from)?;
+    let time_all = |cached: bool| -> Result<(Vec<f64>, usize), CliError> {
+        let mut times = Vec::with_capacity(tensors.len());
+        let mut tokens = 0;
+        let mut context: Vec<u32> = Vec::new();
+        for patches in &tensors {
+            let start = Instant::now();
+            let written = if cached {
+                policy.model().generate(patches, &context, Sampling::Greedy)
+            } else {
+                policy
+                    .model()
+                    .generate_without_cache(patches, &context, Sampling::Greedy)
+            }
+            .map_err(anyhow::Error::from)?;
+            times.push(start.elapsed().as_secs_f64() * 1000.0);
+            tokens += written.tokens.len();
+            context = written.tokens;
+        }
+        times.sort_by(f64::total_cmp);
+        Ok((times, tokens))
+    };
+    let (cached, tokens) = time_all(true)?;
+    let (plain, _) = time_all(false)?;
+    let median = |t: &[f64]| t.get(t.len() / 2).copied().unwrap_or(0.0);
+    let worst = |t: &[f64]| t.last().copied().unwrap_or(0.0);
+    println!(
+        "memorize one clip on 1 core: p50={:.1} ms max={:.1} ms over {} clips ({:.1} tokens/clip; floor {FLOOR_CLIP_MS:.0} ms); without the KV cache p50={:.1} ms",
+        median(&cached),
+        worst(&cached),
+        cached.len(),
+        tokens as f64 / cached.len().max(1) as f64,
+        median(&plain)
+    );
+    println!("ratio_clip_vs_floor={:.2}", worst(&cached) / FLOOR_CLIP_MS);
+    println!(
+        "ratio_clip_vs_no_cache={:.2}",
+        median(&cached) / median(&plain).max(1e-9)
+    );
+    Ok(())
 }
 
 fn bench_tasks(count: usize) -> Result<(), CliError> {

@@ -485,7 +485,8 @@ impl MemorizerModel {
     }
 
     /// Writes a description for one clip (`patches` is `[1, N, patch_dim]`) after `context`, up to
-    /// the token budget.
+    /// the token budget. Each step reads only the token just written: the decoder keeps its
+    /// keys and values, and the clip's vision keys and values are computed once.
     ///
     /// # Errors
     /// On a tensor error (shapes, device).
@@ -494,6 +495,30 @@ impl MemorizerModel {
         patches: &Tensor,
         context: &[u32],
         sampling: Sampling,
+    ) -> Result<Generated> {
+        self.generate_impl(patches, context, sampling, true)
+    }
+
+    /// The same description written the plain way, re-reading the whole sequence at every
+    /// step: the reference the cached decoder is tested and benchmarked against.
+    ///
+    /// # Errors
+    /// On a tensor error (shapes, device).
+    pub fn generate_without_cache(
+        &self,
+        patches: &Tensor,
+        context: &[u32],
+        sampling: Sampling,
+    ) -> Result<Generated> {
+        self.generate_impl(patches, context, sampling, false)
+    }
+
+    fn generate_impl(
+        &self,
+        patches: &Tensor,
+        context: &[u32],
+        sampling: Sampling,
+        use_cache: bool,
     ) -> Result<Generated> {
         let vision = self.encode(patches)?;
         let device = patches.device();
@@ -505,21 +530,36 @@ impl MemorizerModel {
             tokens: Vec::new(),
             logprobs: Vec::new(),
         };
-        let mut caches = self
-            .decoder
-            .iter()
-            .map(|layer| {
-                Ok(LayerCache {
-                    past: None,
-                    vision: layer.cross_attn.keys_values(&vision)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let mut caches = if use_cache {
+            Some(
+                self.decoder
+                    .iter()
+                    .map(|layer| {
+                        Ok(LayerCache {
+                            past: None,
+                            vision: layer.cross_attn.keys_values(&vision)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?,
+            )
+        } else {
+            None
+        };
         // The first step reads the context and BOS; each later one only the token just written.
         let (mut tokens, mut segments) = self.sequence(context, &[]);
         let mut position = 0usize;
         for _ in 0..=self.cfg.max_output_tokens {
-            let logits = self.decode_cached(&tokens, &segments, position, &mut caches, device)?;
+            let logits = if let Some(caches) = &mut caches {
+                self.decode_cached(&tokens, &segments, position, caches, device)?
+            } else {
+                let (all, all_segments) = self.sequence(context, &out.tokens);
+                let t = all.len();
+                let all = Tensor::from_vec(all, (1, t), device)?;
+                let all_segments = Tensor::from_vec(all_segments, (1, t), device)?;
+                self.decode(&vision, &all, &all_segments)?
+                    .i((0, t - 1))?
+                    .to_dtype(DType::F32)?
+            };
             position += tokens.len();
             let logp = candle_nn::ops::log_softmax(&logits, D::Minus1)?.to_vec1::<f32>()?;
             // PAD and BOS are never written.
@@ -830,6 +870,8 @@ mod tests {
         };
         let written = m.generate(&clip, &context, sample).unwrap();
         assert!(!written.tokens.is_empty());
+        let plain = m.generate_without_cache(&clip, &context, sample).unwrap();
+        assert_eq!(written.tokens, plain.tokens, "the cache changes no token");
         let (logp, weights) = m
             .token_logprobs(&clip, &[context], &[written.tokens.clone()])
             .unwrap();

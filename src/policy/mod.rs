@@ -8,6 +8,7 @@ pub mod data;
 pub mod ingest;
 pub mod lang;
 pub mod live;
+pub mod phase1;
 pub mod report;
 pub mod reward;
 pub mod train;
@@ -96,6 +97,14 @@ impl BuiltinPolicy {
             vocab: lang::Vocab::world(),
             name: name.to_owned(),
         }
+    }
+}
+
+impl BuiltinPolicy {
+    /// The network, for benches and reports.
+    #[must_use]
+    pub fn model(&self) -> &builtin::MemorizerModel {
+        &self.trainable.model
     }
 }
 

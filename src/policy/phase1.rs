@@ -1,0 +1,394 @@
+//! A whole Phase One run, as `taskmem train phase1` and the app's Training window start it:
+//! examples from a suite's train streams (plus simulated ones), the supervised warm-up, Phase
+//! One GRPO from the warm-up model, both judged on the suite's test streams; writes the
+//! weights, config, a training log (Parquet) and a summary. Reports progress as events and
+//! stops when asked. No egui.
+
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::builtin::{Config, Generated};
+use super::data::{ClipExample, simulated_examples, stream_examples};
+use super::lang::Vocab;
+use super::report::{Quality, evaluate, world_rewards};
+use super::reward::RewardWeights;
+use super::train::{GrpoSettings, Trainable, WarmupSettings, grpo, warm_up};
+use crate::world::SuiteSpec;
+use crate::world::suite::SuiteManifest;
+
+/// Simulated streams' seeds start far above any suite's, so no test stream is ever drawn.
+const FIRST_SIMULATED_SEED: u64 = 1_000_000;
+const SIMULATED_DURATION_MS: i64 = 180_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Phase1Error {
+    /// What the user gave: a suite that cannot be read, too few streams, a size unknown.
+    #[error("{0}")]
+    Input(String),
+    #[error("{what}: {source}")]
+    Model {
+        what: &'static str,
+        #[source]
+        source: candle_core::Error,
+    },
+    #[error("{}: cannot write: {detail}", path.display())]
+    Write { path: PathBuf, detail: String },
+    #[error("stopped")]
+    Cancelled,
+}
+
+/// The model sizes a run can train.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ModelSize {
+    /// The shipped size.
+    Small,
+    /// For a quick look (and tests).
+    Tiny,
+}
+
+impl ModelSize {
+    /// # Errors
+    /// On a name other than small or tiny.
+    pub fn named(name: &str) -> Result<Self, Phase1Error> {
+        match name {
+            "small" => Ok(Self::Small),
+            "tiny" => Ok(Self::Tiny),
+            other => Err(Phase1Error::Input(format!(
+                "--size {other}: choose small or tiny"
+            ))),
+        }
+    }
+
+    #[must_use]
+    pub fn config(self, vocab_size: usize) -> Config {
+        match self {
+            Self::Small => Config::small(vocab_size),
+            Self::Tiny => Config::tiny(vocab_size),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Phase1Settings {
+    /// A suite folder (with suite.json).
+    pub suite: PathBuf,
+    pub out: PathBuf,
+    pub seed: u64,
+    pub warmup_steps: usize,
+    pub steps: usize,
+    /// Training streams simulated beside the suite's own.
+    pub extra_streams: usize,
+    pub size: ModelSize,
+}
+
+/// What a run reports as it goes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Phase1Event {
+    /// A stage began (reading streams, warm-up, judging, ...).
+    Stage(String),
+    WarmupStep {
+        step: usize,
+        steps: usize,
+        loss: f32,
+    },
+    GrpoStep {
+        step: usize,
+        steps: usize,
+        mean_reward: f64,
+        loss: f32,
+    },
+    /// The held-out quality of a model ("warm-up" or "phase one").
+    Judged { model: String, quality: Quality },
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Phase1Summary {
+    pub suite: String,
+    pub seed: u64,
+    pub config: Config,
+    pub train_clips: usize,
+    pub test_clips: usize,
+    pub extra_streams: usize,
+    pub warmup_steps: usize,
+    pub grpo_steps: usize,
+    pub warmup_seconds: f64,
+    pub grpo_seconds: f64,
+    pub warmup: Quality,
+    pub phase1: Quality,
+}
+
+fn model_err(what: &'static str) -> impl Fn(candle_core::Error) -> Phase1Error {
+    move |source| Phase1Error::Model { what, source }
+}
+
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
+/// Reads a suite's manifest.
+///
+/// # Errors
+/// When suite.json is missing or is not a suite.
+pub fn read_suite(suite: &Path) -> Result<SuiteManifest, Phase1Error> {
+    let path = suite.join("suite.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Phase1Error::Input(format!("{}: cannot read: {e}", path.display())))?;
+    serde_json::from_str(&text)
+        .map_err(|e| Phase1Error::Input(format!("{}: not a suite: {e}", path.display())))
+}
+
+fn examples_of(
+    suite: &Path,
+    manifest: &SuiteManifest,
+    split: &str,
+    cfg: &Config,
+    vocab: &Vocab,
+) -> Result<Vec<ClipExample>, Phase1Error> {
+    let mut out = Vec::new();
+    for stream in manifest.streams.iter().filter(|s| s.split == split) {
+        let dir = suite.join(&stream.folder);
+        out.extend(
+            stream_examples(&dir, cfg, vocab, threads())
+                .map_err(|e| Phase1Error::Input(e.to_string()))?,
+        );
+    }
+    Ok(out)
+}
+
+/// `count` streams simulated from the suite's spec, on every core.
+fn simulated_streams(
+    spec: &SuiteSpec,
+    seed: u64,
+    count: usize,
+    cfg: &Config,
+    vocab: &Vocab,
+) -> Result<Vec<ClipExample>, Phase1Error> {
+    let seeds: Vec<u64> = (0..count as u64)
+        .map(|i| FIRST_SIMULATED_SEED + seed * 10_000 + i)
+        .collect();
+    let chunk = seeds.len().div_ceil(threads()).max(1);
+    let results: Vec<Result<Vec<ClipExample>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = seeds
+            .chunks(chunk)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    let mut out = Vec::new();
+                    for &seed in chunk {
+                        out.extend(
+                            simulated_examples(spec, seed, SIMULATED_DURATION_MS, cfg, vocab)
+                                .map_err(|e| e.to_string())?,
+                        );
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a simulation thread panicked".to_owned()))
+            })
+            .collect()
+    });
+    let mut out = Vec::new();
+    for r in results {
+        out.extend(r.map_err(Phase1Error::Input)?);
+    }
+    Ok(out)
+}
+
+/// Runs warm-up and Phase One and writes everything into `settings.out`. `on_event` sees each
+/// step and may stop the run (then nothing more is written and the result is `Cancelled`).
+///
+/// # Errors
+/// Bad input, a tensor error, a file that cannot be written, or a stop.
+#[allow(clippy::too_many_lines)] // One run, stage after stage, reads best in one place.
+pub fn run(
+    settings: &Phase1Settings,
+    on_event: &mut dyn FnMut(Phase1Event) -> ControlFlow<()>,
+) -> Result<Phase1Summary, Phase1Error> {
+    let vocab = Vocab::world();
+    let cfg = settings.size.config(vocab.len());
+    let stage = |on_event: &mut dyn FnMut(Phase1Event) -> ControlFlow<()>, text: &str| {
+        if on_event(Phase1Event::Stage(text.to_owned())).is_break() {
+            Err(Phase1Error::Cancelled)
+        } else {
+            Ok(())
+        }
+    };
+    stage(on_event, "reading the suite's streams")?;
+    let manifest = read_suite(&settings.suite)?;
+    let mut train = examples_of(&settings.suite, &manifest, "train", &cfg, &vocab)?;
+    let test = examples_of(&settings.suite, &manifest, "test", &cfg, &vocab)?;
+    if train.is_empty() || test.is_empty() {
+        return Err(Phase1Error::Input(format!(
+            "{}: the suite needs train and test streams ({} and {} clips found)",
+            settings.suite.display(),
+            train.len(),
+            test.len()
+        )));
+    }
+    stage(
+        on_event,
+        &format!(
+            "simulating {} more training streams",
+            settings.extra_streams
+        ),
+    )?;
+    train.extend(simulated_streams(
+        &manifest.spec,
+        settings.seed,
+        settings.extra_streams,
+        &cfg,
+        &vocab,
+    )?);
+    stage(
+        on_event,
+        &format!(
+            "{} train clips, {} test clips; warm-up",
+            train.len(),
+            test.len()
+        ),
+    )?;
+    let trainable =
+        Trainable::fresh(&cfg, settings.seed).map_err(model_err("building the model"))?;
+    let mut log: Vec<(&str, usize, f32, f64)> = Vec::new();
+    let mut cancelled = false;
+
+    let started = Instant::now();
+    let warmup = WarmupSettings {
+        steps: settings.warmup_steps,
+        seed: settings.seed,
+        ..WarmupSettings::default()
+    };
+    let losses = warm_up(&trainable, &train, &warmup, &mut |p| {
+        let flow = on_event(Phase1Event::WarmupStep {
+            step: p.step,
+            steps: p.steps,
+            loss: p.loss,
+        });
+        cancelled |= flow.is_break();
+        flow
+    })
+    .map_err(model_err("warm-up"))?;
+    if cancelled {
+        return Err(Phase1Error::Cancelled);
+    }
+    let warmup_seconds = started.elapsed().as_secs_f64();
+    log.extend(
+        losses
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| ("warmup", i + 1, l, f64::NAN)),
+    );
+    let write_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |e: anyhow::Error| Phase1Error::Write {
+            path: path.clone(),
+            detail: format!("{e:#}"),
+        }
+    };
+    let warmup_dir = settings.out.join("warmup");
+    trainable
+        .save(&warmup_dir)
+        .map_err(write_err(&warmup_dir))?;
+    stage(on_event, "judging the warm-up model on the test streams")?;
+    let warmup_quality = evaluate(&trainable.model, &test, &vocab).map_err(model_err("judging"))?;
+    let _ = on_event(Phase1Event::Judged {
+        model: "warm-up".to_owned(),
+        quality: warmup_quality,
+    });
+
+    stage(on_event, "Phase One")?;
+    let started = Instant::now();
+    let reference = trainable
+        .frozen_copy()
+        .map_err(model_err("the reference model"))?;
+    let grpo_settings = GrpoSettings {
+        steps: settings.steps,
+        seed: settings.seed,
+        ..GrpoSettings::default()
+    };
+    let weights = RewardWeights::default();
+    let budget = cfg.max_output_tokens;
+    let rewards = |e: &ClipExample, g: &[Generated]| world_rewards(e, g, &vocab, &weights, budget);
+    let stats = grpo(
+        &trainable,
+        &reference,
+        &train,
+        &grpo_settings,
+        &rewards,
+        &mut |s| {
+            let flow = on_event(Phase1Event::GrpoStep {
+                step: s.step,
+                steps: grpo_settings.steps,
+                mean_reward: s.mean_reward,
+                loss: s.loss,
+            });
+            cancelled |= flow.is_break();
+            flow
+        },
+    )
+    .map_err(model_err("Phase One"))?;
+    if cancelled {
+        return Err(Phase1Error::Cancelled);
+    }
+    let grpo_seconds = started.elapsed().as_secs_f64();
+    log.extend(
+        stats
+            .iter()
+            .map(|s| ("phase1", s.step, s.loss, s.mean_reward)),
+    );
+    trainable
+        .save(&settings.out)
+        .map_err(write_err(&settings.out))?;
+    stage(on_event, "judging the Phase One model on the test streams")?;
+    let phase1_quality = evaluate(&trainable.model, &test, &vocab).map_err(model_err("judging"))?;
+    let _ = on_event(Phase1Event::Judged {
+        model: "phase one".to_owned(),
+        quality: phase1_quality,
+    });
+
+    write_log(&settings.out.join("training_log.parquet"), &log)?;
+    let summary = Phase1Summary {
+        suite: settings.suite.display().to_string(),
+        seed: settings.seed,
+        config: cfg,
+        train_clips: train.len(),
+        test_clips: test.len(),
+        extra_streams: settings.extra_streams,
+        warmup_steps: losses.len(),
+        grpo_steps: stats.len(),
+        warmup_seconds,
+        grpo_seconds,
+        warmup: warmup_quality,
+        phase1: phase1_quality,
+    };
+    let summary_path = settings.out.join("summary.json");
+    let summary_json = serde_json::to_vec_pretty(&summary).unwrap_or_default();
+    crate::fsutil::write_atomic(&summary_path, &summary_json).map_err(|e| Phase1Error::Write {
+        path: summary_path.clone(),
+        detail: e.to_string(),
+    })?;
+    Ok(summary)
+}
+
+fn write_log(path: &Path, rows: &[(&str, usize, f32, f64)]) -> Result<(), Phase1Error> {
+    use polars::prelude::*;
+    let fail = |detail: String| Phase1Error::Write {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let mut df = df!(
+        "phase" => rows.iter().map(|r| r.0).collect::<Vec<&str>>(),
+        "step" => rows.iter().map(|r| r.1 as u64).collect::<Vec<u64>>(),
+        "loss" => rows.iter().map(|r| r.2).collect::<Vec<f32>>(),
+        "mean_reward" => rows.iter().map(|r| (!r.3.is_nan()).then_some(r.3)).collect::<Vec<Option<f64>>>(),
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    crate::fsutil::write_parquet_atomic(path, &mut df).map_err(fail)
+}
