@@ -200,6 +200,7 @@ fn the_policy_never_reads_the_ground_truth() {
                     start_ms,
                     end_ms,
                     previous: previous.as_deref(),
+                    adapter: None,
                 })
                 .unwrap();
             previous = Some(written.text.clone());
@@ -361,4 +362,108 @@ fn ingest_writes_one_entry_per_clip_to_a_lane_and_refuses_to_write_it_twice() {
         "{}",
         common::stderr(&out)
     );
+}
+
+#[test]
+fn an_adapter_steers_the_policy_a_zero_one_changes_nothing_and_ingest_writes_its_lane() {
+    use taskmem::policy::adapter::{Adapter, AdapterMeta};
+    use taskmem::policy::data::clip_frames;
+    use taskmem::policy::{BuiltinPolicy, ClipInput, MemorizationPolicy};
+    let vocab = Vocab::world();
+    let cfg = Config::tiny(vocab.len());
+    let dir = tempfile::tempdir().unwrap();
+    let meta = |scale: f64| AdapterMeta {
+        layer: 0,
+        scale,
+        task_type: Some("Counting Problem".to_owned()),
+        task_ids: vec!["q1".to_owned()],
+        metrics: serde_json::Value::Null,
+    };
+    let zero = Adapter::from_values("zero", meta(1.0), vec![0.0; cfg.d_model]).unwrap();
+    let strong_values: Vec<f32> = (0..cfg.d_model)
+        .map(|i| if i % 2 == 0 { 3.0 } else { -3.0 })
+        .collect();
+    let strong = Adapter::from_values("strong", meta(4.0), strong_values.clone()).unwrap();
+    // Round trip through the file and its sidecar.
+    let path = dir.path().join("counting.safetensors");
+    strong.save(&path).unwrap();
+    assert!(dir.path().join("counting.json").is_file());
+    let loaded = Adapter::load(&path).unwrap();
+    assert_eq!(loaded.name, "counting");
+    assert_eq!(loaded.meta, strong.meta);
+    assert_eq!(
+        loaded.steering.vector.to_vec1::<f32>().unwrap(),
+        strong_values
+    );
+
+    let video = stream("datasets/world-tempo/test/world-tempo-test-00/video.mp4");
+    let frames = clip_frames(&video, &[(0, 10_000)], cfg.frames_per_clip, 1).unwrap();
+    let mut policy = BuiltinPolicy::new(Trainable::fresh(&cfg, 9).unwrap(), "t");
+    let mut write = |adapter: Option<&Adapter>| {
+        policy
+            .memorize(&ClipInput {
+                frames: &frames[0],
+                start_ms: 0,
+                end_ms: 10_000,
+                previous: None,
+                adapter,
+            })
+            .unwrap()
+    };
+    let base = write(None);
+    assert_eq!(
+        write(Some(&zero)),
+        base,
+        "a zero steering vector changes nothing"
+    );
+    assert_ne!(
+        write(Some(&loaded)).raw,
+        base.raw,
+        "a strong one steers the writing"
+    );
+
+    // An adapter for another model's width is refused, naming its file.
+    let wide = Adapter::from_values("wide", meta(1.0), vec![0.0; cfg.d_model + 1]).unwrap();
+    let wide_path = dir.path().join("wide.safetensors");
+    wide.save(&wide_path).unwrap();
+    let model = dir.path().join("model");
+    Trainable::fresh(&cfg, 9).unwrap().save(&model).unwrap();
+    let project = dir.path().join("p");
+    let ingest = |adapter: &Path| {
+        common::taskmem(&[
+            "ingest",
+            video.to_str().unwrap(),
+            "--project",
+            project.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--adapter",
+            adapter.to_str().unwrap(),
+        ])
+    };
+    let out = ingest(&wide_path);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        common::stderr(&out).contains("wide.safetensors"),
+        "{}",
+        common::stderr(&out)
+    );
+    // The adapter's lane, named after it, task-focused, each entry naming the adapter.
+    let out = ingest(&path);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let opened = taskmem::project::Project::open(&project).unwrap();
+    let lane = opened.memory.lane("world-tempo-test-00", "counting");
+    assert_eq!(lane.len(), 12);
+    assert!(
+        lane.iter()
+            .all(|e| e.adapter.as_deref() == Some("counting"))
+    );
+    let info = opened
+        .manifest
+        .lanes
+        .iter()
+        .find(|l| l.id == "counting")
+        .unwrap();
+    assert!(!info.general);
+    assert_eq!(info.task_hint.as_deref(), Some("Counting Problem"));
 }

@@ -1128,6 +1128,59 @@ fn memorizing_while_playing_writes_each_clip_played_through_and_nothing_on_seeks
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(lane_len(h.state()), 2);
+
+    // An adapter lane runs beside the general one, its entries naming the adapter.
+    let adapter = dir.path().join("zero.safetensors");
+    taskmem::policy::adapter::Adapter::from_values(
+        "zero",
+        taskmem::policy::adapter::AdapterMeta {
+            layer: 0,
+            scale: 1.0,
+            task_type: None,
+            task_ids: Vec::new(),
+            metrics: serde_json::Value::Null,
+        },
+        vec![0.0; Config::tiny(Vocab::world().len()).d_model],
+    )
+    .unwrap()
+    .save(&adapter)
+    .unwrap();
+    h.state_mut()
+        .submit(AppCommand::MemorizeWithAdapter(Some(adapter)));
+    h.step();
+    play_past(&mut h, 49_700, 50_000);
+    step_until(&mut h, "both lanes' clip ending at 50 s", |app| {
+        let view = app.project().unwrap();
+        view.lane_clip_starts("builtin").contains(&40_000)
+            && view.lane_clip_starts("zero").contains(&40_000)
+    });
+    h.step();
+    h.get_by_label("Memory lane zero (1 entries)");
+    h.get_by_label_contains("into lane zero");
+    let texts = |lane: &str| -> Vec<String> {
+        let dir = project.join("memory");
+        let file = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_stem().unwrap().to_string_lossy().contains(lane))
+            .unwrap();
+        std::fs::read_to_string(file)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let entry: taskmem::memory::MemoryEntry =
+                    serde_json::from_str(l.split_once(' ').unwrap().1).unwrap();
+                format!(
+                    "{} {}",
+                    entry.start_ms,
+                    entry.adapter.unwrap_or_else(|| "none".to_owned())
+                )
+            })
+            .collect()
+    };
+    assert_eq!(texts("zero"), vec!["40000 zero".to_owned()]);
+    assert_eq!(texts("builtin").last().unwrap(), "40000 none");
+
     h.state_mut().submit(AppCommand::SetMemorizing(false));
     h.step();
     assert!(h.query_by_label_contains("memorizing with").is_none());

@@ -115,6 +115,9 @@ pub enum AppCommand {
     ExportTasks(Option<PathBuf>),
     /// Switch "Memorize while playing" on or off.
     SetMemorizing(bool),
+    /// Memorize a second lane with a Phase Two adapter (safetensors with its .json sidecar;
+    /// `None`: ask with a dialog), beside the general lane.
+    MemorizeWithAdapter(Option<PathBuf>),
     /// Show the Training window.
     ShowTraining,
     /// Start a Phase One run with the Training window's settings.
@@ -538,6 +541,17 @@ impl TaskMemApp {
                 self.player = None;
             }
             AppCommand::ShowTraining => self.training.open = true,
+            AppCommand::MemorizeWithAdapter(path) => {
+                // rfd blocks while the native dialog is open; no frame is due meanwhile.
+                let path = path.or_else(|| {
+                    rfd::FileDialog::new()
+                        .add_filter("Adapter", &["safetensors"])
+                        .pick_file()
+                });
+                if let Some(path) = path {
+                    self.start_memorizing(Some(path));
+                }
+            }
             AppCommand::StartTraining => {
                 if let Err(e) = self.training.start() {
                     self.toasts
@@ -552,12 +566,12 @@ impl TaskMemApp {
                 });
                 self.settings.policy_model = dir;
                 if was_on {
-                    self.start_memorizing();
+                    self.start_memorizing(None);
                 }
             }
             AppCommand::SetMemorizing(on) => {
                 if on {
-                    self.start_memorizing();
+                    self.start_memorizing(None);
                 } else {
                     self.memorize.stop();
                 }
@@ -636,8 +650,9 @@ impl TaskMemApp {
         }
     }
 
-    /// Starts "Memorize while playing" on the open project's stream and video.
-    fn start_memorizing(&mut self) {
+    /// Starts "Memorize while playing" on the open project's stream and video: the general
+    /// lane, or with `adapter` a lane named after it.
+    fn start_memorizing(&mut self, adapter: Option<PathBuf>) {
         let (Some(view), Some(player)) = (&mut self.project, &self.player) else {
             self.toasts.error(
                 "Memorizing writes into a project: open one, or make one from this video (Tasks ▸ New project from video)",
@@ -651,8 +666,12 @@ impl TaskMemApp {
             ));
             return;
         }
-        let general = !view.has_general_lane();
-        if let Err(e) = view.ensure_lane(memorize::LIVE_LANE, general) {
+        let lane = adapter.as_deref().and_then(Path::file_stem).map_or_else(
+            || memorize::LIVE_LANE.to_owned(),
+            |s| s.to_string_lossy().into_owned(),
+        );
+        let general = adapter.is_none() && !view.has_general_lane();
+        if let Err(e) = view.ensure_lane(&lane, general) {
             self.toasts.error(e.to_string());
             return;
         }
@@ -660,12 +679,14 @@ impl TaskMemApp {
             video: player.path.clone(),
             project_dir: view.dir().to_path_buf(),
             stream: view.stream().to_owned(),
-            lane: memorize::LIVE_LANE.to_owned(),
+            lane: lane.clone(),
             clip_ms: view.clip_ms(),
             model_dir: self.settings.policy_model.clone(),
-            first_id: view.next_entry_id(),
+            adapter,
+            next_id: std::sync::Arc::default(),
         };
-        let held = view.lane_clip_starts(memorize::LIVE_LANE);
+        self.memorize.reserve_ids_from(view.next_entry_id());
+        let held = view.lane_clip_starts(&lane);
         if let Err(e) = self.memorize.start(settings, held) {
             self.toasts
                 .error(format!("cannot start the memorizing thread: {e}"));
@@ -1453,6 +1474,18 @@ impl TaskMemApp {
                     .clicked()
                 {
                     self.pending.push(AppCommand::SetMemorizing(memorizing));
+                }
+                if ui
+                    .add_enabled(
+                        self.player.is_some() && self.project.is_some(),
+                        egui::Button::new("Memorize with an adapter too…"),
+                    )
+                    .on_hover_text(
+                        "A second lane, named after the adapter file, memorized with that Phase Two adapter beside the general lane",
+                    )
+                    .clicked()
+                {
+                    self.pending.push(AppCommand::MemorizeWithAdapter(None));
                 }
                 if ui.button("Train the built-in policy…").clicked() {
                     self.pending.push(AppCommand::ShowTraining);

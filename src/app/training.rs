@@ -141,7 +141,7 @@ impl TrainingPanel {
             cancel,
             out: PathBuf::from(&self.out),
         });
-        self.stage = "starting".to_owned();
+        "starting".clone_into(&mut self.stage);
         self.warmup_curve.clear();
         self.reward_curve.clear();
         self.judged.clear();
@@ -187,12 +187,12 @@ impl TrainingPanel {
         let out = self.job.take().map(|j| j.out);
         match result {
             Ok(_) => {
-                self.stage = "finished".to_owned();
+                "finished".clone_into(&mut self.stage);
                 self.finished = out;
                 None
             }
             Err(message) => {
-                self.stage = message.clone();
+                self.stage.clone_from(&message);
                 self.error = Some(message.clone());
                 (message != "stopped").then_some(message)
             }

@@ -12,6 +12,7 @@ use super::CliError;
 use crate::memory::Lane;
 use crate::memory::import::{Imported, StreamInfo};
 use crate::policy::BuiltinPolicy;
+use crate::policy::adapter::Adapter;
 use crate::policy::ingest::{Memorizer, ingest};
 use crate::project::Project;
 
@@ -32,9 +33,12 @@ pub struct IngestArgs {
     /// A folder with model.safetensors and config.json (default: the shipped model).
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// The lane the entries go to.
-    #[arg(long, default_value = "builtin")]
-    pub lane: String,
+    /// A Phase Two adapter (safetensors with a .json sidecar beside it).
+    #[arg(long)]
+    pub adapter: Option<PathBuf>,
+    /// The lane the entries go to (default: builtin, or the adapter's name).
+    #[arg(long)]
+    pub lane: Option<String>,
     /// The stream id (default: the stream already showing this video, else the file's stem).
     #[arg(long)]
     pub stream: Option<String>,
@@ -130,14 +134,29 @@ pub fn run(args: &IngestArgs) -> Result<(), CliError> {
         PolicyKind::Builtin => BuiltinPolicy::load(args.model.as_deref())
             .map_err(|e| CliError::BadInput(format!("{e:#}")))?,
     };
+    let adapter = match &args.adapter {
+        Some(path) => {
+            let adapter = Adapter::load(path).map_err(|e| CliError::BadInput(e.to_string()))?;
+            adapter
+                .check(policy.model().config())
+                .map_err(|e| CliError::BadInput(e.to_string()))?;
+            Some(adapter)
+        }
+        None => None,
+    };
+    let lane = args.lane.clone().unwrap_or_else(|| {
+        adapter
+            .as_ref()
+            .map_or_else(|| "builtin".to_owned(), |a| a.name.clone())
+    });
     let mut project = Project::open_or_create(&args.project)?;
     let (stream, new_stream) = stream_for(&project, &args.video, args.stream.as_deref());
-    let already = project.memory.lane(&stream, &args.lane).len();
+    let already = project.memory.lane(&stream, &lane).len();
     if already > 0 {
         return Err(CliError::BadInput(format!(
             "{}: lane '{}' already holds {already} entries of stream '{stream}'; choose another --lane",
             args.project.display(),
-            args.lane
+            lane
         )));
     }
     let mut streams = Vec::new();
@@ -152,20 +171,21 @@ pub fn run(args: &IngestArgs) -> Result<(), CliError> {
             phases: Vec::new(),
         });
     }
-    let general = !project.manifest.lanes.iter().any(|l| l.general);
+    // An adapter's lane is task-focused; the first plain lane is the general one.
+    let general = adapter.is_none() && !project.manifest.lanes.iter().any(|l| l.general);
     project.add_imported(Imported {
         streams,
         lanes: vec![Lane {
-            id: args.lane.clone(),
-            title: args.lane.clone(),
+            id: lane.clone(),
+            title: lane.clone(),
             general,
-            task_hint: None,
+            task_hint: adapter.as_ref().and_then(|a| a.meta.task_type.clone()),
         }],
         entries: Vec::new(),
         tasks: Vec::new(),
     })?;
 
-    let mut memorizer = Memorizer::new(Box::new(policy), &stream, &args.lane);
+    let mut memorizer = Memorizer::new(Box::new(policy), &stream, &lane).with_adapter(adapter);
     let mut bar = Bar {
         terminal: std::io::stderr().is_terminal(),
         last_tenth: 0,
@@ -196,7 +216,7 @@ pub fn run(args: &IngestArgs) -> Result<(), CliError> {
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "memorized {written} clips of '{stream}' into lane '{}' of {} in {seconds:.1} s ({:.0}x real time)",
-        args.lane,
+        lane,
         args.project.display(),
         duration_ms as f64 / 1000.0 / seconds.max(1e-9)
     );

@@ -345,6 +345,27 @@ impl DecoderLayer {
     }
 }
 
+/// A steering vector (`[d_model]`) added to the decoder's hidden states after decoder layer
+/// `layer`, times `scale`: Phase Two's adapter. Every base weight stays as it is.
+#[derive(Clone, Debug)]
+pub struct Steering {
+    pub layer: usize,
+    pub scale: f64,
+    pub vector: Tensor,
+}
+
+impl Steering {
+    /// The hidden states `x` ([B, T, D]) after decoder layer `index`, steered when it is the
+    /// adapter's layer.
+    fn after_layer(&self, index: usize, x: Tensor) -> Result<Tensor> {
+        if index == self.layer {
+            x.broadcast_add(&(&self.vector * self.scale)?)
+        } else {
+            Ok(x)
+        }
+    }
+}
+
 /// The policy's network.
 pub struct MemorizerModel {
     cfg: Config,
@@ -449,14 +470,31 @@ impl MemorizerModel {
     /// # Errors
     /// On shapes that do not match, or a sequence longer than the config allows.
     pub fn decode(&self, vision: &Tensor, tokens: &Tensor, segments: &Tensor) -> Result<Tensor> {
+        self.decode_steered(vision, tokens, segments, None)
+    }
+
+    /// [`Self::decode`] with an optional steering adapter.
+    ///
+    /// # Errors
+    /// As [`Self::decode`], and on a steering vector of the wrong width.
+    pub fn decode_steered(
+        &self,
+        vision: &Tensor,
+        tokens: &Tensor,
+        segments: &Tensor,
+        steering: Option<&Steering>,
+    ) -> Result<Tensor> {
         let (_, t) = tokens.dims2()?;
         let device = tokens.device();
         let positions = Tensor::arange(0u32, t as u32, device)?;
         let x = (self.tok_embed.forward(tokens)? + self.segment_embed.forward(segments)?)?;
         let mut x = x.broadcast_add(&self.pos_embed.forward(&positions)?.unsqueeze(0)?)?;
         let causal = causal_mask(t, device)?;
-        for layer in &self.decoder {
+        for (index, layer) in self.decoder.iter().enumerate() {
             x = layer.forward(&x, vision, &causal)?;
+            if let Some(steering) = steering {
+                x = steering.after_layer(index, x)?;
+            }
         }
         self.lm_head.forward(&self.dec_norm.forward(&x)?)
     }
@@ -496,7 +534,21 @@ impl MemorizerModel {
         context: &[u32],
         sampling: Sampling,
     ) -> Result<Generated> {
-        self.generate_impl(patches, context, sampling, true)
+        self.generate_impl(patches, context, sampling, None, true)
+    }
+
+    /// [`Self::generate`] with an optional steering adapter.
+    ///
+    /// # Errors
+    /// As [`Self::generate`], and on a steering vector of the wrong width.
+    pub fn generate_steered(
+        &self,
+        patches: &Tensor,
+        context: &[u32],
+        sampling: Sampling,
+        steering: Option<&Steering>,
+    ) -> Result<Generated> {
+        self.generate_impl(patches, context, sampling, steering, true)
     }
 
     /// The same description written the plain way, re-reading the whole sequence at every
@@ -510,7 +562,7 @@ impl MemorizerModel {
         context: &[u32],
         sampling: Sampling,
     ) -> Result<Generated> {
-        self.generate_impl(patches, context, sampling, false)
+        self.generate_impl(patches, context, sampling, None, false)
     }
 
     fn generate_impl(
@@ -518,6 +570,7 @@ impl MemorizerModel {
         patches: &Tensor,
         context: &[u32],
         sampling: Sampling,
+        steering: Option<&Steering>,
         use_cache: bool,
     ) -> Result<Generated> {
         let vision = self.encode(patches)?;
@@ -550,13 +603,13 @@ impl MemorizerModel {
         let mut position = 0usize;
         for _ in 0..=self.cfg.max_output_tokens {
             let logits = if let Some(caches) = &mut caches {
-                self.decode_cached(&tokens, &segments, position, caches, device)?
+                self.decode_cached(&tokens, &segments, position, caches, steering)?
             } else {
                 let (all, all_segments) = self.sequence(context, &out.tokens);
                 let t = all.len();
                 let all = Tensor::from_vec(all, (1, t), device)?;
                 let all_segments = Tensor::from_vec(all_segments, (1, t), device)?;
-                self.decode(&vision, &all, &all_segments)?
+                self.decode_steered(&vision, &all, &all_segments, steering)?
                     .i((0, t - 1))?
                     .to_dtype(DType::F32)?
             };
@@ -619,8 +672,9 @@ impl MemorizerModel {
         segments: &[u32],
         position: usize,
         caches: &mut [LayerCache],
-        device: &Device,
+        steering: Option<&Steering>,
     ) -> Result<Tensor> {
+        let device = self.tok_embed.embeddings().device();
         let t = tokens.len();
         let ids = Tensor::from_vec(tokens.to_vec(), (1, t), device)?;
         let segs = Tensor::from_vec(segments.to_vec(), (1, t), device)?;
@@ -628,8 +682,11 @@ impl MemorizerModel {
         let x = (self.tok_embed.forward(&ids)? + self.segment_embed.forward(&segs)?)?;
         let mut x = x.broadcast_add(&self.pos_embed.forward(&positions)?.unsqueeze(0)?)?;
         let mask = (t > 1).then(|| causal_mask(t, device)).transpose()?;
-        for (layer, cache) in self.decoder.iter().zip(caches.iter_mut()) {
+        for (index, (layer, cache)) in self.decoder.iter().zip(caches.iter_mut()).enumerate() {
             x = layer.forward_cached(&x, cache, mask.as_ref())?;
+            if let Some(steering) = steering {
+                x = steering.after_layer(index, x)?;
+            }
         }
         let last = self.dec_norm.forward(&x.i((.., t - 1..t, ..))?)?;
         self.lm_head.forward(&last)?.i((0, 0))?.to_dtype(DType::F32)
@@ -873,7 +930,7 @@ mod tests {
         let plain = m.generate_without_cache(&clip, &context, sample).unwrap();
         assert_eq!(written.tokens, plain.tokens, "the cache changes no token");
         let (logp, weights) = m
-            .token_logprobs(&clip, &[context], &[written.tokens.clone()])
+            .token_logprobs(&clip, &[context], std::slice::from_ref(&written.tokens))
             .unwrap();
         let logp = logp.flatten_all().unwrap().to_vec1::<f32>().unwrap();
         let weights = weights.flatten_all().unwrap().to_vec1::<f32>().unwrap();

@@ -37,9 +37,10 @@ pub enum IngestError {
 #[must_use]
 pub fn clip_spans(duration_ms: i64, clip_ms: i64) -> Vec<(i64, i64)> {
     let clip_ms = clip_ms.max(1);
-    (0..)
+    let clips = duration_ms.max(0).div_euclid(clip_ms) + 1;
+    (0..clips)
         .map(|k| (k * clip_ms, ((k + 1) * clip_ms).min(duration_ms)))
-        .take_while(|&(start_ms, end_ms)| end_ms - start_ms >= MIN_CLIP_MS.min(clip_ms))
+        .filter(|&(start_ms, end_ms)| end_ms - start_ms >= MIN_CLIP_MS.min(clip_ms))
         .collect()
 }
 
@@ -126,6 +127,7 @@ impl ClipSampler {
 /// Runs a policy over a stream's clips, keeping what it wrote last as the next clip's context.
 pub struct Memorizer {
     policy: Box<dyn MemorizationPolicy>,
+    adapter: Option<super::adapter::Adapter>,
     pub stream: String,
     pub lane: String,
     /// The end of the clip last memorized and its description.
@@ -137,10 +139,18 @@ impl Memorizer {
     pub fn new(policy: Box<dyn MemorizationPolicy>, stream: &str, lane: &str) -> Self {
         Self {
             policy,
+            adapter: None,
             stream: stream.to_owned(),
             lane: lane.to_owned(),
             previous: None,
         }
+    }
+
+    /// Memorizes with a Phase Two adapter from now on.
+    #[must_use]
+    pub fn with_adapter(mut self, adapter: Option<super::adapter::Adapter>) -> Self {
+        self.adapter = adapter;
+        self
     }
 
     #[must_use]
@@ -176,6 +186,7 @@ impl Memorizer {
             start_ms,
             end_ms,
             previous,
+            adapter: self.adapter.as_ref(),
         })?;
         let processing_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let mean_logprob = (!written.token_logprobs.is_empty()).then(|| {
@@ -196,7 +207,7 @@ impl Memorizer {
             text: written.text,
             available_ms: end_ms.saturating_add(processing_ms),
             policy: Some(self.policy.name()),
-            adapter: None,
+            adapter: self.adapter.as_ref().map(|a| a.name.clone()),
             raw_response: Some(written.raw),
             score: mean_logprob,
             highlights: Vec::new(),

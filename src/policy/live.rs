@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use super::BuiltinPolicy;
+use super::adapter::Adapter;
 use super::ingest::{ClipSampler, Memorizer};
 use crate::memory::MemoryEntry;
 use crate::project::MemoryAppender;
@@ -25,8 +26,11 @@ pub struct LiveSettings {
     pub clip_ms: i64,
     /// The built-in model's folder (`None`: the shipped one).
     pub model_dir: Option<PathBuf>,
-    /// Ids for the entries it writes start here.
-    pub first_id: u64,
+    /// A Phase Two adapter to memorize with.
+    pub adapter: Option<PathBuf>,
+    /// Where the ids of the entries it writes come from (shared by every live lane, so that
+    /// two lanes never write the same id).
+    pub next_id: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// What the live thread reports.
@@ -71,6 +75,7 @@ impl LiveMemorizer {
     }
 
     /// Asks for the clip `[start_ms, end_ms)`; false when the queue is full or the thread gone.
+    #[must_use]
     pub fn request(&self, start_ms: i64, end_ms: i64) -> bool {
         match self.requests.try_send((start_ms, end_ms)) {
             Ok(()) => true,
@@ -85,6 +90,7 @@ impl LiveMemorizer {
     }
 
     /// What the thread reported since the last call.
+    #[must_use]
     pub fn drain(&self) -> Vec<LiveEvent> {
         self.events.try_iter().collect()
     }
@@ -112,8 +118,21 @@ fn run(settings: &LiveSettings, jobs: &Receiver<(i64, i64)>, report: &Sender<Liv
             return;
         }
     };
-    let mut memorizer = Memorizer::new(Box::new(policy), &settings.stream, &settings.lane);
-    let mut next_id = settings.first_id;
+    let adapter = match &settings.adapter {
+        Some(path) => match Adapter::load(path).and_then(|a| {
+            a.check(policy.model().config())?;
+            Ok(a)
+        }) {
+            Ok(adapter) => Some(adapter),
+            Err(e) => {
+                let _ = report.send(LiveEvent::Failed(e.to_string()));
+                return;
+            }
+        },
+        None => None,
+    };
+    let mut memorizer =
+        Memorizer::new(Box::new(policy), &settings.stream, &settings.lane).with_adapter(adapter);
     if report
         .send(LiveEvent::Ready {
             policy: memorizer.policy_name(),
@@ -134,17 +153,16 @@ fn run(settings: &LiveSettings, jobs: &Receiver<(i64, i64)>, report: &Sender<Liv
                 })
             })
             .and_then(|mut entry| {
-                entry.id = next_id;
+                entry.id = settings
+                    .next_id
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 appender
                     .append(&entry)
                     .map(|()| entry)
                     .map_err(|e| e.to_string())
             });
         let event = match outcome {
-            Ok(entry) => {
-                next_id += 1;
-                LiveEvent::Written(Box::new(entry))
-            }
+            Ok(entry) => LiveEvent::Written(Box::new(entry)),
             Err(message) => LiveEvent::Failed(message),
         };
         if report.send(event).is_err() {

@@ -3,6 +3,7 @@
 //! world's language it writes ([`lang`]), Phase One's reward terms against the world's ground
 //! truth ([`reward`]), training ([`train`]) and the held-out report ([`report`]). No egui.
 
+pub mod adapter;
 pub mod builtin;
 pub mod data;
 pub mod ingest;
@@ -15,13 +16,15 @@ pub mod train;
 
 use crate::video::Frame;
 
-/// One clip as a policy receives it: its frames, its span, and the description written for
-/// the clip before it. Nothing else: no ground truth ever reaches a policy.
+/// One clip as a policy receives it: its frames, its span, the description written for the
+/// clip before it, and optionally a Phase Two adapter. Nothing else: no ground truth ever
+/// reaches a policy.
 pub struct ClipInput<'a> {
     pub frames: &'a [Frame],
     pub start_ms: i64,
     pub end_ms: i64,
     pub previous: Option<&'a str>,
+    pub adapter: Option<&'a adapter::Adapter>,
 }
 
 /// What a policy wrote for a clip.
@@ -39,6 +42,8 @@ pub struct Written {
 pub enum PolicyError {
     #[error("the model failed: {0}")]
     Model(#[from] candle_core::Error),
+    #[error(transparent)]
+    Adapter(#[from] adapter::AdapterError),
 }
 
 /// A memorization policy: every backend (built-in, remote, replay) turns a clip into a
@@ -132,10 +137,15 @@ impl MemorizationPolicy for BuiltinPolicy {
             .previous
             .map(|p| self.vocab.encode(p))
             .unwrap_or_default();
-        let generated =
-            self.trainable
-                .model
-                .generate(&patches, &context, builtin::Sampling::Greedy)?;
+        if let Some(adapter) = clip.adapter {
+            adapter.check(cfg)?;
+        }
+        let generated = self.trainable.model.generate_steered(
+            &patches,
+            &context,
+            builtin::Sampling::Greedy,
+            clip.adapter.map(|a| &a.steering),
+        )?;
         let text = self.vocab.decode(&generated.tokens);
         let raw = generated
             .tokens

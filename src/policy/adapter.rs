@@ -1,0 +1,172 @@
+//! Phase Two's adapter as a file: one steering vector of the decoder's width (safetensors,
+//! tensor `steer`) with a JSON sidecar beside it (same name, `.json`): the layer it is added
+//! after, its scale, the task type and task ids it was tuned on, and metrics. The policy takes
+//! it as an optional input; tuning one is Phase Two's work.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use super::builtin::{Config, Steering};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdapterError {
+    #[error("{}: cannot read: {detail}", path.display())]
+    Read { path: PathBuf, detail: String },
+    #[error("{}: not an adapter: {detail}", path.display())]
+    Format { path: PathBuf, detail: String },
+    #[error("{}: cannot write: {detail}", path.display())]
+    Write { path: PathBuf, detail: String },
+    #[error("{}: {detail}", path.display())]
+    Mismatch { path: PathBuf, detail: String },
+}
+
+/// The sidecar.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdapterMeta {
+    /// The steering vector is added after this decoder layer (0-based).
+    pub layer: usize,
+    pub scale: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub task_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub metrics: serde_json::Value,
+}
+
+/// A loaded adapter.
+#[derive(Clone, Debug)]
+pub struct Adapter {
+    /// The file's stem: what memory entries name as their adapter.
+    pub name: String,
+    pub path: PathBuf,
+    pub meta: AdapterMeta,
+    pub steering: Steering,
+}
+
+fn sidecar(path: &Path) -> PathBuf {
+    path.with_extension("json")
+}
+
+impl Adapter {
+    /// A steering vector from plain values.
+    ///
+    /// # Errors
+    /// On a tensor error.
+    pub fn from_values(
+        name: &str,
+        meta: AdapterMeta,
+        values: Vec<f32>,
+    ) -> candle_core::Result<Self> {
+        let width = values.len();
+        Ok(Self {
+            name: name.to_owned(),
+            path: PathBuf::new(),
+            steering: Steering {
+                layer: meta.layer,
+                scale: meta.scale,
+                vector: Tensor::from_vec(values, width, &Device::Cpu)?,
+            },
+            meta,
+        })
+    }
+
+    /// Reads `path` (safetensors) and its `.json` sidecar.
+    ///
+    /// # Errors
+    /// When either file is missing, damaged, or not an adapter.
+    pub fn load(path: &Path) -> Result<Self, AdapterError> {
+        let meta_path = sidecar(path);
+        let meta_bytes = std::fs::read(&meta_path).map_err(|e| AdapterError::Read {
+            path: meta_path.clone(),
+            detail: e.to_string(),
+        })?;
+        let meta: AdapterMeta =
+            serde_json::from_slice(&meta_bytes).map_err(|e| AdapterError::Format {
+                path: meta_path.clone(),
+                detail: e.to_string(),
+            })?;
+        let tensors = candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| {
+            AdapterError::Format {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            }
+        })?;
+        let vector = tensors
+            .get("steer")
+            .cloned()
+            .ok_or_else(|| AdapterError::Format {
+                path: path.to_path_buf(),
+                detail: "no tensor named 'steer'".to_owned(),
+            })?;
+        let vector = vector
+            .flatten_all()
+            .and_then(|v| v.to_dtype(candle_core::DType::F32))
+            .map_err(|e| AdapterError::Format {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            })?;
+        Ok(Self {
+            name: path.file_stem().map_or_else(
+                || "adapter".to_owned(),
+                |s| s.to_string_lossy().into_owned(),
+            ),
+            path: path.to_path_buf(),
+            steering: Steering {
+                layer: meta.layer,
+                scale: meta.scale,
+                vector,
+            },
+            meta,
+        })
+    }
+
+    /// Writes `path` (safetensors) and its sidecar, each through a temporary file.
+    ///
+    /// # Errors
+    /// When a file cannot be written.
+    pub fn save(&self, path: &Path) -> Result<(), AdapterError> {
+        let write = |p: &Path| {
+            let p = p.to_path_buf();
+            move |detail: String| AdapterError::Write { path: p, detail }
+        };
+        let partial = path.with_extension("safetensors.partial");
+        let tensors: HashMap<String, Tensor> =
+            HashMap::from([("steer".to_owned(), self.steering.vector.clone())]);
+        candle_core::safetensors::save(&tensors, &partial)
+            .map_err(|e| write(path)(e.to_string()))?;
+        std::fs::rename(&partial, path).map_err(|e| write(path)(e.to_string()))?;
+        let meta_path = sidecar(path);
+        let json =
+            serde_json::to_vec_pretty(&self.meta).map_err(|e| write(&meta_path)(e.to_string()))?;
+        crate::fsutil::write_atomic(&meta_path, &json).map_err(|e| write(&meta_path)(e.to_string()))
+    }
+
+    /// Whether this adapter fits a model of `cfg`'s shape.
+    ///
+    /// # Errors
+    /// A layer past the decoder's or a vector of another width, naming the file.
+    pub fn check(&self, cfg: &Config) -> Result<(), AdapterError> {
+        let width = self.steering.vector.elem_count();
+        let detail = if self.meta.layer >= cfg.dec_layers {
+            format!(
+                "layer {} is past the model's {} decoder layers",
+                self.meta.layer, cfg.dec_layers
+            )
+        } else if width != cfg.d_model {
+            format!(
+                "a steering vector of {width} values does not fit a model of width {}",
+                cfg.d_model
+            )
+        } else {
+            return Ok(());
+        };
+        Err(AdapterError::Mismatch {
+            path: self.path.clone(),
+            detail,
+        })
+    }
+}
