@@ -89,6 +89,11 @@ pub fn phase1(args: &Phase1Args) -> Result<(), CliError> {
     );
     println!("{}", quality_line("warm-up", &summary.warmup));
     println!("{}", quality_line("phase one", &summary.phase1));
+    println!("true / stated claims by kind: warm-up -> phase one");
+    for (kind, name) in crate::policy::reward::CLAIM_KINDS.iter().enumerate() {
+        let (w, p) = (summary.warmup.by_kind[kind], summary.phase1.by_kind[kind]);
+        println!("  {name:<8} {:>5}/{:<5} -> {:>5}/{:<5}", w.1, w.0, p.1, p.0);
+    }
     println!(
         "warm-up {:.0} s, phase one {:.0} s; weights, config, log and summary in {}",
         summary.warmup_seconds,

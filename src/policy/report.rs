@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::builtin::{Generated, MemorizerModel, Sampling};
 use super::data::ClipExample;
 use super::lang::Vocab;
-use super::reward::{RewardWeights, score};
+use super::reward::{RewardWeights, is_true, score, statements};
 
 /// What a policy's memories are worth on a set of clips.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
@@ -24,6 +24,8 @@ pub struct Quality {
     pub repetition_rate: f64,
     /// Descriptions that do not parse as the world's sentences.
     pub format_failures: usize,
+    /// Claims and true claims of each of `reward::CLAIM_KINDS`.
+    pub by_kind: [(usize, usize); 7],
 }
 
 /// Memorizes every stream of `examples` (in order) greedily and judges the result.
@@ -56,6 +58,11 @@ pub fn evaluate(
         let written = model.generate(&patches, &context, Sampling::Greedy)?;
         let text = vocab.decode(&written.tokens);
         let before = (!context.is_empty()).then(|| vocab.decode(&context));
+        for claim in statements(&text).claims {
+            let slot = &mut quality.by_kind[claim.kind()];
+            slot.0 += 1;
+            slot.1 += usize::from(is_true(&claim, &example.truth));
+        }
         let terms = score(
             &text,
             before.as_deref(),

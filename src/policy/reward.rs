@@ -126,6 +126,36 @@ pub fn statements(description: &str) -> Statements {
     Statements { claims, malformed }
 }
 
+/// The kinds of claims, for a report of where a policy is wrong.
+pub const CLAIM_KINDS: [&str; 7] = [
+    "room", "outfit", "object", "text", "count", "event", "people",
+];
+
+impl Claim {
+    /// Which of [`CLAIM_KINDS`] this claim is.
+    #[must_use]
+    pub fn kind(&self) -> usize {
+        match self {
+            Self::Fact(f) if f.starts_with("I am in the ") => 0,
+            Self::LookAround { .. } => 0,
+            Self::Fact(f) if f.contains(" wears a ") => 1,
+            Self::Fact(f)
+                if f.contains(" is on ")
+                    || f.contains(" is in my hands")
+                    || f.contains(" is held by ") =>
+            {
+                2
+            }
+            Self::Reads { .. } => 3,
+            Self::Fact(f) if f.starts_with("There ") || f.contains(" reads \"") => {
+                if f.starts_with("There ") { 4 } else { 3 }
+            }
+            Self::Fact(_) => 5,
+            Self::Stay { .. } => 6,
+        }
+    }
+}
+
 /// Whether a claim is true of the clip.
 #[must_use]
 pub fn is_true(claim: &Claim, truth: &ClipTruth) -> bool {
