@@ -58,8 +58,8 @@ impl Default for TrainingPanel {
                 .join("taskmem-phase1")
                 .display()
                 .to_string(),
-            warmup_steps: 1200,
-            steps: 60,
+            warmup_steps: 700,
+            steps: 180,
             extra_streams: 64,
             tiny: false,
             seed: 1,

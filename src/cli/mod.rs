@@ -83,6 +83,8 @@ pub enum TrainCommand {
     /// Supervised warm-up then Phase One GRPO on a suite's train streams, judged on its test
     /// streams.
     Phase1(train::Phase1Args),
+    /// A model's held-out quality on a suite's test streams, claim by claim.
+    Judge(train::JudgeArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -363,6 +365,9 @@ pub fn run(command: Command) -> Result<(), CliError> {
         Command::Train {
             what: TrainCommand::Phase1(args),
         } => train::phase1(&args),
+        Command::Train {
+            what: TrainCommand::Judge(args),
+        } => train::judge(&args),
         Command::Ingest(args) => ingest::run(&args),
         Command::Import { what } => import(what),
         Command::Export {

@@ -20,13 +20,13 @@ pub struct Phase1Args {
     pub out: PathBuf,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    #[arg(long, default_value_t = 400)]
+    #[arg(long, default_value_t = 700)]
     pub warmup_steps: usize,
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 180)]
     pub steps: usize,
     /// Training streams simulated beside the suite's own, from its spec with seeds of their
     /// own (the suite ships few; the warm-up and Phase One need more to generalize).
-    #[arg(long, default_value_t = 48)]
+    #[arg(long, default_value_t = 64)]
     pub extra_streams: usize,
     /// `small` (the shipped size) or `tiny` (for a quick look).
     #[arg(long, default_value = "small")]
@@ -41,6 +41,70 @@ fn quality_line(name: &str, q: &Quality) -> String {
         q.repetition_rate * 100.0,
         q.format_failures
     )
+}
+
+/// `taskmem train judge`: a model's held-out quality, claim by claim.
+#[derive(Args, Debug)]
+pub struct JudgeArgs {
+    /// A model folder (model.safetensors and config.json).
+    #[arg(long)]
+    pub model: PathBuf,
+    #[arg(long)]
+    pub suite: PathBuf,
+    /// Print this many descriptions with each claim marked true (+) or false (-).
+    #[arg(long, default_value_t = 6)]
+    pub show: usize,
+}
+
+/// Judges a model on a suite's test streams.
+///
+/// # Errors
+/// Bad input (a model or suite that cannot be read) or a tensor error.
+pub fn judge(args: &JudgeArgs) -> Result<(), CliError> {
+    use crate::policy::lang::Vocab;
+    use crate::policy::reward::{is_true, statements};
+    let trainable = crate::policy::train::Trainable::load(&args.model)
+        .map_err(|e| CliError::BadInput(format!("{e:#}")))?;
+    let vocab = Vocab::world();
+    let manifest = crate::policy::phase1::read_suite(&args.suite)
+        .map_err(|e| CliError::BadInput(e.to_string()))?;
+    let test = crate::policy::phase1::examples_of(
+        &args.suite,
+        &manifest,
+        "test",
+        trainable.model.config(),
+        &vocab,
+    )
+    .map_err(|e| CliError::BadInput(e.to_string()))?;
+    let mut shown = 0;
+    let quality = crate::policy::report::evaluate_showing(
+        &trainable.model,
+        &test,
+        &vocab,
+        &mut |example, text| {
+            if shown >= args.show {
+                return;
+            }
+            shown += 1;
+            println!("{} clip {}: {text}", example.stream, example.clip);
+            for claim in statements(text).claims {
+                let mark = if is_true(&claim, &example.truth) {
+                    '+'
+                } else {
+                    '-'
+                };
+                println!("  {mark} {claim:?}");
+            }
+        },
+    )
+    .map_err(|e| CliError::Other(e.into()))?;
+    println!("model      precision  true facts/desc  repetition  format failures");
+    println!("{}", quality_line("judged", &quality));
+    for (kind, name) in crate::policy::reward::CLAIM_KINDS.iter().enumerate() {
+        let (claims, true_claims) = quality.by_kind[kind];
+        println!("  {name:<8} {true_claims:>5}/{claims:<5}");
+    }
+    Ok(())
 }
 
 /// Runs the whole training and writes its outputs.

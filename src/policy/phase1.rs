@@ -140,7 +140,11 @@ pub fn read_suite(suite: &Path) -> Result<SuiteManifest, Phase1Error> {
         .map_err(|e| Phase1Error::Input(format!("{}: not a suite: {e}", path.display())))
 }
 
-fn examples_of(
+/// Every clip of a suite's streams of one split, as examples.
+///
+/// # Errors
+/// When a stream's video or truth cannot be read.
+pub fn examples_of(
     suite: &Path,
     manifest: &SuiteManifest,
     split: &str,

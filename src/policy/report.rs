@@ -37,6 +37,19 @@ pub fn evaluate(
     examples: &[ClipExample],
     vocab: &Vocab,
 ) -> candle_core::Result<Quality> {
+    evaluate_showing(model, examples, vocab, &mut |_, _| {})
+}
+
+/// [`evaluate`], showing each description written to `on_written` with its clip.
+///
+/// # Errors
+/// On a tensor error.
+pub fn evaluate_showing(
+    model: &MemorizerModel,
+    examples: &[ClipExample],
+    vocab: &Vocab,
+    on_written: &mut dyn FnMut(&ClipExample, &str),
+) -> candle_core::Result<Quality> {
     let cfg = model.config();
     let n = cfg.frames_per_clip * cfg.patches_per_frame();
     let mut quality = Quality::default();
@@ -58,6 +71,7 @@ pub fn evaluate(
         let written = model.generate(&patches, &context, Sampling::Greedy)?;
         let text = vocab.decode(&written.tokens);
         let before = (!context.is_empty()).then(|| vocab.decode(&context));
+        on_written(example, &text);
         for claim in statements(&text).claims {
             let slot = &mut quality.by_kind[claim.kind()];
             slot.0 += 1;
