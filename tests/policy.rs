@@ -467,3 +467,35 @@ fn an_adapter_steers_the_policy_a_zero_one_changes_nothing_and_ingest_writes_its
     assert!(!info.general);
     assert_eq!(info.task_hint.as_deref(), Some("Counting Problem"));
 }
+
+#[test]
+fn the_shipped_model_loads_fits_in_20_mb_and_writes_well_formed_memory() {
+    use taskmem::policy::data::clip_frames;
+    use taskmem::policy::{BuiltinPolicy, ClipInput, MemorizationPolicy, shipped_model_dir};
+    let dir = shipped_model_dir();
+    let bytes: u64 = ["model.safetensors", "config.json"]
+        .iter()
+        .map(|f| std::fs::metadata(dir.join(f)).unwrap().len())
+        .sum();
+    assert!(bytes <= 20 << 20, "{bytes} bytes");
+    let mut policy = BuiltinPolicy::load(None).unwrap();
+    assert_eq!(policy.name(), "builtin");
+    let video = stream("datasets/world-mme/test/world-mme-test-00/video.mp4");
+    let frames = clip_frames(&video, &[(0, 10_000)], policy.frames_per_clip(), 1).unwrap();
+    let written = policy
+        .memorize(&ClipInput {
+            frames: &frames[0],
+            start_ms: 0,
+            end_ms: 10_000,
+            previous: None,
+            adapter: None,
+        })
+        .unwrap();
+    let parsed = taskmem::policy::reward::statements(&written.text);
+    assert_eq!(parsed.malformed, 0, "{}", written.text);
+    assert!(
+        written.text.starts_with("In the kitchen, "),
+        "the first clip is in the kitchen: {}",
+        written.text
+    );
+}
