@@ -341,6 +341,19 @@ fn ingest_writes_one_entry_per_clip_to_a_lane_and_refuses_to_write_it_twice() {
         common::stderr(&out)
     );
 
+    // A token budget per clip.
+    let mut short = args("short");
+    short.extend(["--budget-tokens".to_owned(), "4".to_owned()]);
+    let out = run(short);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let opened = taskmem::project::Project::open(&project).unwrap();
+    let lane = opened.memory.lane("world-tempo-test-00", "short");
+    assert_eq!(lane.len(), 12);
+    for entry in lane {
+        let tokens = entry.raw_response.as_deref().unwrap().split(' ').count();
+        assert!(tokens <= 4, "{:?}", entry.raw_response);
+    }
+
     // A video that is not one, and a model folder without a model: exit 2 naming the file.
     let bad = dir.path().join("bad.mp4");
     std::fs::write(&bad, b"not a video").unwrap();

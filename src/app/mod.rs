@@ -136,6 +136,8 @@ pub struct Settings {
     /// The built-in policy's model folder for "Memorize while playing" (`None`: the shipped
     /// one in assets/policy).
     pub policy_model: Option<PathBuf>,
+    /// Tokens per description when memorizing (`None`: the model's budget).
+    pub policy_budget_tokens: Option<usize>,
 }
 
 const MAX_RECENT: usize = 10;
@@ -154,6 +156,9 @@ struct ImportJob {
     project_dir: PathBuf,
     result: Receiver<Result<crate::tasks::import::ImportedTasks, String>>,
 }
+
+/// Why the memorizing items are disabled without a project.
+const NEEDS_PROJECT: &str = "Memorizing writes into a project: open one, or make one from this video with Tasks > New project from this video";
 
 /// How often a followed live file is checked for growth.
 const LIVE_CHECK_SECS: f64 = 1.0;
@@ -654,9 +659,7 @@ impl TaskMemApp {
     /// lane, or with `adapter` a lane named after it.
     fn start_memorizing(&mut self, adapter: Option<PathBuf>) {
         let (Some(view), Some(player)) = (&mut self.project, &self.player) else {
-            self.toasts.error(
-                "Memorizing writes into a project: open one, or make one from this video (Tasks ▸ New project from video)",
-            );
+            self.toasts.error(NEEDS_PROJECT);
             return;
         };
         if player.decoder.is_none() {
@@ -683,6 +686,7 @@ impl TaskMemApp {
             clip_ms: view.clip_ms(),
             model_dir: self.settings.policy_model.clone(),
             adapter,
+            budget_tokens: self.settings.policy_budget_tokens,
             next_id: std::sync::Arc::default(),
         };
         self.memorize.reserve_ids_from(view.next_entry_id());
@@ -752,7 +756,7 @@ impl TaskMemApp {
         }
         let Some(view) = &self.project else {
             self.toasts.warning(
-                "Tasks are saved in a project: use File > New project from this video first",
+                "Tasks are saved in a project: use Tasks > New project from this video first",
             );
             return;
         };
@@ -1471,6 +1475,7 @@ impl TaskMemApp {
                     .on_hover_text(
                         "The built-in policy writes each clip's memory to the lane 'builtin' as the video plays through the clip's end",
                     )
+                    .on_disabled_hover_text(NEEDS_PROJECT)
                     .clicked()
                 {
                     self.pending.push(AppCommand::SetMemorizing(memorizing));
@@ -1483,6 +1488,7 @@ impl TaskMemApp {
                     .on_hover_text(
                         "A second lane, named after the adapter file, memorized with that Phase Two adapter beside the general lane",
                     )
+                    .on_disabled_hover_text(NEEDS_PROJECT)
                     .clicked()
                 {
                     self.pending.push(AppCommand::MemorizeWithAdapter(None));
@@ -1491,6 +1497,14 @@ impl TaskMemApp {
                     self.pending.push(AppCommand::ShowTraining);
                 }
                 ui.separator();
+                ui.horizontal(|ui| {
+                    let mut limited = self.settings.policy_budget_tokens.is_some();
+                    ui.checkbox(&mut limited, "Token budget per clip")
+                        .on_hover_text("Fewer tokens than the model's budget (48): shorter memories; applies from the next start");
+                    let mut budget = self.settings.policy_budget_tokens.unwrap_or(48);
+                    ui.add_enabled(limited, egui::DragValue::new(&mut budget).range(4..=48));
+                    self.settings.policy_budget_tokens = limited.then_some(budget);
+                });
                 match &self.settings.policy_model {
                     Some(dir) => {
                         ui.weak(format!("Model: {}", dir.display()));

@@ -442,7 +442,7 @@ impl TaskPanel {
                     });
                 }
             } else {
-                ui.weak("Tasks are saved in a project: File > New project from this video.");
+                ui.weak("Tasks are saved in a project: Tasks > New project from this video.");
             }
             return commands;
         };

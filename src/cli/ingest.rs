@@ -42,6 +42,9 @@ pub struct IngestArgs {
     /// The stream id (default: the stream already showing this video, else the file's stem).
     #[arg(long)]
     pub stream: Option<String>,
+    /// Tokens per description (default: the model's budget, 48 for the shipped model).
+    #[arg(long)]
+    pub budget_tokens: Option<usize>,
     /// Clip length.
     #[arg(long, default_value = "10s")]
     pub clip: String,
@@ -132,7 +135,8 @@ pub fn run(args: &IngestArgs) -> Result<(), CliError> {
     drop(sampler);
     let policy = match args.policy {
         PolicyKind::Builtin => BuiltinPolicy::load(args.model.as_deref())
-            .map_err(|e| CliError::BadInput(format!("{e:#}")))?,
+            .map_err(|e| CliError::BadInput(format!("{e:#}")))?
+            .with_budget(args.budget_tokens),
     };
     let adapter = match &args.adapter {
         Some(path) => {

@@ -366,6 +366,14 @@ impl Steering {
     }
 }
 
+/// How a description is decoded beyond the sampling: an adapter, and a token budget (at most
+/// the config's, which the position table is sized for).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DecodeOptions<'a> {
+    pub steering: Option<&'a Steering>,
+    pub budget_tokens: Option<usize>,
+}
+
 /// The policy's network.
 pub struct MemorizerModel {
     cfg: Config,
@@ -534,21 +542,34 @@ impl MemorizerModel {
         context: &[u32],
         sampling: Sampling,
     ) -> Result<Generated> {
-        self.generate_impl(patches, context, sampling, None, true)
+        self.generate_impl(
+            patches,
+            context,
+            sampling,
+            None,
+            self.cfg.max_output_tokens,
+            true,
+        )
     }
 
-    /// [`Self::generate`] with an optional steering adapter.
+    /// [`Self::generate`] with an optional steering adapter and a token budget below the
+    /// config's.
     ///
     /// # Errors
     /// As [`Self::generate`], and on a steering vector of the wrong width.
-    pub fn generate_steered(
+    pub fn generate_with(
         &self,
         patches: &Tensor,
         context: &[u32],
         sampling: Sampling,
-        steering: Option<&Steering>,
+        options: DecodeOptions<'_>,
     ) -> Result<Generated> {
-        self.generate_impl(patches, context, sampling, steering, true)
+        let budget = options
+            .budget_tokens
+            .map_or(self.cfg.max_output_tokens, |b| {
+                b.min(self.cfg.max_output_tokens)
+            });
+        self.generate_impl(patches, context, sampling, options.steering, budget, true)
     }
 
     /// The same description written the plain way, re-reading the whole sequence at every
@@ -562,7 +583,14 @@ impl MemorizerModel {
         context: &[u32],
         sampling: Sampling,
     ) -> Result<Generated> {
-        self.generate_impl(patches, context, sampling, None, false)
+        self.generate_impl(
+            patches,
+            context,
+            sampling,
+            None,
+            self.cfg.max_output_tokens,
+            false,
+        )
     }
 
     fn generate_impl(
@@ -571,6 +599,7 @@ impl MemorizerModel {
         context: &[u32],
         sampling: Sampling,
         steering: Option<&Steering>,
+        budget_tokens: usize,
         use_cache: bool,
     ) -> Result<Generated> {
         let vision = self.encode(patches)?;
@@ -601,7 +630,7 @@ impl MemorizerModel {
         // The first step reads the context and BOS; each later one only the token just written.
         let (mut tokens, mut segments) = self.sequence(context, &[]);
         let mut position = 0usize;
-        for _ in 0..=self.cfg.max_output_tokens {
+        for _ in 0..=budget_tokens {
             let logits = if let Some(caches) = &mut caches {
                 self.decode_cached(&tokens, &segments, position, caches, steering)?
             } else {
@@ -651,7 +680,7 @@ impl MemorizerModel {
                 }
             };
             out.logprobs.push(logp[next]);
-            if next == EOS as usize || out.tokens.len() == self.cfg.max_output_tokens {
+            if next == EOS as usize || out.tokens.len() == budget_tokens {
                 if next != EOS as usize {
                     out.logprobs.pop();
                 }

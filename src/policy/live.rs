@@ -28,6 +28,8 @@ pub struct LiveSettings {
     pub model_dir: Option<PathBuf>,
     /// A Phase Two adapter to memorize with.
     pub adapter: Option<PathBuf>,
+    /// Tokens per description (`None`: the model's budget).
+    pub budget_tokens: Option<usize>,
     /// Where the ids of the entries it writes come from (shared by every live lane, so that
     /// two lanes never write the same id).
     pub next_id: std::sync::Arc<std::sync::atomic::AtomicU64>,
@@ -98,7 +100,7 @@ impl LiveMemorizer {
 
 fn run(settings: &LiveSettings, jobs: &Receiver<(i64, i64)>, report: &Sender<LiveEvent>) {
     let policy = match BuiltinPolicy::load(settings.model_dir.as_deref()) {
-        Ok(policy) => policy,
+        Ok(policy) => policy.with_budget(settings.budget_tokens),
         Err(e) => {
             let _ = report.send(LiveEvent::Failed(format!("{e:#}")));
             return;

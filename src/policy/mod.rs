@@ -65,6 +65,8 @@ pub trait MemorizationPolicy: Send {
 /// The built-in candle policy, decoding greedily.
 pub struct BuiltinPolicy {
     trainable: train::Trainable,
+    /// Tokens per description (`None`: the model's budget).
+    budget_tokens: Option<usize>,
     vocab: lang::Vocab,
     name: String,
 }
@@ -99,6 +101,7 @@ impl BuiltinPolicy {
     pub fn new(trainable: train::Trainable, name: &str) -> Self {
         Self {
             trainable,
+            budget_tokens: None,
             vocab: lang::Vocab::world(),
             name: name.to_owned(),
         }
@@ -106,6 +109,13 @@ impl BuiltinPolicy {
 }
 
 impl BuiltinPolicy {
+    /// Writes at most `budget_tokens` tokens per clip (never more than the model's budget).
+    #[must_use]
+    pub fn with_budget(mut self, budget_tokens: Option<usize>) -> Self {
+        self.budget_tokens = budget_tokens;
+        self
+    }
+
     /// The network, for benches and reports.
     #[must_use]
     pub fn model(&self) -> &builtin::MemorizerModel {
@@ -140,11 +150,14 @@ impl MemorizationPolicy for BuiltinPolicy {
         if let Some(adapter) = clip.adapter {
             adapter.check(cfg)?;
         }
-        let generated = self.trainable.model.generate_steered(
+        let generated = self.trainable.model.generate_with(
             &patches,
             &context,
             builtin::Sampling::Greedy,
-            clip.adapter.map(|a| &a.steering),
+            builtin::DecodeOptions {
+                steering: clip.adapter.map(|a| &a.steering),
+                budget_tokens: self.budget_tokens,
+            },
         )?;
         let text = self.vocab.decode(&generated.tokens);
         let raw = generated
