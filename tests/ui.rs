@@ -1184,6 +1184,28 @@ fn memorizing_while_playing_writes_each_clip_played_through_and_nothing_on_seeks
     h.state_mut().submit(AppCommand::SetMemorizing(false));
     h.step();
     assert!(h.query_by_label_contains("memorizing with").is_none());
+
+    // Switched off right after a clip end: the clip already asked for is still written and
+    // shown.
+    h.state_mut().submit(AppCommand::SetMemorizing(true));
+    h.step();
+    h.state_mut().submit(AppCommand::Seek(69_800_000_000));
+    h.state_mut().submit(AppCommand::TogglePlay);
+    step_until(&mut h, "the playhead to pass 70 s", |app| {
+        app.player().unwrap().playback.position_ns() > 70_000_000_000
+    });
+    h.state_mut().submit(AppCommand::TogglePlay);
+    h.state_mut().submit(AppCommand::SetMemorizing(false));
+    step_until(&mut h, "the clip asked for before switching off", |app| {
+        lane_len(app) == 4
+    });
+    assert!(
+        h.state()
+            .project()
+            .unwrap()
+            .lane_clip_starts("builtin")
+            .contains(&60_000)
+    );
 }
 
 #[test]

@@ -44,6 +44,8 @@ struct LaneJob {
 #[derive(Debug, Default)]
 pub struct MemorizeControl {
     jobs: Vec<LaneJob>,
+    /// Lanes switched off whose threads are still writing the clips asked for before.
+    finishing: Vec<crossbeam_channel::Receiver<LiveEvent>>,
     /// Entry ids for every live lane.
     next_id: Arc<AtomicU64>,
 }
@@ -81,7 +83,14 @@ impl MemorizeControl {
     /// # Errors
     /// When the thread cannot be started.
     pub fn start(&mut self, mut settings: LiveSettings, held: Vec<i64>) -> std::io::Result<()> {
-        self.jobs.retain(|j| j.job.settings.lane != settings.lane);
+        if let Some(i) = self
+            .jobs
+            .iter()
+            .position(|j| j.job.settings.lane == settings.lane)
+        {
+            let lane = self.jobs.remove(i);
+            self.finishing.push(lane.job.finish());
+        }
         settings.next_id = Arc::clone(&self.next_id);
         self.jobs.push(LaneJob {
             job: LiveMemorizer::start(settings)?,
@@ -95,9 +104,18 @@ impl MemorizeControl {
         Ok(())
     }
 
-    /// Stops every lane after the clip in hand (its entry is still written to the project).
+    /// Stops every lane: clips already asked for are still written and shown.
     pub fn stop(&mut self) {
+        for lane in self.jobs.drain(..) {
+            self.finishing.push(lane.job.finish());
+        }
+    }
+
+    /// Stops every lane and forgets what is still being written (the project it belongs to is
+    /// being closed; the entries are on disk all the same).
+    pub fn abandon(&mut self) {
         self.jobs.clear();
+        self.finishing.clear();
     }
 
     /// The playhead moved from `before_ms` to `after_ms` by playing (not by a seek): asks for
@@ -147,15 +165,28 @@ impl MemorizeControl {
             }
         }
         self.jobs.retain(|j| !j.dead);
+        self.finishing.retain(|events| {
+            loop {
+                match events.try_recv() {
+                    Ok(LiveEvent::Written(entry)) => polled.written.push(*entry),
+                    Ok(LiveEvent::Failed(message)) => polled.errors.push(message),
+                    Ok(_) => {}
+                    Err(crossbeam_channel::TryRecvError::Empty) => break true,
+                    Err(crossbeam_channel::TryRecvError::Disconnected) => break false,
+                }
+            }
+        });
         polled
     }
 
     /// Whether a thread has work in hand or queued (the app repaints to show it).
     #[must_use]
     pub fn busy(&self) -> bool {
-        self.jobs
-            .iter()
-            .any(|j| j.working_on.is_some() || j.job.queued() > 0 || j.policy.is_none())
+        !self.finishing.is_empty()
+            || self
+                .jobs
+                .iter()
+                .any(|j| j.working_on.is_some() || j.job.queued() > 0 || j.policy.is_none())
     }
 
     /// One line for the status bar.

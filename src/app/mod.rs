@@ -343,7 +343,7 @@ impl TaskMemApp {
                 view.entry_count(),
                 view.streams().len()
             ));
-            self.memorize.stop();
+            self.memorize.abandon();
             self.project = Some(view);
             self.tasks.reset();
             if let Some(stream) = first {
@@ -355,7 +355,7 @@ impl TaskMemApp {
         let index = Arc::clone(source.index());
         match Player::new(source, opened.questions, ctx) {
             Ok(player) => {
-                self.memorize.stop();
+                self.memorize.abandon();
                 self.player = Some(player);
                 self.ruler.fit();
                 // A video opened on its own leaves the project; one of the project's streams
@@ -699,7 +699,7 @@ impl TaskMemApp {
 
     /// Takes what the live memorizer wrote and reported.
     fn poll_memorize(&mut self, ctx: &egui::Context) {
-        if !self.memorize.is_on() {
+        if !self.memorize.is_on() && !self.memorize.busy() {
             return;
         }
         let polled = self.memorize.poll();

@@ -91,6 +91,13 @@ impl LiveMemorizer {
         self.requests.len()
     }
 
+    /// Asks for nothing more: the thread finishes the clips already asked for, reports them on
+    /// the returned receiver, then ends (the receiver disconnects).
+    #[must_use]
+    pub fn finish(self) -> Receiver<LiveEvent> {
+        self.events
+    }
+
     /// What the thread reported since the last call.
     #[must_use]
     pub fn drain(&self) -> Vec<LiveEvent> {
