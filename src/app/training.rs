@@ -374,19 +374,12 @@ fn curve_ui(ui: &mut egui::Ui, title: &str, points: &[(usize, f32)], steps: usiz
         }
     }
     painter.add(egui::Shape::line(line, Stroke::new(1.5, color)));
-    let small = egui::FontId::proportional(10.0);
+    // The range on the title row, clear of the curve.
     painter.text(
-        plot.right_top(),
+        rect.right_top() + vec2(-6.0, 5.0),
         egui::Align2::RIGHT_TOP,
-        format!("{hi:.2}"),
-        small.clone(),
-        text,
-    );
-    painter.text(
-        plot.right_bottom(),
-        egui::Align2::RIGHT_BOTTOM,
-        format!("{lo:.2}"),
-        small,
-        text,
+        format!("{lo:.2} – {hi:.2}"),
+        egui::FontId::proportional(10.0),
+        ui.visuals().weak_text_color(),
     );
 }
