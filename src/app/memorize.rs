@@ -4,7 +4,7 @@
 //! Seeking or pausing never asks for a clip; a clip a lane already holds is never asked for
 //! twice.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,12 +26,25 @@ pub struct Polled {
     pub errors: Vec<String>,
 }
 
+/// How the playhead moved in one frame.
+#[derive(Clone, Copy, Debug)]
+pub struct Played {
+    pub before_ms: i64,
+    pub after_ms: i64,
+    pub duration_ms: i64,
+    pub last_frame_ms: i64,
+    /// The video is followed live and may still grow.
+    pub growing: bool,
+}
+
 /// One lane being memorized.
 #[derive(Debug)]
 struct LaneJob {
     job: LiveMemorizer,
-    /// Starts of the clips asked for, or already in the lane.
+    /// Starts of the clips asked for (or waiting to be), or already in the lane.
     asked: BTreeSet<i64>,
+    /// Clips played through that the thread's queue had no room for yet, oldest first.
+    backlog: VecDeque<(i64, i64)>,
     working_on: Option<(i64, i64)>,
     policy: Option<String>,
     written: usize,
@@ -95,6 +108,7 @@ impl MemorizeControl {
         self.jobs.push(LaneJob {
             job: LiveMemorizer::start(settings)?,
             asked: held.into_iter().collect(),
+            backlog: VecDeque::new(),
             working_on: None,
             policy: None,
             written: 0,
@@ -119,22 +133,44 @@ impl MemorizeControl {
     }
 
     /// The playhead moved from `before_ms` to `after_ms` by playing (not by a seek): asks for
-    /// every clip whose end it passed. The last clip ends at the last frame shown.
-    pub fn played(&mut self, before_ms: i64, after_ms: i64, duration_ms: i64, last_frame_ms: i64) {
-        if after_ms <= before_ms {
-            return;
-        }
-        for lane in &mut self.jobs {
-            let clip_ms = lane.job.settings.clip_ms;
-            for (start_ms, end_ms) in clip_spans(duration_ms, clip_ms) {
-                let end_seen_ms = end_ms.min(last_frame_ms);
-                if before_ms < end_seen_ms
-                    && end_seen_ms <= after_ms
-                    && !lane.asked.contains(&start_ms)
-                    && lane.job.request(start_ms, end_ms)
-                {
-                    lane.asked.insert(start_ms);
+    /// every clip whose end it passed. The last clip ends at the last frame shown, unless the
+    /// video is still `growing` (followed live): then only whole clips count.
+    pub fn played(&mut self, moved: Played) {
+        let Played {
+            before_ms,
+            after_ms,
+            duration_ms,
+            last_frame_ms,
+            growing,
+        } = moved;
+        if after_ms > before_ms {
+            for lane in &mut self.jobs {
+                let clip_ms = lane.job.settings.clip_ms;
+                for (start_ms, end_ms) in clip_spans(duration_ms, clip_ms) {
+                    if growing && end_ms - start_ms < clip_ms {
+                        continue;
+                    }
+                    let end_seen_ms = end_ms.min(last_frame_ms);
+                    if before_ms < end_seen_ms
+                        && end_seen_ms <= after_ms
+                        && lane.asked.insert(start_ms)
+                    {
+                        lane.backlog.push_back((start_ms, end_ms));
+                    }
                 }
+            }
+        }
+        self.send_backlog();
+    }
+
+    /// Hands waiting clips to the threads as their queues make room.
+    fn send_backlog(&mut self) {
+        for lane in &mut self.jobs {
+            while let Some(&(start_ms, end_ms)) = lane.backlog.front() {
+                if !lane.job.request(start_ms, end_ms) {
+                    break;
+                }
+                lane.backlog.pop_front();
             }
         }
     }
@@ -142,9 +178,11 @@ impl MemorizeControl {
     /// Takes what the threads reported. A lane whose policy, adapter or video could not be
     /// opened stops.
     pub fn poll(&mut self) -> Polled {
+        self.send_backlog();
         let mut polled = Polled::default();
         for lane in &mut self.jobs {
-            for event in lane.job.drain() {
+            let (events, alive) = lane.job.drain();
+            for event in events {
                 match event {
                     LiveEvent::Ready { policy } => lane.policy = Some(policy),
                     LiveEvent::Started { start_ms, end_ms } => {
@@ -162,6 +200,14 @@ impl MemorizeControl {
                         polled.errors.push(message);
                     }
                 }
+            }
+            if !alive && !lane.dead {
+                // It ended without saying why: it panicked.
+                lane.dead = true;
+                polled.errors.push(format!(
+                    "the memorizing thread of lane {} stopped unexpectedly",
+                    lane.job.settings.lane
+                ));
             }
         }
         self.jobs.retain(|j| !j.dead);
@@ -183,10 +229,12 @@ impl MemorizeControl {
     #[must_use]
     pub fn busy(&self) -> bool {
         !self.finishing.is_empty()
-            || self
-                .jobs
-                .iter()
-                .any(|j| j.working_on.is_some() || j.job.queued() > 0 || j.policy.is_none())
+            || self.jobs.iter().any(|j| {
+                j.working_on.is_some()
+                    || j.job.queued() > 0
+                    || !j.backlog.is_empty()
+                    || j.policy.is_none()
+            })
     }
 
     /// One line for the status bar.
@@ -217,5 +265,75 @@ impl MemorizeControl {
             }
         }
         (!line.is_empty()).then_some(line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::builtin::Config;
+    use crate::policy::lang::Vocab;
+    use crate::policy::train::Trainable;
+
+    #[test]
+    fn clips_beyond_the_threads_queue_wait_and_are_all_written_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = dir.path().join("model");
+        Trainable::fresh(&Config::tiny(Vocab::world().len()), 1)
+            .unwrap()
+            .save(&model)
+            .unwrap();
+        let video = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("datasets/world-tempo/test/world-tempo-test-00/video.mp4");
+        let mut control = MemorizeControl::default();
+        control
+            .start(
+                LiveSettings {
+                    video,
+                    project_dir: dir.path().join("p"),
+                    stream: "s".to_owned(),
+                    lane: LIVE_LANE.to_owned(),
+                    clip_ms: 10_000,
+                    model_dir: Some(model),
+                    adapter: None,
+                    budget_tokens: Some(4),
+                    next_id: Arc::default(),
+                },
+                Vec::new(),
+            )
+            .unwrap();
+        // One frame that played through all twelve clip ends (more than the queue holds).
+        control.played(Played {
+            before_ms: 0,
+            after_ms: 120_000,
+            duration_ms: 120_000,
+            last_frame_ms: 119_900,
+            growing: false,
+        });
+        let mut starts = Vec::new();
+        let begun = std::time::Instant::now();
+        while starts.len() < 12 {
+            assert!(
+                begun.elapsed().as_secs() < 60,
+                "only {} written",
+                starts.len()
+            );
+            let polled = control.poll();
+            assert!(polled.errors.is_empty(), "{:?}", polled.errors);
+            starts.extend(polled.written.iter().map(|e| e.start_ms));
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(starts, (0..12).map(|k| k * 10_000).collect::<Vec<_>>());
+        // The same frame again asks for nothing more.
+        control.played(Played {
+            before_ms: 0,
+            after_ms: 120_000,
+            duration_ms: 120_000,
+            last_frame_ms: 119_900,
+            growing: false,
+        });
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(control.poll().written.is_empty());
+        assert!(!control.busy());
     }
 }

@@ -355,7 +355,13 @@ impl TaskMemApp {
         let index = Arc::clone(source.index());
         match Player::new(source, opened.questions, ctx) {
             Ok(player) => {
-                self.memorize.abandon();
+                // A stream of the open project keeps the clips still being written; anything
+                // else leaves the project and forgets them.
+                if self.project.as_ref().is_some_and(|p| p.owns_video(&path)) {
+                    self.memorize.stop();
+                } else {
+                    self.memorize.abandon();
+                }
                 self.player = Some(player);
                 self.ruler.fit();
                 // A video opened on its own leaves the project; one of the project's streams
@@ -669,10 +675,12 @@ impl TaskMemApp {
             ));
             return;
         }
-        let lane = adapter.as_deref().and_then(Path::file_stem).map_or_else(
-            || memorize::LIVE_LANE.to_owned(),
-            |s| s.to_string_lossy().into_owned(),
-        );
+        let lane = match adapter.as_deref().and_then(Path::file_stem) {
+            // An adapter named like the general lane must not write into it.
+            Some(stem) if stem == memorize::LIVE_LANE => format!("adapter-{}", memorize::LIVE_LANE),
+            Some(stem) => stem.to_string_lossy().into_owned(),
+            None => memorize::LIVE_LANE.to_owned(),
+        };
         let general = adapter.is_none() && !view.has_general_lane();
         if let Err(e) = view.ensure_lane(&lane, general) {
             self.toasts.error(e.to_string());
@@ -1744,12 +1752,13 @@ impl eframe::App for TaskMemApp {
                 self.toasts.error(error);
             }
             // Only what playing moved counts: commands (seeks) were applied before `before_ms`.
-            self.memorize.played(
+            self.memorize.played(memorize::Played {
                 before_ms,
-                player.playback.position_ns() / NS_PER_MS,
-                player.playback.duration_ns() / NS_PER_MS,
-                player.playback.last_frame_ns() / NS_PER_MS,
-            );
+                after_ms: player.playback.position_ns() / NS_PER_MS,
+                duration_ms: player.playback.duration_ns() / NS_PER_MS,
+                last_frame_ms: player.playback.last_frame_ns() / NS_PER_MS,
+                growing: player.playback.follows_live(),
+            });
         }
         self.poll_memorize(&ctx);
         self.update_title(&ctx);

@@ -161,7 +161,16 @@ impl TrainingPanel {
     pub fn poll(&mut self) -> Option<String> {
         let job = self.job.as_ref()?;
         let mut done = None;
-        for message in job.messages.try_iter() {
+        loop {
+            let message = match job.messages.try_recv() {
+                Ok(message) => message,
+                Err(crossbeam_channel::TryRecvError::Empty) => break,
+                Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                    // Gone without a result: it panicked.
+                    done.get_or_insert(Err("the training thread stopped unexpectedly".to_owned()));
+                    break;
+                }
+            };
             match message {
                 TrainMessage::Event(Phase1Event::Stage(text)) => self.stage = text,
                 TrainMessage::Event(Phase1Event::WarmupStep { step, steps, loss }) => {

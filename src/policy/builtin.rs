@@ -653,12 +653,18 @@ impl MemorizerModel {
                     .unwrap_or(EOS as usize),
                 Sampling::Temperature { temperature, .. } => {
                     let t = temperature.max(1e-3);
+                    // Relative to the best allowed token, so a low temperature never
+                    // underflows every weight to zero.
+                    let best = (0..logp.len())
+                        .filter(|&i| allowed(i))
+                        .map(|i| f64::from(logp[i]))
+                        .fold(f64::NEG_INFINITY, f64::max);
                     let weights: Vec<f64> = logp
                         .iter()
                         .enumerate()
                         .map(|(i, &l)| {
                             if allowed(i) {
-                                (f64::from(l) / t).exp()
+                                ((f64::from(l) - best) / t).exp()
                             } else {
                                 0.0
                             }

@@ -79,6 +79,13 @@ impl ClipSampler {
         end_ms: i64,
         count: usize,
     ) -> Result<Vec<Frame>, VideoError> {
+        if end_ms * NS_PER_MS > self.source.index().duration_ns() {
+            // The file may have grown since it was opened (a stream recorded live).
+            let path = self.source.index().path.clone();
+            if let Ok(fresh) = VideoSource::open(&path, &OpenOptions::default()) {
+                self.source = fresh;
+            }
+        }
         let index = Arc::clone(self.source.index());
         if index.frames.is_empty() {
             return Ok(Vec::new());

@@ -13,7 +13,8 @@ use super::ingest::{ClipSampler, Memorizer};
 use crate::memory::MemoryEntry;
 use crate::project::MemoryAppender;
 
-/// Clips waiting beyond this are refused (the player outruns the policy): the app asks again.
+/// Clips waiting beyond this are refused (the player outruns the policy): the app keeps them
+/// and asks again as the queue makes room.
 const QUEUE: usize = 8;
 
 /// What the live thread needs.
@@ -98,10 +99,18 @@ impl LiveMemorizer {
         self.events
     }
 
-    /// What the thread reported since the last call.
+    /// What the thread reported since the last call, and whether it still runs (it ends on
+    /// its own only when the policy or the video could not be opened, or when it panicked).
     #[must_use]
-    pub fn drain(&self) -> Vec<LiveEvent> {
-        self.events.try_iter().collect()
+    pub fn drain(&self) -> (Vec<LiveEvent>, bool) {
+        let mut events = Vec::new();
+        loop {
+            match self.events.try_recv() {
+                Ok(event) => events.push(event),
+                Err(crossbeam_channel::TryRecvError::Empty) => return (events, true),
+                Err(crossbeam_channel::TryRecvError::Disconnected) => return (events, false),
+            }
+        }
     }
 }
 

@@ -171,7 +171,13 @@ fn simulated_streams(
     vocab: &Vocab,
 ) -> Result<Vec<ClipExample>, Phase1Error> {
     let seeds: Vec<u64> = (0..count as u64)
-        .map(|i| FIRST_SIMULATED_SEED + seed * 10_000 + i)
+        // Wrapping keeps any seed usable; the floor keeps clear of every suite's seeds.
+        .map(|i| {
+            FIRST_SIMULATED_SEED
+                .wrapping_add(seed.wrapping_mul(10_000))
+                .wrapping_add(i)
+                .max(FIRST_SIMULATED_SEED)
+        })
         .collect();
     let chunk = seeds.len().div_ceil(threads()).max(1);
     let results: Vec<Result<Vec<ClipExample>, String>> = std::thread::scope(|scope| {

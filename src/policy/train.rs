@@ -63,12 +63,13 @@ impl Trainable {
     /// When the folder or a file cannot be written.
     pub fn save(&self, dir: &std::path::Path) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir)?;
+        // Both written beside their places first, then renamed: a failure leaves the old pair.
         let weights = dir.join("model.safetensors");
         let partial = dir.join("model.safetensors.partial");
         self.varmap.save(&partial)?;
-        std::fs::rename(&partial, &weights)?;
         let config = serde_json::to_vec_pretty(self.model.config())?;
         crate::fsutil::write_atomic(&dir.join("config.json"), &config)?;
+        std::fs::rename(&partial, &weights)?;
         Ok(())
     }
 
