@@ -303,13 +303,14 @@ mod tests {
             )
             .unwrap();
         // One frame that played through all twelve clip ends (more than the queue holds).
-        control.played(Played {
+        let through_all = Played {
             before_ms: 0,
             after_ms: 120_000,
             duration_ms: 120_000,
             last_frame_ms: 119_900,
             growing: false,
-        });
+        };
+        control.played(through_all);
         let mut starts = Vec::new();
         let begun = std::time::Instant::now();
         while starts.len() < 12 {
@@ -325,13 +326,7 @@ mod tests {
         }
         assert_eq!(starts, (0..12).map(|k| k * 10_000).collect::<Vec<_>>());
         // The same frame again asks for nothing more.
-        control.played(Played {
-            before_ms: 0,
-            after_ms: 120_000,
-            duration_ms: 120_000,
-            last_frame_ms: 119_900,
-            growing: false,
-        });
+        control.played(through_all);
         std::thread::sleep(std::time::Duration::from_millis(200));
         assert!(control.poll().written.is_empty());
         assert!(!control.busy());

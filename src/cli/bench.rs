@@ -521,9 +521,10 @@ fn bench_policy(
     if !one_core_part {
         // Ingest on every core: decoding on its own thread, the policy on this one.
         let mut memorizer = Memorizer::new(Box::new(load()?), "bench", "bench");
-        let duration_ms = ClipSampler::open(&video)?.duration_ms();
         let start = Instant::now();
-        let written = ingest(&video, &mut memorizer, 10_000, &mut |_, _, _| {
+        let sampler = ClipSampler::open(&video)?;
+        let duration_ms = sampler.duration_ms();
+        let written = ingest(sampler, &mut memorizer, 10_000, &mut |_, _, _| {
             ControlFlow::Continue(())
         })
         .map_err(|e| CliError::BadInput(e.to_string()))?;

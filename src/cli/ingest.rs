@@ -130,9 +130,9 @@ pub fn run(args: &IngestArgs) -> Result<(), CliError> {
             args.clip
         )));
     }
+    // Opened once: its index gives the duration, then it decodes the clips.
     let sampler = crate::policy::ingest::ClipSampler::open(&args.video)?;
     let duration_ms = sampler.duration_ms();
-    drop(sampler);
     let policy = match args.policy {
         PolicyKind::Builtin => BuiltinPolicy::load(args.model.as_deref())
             .map_err(|e| CliError::BadInput(format!("{e:#}")))?
@@ -197,7 +197,7 @@ pub fn run(args: &IngestArgs) -> Result<(), CliError> {
     let started = Instant::now();
     let mut write_error = None;
     let written = ingest(
-        &args.video,
+        sampler,
         &mut memorizer,
         clip_ms,
         &mut |mut entry, done, total| {

@@ -310,8 +310,14 @@ impl DecoderLayer {
     fn forward(&self, x: &Tensor, vision: &Tensor, causal: &Tensor) -> Result<Tensor> {
         let h = self.ln1.forward(x)?;
         let x = (x + self.self_attn.forward(&h, &h, Some(causal))?)?;
-        let h = self.ln2.forward(&x)?;
-        let x = (&x + self.cross_attn.forward(&h, vision, None)?)?;
+        self.cross_and_mlp(&x, &self.cross_attn.keys_values(vision)?)
+    }
+
+    /// The layer after its self-attention: cross-attention to the vision keys and values,
+    /// then the MLP.
+    fn cross_and_mlp(&self, x: &Tensor, vision: &(Tensor, Tensor)) -> Result<Tensor> {
+        let h = self.ln2.forward(x)?;
+        let x = (x + self.cross_attn.attend(&h, &vision.0, &vision.1, None)?)?;
         let h = self.ln3.forward(&x)?;
         x + self.mlp.forward(&h)?
     }
@@ -335,13 +341,7 @@ impl DecoderLayer {
         };
         let x = (x + self.self_attn.attend(&h, &keys, &values, mask)?)?;
         cache.past = Some((keys, values));
-        let h = self.ln2.forward(&x)?;
-        let x = (&x
-            + self
-                .cross_attn
-                .attend(&h, &cache.vision.0, &cache.vision.1, None)?)?;
-        let h = self.ln3.forward(&x)?;
-        x + self.mlp.forward(&h)?
+        self.cross_and_mlp(&x, &cache.vision)
     }
 }
 

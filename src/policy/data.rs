@@ -150,22 +150,38 @@ pub fn stream_examples(
     let stream = dir
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    Ok(examples_in_order(
+        &stream,
+        truth.into_iter().zip(frames),
+        cfg,
+        vocab,
+    ))
+}
+
+/// A stream's clips (in order, with their frames) as examples, each with the preceding clip's
+/// reference as its context.
+fn examples_in_order(
+    stream: &str,
+    clips: impl Iterator<Item = (ClipTruth, Vec<Frame>)>,
+    cfg: &Config,
+    vocab: &Vocab,
+) -> Vec<ClipExample> {
     let mut previous: Vec<u32> = Vec::new();
-    let mut out = Vec::with_capacity(truth.len());
-    for (clip, frames) in truth.into_iter().zip(frames) {
-        let target = vocab.encode(&clip.reference);
-        out.push(ClipExample {
-            stream: stream.clone(),
-            clip: clip.clip,
-            start_ms: clip.start_ms,
-            end_ms: clip.end_ms,
-            patches: clip_patches(&frames, cfg),
-            context: std::mem::replace(&mut previous, target.clone()),
-            target,
-            truth: clip,
-        });
-    }
-    Ok(out)
+    clips
+        .map(|(clip, frames)| {
+            let target = vocab.encode(&clip.reference);
+            ClipExample {
+                stream: stream.to_owned(),
+                clip: clip.clip,
+                start_ms: clip.start_ms,
+                end_ms: clip.end_ms,
+                patches: clip_patches(&frames, cfg),
+                context: std::mem::replace(&mut previous, target.clone()),
+                target,
+                truth: clip,
+            }
+        })
+        .collect()
 }
 
 /// Every clip of a stream simulated from `spec` with `seed`, as examples, its frames rendered
@@ -187,9 +203,7 @@ pub fn simulated_examples(
     let stream = crate::world::simulate(spec, seed, duration_ms, &name);
     let renderer = Renderer::new(320, 180).ok_or(DataError::Font)?;
     let mut replay = stream.sim.replay();
-    let mut previous: Vec<u32> = Vec::new();
-    let mut out = Vec::with_capacity(stream.clips.len());
-    for clip in stream.clips {
+    let clips = stream.clips.into_iter().map(|clip| {
         let frames: Vec<Frame> = sample_times_ns(clip.start_ms, clip.end_ms, cfg.frames_per_clip)
             .into_iter()
             .enumerate()
@@ -212,19 +226,9 @@ pub fn simulated_examples(
                 .downscaled(KEPT_WIDTH, KEPT_HEIGHT)
             })
             .collect();
-        let target = vocab.encode(&clip.reference);
-        out.push(ClipExample {
-            stream: name.clone(),
-            clip: clip.clip,
-            start_ms: clip.start_ms,
-            end_ms: clip.end_ms,
-            patches: clip_patches(&frames, cfg),
-            context: std::mem::replace(&mut previous, target.clone()),
-            target,
-            truth: clip,
-        });
-    }
-    Ok(out)
+        (clip, frames)
+    });
+    Ok(examples_in_order(&name, clips, cfg, vocab))
 }
 
 #[cfg(test)]

@@ -222,19 +222,19 @@ impl Memorizer {
     }
 }
 
-/// Memorizes every clip of `video` in order: a `ingest-decode` thread decodes the next clips'
+/// Memorizes every clip of the sampler's video in order: a `ingest-decode` thread decodes the next clips'
 /// frames while the policy writes. `on_entry(entry, done, total)` sees each entry as soon as it
 /// is written and may stop the run. Returns the number of entries written.
 ///
 /// # Errors
 /// When the video cannot be decoded or the policy fails.
 pub fn ingest(
-    video: &Path,
+    mut sampler: ClipSampler,
     memorizer: &mut Memorizer,
     clip_ms: i64,
     on_entry: &mut dyn FnMut(MemoryEntry, usize, usize) -> ControlFlow<()>,
 ) -> Result<usize, IngestError> {
-    let mut sampler = ClipSampler::open(video)?;
+    let video = sampler.path().to_path_buf();
     let spans = clip_spans(sampler.duration_ms(), clip_ms);
     let total = spans.len();
     let count = memorizer.frames_per_clip();
@@ -255,7 +255,7 @@ pub fn ingest(
             })
             .map_err(IngestError::Thread)?;
         // The receiver is dropped on return, which ends the decoding thread early too.
-        write_all(rx, video, memorizer, total, on_entry)
+        write_all(rx, &video, memorizer, total, on_entry)
     })
 }
 
