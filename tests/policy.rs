@@ -435,6 +435,41 @@ fn an_adapter_steers_the_policy_a_zero_one_changes_nothing_and_ingest_writes_its
         "a strong one steers the writing"
     );
 
+    // A truncated file, a PNG named like one, and a missing or broken sidecar: errors naming
+    // the file, never a panic.
+    let bytes = std::fs::read(&path).unwrap();
+    let cut = dir.path().join("cut.safetensors");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    std::fs::copy(
+        dir.path().join("counting.json"),
+        dir.path().join("cut.json"),
+    )
+    .unwrap();
+    let err = Adapter::load(&cut).err().unwrap().to_string();
+    assert!(err.contains("cut.safetensors"), "{err}");
+    let png = dir.path().join("png.safetensors");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\n not an adapter").unwrap();
+    std::fs::copy(
+        dir.path().join("counting.json"),
+        dir.path().join("png.json"),
+    )
+    .unwrap();
+    let err = Adapter::load(&png).err().unwrap().to_string();
+    assert!(err.contains("png.safetensors"), "{err}");
+    let lone = dir.path().join("lone.safetensors");
+    std::fs::copy(&path, &lone).unwrap();
+    let err = Adapter::load(&lone).err().unwrap().to_string();
+    assert!(
+        err.contains("lone.json") && err.contains("cannot read"),
+        "{err}"
+    );
+    std::fs::write(dir.path().join("lone.json"), b"{\"layer\": \"first\"}").unwrap();
+    let err = Adapter::load(&lone).err().unwrap().to_string();
+    assert!(
+        err.contains("lone.json") && err.contains("not an adapter"),
+        "{err}"
+    );
+
     // An adapter for another model's width is refused, naming its file.
     let wide = Adapter::from_values("wide", meta(1.0), vec![0.0; cfg.d_model + 1]).unwrap();
     let wide_path = dir.path().join("wide.safetensors");
