@@ -456,15 +456,15 @@ fn an_adapter_steers_the_policy_a_zero_one_changes_nothing_and_ingest_writes_its
     .unwrap();
     let err = Adapter::load(&png).err().unwrap().to_string();
     assert!(err.contains("png.safetensors"), "{err}");
-    let lone = dir.path().join("lone.safetensors");
-    std::fs::copy(&path, &lone).unwrap();
-    let err = Adapter::load(&lone).err().unwrap().to_string();
+    let no_sidecar = dir.path().join("lone.safetensors");
+    std::fs::copy(&path, &no_sidecar).unwrap();
+    let err = Adapter::load(&no_sidecar).err().unwrap().to_string();
     assert!(
         err.contains("lone.json") && err.contains("cannot read"),
         "{err}"
     );
     std::fs::write(dir.path().join("lone.json"), b"{\"layer\": \"first\"}").unwrap();
-    let err = Adapter::load(&lone).err().unwrap().to_string();
+    let err = Adapter::load(&no_sidecar).err().unwrap().to_string();
     assert!(
         err.contains("lone.json") && err.contains("not an adapter"),
         "{err}"
