@@ -23,6 +23,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod eval;
 pub mod fsutil;
 pub mod memory;
 pub mod playback;

@@ -14,6 +14,18 @@ pub fn format_hms_ms(time_ns: i64) -> String {
     format!("{sign}{h:02}:{m:02}:{s:02}.{ms:03}")
 }
 
+/// `HH:MM:SS`, whole seconds (TaskMem's memory blocks and the world's questions).
+#[must_use]
+pub fn format_clock_ms(time_ms: i64) -> String {
+    let total_s = time_ms.max(0) / 1000;
+    format!(
+        "{:02}:{:02}:{:02}",
+        total_s / 3600,
+        (total_s / 60) % 60,
+        total_s % 60
+    )
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("cannot read '{input}' as a time (try 1.5s, 250ms, 2m, 1m30s or 00:01:02.5)")]
 pub struct ParseTimeError {

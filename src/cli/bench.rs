@@ -67,6 +67,13 @@ pub enum BenchCommand {
         #[arg(long, hide = true)]
         one_core_part: bool,
     },
+    /// Streaming evaluation of every shipped suite's test streams with the built-in policy
+    /// and two adapters (seeded steering vectors), against the floor (5 minutes).
+    Eval {
+        /// A model folder (default: the shipped model).
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
     /// Peak resident memory while playing through the file and seeking around it.
     Memory {
         video: PathBuf,
@@ -88,6 +95,7 @@ pub fn run(command: BenchCommand) -> Result<(), CliError> {
             model,
             one_core_part,
         } => bench_policy(video, model.as_deref(), one_core_part),
+        BenchCommand::Eval { model } => bench_eval(model.as_deref()),
         BenchCommand::Memory { video, play } => {
             let play_ns =
                 parse_time_ns(&play).map_err(|e| CliError::BadInput(format!("--play: {e}")))?;
@@ -726,5 +734,85 @@ fn bench_tasks(count: usize) -> Result<(), CliError> {
     );
     println!("ratio_filter_vs_floor={:.2}", ms(worst) / FLOOR_FRAME_MS);
     let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
+/// Two adapters with seeded steering vectors, written into `dir`.
+fn bench_adapters(dir: &std::path::Path, d_model: usize) -> Result<Vec<PathBuf>, CliError> {
+    use crate::policy::adapter::{Adapter, AdapterMeta};
+    let mut out = Vec::new();
+    for (i, name) in ["bench-a", "bench-b"].iter().enumerate() {
+        let mut state = 0x9E37_79B9_u64.wrapping_mul(i as u64 + 1);
+        let values: Vec<f32> = (0..d_model)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.2
+            })
+            .collect();
+        let meta = AdapterMeta {
+            layer: 0,
+            scale: 1.0,
+            task_type: None,
+            task_ids: Vec::new(),
+            metrics: serde_json::Value::Null,
+        };
+        let adapter = Adapter::from_values(name, meta, values).map_err(anyhow::Error::from)?;
+        let path = dir.join(format!("{name}.safetensors"));
+        adapter
+            .save(&path)
+            .map_err(|e| CliError::Other(anyhow::Error::new(e)))?;
+        out.push(path);
+    }
+    Ok(out)
+}
+
+fn bench_eval(model: Option<&Path>) -> Result<(), CliError> {
+    use crate::eval::answer::BuiltinAnswerer;
+    use crate::eval::replay::{SuiteSettings, run_suite};
+    const FLOOR_S: f64 = 300.0;
+    let policy = crate::policy::BuiltinPolicy::load(model)
+        .map_err(|e| CliError::BadInput(format!("{e:#}")))?;
+    let d_model = policy.model().config().d_model;
+    let dir = std::env::temp_dir().join(format!("taskmem-bench-eval-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(anyhow::Error::from)?;
+    let adapters = bench_adapters(&dir, d_model)?;
+    let started = Instant::now();
+    let mut questions = 0;
+    let mut clips = 0;
+    for suite in crate::world::suite::SUITES {
+        let settings = SuiteSettings {
+            suite: std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("datasets")
+                .join(suite),
+            split: "test".to_owned(),
+            model_dir: model.map(Path::to_path_buf),
+            adapters: adapters.clone(),
+            budget_tokens: None,
+            clip_ms: 10_000,
+            reference: false,
+        };
+        let suite_started = Instant::now();
+        let run = run_suite(&settings, &BuiltinAnswerer, &mut |_| {
+            std::ops::ControlFlow::Continue(())
+        })
+        .map_err(|e| CliError::Other(anyhow::Error::new(e)))?;
+        questions += run.summary.questions;
+        clips += run.memory.len();
+        println!(
+            "eval_{suite} seconds={:.1} questions={} clips_memorized={} lanes={}",
+            suite_started.elapsed().as_secs_f64(),
+            run.summary.questions,
+            run.memory.len(),
+            run.summary.lanes.len()
+        );
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "eval_all_suites seconds={seconds:.1} questions={questions} clips_memorized={clips} (floor {FLOOR_S:.0} s)"
+    );
+    println!("ratio_eval_vs_floor={:.3}", seconds / FLOOR_S);
     Ok(())
 }

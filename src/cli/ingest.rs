@@ -84,13 +84,13 @@ fn stream_for(project: &Project, video: &Path, wanted: Option<&str>) -> (String,
     (id, true)
 }
 
-struct Bar {
-    terminal: bool,
-    last_tenth: usize,
+pub(super) struct Bar {
+    pub(super) terminal: bool,
+    pub(super) last_tenth: usize,
 }
 
 impl Bar {
-    fn show(&mut self, done: usize, total: usize, text: &str) {
+    pub(super) fn show(&mut self, done: usize, total: usize, text: &str) {
         let total = total.max(1);
         let width = 30;
         let filled = done * width / total;

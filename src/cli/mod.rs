@@ -2,6 +2,7 @@
 //! as the GUI. Errors in what the user supplied exit with code 2 and one line naming the file.
 
 mod bench;
+mod eval;
 mod ingest;
 mod train;
 
@@ -71,6 +72,10 @@ pub enum Command {
     },
     /// Memorize a whole video with a policy into a lane of a project (created if missing).
     Ingest(ingest::IngestArgs),
+    /// Answer tasks from memory alone at their ask times; write results, summary and charts.
+    Eval(eval::EvalArgs),
+    /// Redraw an evaluation's chart as PNG or SVG.
+    Chart(eval::ChartArgs),
     /// Train the built-in memorization policy.
     Train {
         #[command(subcommand)]
@@ -369,6 +374,8 @@ pub fn run(command: Command) -> Result<(), CliError> {
             what: TrainCommand::Judge(args),
         } => train::judge(&args),
         Command::Ingest(args) => ingest::run(&args),
+        Command::Eval(args) => eval::run(&args),
+        Command::Chart(args) => eval::chart(&args),
         Command::Import { what } => import(what),
         Command::Export {
             what:

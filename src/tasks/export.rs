@@ -101,7 +101,7 @@ pub fn to_lines(tasks: &[Task], task_type: Option<&str>) -> String {
 }
 
 /// A field quoted as RFC 4180 wants when it holds a comma, quote, line break or edge spaces.
-fn csv_field(out: &mut String, field: &str) {
+pub(crate) fn csv_field(out: &mut String, field: &str) {
     let needs = field.contains([',', '"', '\n', '\r'])
         || field.starts_with(char::is_whitespace)
         || field.ends_with(char::is_whitespace);

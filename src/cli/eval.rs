@@ -1,0 +1,184 @@
+//! `taskmem eval` (answer a suite's or a project's tasks from memory alone and write results,
+//! summary and charts) and `taskmem chart` (redraw a results folder's chart).
+
+use std::io::IsTerminal as _;
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::CliError;
+use crate::eval::EvalError;
+use crate::eval::answer::BuiltinAnswerer;
+use crate::eval::chart::{ChartData, draw};
+use crate::eval::replay::{EvalEvent, SuiteSettings, run_project, run_suite};
+use crate::eval::results::{CHART_SIZE, read_summary, write};
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// A suite folder (datasets/world-...): its streams are memorized, then answered.
+    #[arg(long, conflicts_with = "project", required_unless_present = "project")]
+    pub suite: Option<PathBuf>,
+    /// The suite split to evaluate.
+    #[arg(long, default_value = "test")]
+    pub split: String,
+    /// A project folder: its tasks are answered from the lanes it already holds.
+    #[arg(long)]
+    pub project: Option<PathBuf>,
+    /// With --project: only these lanes (default: every lane).
+    #[arg(long)]
+    pub lane: Vec<String>,
+    /// A Phase Two adapter: its lane is memorized and answered beside the General one.
+    #[arg(long)]
+    pub adapter: Vec<PathBuf>,
+    /// The built-in policy's model folder (default: the shipped model).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Tokens per description (default: the model's budget).
+    #[arg(long)]
+    pub budget_tokens: Option<usize>,
+    /// Clip length.
+    #[arg(long, default_value = "10s")]
+    pub clip: String,
+    /// With --suite: also answer from the world's reference descriptions (lane "reference",
+    /// read from the ground truth: an upper bound, not a policy).
+    #[arg(long)]
+    pub reference: bool,
+    /// The results folder (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ChartArgs {
+    /// A results folder written by `taskmem eval` (or its summary.json).
+    pub results: PathBuf,
+    /// The chart file: .png or .svg.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Width x height in pixels.
+    #[arg(long, default_value = "1400x900")]
+    pub size: String,
+}
+
+fn cli_error(e: EvalError) -> CliError {
+    match e {
+        EvalError::Input(_) | EvalError::Write { .. } | EvalError::Chart { .. } => {
+            CliError::BadInput(e.to_string())
+        }
+        _ => CliError::Other(anyhow::Error::new(e)),
+    }
+}
+
+/// Runs `taskmem eval`.
+///
+/// # Errors
+/// Bad input (exit 2) or a failure while memorizing or answering.
+pub fn run(args: &EvalArgs) -> Result<(), CliError> {
+    let answerer = BuiltinAnswerer;
+    let run = if let Some(suite) = &args.suite {
+        let clip_ms = crate::timefmt::parse_time_ns(&args.clip)
+            .map_err(|e| CliError::BadInput(format!("--clip: {e}")))?
+            / crate::video::NS_PER_MS;
+        if clip_ms <= 0 {
+            return Err(CliError::BadInput(format!(
+                "--clip {}: must be longer than zero",
+                args.clip
+            )));
+        }
+        let settings = SuiteSettings {
+            suite: suite.clone(),
+            split: args.split.clone(),
+            model_dir: args.model.clone(),
+            adapters: args.adapter.clone(),
+            budget_tokens: args.budget_tokens,
+            clip_ms,
+            reference: args.reference,
+        };
+        let mut bar = super::ingest::Bar {
+            terminal: std::io::stderr().is_terminal(),
+            last_tenth: 0,
+        };
+        run_suite(&settings, &answerer, &mut |event| {
+            match event {
+                EvalEvent::Memorized {
+                    stream,
+                    done,
+                    total,
+                } => bar.show(done, total, &stream),
+                EvalEvent::Answering { questions } => {
+                    eprintln!("answering {questions} questions from memory");
+                }
+            }
+            ControlFlow::Continue(())
+        })
+        .map_err(cli_error)?
+    } else if let Some(dir) = &args.project {
+        if !args.adapter.is_empty() {
+            return Err(CliError::BadInput(
+                "--adapter needs --suite: a project is answered from the lanes it holds (memorize a lane with `taskmem ingest --adapter`)".to_owned(),
+            ));
+        }
+        let project = crate::project::Project::open(dir)?;
+        let only = (!args.lane.is_empty()).then_some(args.lane.as_slice());
+        run_project(&project, only, &answerer).map_err(cli_error)?
+    } else {
+        return Err(CliError::BadInput("give --suite or --project".to_owned()));
+    };
+    let written = write(&args.out, &run.rows, &run.summary).map_err(cli_error)?;
+    print_table(&run.summary);
+    for path in written {
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn print_table(summary: &crate::eval::metrics::Summary) {
+    println!(
+        "{} ({}), {} questions, {:.1} s",
+        summary.source, summary.split, summary.questions, summary.seconds
+    );
+    println!(
+        "{:<24} {:<24} {:>5} {:>16} {:>7} {:>7}",
+        "lane", "task type", "n", "Acc % [95% CI]", "Cov %", "Prec %"
+    );
+    for lane in &summary.lanes {
+        let rows = std::iter::once(("All", &lane.overall))
+            .chain(lane.by_type.iter().map(|(t, m)| (t.as_str(), m)));
+        for (name, m) in rows {
+            println!(
+                "{:<24} {:<24} {:>5} {:>5.1} [{:>4.1},{:>5.1}] {:>7.1} {:>7.1}",
+                lane.lane,
+                name,
+                m.questions,
+                m.acc * 100.0,
+                m.acc_ci.low * 100.0,
+                m.acc_ci.high * 100.0,
+                m.cov * 100.0,
+                m.prec * 100.0
+            );
+        }
+    }
+}
+
+/// Runs `taskmem chart`.
+///
+/// # Errors
+/// A results folder that cannot be read, a bad size, or a chart that cannot be written.
+pub fn chart(args: &ChartArgs) -> Result<(), CliError> {
+    let (w, h) = args
+        .size
+        .split_once('x')
+        .and_then(|(w, h)| Some((w.trim().parse::<u32>().ok()?, h.trim().parse::<u32>().ok()?)))
+        .filter(|&(w, h)| (200..=8000).contains(&w) && (150..=8000).contains(&h))
+        .ok_or_else(|| {
+            CliError::BadInput(format!(
+                "--size {}: give WIDTHxHEIGHT between 200x150 and 8000x8000 (default {}x{})",
+                args.size, CHART_SIZE.0, CHART_SIZE.1
+            ))
+        })?;
+    let summary = read_summary(&args.results).map_err(cli_error)?;
+    draw(&ChartData::of(&summary), &args.out, w, h).map_err(cli_error)?;
+    println!("wrote {}", args.out.display());
+    Ok(())
+}

@@ -1,0 +1,267 @@
+//! TaskMem's metrics over answered questions: Acc = correct / all, Cov = answered / all
+//! (not E), Prec = correct / answered, so Acc = Cov x Prec; with 95% intervals from a seeded
+//! bootstrap over questions, overall and per task type, one set per lane.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// One answered question: a row of the results table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultRow {
+    pub stream: String,
+    pub task_id: String,
+    pub task_type: String,
+    pub ask_ms: i64,
+    pub lane: String,
+    /// A-D, E (insufficient information), or free text for an open question.
+    pub answer: String,
+    pub expected: String,
+    pub correct: bool,
+    pub abstained: bool,
+    /// Memory entries available at the ask time, and the ones the answer rests on.
+    pub entries_available: usize,
+    pub entries_used: String,
+}
+
+/// A 95% interval, as fractions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    pub low: f64,
+    pub high: f64,
+}
+
+/// Acc, Cov and Prec (fractions) of a set of questions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub questions: usize,
+    pub answered: usize,
+    pub correct: usize,
+    pub acc: f64,
+    pub cov: f64,
+    pub prec: f64,
+    pub acc_ci: Interval,
+    pub cov_ci: Interval,
+    pub prec_ci: Interval,
+}
+
+/// Resamples for the bootstrap: enough for stable 2.5% and 97.5% percentiles.
+const RESAMPLES: usize = 1000;
+
+fn ratios(questions: usize, answered: usize, correct: usize) -> (f64, f64, f64) {
+    let of = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    (
+        of(correct, questions),
+        of(answered, questions),
+        of(correct, answered),
+    )
+}
+
+/// `SplitMix64`: a fixed, seeded bootstrap gives the same intervals on every run.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z % n as u64) as usize
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let at = (p * (sorted.len() - 1) as f64).round() as usize;
+    sorted[at.min(sorted.len() - 1)]
+}
+
+/// The metrics of `rows`, with bootstrap intervals seeded by `seed`.
+#[must_use]
+pub fn metrics(rows: &[&ResultRow], seed: u64) -> Metrics {
+    let n = rows.len();
+    let answered = rows.iter().filter(|r| !r.abstained).count();
+    let correct = rows.iter().filter(|r| r.correct).count();
+    let (acc, cov, prec) = ratios(n, answered, correct);
+    let mut samples = [Vec::new(), Vec::new(), Vec::new()];
+    if n > 0 {
+        let mut rng = SplitMix(seed);
+        for _ in 0..RESAMPLES {
+            let (mut a, mut c) = (0, 0);
+            for _ in 0..n {
+                let r = rows[rng.below(n)];
+                a += usize::from(!r.abstained);
+                c += usize::from(r.correct);
+            }
+            let (acc, cov, prec) = ratios(n, a, c);
+            samples[0].push(acc);
+            samples[1].push(cov);
+            // A resample with nothing answered has no precision; it is left out.
+            if a > 0 {
+                samples[2].push(prec);
+            }
+        }
+    }
+    let interval = |s: &mut Vec<f64>| {
+        s.sort_by(f64::total_cmp);
+        Interval {
+            low: percentile(s, 0.025),
+            high: percentile(s, 0.975),
+        }
+    };
+    Metrics {
+        questions: n,
+        answered,
+        correct,
+        acc,
+        cov,
+        prec,
+        acc_ci: interval(&mut samples[0]),
+        cov_ci: interval(&mut samples[1]),
+        prec_ci: interval(&mut samples[2]),
+    }
+}
+
+/// One lane's metrics: the General lane, or an adapter's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LaneSummary {
+    pub lane: String,
+    #[serde(default)]
+    pub adapter: Option<String>,
+    /// The task type the adapter was tuned for.
+    #[serde(default)]
+    pub task_type: Option<String>,
+    /// How many tasks the adapter was tuned on (Phase Two refreshes at 10, 30 and 50).
+    #[serde(default)]
+    pub tasks_seen: Option<usize>,
+    pub overall: Metrics,
+    pub by_type: BTreeMap<String, Metrics>,
+}
+
+/// What an evaluation found: summary.json.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// The suite or project evaluated.
+    pub source: String,
+    pub split: String,
+    pub answerer: String,
+    pub policy: String,
+    pub questions: usize,
+    pub seconds: f64,
+    pub lanes: Vec<LaneSummary>,
+}
+
+/// What is known of a lane before its rows are summed up.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LaneInfo {
+    pub lane: String,
+    pub adapter: Option<String>,
+    pub task_type: Option<String>,
+    pub tasks_seen: Option<usize>,
+}
+
+/// Sums rows up per lane (in `lanes` order) and per task type.
+#[must_use]
+pub fn summarize(rows: &[ResultRow], lanes: &[LaneInfo]) -> Vec<LaneSummary> {
+    lanes
+        .iter()
+        .enumerate()
+        .map(|(i, info)| {
+            let mine: Vec<&ResultRow> = rows.iter().filter(|r| r.lane == info.lane).collect();
+            let mut types: BTreeMap<&str, Vec<&ResultRow>> = BTreeMap::new();
+            for r in &mine {
+                types.entry(r.task_type.as_str()).or_default().push(r);
+            }
+            let seed = 0x5EED ^ ((i as u64) << 8);
+            LaneSummary {
+                lane: info.lane.clone(),
+                adapter: info.adapter.clone(),
+                task_type: info.task_type.clone(),
+                tasks_seen: info.tasks_seen,
+                overall: metrics(&mine, seed),
+                by_type: types
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, (t, rs))| (t.to_owned(), metrics(&rs, seed ^ (k as u64 + 1))))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(lane: &str, task_type: &str, correct: bool, abstained: bool) -> ResultRow {
+        ResultRow {
+            stream: "s".into(),
+            task_id: "q".into(),
+            task_type: task_type.into(),
+            ask_ms: 0,
+            lane: lane.into(),
+            answer: if abstained { "E".into() } else { "A".into() },
+            expected: "A".into(),
+            correct,
+            abstained,
+            entries_available: 0,
+            entries_used: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_hand_made_table_gives_the_hand_computed_metrics() {
+        // General: 10 questions, 8 answered, 6 right. Adapter: 4 questions, all answered, 3 right.
+        let mut rows = Vec::new();
+        for i in 0..10 {
+            let kind = if i < 4 {
+                "Counting Problem"
+            } else {
+                "OCR Problems"
+            };
+            rows.push(row("builtin", kind, i < 6, i >= 8));
+        }
+        for i in 0..4 {
+            rows.push(row("count", "Counting Problem", i < 3, false));
+        }
+        let lanes = [
+            LaneInfo {
+                lane: "builtin".into(),
+                ..LaneInfo::default()
+            },
+            LaneInfo {
+                lane: "count".into(),
+                tasks_seen: Some(50),
+                ..LaneInfo::default()
+            },
+        ];
+        let s = summarize(&rows, &lanes);
+        let g = s[0].overall;
+        assert_eq!((g.questions, g.answered, g.correct), (10, 8, 6));
+        assert!((g.acc - 0.6).abs() < 1e-12 && (g.cov - 0.8).abs() < 1e-12);
+        assert!((g.prec - 0.75).abs() < 1e-12);
+        assert!((g.acc - g.cov * g.prec).abs() < 1e-12, "Acc = Cov x Prec");
+        assert!(g.acc_ci.low <= g.acc && g.acc <= g.acc_ci.high && g.acc_ci.low < g.acc_ci.high);
+        // Counting in General: 4 asked, 4 answered, 4 right; OCR: 6 asked, 4 answered, 2 right.
+        let counting = s[0].by_type["Counting Problem"];
+        assert_eq!((counting.acc, counting.cov, counting.prec), (1.0, 1.0, 1.0));
+        let ocr = s[0].by_type["OCR Problems"];
+        assert!((ocr.acc - 2.0 / 6.0).abs() < 1e-12 && (ocr.prec - 0.5).abs() < 1e-12);
+        assert_eq!(s[1].overall.correct, 3);
+        assert_eq!(s[1].tasks_seen, Some(50));
+        // Seeded: the same table gives the same intervals.
+        assert_eq!(summarize(&rows, &lanes), s);
+    }
+
+    #[test]
+    fn nothing_answered_is_zero_coverage_and_zero_precision() {
+        let rows: Vec<ResultRow> = (0..5).map(|_| row("builtin", "t", false, true)).collect();
+        let refs: Vec<&ResultRow> = rows.iter().collect();
+        let m = metrics(&refs, 1);
+        assert_eq!((m.acc, m.cov, m.prec), (0.0, 0.0, 0.0));
+        assert_eq!(m.prec_ci, Interval::default());
+    }
+}
