@@ -1,8 +1,8 @@
 //! `TaskMem` Studio: a desktop workbench for task-focused memorization of multimodal agents.
 //!
 //! The loop: a video is demuxed and decoded into frames ([`video`]); playback is a plain state
-//! machine ([`playback`]); a memorization policy turns each 10 s clip into a memory entry
-//! (later issues); tasks arriving in the stream are answered from memory alone. The GUI
+//! machine ([`playback`]); a memorization policy ([`policy`]) turns each 10 s clip into a
+//! memory entry; tasks arriving in the stream are answered from memory alone ([`eval`]). The GUI
 //! ([`app`]) and the CLI ([`cli`]) are thin clients of the same library.
 //!
 //! Architecture:
@@ -16,9 +16,14 @@
 //! - [`playback`]: play/pause/seek/step/speed/loop/follow-live. No egui.
 //! - [`world`]: the synthetic streaming world (simulation, renderer, ground truth, questions)
 //!   that writes real MP4 streams. No egui.
+//! - [`policy`]: the memorization-policy trait, the built-in candle policy, its training
+//!   (warm-up, Phase One GRPO), ingest and live memorizing. No egui.
+//! - [`eval`]: streaming evaluation: answerers, replay at ask times, Acc/Cov/Prec with
+//!   intervals, result tables and plotters charts. No egui.
 //! - [`fsutil`]: atomic file writes (temp file, sync, rename), shared by every writer.
 //! - [`timefmt`]: time parsing and `HH:MM:SS.mmm` formatting.
-//! - [`cli`]: the headless subcommands (`probe`, `frames`, `bench`, `world`, `import`, `export`).
+//! - [`cli`]: the headless subcommands (`probe`, `frames`, `bench`, `world`, `import`, `export`,
+//!   `ingest`, `train`, `eval`, `chart`).
 //! - [`app`]: the egui application; panels emit `AppCommand`s applied in one place per frame.
 
 pub mod app;

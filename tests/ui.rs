@@ -1274,3 +1274,118 @@ fn the_training_window_runs_phase_one_with_progress_curves_a_report_and_cancel()
     h.get_by_label("stopped");
     assert!(!settings.out.join("model.safetensors").exists());
 }
+
+#[test]
+fn the_evaluate_window_answers_a_suite_charts_it_loads_results_and_cancels() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("results");
+    let mut h = app_harness(None);
+    h.step();
+    h.get_by_label("Evaluate").click();
+    steps(&mut h, 2);
+    h.get_by_label("Evaluate from memory…").click();
+    steps(&mut h, 4);
+    assert!(h.state().evaluation.open);
+    h.get_by_label_contains("No results yet");
+    {
+        let panel = &mut h.state_mut().evaluation;
+        panel.suite = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("datasets/world-tempo")
+            .display()
+            .to_string();
+        panel.reference = true;
+        panel.out = out.display().to_string();
+    }
+    h.step();
+    h.get_by_label("Run evaluation").click();
+    steps(&mut h, 2);
+    let start = Instant::now();
+    while h.state().evaluation.is_running() {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "evaluation took too long"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    h.step();
+    h.get_by_label_contains("Saved in");
+    h.get_by_label("Accuracy by task type (%, 95% interval)");
+    // The table: both lanes, overall and per type.
+    assert!(h.query_all_by_label("builtin").count() >= 2);
+    assert!(h.query_all_by_label("reference").count() >= 2);
+    assert_eq!(
+        h.query_all_by_label("Counting Problem").count(),
+        2,
+        "a row per lane"
+    );
+    let summary = h.state().evaluation.summary().unwrap().clone();
+    assert_eq!(summary.lanes.len(), 2);
+    assert_eq!(summary.questions, 32);
+    for file in [
+        "results.parquet",
+        "results.csv",
+        "summary.json",
+        "chart.png",
+        "chart.svg",
+    ] {
+        assert!(out.join(file).is_file(), "{file}");
+    }
+
+    // A results folder is shown again from disk; a folder without one is a toast naming it.
+    let mut fresh = app_harness(None);
+    fresh.step();
+    fresh.state_mut().submit(AppCommand::ShowEvaluation);
+    steps(&mut fresh, 4);
+    fresh.state_mut().evaluation.load = out.display().to_string();
+    fresh.step();
+    fresh.get_by_label("Load results").click();
+    steps(&mut fresh, 2);
+    let loaded = fresh.state().evaluation.summary().unwrap();
+    assert_eq!(loaded.questions, summary.questions);
+    assert_eq!(
+        loaded
+            .lanes
+            .iter()
+            .map(|l| (&l.lane, l.overall.correct))
+            .collect::<Vec<_>>(),
+        summary
+            .lanes
+            .iter()
+            .map(|l| (&l.lane, l.overall.correct))
+            .collect::<Vec<_>>()
+    );
+    fresh.state_mut().evaluation.load = dir.path().display().to_string();
+    fresh.step();
+    fresh.get_by_label("Load results").click();
+    steps(&mut fresh, 2);
+    let toasts = fresh.state().toasts.messages().join("\n");
+    assert!(toasts.contains("summary.json"), "{toasts}");
+
+    // A long run stops on Cancel and writes nothing.
+    let cancelled = dir.path().join("cancelled");
+    {
+        let panel = &mut h.state_mut().evaluation;
+        panel.suite = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("datasets/world-life")
+            .display()
+            .to_string();
+        panel.out = cancelled.display().to_string();
+    }
+    h.step();
+    h.get_by_label("Run evaluation").click();
+    steps(&mut h, 2);
+    h.get_by_label("Cancel evaluation").click();
+    let start = Instant::now();
+    while h.state().evaluation.is_running() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "cancel took too long"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    h.step();
+    h.get_by_label("stopped");
+    assert!(!cancelled.exists());
+}

@@ -1,6 +1,7 @@
 //! The egui application. Panels emit [`AppCommand`]s; [`TaskMemApp::apply`] is the one place
 //! they change state. Opening a video runs on a named thread; decoding on the video threads.
 
+pub mod evaluation;
 pub mod memorize;
 pub mod player;
 pub mod project_view;
@@ -124,6 +125,12 @@ pub enum AppCommand {
     StartTraining,
     /// Memorize with the model in this folder (`None`: the shipped one).
     UsePolicyModel(Option<PathBuf>),
+    /// Show the Evaluate window.
+    ShowEvaluation,
+    /// Run an evaluation with the Evaluate window's settings.
+    StartEvaluation,
+    /// Show an evaluation's results folder.
+    LoadEvaluation(PathBuf),
 }
 
 /// What persists between runs (window layout persists through eframe itself).
@@ -191,6 +198,8 @@ pub struct TaskMemApp {
     memorize: MemorizeControl,
     /// The Training window and its run.
     pub training: training::TrainingPanel,
+    /// The Evaluate window and its run.
+    pub evaluation: evaluation::EvaluationPanel,
 }
 
 impl TaskMemApp {
@@ -221,6 +230,7 @@ impl TaskMemApp {
             creating: None,
             memorize: MemorizeControl::default(),
             training: training::TrainingPanel::default(),
+            evaluation: evaluation::EvaluationPanel::default(),
         };
         if app.settings.author.is_empty() {
             app.settings.author = std::env::var("USER")
@@ -552,6 +562,28 @@ impl TaskMemApp {
                 self.player = None;
             }
             AppCommand::ShowTraining => self.training.open = true,
+            AppCommand::ShowEvaluation => {
+                // A project's own lanes are the natural first choice once one is open.
+                if self.project.is_some() && !self.evaluation.open {
+                    self.evaluation.source = evaluation::EvalSource::Project;
+                }
+                self.evaluation.open = true;
+            }
+            AppCommand::StartEvaluation => {
+                let context = evaluation::EvalContext {
+                    project_dir: self.project.as_ref().map(|p| p.dir().to_path_buf()),
+                    model_dir: self.settings.policy_model.clone(),
+                    budget_tokens: self.settings.policy_budget_tokens,
+                };
+                if let Err(e) = self.evaluation.start(&context) {
+                    self.toasts.error(e);
+                }
+            }
+            AppCommand::LoadEvaluation(dir) => {
+                if let Err(e) = self.evaluation.load_results(dir) {
+                    self.toasts.error(e);
+                }
+            }
             AppCommand::MemorizeWithAdapter(path) => {
                 // rfd blocks while the native dialog is open; no frame is due meanwhile.
                 let path = path.or_else(|| {
@@ -1525,6 +1557,18 @@ impl TaskMemApp {
                     }
                 }
             });
+            ui.menu_button("Evaluate", |ui| {
+                if ui
+                    .button("Evaluate from memory…")
+                    .on_hover_text(
+                        "Answer every task at its ask time from the memory written before it: \
+                         Acc, Cov and Prec per lane and task type, with charts",
+                    )
+                    .clicked()
+                {
+                    self.pending.push(AppCommand::ShowEvaluation);
+                }
+            });
             ui.menu_button("View", |ui| {
                 if ui
                     .add(egui::Button::new("Fit timeline").shortcut_text("double-click"))
@@ -1857,6 +1901,15 @@ impl eframe::App for TaskMemApp {
         }
         let training_commands = self.training.window_ui(&ctx);
         self.pending.extend(training_commands);
+        if let Some(error) = self.evaluation.poll() {
+            self.toasts.error(error);
+        }
+        if self.evaluation.is_running() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        }
+        let has_project = self.project.is_some();
+        let evaluation_commands = self.evaluation.window_ui(&ctx, has_project);
+        self.pending.extend(evaluation_commands);
         self.toasts.show(&ctx);
         if !self.pending.is_empty() {
             ctx.request_repaint();

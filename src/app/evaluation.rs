@@ -1,0 +1,564 @@
+//! The Evaluation window: answers tasks from memory alone at their ask times (this project's
+//! lanes, or a suite memorized with the built-in policy, its adapters and the reference lane)
+//! on an `eval` thread with progress and cancel; then charts accuracy per task type and lane
+//! with 95% intervals (`egui_plot`), accuracy against tasks seen, and a table beside them. The
+//! run and the files it writes are `eval::replay` and `eval::results`, as for `taskmem eval`.
+
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossbeam_channel::Receiver;
+use egui::Color32;
+use egui_plot::{Bar, BarChart, GridMark, Legend, Line, Plot, PlotPoints, Points};
+
+use crate::app::AppCommand;
+use crate::eval::answer::BuiltinAnswerer;
+use crate::eval::chart::{ChartData, lane_color};
+use crate::eval::metrics::{Metrics, Summary};
+use crate::eval::replay::{EvalEvent, SuiteSettings, run_project, run_suite};
+
+/// What the `eval` thread sends.
+enum EvalMessage {
+    Progress {
+        done: usize,
+        total: usize,
+        text: String,
+    },
+    Done(Result<(Box<Summary>, PathBuf), String>),
+}
+
+struct EvalJob {
+    messages: Receiver<EvalMessage>,
+    cancel: Arc<AtomicBool>,
+}
+
+/// Where the questions and the memory come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EvalSource {
+    /// The open project's tasks, answered from the lanes it holds.
+    Project,
+    /// A suite's streams, memorized now.
+    Suite,
+}
+
+/// What a run needs from the app: the open project and the policy settings.
+#[derive(Clone, Debug, Default)]
+pub struct EvalContext {
+    pub project_dir: Option<PathBuf>,
+    pub model_dir: Option<PathBuf>,
+    pub budget_tokens: Option<usize>,
+}
+
+/// The window's state: the form, the run's progress and the results shown.
+pub struct EvaluationPanel {
+    pub open: bool,
+    pub source: EvalSource,
+    pub suite: String,
+    pub split: String,
+    /// Adapter files, one per line.
+    pub adapters: String,
+    pub reference: bool,
+    /// Where results go (empty: the project's `eval/` folder, or a temp folder).
+    pub out: String,
+    /// A results folder to open.
+    pub load: String,
+    job: Option<EvalJob>,
+    progress: (usize, usize),
+    status: String,
+    shown: Option<(Summary, ChartData, PathBuf)>,
+}
+
+impl Default for EvaluationPanel {
+    fn default() -> Self {
+        Self {
+            open: false,
+            source: EvalSource::Suite,
+            suite: "datasets/world-mme".to_owned(),
+            split: "test".to_owned(),
+            adapters: String::new(),
+            reference: true,
+            out: String::new(),
+            load: String::new(),
+            job: None,
+            progress: (0, 0),
+            status: String::new(),
+            shown: None,
+        }
+    }
+}
+
+impl EvaluationPanel {
+    #[must_use]
+    pub fn is_running(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// The summary on show, if any.
+    #[must_use]
+    pub fn summary(&self) -> Option<&Summary> {
+        self.shown.as_ref().map(|(s, _, _)| s)
+    }
+
+    fn out_dir(&self, project_dir: Option<&PathBuf>) -> PathBuf {
+        if !self.out.trim().is_empty() {
+            return PathBuf::from(self.out.trim());
+        }
+        let stamp = crate::tasks::now_unix_ms();
+        match (self.source, project_dir) {
+            (EvalSource::Project, Some(dir)) => dir.join("eval").join(format!("run-{stamp}")),
+            _ => std::env::temp_dir()
+                .join("taskmem-eval")
+                .join(format!("run-{stamp}")),
+        }
+    }
+
+    /// Starts a run on an `eval` thread.
+    ///
+    /// # Errors
+    /// A project run without a project, or a thread that cannot start.
+    pub fn start(&mut self, context: &EvalContext) -> Result<(), String> {
+        let out = self.out_dir(context.project_dir.as_ref());
+        let project = match self.source {
+            EvalSource::Project => Some(
+                context
+                    .project_dir
+                    .clone()
+                    .ok_or("open a project first: its tasks and lanes are what is evaluated")?,
+            ),
+            EvalSource::Suite => None,
+        };
+        let settings = SuiteSettings {
+            suite: PathBuf::from(self.suite.trim()),
+            split: self.split.trim().to_owned(),
+            model_dir: context.model_dir.clone(),
+            adapters: self
+                .adapters
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(PathBuf::from)
+                .collect(),
+            budget_tokens: context.budget_tokens,
+            clip_ms: 10_000,
+            reference: self.reference,
+        };
+        let (tx, rx) = crossbeam_channel::bounded(256);
+        let cancel = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&cancel);
+        std::thread::Builder::new()
+            .name("eval".to_owned())
+            .spawn(move || {
+                let answerer = BuiltinAnswerer;
+                let run = match project {
+                    Some(dir) => crate::project::Project::open(&dir)
+                        .map_err(|e| e.to_string())
+                        .and_then(|p| run_project(&p, None, &answerer).map_err(|e| e.to_string())),
+                    None => run_suite(&settings, &answerer, &mut |event| {
+                        let (done, total, text) = match event {
+                            EvalEvent::Memorized {
+                                stream,
+                                done,
+                                total,
+                            } => (done, total, format!("memorizing {stream}")),
+                            EvalEvent::Answering { questions } => {
+                                (1, 1, format!("answering {questions} questions"))
+                            }
+                        };
+                        // The window may be gone; the run then stops too.
+                        if tx
+                            .send(EvalMessage::Progress { done, total, text })
+                            .is_err()
+                            || stop.load(Ordering::Relaxed)
+                        {
+                            ControlFlow::Break(())
+                        } else {
+                            ControlFlow::Continue(())
+                        }
+                    })
+                    .map_err(|e| e.to_string()),
+                };
+                let result = run.and_then(|run| {
+                    crate::eval::results::write(&out, &run.rows, &run.summary)
+                        .map_err(|e| e.to_string())?;
+                    Ok((Box::new(run.summary), out))
+                });
+                let _ = tx.send(EvalMessage::Done(result));
+            })
+            .map_err(|e| format!("cannot start the evaluation thread: {e}"))?;
+        self.job = Some(EvalJob {
+            messages: rx,
+            cancel,
+        });
+        self.progress = (0, 0);
+        "starting".clone_into(&mut self.status);
+        Ok(())
+    }
+
+    /// Asks the run to stop after the clip in hand.
+    pub fn cancel(&self) {
+        if let Some(job) = &self.job {
+            job.cancel.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Takes the thread's messages; returns an error message when the run failed.
+    pub fn poll(&mut self) -> Option<String> {
+        let job = self.job.as_ref()?;
+        let mut done = None;
+        loop {
+            match job.messages.try_recv() {
+                Ok(EvalMessage::Progress { done, total, text }) => {
+                    self.progress = (done, total);
+                    self.status = text;
+                }
+                Ok(EvalMessage::Done(result)) => done = Some(result),
+                Err(crossbeam_channel::TryRecvError::Empty) => break,
+                Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                    done.get_or_insert(
+                        Err("the evaluation thread stopped unexpectedly".to_owned()),
+                    );
+                    break;
+                }
+            }
+        }
+        let result = done?;
+        self.job = None;
+        match result {
+            Ok((summary, dir)) => {
+                self.status = format!("Saved in {}", dir.display());
+                self.show(*summary, dir);
+                None
+            }
+            Err(message) => {
+                self.status.clone_from(&message);
+                (message != "stopped").then_some(message)
+            }
+        }
+    }
+
+    fn show(&mut self, summary: Summary, dir: PathBuf) {
+        let data = ChartData::of(&summary);
+        self.shown = Some((summary, data, dir));
+    }
+
+    /// Shows a results folder written earlier.
+    ///
+    /// # Errors
+    /// When it holds no readable summary (the message names the file).
+    pub fn load_results(&mut self, dir: PathBuf) -> Result<(), String> {
+        let summary = crate::eval::results::read_summary(&dir).map_err(|e| e.to_string())?;
+        self.status = format!("Showing {}", dir.display());
+        self.show(summary, dir);
+        Ok(())
+    }
+
+    pub fn window_ui(&mut self, ctx: &egui::Context, has_project: bool) -> Vec<AppCommand> {
+        let mut commands = Vec::new();
+        let mut open = self.open;
+        egui::Window::new("Evaluate")
+            .open(&mut open)
+            .default_width(980.0)
+            .default_height(640.0)
+            .show(ctx, |ui| self.contents_ui(ui, has_project, &mut commands));
+        self.open = open;
+        commands
+    }
+
+    fn contents_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        has_project: bool,
+        commands: &mut Vec<AppCommand>,
+    ) {
+        let running = self.is_running();
+        ui.add_enabled_ui(!running, |ui| self.form_ui(ui, has_project, commands));
+        ui.horizontal(|ui| {
+            if running {
+                if ui
+                    .button("Cancel evaluation")
+                    .on_hover_text("Stops after the clip being memorized; nothing is written")
+                    .clicked()
+                {
+                    self.cancel();
+                }
+            } else if ui
+                .button("Run evaluation")
+                .on_hover_text(
+                    "Answers every task at its ask time from the memory written before it; \
+                     results, summary and charts are saved in the output folder",
+                )
+                .clicked()
+            {
+                commands.push(AppCommand::StartEvaluation);
+            }
+            ui.label(&self.status);
+        });
+        if running {
+            let (done, total) = self.progress;
+            let fraction = if total == 0 {
+                0.0
+            } else {
+                done as f32 / total as f32
+            };
+            ui.add(egui::ProgressBar::new(fraction).show_percentage());
+        }
+        ui.separator();
+        match &self.shown {
+            Some((summary, data, _)) => results_ui(ui, summary, data),
+            None => {
+                ui.weak(
+                    "No results yet. Run an evaluation, or load a results folder written by \
+                     `taskmem eval`.",
+                );
+            }
+        }
+    }
+
+    fn form_ui(&mut self, ui: &mut egui::Ui, has_project: bool, commands: &mut Vec<AppCommand>) {
+        ui.horizontal(|ui| {
+            ui.label("Questions and memory:");
+            ui.add_enabled_ui(has_project, |ui| {
+                ui.radio_value(
+                    &mut self.source,
+                    EvalSource::Project,
+                    "this project's lanes",
+                )
+                .on_hover_text("The project's tasks, answered from every lane it holds")
+                .on_disabled_hover_text("Open a project to evaluate its lanes");
+            });
+            ui.radio_value(
+                &mut self.source,
+                EvalSource::Suite,
+                "a suite, memorized now",
+            )
+            .on_hover_text(
+                "Each stream of the split is memorized by the built-in policy (General lane) \
+                     and by each adapter, then its questions are answered",
+            );
+        });
+        if self.source == EvalSource::Suite {
+            egui::Grid::new("eval-suite").num_columns(2).show(ui, |ui| {
+                ui.label("Suite folder");
+                ui.add(egui::TextEdit::singleline(&mut self.suite).desired_width(360.0))
+                    .on_hover_text("A folder with suite.json, such as datasets/world-mme");
+                ui.end_row();
+                ui.label("Split");
+                ui.add(egui::TextEdit::singleline(&mut self.split).desired_width(80.0))
+                    .on_hover_text("test: streams never trained on");
+                ui.end_row();
+                ui.label("Adapters");
+                ui.add(
+                    egui::TextEdit::multiline(&mut self.adapters)
+                        .desired_rows(2)
+                        .desired_width(360.0)
+                        .hint_text("one .safetensors path per line"),
+                )
+                .on_hover_text("Each adapter gets its own lane, answered beside the General one");
+                ui.end_row();
+                ui.label("Reference lane");
+                ui.checkbox(
+                    &mut self.reference,
+                    "also answer from the world's reference descriptions",
+                )
+                .on_hover_text(
+                    "Read from the ground truth, not written by a policy: an upper bound for a \
+                         policy that imitates the references",
+                );
+                ui.end_row();
+            });
+        }
+        ui.horizontal(|ui| {
+            ui.label("Output folder");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.out)
+                    .desired_width(360.0)
+                    .hint_text("default: the project's eval/ folder, or a temp folder"),
+            )
+            .on_hover_text("results.parquet, results.csv, summary.json, chart.png and chart.svg");
+        });
+        ui.horizontal(|ui| {
+            ui.label("Results folder");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.load)
+                    .desired_width(360.0)
+                    .hint_text("a folder written by taskmem eval"),
+            );
+            if ui
+                .button("Load results")
+                .on_hover_text("Shows the charts and table of an earlier evaluation")
+                .clicked()
+            {
+                commands.push(AppCommand::LoadEvaluation(PathBuf::from(self.load.trim())));
+            }
+        });
+    }
+}
+
+fn color(index: usize) -> Color32 {
+    let (r, g, b) = lane_color(index);
+    Color32::from_rgb(r, g, b)
+}
+
+fn percent_with_interval(m: &Metrics) -> String {
+    format!(
+        "{:.1} [{:.1}, {:.1}]",
+        m.acc * 100.0,
+        m.acc_ci.low * 100.0,
+        m.acc_ci.high * 100.0
+    )
+}
+
+fn results_ui(ui: &mut egui::Ui, summary: &Summary, data: &ChartData) {
+    ui.label(format!(
+        "{} ({}): {} questions, answered by {}, memory by {}, {:.1} s",
+        summary.source,
+        summary.split,
+        summary.questions,
+        summary.answerer,
+        summary.policy,
+        summary.seconds
+    ));
+    ui.columns(2, |columns| {
+        columns[0].strong("Accuracy by task type (%, 95% interval)");
+        bars_ui(&mut columns[0], data);
+        if !data.lines.is_empty() {
+            columns[0].strong("Accuracy against tasks seen");
+            lines_ui(&mut columns[0], data);
+        }
+        table_ui(&mut columns[1], summary);
+    });
+}
+
+/// Horizontal grouped bars: row 0 ("All") on top, one bar per lane, whiskers for the interval.
+fn bars_ui(ui: &mut egui::Ui, data: &ChartData) {
+    let lanes = data.lanes.len().max(1);
+    let width = 0.8 / lanes as f64;
+    let names: Vec<String> = data.categories.iter().map(|(n, _)| n.clone()).collect();
+    let rows = names.len();
+    let row_of = move |y: f64| -> Option<usize> {
+        let r = (-y).round();
+        ((r - (-y)).abs() < 1e-6 && r >= 0.0 && (r as usize) < rows).then_some(r as usize)
+    };
+    let label_names = names.clone();
+    let whisker = ui.visuals().text_color();
+    Plot::new("eval-bars")
+        .legend(Legend::default().position(egui_plot::Corner::RightBottom))
+        .height((rows as f32 * 34.0).clamp(160.0, 420.0))
+        .include_x(0.0)
+        .include_x(105.0)
+        .allow_scroll(false)
+        .allow_zoom(false)
+        .allow_drag(false)
+        .y_axis_min_width(150.0)
+        .x_axis_label("accuracy (%)")
+        .y_grid_spacer(move |_| {
+            (0..rows)
+                .map(|r| GridMark {
+                    value: -(r as f64),
+                    step_size: 1.0,
+                })
+                .collect()
+        })
+        .y_axis_formatter(move |mark, _| {
+            row_of(mark.value)
+                .and_then(|r| label_names.get(r).cloned())
+                .unwrap_or_default()
+        })
+        .show(ui, |plot| {
+            for (l, lane) in data.lanes.iter().enumerate() {
+                let mut bars = Vec::new();
+                for (row, (name, per_lane)) in data.categories.iter().enumerate() {
+                    let Some(Some(m)) = per_lane.get(l) else {
+                        continue;
+                    };
+                    // The first lane on top within its row.
+                    let y = -(row as f64) + 0.4 - width * (l as f64 + 0.5);
+                    bars.push(
+                        Bar::new(y, m.acc * 100.0)
+                            .width(width * 0.9)
+                            .fill(color(l).gamma_multiply(0.85))
+                            .name(format!("{name}: {}", percent_with_interval(m))),
+                    );
+                    plot.line(
+                        Line::new(
+                            "",
+                            PlotPoints::from(vec![
+                                [m.acc_ci.low * 100.0, y],
+                                [m.acc_ci.high * 100.0, y],
+                            ]),
+                        )
+                        .color(whisker)
+                        .width(1.0),
+                    );
+                }
+                plot.add(
+                    BarChart::new(lane.as_str(), bars)
+                        .horizontal()
+                        .color(color(l)),
+                );
+            }
+        });
+}
+
+fn lines_ui(ui: &mut egui::Ui, data: &ChartData) {
+    Plot::new("eval-lines")
+        .legend(Legend::default().position(egui_plot::Corner::RightBottom))
+        .height(180.0)
+        .include_y(0.0)
+        .include_y(100.0)
+        .include_x(0.0)
+        .allow_scroll(false)
+        .x_axis_label("tasks seen (0 = General lane)")
+        .y_axis_label("accuracy (%)")
+        .show(ui, |plot| {
+            for (i, (task_type, points)) in data.lines.iter().enumerate() {
+                let pts: Vec<[f64; 2]> = points.iter().map(|&(x, y)| [x, y]).collect();
+                plot.line(
+                    Line::new(task_type.as_str(), PlotPoints::from(pts.clone()))
+                        .color(color(i + 1))
+                        .width(2.0),
+                );
+                plot.add(
+                    Points::new("", PlotPoints::from(pts))
+                        .color(color(i + 1))
+                        .radius(3.5),
+                );
+            }
+        });
+}
+
+fn table_ui(ui: &mut egui::Ui, summary: &Summary) {
+    egui::ScrollArea::vertical()
+        .id_salt("eval-table")
+        .max_height(560.0)
+        .show(ui, |ui| {
+            egui::Grid::new("eval-metrics")
+                .striped(true)
+                .num_columns(6)
+                .show(ui, |ui| {
+                    for head in ["lane", "task type", "n", "Acc % [95%]", "Cov %", "Prec %"] {
+                        ui.strong(head);
+                    }
+                    ui.end_row();
+                    for (l, lane) in summary.lanes.iter().enumerate() {
+                        let rows = std::iter::once(("All", &lane.overall))
+                            .chain(lane.by_type.iter().map(|(t, m)| (t.as_str(), m)));
+                        for (name, m) in rows {
+                            ui.colored_label(color(l), &lane.lane).on_hover_text(
+                                lane.adapter
+                                    .as_deref()
+                                    .unwrap_or("no adapter: the lane as written"),
+                            );
+                            ui.label(name);
+                            ui.label(m.questions.to_string());
+                            ui.label(percent_with_interval(m));
+                            ui.label(format!("{:.1}", m.cov * 100.0));
+                            ui.label(format!("{:.1}", m.prec * 100.0));
+                            ui.end_row();
+                        }
+                    }
+                });
+        });
+}
