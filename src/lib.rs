@@ -36,5 +36,6 @@ pub mod policy;
 pub mod project;
 pub mod tasks;
 pub mod timefmt;
+pub mod train;
 pub mod video;
 pub mod world;

@@ -4,6 +4,7 @@
 mod bench;
 mod eval;
 mod ingest;
+mod phase2;
 mod train;
 
 use std::ops::ControlFlow;
@@ -90,6 +91,9 @@ pub enum TrainCommand {
     Phase1(train::Phase1Args),
     /// A model's held-out quality on a suite's test streams, claim by claim.
     Judge(train::JudgeArgs),
+    /// Phase Two: a steering adapter tuned with DPO on pairs judged against the recent
+    /// tasks of a type.
+    Phase2(phase2::Phase2Args),
 }
 
 #[derive(Subcommand, Debug)]
@@ -238,6 +242,8 @@ pub enum ExportCommand {
         #[arg(long)]
         video: Option<String>,
     },
+    /// Phase Two's preference pairs (prompt, chosen, rejected and clip references) as Parquet.
+    Pairs(phase2::PairsArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -373,6 +379,12 @@ pub fn run(command: Command) -> Result<(), CliError> {
         Command::Train {
             what: TrainCommand::Judge(args),
         } => train::judge(&args),
+        Command::Train {
+            what: TrainCommand::Phase2(args),
+        } => phase2::phase2(&args),
+        Command::Export {
+            what: ExportCommand::Pairs(args),
+        } => phase2::export_pairs(&args),
         Command::Ingest(args) => ingest::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Chart(args) => eval::chart(&args),

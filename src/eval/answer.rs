@@ -594,6 +594,113 @@ fn fallback(q: &str, options: &[String], memory: &[&MemoryEntry]) -> Option<(usi
     }
 }
 
+/// How much a description alone says of what a question of this form asks for, in [0, 1]:
+/// Phase Two's built-in reward model. Descriptions are of other clips than the question's, so
+/// what counts is the kind of fact (a count, a text, who did what with which object, where I
+/// put things, which rooms), as the answerer would need it for such a question; whether the
+/// fact is true is Phase One's business. Questions in other words score by shared words.
+#[must_use]
+pub fn helpfulness(description: &str, question: &Question) -> f64 {
+    const DOINGS: [&str; 6] = [
+        " opens ",
+        " closes ",
+        " eats ",
+        " drinks from ",
+        " uses ",
+        " gives ",
+    ];
+    let facts: Vec<String> = statements(description)
+        .claims
+        .into_iter()
+        .map(|claim| match claim {
+            Claim::Fact(f) => norm(&f),
+            Claim::Reads { surface, text } => norm(&format!("the {surface} reads \"{text}\"")),
+            Claim::LookAround { room } => format!("i am in the {room}"),
+            Claim::Stay { faces, room } => format!("{} stay in the {room}", faces.join(" and ")),
+        })
+        .collect();
+    let q = norm(&question.text.replace('?', ""));
+    let any = |pred: &dyn Fn(&str) -> bool| facts.iter().any(|f| pred(f));
+    let by_face = |f: &str| f.starts_with("<face_");
+    let done_by_face = |f: &str| by_face(f) && DOINGS.iter().any(|v| f.contains(v));
+    if q.starts_with("how many apples were on the ") {
+        f64::from(u8::from(any(&|f| {
+            f.starts_with("there ") && f.contains(" apple")
+        })))
+    } else if q.starts_with("what did the ") && q.contains(" read around ") {
+        f64::from(u8::from(any(&|f| {
+            f.contains(" reads \"") || f.contains(" write")
+        })))
+    } else if q.starts_with("what color was the ") {
+        if any(&|f| by_face(f) && f.contains(" picks up the ")) {
+            1.0
+        } else {
+            0.5 * f64::from(u8::from(any(&|f| {
+                f.contains(" pick up the ") || f.contains(" picks up the ")
+            })))
+        }
+    } else if q.starts_with("which object did ") {
+        f64::from(u8::from(any(&|f| {
+            f.contains(" gives ") || f.contains(" give ")
+        })))
+    } else if q.starts_with("what did ") && q.contains(" pick up after entering the ") {
+        0.5 * f64::from(u8::from(any(&|f| by_face(f) && f.contains(" enters the "))))
+            + 0.5 * f64::from(u8::from(any(&|f| by_face(f) && f.contains(" picks up "))))
+    } else if q.starts_with("what did ") && q.contains(" do with ") {
+        f64::from(u8::from(any(&done_by_face)))
+    } else if q.starts_with("where did i leave ") {
+        if any(&|f| f.starts_with("i put ")) {
+            1.0
+        } else {
+            0.5 * f64::from(u8::from(any(&|f| f.contains(" is on the "))))
+        }
+    } else if q.starts_with("where did ") && q.contains(" put ") {
+        f64::from(u8::from(any(&|f| by_face(f) && f.contains(" puts "))))
+    } else if q.starts_with("in what order did ") {
+        let by_one_face = facts
+            .iter()
+            .filter_map(|f| {
+                f.split_once(' ')
+                    .filter(|(who, _)| who.starts_with("<face_"))
+            })
+            .fold(
+                std::collections::BTreeMap::<&str, usize>::new(),
+                |mut m, (who, _)| {
+                    *m.entry(who).or_default() += 1;
+                    m
+                },
+            );
+        match by_one_face.values().max() {
+            Some(n) if *n >= 2 => 1.0,
+            Some(_) => 0.5,
+            None => 0.0,
+        }
+    } else if q.starts_with("who was holding ") {
+        0.5 * f64::from(u8::from(any(&|f| {
+            by_face(f) && f.contains(" picks up ")
+                || f.contains(" gives ")
+                || f.contains(" is held by ")
+        }))) + 0.5 * f64::from(u8::from(any(&|f| f.starts_with("i walk to "))))
+    } else if q.starts_with("which rooms did i go through ") {
+        f64::from(u8::from(any(&|f| {
+            f.starts_with("i am in the ") || f.starts_with("i walk to the ")
+        })))
+    } else if q.starts_with("who used ") {
+        f64::from(u8::from(any(&|f| by_face(f) && f.contains(" uses "))))
+    } else {
+        let text = description.to_lowercase();
+        let words: Vec<&str> = q
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.len() >= 4)
+            .collect();
+        if words.is_empty() {
+            0.0
+        } else {
+            words.iter().filter(|w| text.contains(**w)).count() as f64 / words.len() as f64
+        }
+    }
+}
+
 /// Memory as TaskMem renders it for an LLM answerer: "HH:MM:SS-HH:MM:SS" then the description,
 /// one block per entry.
 #[must_use]

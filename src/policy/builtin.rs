@@ -739,6 +739,21 @@ impl MemorizerModel {
         contexts: &[Vec<u32>],
         outputs: &[Vec<u32>],
     ) -> Result<(Tensor, Tensor)> {
+        self.token_logprobs_steered(patches, contexts, outputs, None)
+    }
+
+    /// [`Self::token_logprobs`] with an optional steering adapter (Phase Two's DPO trains
+    /// its vector through this).
+    ///
+    /// # Errors
+    /// On a tensor error, or a steering vector of the wrong width.
+    pub fn token_logprobs_steered(
+        &self,
+        patches: &Tensor,
+        contexts: &[Vec<u32>],
+        outputs: &[Vec<u32>],
+        steering: Option<&Steering>,
+    ) -> Result<(Tensor, Tensor)> {
         let device = patches.device();
         let mut rows = Vec::new();
         for (context, output) in contexts.iter().zip(outputs) {
@@ -773,7 +788,8 @@ impl MemorizerModel {
         let segs = Tensor::from_vec(segs, (b, t), device)?;
         let labels = Tensor::from_vec(labels, (b * t, 1), device)?;
         let weights = Tensor::from_vec(weights, (b, t), device)?;
-        let logits = self.forward(patches, &inputs, &segs)?;
+        let vision = self.encode(patches)?;
+        let logits = self.decode_steered(&vision, &inputs, &segs, steering)?;
         let logp =
             candle_nn::ops::log_softmax(&logits.reshape((b * t, self.cfg.vocab_size))?, D::Minus1)?;
         let picked = logp.gather(&labels, 1)?.reshape((b, t))?;

@@ -121,6 +121,15 @@ impl BuiltinPolicy {
     pub fn model(&self) -> &builtin::MemorizerModel {
         &self.trainable.model
     }
+
+    /// A copy of the network whose weights are plain tensors: what Phase Two tunes a steering
+    /// vector against, so that backpropagation stops at the vector.
+    ///
+    /// # Errors
+    /// On a tensor error.
+    pub fn frozen_model(&self) -> candle_core::Result<builtin::MemorizerModel> {
+        self.trainable.frozen_copy()
+    }
 }
 
 impl MemorizationPolicy for BuiltinPolicy {

@@ -1,0 +1,180 @@
+//! `taskmem train phase2` (tune a steering adapter from the recent tasks of a type) and
+//! `taskmem export pairs` (the preference pairs it would tune on, for TRL or verl).
+
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::CliError;
+use crate::train::phase2::{
+    Phase2Error, Phase2Event, Phase2Settings, Phase2Source, pairs_only, run,
+};
+
+/// Where the tasks and clips come from, and which tasks.
+#[derive(Args, Debug, Clone)]
+pub struct TaskSetArgs {
+    /// A project: its tasks and the videos of its streams.
+    #[arg(long, conflicts_with = "suite", required_unless_present = "suite")]
+    pub project: Option<PathBuf>,
+    /// A suite: its train streams only (tasks and clips); its test streams stay unseen.
+    #[arg(long)]
+    pub suite: Option<PathBuf>,
+    /// The task type the adapter is for, e.g. "Counting Problem".
+    #[arg(long = "type")]
+    pub task_type: String,
+    /// The last this many tasks of the type (TaskMem refreshes after 10, 30 and 50).
+    #[arg(long, default_value_t = 50)]
+    pub recent: usize,
+    /// The Phase One model folder (default: the shipped model).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// At most this many training clips, evenly spread (default: all).
+    #[arg(long)]
+    pub max_clips: Option<usize>,
+    /// Sampled descriptions per clip, judged against the policy's own.
+    #[arg(long, default_value_t = 4)]
+    pub samples: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct Phase2Args {
+    #[command(flatten)]
+    pub tasks: TaskSetArgs,
+    /// The adapter file to write (.safetensors; the .json sidecar goes beside it).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// DPO's beta.
+    #[arg(long, default_value_t = 0.1)]
+    pub beta: f64,
+    #[arg(long, default_value_t = 80)]
+    pub steps: usize,
+    /// The decoder layer (0-based) the steering vector is added after.
+    #[arg(long, default_value_t = 0)]
+    pub layer: usize,
+    #[arg(long, default_value_t = 1.5)]
+    pub scale: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PairsFormat {
+    /// prompt / chosen / rejected columns (TRL's `DPOTrainer`, verl) plus clip references.
+    Trl,
+}
+
+#[derive(Args, Debug)]
+pub struct PairsArgs {
+    #[command(flatten)]
+    pub tasks: TaskSetArgs,
+    #[arg(long, value_enum, default_value = "trl")]
+    pub format: PairsFormat,
+    /// The Parquet file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+fn settings(tasks: &TaskSetArgs, out: PathBuf) -> Phase2Settings {
+    let source = match (&tasks.project, &tasks.suite) {
+        (Some(p), _) => Phase2Source::Project(p.clone()),
+        (None, Some(s)) => Phase2Source::Suite(s.clone()),
+        (None, None) => Phase2Source::Project(PathBuf::new()),
+    };
+    let mut settings = Phase2Settings::new(source, &tasks.task_type, out);
+    settings.recent = tasks.recent;
+    settings.model_dir.clone_from(&tasks.model);
+    settings.max_clips = tasks.max_clips;
+    settings.pairs.samples_per_clip = tasks.samples;
+    settings.pairs.seed = tasks.seed;
+    settings.dpo.seed = tasks.seed;
+    settings
+}
+
+fn cli_error(e: Phase2Error) -> CliError {
+    match e {
+        Phase2Error::Input(_) | Phase2Error::Write { .. } => CliError::BadInput(e.to_string()),
+        other => CliError::Other(anyhow::Error::new(other)),
+    }
+}
+
+fn report(event: Phase2Event) -> ControlFlow<()> {
+    match event {
+        Phase2Event::Stage(text) => eprintln!("{text}"),
+        Phase2Event::ClipsRead { done, total } => eprintln!("read {done}/{total} clips"),
+        Phase2Event::Pairs { done, total, .. } => {
+            if done % 20 == 0 || done == total {
+                eprintln!("judged {done}/{total} clips");
+            }
+        }
+        Phase2Event::Dpo(s) => {
+            if s.step % 20 == 0 || s.step == s.steps {
+                eprintln!(
+                    "dpo {}/{}  loss {:.4}  margin {:.4}  accuracy {:.2}",
+                    s.step, s.steps, s.loss, s.margin, s.accuracy
+                );
+            }
+        }
+    }
+    ControlFlow::Continue(())
+}
+
+/// Runs `taskmem train phase2`.
+///
+/// # Errors
+/// Bad input (exit 2) or a failure while tuning.
+pub fn phase2(args: &Phase2Args) -> Result<(), CliError> {
+    if args.out.extension().and_then(|e| e.to_str()) != Some("safetensors") {
+        return Err(CliError::BadInput(format!(
+            "--out {}: an adapter is a .safetensors file",
+            args.out.display()
+        )));
+    }
+    let mut settings = settings(&args.tasks, args.out.clone());
+    settings.dpo.beta = args.beta;
+    settings.dpo.steps = args.steps;
+    settings.dpo.layer = args.layer;
+    settings.dpo.scale = args.scale;
+    let summary = run(&settings, &mut report).map_err(cli_error)?;
+    println!(
+        "adapter '{}' for {} tuned on {} tasks: {} pairs kept of {} judged ({} ties, {} flips) from {} clips in {:.1} s",
+        summary.name,
+        summary.task_type,
+        summary.task_ids.len(),
+        summary.counts.kept,
+        summary.counts.judged,
+        summary.counts.ties,
+        summary.counts.flips,
+        summary.counts.clips,
+        summary.seconds
+    );
+    if let Some(last) = summary.last {
+        println!(
+            "last DPO step: loss {:.4}, reward margin {:.4}, accuracy {:.2}",
+            last.loss, last.margin, last.accuracy
+        );
+    }
+    println!("wrote {}", summary.adapter.display());
+    Ok(())
+}
+
+/// Runs `taskmem export pairs`.
+///
+/// # Errors
+/// Bad input (exit 2) or a failure while sampling.
+pub fn export_pairs(args: &PairsArgs) -> Result<(), CliError> {
+    let settings = settings(&args.tasks, args.out.clone());
+    let (pairs, counts) = pairs_only(&settings, &mut report).map_err(cli_error)?;
+    match args.format {
+        PairsFormat::Trl => crate::train::pairs::write_trl_parquet(&args.out, &pairs)
+            .map_err(|e| CliError::BadInput(format!("{}: {e}", args.out.display())))?,
+    }
+    println!(
+        "wrote {} pairs ({} ties and {} flips dropped) to {}",
+        pairs.len(),
+        counts.ties,
+        counts.flips,
+        args.out.display()
+    );
+    Ok(())
+}

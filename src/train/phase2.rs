@@ -1,0 +1,439 @@
+//! A whole Phase Two run, as `taskmem train phase2` and the Phase Two window start it: the
+//! recent tasks of a type from a project or a suite's training streams, pairs from the Phase
+//! One policy's descriptions of the training clips, DPO on the steering vector, and the
+//! adapter written as safetensors with its JSON sidecar.
+//!
+//! Honesty: a suite run reads only its `train` streams, tasks and clips alike; the questions
+//! of the `test` streams it is evaluated on are never seen.
+
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::dpo::{DpoSettings, DpoStats, TokenPair, train_steering};
+use super::pairs::{
+    PairCounts, PairSettings, PairsError, Phase2Clip, PreferencePair, clips_of_stream, make_pairs,
+};
+use super::reward::{BuiltinJudge, TaskRewardModel};
+use crate::policy::BuiltinPolicy;
+use crate::policy::adapter::{Adapter, AdapterMeta};
+use crate::policy::ingest::{ClipSampler, clip_spans};
+use crate::policy::lang::Vocab;
+use crate::tasks::Task;
+
+/// Where tasks and clips come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Phase2Source {
+    /// A project's tasks and the videos of its streams.
+    Project(PathBuf),
+    /// A suite's `train` streams: their tasks and videos.
+    Suite(PathBuf),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Phase2Settings {
+    pub source: Phase2Source,
+    pub task_type: String,
+    /// The last this many tasks of the type (TaskMem refreshes after 10, 30 and 50).
+    pub recent: usize,
+    /// Only these tasks (by id), when a person picked them in the task library.
+    pub task_ids: Option<Vec<String>>,
+    /// The adapter file (`.safetensors`; the sidecar is written beside it).
+    pub out: PathBuf,
+    /// The Phase One model (default: the shipped one).
+    pub model_dir: Option<PathBuf>,
+    /// At most this many training clips (evenly spread), to bound the time.
+    pub max_clips: Option<usize>,
+    pub pairs: PairSettings,
+    pub dpo: DpoSettings,
+}
+
+impl Phase2Settings {
+    #[must_use]
+    pub fn new(source: Phase2Source, task_type: &str, out: PathBuf) -> Self {
+        Self {
+            source,
+            task_type: task_type.to_owned(),
+            recent: 50,
+            task_ids: None,
+            out,
+            model_dir: None,
+            max_clips: None,
+            pairs: PairSettings::default(),
+            dpo: DpoSettings::default(),
+        }
+    }
+}
+
+/// Progress of a run.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Phase2Event {
+    Stage(String),
+    /// Clips read (decoded and described by the policy) so far.
+    ClipsRead {
+        done: usize,
+        total: usize,
+    },
+    /// A clip judged, with the pairs it gave.
+    Pairs {
+        done: usize,
+        total: usize,
+        new: Vec<PreferencePair>,
+    },
+    Dpo(DpoStats),
+}
+
+/// What a run did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Phase2Summary {
+    pub adapter: PathBuf,
+    pub name: String,
+    pub task_type: String,
+    pub task_ids: Vec<String>,
+    pub counts: PairCounts,
+    pub last: Option<DpoStats>,
+    pub seconds: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Phase2Error {
+    /// Something the user supplied is wrong; the message names the file.
+    #[error("{0}")]
+    Input(String),
+    #[error("the policy failed: {0}")]
+    Model(String),
+    #[error("{path}: cannot write the adapter: {message}")]
+    Write { path: String, message: String },
+    #[error("stopped")]
+    Cancelled,
+}
+
+impl From<PairsError> for Phase2Error {
+    fn from(e: PairsError) -> Self {
+        match e {
+            PairsError::Cancelled => Self::Cancelled,
+            other => Self::Model(other.to_string()),
+        }
+    }
+}
+
+/// A stream to read clips from.
+struct StreamSource {
+    name: String,
+    video: PathBuf,
+}
+
+/// The tasks and streams of a source. Suite tasks take their stream folder's name.
+fn gather(source: &Phase2Source) -> Result<(Vec<Task>, Vec<StreamSource>), Phase2Error> {
+    match source {
+        Phase2Source::Suite(suite) => {
+            let manifest = crate::policy::phase1::read_suite(suite)
+                .map_err(|e| Phase2Error::Input(e.to_string()))?;
+            let mut tasks = Vec::new();
+            let mut streams = Vec::new();
+            // Only the training split: the test streams' questions are what adapters are
+            // evaluated on.
+            for plan in manifest.streams.iter().filter(|s| s.split == "train") {
+                let dir = suite.join(&plan.folder);
+                let name = dir
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+                let questions = crate::world::questions::load_tasks(&dir.join("tasks.jsonl"))
+                    .map_err(|e| Phase2Error::Input(e.to_string()))?;
+                tasks.extend(questions.iter().map(|q| {
+                    let mut t = Task::from(q);
+                    t.stream.clone_from(&name);
+                    t
+                }));
+                streams.push(StreamSource {
+                    name,
+                    video: dir.join("video.mp4"),
+                });
+            }
+            Ok((tasks, streams))
+        }
+        Phase2Source::Project(dir) => {
+            let project = crate::project::Project::open(dir)
+                .map_err(|e| Phase2Error::Input(e.to_string()))?;
+            let streams = project
+                .manifest
+                .streams
+                .iter()
+                .filter_map(|s| {
+                    s.video.as_ref().map(|v| StreamSource {
+                        name: s.id.clone(),
+                        video: PathBuf::from(v),
+                    })
+                })
+                .filter(|s| s.video.is_file())
+                .collect();
+            Ok((project.tasks.tasks().to_vec(), streams))
+        }
+    }
+}
+
+/// `max` spans evenly spread over `spans` (all of them when there are fewer).
+fn spread<T: Clone>(items: &[T], max: Option<usize>) -> Vec<T> {
+    match max {
+        Some(max) if max < items.len() => (0..max)
+            .map(|i| items[i * items.len() / max].clone())
+            .collect(),
+        _ => items.to_vec(),
+    }
+}
+
+/// The adapter's name: its file stem.
+fn adapter_name(out: &Path) -> String {
+    out.file_stem().map_or_else(
+        || "adapter".to_owned(),
+        |s| s.to_string_lossy().into_owned(),
+    )
+}
+
+/// Everything before DPO: the reward model, the clips and the judged pairs.
+struct Prepared {
+    policy: BuiltinPolicy,
+    reward: TaskRewardModel,
+    clips: Vec<Phase2Clip>,
+    pairs: Vec<PreferencePair>,
+    counts: PairCounts,
+}
+
+fn stop(flow: ControlFlow<()>) -> Result<(), Phase2Error> {
+    if flow.is_break() {
+        Err(Phase2Error::Cancelled)
+    } else {
+        Ok(())
+    }
+}
+
+#[allow(clippy::too_many_lines)] // Gathering, reading clips and judging, step after step.
+fn prepare(
+    settings: &Phase2Settings,
+    on_event: &mut dyn FnMut(Phase2Event) -> ControlFlow<()>,
+) -> Result<Prepared, Phase2Error> {
+    stop(on_event(Phase2Event::Stage(
+        "reading tasks and clips".to_owned(),
+    )))?;
+    let (tasks, streams) = gather(&settings.source)?;
+    let reward = match &settings.task_ids {
+        Some(ids) => TaskRewardModel {
+            task_type: Some(settings.task_type.clone()),
+            tasks: tasks
+                .iter()
+                .filter(|t| ids.contains(&t.id))
+                .cloned()
+                .collect(),
+        },
+        None => TaskRewardModel::recent(&tasks, Some(&settings.task_type), settings.recent),
+    };
+    if reward.tasks.is_empty() {
+        return Err(Phase2Error::Input(format!(
+            "no tasks of type '{}' to tune on (types there: {})",
+            settings.task_type,
+            {
+                let mut types: Vec<&str> = tasks.iter().map(|t| t.task_type.as_str()).collect();
+                types.sort_unstable();
+                types.dedup();
+                types.join(", ")
+            }
+        )));
+    }
+    if streams.is_empty() {
+        return Err(Phase2Error::Input(
+            "no stream with a video to take training clips from".to_owned(),
+        ));
+    }
+    let policy = BuiltinPolicy::load(settings.model_dir.as_deref())
+        .map_err(|e| Phase2Error::Input(format!("{e:#}")))?;
+    let model = policy.model();
+    let cfg = model.config().clone();
+    let vocab = Vocab::world();
+    // Every clip of every stream, then an even spread of them.
+    let mut samplers = Vec::new();
+    let mut spans = Vec::new();
+    for (i, s) in streams.iter().enumerate() {
+        let sampler = ClipSampler::open(&s.video).map_err(|e| Phase2Error::Input(e.to_string()))?;
+        spans.extend(
+            clip_spans(sampler.duration_ms(), 10_000)
+                .into_iter()
+                .map(|(a, b)| (i, a, b)),
+        );
+        samplers.push(sampler);
+    }
+    let picked = spread(&spans, settings.max_clips);
+    let total = picked.len();
+    let mut clips: Vec<Phase2Clip> = Vec::with_capacity(total);
+    for (i, stream) in streams.iter().enumerate() {
+        let mine: Vec<(i64, i64)> = picked
+            .iter()
+            .filter(|(s, _, _)| *s == i)
+            .map(|&(_, a, b)| (a, b))
+            .collect();
+        let sampler = &mut samplers[i];
+        let read = clips_of_stream(
+            model,
+            &vocab,
+            &stream.name,
+            Some(&stream.video.display().to_string()),
+            &mine,
+            &mut |a, b| {
+                sampler
+                    .frames(a, b, cfg.frames_per_clip)
+                    .map_err(|e| e.to_string())
+            },
+        )
+        .map_err(Phase2Error::Model)?;
+        clips.extend(read);
+        stop(on_event(Phase2Event::ClipsRead {
+            done: clips.len(),
+            total,
+        }))?;
+    }
+    stop(on_event(Phase2Event::Stage(format!(
+        "judging {} sampled descriptions per clip on {} tasks",
+        settings.pairs.samples_per_clip,
+        reward.tasks.len()
+    ))))?;
+    let (pairs, counts) = make_pairs(
+        model,
+        &vocab,
+        &clips,
+        &reward,
+        &BuiltinJudge,
+        &settings.pairs,
+        &mut |done, total, new| {
+            on_event(Phase2Event::Pairs {
+                done,
+                total,
+                new: new.to_vec(),
+            })
+        },
+    )?;
+    Ok(Prepared {
+        policy,
+        reward,
+        clips,
+        pairs,
+        counts,
+    })
+}
+
+/// Runs Phase Two and writes the adapter. `on_event` sees each step and may stop the run
+/// (then nothing is written and the result is `Cancelled`).
+///
+/// # Errors
+/// Bad input, a policy failure, a file that cannot be written, or a stop.
+pub fn run(
+    settings: &Phase2Settings,
+    on_event: &mut dyn FnMut(Phase2Event) -> ControlFlow<()>,
+) -> Result<Phase2Summary, Phase2Error> {
+    let started = Instant::now();
+    let Prepared {
+        policy,
+        reward,
+        clips,
+        pairs,
+        counts,
+    } = prepare(settings, on_event)?;
+    let model = policy
+        .frozen_model()
+        .map_err(|e| Phase2Error::Model(e.to_string()))?;
+    let vocab = Vocab::world();
+    if pairs.is_empty() {
+        return Err(Phase2Error::Input(format!(
+            "no preference pairs: every sampled description tied with the policy's own for '{}' ({} ties, {} flips)",
+            settings.task_type, counts.ties, counts.flips
+        )));
+    }
+    stop(on_event(Phase2Event::Stage(format!(
+        "DPO on {} pairs",
+        pairs.len()
+    ))))?;
+    let by_clip: std::collections::HashMap<(String, i64), &Phase2Clip> = clips
+        .iter()
+        .map(|c| ((c.stream.clone(), c.start_ms), c))
+        .collect();
+    let token_pairs: Vec<TokenPair> = pairs
+        .iter()
+        .filter_map(|p| {
+            by_clip
+                .get(&(p.stream.clone(), p.start_ms))
+                .map(|clip| TokenPair {
+                    patches: clip.patches.clone(),
+                    context: vocab.encode(&p.context),
+                    chosen: vocab.encode(&p.chosen),
+                    rejected: vocab.encode(&p.rejected),
+                })
+        })
+        .collect();
+    let mut cancelled = false;
+    let (vector, stats) = train_steering(&model, &token_pairs, &settings.dpo, &mut |s| {
+        let flow = on_event(Phase2Event::Dpo(s));
+        cancelled |= flow.is_break();
+        flow
+    })
+    .map_err(|e| Phase2Error::Model(e.to_string()))?;
+    if cancelled {
+        return Err(Phase2Error::Cancelled);
+    }
+    let last = stats.last().copied();
+    let name = adapter_name(&settings.out);
+    let seconds = started.elapsed().as_secs_f64();
+    let meta = AdapterMeta {
+        layer: settings.dpo.layer,
+        scale: settings.dpo.scale,
+        task_type: Some(settings.task_type.clone()),
+        task_ids: reward.ids(),
+        metrics: serde_json::json!({
+            "judge": "builtin",
+            "pairs": counts.kept,
+            "judged": counts.judged,
+            "ties": counts.ties,
+            "flips": counts.flips,
+            "clips": counts.clips,
+            "beta": settings.dpo.beta,
+            "steps": stats.len(),
+            "final_loss": last.map(|s| s.loss),
+            "final_margin": last.map(|s| s.margin),
+            "final_accuracy": last.map(|s| s.accuracy),
+            "seconds": seconds,
+            "seed": settings.dpo.seed,
+        }),
+    };
+    let adapter =
+        Adapter::from_values(&name, meta, vector).map_err(|e| Phase2Error::Model(e.to_string()))?;
+    if let Some(dir) = settings.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Phase2Error::Write {
+            path: dir.display().to_string(),
+            message: e.to_string(),
+        })?;
+    }
+    adapter
+        .save(&settings.out)
+        .map_err(|e| Phase2Error::Write {
+            path: settings.out.display().to_string(),
+            message: e.to_string(),
+        })?;
+    Ok(Phase2Summary {
+        adapter: settings.out.clone(),
+        name,
+        task_type: settings.task_type.clone(),
+        task_ids: reward.ids(),
+        counts,
+        last,
+        seconds,
+    })
+}
+
+/// The preference pairs a run would tune on, without tuning (for `taskmem export pairs`).
+///
+/// # Errors
+/// As [`run`].
+pub fn pairs_only(
+    settings: &Phase2Settings,
+    on_event: &mut dyn FnMut(Phase2Event) -> ControlFlow<()>,
+) -> Result<(Vec<PreferencePair>, PairCounts), Phase2Error> {
+    let prepared = prepare(settings, on_event)?;
+    Ok((prepared.pairs, prepared.counts))
+}

@@ -1,0 +1,213 @@
+//! Phase Two end to end: `taskmem train phase2` tunes an adapter from a suite's training
+//! tasks only, `taskmem export pairs` writes TRL's layout, and bad input is exit 2.
+
+// Test helpers panic on purpose: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use taskmem::world::questions::load_tasks;
+
+fn root(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(name)
+}
+
+fn task_ids(split: &str) -> Vec<String> {
+    let dir = root("datasets/world-mme").join(split);
+    let mut ids = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        ids.extend(
+            load_tasks(&e.unwrap().path().join("tasks.jsonl"))
+                .unwrap()
+                .into_iter()
+                .map(|q| q.id),
+        );
+    }
+    ids
+}
+
+const TYPE: &str = "Attribute Perception";
+
+#[test]
+fn phase2_tunes_from_training_tasks_only_and_writes_an_adapter_with_its_sidecar() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("attr.safetensors");
+    let run = common::taskmem(&[
+        "train",
+        "phase2",
+        "--suite",
+        root("datasets/world-mme").to_str().unwrap(),
+        "--type",
+        TYPE,
+        "--max-clips",
+        "60",
+        "--steps",
+        "12",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", common::stderr(&run));
+    assert!(
+        common::stdout(&run).contains("pairs kept"),
+        "{}",
+        common::stdout(&run)
+    );
+    let sidecar: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.with_extension("json")).unwrap())
+            .unwrap();
+    assert_eq!(sidecar["task_type"], TYPE);
+    assert_eq!(sidecar["layer"], 0);
+    assert!((sidecar["scale"].as_f64().unwrap() - 1.5).abs() < 1e-9);
+    assert!(sidecar["metrics"]["pairs"].as_u64().unwrap() >= 1);
+    assert_eq!(
+        sidecar["metrics"]["flips"], 0,
+        "the built-in judge has no position bias"
+    );
+
+    // Honesty: tuned on training tasks of the type, never on a test stream's question.
+    let train = task_ids("train");
+    let test = task_ids("test");
+    let tuned: Vec<String> = sidecar["task_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    assert!(!tuned.is_empty());
+    assert!(tuned.iter().all(|id| train.contains(id)), "{tuned:?}");
+    assert!(tuned.iter().all(|id| !test.contains(id)), "{tuned:?}");
+
+    // The adapter loads and steers the policy as a lane in an evaluation.
+    let adapter = taskmem::policy::adapter::Adapter::load(&out).unwrap();
+    assert_eq!(adapter.name, "attr");
+    assert_eq!(adapter.meta.task_ids, tuned);
+}
+
+#[test]
+fn export_pairs_writes_prompt_chosen_rejected_and_clip_references() {
+    use polars::prelude::*;
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("pairs.parquet");
+    let run = common::taskmem(&[
+        "export",
+        "pairs",
+        "--suite",
+        root("datasets/world-mme").to_str().unwrap(),
+        "--type",
+        TYPE,
+        "--max-clips",
+        "60",
+        "--format",
+        "trl",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", common::stderr(&run));
+    let frame = ParquetReader::new(std::fs::File::open(&out).unwrap())
+        .finish()
+        .unwrap();
+    let names: Vec<String> = frame
+        .get_column_names()
+        .iter()
+        .map(std::string::ToString::to_string)
+        .collect();
+    assert_eq!(
+        &names[..3],
+        &[
+            "prompt".to_owned(),
+            "chosen".to_owned(),
+            "rejected".to_owned()
+        ]
+    );
+    for col in [
+        "stream",
+        "video",
+        "start_ms",
+        "end_ms",
+        "chosen_score",
+        "rejected_score",
+    ] {
+        assert!(names.iter().any(|n| n == col), "{col}");
+    }
+    assert!(frame.height() >= 1);
+    let chosen = frame.column("chosen").unwrap().str().unwrap().clone();
+    let rejected = frame.column("rejected").unwrap().str().unwrap().clone();
+    let scores_c = frame.column("chosen_score").unwrap().f64().unwrap().clone();
+    let scores_r = frame
+        .column("rejected_score")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .clone();
+    for i in 0..frame.height() {
+        assert_ne!(chosen.get(i), rejected.get(i));
+        assert!(scores_c.get(i).unwrap() > scores_r.get(i).unwrap());
+    }
+    let streams = frame.column("stream").unwrap().str().unwrap().clone();
+    assert!((0..frame.height()).all(|i| streams.get(i).unwrap().contains("-train-")));
+}
+
+#[test]
+fn unknown_types_bad_paths_and_outputs_are_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let suite = root("datasets/world-mme");
+    let out = tmp.path().join("a.safetensors");
+    let cases: [(Vec<&str>, &str); 3] = [
+        (
+            vec![
+                "train",
+                "phase2",
+                "--suite",
+                suite.to_str().unwrap(),
+                "--type",
+                "Juggling",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            "no tasks of type 'Juggling'",
+        ),
+        (
+            vec![
+                "train",
+                "phase2",
+                "--project",
+                "/no/such/project",
+                "--type",
+                TYPE,
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            "/no/such/project",
+        ),
+        (
+            vec![
+                "train",
+                "phase2",
+                "--suite",
+                suite.to_str().unwrap(),
+                "--type",
+                TYPE,
+                "--out",
+                "adapter.bin",
+            ],
+            "adapter.bin",
+        ),
+    ];
+    for (args, needle) in cases {
+        let run = common::taskmem(&args);
+        assert_eq!(
+            run.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            common::stderr(&run)
+        );
+        assert!(
+            common::stderr(&run).contains(needle),
+            "{args:?}: {}",
+            common::stderr(&run)
+        );
+    }
+    assert!(!out.exists());
+}
