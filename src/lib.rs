@@ -18,6 +18,8 @@
 //!   that writes real MP4 streams. No egui.
 //! - [`policy`]: the memorization-policy trait, the built-in candle policy, its training
 //!   (warm-up, Phase One GRPO), ingest and live memorizing. No egui.
+//! - [`train`]: Phase Two: reward model from recent tasks, preference pairs, DPO on the
+//!   steering adapter. No egui.
 //! - [`eval`]: streaming evaluation: answerers, replay at ask times, Acc/Cov/Prec with
 //!   intervals, result tables and plotters charts. No egui.
 //! - [`fsutil`]: atomic file writes (temp file, sync, rename), shared by every writer.

@@ -1389,3 +1389,84 @@ fn the_evaluate_window_answers_a_suite_charts_it_loads_results_and_cancels() {
     h.get_by_label("stopped");
     assert!(!cancelled.exists());
 }
+
+#[test]
+fn phase_two_tunes_an_adapter_on_ten_tasks_shows_its_pairs_and_memorizes_a_new_lane() {
+    let dir = tempfile::tempdir().unwrap();
+    let (project, mut p) = world_stream_project(dir.path());
+    // A question that, when it arrives, switches the policy to the lane tuned below.
+    let mut trigger = p.tasks.tasks()[0].clone();
+    trigger.trigger = true;
+    trigger.switch_to = Some("all-types-10".to_owned());
+    let trigger_ms = trigger.ask_ms;
+    p.record_tasks(&[taskmem::tasks::TaskEvent::Put {
+        task: Box::new(trigger),
+    }])
+    .unwrap();
+    drop(p);
+    let mut h = app_harness(Some(project.clone()));
+    step_until(&mut h, "the stream's video", |app| {
+        app.player().is_some_and(|p| p.decoder.is_some()) && app.project().is_some()
+    });
+    h.get_by_label("Policy").click();
+    steps(&mut h, 2);
+    h.get_by_label("Phase Two: tune an adapter…").click();
+    steps(&mut h, 4);
+    assert!(h.state().phase2.open);
+    assert_eq!(
+        h.state().phase2.source,
+        taskmem::app::phase2_panel::TaskSource::Project,
+        "a project's own tasks first"
+    );
+    {
+        let panel = &mut h.state_mut().phase2;
+        panel.task_type = String::new();
+        panel.recent = 10;
+        panel.steps = 6;
+    }
+    h.step();
+    h.get_by_label("Start tuning").click();
+    steps(&mut h, 2);
+    let start = Instant::now();
+    while h.state().phase2.is_running() {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "tuning took too long"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    h.step();
+    let summary = h.state().phase2.finished().expect("an adapter").clone();
+    assert!(summary.task_ids.len() <= 10 && !summary.task_ids.is_empty());
+    assert_eq!(
+        summary.adapter,
+        project.join("adapters/all-types-10.safetensors")
+    );
+    assert!(summary.adapter.is_file() && summary.adapter.with_extension("json").is_file());
+    h.get_by_label_contains("DPO loss curve (6 points");
+    h.get_by_label_contains("Reward margin curve (6 points");
+    assert!(!h.state().phase2.pairs().is_empty());
+    h.get_by_label_contains("Judged pairs (");
+
+    // The adapter becomes a lane, filled as the video plays.
+    h.get_by_label("Memorize a lane with this adapter").click();
+    steps(&mut h, 2);
+    h.state_mut().submit(AppCommand::Seek(9_500 * 1_000_000));
+    h.state_mut().submit(AppCommand::TogglePlay);
+    step_until(&mut h, "the adapter lane's first clip", |app| {
+        app.project()
+            .unwrap()
+            .lane_clip_starts("all-types-10")
+            .contains(&0)
+    });
+    h.state_mut().submit(AppCommand::TogglePlay);
+    h.step();
+    h.get_by_label_contains("Memory lane all-types-10 (");
+    // The trigger's arrival is where the active-lane band switches to the new lane.
+    let phases = h.state().project().unwrap().active_phases();
+    assert_eq!(phases.len(), 2, "{phases:?}");
+    assert_eq!(phases[1].lane, "all-types-10");
+    assert_eq!(phases[1].at_ms, trigger_ms);
+    h.get_by_label("Active lane");
+}

@@ -3,6 +3,7 @@
 
 pub mod evaluation;
 pub mod memorize;
+pub mod phase2_panel;
 pub mod player;
 pub mod project_view;
 pub mod task_panel;
@@ -131,6 +132,12 @@ pub enum AppCommand {
     StartEvaluation,
     /// Show an evaluation's results folder.
     LoadEvaluation(PathBuf),
+    /// Show the Phase Two window.
+    ShowPhase2,
+    /// Tune an adapter with the Phase Two window's settings.
+    StartPhase2,
+    /// Open the Evaluate window on a suite with this adapter's lane.
+    EvaluateAdapter(PathBuf),
 }
 
 /// What persists between runs (window layout persists through eframe itself).
@@ -200,6 +207,8 @@ pub struct TaskMemApp {
     pub training: training::TrainingPanel,
     /// The Evaluate window and its run.
     pub evaluation: evaluation::EvaluationPanel,
+    /// The Phase Two window and its run.
+    pub phase2: phase2_panel::Phase2Panel,
 }
 
 impl TaskMemApp {
@@ -231,6 +240,7 @@ impl TaskMemApp {
             memorize: MemorizeControl::default(),
             training: training::TrainingPanel::default(),
             evaluation: evaluation::EvaluationPanel::default(),
+            phase2: phase2_panel::Phase2Panel::default(),
         };
         if app.settings.author.is_empty() {
             app.settings.author = std::env::var("USER")
@@ -578,6 +588,33 @@ impl TaskMemApp {
                 if let Err(e) = self.evaluation.start(&context) {
                     self.toasts.error(e);
                 }
+            }
+            AppCommand::ShowPhase2 => {
+                if self.project.is_some() && !self.phase2.open {
+                    self.phase2.source = phase2_panel::TaskSource::Project;
+                }
+                self.phase2.open = true;
+            }
+            AppCommand::StartPhase2 => {
+                let context = phase2_panel::Phase2Context {
+                    project_dir: self.project.as_ref().map(|p| p.dir().to_path_buf()),
+                    model_dir: self.settings.policy_model.clone(),
+                    checked: self.tasks.checked_ids(),
+                };
+                if let Err(e) = self.phase2.start(&context) {
+                    self.toasts.error(e);
+                }
+            }
+            AppCommand::EvaluateAdapter(path) => {
+                let line = path.display().to_string();
+                if !self.evaluation.adapters.lines().any(|l| l.trim() == line) {
+                    if !self.evaluation.adapters.trim().is_empty() {
+                        self.evaluation.adapters.push('\n');
+                    }
+                    self.evaluation.adapters.push_str(&line);
+                }
+                self.evaluation.source = evaluation::EvalSource::Suite;
+                self.evaluation.open = true;
             }
             AppCommand::LoadEvaluation(dir) => {
                 if let Err(e) = self.evaluation.load_results(dir) {
@@ -1536,6 +1573,13 @@ impl TaskMemApp {
                 if ui.button("Train the built-in policy…").clicked() {
                     self.pending.push(AppCommand::ShowTraining);
                 }
+                if ui
+                    .button("Phase Two: tune an adapter…")
+                    .on_hover_text("Tune a steering adapter from the recent tasks of a type, then memorize a lane with it")
+                    .clicked()
+                {
+                    self.pending.push(AppCommand::ShowPhase2);
+                }
                 ui.separator();
                 ui.horizontal(|ui| {
                     let mut limited = self.settings.policy_budget_tokens.is_some();
@@ -1910,6 +1954,15 @@ impl eframe::App for TaskMemApp {
         let has_project = self.project.is_some();
         let evaluation_commands = self.evaluation.window_ui(&ctx, has_project);
         self.pending.extend(evaluation_commands);
+        if let Some(error) = self.phase2.poll() {
+            self.toasts.error(error);
+        }
+        if self.phase2.is_running() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        }
+        let can_memorize = has_project && self.player.is_some();
+        let phase2_commands = self.phase2.window_ui(&ctx, has_project, can_memorize);
+        self.pending.extend(phase2_commands);
         self.toasts.show(&ctx);
         if !self.pending.is_empty() {
             ctx.request_repaint();

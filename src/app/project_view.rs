@@ -521,6 +521,24 @@ impl ProjectView {
 
     /// The lanes under the ruler: entries as spans (drawn once available at the playhead),
     /// per-pixel aggregated; hover shows the text, click selects and seeks.
+    /// Which lane is active when in the shown stream.
+    #[must_use]
+    pub fn active_phases(&self) -> Vec<crate::memory::import::Phase> {
+        let Some(stream) = self.streams().iter().find(|s| s.id == self.stream) else {
+            return Vec::new();
+        };
+        if !stream.phases.is_empty() {
+            return stream.phases.clone();
+        }
+        let lanes = &self.project.manifest.lanes;
+        let general = lanes
+            .iter()
+            .find(|l| l.general)
+            .or_else(|| lanes.first())
+            .map_or("builtin", |l| l.id.as_str());
+        crate::tasks::phases_from_triggers(general, self.project.tasks.stream(&self.stream))
+    }
+
     pub fn lanes_ui(
         &self,
         ui: &mut egui::Ui,
@@ -626,12 +644,14 @@ impl ProjectView {
                 ));
             }
         }
-        // Which lane is active when (the questions that switch it are in the tasks lane).
-        if let Some(stream) = stream.filter(|s| !s.phases.is_empty()) {
+        // Which lane is active when (the questions that switch it are in the tasks lane): the
+        // stream's own phases (TaskMem's demo), else the ones its trigger tasks make.
+        let phases = self.active_phases();
+        if let Some(stream) = stream.filter(|_| !phases.is_empty()) {
             let (rect, response) = ui.allocate_exact_size(vec2(width, LANE_HEIGHT), Sense::hover());
             if ui.is_rect_visible(rect) {
                 let painter = ui.painter_at(rect);
-                for (i, phase) in stream.phases.iter().enumerate() {
+                for (i, phase) in phases.iter().enumerate() {
                     let end_ms = stream
                         .phases
                         .get(i + 1)
@@ -649,7 +669,7 @@ impl ProjectView {
             }
             let hovered = response.hover_pos().and_then(|p| {
                 let t_ms = (ruler.time_from_x(rect, p.x) / 1e6) as i64;
-                stream.phases.iter().rev().find(|phase| phase.at_ms <= t_ms)
+                phases.iter().rev().find(|phase| phase.at_ms <= t_ms)
             });
             response
                 .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, "Active lane"));

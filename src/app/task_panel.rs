@@ -237,6 +237,12 @@ impl TaskPanel {
         };
     }
 
+    /// The ids of the tasks ticked in the library (Phase Two can tune on exactly these).
+    #[must_use]
+    pub fn checked_ids(&self) -> Vec<String> {
+        self.checked.iter().map(|k| k.id.clone()).collect()
+    }
+
     /// Clears the bulk selection (another stream is shown).
     pub fn clear_checked(&mut self) {
         self.checked.clear();

@@ -329,7 +329,13 @@ impl TrainingPanel {
 }
 
 /// A small line chart of `points` over `0..=steps`, drawn only when visible.
-fn curve_ui(ui: &mut egui::Ui, title: &str, points: &[(usize, f32)], steps: usize, color: Color32) {
+pub(crate) fn curve_ui(
+    ui: &mut egui::Ui,
+    title: &str,
+    points: &[(usize, f32)],
+    steps: usize,
+    color: Color32,
+) {
     let (rect, response) = ui.allocate_exact_size(vec2(265.0, 120.0), Sense::hover());
     let last = points.last().map(|p| p.1);
     response.widget_info(|| {

@@ -20,7 +20,7 @@ pub struct TaskSetArgs {
     /// A suite: its train streams only (tasks and clips); its test streams stay unseen.
     #[arg(long)]
     pub suite: Option<PathBuf>,
-    /// The task type the adapter is for, e.g. "Counting Problem".
+    /// The task type the adapter is for, e.g. "Counting Problem" ("" for every type).
     #[arg(long = "type")]
     pub task_type: String,
     /// The last this many tasks of the type (TaskMem refreshes after 10, 30 and 50).
@@ -139,7 +139,11 @@ pub fn phase2(args: &Phase2Args) -> Result<(), CliError> {
     println!(
         "adapter '{}' for {} tuned on {} tasks: {} pairs kept of {} judged ({} ties, {} flips) from {} clips in {:.1} s",
         summary.name,
-        summary.task_type,
+        if summary.task_type.is_empty() {
+            "all types"
+        } else {
+            &summary.task_type
+        },
         summary.task_ids.len(),
         summary.counts.kept,
         summary.counts.judged,

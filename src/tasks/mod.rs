@@ -119,6 +119,42 @@ pub struct Task {
     pub edited_unix_ms: i64,
 }
 
+/// Which lane is active when, from the trigger tasks of one stream: the General lane from the
+/// start, then each trigger task's lane from its ask time on (TaskMem switches the policy when
+/// such a question arrives). Empty when no task triggers a switch.
+#[must_use]
+pub fn phases_from_triggers<'a>(
+    general_lane: &str,
+    tasks: impl Iterator<Item = &'a Task>,
+) -> Vec<crate::memory::import::Phase> {
+    use crate::memory::import::Phase;
+    let mut triggers: Vec<(i64, &str)> = tasks
+        .filter(|t| t.trigger)
+        .filter_map(|t| t.switch_to.as_deref().map(|lane| (t.ask_ms, lane)))
+        .collect();
+    if triggers.is_empty() {
+        return Vec::new();
+    }
+    triggers.sort_by_key(|(at_ms, _)| *at_ms);
+    let mut phases = vec![Phase {
+        at_ms: 0,
+        lane: general_lane.to_owned(),
+    }];
+    for (at_ms, lane) in triggers {
+        if phases.last().is_some_and(|p| p.lane == lane) {
+            continue;
+        }
+        if phases.last().is_some_and(|p| p.at_ms == at_ms) {
+            phases.pop();
+        }
+        phases.push(Phase {
+            at_ms: at_ms.max(0),
+            lane: lane.to_owned(),
+        });
+    }
+    phases
+}
+
 /// The letter of option `index` (0 = A).
 #[must_use]
 pub fn option_letter(index: usize) -> char {
@@ -646,6 +682,25 @@ impl TaskLibrary {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn trigger_tasks_switch_the_active_lane_at_their_ask_times() {
+        let mut a = Task::authored("a".into(), "s", 30_000, "me");
+        a.trigger = true;
+        a.switch_to = Some("count".into());
+        let mut b = Task::authored("b".into(), "s", 10_000, "me");
+        b.trigger = true;
+        b.switch_to = Some("ocr".into());
+        let plain = Task::authored("c".into(), "s", 20_000, "me");
+        let phases = phases_from_triggers("builtin", [&a, &b, &plain].into_iter());
+        let got: Vec<(i64, &str)> = phases.iter().map(|p| (p.at_ms, p.lane.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![(0, "builtin"), (10_000, "ocr"), (30_000, "count")]
+        );
+        assert!(phases_from_triggers("builtin", [&plain].into_iter()).is_empty());
+    }
+
     use super::*;
 
     fn task(id: &str, ask_ms: i64) -> Task {

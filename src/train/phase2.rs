@@ -33,6 +33,7 @@ pub enum Phase2Source {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Phase2Settings {
     pub source: Phase2Source,
+    /// Empty: tasks of every type.
     pub task_type: String,
     /// The last this many tasks of the type (TaskMem refreshes after 10, 30 and 50).
     pub recent: usize,
@@ -225,7 +226,11 @@ fn prepare(
                 .cloned()
                 .collect(),
         },
-        None => TaskRewardModel::recent(&tasks, Some(&settings.task_type), settings.recent),
+        None => TaskRewardModel::recent(
+            &tasks,
+            Some(settings.task_type.as_str()).filter(|t| !t.is_empty()),
+            settings.recent,
+        ),
     };
     if reward.tasks.is_empty() {
         return Err(Phase2Error::Input(format!(
@@ -383,7 +388,7 @@ pub fn run(
     let meta = AdapterMeta {
         layer: settings.dpo.layer,
         scale: settings.dpo.scale,
-        task_type: Some(settings.task_type.clone()),
+        task_type: Some(settings.task_type.clone()).filter(|t| !t.is_empty()),
         task_ids: reward.ids(),
         metrics: serde_json::json!({
             "judge": "builtin",

@@ -1,0 +1,541 @@
+//! The Phase Two window: choose the task set (a type and the recent N, or the tasks ticked in
+//! the library), tune a steering adapter on a `phase2` thread (progress, DPO loss and
+//! reward-margin curves, cancel), inspect the judged pairs (chosen beside rejected, the words
+//! that differ highlighted, the judge's scores), then memorize a lane with the adapter or
+//! evaluate it. The run is `train::phase2`, as for `taskmem train phase2`.
+
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossbeam_channel::Receiver;
+use egui::{Color32, RichText};
+
+use crate::app::AppCommand;
+use crate::app::training::curve_ui;
+use crate::train::pairs::PreferencePair;
+use crate::train::phase2::{Phase2Event, Phase2Settings, Phase2Source, Phase2Summary};
+
+/// Pairs kept for display (a run can judge thousands).
+const SHOWN_PAIRS: usize = 200;
+
+enum Message {
+    Event(Phase2Event),
+    Done(Result<Box<Phase2Summary>, String>),
+}
+
+struct Job {
+    messages: Receiver<Message>,
+    cancel: Arc<AtomicBool>,
+}
+
+/// Where tasks and clips come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskSource {
+    Project,
+    Suite,
+}
+
+/// What a run needs from the app.
+#[derive(Clone, Debug, Default)]
+pub struct Phase2Context {
+    pub project_dir: Option<PathBuf>,
+    pub model_dir: Option<PathBuf>,
+    /// Tasks ticked in the task library.
+    pub checked: Vec<String>,
+}
+
+pub struct Phase2Panel {
+    pub open: bool,
+    pub source: TaskSource,
+    pub suite: String,
+    /// Empty: every type.
+    pub task_type: String,
+    pub recent: usize,
+    /// Tune on the tasks ticked in the library instead of the recent N.
+    pub use_checked: bool,
+    pub samples: usize,
+    pub steps: usize,
+    pub beta: f64,
+    /// At most this many training clips (0: all).
+    pub max_clips: usize,
+    /// The adapter file (empty: the project's `adapters/` folder, or a temp folder).
+    pub out: String,
+    job: Option<Job>,
+    stage: String,
+    progress: (usize, usize),
+    loss: Vec<(usize, f32)>,
+    margin: Vec<(usize, f32)>,
+    steps_total: usize,
+    pairs: Vec<PreferencePair>,
+    finished: Option<Phase2Summary>,
+}
+
+impl Default for Phase2Panel {
+    fn default() -> Self {
+        Self {
+            open: false,
+            source: TaskSource::Suite,
+            suite: "datasets/world-mme".to_owned(),
+            task_type: "Attribute Perception".to_owned(),
+            recent: 50,
+            use_checked: false,
+            samples: 4,
+            steps: 80,
+            beta: 0.1,
+            max_clips: 0,
+            out: String::new(),
+            job: None,
+            stage: String::new(),
+            progress: (0, 0),
+            loss: Vec::new(),
+            margin: Vec::new(),
+            steps_total: 0,
+            pairs: Vec::new(),
+            finished: None,
+        }
+    }
+}
+
+fn slug(text: &str) -> String {
+    let s: String = text
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let s = s.trim_matches('-').to_owned();
+    if s.is_empty() {
+        "all-types".to_owned()
+    } else {
+        s
+    }
+}
+
+impl Phase2Panel {
+    #[must_use]
+    pub fn is_running(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// The last finished run.
+    #[must_use]
+    pub fn finished(&self) -> Option<&Phase2Summary> {
+        self.finished.as_ref()
+    }
+
+    /// The pairs judged so far (at most the first 200).
+    #[must_use]
+    pub fn pairs(&self) -> &[PreferencePair] {
+        &self.pairs
+    }
+
+    fn out_path(&self, project_dir: Option<&PathBuf>) -> PathBuf {
+        if !self.out.trim().is_empty() {
+            return PathBuf::from(self.out.trim());
+        }
+        let name = format!("{}-{}.safetensors", slug(&self.task_type), self.recent);
+        match (self.source, project_dir) {
+            (TaskSource::Project, Some(dir)) => dir.join("adapters").join(name),
+            _ => std::env::temp_dir().join("taskmem-adapters").join(name),
+        }
+    }
+
+    /// The settings a run would start with.
+    ///
+    /// # Errors
+    /// A project run without a project.
+    pub fn settings(&self, context: &Phase2Context) -> Result<Phase2Settings, String> {
+        let source =
+            match self.source {
+                TaskSource::Project => Phase2Source::Project(context.project_dir.clone().ok_or(
+                    "open a project first: its tasks and videos are what Phase Two tunes on",
+                )?),
+                TaskSource::Suite => Phase2Source::Suite(PathBuf::from(self.suite.trim())),
+            };
+        let mut settings = Phase2Settings::new(
+            source,
+            self.task_type.trim(),
+            self.out_path(context.project_dir.as_ref()),
+        );
+        settings.recent = self.recent.max(1);
+        settings.model_dir.clone_from(&context.model_dir);
+        settings.max_clips = (self.max_clips > 0).then_some(self.max_clips);
+        settings.pairs.samples_per_clip = self.samples.max(1);
+        settings.dpo.steps = self.steps;
+        settings.dpo.beta = self.beta;
+        if self.use_checked {
+            if context.checked.is_empty() {
+                return Err(
+                    "tick tasks in the task library first, or tune on the recent N".to_owned(),
+                );
+            }
+            settings.task_ids = Some(context.checked.clone());
+        }
+        Ok(settings)
+    }
+
+    /// Starts a run on a `phase2` thread.
+    ///
+    /// # Errors
+    /// Bad settings, or a thread that cannot start.
+    pub fn start(&mut self, context: &Phase2Context) -> Result<(), String> {
+        let settings = self.settings(context)?;
+        let (tx, rx) = crossbeam_channel::bounded(512);
+        let cancel = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&cancel);
+        std::thread::Builder::new()
+            .name("phase2".to_owned())
+            .spawn(move || {
+                let result = crate::train::phase2::run(&settings, &mut |event| {
+                    // The window may be gone; the run then stops too.
+                    if tx.send(Message::Event(event)).is_err() || stop.load(Ordering::Relaxed) {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                });
+                let _ = tx.send(Message::Done(
+                    result.map(Box::new).map_err(|e| e.to_string()),
+                ));
+            })
+            .map_err(|e| format!("cannot start the Phase Two thread: {e}"))?;
+        self.job = Some(Job {
+            messages: rx,
+            cancel,
+        });
+        "starting".clone_into(&mut self.stage);
+        self.progress = (0, 0);
+        self.loss.clear();
+        self.margin.clear();
+        self.pairs.clear();
+        self.finished = None;
+        Ok(())
+    }
+
+    pub fn cancel(&self) {
+        if let Some(job) = &self.job {
+            job.cancel.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Takes the thread's messages; returns an error message when the run failed.
+    pub fn poll(&mut self) -> Option<String> {
+        let messages = self.job.as_ref()?.messages.clone();
+        let mut done = None;
+        loop {
+            match messages.try_recv() {
+                Ok(Message::Event(event)) => self.take(event),
+                Ok(Message::Done(result)) => done = Some(result),
+                Err(crossbeam_channel::TryRecvError::Empty) => break,
+                Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                    done.get_or_insert(Err("the Phase Two thread stopped unexpectedly".to_owned()));
+                    break;
+                }
+            }
+        }
+        let result = done?;
+        self.job = None;
+        match result {
+            Ok(summary) => {
+                self.stage = format!("Saved {}", summary.adapter.display());
+                self.finished = Some(*summary);
+                None
+            }
+            Err(message) => {
+                self.stage.clone_from(&message);
+                (message != "stopped").then_some(message)
+            }
+        }
+    }
+
+    fn take(&mut self, event: Phase2Event) {
+        match event {
+            Phase2Event::Stage(text) => self.stage = text,
+            Phase2Event::ClipsRead { done, total } => {
+                self.stage = format!("reading clips {done}/{total}");
+                self.progress = (done, total * 2);
+            }
+            Phase2Event::Pairs { done, total, new } => {
+                self.stage = format!("judging clips {done}/{total}");
+                self.progress = (total + done, total * 2);
+                let room = SHOWN_PAIRS.saturating_sub(self.pairs.len());
+                self.pairs.extend(new.into_iter().take(room));
+            }
+            Phase2Event::Dpo(s) => {
+                self.stage = format!("DPO step {}/{}", s.step, s.steps);
+                self.steps_total = s.steps;
+                self.progress = (s.step, s.steps);
+                self.loss.push((s.step, s.loss));
+                self.margin.push((s.step, s.margin));
+            }
+        }
+    }
+
+    pub fn window_ui(
+        &mut self,
+        ctx: &egui::Context,
+        has_project: bool,
+        can_memorize: bool,
+    ) -> Vec<AppCommand> {
+        let mut commands = Vec::new();
+        let mut open = self.open;
+        egui::Window::new("Phase Two: tune an adapter")
+            .open(&mut open)
+            .default_width(900.0)
+            .default_height(620.0)
+            .show(ctx, |ui| {
+                self.contents_ui(ui, has_project, can_memorize, &mut commands);
+            });
+        self.open = open;
+        commands
+    }
+
+    fn contents_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        has_project: bool,
+        can_memorize: bool,
+        commands: &mut Vec<AppCommand>,
+    ) {
+        let running = self.is_running();
+        ui.add_enabled_ui(!running, |ui| self.form_ui(ui, has_project));
+        ui.horizontal(|ui| {
+            if running {
+                if ui.button("Cancel tuning").on_hover_text("Stops at the next step; no adapter is written").clicked() {
+                    self.cancel();
+                }
+            } else if ui
+                .button("Start tuning")
+                .on_hover_text("Sample descriptions of the training clips, judge them against the tasks, tune the steering vector with DPO")
+                .clicked()
+            {
+                commands.push(AppCommand::StartPhase2);
+            }
+            ui.label(&self.stage);
+        });
+        if running {
+            let (done, total) = self.progress;
+            let fraction = if total == 0 {
+                0.0
+            } else {
+                done as f32 / total as f32
+            };
+            ui.add(egui::ProgressBar::new(fraction).show_percentage());
+        }
+        ui.horizontal(|ui| {
+            curve_ui(
+                ui,
+                "DPO loss",
+                &self.loss,
+                self.steps_total,
+                Color32::from_rgb(110, 170, 255),
+            );
+            curve_ui(
+                ui,
+                "Reward margin",
+                &self.margin,
+                self.steps_total,
+                Color32::from_rgb(255, 170, 90),
+            );
+        });
+        if let Some(summary) = &self.finished {
+            let path = summary.adapter.clone();
+            ui.horizontal(|ui| {
+                ui.label(format!(
+                    "Adapter '{}': {} tasks, {} pairs kept of {} judged ({} ties, {} flips), {:.1} s",
+                    summary.name,
+                    summary.task_ids.len(),
+                    summary.counts.kept,
+                    summary.counts.judged,
+                    summary.counts.ties,
+                    summary.counts.flips,
+                    summary.seconds
+                ));
+            });
+            ui.horizontal(|ui| {
+                if ui
+                    .add_enabled(
+                        can_memorize,
+                        egui::Button::new("Memorize a lane with this adapter"),
+                    )
+                    .on_hover_text(
+                        "A new memory lane named after the adapter, filled as the video plays",
+                    )
+                    .on_disabled_hover_text("Open a project's video to memorize a lane")
+                    .clicked()
+                {
+                    commands.push(AppCommand::MemorizeWithAdapter(Some(path.clone())));
+                }
+                if ui
+                    .button("Evaluate with this adapter")
+                    .on_hover_text(
+                        "Opens the Evaluate window with this adapter's lane beside the General one",
+                    )
+                    .clicked()
+                {
+                    commands.push(AppCommand::EvaluateAdapter(path));
+                }
+            });
+        }
+        ui.separator();
+        pairs_ui(ui, &self.pairs);
+    }
+
+    fn form_ui(&mut self, ui: &mut egui::Ui, has_project: bool) {
+        ui.horizontal(|ui| {
+            ui.label("Tasks and clips:");
+            ui.add_enabled_ui(has_project, |ui| {
+                ui.radio_value(&mut self.source, TaskSource::Project, "this project")
+                    .on_hover_text("The project's tasks and the videos of its streams")
+                    .on_disabled_hover_text("Open a project to tune on its tasks");
+            });
+            ui.radio_value(
+                &mut self.source,
+                TaskSource::Suite,
+                "a suite's training streams",
+            )
+            .on_hover_text(
+                "Only the train split: the test streams' questions stay unseen for evaluation",
+            );
+        });
+        egui::Grid::new("phase2-form").num_columns(4).show(ui, |ui| {
+            if self.source == TaskSource::Suite {
+                ui.label("Suite folder");
+                ui.add(egui::TextEdit::singleline(&mut self.suite).desired_width(260.0));
+                ui.end_row();
+            }
+            ui.label("Task type");
+            egui::ComboBox::from_id_salt("phase2-type")
+                .selected_text(if self.task_type.is_empty() { "every type" } else { self.task_type.as_str() })
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.task_type, String::new(), "every type");
+                    for t in crate::world::questions::VIDEO_MME_TYPES
+                        .iter()
+                        .chain(&["EntityLog", "action-specific object"])
+                    {
+                        ui.selectable_value(&mut self.task_type, (*t).to_owned(), *t);
+                    }
+                })
+                .response
+                .on_hover_text("The reward model is defined by the recent tasks of this type");
+            ui.label("Recent tasks");
+            ui.horizontal(|ui| {
+                for n in [10, 30, 50] {
+                    ui.radio_value(&mut self.recent, n, n.to_string())
+                        .on_hover_text(format!("The last {n} tasks of the type (TaskMem refreshes after 10, 30 and 50)"));
+                }
+            });
+            ui.end_row();
+            ui.label("Task set");
+            ui.checkbox(&mut self.use_checked, "the tasks ticked in the library")
+                .on_hover_text("Instead of the recent N: exactly the tasks ticked in the task library");
+            ui.label("Samples per clip");
+            ui.add(egui::DragValue::new(&mut self.samples).range(1..=16))
+                .on_hover_text("Sampled descriptions judged against the policy's own, per training clip");
+            ui.end_row();
+            ui.label("DPO steps");
+            ui.add(egui::DragValue::new(&mut self.steps).range(1..=2_000));
+            ui.label("Beta");
+            ui.add(egui::DragValue::new(&mut self.beta).range(0.01..=2.0).speed(0.01))
+                .on_hover_text("DPO's temperature on the log-ratio to the Phase One policy");
+            ui.end_row();
+            ui.label("Training clips");
+            ui.add(egui::DragValue::new(&mut self.max_clips).range(0..=10_000))
+                .on_hover_text("At most this many clips, evenly spread (0: all)");
+            ui.label("Adapter file");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.out)
+                    .desired_width(260.0)
+                    .hint_text("default: adapters/<type>-<N>.safetensors"),
+            );
+            ui.end_row();
+        });
+    }
+}
+
+/// Words of `text` that `other` does not have.
+fn differing(text: &str, other: &str) -> Vec<bool> {
+    let others: Vec<&str> = other.split_whitespace().collect();
+    text.split_whitespace()
+        .map(|w| !others.contains(&w))
+        .collect()
+}
+
+fn highlighted(ui: &mut egui::Ui, text: &str, other: &str, color: Color32) {
+    ui.horizontal_wrapped(|ui| {
+        ui.spacing_mut().item_spacing.x = 4.0;
+        for (word, differs) in text.split_whitespace().zip(differing(text, other)) {
+            if differs {
+                ui.label(
+                    RichText::new(word)
+                        .background_color(color.gamma_multiply(0.35))
+                        .strong(),
+                );
+            } else {
+                ui.label(word);
+            }
+        }
+    });
+}
+
+fn pairs_ui(ui: &mut egui::Ui, pairs: &[PreferencePair]) {
+    ui.strong(format!("Judged pairs ({} shown)", pairs.len()));
+    if pairs.is_empty() {
+        ui.weak("Pairs appear here as the clips are judged: the description the judge preferred beside the one it did not.");
+        return;
+    }
+    egui::ScrollArea::vertical()
+        .id_salt("phase2-pairs")
+        .max_height(320.0)
+        .show(ui, |ui| {
+            egui::Grid::new("phase2-pairs-grid")
+                .striped(true)
+                .num_columns(4)
+                .show(ui, |ui| {
+                    ui.strong("clip");
+                    ui.strong("chosen");
+                    ui.strong("rejected");
+                    ui.strong("scores");
+                    ui.end_row();
+                    for p in pairs {
+                        ui.label(format!(
+                            "{} {}",
+                            p.stream,
+                            crate::timefmt::format_clock_ms(p.start_ms)
+                        ));
+                        ui.vertical(|ui| {
+                            ui.set_max_width(300.0);
+                            highlighted(ui, &p.chosen, &p.rejected, Color32::from_rgb(60, 180, 90));
+                        });
+                        ui.vertical(|ui| {
+                            ui.set_max_width(300.0);
+                            highlighted(ui, &p.rejected, &p.chosen, Color32::from_rgb(200, 70, 60));
+                        });
+                        ui.label(format!("{:.2} > {:.2}", p.chosen_score, p.rejected_score))
+                            .on_hover_text(format!("Judged on tasks {}", p.task_ids.join(", ")));
+                        ui.end_row();
+                    }
+                });
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_differing_words_are_the_ones_the_other_lacks() {
+        assert_eq!(
+            differing("I eat a red apple.", "I eat a green apple."),
+            vec![false, false, false, true, false]
+        );
+        assert_eq!(slug("Counting Problem"), "counting-problem");
+        assert_eq!(slug(""), "all-types");
+    }
+}
