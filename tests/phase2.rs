@@ -154,7 +154,22 @@ fn unknown_types_bad_paths_and_outputs_are_exit_2() {
     let tmp = tempfile::tempdir().unwrap();
     let suite = root("datasets/world-mme");
     let out = tmp.path().join("a.safetensors");
-    let cases: [(Vec<&str>, &str); 3] = [
+    let cases: [(Vec<&str>, &str); 4] = [
+        (
+            vec![
+                "train",
+                "phase2",
+                "--suite",
+                suite.to_str().unwrap(),
+                "--type",
+                TYPE,
+                "--layer",
+                "7",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            "the layer must be below 2",
+        ),
         (
             vec![
                 "train",

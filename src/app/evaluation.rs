@@ -4,35 +4,21 @@
 //! with 95% intervals (`egui_plot`), accuracy against tasks seen, and a table beside them. The
 //! run and the files it writes are `eval::replay` and `eval::results`, as for `taskmem eval`.
 
-use std::ops::ControlFlow;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use crossbeam_channel::Receiver;
 use egui::Color32;
 use egui_plot::{Bar, BarChart, GridMark, Legend, Line, Plot, PlotPoints, Points};
 
 use crate::app::AppCommand;
+use crate::app::job::Job;
 use crate::eval::answer::BuiltinAnswerer;
 use crate::eval::chart::{ChartData, lane_color};
 use crate::eval::metrics::{Metrics, Summary};
 use crate::eval::replay::{EvalEvent, SuiteSettings, run_project, run_suite};
 
-/// What the `eval` thread sends.
-enum EvalMessage {
-    Progress {
-        done: usize,
-        total: usize,
-        text: String,
-    },
-    Done(Result<(Box<Summary>, PathBuf), String>),
-}
-
-struct EvalJob {
-    messages: Receiver<EvalMessage>,
-    cancel: Arc<AtomicBool>,
-}
+/// Progress of the `eval` thread: clips done, of total, and what it is doing.
+type Progress = (usize, usize, String);
+type EvalJob = Job<Progress, (Box<Summary>, PathBuf)>;
 
 /// Where the questions and the memory come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,53 +130,47 @@ impl EvaluationPanel {
             clip_ms: 10_000,
             reference: self.reference,
         };
-        let (tx, rx) = crossbeam_channel::bounded(256);
-        let cancel = Arc::new(AtomicBool::new(false));
-        let stop = Arc::clone(&cancel);
-        std::thread::Builder::new()
-            .name("eval".to_owned())
-            .spawn(move || {
-                let answerer = BuiltinAnswerer;
-                let run = match project {
-                    Some(dir) => crate::project::Project::open(&dir)
-                        .map_err(|e| e.to_string())
-                        .and_then(|p| run_project(&p, None, &answerer).map_err(|e| e.to_string())),
-                    None => run_suite(&settings, &answerer, &mut |event| {
-                        let (done, total, text) = match event {
-                            EvalEvent::Memorized {
-                                stream,
-                                done,
-                                total,
-                            } => (done, total, format!("memorizing {stream}")),
-                            EvalEvent::Answering { questions } => {
-                                (1, 1, format!("answering {questions} questions"))
-                            }
-                        };
-                        // The window may be gone; the run then stops too.
-                        if tx
-                            .send(EvalMessage::Progress { done, total, text })
-                            .is_err()
-                            || stop.load(Ordering::Relaxed)
-                        {
-                            ControlFlow::Break(())
-                        } else {
-                            ControlFlow::Continue(())
+        let job = Job::spawn("eval", move |emit| {
+            let answerer = BuiltinAnswerer;
+            let stopped = |flow: std::ops::ControlFlow<()>| {
+                if flow.is_break() {
+                    Err("stopped".to_owned())
+                } else {
+                    Ok(())
+                }
+            };
+            let run = match project {
+                Some(dir) => stopped(emit((
+                    0,
+                    1,
+                    "answering from the project's lanes".to_owned(),
+                )))
+                .and_then(|()| crate::project::Project::open(&dir).map_err(|e| e.to_string()))
+                .and_then(|p| run_project(&p, None, &answerer).map_err(|e| e.to_string())),
+                None => run_suite(&settings, &answerer, &mut |event| {
+                    emit(match event {
+                        EvalEvent::Memorized {
+                            stream,
+                            done,
+                            total,
+                        } => (done, total, format!("memorizing {stream}")),
+                        EvalEvent::Answering { questions } => {
+                            (1, 1, format!("answering {questions} questions"))
                         }
                     })
-                    .map_err(|e| e.to_string()),
-                };
-                let result = run.and_then(|run| {
-                    crate::eval::results::write(&out, &run.rows, &run.summary)
-                        .map_err(|e| e.to_string())?;
-                    Ok((Box::new(run.summary), out))
-                });
-                let _ = tx.send(EvalMessage::Done(result));
+                })
+                .map_err(|e| e.to_string()),
+            };
+            run.and_then(|run| {
+                // A Cancel after the last question still writes nothing.
+                stopped(emit((1, 1, "writing results".to_owned())))?;
+                crate::eval::results::write(&out, &run.rows, &run.summary)
+                    .map_err(|e| e.to_string())?;
+                Ok((Box::new(run.summary), out))
             })
-            .map_err(|e| format!("cannot start the evaluation thread: {e}"))?;
-        self.job = Some(EvalJob {
-            messages: rx,
-            cancel,
-        });
+        })
+        .map_err(|e| format!("cannot start the evaluation thread: {e}"))?;
+        self.job = Some(job);
         self.progress = (0, 0);
         "starting".clone_into(&mut self.status);
         Ok(())
@@ -199,29 +179,16 @@ impl EvaluationPanel {
     /// Asks the run to stop after the clip in hand.
     pub fn cancel(&self) {
         if let Some(job) = &self.job {
-            job.cancel.store(true, Ordering::Relaxed);
+            job.cancel();
         }
     }
 
     /// Takes the thread's messages; returns an error message when the run failed.
     pub fn poll(&mut self) -> Option<String> {
-        let job = self.job.as_ref()?;
-        let mut done = None;
-        loop {
-            match job.messages.try_recv() {
-                Ok(EvalMessage::Progress { done, total, text }) => {
-                    self.progress = (done, total);
-                    self.status = text;
-                }
-                Ok(EvalMessage::Done(result)) => done = Some(result),
-                Err(crossbeam_channel::TryRecvError::Empty) => break,
-                Err(crossbeam_channel::TryRecvError::Disconnected) => {
-                    done.get_or_insert(
-                        Err("the evaluation thread stopped unexpectedly".to_owned()),
-                    );
-                    break;
-                }
-            }
+        let (events, done) = self.job.as_ref()?.poll();
+        if let Some((done, total, text)) = events.into_iter().last() {
+            self.progress = (done, total);
+            self.status = text;
         }
         let result = done?;
         self.job = None;

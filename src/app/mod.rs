@@ -2,6 +2,7 @@
 //! they change state. Opening a video runs on a named thread; decoding on the video threads.
 
 pub mod evaluation;
+pub mod job;
 pub mod memorize;
 pub mod phase2_panel;
 pub mod player;

@@ -4,15 +4,12 @@
 //! that differ highlighted, the judge's scores), then memorize a lane with the adapter or
 //! evaluate it. The run is `train::phase2`, as for `taskmem train phase2`.
 
-use std::ops::ControlFlow;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use crossbeam_channel::Receiver;
 use egui::{Color32, RichText};
 
 use crate::app::AppCommand;
+use crate::app::job::Job;
 use crate::app::training::curve_ui;
 use crate::train::pairs::PreferencePair;
 use crate::train::phase2::{Phase2Event, Phase2Settings, Phase2Source, Phase2Summary};
@@ -20,15 +17,7 @@ use crate::train::phase2::{Phase2Event, Phase2Settings, Phase2Source, Phase2Summ
 /// Pairs kept for display (a run can judge thousands).
 const SHOWN_PAIRS: usize = 200;
 
-enum Message {
-    Event(Phase2Event),
-    Done(Result<Box<Phase2Summary>, String>),
-}
-
-struct Job {
-    messages: Receiver<Message>,
-    cancel: Arc<AtomicBool>,
-}
+type Phase2Job = Job<Phase2Event, Box<Phase2Summary>>;
 
 /// Where tasks and clips come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,7 +51,7 @@ pub struct Phase2Panel {
     pub max_clips: usize,
     /// The adapter file (empty: the project's `adapters/` folder, or a temp folder).
     pub out: String,
-    job: Option<Job>,
+    job: Option<Phase2Job>,
     stage: String,
     progress: (usize, usize),
     loss: Vec<(usize, f32)>,
@@ -186,29 +175,13 @@ impl Phase2Panel {
     /// Bad settings, or a thread that cannot start.
     pub fn start(&mut self, context: &Phase2Context) -> Result<(), String> {
         let settings = self.settings(context)?;
-        let (tx, rx) = crossbeam_channel::bounded(512);
-        let cancel = Arc::new(AtomicBool::new(false));
-        let stop = Arc::clone(&cancel);
-        std::thread::Builder::new()
-            .name("phase2".to_owned())
-            .spawn(move || {
-                let result = crate::train::phase2::run(&settings, &mut |event| {
-                    // The window may be gone; the run then stops too.
-                    if tx.send(Message::Event(event)).is_err() || stop.load(Ordering::Relaxed) {
-                        ControlFlow::Break(())
-                    } else {
-                        ControlFlow::Continue(())
-                    }
-                });
-                let _ = tx.send(Message::Done(
-                    result.map(Box::new).map_err(|e| e.to_string()),
-                ));
-            })
-            .map_err(|e| format!("cannot start the Phase Two thread: {e}"))?;
-        self.job = Some(Job {
-            messages: rx,
-            cancel,
-        });
+        let job = Job::spawn("phase2", move |emit| {
+            crate::train::phase2::run(&settings, emit)
+                .map(Box::new)
+                .map_err(|e| e.to_string())
+        })
+        .map_err(|e| format!("cannot start the Phase Two thread: {e}"))?;
+        self.job = Some(job);
         "starting".clone_into(&mut self.stage);
         self.progress = (0, 0);
         self.loss.clear();
@@ -220,24 +193,15 @@ impl Phase2Panel {
 
     pub fn cancel(&self) {
         if let Some(job) = &self.job {
-            job.cancel.store(true, Ordering::Relaxed);
+            job.cancel();
         }
     }
 
     /// Takes the thread's messages; returns an error message when the run failed.
     pub fn poll(&mut self) -> Option<String> {
-        let messages = self.job.as_ref()?.messages.clone();
-        let mut done = None;
-        loop {
-            match messages.try_recv() {
-                Ok(Message::Event(event)) => self.take(event),
-                Ok(Message::Done(result)) => done = Some(result),
-                Err(crossbeam_channel::TryRecvError::Empty) => break,
-                Err(crossbeam_channel::TryRecvError::Disconnected) => {
-                    done.get_or_insert(Err("the Phase Two thread stopped unexpectedly".to_owned()));
-                    break;
-                }
-            }
+        let (events, done) = self.job.as_ref()?.poll();
+        for event in events {
+            self.take(event);
         }
         let result = done?;
         self.job = None;

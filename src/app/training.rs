@@ -2,27 +2,18 @@
 //! progress bar, live loss and reward curves, the held-out report side by side, and cancel.
 //! The run itself is `policy::phase1`, the same as `taskmem train phase1`.
 
-use std::ops::ControlFlow;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use crossbeam_channel::Receiver;
 use egui::{Color32, Sense, Stroke, pos2, vec2};
 
 use crate::app::AppCommand;
+use crate::app::job::Job;
 use crate::policy::phase1::{ModelSize, Phase1Event, Phase1Settings, Phase1Summary};
 use crate::policy::report::Quality;
 
-/// What the `train` thread sends.
-enum TrainMessage {
-    Event(Phase1Event),
-    Done(Result<Box<Phase1Summary>, String>),
-}
-
+/// The `train` thread: Phase One's events, then its summary; and where it writes.
 struct TrainingJob {
-    messages: Receiver<TrainMessage>,
-    cancel: Arc<AtomicBool>,
+    job: Job<Phase1Event, Box<Phase1Summary>>,
     out: PathBuf,
 }
 
@@ -117,28 +108,13 @@ impl TrainingPanel {
     /// When the thread cannot be started.
     pub fn start(&mut self) -> std::io::Result<()> {
         let settings = self.settings();
-        let (tx, rx) = crossbeam_channel::bounded(256);
-        let cancel = Arc::new(AtomicBool::new(false));
-        let stop = Arc::clone(&cancel);
-        std::thread::Builder::new()
-            .name("train".to_owned())
-            .spawn(move || {
-                let result = crate::policy::phase1::run(&settings, &mut |event| {
-                    // The window may be gone; the run then stops too.
-                    if tx.send(TrainMessage::Event(event)).is_err() || stop.load(Ordering::Relaxed)
-                    {
-                        ControlFlow::Break(())
-                    } else {
-                        ControlFlow::Continue(())
-                    }
-                });
-                let _ = tx.send(TrainMessage::Done(
-                    result.map(Box::new).map_err(|e| e.to_string()),
-                ));
-            })?;
+        let job = Job::spawn("train", move |emit| {
+            crate::policy::phase1::run(&settings, emit)
+                .map(Box::new)
+                .map_err(|e| e.to_string())
+        })?;
         self.job = Some(TrainingJob {
-            messages: rx,
-            cancel,
+            job,
             out: PathBuf::from(&self.out),
         });
         "starting".clone_into(&mut self.stage);
@@ -153,43 +129,32 @@ impl TrainingPanel {
     /// Asks the run to stop at its next step.
     pub fn cancel(&self) {
         if let Some(job) = &self.job {
-            job.cancel.store(true, Ordering::Relaxed);
+            job.job.cancel();
         }
     }
 
     /// Takes the thread's messages; returns an error message when the run failed.
     pub fn poll(&mut self) -> Option<String> {
-        let job = self.job.as_ref()?;
-        let mut done = None;
-        loop {
-            let message = match job.messages.try_recv() {
-                Ok(message) => message,
-                Err(crossbeam_channel::TryRecvError::Empty) => break,
-                Err(crossbeam_channel::TryRecvError::Disconnected) => {
-                    // Gone without a result: it panicked.
-                    done.get_or_insert(Err("the training thread stopped unexpectedly".to_owned()));
-                    break;
-                }
-            };
-            match message {
-                TrainMessage::Event(Phase1Event::Stage(text)) => self.stage = text,
-                TrainMessage::Event(Phase1Event::WarmupStep { step, steps, loss }) => {
+        let (events, done) = self.job.as_ref()?.job.poll();
+        for event in events {
+            match event {
+                Phase1Event::Stage(text) => self.stage = text,
+                Phase1Event::WarmupStep { step, steps, loss } => {
                     self.warmup_steps_total = steps;
                     self.warmup_curve.push((step, loss));
                 }
-                TrainMessage::Event(Phase1Event::GrpoStep {
+                Phase1Event::GrpoStep {
                     step,
                     steps,
                     mean_reward,
                     ..
-                }) => {
+                } => {
                     self.grpo_steps_total = steps;
                     self.reward_curve.push((step, mean_reward as f32));
                 }
-                TrainMessage::Event(Phase1Event::Judged { model, quality }) => {
+                Phase1Event::Judged { model, quality } => {
                     self.judged.push((model, quality));
                 }
-                TrainMessage::Done(result) => done = Some(result),
             }
         }
         let result = done?;

@@ -74,6 +74,22 @@ pub enum BenchCommand {
         #[arg(long)]
         model: Option<PathBuf>,
     },
+    /// Phase Two: time to tune an adapter from the last 50 tasks (floor 60 s), and per task
+    /// type, memory-only accuracy on the test streams with a type's adapter against the
+    /// Phase One policy, averaged over seeds (floor +5 points).
+    Phase2 {
+        #[arg(long, default_value = "datasets/world-mme")]
+        suite: PathBuf,
+        /// Task types to tune adapters for (comma-separated; default: three of them).
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "Attribute Perception,Temporal Perception,Action Recognition"
+        )]
+        types: Vec<String>,
+        #[arg(long, default_value_t = 3)]
+        seeds: u64,
+    },
     /// Peak resident memory while playing through the file and seeking around it.
     Memory {
         video: PathBuf,
@@ -96,6 +112,11 @@ pub fn run(command: BenchCommand) -> Result<(), CliError> {
             one_core_part,
         } => bench_policy(video, model.as_deref(), one_core_part),
         BenchCommand::Eval { model } => bench_eval(model.as_deref()),
+        BenchCommand::Phase2 {
+            suite,
+            types,
+            seeds,
+        } => bench_phase2(&suite, &types, seeds),
         BenchCommand::Memory { video, play } => {
             let play_ns =
                 parse_time_ns(&play).map_err(|e| CliError::BadInput(format!("--play: {e}")))?;
@@ -814,5 +835,88 @@ fn bench_eval(model: Option<&Path>) -> Result<(), CliError> {
         "eval_all_suites seconds={seconds:.1} questions={questions} clips_memorized={clips} (floor {FLOOR_S:.0} s)"
     );
     println!("ratio_eval_vs_floor={:.3}", seconds / FLOOR_S);
+    Ok(())
+}
+
+fn bench_phase2(suite: &Path, types: &[String], seeds: u64) -> Result<(), CliError> {
+    use crate::eval::answer::BuiltinAnswerer;
+    use crate::eval::replay::{SuiteSettings, run_suite};
+    use crate::train::phase2::{Phase2Settings, Phase2Source, run};
+    const FLOOR_TUNE_S: f64 = 60.0;
+    const FLOOR_GAIN_POINTS: f64 = 5.0;
+    let fail = |e: &dyn std::fmt::Display| CliError::BadInput(e.to_string());
+    let dir = std::env::temp_dir().join(format!("taskmem-bench-phase2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(anyhow::Error::from)?;
+
+    // Tuning time from the last 50 tasks (every type) of the suite's training streams.
+    let mut settings = Phase2Settings::new(
+        Phase2Source::Suite(suite.to_path_buf()),
+        "",
+        dir.join("recent50.safetensors"),
+    );
+    settings.recent = 50;
+    let started = Instant::now();
+    let summary = run(&settings, &mut |_| ControlFlow::Continue(())).map_err(|e| fail(&e))?;
+    let tune_s = started.elapsed().as_secs_f64();
+    println!(
+        "tune_from_last_50 seconds={tune_s:.1} tasks={} pairs={} clips={} (floor {FLOOR_TUNE_S:.0} s)",
+        summary.task_ids.len(),
+        summary.counts.kept,
+        summary.counts.clips
+    );
+    println!("ratio_tune_vs_floor={:.3}", tune_s / FLOOR_TUNE_S);
+
+    // Accuracy gains per type, averaged over seeds.
+    for (t, task_type) in types.iter().enumerate() {
+        let mut gains = Vec::new();
+        for seed in 1..=seeds {
+            let out = dir.join(format!("t{t}-s{seed}.safetensors"));
+            let mut s = Phase2Settings::new(
+                Phase2Source::Suite(suite.to_path_buf()),
+                task_type,
+                out.clone(),
+            );
+            s.pairs.seed = seed;
+            s.dpo.seed = seed;
+            if let Err(e) = run(&s, &mut |_| ControlFlow::Continue(())) {
+                println!("phase2 type=\"{task_type}\" seed={seed}: {e}");
+                continue;
+            }
+            let eval = run_suite(
+                &SuiteSettings {
+                    suite: suite.to_path_buf(),
+                    split: "test".to_owned(),
+                    model_dir: None,
+                    adapters: vec![out],
+                    budget_tokens: None,
+                    clip_ms: 10_000,
+                    reference: false,
+                },
+                &BuiltinAnswerer,
+                &mut |_| ControlFlow::Continue(()),
+            )
+            .map_err(|e| fail(&e))?;
+            let acc = |lane: usize| {
+                eval.summary.lanes[lane]
+                    .by_type
+                    .get(task_type)
+                    .map_or(0.0, |m| m.acc * 100.0)
+            };
+            let (before, after) = (acc(0), acc(1));
+            println!(
+                "phase2 type=\"{task_type}\" seed={seed} acc_general={before:.1} acc_adapter={after:.1} gain_points={:.1}",
+                after - before
+            );
+            gains.push(after - before);
+        }
+        if !gains.is_empty() {
+            let mean = gains.iter().sum::<f64>() / gains.len() as f64;
+            println!(
+                "phase2 type=\"{task_type}\" mean_gain_points={mean:.1} over {} seeds (floor +{FLOOR_GAIN_POINTS:.0})",
+                gains.len()
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

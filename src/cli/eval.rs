@@ -77,15 +77,7 @@ fn cli_error(e: EvalError) -> CliError {
 pub fn run(args: &EvalArgs) -> Result<(), CliError> {
     let answerer = BuiltinAnswerer;
     let run = if let Some(suite) = &args.suite {
-        let clip_ms = crate::timefmt::parse_time_ns(&args.clip)
-            .map_err(|e| CliError::BadInput(format!("--clip: {e}")))?
-            / crate::video::NS_PER_MS;
-        if clip_ms <= 0 {
-            return Err(CliError::BadInput(format!(
-                "--clip {}: must be longer than zero",
-                args.clip
-            )));
-        }
+        let clip_ms = super::ingest::clip_length_ms(&args.clip)?;
         let settings = SuiteSettings {
             suite: suite.clone(),
             split: args.split.clone(),

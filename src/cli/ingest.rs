@@ -115,21 +115,29 @@ impl Bar {
     }
 }
 
+/// The `--clip` length in milliseconds.
+///
+/// # Errors
+/// When it does not parse or is not longer than zero.
+pub(super) fn clip_length_ms(clip: &str) -> Result<i64, CliError> {
+    let clip_ms = crate::timefmt::parse_time_ns(clip)
+        .map_err(|e| CliError::BadInput(format!("--clip: {e}")))?
+        / crate::video::NS_PER_MS;
+    if clip_ms <= 0 {
+        return Err(CliError::BadInput(format!(
+            "--clip {clip}: must be longer than zero"
+        )));
+    }
+    Ok(clip_ms)
+}
+
 /// Runs `taskmem ingest`.
 ///
 /// # Errors
 /// Bad input (a video that does not open, a model that does not load, a lane that already has
 /// this stream's memory) or a failure while memorizing or writing.
 pub fn run(args: &IngestArgs) -> Result<(), CliError> {
-    let clip_ms = crate::timefmt::parse_time_ns(&args.clip)
-        .map_err(|e| CliError::BadInput(format!("--clip: {e}")))?
-        / crate::video::NS_PER_MS;
-    if clip_ms <= 0 {
-        return Err(CliError::BadInput(format!(
-            "--clip {}: must be longer than zero",
-            args.clip
-        )));
-    }
+    let clip_ms = clip_length_ms(&args.clip)?;
     // Opened once: its index gives the duration, then it decodes the clips.
     let sampler = crate::policy::ingest::ClipSampler::open(&args.video)?;
     let duration_ms = sampler.duration_ms();

@@ -127,11 +127,17 @@ fn clock_ms(s: &str) -> Option<i64> {
         .split(':')
         .map(|p| p.parse::<i64>().ok())
         .collect::<Option<_>>()?;
-    match parts.as_slice() {
-        [h, m, sec] => Some(((h * 60 + m) * 60 + sec) * 1000),
-        [m, sec] => Some((m * 60 + sec) * 1000),
-        _ => None,
-    }
+    let (h, m, sec) = match parts.as_slice() {
+        [h, m, sec] => (*h, *m, *sec),
+        [m, sec] => (0, *m, *sec),
+        _ => return None,
+    };
+    // Times come from question text people wrote: overflow is no time at all.
+    h.checked_mul(60)?
+        .checked_add(m)?
+        .checked_mul(60)?
+        .checked_add(sec)?
+        .checked_mul(1000)
 }
 
 fn between<'a>(s: &'a str, prefix: &str, suffix: &str) -> Option<&'a str> {
@@ -361,7 +367,7 @@ fn find<'a>(q: &str, options: &[String], facts: &'a [Fact]) -> Option<Found<'a>>
             .iter()
             .find(|f| f.start_ms <= t_ms && t_ms < f.end_ms)
             .map_or(t_ms, |f| f.start_ms);
-        let window: Vec<&Fact> = within(facts, clip_start, t_ms + 30_000).collect();
+        let window: Vec<&Fact> = within(facts, clip_start, t_ms.saturating_add(30_000)).collect();
         let entered = format!("{actor} {} the {room}", verb_for(actor, Verb::Enters));
         let from = window
             .iter()
@@ -379,7 +385,8 @@ fn find<'a>(q: &str, options: &[String], facts: &'a [Fact]) -> Option<Found<'a>>
     {
         let t_ms = clock_ms(when)?;
         let clip_start = t_ms - t_ms.rem_euclid(10_000);
-        let window: Vec<&Fact> = within(facts, clip_start, clip_start + 40_000).collect();
+        let window: Vec<&Fact> =
+            within(facts, clip_start, clip_start.saturating_add(40_000)).collect();
         let position = |thing: &str| {
             let said = format!("{actor} {thing}");
             window.iter().position(|f| f.text == said)
@@ -931,6 +938,23 @@ mod tests {
             &order,
         );
         assert_eq!(r.answer, "B");
+    }
+
+    #[test]
+    fn an_absurd_time_in_a_question_is_no_answer_not_a_panic() {
+        let memory = vec![entry(1, 0, "There are 3 apples on the kitchen table.")];
+        let r = ask(
+            "How many apples were on the kitchen table at 99999999999999:00:00?",
+            &["2", "3", "4", "5"],
+            &memory,
+        );
+        assert!(r.abstained);
+        let r = ask(
+            "In what order did <face_1> do these things around 9223372036854775:00:00?",
+            &["A first, then B.", "B first, then A."],
+            &memory,
+        );
+        assert!(r.abstained);
     }
 
     #[test]

@@ -60,6 +60,33 @@ pub struct EvalRun {
     pub memory: Vec<MemoryEntry>,
 }
 
+impl EvalRun {
+    /// The run's rows summed up: (source, split), (answerer, policy), and (questions, rows,
+    /// lanes).
+    fn new(
+        (source, split): (String, String),
+        (answerer, policy): (String, String),
+        started: Instant,
+        (questions, rows, lanes): (usize, Vec<ResultRow>, &[LaneInfo]),
+        memory: Vec<MemoryEntry>,
+    ) -> Self {
+        let summary = Summary {
+            source,
+            split,
+            answerer,
+            policy,
+            questions,
+            seconds: started.elapsed().as_secs_f64(),
+            lanes: summarize(&rows, lanes),
+        };
+        Self {
+            rows,
+            summary,
+            memory,
+        }
+    }
+}
+
 /// Whether a reply is right: the letter for multiple choice, the same words for open answers.
 #[must_use]
 pub fn is_correct(task: &Task, answer: &str, abstained: bool) -> bool {
@@ -187,7 +214,9 @@ pub fn run_suite(
     let mut adapters = Vec::new();
     for path in &settings.adapters {
         let adapter = Adapter::load(path).map_err(|e| EvalError::Input(e.to_string()))?;
-        if lanes.iter().any(|l| l.lane == adapter.name) {
+        if lanes.iter().any(|l| l.lane == adapter.name)
+            || (settings.reference && adapter.name == REFERENCE_LANE)
+        {
             return Err(EvalError::Input(format!(
                 "{}: a second adapter named '{}'",
                 path.display(),
@@ -273,20 +302,13 @@ pub fn run_suite(
     }
     let lane_ids: Vec<String> = lanes.iter().map(|l| l.lane.clone()).collect();
     let rows = answer_tasks(&tasks, &memory, &lane_ids, answerer)?;
-    let summary = Summary {
-        source: settings.suite.display().to_string(),
-        split: settings.split.clone(),
-        answerer: answerer.name(),
-        policy: policy_name,
-        questions: tasks.len(),
-        seconds: started.elapsed().as_secs_f64(),
-        lanes: summarize(&rows, &lanes),
-    };
-    Ok(EvalRun {
-        rows,
-        summary,
+    Ok(EvalRun::new(
+        (settings.suite.display().to_string(), settings.split.clone()),
+        (answerer.name(), policy_name),
+        started,
+        (tasks.len(), rows, &lanes),
         memory,
-    })
+    ))
 }
 
 /// The reference descriptions of a stream as entries, available at each clip's end.
@@ -356,20 +378,13 @@ pub fn run_project(
     let lane_ids: Vec<String> = lanes.iter().map(|l| l.lane.clone()).collect();
     let memory = project.memory.entries().to_vec();
     let rows = answer_tasks(&tasks, &memory, &lane_ids, answerer)?;
-    let summary = Summary {
-        source: project.dir.display().to_string(),
-        split: "project".to_owned(),
-        answerer: answerer.name(),
-        policy: "lanes".to_owned(),
-        questions: tasks.len(),
-        seconds: started.elapsed().as_secs_f64(),
-        lanes: summarize(&rows, &lanes),
-    };
-    Ok(EvalRun {
-        rows,
-        summary,
+    Ok(EvalRun::new(
+        (project.dir.display().to_string(), "project".to_owned()),
+        (answerer.name(), "lanes".to_owned()),
+        started,
+        (tasks.len(), rows, &lanes),
         memory,
-    })
+    ))
 }
 
 #[cfg(test)]

@@ -218,11 +218,13 @@ fn prepare(
     )))?;
     let (tasks, streams) = gather(&settings.source)?;
     let reward = match &settings.task_ids {
+        // Ticked tasks, of the chosen type when there is one: the adapter's label stays true.
         Some(ids) => TaskRewardModel {
-            task_type: Some(settings.task_type.clone()),
+            task_type: Some(settings.task_type.clone()).filter(|t| !t.is_empty()),
             tasks: tasks
                 .iter()
                 .filter(|t| ids.contains(&t.id))
+                .filter(|t| settings.task_type.is_empty() || t.task_type == settings.task_type)
                 .cloned()
                 .collect(),
         },
@@ -253,6 +255,13 @@ fn prepare(
         .map_err(|e| Phase2Error::Input(format!("{e:#}")))?;
     let model = policy.model();
     let cfg = model.config().clone();
+    let dpo = &settings.dpo;
+    if dpo.layer >= cfg.dec_layers || dpo.beta <= 0.0 || !dpo.beta.is_finite() || dpo.steps == 0 {
+        return Err(Phase2Error::Input(format!(
+            "DPO settings: the layer must be below {} (the model's decoder layers), beta above 0 and steps at least 1 (got layer {}, beta {}, steps {})",
+            cfg.dec_layers, dpo.layer, dpo.beta, dpo.steps
+        )));
+    }
     let vocab = Vocab::world();
     // Every clip of every stream, then an even spread of them.
     let mut samplers = Vec::new();
@@ -276,6 +285,8 @@ fn prepare(
             .map(|&(_, a, b)| (a, b))
             .collect();
         let sampler = &mut samplers[i];
+        let mut done = clips.len();
+        let mut cancelled = false;
         let read = clips_of_stream(
             model,
             &vocab,
@@ -283,17 +294,21 @@ fn prepare(
             Some(&stream.video.display().to_string()),
             &mine,
             &mut |a, b| {
+                // One event per clip: a long stream stops at the next clip on Cancel.
+                if on_event(Phase2Event::ClipsRead { done, total }).is_break() {
+                    cancelled = true;
+                    return Err("stopped".to_owned());
+                }
+                done += 1;
                 sampler
                     .frames(a, b, cfg.frames_per_clip)
                     .map_err(|e| e.to_string())
             },
-        )
-        .map_err(Phase2Error::Model)?;
-        clips.extend(read);
-        stop(on_event(Phase2Event::ClipsRead {
-            done: clips.len(),
-            total,
-        }))?;
+        );
+        if cancelled {
+            return Err(Phase2Error::Cancelled);
+        }
+        clips.extend(read.map_err(Phase2Error::Model)?);
     }
     stop(on_event(Phase2Event::Stage(format!(
         "judging {} sampled descriptions per clip on {} tasks",
