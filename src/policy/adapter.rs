@@ -133,16 +133,23 @@ impl Adapter {
             let p = p.to_path_buf();
             move |detail: String| AdapterError::Write { path: p, detail }
         };
+        // Both files are written in full before either is renamed in, so a failure never
+        // leaves a new vector beside an old sidecar's layer and scale.
         let partial = path.with_extension("safetensors.partial");
         let tensors: HashMap<String, Tensor> =
             HashMap::from([("steer".to_owned(), self.steering.vector.clone())]);
         candle_core::safetensors::save(&tensors, &partial)
             .map_err(|e| write(path)(e.to_string()))?;
-        std::fs::rename(&partial, path).map_err(|e| write(path)(e.to_string()))?;
         let meta_path = sidecar(path);
+        let meta_partial = meta_path.with_extension("json.partial");
         let json =
             serde_json::to_vec_pretty(&self.meta).map_err(|e| write(&meta_path)(e.to_string()))?;
-        crate::fsutil::write_atomic(&meta_path, &json).map_err(|e| write(&meta_path)(e.to_string()))
+        if let Err(e) = std::fs::write(&meta_partial, &json) {
+            let _ = std::fs::remove_file(&partial);
+            return Err(write(&meta_path)(e.to_string()));
+        }
+        std::fs::rename(&partial, path).map_err(|e| write(path)(e.to_string()))?;
+        std::fs::rename(&meta_partial, &meta_path).map_err(|e| write(&meta_path)(e.to_string()))
     }
 
     /// Whether this adapter fits a model of `cfg`'s shape.
