@@ -36,6 +36,7 @@ pub mod memory;
 pub mod playback;
 pub mod policy;
 pub mod project;
+pub mod remote;
 pub mod tasks;
 pub mod timefmt;
 pub mod train;

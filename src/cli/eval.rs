@@ -44,9 +44,24 @@ pub struct EvalArgs {
     /// read from the ground truth: an upper bound, not a policy).
     #[arg(long)]
     pub reference: bool,
+    /// Who answers: the built-in answerer for the world's language, or an LLM behind an
+    /// OpenAI-compatible endpoint (--answerer-model, --base-url).
+    #[arg(long, value_enum, default_value = "builtin")]
+    pub answerer: AnswererKind,
+    /// The served model that answers with --answerer remote.
+    #[arg(long)]
+    pub answerer_model: Option<String>,
+    #[command(flatten)]
+    pub remote: super::ingest::RemoteArgs,
     /// The results folder (created if missing).
     #[arg(long)]
     pub out: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AnswererKind {
+    Builtin,
+    Remote,
 }
 
 #[derive(Args, Debug)]
@@ -75,7 +90,18 @@ fn cli_error(e: EvalError) -> CliError {
 /// # Errors
 /// Bad input (exit 2) or a failure while memorizing or answering.
 pub fn run(args: &EvalArgs) -> Result<(), CliError> {
-    let answerer = BuiltinAnswerer;
+    let answerer: Box<dyn crate::eval::answer::Answerer> = match args.answerer {
+        AnswererKind::Builtin => Box::new(BuiltinAnswerer),
+        AnswererKind::Remote => {
+            let name = args.answerer_model.as_deref().ok_or_else(|| {
+                CliError::BadInput("--answerer remote needs --answerer-model NAME".to_owned())
+            })?;
+            Box::new(crate::remote::answerer::RemoteAnswerer {
+                client: crate::remote::client::ChatClient::new(args.remote.settings(name)),
+            })
+        }
+    };
+    let answerer = answerer.as_ref();
     let run = if let Some(suite) = &args.suite {
         let clip_ms = super::ingest::clip_length_ms(&args.clip)?;
         let settings = SuiteSettings {
@@ -91,7 +117,7 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
             terminal: std::io::stderr().is_terminal(),
             last_tenth: 0,
         };
-        run_suite(&settings, &answerer, &mut |event| {
+        run_suite(&settings, answerer, &mut |event| {
             match event {
                 EvalEvent::Memorized {
                     stream,
@@ -113,7 +139,7 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
         }
         let project = crate::project::Project::open(dir)?;
         let only = (!args.lane.is_empty()).then_some(args.lane.as_slice());
-        run_project(&project, only, &answerer).map_err(cli_error)?
+        run_project(&project, only, answerer).map_err(cli_error)?
     } else {
         return Err(CliError::BadInput("give --suite or --project".to_owned()));
     };

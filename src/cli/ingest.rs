@@ -11,15 +11,52 @@ use clap::Args;
 use super::CliError;
 use crate::memory::Lane;
 use crate::memory::import::{Imported, StreamInfo};
-use crate::policy::BuiltinPolicy;
 use crate::policy::adapter::Adapter;
 use crate::policy::ingest::{Memorizer, ingest};
+use crate::policy::{BuiltinPolicy, MemorizationPolicy};
 use crate::project::Project;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum PolicyKind {
     /// The built-in candle model (assets/policy, or --model).
     Builtin,
+    /// An OpenAI-compatible endpoint (--base-url, --model NAME).
+    Remote,
+}
+
+/// Where an OpenAI-compatible endpoint is, for `--policy remote` and `--answerer remote`.
+#[derive(Args, Debug, Clone)]
+pub struct RemoteArgs {
+    /// The endpoint up to `/v1` (default: `$OPENAI_BASE_URL`, else the `OpenAI` API).
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// The environment variable that holds the API key (the key itself is never written).
+    #[arg(long, default_value = "OPENAI_API_KEY")]
+    pub api_key_env: String,
+    /// Seconds before a request is given up.
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
+    /// Retries after a 429, a 5xx or a dropped connection, with doubling backoff.
+    #[arg(long, default_value_t = 3)]
+    pub retries: u32,
+    /// Frames sent per second of video (remote policy).
+    #[arg(long, default_value_t = 1.0)]
+    pub fps: f64,
+}
+
+impl RemoteArgs {
+    /// The settings for `model`.
+    #[must_use]
+    pub fn settings(&self, model: &str) -> crate::remote::RemoteSettings {
+        let mut s = crate::remote::RemoteSettings::from_env(model);
+        if let Some(url) = &self.base_url {
+            s.base_url.clone_from(url);
+        }
+        s.api_key_env.clone_from(&self.api_key_env);
+        s.timeout_s = self.timeout;
+        s.retries = self.retries;
+        s
+    }
 }
 
 #[derive(Args, Debug)]
@@ -30,9 +67,12 @@ pub struct IngestArgs {
     pub project: PathBuf,
     #[arg(long, value_enum, default_value = "builtin")]
     pub policy: PolicyKind,
-    /// A folder with model.safetensors and config.json (default: the shipped model).
+    /// The built-in policy: a folder with model.safetensors and config.json (default: the
+    /// shipped model). The remote policy: the served model's name.
     #[arg(long)]
     pub model: Option<PathBuf>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
     /// A Phase Two adapter (safetensors with a .json sidecar beside it).
     #[arg(long)]
     pub adapter: Option<PathBuf>,
@@ -141,26 +181,51 @@ pub fn run(args: &IngestArgs) -> Result<(), CliError> {
     // Opened once: its index gives the duration, then it decodes the clips.
     let sampler = crate::policy::ingest::ClipSampler::open(&args.video)?;
     let duration_ms = sampler.duration_ms();
-    let policy = match args.policy {
-        PolicyKind::Builtin => BuiltinPolicy::load(args.model.as_deref())
-            .map_err(|e| CliError::BadInput(format!("{e:#}")))?
-            .with_budget(args.budget_tokens),
-    };
-    let adapter = match &args.adapter {
-        Some(path) => {
-            let adapter = Adapter::load(path).map_err(|e| CliError::BadInput(e.to_string()))?;
-            adapter
-                .check(policy.model().config())
-                .map_err(|e| CliError::BadInput(e.to_string()))?;
-            Some(adapter)
-        }
-        None => None,
-    };
-    let lane = args.lane.clone().unwrap_or_else(|| {
-        adapter
-            .as_ref()
-            .map_or_else(|| "builtin".to_owned(), |a| a.name.clone())
-    });
+    let (policy, adapter, default_lane): (Box<dyn MemorizationPolicy>, Option<Adapter>, String) =
+        match args.policy {
+            PolicyKind::Builtin => {
+                let policy = BuiltinPolicy::load(args.model.as_deref())
+                    .map_err(|e| CliError::BadInput(format!("{e:#}")))?
+                    .with_budget(args.budget_tokens);
+                let adapter = match &args.adapter {
+                    Some(path) => {
+                        let adapter =
+                            Adapter::load(path).map_err(|e| CliError::BadInput(e.to_string()))?;
+                        adapter
+                            .check(policy.model().config())
+                            .map_err(|e| CliError::BadInput(e.to_string()))?;
+                        Some(adapter)
+                    }
+                    None => None,
+                };
+                let lane = adapter
+                    .as_ref()
+                    .map_or_else(|| "builtin".to_owned(), |a| a.name.clone());
+                (Box::new(policy), adapter, lane)
+            }
+            PolicyKind::Remote => {
+                if args.adapter.is_some() {
+                    return Err(CliError::BadInput(
+                        "--adapter steers the built-in policy; a remote lane is a served model name (--model NAME, as vLLM serves adapters)".to_owned(),
+                    ));
+                }
+                let name = args
+                    .model
+                    .as_ref()
+                    .map(|m| m.to_string_lossy().into_owned())
+                    .ok_or_else(|| {
+                        CliError::BadInput("--policy remote needs --model NAME".to_owned())
+                    })?;
+                let frames = (args.remote.fps * clip_ms as f64 / 1000.0).round().max(1.0) as usize;
+                let policy = crate::remote::policy::RemotePolicy {
+                    client: crate::remote::client::ChatClient::new(args.remote.settings(&name)),
+                    frames,
+                    max_side: 448,
+                };
+                (Box::new(policy), None, name)
+            }
+        };
+    let lane = args.lane.clone().unwrap_or(default_lane);
     let mut project = Project::open_or_create(&args.project)?;
     let (stream, new_stream) = stream_for(&project, &args.video, args.stream.as_deref());
     let already = project.memory.lane(&stream, &lane).len();
@@ -197,7 +262,7 @@ pub fn run(args: &IngestArgs) -> Result<(), CliError> {
         tasks: Vec::new(),
     })?;
 
-    let mut memorizer = Memorizer::new(Box::new(policy), &stream, &lane).with_adapter(adapter);
+    let mut memorizer = Memorizer::new(policy, &stream, &lane).with_adapter(adapter);
     let mut bar = Bar {
         terminal: std::io::stderr().is_terminal(),
         last_tenth: 0,

@@ -44,6 +44,9 @@ pub enum PolicyError {
     Model(#[from] candle_core::Error),
     #[error(transparent)]
     Adapter(#[from] adapter::AdapterError),
+    /// A remote endpoint failed (the message names its URL).
+    #[error("{0}")]
+    Remote(String),
 }
 
 /// A memorization policy: every backend (built-in, remote, replay) turns a clip into a

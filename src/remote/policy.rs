@@ -1,0 +1,150 @@
+//! The remote memorization policy: a clip's frames, sampled at a set rate, resized and sent as
+//! JPEG image parts with the preceding description as context and TaskMem's rules for the
+//! reply (`{"description": "..."}`, one or two sentences, people as `<face_N>`, no repetition of
+//! the preceding part). vLLM serves a Phase Two adapter under its own model name, so a lane
+//! maps to a model name; the built-in adapter input is not used here.
+
+use std::io::Cursor;
+
+use base64::Engine as _;
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+
+use super::client::ChatClient;
+use crate::policy::{ClipInput, MemorizationPolicy, PolicyError, Written};
+use crate::video::Frame;
+
+pub struct RemotePolicy {
+    pub client: ChatClient,
+    /// Frames per 10 s clip (TaskMem samples at a set rate: 1 per second by default).
+    pub frames: usize,
+    /// The longer side of each image sent, in pixels.
+    pub max_side: u32,
+}
+
+/// The instruction for one clip, in our own words after TaskMem's rules.
+#[must_use]
+pub fn instruction(previous: Option<&str>, frames: usize) -> String {
+    let mut out = format!(
+        "These {frames} images are frames, in order, of one 10-second clip of a first-person video. \
+         Write what an assistant should remember of this clip, in one or two sentences. \
+         Call people <face_N> when they carry such an id. "
+    );
+    if let Some(p) = previous.filter(|p| !p.trim().is_empty()) {
+        let _ = write!(
+            out,
+            "The preceding clip was remembered as: \"{p}\". Do not repeat what it says; add what is new. "
+        );
+    }
+    out.push_str("Reply with JSON only: {\"description\": \"...\"}");
+    out
+}
+
+/// The description in a reply: a `<think>` part is skipped, then the first JSON object with a
+/// non-empty `description`.
+#[must_use]
+pub fn parse_description(reply: &str) -> Option<String> {
+    let text = match reply.rfind("</think>") {
+        Some(end) => &reply[end + "</think>".len()..],
+        None => reply,
+    };
+    let start = text.find('{')?;
+    let end = text.rfind('}')?;
+    let value: Value = serde_json::from_str(text.get(start..=end)?).ok()?;
+    let description = value.get("description")?.as_str()?.trim();
+    (!description.is_empty()).then(|| description.to_owned())
+}
+
+fn jpeg_data_url(frame: &Frame, max_side: u32) -> Result<String, String> {
+    let image = image::RgbaImage::from_raw(frame.width, frame.height, frame.rgba.to_vec())
+        .ok_or("a frame's pixels do not match its size")?;
+    let image = image::DynamicImage::ImageRgba8(image);
+    let scale = f64::from(max_side) / f64::from(frame.width.max(frame.height).max(1));
+    let image = if scale < 1.0 {
+        image.resize(
+            (f64::from(frame.width) * scale).round() as u32,
+            (f64::from(frame.height) * scale).round() as u32,
+            image::imageops::FilterType::Triangle,
+        )
+    } else {
+        image
+    };
+    let mut jpeg = Cursor::new(Vec::new());
+    image
+        .to_rgb8()
+        .write_to(&mut jpeg, image::ImageFormat::Jpeg)
+        .map_err(|e| e.to_string())?;
+    Ok(format!(
+        "data:image/jpeg;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(jpeg.into_inner())
+    ))
+}
+
+impl MemorizationPolicy for RemotePolicy {
+    fn name(&self) -> String {
+        format!("remote:{}", self.client.settings().model)
+    }
+
+    fn frames_per_clip(&self) -> usize {
+        self.frames.max(1)
+    }
+
+    fn memorize(&mut self, clip: &ClipInput<'_>) -> Result<Written, PolicyError> {
+        let mut content = vec![json!({
+            "type": "text",
+            "text": instruction(clip.previous, clip.frames.len()),
+        })];
+        for frame in clip.frames {
+            let url = jpeg_data_url(frame, self.max_side).map_err(PolicyError::Remote)?;
+            content.push(json!({"type": "image_url", "image_url": {"url": url}}));
+        }
+        let messages = [json!({"role": "user", "content": content})];
+        let ask = || {
+            self.client
+                .chat(&messages, 256)
+                .map_err(|e| PolicyError::Remote(e.to_string()))
+        };
+        let mut raw = ask()?;
+        let mut parsed = parse_description(&raw);
+        if parsed.is_none() {
+            // The format-failure path: asked once more, then written empty with the raw reply.
+            raw = ask()?;
+            parsed = parse_description(&raw);
+        }
+        Ok(Written {
+            text: parsed.unwrap_or_default(),
+            raw,
+            token_logprobs: Vec::new(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_are_read_after_a_think_part_and_bad_replies_are_none() {
+        assert_eq!(
+            parse_description(
+                "<think>the {kitchen}</think>\n{\"description\": \"I eat an apple.\"}"
+            ),
+            Some("I eat an apple.".to_owned())
+        );
+        assert_eq!(
+            parse_description("```json\n{\"description\":\"x\"}\n```"),
+            Some("x".to_owned())
+        );
+        assert_eq!(parse_description("I eat an apple."), None);
+        assert_eq!(parse_description("{\"description\": \"\"}"), None);
+        assert_eq!(parse_description("{\"text\": \"x\"}"), None);
+        let with = instruction(Some("I walk."), 10);
+        assert!(
+            with.contains("10 images")
+                && with.contains("\"I walk.\"")
+                && with.contains("{\"description\"")
+        );
+        assert!(!instruction(None, 3).contains("preceding"));
+    }
+}

@@ -1,0 +1,311 @@
+//! The OpenAI-compatible backend against a local scripted server (127.0.0.1 only): the remote
+//! policy's requests and format-failure path, retries on 429/5xx, a dead endpoint as one
+//! error, the remote answerer's letters, and the key never written anywhere.
+
+// Test helpers panic on purpose: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+/// One request the server saw.
+#[derive(Clone, Debug)]
+struct Seen {
+    authorization: Option<String>,
+    body: Value,
+}
+
+/// A scripted OpenAI-compatible server: `reply(n, body)` gives request n's status and text.
+struct Server {
+    url: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+fn completion(text: &str) -> String {
+    json!({
+        "choices": [{"message": {"role": "assistant", "content": text}}],
+        "usage": {"prompt_tokens": 100, "completion_tokens": 20}
+    })
+    .to_string()
+}
+
+fn serve(reply: impl Fn(usize, &Value) -> (u16, String) + Send + Sync + 'static) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    let reply = Arc::new(reply);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            let mut authorization = None;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let lower = line.to_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                if lower.starts_with("authorization:") {
+                    authorization = Some(line["authorization:".len()..].trim().to_owned());
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let n = {
+                let mut seen = log.lock().unwrap();
+                seen.push(Seen {
+                    authorization,
+                    body: body.clone(),
+                });
+                seen.len() - 1
+            };
+            let (status, text) = reply(n, &body);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                text.len()
+            );
+        }
+    });
+    Server { url, seen }
+}
+
+fn stream_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/world-tempo/test/world-tempo-test-00")
+}
+
+#[test]
+fn remote_ingest_sends_frames_and_context_retries_and_keeps_the_key_out_of_every_file() {
+    let server = serve(|n, _| match n {
+        // A malformed reply is asked once more; a 503 and a 429 are retried.
+        1 => (200, completion("I cannot describe this.")),
+        4 => (503, "{\"error\": \"busy\"}".to_owned()),
+        6 => (429, "{\"error\": \"slow down\"}".to_owned()),
+        _ => (
+            200,
+            completion(&format!(
+                "<think>look</think>{{\"description\": \"In the kitchen, clip {n} happens.\"}}"
+            )),
+        ),
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let project = tmp.path().join("p");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_taskmem"))
+        .args([
+            "ingest",
+            stream_dir().join("video.mp4").to_str().unwrap(),
+            "--project",
+            project.to_str().unwrap(),
+            "--policy",
+            "remote",
+            "--model",
+            "qwen3-vl-general",
+            "--base-url",
+            &server.url,
+            "--api-key-env",
+            "TASKMEM_TEST_KEY",
+            "--fps",
+            "0.5",
+        ])
+        .env("TASKMEM_TEST_KEY", "sk-secret-123")
+        .env_remove("OPENAI_BASE_URL")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", common::stderr(&run));
+    let printed = format!("{}{}", common::stdout(&run), common::stderr(&run));
+    assert!(
+        printed.contains("into lane 'qwen3-vl-general'"),
+        "{printed}"
+    );
+
+    let seen = server.seen.lock().unwrap().clone();
+    // 12 clips, one format retry, one 503 retry, one 429 retry.
+    assert_eq!(seen.len(), 15);
+    for s in &seen {
+        assert_eq!(s.authorization.as_deref(), Some("Bearer sk-secret-123"));
+        assert_eq!(s.body["model"], "qwen3-vl-general");
+        let content = s.body["messages"][0]["content"].as_array().unwrap();
+        let images = content.iter().filter(|p| p["type"] == "image_url").count();
+        assert_eq!(images, 5, "0.5 frames per second of a 10 s clip");
+        let url = content[1]["image_url"]["url"].as_str().unwrap();
+        assert!(url.starts_with("data:image/jpeg;base64,"));
+    }
+    let text_of = |i: usize| {
+        seen[i].body["messages"][0]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(!text_of(0).contains("preceding clip"));
+    assert!(
+        text_of(2).contains("\"In the kitchen, clip 0 happens.\""),
+        "{}",
+        text_of(2)
+    );
+
+    // The memory: one entry per clip, the retried clip's description from the second reply.
+    let lane = std::fs::read_dir(project.join("memory"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("qwen3"))
+        .unwrap();
+    let entries: Vec<taskmem::memory::MemoryEntry> = std::fs::read_to_string(&lane)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l.split_once(' ').unwrap().1).unwrap())
+        .collect();
+    assert_eq!(entries.len(), 12);
+    assert_eq!(entries[1].text, "In the kitchen, clip 2 happens.");
+    assert!(
+        entries[1]
+            .raw_response
+            .as_deref()
+            .unwrap()
+            .starts_with("<think>")
+    );
+    assert_eq!(
+        entries[0].policy.as_deref(),
+        Some("remote:qwen3-vl-general")
+    );
+
+    // The key is nowhere on disk or in the output.
+    assert!(!printed.contains("sk-secret-123"));
+    for e in walk(&project) {
+        let bytes = std::fs::read(&e).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("sk-secret-123"),
+            "{}",
+            e.display()
+        );
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_dead_endpoint_is_one_clear_error_not_one_per_clip() {
+    // A port that was free a moment ago: nothing listens there.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let tmp = tempfile::tempdir().unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_taskmem"))
+        .args([
+            "ingest",
+            stream_dir().join("video.mp4").to_str().unwrap(),
+            "--project",
+            tmp.path().join("p").to_str().unwrap(),
+            "--policy",
+            "remote",
+            "--model",
+            "m",
+            "--base-url",
+            &format!("http://127.0.0.1:{port}/v1"),
+            "--retries",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    let err = common::stderr(&run);
+    assert_eq!(err.matches("cannot reach the endpoint").count(), 1, "{err}");
+    assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+}
+
+#[test]
+fn the_remote_answerer_reads_letters_by_lmms_evals_rule_and_retries_unparsable_replies() {
+    use taskmem::eval::answer::{Answerer, Question};
+    use taskmem::remote::RemoteSettings;
+    use taskmem::remote::answerer::RemoteAnswerer;
+    use taskmem::remote::client::ChatClient;
+    let server = serve(|n, _| {
+        let text = match n {
+            0 => "The best answer is C.",
+            1 | 2 => "I would rather not say anything about it at all, honestly.",
+            3 => "E",
+            _ => "A red hat.",
+        };
+        (200, completion(text))
+    });
+    let mut settings = RemoteSettings::from_env("judge");
+    settings.base_url.clone_from(&server.url);
+    settings.api_key_env = "TASKMEM_TEST_NO_KEY".to_owned();
+    settings.backoff_ms = 10;
+    let answerer = RemoteAnswerer {
+        client: ChatClient::new(settings),
+    };
+    let entry = taskmem::memory::MemoryEntry {
+        id: 1,
+        stream: "s".into(),
+        lane: "l".into(),
+        start_ms: 10_000,
+        end_ms: 20_000,
+        text: "There are 3 apples on the kitchen table.".into(),
+        available_ms: 20_000,
+        policy: None,
+        adapter: None,
+        raw_response: None,
+        score: None,
+        highlights: Vec::new(),
+    };
+    let q = Question {
+        id: "q".into(),
+        text: "How many apples were on the kitchen table at 00:00:20?".into(),
+        options: vec!["2".into(), "8".into(), "3".into(), "1".into()],
+        ask_ms: 30_000,
+    };
+    let first = answerer.answer(&q, &[&entry]).unwrap();
+    assert_eq!((first.answer.as_str(), first.abstained), ("C", false));
+    // Unparsable twice: asked once more, then an answer that counts wrong (not E).
+    let second = answerer.answer(&q, &[&entry]).unwrap();
+    assert_eq!((second.answer.as_str(), second.abstained), ("", false));
+    assert!(second.raw.unwrap().contains("rather not"));
+    let third = answerer.answer(&q, &[&entry]).unwrap();
+    assert_eq!((third.answer.as_str(), third.abstained), ("E", true));
+    let open = Question {
+        options: Vec::new(),
+        ..q.clone()
+    };
+    assert_eq!(
+        answerer.answer(&open, &[&entry]).unwrap().answer,
+        "A red hat."
+    );
+
+    let seen = server.seen.lock().unwrap().clone();
+    let prompt = seen[0].body["messages"][0]["content"].as_str().unwrap();
+    assert!(prompt.contains("00:00:10-00:00:20\nThere are 3 apples on the kitchen table."));
+    assert!(prompt.contains("C. 3\n") && prompt.contains("E. Insufficient information"));
+    assert!(
+        seen[0].authorization.is_none(),
+        "no key variable, no header"
+    );
+    let (requests, failures, prompt_tokens, completion_tokens) =
+        answerer.client.counters.snapshot();
+    assert_eq!((requests, failures), (5, 0));
+    assert_eq!((prompt_tokens, completion_tokens), (500, 100));
+}
