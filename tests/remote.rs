@@ -309,3 +309,55 @@ fn the_remote_answerer_reads_letters_by_lmms_evals_rule_and_retries_unparsable_r
     assert_eq!((requests, failures), (5, 0));
     assert_eq!((prompt_tokens, completion_tokens), (500, 100));
 }
+
+#[test]
+fn the_remote_judge_is_asked_in_both_orders_and_a_position_bias_drops_the_pair() {
+    use taskmem::eval::answer::Question;
+    use taskmem::remote::RemoteSettings;
+    use taskmem::remote::client::ChatClient;
+    use taskmem::remote::judge::RemoteJudge;
+    use taskmem::train::reward::{PairOutcome, judge_both_orders};
+    // Always prefers the note it reads first: a position bias.
+    let server = serve(|n, _| {
+        let text = match n {
+            4 => "not json",
+            5 => "{\"correct\": true, \"score\": 4}",
+            _ => "<think>hm</think>{\"better\": 1, \"score_1\": 7, \"score_2\": 3}",
+        };
+        (200, completion(text))
+    });
+    let mut settings = RemoteSettings::from_env("judge");
+    settings.base_url.clone_from(&server.url);
+    let judge = RemoteJudge {
+        client: ChatClient::new(settings),
+    };
+    let tasks = vec![Question {
+        id: "q".into(),
+        text: "How many apples were on the kitchen table at 00:00:20?".into(),
+        options: Vec::new(),
+        ask_ms: 0,
+    }];
+    let outcome = judge_both_orders(&judge, "There are 3 apples.", "I walk.", &tasks).unwrap();
+    assert_eq!(outcome, PairOutcome::Flipped);
+    let seen = server.seen.lock().unwrap().clone();
+    let first = seen[0].body["messages"][0]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let second = seen[1].body["messages"][0]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(first.contains("Note 1: There are 3 apples.") && second.contains("Note 1: I walk."));
+    assert!(first.contains("- How many apples"));
+    drop(seen);
+    // Open answers: a reply that is not JSON is asked once more.
+    let outcome = judge_both_orders(&judge, "a", "b", &tasks).unwrap();
+    assert_eq!(outcome, PairOutcome::Flipped);
+    assert_eq!(
+        judge
+            .judge_open_answer("What did I pick up?", "The red cup.", "A red cup")
+            .unwrap(),
+        (true, 4)
+    );
+}
