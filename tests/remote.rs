@@ -10,6 +10,7 @@ mod common;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
@@ -25,6 +26,7 @@ struct Seen {
 struct Server {
     url: String,
     seen: Arc<Mutex<Vec<Seen>>>,
+    max_in_flight: Arc<(AtomicUsize, AtomicUsize)>,
 }
 
 fn completion(text: &str) -> String {
@@ -41,45 +43,59 @@ fn serve(reply: impl Fn(usize, &Value) -> (u16, String) + Send + Sync + 'static)
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&seen);
     let reply = Arc::new(reply);
+    // (requests being answered now, the most at once)
+    let in_flight = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
+    let max = Arc::clone(&in_flight);
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut length = 0;
-            let mut authorization = None;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
+            let (log, reply, in_flight) =
+                (Arc::clone(&log), Arc::clone(&reply), Arc::clone(&in_flight));
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0;
+                let mut authorization = None;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    let lower = line.to_lowercase();
+                    if let Some(v) = lower.strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    if lower.starts_with("authorization:") {
+                        authorization = Some(line["authorization:".len()..].trim().to_owned());
+                    }
                 }
-                let lower = line.to_lowercase();
-                if let Some(v) = lower.strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                if lower.starts_with("authorization:") {
-                    authorization = Some(line["authorization:".len()..].trim().to_owned());
-                }
-            }
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let n = {
-                let mut seen = log.lock().unwrap();
-                seen.push(Seen {
-                    authorization,
-                    body: body.clone(),
-                });
-                seen.len() - 1
-            };
-            let (status, text) = reply(n, &body);
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-                text.len()
-            );
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let n = {
+                    let mut seen = log.lock().unwrap();
+                    seen.push(Seen {
+                        authorization,
+                        body: body.clone(),
+                    });
+                    seen.len() - 1
+                };
+                let now = in_flight.0.fetch_add(1, Ordering::SeqCst) + 1;
+                in_flight.1.fetch_max(now, Ordering::SeqCst);
+                let (status, text) = reply(n, &body);
+                in_flight.0.fetch_sub(1, Ordering::SeqCst);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                    text.len()
+                );
+            });
         }
     });
-    Server { url, seen }
+    Server {
+        url,
+        seen,
+        max_in_flight: max,
+    }
 }
 
 fn stream_dir() -> std::path::PathBuf {
@@ -360,4 +376,61 @@ fn the_remote_judge_is_asked_in_both_orders_and_a_position_bias_drops_the_pair()
             .unwrap(),
         (true, 4)
     );
+}
+
+#[test]
+fn a_batch_keeps_the_configured_number_of_requests_in_flight() {
+    let server = serve(|_, _| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        (200, completion("{\"description\": \"I walk.\"}"))
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs = [
+        "world-tempo-test-00",
+        "world-tempo-test-01",
+        "world-tempo-test-02",
+    ];
+    let mut args: Vec<String> = vec!["ingest".into()];
+    for d in dirs {
+        args.push(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("datasets/world-tempo/test")
+                .join(d)
+                .join("video.mp4")
+                .display()
+                .to_string(),
+        );
+    }
+    for a in [
+        "--project",
+        tmp.path().join("p").to_str().unwrap(),
+        "--policy",
+        "remote",
+        "--model",
+        "m",
+        "--base-url",
+        &server.url,
+        "--fps",
+        "0.2",
+        "--concurrency",
+        "3",
+    ] {
+        args.push(a.to_owned());
+    }
+    let run = common::taskmem(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(run.status.success(), "{}", common::stderr(&run));
+    assert!(
+        common::stdout(&run).contains("36 clips of 3 streams"),
+        "{}",
+        common::stdout(&run)
+    );
+    assert_eq!(server.seen.lock().unwrap().len(), 36);
+    assert_eq!(server.max_in_flight.1.load(Ordering::SeqCst), 3);
+    let project = taskmem::project::Project::open(&tmp.path().join("p")).unwrap();
+    for d in dirs {
+        let lane = project.memory.lane(d, "m");
+        assert_eq!(lane.len(), 12, "{d}");
+        // A stream's clips in order, each after the one before.
+        assert!(lane.windows(2).all(|w| w[0].end_ms == w[1].start_ms));
+    }
 }

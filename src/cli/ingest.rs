@@ -61,7 +61,13 @@ impl RemoteArgs {
 
 #[derive(Args, Debug)]
 pub struct IngestArgs {
-    pub video: PathBuf,
+    /// One video, or many: a batch memorized by --concurrency workers, one stream each at a
+    /// time (a stream's clips stay in order, each reading the one before).
+    #[arg(required = true, num_args = 1..)]
+    pub videos: Vec<PathBuf>,
+    /// Streams memorized at once in a batch (requests in flight, for --policy remote).
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
     /// The project folder (created if missing).
     #[arg(long)]
     pub project: PathBuf,
@@ -171,6 +177,165 @@ pub(super) fn clip_length_ms(clip: &str) -> Result<i64, CliError> {
     Ok(clip_ms)
 }
 
+/// A policy, its adapter, and the lane it writes by default.
+type ChosenPolicy = (Box<dyn MemorizationPolicy>, Option<Adapter>, String);
+
+/// The policy `args` ask for, its adapter, and the lane it writes by default.
+///
+/// # Errors
+/// A model or adapter that does not load, or a remote policy without a model name.
+fn policy_of(
+    args: &IngestArgs,
+    clip_ms: i64,
+) -> Result<ChosenPolicy, CliError> {
+    Ok(match args.policy {
+        PolicyKind::Builtin => {
+            let policy = BuiltinPolicy::load(args.model.as_deref())
+                .map_err(|e| CliError::BadInput(format!("{e:#}")))?
+                .with_budget(args.budget_tokens);
+            let adapter = match &args.adapter {
+                Some(path) => {
+                    let adapter =
+                        Adapter::load(path).map_err(|e| CliError::BadInput(e.to_string()))?;
+                    adapter
+                        .check(policy.model().config())
+                        .map_err(|e| CliError::BadInput(e.to_string()))?;
+                    Some(adapter)
+                }
+                None => None,
+            };
+            let lane = adapter
+                .as_ref()
+                .map_or_else(|| "builtin".to_owned(), |a| a.name.clone());
+            (Box::new(policy), adapter, lane)
+        }
+        PolicyKind::Remote => {
+            if args.adapter.is_some() {
+                return Err(CliError::BadInput(
+                        "--adapter steers the built-in policy; a remote lane is a served model name (--model NAME, as vLLM serves adapters)".to_owned(),
+                    ));
+            }
+            let name = args
+                .model
+                .as_ref()
+                .map(|m| m.to_string_lossy().into_owned())
+                .ok_or_else(|| {
+                    CliError::BadInput("--policy remote needs --model NAME".to_owned())
+                })?;
+            let frames = (args.remote.fps * clip_ms as f64 / 1000.0).round().max(1.0) as usize;
+            let policy = crate::remote::policy::RemotePolicy {
+                client: crate::remote::client::ChatClient::new(args.remote.settings(&name)),
+                frames,
+                max_side: 448,
+            };
+            (Box::new(policy), None, name)
+        }
+    })
+}
+
+/// `taskmem ingest V1 V2 ...`: a batch, `--concurrency` streams at once.
+fn run_batch(args: &IngestArgs, clip_ms: i64) -> Result<(), CliError> {
+    use crate::policy::ingest::{StreamJob, ingest_many};
+    if args.stream.is_some() {
+        return Err(CliError::BadInput(
+            "--stream names one stream; in a batch each video gets its own".to_owned(),
+        ));
+    }
+    let (_, adapter, default_lane) = policy_of(args, clip_ms)?;
+    let lane = args.lane.clone().unwrap_or(default_lane);
+    let mut project = Project::open_or_create(&args.project)?;
+    let mut jobs: Vec<StreamJob> = Vec::new();
+    let mut streams = Vec::new();
+    let mut duration_ms = 0;
+    for video in &args.videos {
+        let sampler = crate::policy::ingest::ClipSampler::open(video)?;
+        let (stream, new_stream) = stream_for(&project, video, None);
+        if jobs.iter().any(|j| j.stream == stream) {
+            return Err(CliError::BadInput(format!(
+                "{}: a second video for stream '{stream}' in one batch",
+                video.display()
+            )));
+        }
+        if !project.memory.lane(&stream, &lane).is_empty() {
+            return Err(CliError::BadInput(format!(
+                "{}: lane '{lane}' already holds stream '{stream}'; choose another --lane",
+                args.project.display()
+            )));
+        }
+        duration_ms += sampler.duration_ms();
+        if new_stream {
+            streams.push(StreamInfo {
+                id: stream.clone(),
+                title: stream.clone(),
+                duration_ms: sampler.duration_ms(),
+                video: canonical(video).map(|p| p.display().to_string()),
+                video_sha256: crate::world::sha256_file(video).ok(),
+                questions: Vec::new(),
+                phases: Vec::new(),
+            });
+        }
+        jobs.push(StreamJob {
+            video: video.clone(),
+            stream,
+        });
+    }
+    let general = adapter.is_none() && !project.manifest.lanes.iter().any(|l| l.general);
+    project.add_imported(Imported {
+        streams,
+        lanes: vec![Lane {
+            id: lane.clone(),
+            title: lane.clone(),
+            general,
+            task_hint: adapter.as_ref().and_then(|a| a.meta.task_type.clone()),
+        }],
+        entries: Vec::new(),
+        tasks: Vec::new(),
+    })?;
+    let mut bar = Bar {
+        terminal: std::io::stderr().is_terminal(),
+        last_tenth: 0,
+    };
+    let started = Instant::now();
+    let mut write_error = None;
+    let make = || {
+        policy_of(args, clip_ms)
+            .map(|(p, _, _)| p)
+            .map_err(|e| e.to_string())
+    };
+    let written = ingest_many(
+        &jobs,
+        &lane,
+        &make,
+        adapter.as_ref(),
+        args.concurrency,
+        clip_ms,
+        &mut |mut entry, done, total| {
+            bar.show(done, total, &entry.text);
+            entry.id = project.memory.next_id();
+            match project.append(&[entry]) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(e) => {
+                    write_error = Some(e);
+                    ControlFlow::Break(())
+                }
+            }
+        },
+    )
+    .map_err(|e| CliError::BadInput(e.to_string()))?;
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "memorized {written} clips of {} streams into lane '{lane}' of {} in {seconds:.1} s ({:.0}x real time, {} at once)",
+        jobs.len(),
+        args.project.display(),
+        duration_ms as f64 / 1000.0 / seconds.max(1e-9),
+        args.concurrency.clamp(1, jobs.len())
+    );
+    Ok(())
+}
+
 /// Runs `taskmem ingest`.
 ///
 /// # Errors
@@ -178,56 +343,17 @@ pub(super) fn clip_length_ms(clip: &str) -> Result<i64, CliError> {
 /// this stream's memory) or a failure while memorizing or writing.
 pub fn run(args: &IngestArgs) -> Result<(), CliError> {
     let clip_ms = clip_length_ms(&args.clip)?;
+    if args.videos.len() > 1 {
+        return run_batch(args, clip_ms);
+    }
+    let video = args.videos[0].as_path();
     // Opened once: its index gives the duration, then it decodes the clips.
-    let sampler = crate::policy::ingest::ClipSampler::open(&args.video)?;
+    let sampler = crate::policy::ingest::ClipSampler::open(video)?;
     let duration_ms = sampler.duration_ms();
-    let (policy, adapter, default_lane): (Box<dyn MemorizationPolicy>, Option<Adapter>, String) =
-        match args.policy {
-            PolicyKind::Builtin => {
-                let policy = BuiltinPolicy::load(args.model.as_deref())
-                    .map_err(|e| CliError::BadInput(format!("{e:#}")))?
-                    .with_budget(args.budget_tokens);
-                let adapter = match &args.adapter {
-                    Some(path) => {
-                        let adapter =
-                            Adapter::load(path).map_err(|e| CliError::BadInput(e.to_string()))?;
-                        adapter
-                            .check(policy.model().config())
-                            .map_err(|e| CliError::BadInput(e.to_string()))?;
-                        Some(adapter)
-                    }
-                    None => None,
-                };
-                let lane = adapter
-                    .as_ref()
-                    .map_or_else(|| "builtin".to_owned(), |a| a.name.clone());
-                (Box::new(policy), adapter, lane)
-            }
-            PolicyKind::Remote => {
-                if args.adapter.is_some() {
-                    return Err(CliError::BadInput(
-                        "--adapter steers the built-in policy; a remote lane is a served model name (--model NAME, as vLLM serves adapters)".to_owned(),
-                    ));
-                }
-                let name = args
-                    .model
-                    .as_ref()
-                    .map(|m| m.to_string_lossy().into_owned())
-                    .ok_or_else(|| {
-                        CliError::BadInput("--policy remote needs --model NAME".to_owned())
-                    })?;
-                let frames = (args.remote.fps * clip_ms as f64 / 1000.0).round().max(1.0) as usize;
-                let policy = crate::remote::policy::RemotePolicy {
-                    client: crate::remote::client::ChatClient::new(args.remote.settings(&name)),
-                    frames,
-                    max_side: 448,
-                };
-                (Box::new(policy), None, name)
-            }
-        };
+    let (policy, adapter, default_lane) = policy_of(args, clip_ms)?;
     let lane = args.lane.clone().unwrap_or(default_lane);
     let mut project = Project::open_or_create(&args.project)?;
-    let (stream, new_stream) = stream_for(&project, &args.video, args.stream.as_deref());
+    let (stream, new_stream) = stream_for(&project, video, args.stream.as_deref());
     let already = project.memory.lane(&stream, &lane).len();
     if already > 0 {
         return Err(CliError::BadInput(format!(
@@ -242,8 +368,8 @@ pub fn run(args: &IngestArgs) -> Result<(), CliError> {
             id: stream.clone(),
             title: stream.clone(),
             duration_ms,
-            video: canonical(&args.video).map(|p| p.display().to_string()),
-            video_sha256: crate::world::sha256_file(&args.video).ok(),
+            video: canonical(video).map(|p| p.display().to_string()),
+            video_sha256: crate::world::sha256_file(video).ok(),
             questions: Vec::new(),
             phases: Vec::new(),
         });

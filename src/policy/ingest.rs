@@ -5,13 +5,14 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::ops::ControlFlow;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::data::{KEPT_HEIGHT, KEPT_WIDTH, sample_times_ns};
 use super::{ClipInput, MemorizationPolicy, PolicyError};
 use crate::memory::MemoryEntry;
+
 use crate::video::{Frame, NS_PER_MS, OpenOptions, VideoError, VideoSource};
 
 /// A clip tail shorter than this is not memorized: too little to describe.
@@ -30,6 +31,8 @@ pub enum IngestError {
     },
     #[error("cannot start the decoding thread: {0}")]
     Thread(std::io::Error),
+    #[error("cannot start the policy: {0}")]
+    Start(String),
 }
 
 /// The clips of a stream `duration_ms` long: `[k x clip_ms, (k+1) x clip_ms)`, the last one
@@ -170,6 +173,12 @@ impl Memorizer {
         self.policy.name()
     }
 
+    /// Memorizes another stream from now on (the preceding description is forgotten).
+    pub fn start_stream(&mut self, stream: &str) {
+        stream.clone_into(&mut self.stream);
+        self.previous = None;
+    }
+
     /// Memorizes one clip. The preceding description is passed on only when this clip follows
     /// the one memorized last (after a seek it does not). The entry's id is 0: the project
     /// numbers it.
@@ -260,6 +269,115 @@ pub fn ingest(
 }
 
 type DecodedClip = Result<(i64, i64, Vec<Frame>), VideoError>;
+
+/// One stream of a batch: its video and the stream id its entries get.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamJob {
+    pub video: PathBuf,
+    pub stream: String,
+}
+
+/// Makes a worker's policy (each worker has its own).
+pub type MakePolicy<'a> = dyn Fn() -> Result<Box<dyn MemorizationPolicy>, String> + Sync + 'a;
+
+/// Memorizes many streams with `concurrency` workers (`ingest-N` threads), each taking the
+/// next stream and memorizing it clip by clip (a stream's clips stay in order: each reads the
+/// one before). Only the clips in hand are in memory, however many streams wait.
+/// `on_entry(entry, done, total)` runs on the calling thread and may stop the batch.
+///
+/// # Errors
+/// The first video or policy failure (the others stop after their clip in hand).
+pub fn ingest_many(
+    jobs: &[StreamJob],
+    lane: &str,
+    make_policy: &MakePolicy<'_>,
+    adapter: Option<&super::adapter::Adapter>,
+    concurrency: usize,
+    clip_ms: i64,
+    on_entry: &mut dyn FnMut(MemoryEntry, usize, usize) -> ControlFlow<()>,
+) -> Result<usize, IngestError> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let mut total = 0;
+    for job in jobs {
+        total += clip_spans(ClipSampler::open(&job.video)?.duration_ms(), clip_ms).len();
+    }
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let workers = concurrency.clamp(1, jobs.len().max(1));
+    let (tx, rx) = crossbeam_channel::bounded::<Result<MemoryEntry, IngestError>>(workers * 2);
+    std::thread::scope(|scope| {
+        for i in 0..workers {
+            let tx = tx.clone();
+            let (next, stop) = (&next, &stop);
+            std::thread::Builder::new()
+                .name(format!("ingest-{i}"))
+                .spawn_scoped(scope, move || {
+                    let policy = match make_policy() {
+                        Ok(p) => p,
+                        Err(e) => {
+                            let _ = tx.send(Err(IngestError::Start(e)));
+                            return;
+                        }
+                    };
+                    let mut memorizer =
+                        Memorizer::new(policy, "", lane).with_adapter(adapter.cloned());
+                    let count = memorizer.frames_per_clip();
+                    while let Some(job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        memorizer.start_stream(&job.stream);
+                        let result = ClipSampler::open(&job.video).map_err(IngestError::from);
+                        let mut sampler = match result {
+                            Ok(s) => s,
+                            Err(e) => {
+                                let _ = tx.send(Err(e));
+                                return;
+                            }
+                        };
+                        for (start_ms, end_ms) in clip_spans(sampler.duration_ms(), clip_ms) {
+                            if stop.load(Ordering::Relaxed) {
+                                return;
+                            }
+                            let entry = sampler
+                                .frames(start_ms, end_ms, count)
+                                .map_err(IngestError::from)
+                                .and_then(|frames| {
+                                    memorizer.memorize(&frames, start_ms, end_ms).map_err(
+                                        |source| IngestError::Policy {
+                                            path: job.video.display().to_string(),
+                                            start_ms,
+                                            source,
+                                        },
+                                    )
+                                });
+                            let failed = entry.is_err();
+                            if tx.send(entry).is_err() || failed {
+                                return;
+                            }
+                        }
+                    }
+                })
+                .map_err(IngestError::Thread)?;
+        }
+        drop(tx);
+        let mut done = 0;
+        for entry in &rx {
+            match entry {
+                Ok(entry) => {
+                    done += 1;
+                    if on_entry(entry, done, total).is_break() {
+                        stop.store(true, Ordering::Relaxed);
+                        break;
+                    }
+                }
+                Err(e) => {
+                    // One error for the batch: the other workers stop at their next clip.
+                    stop.store(true, Ordering::Relaxed);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(done)
+    })
+}
 
 fn write_all(
     rx: crossbeam_channel::Receiver<DecodedClip>,
