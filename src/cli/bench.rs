@@ -90,6 +90,17 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 3)]
         seeds: u64,
     },
+    /// The remote policy against a local server that answers in 200 ms: requests in flight,
+    /// clips per second against concurrency x 4, and the memory a batch of queued clips costs.
+    Remote {
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Streams in the batch (copies of the bundled world-tempo test streams, 12 clips each).
+        #[arg(long, default_value_t = 96)]
+        streams: usize,
+        #[arg(long, default_value_t = 200)]
+        delay_ms: u64,
+    },
     /// Peak resident memory while playing through the file and seeking around it.
     Memory {
         video: PathBuf,
@@ -112,6 +123,11 @@ pub fn run(command: BenchCommand) -> Result<(), CliError> {
             one_core_part,
         } => bench_policy(video, model.as_deref(), one_core_part),
         BenchCommand::Eval { model } => bench_eval(model.as_deref()),
+        BenchCommand::Remote {
+            concurrency,
+            streams,
+            delay_ms,
+        } => bench_remote(concurrency, streams, delay_ms),
         BenchCommand::Phase2 {
             suite,
             types,
@@ -918,5 +934,114 @@ fn bench_phase2(suite: &Path, types: &[String], seeds: u64) -> Result<(), CliErr
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// Resident memory of this process, in bytes (Linux; 0 elsewhere).
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn bench_remote(concurrency: usize, streams: usize, delay_ms: u64) -> Result<(), CliError> {
+    use crate::policy::ingest::{StreamJob, ingest_many};
+    use crate::remote::client::ChatClient;
+    use crate::remote::mock::MockServer;
+    use crate::remote::policy::RemotePolicy;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    const FLOOR_IN_FLIGHT: f64 = 0.9;
+    const FLOOR_MB: f64 = 50.0;
+    let server = MockServer::start(
+        "{\"description\": \"In the kitchen, I pick up the red cup.\"}",
+        Duration::from_millis(delay_ms),
+    )
+    .map_err(anyhow::Error::from)?;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/world-tempo/test");
+    let videos: Vec<PathBuf> = (0..4)
+        .map(|i| root.join(format!("world-tempo-test-0{i}/video.mp4")))
+        .collect();
+    let jobs: Vec<StreamJob> = (0..streams.max(1))
+        .map(|i| StreamJob {
+            video: videos[i % videos.len()].clone(),
+            stream: format!("s{i:04}"),
+        })
+        .collect();
+    let mut settings = crate::remote::RemoteSettings::from_env("bench");
+    settings.base_url.clone_from(&server.url);
+    "TASKMEM_BENCH_NO_KEY".clone_into(&mut settings.api_key_env);
+    let client = ChatClient::new(settings);
+    let make = || -> Result<Box<dyn crate::policy::MemorizationPolicy>, String> {
+        Ok(Box::new(RemotePolicy {
+            client: client.clone(),
+            frames: 10,
+            max_side: 448,
+        }))
+    };
+    // Runs a batch, sampling the server's gauge and this process's memory every 5 ms:
+    // (samples at full concurrency, samples, peak RSS, clips, seconds).
+    let batch = |jobs: &[StreamJob]| {
+        let done_flag = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let gauge = scope.spawn(|| {
+                let (mut full, mut samples, mut peak) = (0usize, 0usize, 0u64);
+                while !done_flag.load(Ordering::Relaxed) {
+                    let now = server.in_flight.load(Ordering::SeqCst);
+                    if now > 0 || samples > 0 {
+                        samples += 1;
+                        full += usize::from(now >= concurrency);
+                    }
+                    peak = peak.max(rss_bytes());
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                (full, samples, peak)
+            });
+            let started = Instant::now();
+            let result = ingest_many(
+                jobs,
+                "bench",
+                &make,
+                None,
+                concurrency,
+                10_000,
+                &mut |_, _, _| ControlFlow::Continue(()),
+            );
+            let seconds = started.elapsed().as_secs_f64();
+            done_flag.store(true, Ordering::Relaxed);
+            let (at_full, sampled, peak) = gauge.join().unwrap_or((0, 1, 0));
+            (at_full, sampled, peak, result, seconds)
+        })
+    };
+    // As many streams as workers (nothing queued), then the whole batch: the difference in
+    // peak memory is what the queue costs.
+    let (_, _, small_peak, small, _) = batch(&jobs[..concurrency.min(jobs.len())]);
+    small.map_err(|e| CliError::Other(anyhow::Error::new(e)))?;
+    let (full, samples, peak_rss, clips, seconds) = batch(&jobs);
+    let before_rss = small_peak;
+    let clips = clips.map_err(|e| CliError::Other(anyhow::Error::new(e)))?;
+    let rate = clips as f64 / seconds.max(1e-9);
+    let floor_rate = concurrency as f64 * 4.0;
+    let in_flight = full as f64 / samples.max(1) as f64;
+    let queued = clips.saturating_sub(concurrency);
+    let extra_mb = peak_rss.saturating_sub(before_rss) as f64 / 1e6;
+    println!(
+        "remote_batch clips={clips} streams={} concurrency={concurrency} server_delay_ms={delay_ms} seconds={seconds:.1} clips_per_s={rate:.1} (floor {floor_rate:.0})",
+        jobs.len()
+    );
+    println!("ratio_clips_per_s_vs_floor={:.3}", rate / floor_rate);
+    println!("in_flight_at_concurrency={in_flight:.3} of the time (floor {FLOOR_IN_FLIGHT})");
+    println!(
+        "memory_for_queue_mb={extra_mb:.1}: peak with {queued} clips queued behind the ones in flight, less the peak with none queued (floor {FLOOR_MB:.0} MB for 1,000)"
+    );
+    println!(
+        "requests_answered={}",
+        server.answered.load(Ordering::SeqCst)
+    );
     Ok(())
 }

@@ -184,10 +184,7 @@ type ChosenPolicy = (Box<dyn MemorizationPolicy>, Option<Adapter>, String);
 ///
 /// # Errors
 /// A model or adapter that does not load, or a remote policy without a model name.
-fn policy_of(
-    args: &IngestArgs,
-    clip_ms: i64,
-) -> Result<ChosenPolicy, CliError> {
+fn policy_of(args: &IngestArgs, clip_ms: i64) -> Result<ChosenPolicy, CliError> {
     Ok(match args.policy {
         PolicyKind::Builtin => {
             let policy = BuiltinPolicy::load(args.model.as_deref())

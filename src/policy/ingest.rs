@@ -332,26 +332,54 @@ pub fn ingest_many(
                                 return;
                             }
                         };
-                        for (start_ms, end_ms) in clip_spans(sampler.duration_ms(), clip_ms) {
-                            if stop.load(Ordering::Relaxed) {
-                                return;
-                            }
-                            let entry = sampler
-                                .frames(start_ms, end_ms, count)
-                                .map_err(IngestError::from)
-                                .and_then(|frames| {
-                                    memorizer.memorize(&frames, start_ms, end_ms).map_err(
-                                        |source| IngestError::Policy {
-                                            path: job.video.display().to_string(),
-                                            start_ms,
-                                            source,
-                                        },
-                                    )
+                        let spans = clip_spans(sampler.duration_ms(), clip_ms);
+                        // The next clip is decoded while this one is with the policy (a
+                        // remote request is mostly waiting).
+                        let (clips_tx, clips_rx) = crossbeam_channel::bounded::<DecodedClip>(1);
+                        let stopped = std::thread::scope(|inner| {
+                            // Owned here: dropped on return, which ends a decoder blocked on
+                            // a full channel before the scope joins it.
+                            let clips_rx = clips_rx;
+                            let decoder = std::thread::Builder::new()
+                                .name(format!("ingest-{i}-decode"))
+                                .spawn_scoped(inner, move || {
+                                    for (start_ms, end_ms) in spans {
+                                        let frames = sampler.frames(start_ms, end_ms, count);
+                                        let failed = frames.is_err();
+                                        let clip = frames.map(|f| (start_ms, end_ms, f));
+                                        if clips_tx.send(clip).is_err() || failed {
+                                            return;
+                                        }
+                                    }
                                 });
-                            let failed = entry.is_err();
-                            if tx.send(entry).is_err() || failed {
-                                return;
+                            if let Err(e) = decoder {
+                                let _ = tx.send(Err(IngestError::Thread(e)));
+                                return true;
                             }
+                            for clip in &clips_rx {
+                                if stop.load(Ordering::Relaxed) {
+                                    return true;
+                                }
+                                let entry = clip.map_err(IngestError::from).and_then(
+                                    |(start_ms, end_ms, frames)| {
+                                        memorizer.memorize(&frames, start_ms, end_ms).map_err(
+                                            |source| IngestError::Policy {
+                                                path: job.video.display().to_string(),
+                                                start_ms,
+                                                source,
+                                            },
+                                        )
+                                    },
+                                );
+                                let failed = entry.is_err();
+                                if tx.send(entry).is_err() || failed {
+                                    return true;
+                                }
+                            }
+                            false
+                        });
+                        if stopped {
+                            return;
                         }
                     }
                 })

@@ -7,6 +7,7 @@
 pub mod answerer;
 pub mod client;
 pub mod judge;
+pub mod mock;
 pub mod policy;
 
 use std::sync::atomic::{AtomicU64, Ordering};
