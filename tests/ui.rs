@@ -1470,3 +1470,53 @@ fn phase_two_tunes_an_adapter_on_ten_tasks_shows_its_pairs_and_memorizes_a_new_l
     assert_eq!(phases[1].at_ms, trigger_ms);
     h.get_by_label("Active lane");
 }
+
+#[test]
+fn the_evaluate_window_can_answer_with_an_llm_endpoint_and_counts_its_requests() {
+    let server =
+        taskmem::remote::mock::MockServer::start("The best answer is B.", Duration::ZERO).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = app_harness(None);
+    h.step();
+    h.state_mut().submit(AppCommand::ShowEvaluation);
+    steps(&mut h, 4);
+    {
+        let panel = &mut h.state_mut().evaluation;
+        panel.suite = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("datasets/world-tempo")
+            .display()
+            .to_string();
+        panel.out = dir.path().join("r").display().to_string();
+    }
+    h.step();
+    h.get_by_label("an LLM (OpenAI-compatible endpoint)")
+        .click();
+    steps(&mut h, 2);
+    {
+        let panel = &mut h.state_mut().evaluation;
+        panel.base_url.clone_from(&server.url);
+        panel.answer_model = "judge-model".to_owned();
+        panel.api_key_env = "TASKMEM_TEST_NO_SUCH_KEY".to_owned();
+    }
+    h.step();
+    h.get_by_label("Run evaluation").click();
+    steps(&mut h, 2);
+    let start = Instant::now();
+    while h.state().evaluation.is_running() {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "evaluation took too long"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    h.step();
+    let summary = h.state().evaluation.summary().unwrap().clone();
+    assert_eq!(summary.answerer, "remote:judge-model");
+    // 32 questions, two lanes (the policy's and the reference): one request each.
+    h.get_by_label_contains("Remote answerer: 64 requests (0 failed or retried)");
+    assert_eq!(
+        server.answered.load(std::sync::atomic::Ordering::SeqCst),
+        64
+    );
+}

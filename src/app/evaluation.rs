@@ -50,6 +50,16 @@ pub struct EvaluationPanel {
     pub out: String,
     /// A results folder to open.
     pub load: String,
+    /// Answer with an LLM behind an OpenAI-compatible endpoint instead of the built-in
+    /// answerer.
+    pub remote: bool,
+    /// The endpoint up to `/v1` (empty: `$OPENAI_BASE_URL`, else the `OpenAI` API).
+    pub base_url: String,
+    pub answer_model: String,
+    /// The environment variable that holds the key (never the key).
+    pub api_key_env: String,
+    /// The remote answerer's requests and tokens, while and after it runs.
+    counters: Option<std::sync::Arc<crate::remote::Counters>>,
     job: Option<EvalJob>,
     progress: (usize, usize),
     status: String,
@@ -67,6 +77,11 @@ impl Default for EvaluationPanel {
             reference: true,
             out: String::new(),
             load: String::new(),
+            remote: false,
+            base_url: String::new(),
+            answer_model: String::new(),
+            api_key_env: "OPENAI_API_KEY".to_owned(),
+            counters: None,
             job: None,
             progress: (0, 0),
             status: String::new(),
@@ -130,8 +145,24 @@ impl EvaluationPanel {
             clip_ms: 10_000,
             reference: self.reference,
         };
+        let answerer: Box<dyn crate::eval::answer::Answerer> = if self.remote {
+            if self.answer_model.trim().is_empty() {
+                return Err("name the model that answers (as the endpoint serves it)".to_owned());
+            }
+            let mut remote = crate::remote::RemoteSettings::from_env(self.answer_model.trim());
+            if !self.base_url.trim().is_empty() {
+                self.base_url.trim().clone_into(&mut remote.base_url);
+            }
+            self.api_key_env.trim().clone_into(&mut remote.api_key_env);
+            let client = crate::remote::client::ChatClient::new(remote);
+            self.counters = Some(std::sync::Arc::clone(&client.counters));
+            Box::new(crate::remote::answerer::RemoteAnswerer { client })
+        } else {
+            self.counters = None;
+            Box::new(BuiltinAnswerer)
+        };
         let job = Job::spawn("eval", move |emit| {
-            let answerer = BuiltinAnswerer;
+            let answerer = answerer.as_ref();
             let stopped = |flow: std::ops::ControlFlow<()>| {
                 if flow.is_break() {
                     Err("stopped".to_owned())
@@ -146,8 +177,8 @@ impl EvaluationPanel {
                     "answering from the project's lanes".to_owned(),
                 )))
                 .and_then(|()| crate::project::Project::open(&dir).map_err(|e| e.to_string()))
-                .and_then(|p| run_project(&p, None, &answerer).map_err(|e| e.to_string())),
-                None => run_suite(&settings, &answerer, &mut |event| {
+                .and_then(|p| run_project(&p, None, answerer).map_err(|e| e.to_string())),
+                None => run_suite(&settings, answerer, &mut |event| {
                     emit(match event {
                         EvalEvent::Memorized {
                             stream,
@@ -262,6 +293,13 @@ impl EvaluationPanel {
             }
             ui.label(&self.status);
         });
+        if let Some(counters) = &self.counters {
+            let (requests, failures, prompt, completion) = counters.snapshot();
+            ui.weak(format!(
+                "Remote answerer: {requests} requests ({failures} failed or retried), {prompt} prompt and {completion} completion tokens"
+            ))
+            .on_hover_text("Cost = these token counts times the endpoint's prices");
+        }
         if running {
             let (done, total) = self.progress;
             let fraction = if total == 0 {
@@ -333,6 +371,32 @@ impl EvaluationPanel {
                     "Read from the ground truth, not written by a policy: an upper bound for a \
                          policy that imitates the references",
                 );
+                ui.end_row();
+            });
+        }
+        ui.horizontal(|ui| {
+            ui.label("Answerer:");
+            ui.radio_value(&mut self.remote, false, "built-in")
+                .on_hover_text("Reads the world's language; deterministic; E when the memory does not single out one option");
+            ui.radio_value(&mut self.remote, true, "an LLM (OpenAI-compatible endpoint)")
+                .on_hover_text("vLLM, SGLang or OpenAI; the letter is read by lmms-eval's rule");
+        });
+        if self.remote {
+            egui::Grid::new("eval-remote").num_columns(2).show(ui, |ui| {
+                ui.label("Base URL");
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.base_url)
+                        .desired_width(360.0)
+                        .hint_text("default: $OPENAI_BASE_URL, else api.openai.com/v1"),
+                );
+                ui.end_row();
+                ui.label("Model");
+                ui.add(egui::TextEdit::singleline(&mut self.answer_model).desired_width(360.0))
+                    .on_hover_text("The model name the endpoint serves");
+                ui.end_row();
+                ui.label("API key variable");
+                ui.add(egui::TextEdit::singleline(&mut self.api_key_env).desired_width(200.0))
+                    .on_hover_text("The name of the environment variable holding the key; the key is never stored");
                 ui.end_row();
             });
         }
