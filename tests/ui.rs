@@ -1520,3 +1520,51 @@ fn the_evaluate_window_can_answer_with_an_llm_endpoint_and_counts_its_requests()
         64
     );
 }
+
+#[test]
+fn a_remote_model_memorizes_its_own_lane_while_playing() {
+    let server = taskmem::remote::mock::MockServer::start(
+        "<think>a kitchen</think>{\"description\": \"In the kitchen, the remote model sees a table.\"}",
+        Duration::from_millis(50),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (project, _) = world_stream_project(dir.path());
+    let mut h = app_harness(Some(project));
+    step_until(&mut h, "the stream's video", |app| {
+        app.player().is_some_and(|p| p.decoder.is_some()) && app.project().is_some()
+    });
+    {
+        let settings = &mut h.state_mut().settings;
+        settings.remote_base_url.clone_from(&server.url);
+        settings.remote_model = "remote-vlm".to_owned();
+        settings.remote_api_key_env = "TASKMEM_TEST_NO_SUCH_KEY".to_owned();
+    }
+    h.state_mut().submit(AppCommand::MemorizeRemote);
+    h.step();
+    h.state_mut().submit(AppCommand::Seek(9_500 * 1_000_000));
+    h.state_mut().submit(AppCommand::TogglePlay);
+    step_until(&mut h, "the remote lane's first clip", |app| {
+        app.project()
+            .unwrap()
+            .lane_clip_starts("remote-vlm")
+            .contains(&0)
+    });
+    h.state_mut().submit(AppCommand::TogglePlay);
+    h.step();
+    h.get_by_label_contains("Memory lane remote-vlm (");
+    let view = h.state().project().unwrap();
+    assert!(
+        view.lane_clip_starts("builtin").is_empty(),
+        "only the remote lane was started"
+    );
+    assert!(server.answered.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    let lane_file = std::fs::read_dir(dir.path().join("p/memory"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("remote-vlm"))
+        .unwrap();
+    let text = std::fs::read_to_string(lane_file).unwrap();
+    assert!(text.contains("the remote model sees a table"), "{text}");
+    assert!(text.contains("remote:remote-vlm"), "{text}");
+}

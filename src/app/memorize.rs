@@ -297,6 +297,7 @@ mod tests {
                     model_dir: Some(model),
                     adapter: None,
                     budget_tokens: Some(4),
+                    remote: None,
                     next_id: Arc::default(),
                 },
                 Vec::new(),

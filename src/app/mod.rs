@@ -139,6 +139,8 @@ pub enum AppCommand {
     StartPhase2,
     /// Open the Evaluate window on a suite with this adapter's lane.
     EvaluateAdapter(PathBuf),
+    /// Memorize a lane (named after the model) with the remote model in the settings.
+    MemorizeRemote,
 }
 
 /// What persists between runs (window layout persists through eframe itself).
@@ -153,6 +155,12 @@ pub struct Settings {
     pub policy_model: Option<PathBuf>,
     /// Tokens per description when memorizing (`None`: the model's budget).
     pub policy_budget_tokens: Option<usize>,
+    /// A model behind an OpenAI-compatible endpoint for a remote lane: the endpoint up to
+    /// `/v1` (empty: `$OPENAI_BASE_URL`), the served model's name, and the name of the
+    /// variable holding the key (the key itself is never stored).
+    pub remote_base_url: String,
+    pub remote_model: String,
+    pub remote_api_key_env: String,
 }
 
 const MAX_RECENT: usize = 10;
@@ -590,6 +598,7 @@ impl TaskMemApp {
                     self.toasts.error(e);
                 }
             }
+            AppCommand::MemorizeRemote => self.start_memorizing_remote(),
             AppCommand::ShowPhase2 => {
                 if self.project.is_some() && !self.phase2.open {
                     self.phase2.source = phase2_panel::TaskSource::Project;
@@ -734,6 +743,39 @@ impl TaskMemApp {
     /// Starts "Memorize while playing" on the open project's stream and video: the general
     /// lane, or with `adapter` a lane named after it.
     fn start_memorizing(&mut self, adapter: Option<PathBuf>) {
+        self.start_lane(adapter, None);
+    }
+
+    /// A lane memorized by the remote model in the settings, named after the model.
+    fn start_memorizing_remote(&mut self) {
+        let model = self.settings.remote_model.trim().to_owned();
+        if model.is_empty() {
+            self.toasts
+                .error("Name the remote model first (Policy menu, Remote model)");
+            return;
+        }
+        let mut remote = crate::remote::RemoteSettings::from_env(&model);
+        if !self.settings.remote_base_url.trim().is_empty() {
+            self.settings
+                .remote_base_url
+                .trim()
+                .clone_into(&mut remote.base_url);
+        }
+        if !self.settings.remote_api_key_env.trim().is_empty() {
+            self.settings
+                .remote_api_key_env
+                .trim()
+                .clone_into(&mut remote.api_key_env);
+        }
+        // TaskMem's rate: one frame per second of the clip.
+        self.start_lane(None, Some((remote, 10)));
+    }
+
+    fn start_lane(
+        &mut self,
+        adapter: Option<PathBuf>,
+        remote: Option<(crate::remote::RemoteSettings, usize)>,
+    ) {
         let (Some(view), Some(player)) = (&mut self.project, &self.player) else {
             self.toasts.error(NEEDS_PROJECT);
             return;
@@ -745,13 +787,19 @@ impl TaskMemApp {
             ));
             return;
         }
-        let lane = match adapter.as_deref().and_then(Path::file_stem) {
+        let lane = match (adapter.as_deref().and_then(Path::file_stem), &remote) {
+            (_, Some((r, _))) if r.model == memorize::LIVE_LANE => {
+                format!("remote-{}", memorize::LIVE_LANE)
+            }
+            (_, Some((r, _))) => r.model.clone(),
             // An adapter named like the general lane must not write into it.
-            Some(stem) if stem == memorize::LIVE_LANE => format!("adapter-{}", memorize::LIVE_LANE),
-            Some(stem) => stem.to_string_lossy().into_owned(),
-            None => memorize::LIVE_LANE.to_owned(),
+            (Some(stem), None) if stem == memorize::LIVE_LANE => {
+                format!("adapter-{}", memorize::LIVE_LANE)
+            }
+            (Some(stem), None) => stem.to_string_lossy().into_owned(),
+            (None, None) => memorize::LIVE_LANE.to_owned(),
         };
-        let general = adapter.is_none() && !view.has_general_lane();
+        let general = adapter.is_none() && remote.is_none() && !view.has_general_lane();
         if let Err(e) = view.ensure_lane(&lane, general) {
             self.toasts.error(e.to_string());
             return;
@@ -765,6 +813,7 @@ impl TaskMemApp {
             model_dir: self.settings.policy_model.clone(),
             adapter,
             budget_tokens: self.settings.policy_budget_tokens,
+            remote,
             next_id: std::sync::Arc::default(),
         };
         self.memorize.reserve_ids_from(view.next_entry_id());
@@ -1571,6 +1620,46 @@ impl TaskMemApp {
                 {
                     self.pending.push(AppCommand::MemorizeWithAdapter(None));
                 }
+                ui.menu_button("Remote model", |ui| {
+                    egui::Grid::new("remote-model").num_columns(2).show(ui, |ui| {
+                        ui.label("Base URL");
+                        ui.add(
+                            egui::TextEdit::singleline(&mut self.settings.remote_base_url)
+                                .hint_text("$OPENAI_BASE_URL")
+                                .desired_width(260.0),
+                        )
+                        .on_hover_text("The OpenAI-compatible endpoint up to /v1 (vLLM, SGLang)");
+                        ui.end_row();
+                        ui.label("Model");
+                        ui.add(
+                            egui::TextEdit::singleline(&mut self.settings.remote_model)
+                                .desired_width(260.0),
+                        )
+                        .on_hover_text("The served model's name; vLLM serves each adapter under its own");
+                        ui.end_row();
+                        ui.label("API key variable");
+                        ui.add(
+                            egui::TextEdit::singleline(&mut self.settings.remote_api_key_env)
+                                .hint_text("OPENAI_API_KEY")
+                                .desired_width(260.0),
+                        )
+                        .on_hover_text("The name of the environment variable holding the key; the key is never stored");
+                        ui.end_row();
+                    });
+                    if ui
+                        .add_enabled(
+                            self.player.is_some()
+                                && self.project.is_some()
+                                && !self.settings.remote_model.trim().is_empty(),
+                            egui::Button::new("Memorize with the remote model too"),
+                        )
+                        .on_hover_text("A lane named after the model, memorized as the video plays (frames at 1 per second)")
+                        .on_disabled_hover_text("Open a project's video and name the model")
+                        .clicked()
+                    {
+                        self.pending.push(AppCommand::MemorizeRemote);
+                    }
+                });
                 if ui.button("Train the built-in policy…").clicked() {
                     self.pending.push(AppCommand::ShowTraining);
                 }

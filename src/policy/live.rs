@@ -31,6 +31,9 @@ pub struct LiveSettings {
     pub adapter: Option<PathBuf>,
     /// Tokens per description (`None`: the model's budget).
     pub budget_tokens: Option<usize>,
+    /// Memorize with a model behind an OpenAI-compatible endpoint instead of the built-in
+    /// one: its settings and the frames sent per clip.
+    pub remote: Option<(crate::remote::RemoteSettings, usize)>,
     /// Where the ids of the entries it writes come from (shared by every live lane, so that
     /// two lanes never write the same id).
     pub next_id: std::sync::Arc<std::sync::atomic::AtomicU64>,
@@ -115,42 +118,41 @@ impl LiveMemorizer {
 }
 
 fn run(settings: &LiveSettings, jobs: &Receiver<(i64, i64)>, report: &Sender<LiveEvent>) {
-    let policy = match BuiltinPolicy::load(settings.model_dir.as_deref()) {
-        Ok(policy) => policy.with_budget(settings.budget_tokens),
-        Err(e) => {
-            let _ = report.send(LiveEvent::Failed(format!("{e:#}")));
-            return;
-        }
+    let fail = |message: String| {
+        let _ = report.send(LiveEvent::Failed(message));
     };
     let mut sampler = match ClipSampler::open(&settings.video) {
         Ok(sampler) => sampler,
-        Err(e) => {
-            let _ = report.send(LiveEvent::Failed(e.to_string()));
-            return;
-        }
+        Err(e) => return fail(e.to_string()),
     };
     let mut appender = match MemoryAppender::open(&settings.project_dir) {
         Ok(appender) => appender,
-        Err(e) => {
-            let _ = report.send(LiveEvent::Failed(e.to_string()));
-            return;
-        }
+        Err(e) => return fail(e.to_string()),
     };
-    let adapter = match &settings.adapter {
-        Some(path) => match Adapter::load(path).and_then(|a| {
-            a.check(policy.model().config())?;
-            Ok(a)
-        }) {
-            Ok(adapter) => Some(adapter),
-            Err(e) => {
-                let _ = report.send(LiveEvent::Failed(e.to_string()));
-                return;
-            }
-        },
-        None => None,
+    let mut memorizer = if let Some((remote, frames)) = &settings.remote {
+        let policy = crate::remote::policy::RemotePolicy {
+            client: crate::remote::client::ChatClient::new(remote.clone()),
+            frames: *frames,
+            max_side: 448,
+        };
+        Memorizer::new(Box::new(policy), &settings.stream, &settings.lane)
+    } else {
+        let policy = match BuiltinPolicy::load(settings.model_dir.as_deref()) {
+            Ok(policy) => policy.with_budget(settings.budget_tokens),
+            Err(e) => return fail(format!("{e:#}")),
+        };
+        let adapter = match &settings.adapter {
+            Some(path) => match Adapter::load(path).and_then(|a| {
+                a.check(policy.model().config())?;
+                Ok(a)
+            }) {
+                Ok(adapter) => Some(adapter),
+                Err(e) => return fail(e.to_string()),
+            },
+            None => None,
+        };
+        Memorizer::new(Box::new(policy), &settings.stream, &settings.lane).with_adapter(adapter)
     };
-    let mut memorizer =
-        Memorizer::new(Box::new(policy), &settings.stream, &settings.lane).with_adapter(adapter);
     if report
         .send(LiveEvent::Ready {
             policy: memorizer.policy_name(),
