@@ -27,6 +27,21 @@ fn app_harness(video: Option<PathBuf>) -> Harness<'static, TaskMemApp> {
         .build_eframe(move |cc| TaskMemApp::new(cc, video))
 }
 
+/// Steps frames while a window's background job runs (real time passes: it is a thread).
+fn wait_for_job(
+    h: &mut Harness<'_, TaskMemApp>,
+    what: &str,
+    limit_s: u64,
+    running: impl Fn(&TaskMemApp) -> bool,
+) {
+    let start = Instant::now();
+    while running(h.state()) {
+        assert!(start.elapsed() < Duration::from_secs(limit_s), "{what}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Steps frames until `done` holds (the decoder works on its own threads).
 fn step_until(h: &mut Harness<'_, TaskMemApp>, what: &str, done: impl Fn(&TaskMemApp) -> bool) {
     let start = Instant::now();
@@ -1231,15 +1246,9 @@ fn the_training_window_runs_phase_one_with_progress_curves_a_report_and_cancel()
     h.get_by_label("Start training").click();
     steps(&mut h, 2);
     assert!(h.state().training.is_running());
-    let start = Instant::now();
-    while h.state().training.is_running() {
-        assert!(
-            start.elapsed() < Duration::from_secs(240),
-            "training took too long"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_job(&mut h, "training took too long", 240, |app| {
+        app.training.is_running()
+    });
     h.step();
     h.get_by_label_contains("Warm-up loss curve (6 points");
     h.get_by_label_contains("Phase One reward curve (2 points");
@@ -1261,15 +1270,9 @@ fn the_training_window_runs_phase_one_with_progress_curves_a_report_and_cancel()
     h.get_by_label("Start training").click();
     steps(&mut h, 2);
     h.get_by_label("Cancel training").click();
-    let start = Instant::now();
-    while h.state().training.is_running() {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "cancel took too long"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_job(&mut h, "cancel took too long", 120, |app| {
+        app.training.is_running()
+    });
     h.step();
     h.get_by_label("stopped");
     assert!(!settings.out.join("model.safetensors").exists());
@@ -1299,15 +1302,9 @@ fn the_evaluate_window_answers_a_suite_charts_it_loads_results_and_cancels() {
     h.step();
     h.get_by_label("Run evaluation").click();
     steps(&mut h, 2);
-    let start = Instant::now();
-    while h.state().evaluation.is_running() {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "evaluation took too long"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_job(&mut h, "evaluation took too long", 120, |app| {
+        app.evaluation.is_running()
+    });
     h.step();
     h.get_by_label_contains("Saved in");
     h.get_by_label("Accuracy by task type (%, 95% interval)");
@@ -1376,15 +1373,9 @@ fn the_evaluate_window_answers_a_suite_charts_it_loads_results_and_cancels() {
     h.get_by_label("Run evaluation").click();
     steps(&mut h, 2);
     h.get_by_label("Cancel evaluation").click();
-    let start = Instant::now();
-    while h.state().evaluation.is_running() {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "cancel took too long"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_job(&mut h, "cancel took too long", 60, |app| {
+        app.evaluation.is_running()
+    });
     h.step();
     h.get_by_label("stopped");
     assert!(!cancelled.exists());
@@ -1427,15 +1418,9 @@ fn phase_two_tunes_an_adapter_on_ten_tasks_shows_its_pairs_and_memorizes_a_new_l
     h.step();
     h.get_by_label("Start tuning").click();
     steps(&mut h, 2);
-    let start = Instant::now();
-    while h.state().phase2.is_running() {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "tuning took too long"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_job(&mut h, "tuning took too long", 120, |app| {
+        app.phase2.is_running()
+    });
     h.step();
     let summary = h.state().phase2.finished().expect("an adapter").clone();
     assert!(summary.task_ids.len() <= 10 && !summary.task_ids.is_empty());
@@ -1501,15 +1486,9 @@ fn the_evaluate_window_can_answer_with_an_llm_endpoint_and_counts_its_requests()
     h.step();
     h.get_by_label("Run evaluation").click();
     steps(&mut h, 2);
-    let start = Instant::now();
-    while h.state().evaluation.is_running() {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "evaluation took too long"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_job(&mut h, "evaluation took too long", 120, |app| {
+        app.evaluation.is_running()
+    });
     h.step();
     let summary = h.state().evaluation.summary().unwrap().clone();
     assert_eq!(summary.answerer, "remote:judge-model");
