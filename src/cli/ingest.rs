@@ -230,6 +230,27 @@ fn policy_of(args: &IngestArgs, clip_ms: i64) -> Result<ChosenPolicy, CliError> 
     })
 }
 
+/// Shows progress and appends one entry to the project, keeping the first write error.
+/// Appended one by one: an interrupted ingest keeps every clip it finished.
+fn append_entry(
+    project: &mut Project,
+    bar: &mut Bar,
+    write_error: &mut Option<crate::project::ProjectError>,
+    mut entry: crate::memory::MemoryEntry,
+    done: usize,
+    total: usize,
+) -> ControlFlow<()> {
+    bar.show(done, total, &entry.text);
+    entry.id = project.memory.next_id();
+    match project.append(&[entry]) {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(e) => {
+            *write_error = Some(e);
+            ControlFlow::Break(())
+        }
+    }
+}
+
 /// `taskmem ingest V1 V2 ...`: a batch, `--concurrency` streams at once.
 fn run_batch(args: &IngestArgs, clip_ms: i64) -> Result<(), CliError> {
     use crate::policy::ingest::{StreamJob, ingest_many};
@@ -306,16 +327,8 @@ fn run_batch(args: &IngestArgs, clip_ms: i64) -> Result<(), CliError> {
         adapter.as_ref(),
         args.concurrency,
         clip_ms,
-        &mut |mut entry, done, total| {
-            bar.show(done, total, &entry.text);
-            entry.id = project.memory.next_id();
-            match project.append(&[entry]) {
-                Ok(()) => ControlFlow::Continue(()),
-                Err(e) => {
-                    write_error = Some(e);
-                    ControlFlow::Break(())
-                }
-            }
+        &mut |entry, done, total| {
+            append_entry(&mut project, &mut bar, &mut write_error, entry, done, total)
         },
     )
     .map_err(|e| CliError::BadInput(e.to_string()))?;
@@ -396,17 +409,8 @@ pub fn run(args: &IngestArgs) -> Result<(), CliError> {
         sampler,
         &mut memorizer,
         clip_ms,
-        &mut |mut entry, done, total| {
-            bar.show(done, total, &entry.text);
-            entry.id = project.memory.next_id();
-            // Appended one by one: an interrupted ingest keeps every clip it finished.
-            match project.append(&[entry]) {
-                Ok(()) => ControlFlow::Continue(()),
-                Err(e) => {
-                    write_error = Some(e);
-                    ControlFlow::Break(())
-                }
-            }
+        &mut |entry, done, total| {
+            append_entry(&mut project, &mut bar, &mut write_error, entry, done, total)
         },
     )
     .map_err(|e| CliError::BadInput(e.to_string()))?;
