@@ -24,12 +24,15 @@
 //!   intervals, result tables and plotters charts. No egui.
 //! - [`fsutil`]: atomic file writes (temp file, sync, rename), shared by every writer.
 //! - [`timefmt`]: time parsing and `HH:MM:SS.mmm` formatting.
+//! - [`demo`]: the bundled demo projects (built from a shipped world stream, and TaskMem's
+//!   project-page memories) and the presentation script's parser. No egui.
 //! - [`cli`]: the headless subcommands (`probe`, `frames`, `bench`, `world`, `import`, `export`,
 //!   `ingest`, `train`, `eval`, `chart`).
 //! - [`app`]: the egui application; panels emit `AppCommand`s applied in one place per frame.
 
 pub mod app;
 pub mod cli;
+pub mod demo;
 pub mod eval;
 pub mod fsutil;
 pub mod memory;

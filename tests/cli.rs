@@ -361,3 +361,60 @@ fn import_and_export_memory_from_the_command_line() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("demo.json"));
 }
+
+#[test]
+fn the_screenshot_command_renders_each_view_of_a_project_at_the_asked_size() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = tmp.path().join("p");
+    let stream =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/world-tempo/test/world-tempo-test-00");
+    let imported = taskmem(&[
+        "import",
+        "world",
+        stream.to_str().unwrap(),
+        "--project",
+        project.to_str().unwrap(),
+    ]);
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    let mut pictures = Vec::new();
+    for view in ["timeline", "inspector", "tasks", "phase2", "eval"] {
+        let out = tmp.path().join(format!("shots/{view}.png"));
+        let run = taskmem(&[
+            "screenshot",
+            "--project",
+            project.to_str().unwrap(),
+            "--view",
+            view,
+            "--size",
+            "960x600",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(run.status.success(), "{view}: {}", stderr(&run));
+        let image = image::open(&out).unwrap().to_rgba8();
+        assert_eq!(image.dimensions(), (960, 600), "{view}");
+        let colours: std::collections::HashSet<[u8; 4]> = image.pixels().map(|p| p.0).collect();
+        assert!(colours.len() > 40, "{view}: only {} colours", colours.len());
+        pictures.push((view, image));
+    }
+    // Each view shows something of its own.
+    for (i, (a, first)) in pictures.iter().enumerate() {
+        for (b, second) in &pictures[i + 1..] {
+            assert_ne!(first.as_raw(), second.as_raw(), "{a} and {b} look the same");
+        }
+    }
+    let bad = taskmem(&[
+        "screenshot",
+        "--project",
+        tmp.path().join("nothing").to_str().unwrap(),
+        "--out",
+        tmp.path().join("x.png").to_str().unwrap(),
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("nothing: not a project folder"),
+        "{}",
+        stderr(&bad)
+    );
+    assert!(!tmp.path().join("x.png").exists());
+}

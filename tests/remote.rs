@@ -379,7 +379,7 @@ fn the_remote_judge_is_asked_in_both_orders_and_a_position_bias_drops_the_pair()
 }
 
 #[test]
-fn a_batch_keeps_the_configured_number_of_requests_in_flight() {
+fn a_batch_keeps_the_configured_number_of_requests_in_flight_and_counts_their_cost() {
     let server = serve(|_, _| {
         std::thread::sleep(std::time::Duration::from_millis(100));
         (200, completion("{\"description\": \"I walk.\"}"))
@@ -413,7 +413,11 @@ fn a_batch_keeps_the_configured_number_of_requests_in_flight() {
         "--fps",
         "0.2",
         "--concurrency",
-        "3",
+        "2",
+        "--price-input",
+        "2.5",
+        "--price-output",
+        "10",
     ] {
         args.push(a.to_owned());
     }
@@ -425,7 +429,16 @@ fn a_batch_keeps_the_configured_number_of_requests_in_flight() {
         common::stdout(&run)
     );
     assert_eq!(server.seen.lock().unwrap().len(), 36);
-    assert_eq!(server.max_in_flight.1.load(Ordering::SeqCst), 3);
+    // Three streams are prepared at once, but never more than --concurrency on the wire.
+    assert_eq!(server.max_in_flight.1.load(Ordering::SeqCst), 2);
+    // 36 requests of 100 prompt and 20 completion tokens at $2.5 and $10 per million.
+    assert!(
+        common::stdout(&run).contains(
+            "remote m: 36 requests (0 failed or retried), 3600 prompt and 720 completion tokens, $0.0162"
+        ),
+        "{}",
+        common::stdout(&run)
+    );
     let project = taskmem::project::Project::open(&tmp.path().join("p")).unwrap();
     for d in dirs {
         let lane = project.memory.lane(d, "m");
@@ -433,4 +446,70 @@ fn a_batch_keeps_the_configured_number_of_requests_in_flight() {
         // A stream's clips in order, each after the one before.
         assert!(lane.windows(2).all(|w| w[0].end_ms == w[1].start_ms));
     }
+}
+
+#[test]
+fn a_cancel_stops_a_request_to_a_stalled_server_at_once_and_sends_nothing_more() {
+    // A server that takes a minute to answer anything.
+    let server = serve(|_, _| {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        (200, completion("late"))
+    });
+    let mut settings = taskmem::remote::RemoteSettings::from_env("m");
+    settings.base_url.clone_from(&server.url);
+    "TASKMEM_TEST_NO_SUCH_KEY".clone_into(&mut settings.api_key_env);
+    let client = taskmem::remote::client::ChatClient::new(settings);
+    let cancel = client.cancel_flag();
+    let asked = std::time::Instant::now();
+    let (result, waited) = std::thread::scope(|s| {
+        let call = s.spawn(|| client.chat(&[json!({"role": "user", "content": "hi"})], 8));
+        while server.seen.lock().unwrap().is_empty() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        cancel.store(true, Ordering::Relaxed);
+        let stopped = std::time::Instant::now();
+        (call.join().unwrap(), stopped.elapsed())
+    });
+    assert!(
+        matches!(result, Err(taskmem::remote::RemoteError::Cancelled)),
+        "{result:?}"
+    );
+    // Well under the server's minute (and the client's two-minute timeout).
+    assert!(waited.as_secs() < 5, "{waited:?}");
+    assert!(asked.elapsed().as_secs() < 30);
+    // Nothing more goes out once cancelled.
+    assert!(matches!(
+        client.chat(&[json!({"role": "user", "content": "again"})], 8),
+        Err(taskmem::remote::RemoteError::Cancelled)
+    ));
+    assert_eq!(server.seen.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn a_cancel_during_the_backoff_after_a_503_stops_at_once() {
+    let server = serve(|_, _| (503, "{\"error\": \"busy\"}".to_owned()));
+    let mut settings = taskmem::remote::RemoteSettings::from_env("m");
+    settings.base_url.clone_from(&server.url);
+    settings.backoff_ms = 60_000;
+    "TASKMEM_TEST_NO_SUCH_KEY".clone_into(&mut settings.api_key_env);
+    let client = taskmem::remote::client::ChatClient::new(settings);
+    let cancel = client.cancel_flag();
+    let result = std::thread::scope(|s| {
+        let call = s.spawn(|| client.chat(&[json!({"role": "user", "content": "hi"})], 8));
+        while server.seen.lock().unwrap().is_empty() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        cancel.store(true, Ordering::Relaxed);
+        call.join().unwrap()
+    });
+    assert!(
+        matches!(result, Err(taskmem::remote::RemoteError::Cancelled)),
+        "{result:?}"
+    );
+    assert_eq!(
+        server.seen.lock().unwrap().len(),
+        1,
+        "no retry after the cancel"
+    );
 }

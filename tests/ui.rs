@@ -12,7 +12,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use taskmem::app::player::Shown;
 use taskmem::app::project_view::{LabelFilter, RowSort};
-use taskmem::app::{AppCommand, TaskMemApp};
+use taskmem::app::{AppCommand, Settings, TaskMemApp};
 use taskmem::memory::Verdict;
 
 fn asset(name: &str) -> PathBuf {
@@ -21,10 +21,20 @@ fn asset(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The app as a returning user finds it (not a first start, which opens the demo), with
+/// `video` open and no welcome window in the way.
 fn app_harness(video: Option<PathBuf>) -> Harness<'static, TaskMemApp> {
+    let settings = Settings {
+        welcomed: true,
+        ..Settings::default()
+    };
     Harness::builder()
         .with_size(egui::vec2(1200.0, 760.0))
-        .build_eframe(move |cc| TaskMemApp::new(cc, video))
+        .build_eframe(move |_| {
+            let mut app = TaskMemApp::with_settings(settings, video);
+            app.show_welcome = false;
+            app
+        })
 }
 
 /// Steps frames while a window's background job runs (real time passes: it is a thread).
@@ -1546,4 +1556,259 @@ fn a_remote_model_memorizes_its_own_lane_while_playing() {
     let text = std::fs::read_to_string(lane_file).unwrap();
     assert!(text.contains("the remote model sees a table"), "{text}");
     assert!(text.contains("remote:remote-vlm"), "{text}");
+}
+
+#[test]
+fn a_stalled_endpoint_never_holds_the_ui_and_cancel_drops_its_request() {
+    // An endpoint that takes two minutes to answer anything.
+    let server =
+        taskmem::remote::mock::MockServer::start("The best answer is B.", Duration::from_secs(120))
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = app_harness(None);
+    h.step();
+    h.state_mut().submit(AppCommand::ShowEvaluation);
+    steps(&mut h, 4);
+    {
+        let panel = &mut h.state_mut().evaluation;
+        panel.suite = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("datasets/world-tempo")
+            .display()
+            .to_string();
+        panel.out = dir.path().join("r").display().to_string();
+        panel.reference = false;
+    }
+    h.step();
+    h.get_by_label("an LLM (OpenAI-compatible endpoint)")
+        .click();
+    steps(&mut h, 2);
+    {
+        let panel = &mut h.state_mut().evaluation;
+        panel.base_url.clone_from(&server.url);
+        panel.answer_model = "stalled-model".to_owned();
+        panel.api_key_env = "TASKMEM_TEST_NO_SUCH_KEY".to_owned();
+        panel.prices.input_per_mtok_usd = 1.0;
+    }
+    h.step();
+    h.get_by_label("Run evaluation").click();
+    // The suite is memorized first; then the first question goes out and hangs.
+    let start = Instant::now();
+    while server.in_flight.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no request went out"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Frames go on being drawn while the request hangs, with the counters on show.
+    steps(&mut h, 10);
+    assert!(h.state().evaluation.is_running());
+    h.get_by_label_contains("Remote answerer: 1 requests (0 failed or retried)");
+    h.get_by_label("Cancel evaluation").click();
+    wait_for_job(&mut h, "the cancel to stop the run", 5, |app| {
+        app.evaluation.is_running()
+    });
+    h.step();
+    assert!(h.state().evaluation.summary().is_none());
+    assert!(
+        h.state().toasts.messages().is_empty(),
+        "a cancel is not an error: {:?}",
+        h.state().toasts.messages()
+    );
+    assert!(
+        !dir.path().join("r/results.parquet").exists(),
+        "a cancelled run writes nothing"
+    );
+    assert_eq!(server.answered.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+/// The app at a start with `settings`, building its demos under `data`.
+fn start_with(settings: Settings, data: &Path) -> Harness<'static, TaskMemApp> {
+    let data = data.to_path_buf();
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |_| {
+            let mut app = TaskMemApp::with_settings(settings, None);
+            app.data_dir = data;
+            app
+        })
+}
+
+#[test]
+fn the_first_start_opens_the_welcome_window_on_the_live_demo_and_the_second_the_last_project() {
+    let data = tempfile::tempdir().unwrap();
+    let mut h = start_with(Settings::default(), data.path());
+    h.step();
+    h.get_by_label("Open the demo: a world stream, memorized live");
+    h.get_by_label("Open the memory-only demo: TaskMem's own memories");
+    h.get_by_label("Open a video or project…");
+    h.get_by_label("Present the demo  (F11)");
+    // Behind the welcome window the demo opens, plays and memorizes: something alive.
+    step_until(&mut h, "the demo playing and memorizing", |app| {
+        app.project().is_some()
+            && app
+                .player()
+                .is_some_and(|p| p.decoder.is_some() && p.playback.is_playing())
+            && app.is_memorizing()
+    });
+    let demo = data.path().join("demo");
+    assert_eq!(
+        h.state().project().unwrap().dir().canonicalize().unwrap(),
+        demo.canonicalize().unwrap()
+    );
+    h.get_by_label("Close").click();
+    steps(&mut h, 2);
+    assert!(!h.state().show_welcome);
+    let settings = h.state().settings.clone();
+    assert!(settings.welcomed);
+    drop(h);
+
+    // The second start opens what was open last, with no welcome window and no rebuild.
+    std::fs::write(demo.join("kept.txt"), "still here").unwrap();
+    let mut h = start_with(settings, data.path());
+    step_until(&mut h, "the last project", |app| {
+        app.project().is_some() && app.player().is_some_and(|p| p.decoder.is_some())
+    });
+    assert!(!h.state().show_welcome);
+    assert_eq!(
+        h.state().project().unwrap().dir().canonicalize().unwrap(),
+        demo.canonicalize().unwrap()
+    );
+    assert!(demo.join("kept.txt").is_file(), "the demo was not rebuilt");
+    assert!(
+        !h.state().is_memorizing(),
+        "only the first start memorizes by itself"
+    );
+}
+
+#[test]
+fn the_memory_only_demo_opens_from_the_welcome_window() {
+    let data = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        welcomed: true,
+        ..Settings::default()
+    };
+    let mut h = start_with(settings, data.path());
+    h.step();
+    h.get_by_label("Open the memory-only demo: TaskMem's own memories")
+        .click();
+    step_until(&mut h, "the memory demo", |app| {
+        app.project().is_some_and(|p| p.entry_count() > 10)
+    });
+    h.get_by_label_contains("no video: memory on an empty stage");
+}
+
+#[test]
+fn the_demo_script_plays_every_step_in_presentation_mode() {
+    use taskmem::demo::{Script, StepAction};
+    let script = Script::load(&taskmem::demo::shipped(taskmem::demo::DEMO_SCRIPT)).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        welcomed: true,
+        ..Settings::default()
+    };
+    let mut h = start_with(settings, data.path());
+    h.step();
+    h.key_press(egui::Key::F11);
+    steps(&mut h, 2);
+    assert!(h.state().presentation.is_active());
+    assert!(!h.state().show_welcome);
+    // P pauses the script's own stepping: from here N alone moves it on, so no step passes
+    // unchecked however long its check takes.
+    h.key_press(egui::Key::P);
+    steps(&mut h, 1);
+    assert!(h.state().presentation.is_paused());
+    let count = script.steps.len();
+    for (index, step) in script.steps.iter().enumerate() {
+        step_until(&mut h, &format!("step {}", index + 1), |app| {
+            app.presentation.position() == Some((index, count))
+        });
+        steps(&mut h, 2);
+        // Each step shows its caption and where it is.
+        h.get_by_label(&step.caption);
+        h.get_by_label_contains(&format!("Step {} of {count}", index + 1));
+        let app = h.state();
+        match &step.action {
+            StepAction::OpenDemo => {
+                step_until(&mut h, "the demo's first frame", |app| {
+                    app.player()
+                        .is_some_and(|p| matches!(p.shown, Some(Shown::Exact(_))))
+                });
+            }
+            StepAction::Seek { at_ms } => {
+                let at = app.player().unwrap().playback.position_ns() / 1_000_000;
+                assert!((at - at_ms).abs() < 1_000, "{at} vs {at_ms}");
+            }
+            StepAction::MemorizeGeneral => assert!(app.is_memorizing()),
+            StepAction::Speed(speed) => {
+                assert!((app.player().unwrap().playback.speed() - speed).abs() < 1e-9);
+            }
+            StepAction::Play => assert!(app.player().unwrap().playback.is_playing()),
+            StepAction::Pause => {
+                assert!(!app.player().unwrap().playback.is_playing());
+                // The clip to inspect next is written on the lanes' threads in real time,
+                // while the test steps frames fast: wait for it.
+                step_until(&mut h, "the action lane's clip at 2:00", |app| {
+                    app.project()
+                        .unwrap()
+                        .lane_clip_starts("action")
+                        .contains(&120_000)
+                        && app
+                            .project()
+                            .unwrap()
+                            .lane_clip_starts("builtin")
+                            .contains(&120_000)
+                });
+            }
+            StepAction::WaitUntil { at_ms } => {
+                step_until(&mut h, "the playhead", |app| {
+                    app.player().unwrap().playback.position_ns() / 1_000_000 >= *at_ms
+                });
+            }
+            StepAction::Trigger { task_id, .. } => {
+                step_until(&mut h, "the action lane", |app| {
+                    app.project()
+                        .unwrap()
+                        .lanes()
+                        .iter()
+                        .any(|l| l.id == "action")
+                });
+                let view = h.state().project().unwrap();
+                let task = view.tasks().get(view.stream(), task_id).unwrap();
+                assert!(task.trigger);
+                assert_eq!(task.switch_to.as_deref(), Some("action"));
+                // The active-lane band switches to the task lane at the question's arrival.
+                let phases = view.active_phases();
+                assert_eq!(phases.last().unwrap().lane, "action");
+                assert_eq!(phases.last().unwrap().at_ms, task.ask_ms);
+            }
+            StepAction::Inspect { lane, at_ms } => {
+                let selected = app.project().unwrap().selected().unwrap();
+                assert_eq!(&selected.lane, lane);
+                assert!(selected.start_ms <= *at_ms && *at_ms < selected.end_ms);
+                h.get_by_label_contains("Memory lane action (");
+            }
+            StepAction::Answer { .. } => {
+                h.get_by_label_contains("Answer from ");
+            }
+            StepAction::Chart { .. } => {
+                assert!(app.evaluation.open);
+                assert!(
+                    app.evaluation.is_running(),
+                    "the before-and-after run started"
+                );
+                // The chart itself is the Evaluate window's (tested on its own); stop here.
+                h.state_mut().evaluation.cancel();
+                wait_for_job(&mut h, "the cancel", 60, |app| app.evaluation.is_running());
+            }
+        }
+        if index + 1 < count {
+            // Straight on, whatever the step's hold time.
+            h.key_press(egui::Key::N);
+        }
+    }
+    h.key_press(egui::Key::Escape);
+    steps(&mut h, 2);
+    assert!(!h.state().presentation.is_active());
 }

@@ -58,8 +58,12 @@ pub struct EvaluationPanel {
     pub answer_model: String,
     /// The environment variable that holds the key (never the key).
     pub api_key_env: String,
+    /// What the endpoint charges, for the cost shown.
+    pub prices: crate::remote::Prices,
     /// The remote answerer's requests and tokens, while and after it runs.
     counters: Option<std::sync::Arc<crate::remote::Counters>>,
+    /// Stops the remote answerer's request on the wire when the run is cancelled.
+    client_cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     job: Option<EvalJob>,
     progress: (usize, usize),
     status: String,
@@ -81,7 +85,9 @@ impl Default for EvaluationPanel {
             base_url: String::new(),
             answer_model: String::new(),
             api_key_env: "OPENAI_API_KEY".to_owned(),
+            prices: crate::remote::Prices::default(),
             counters: None,
+            client_cancel: None,
             job: None,
             progress: (0, 0),
             status: String::new(),
@@ -156,9 +162,11 @@ impl EvaluationPanel {
             self.api_key_env.trim().clone_into(&mut remote.api_key_env);
             let client = crate::remote::client::ChatClient::new(remote);
             self.counters = Some(std::sync::Arc::clone(&client.counters));
+            self.client_cancel = Some(client.cancel_flag());
             Box::new(crate::remote::answerer::RemoteAnswerer { client })
         } else {
             self.counters = None;
+            self.client_cancel = None;
             Box::new(BuiltinAnswerer)
         };
         let job = Job::spawn("eval", move |emit| {
@@ -207,16 +215,23 @@ impl EvaluationPanel {
         Ok(())
     }
 
-    /// Asks the run to stop after the clip in hand.
+    /// Asks the run to stop after the clip in hand; a remote answerer's request on the wire
+    /// is dropped at once.
     pub fn cancel(&self) {
         if let Some(job) = &self.job {
             job.cancel();
+            if let Some(flag) = &self.client_cancel {
+                flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
         }
     }
 
     /// Takes the thread's messages; returns an error message when the run failed.
     pub fn poll(&mut self) -> Option<String> {
-        let (events, done) = self.job.as_ref()?.poll();
+        let job = self.job.as_ref()?;
+        // Cancel was pressed: the error the run ends with is the stop, not a failure.
+        let cancelled = job.is_cancelled();
+        let (events, done) = job.poll();
         if let Some((done, total, text)) = events.into_iter().last() {
             self.progress = (done, total);
             self.status = text;
@@ -227,6 +242,10 @@ impl EvaluationPanel {
             Ok((summary, dir)) => {
                 self.status = format!("Saved in {}", dir.display());
                 self.show(*summary, dir);
+                None
+            }
+            Err(_) if cancelled => {
+                "stopped".clone_into(&mut self.status);
                 None
             }
             Err(message) => {
@@ -276,7 +295,7 @@ impl EvaluationPanel {
             if running {
                 if ui
                     .button("Cancel evaluation")
-                    .on_hover_text("Stops after the clip being memorized; nothing is written")
+                    .on_hover_text("Stops after the clip being memorized (a request to the endpoint is dropped at once); nothing is written")
                     .clicked()
                 {
                     self.cancel();
@@ -294,9 +313,9 @@ impl EvaluationPanel {
             ui.label(&self.status);
         });
         if let Some(counters) = &self.counters {
-            let (requests, failures, prompt, completion) = counters.snapshot();
             ui.weak(format!(
-                "Remote answerer: {requests} requests ({failures} failed or retried), {prompt} prompt and {completion} completion tokens"
+                "Remote answerer: {}",
+                counters.summary(self.prices)
             ))
             .on_hover_text("Cost = these token counts times the endpoint's prices");
         }
@@ -398,6 +417,7 @@ impl EvaluationPanel {
                 ui.add(egui::TextEdit::singleline(&mut self.api_key_env).desired_width(200.0))
                     .on_hover_text("The name of the environment variable holding the key; the key is never stored");
                 ui.end_row();
+                super::prices_ui(ui, &mut self.prices);
             });
         }
         ui.horizontal(|ui| {

@@ -56,6 +56,12 @@ impl<E: Send + 'static, T: Send + 'static> Job<E, T> {
         self.cancel.store(true, Ordering::Relaxed);
     }
 
+    /// Whether [`Self::cancel`] was called.
+    #[must_use]
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
     /// The events sent since the last poll, and the result once the job has ended (a thread
     /// that ended without one panicked).
     #[must_use]

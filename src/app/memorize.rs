@@ -118,10 +118,16 @@ impl MemorizeControl {
         Ok(())
     }
 
-    /// Stops every lane: clips already asked for are still written and shown.
+    /// Stops every lane: the built-in policy's clips already asked for are still written and
+    /// shown; a remote lane's request on the wire is dropped at once with the clips behind it
+    /// (a stalled server would otherwise hold them for its whole timeout).
     pub fn stop(&mut self) {
         for lane in self.jobs.drain(..) {
-            self.finishing.push(lane.job.finish());
+            if lane.job.remote_counters().is_some() {
+                lane.job.cancel_in_flight();
+            } else {
+                self.finishing.push(lane.job.finish());
+            }
         }
     }
 
@@ -237,9 +243,10 @@ impl MemorizeControl {
             })
     }
 
-    /// One line for the status bar.
+    /// One line for the status bar (a remote lane's requests, tokens and their cost at
+    /// `prices` included).
     #[must_use]
-    pub fn status(&self) -> Option<String> {
+    pub fn status(&self, prices: crate::remote::Prices) -> Option<String> {
         let mut line = String::new();
         for lane in &self.jobs {
             if !line.is_empty() {
@@ -262,6 +269,9 @@ impl MemorizeControl {
             let _ = write!(line, " · {} written", lane.written);
             if let Some(ms) = lane.last_processing_ms {
                 let _ = write!(line, " · last took {ms} ms");
+            }
+            if let Some(counters) = lane.job.remote_counters() {
+                let _ = write!(line, " · {}", counters.summary(prices));
             }
         }
         (!line.is_empty()).then_some(line)

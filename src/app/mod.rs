@@ -6,7 +6,9 @@ pub mod job;
 pub mod memorize;
 pub mod phase2_panel;
 pub mod player;
+pub mod presentation;
 pub mod project_view;
+pub mod screenshot;
 pub mod task_panel;
 pub mod toasts;
 pub mod training;
@@ -141,6 +143,62 @@ pub enum AppCommand {
     EvaluateAdapter(PathBuf),
     /// Memorize a lane (named after the model) with the remote model in the settings.
     MemorizeRemote,
+    /// Build a demo project afresh and open it.
+    OpenDemo(crate::demo::Demo),
+    /// Play or pause (unlike `TogglePlay`, the same either way it stood).
+    SetPlaying(bool),
+    /// A task of the open stream becomes a trigger switching to `adapter`'s lane, and that
+    /// lane is memorized with the adapter from now on.
+    TriggerTask {
+        task_id: String,
+        adapter: PathBuf,
+    },
+    /// Select `lane`'s entry covering `at_ms` (the inspector compares it with the other lanes).
+    InspectAt {
+        lane: String,
+        at_ms: i64,
+    },
+    /// Answer a task of the open stream from the General lane's memory written before it
+    /// arrived.
+    AnswerTask(String),
+    /// Evaluate the demo suite's held-out streams: the General lane against this adapter's.
+    DemoChart(PathBuf),
+    /// Enter or leave presentation mode (full screen, larger type, the demo script).
+    TogglePresentation,
+    /// The presentation's next step now.
+    PresentationNext,
+    /// Pause or resume the presentation's own stepping.
+    PresentationPause,
+    /// Show the welcome window.
+    ShowWelcome,
+}
+
+/// The colours of the UI.
+#[derive(Serialize, Deserialize, Default, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Theme {
+    #[default]
+    Dark,
+    Light,
+    /// As the system says.
+    System,
+}
+
+impl Theme {
+    fn preference(self) -> egui::ThemePreference {
+        match self {
+            Self::Dark => egui::ThemePreference::Dark,
+            Self::Light => egui::ThemePreference::Light,
+            Self::System => egui::ThemePreference::System,
+        }
+    }
+}
+
+/// Which side the memory and task panel sits on.
+#[derive(Serialize, Deserialize, Default, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PanelSide {
+    Left,
+    #[default]
+    Right,
 }
 
 /// What persists between runs (window layout persists through eframe itself).
@@ -161,6 +219,34 @@ pub struct Settings {
     pub remote_base_url: String,
     pub remote_model: String,
     pub remote_api_key_env: String,
+    /// What the remote endpoint charges, for the cost shown beside its token counts.
+    pub remote_prices: crate::remote::Prices,
+    /// The project or video open when the app last closed: the next start opens it.
+    pub last_opened: Option<PathBuf>,
+    /// False until the welcome window was closed once; also "show it at every start".
+    pub welcomed: bool,
+    pub theme: Theme,
+    /// The UI's zoom (1 = egui's own size).
+    pub ui_scale: Option<f32>,
+    /// The zoom in presentation mode.
+    pub presentation_scale: Option<f32>,
+    /// A presentation script of the user's (`None`: the shipped one).
+    pub presentation_script: Option<PathBuf>,
+    /// Where the memory and task panel sits, and whether it shows.
+    pub panel_side: PanelSide,
+    pub hide_side_panel: bool,
+}
+
+impl Settings {
+    #[must_use]
+    pub fn ui_scale(&self) -> f32 {
+        self.ui_scale.unwrap_or(1.0).clamp(0.5, 3.0)
+    }
+
+    #[must_use]
+    pub fn presentation_scale(&self) -> f32 {
+        self.presentation_scale.unwrap_or(1.5).clamp(0.5, 3.0)
+    }
 }
 
 const MAX_RECENT: usize = 10;
@@ -178,6 +264,29 @@ struct ImportJob {
     path: PathBuf,
     project_dir: PathBuf,
     result: Receiver<Result<crate::tasks::import::ImportedTasks, String>>,
+}
+
+/// Two grid rows: an endpoint's prices per million prompt and completion tokens.
+pub(crate) fn prices_ui(ui: &mut egui::Ui, prices: &mut crate::remote::Prices) {
+    for (label, value) in [
+        ("$ per 1M prompt tokens", &mut prices.input_per_mtok_usd),
+        (
+            "$ per 1M completion tokens",
+            &mut prices.output_per_mtok_usd,
+        ),
+    ] {
+        ui.label(label);
+        ui.add(
+            egui::DragValue::new(value)
+                .range(0.0..=1000.0)
+                .speed(0.01)
+                .max_decimals(3),
+        )
+        .on_hover_text(
+            "What the endpoint charges, for the cost shown beside the token counts (0 for a server of your own)",
+        );
+        ui.end_row();
+    }
 }
 
 /// Why the memorizing items are disabled without a project.
@@ -218,16 +327,41 @@ pub struct TaskMemApp {
     pub evaluation: evaluation::EvaluationPanel,
     /// The Phase Two window and its run.
     pub phase2: phase2_panel::Phase2Panel,
+    /// Presentation mode and its script.
+    pub presentation: presentation::Presentation,
+    pub show_welcome: bool,
+    /// The zoom last set, so it is set again only on change.
+    applied_scale: Option<f32>,
+    /// Where demo projects are built (`demo::data_dir()`; tests point it elsewhere).
+    pub data_dir: PathBuf,
+    startup: Startup,
+}
+
+/// What the app does once, early in its life.
+#[derive(Debug, Default)]
+struct Startup {
+    /// Once the demo opened at the first start is on show: memorize and play.
+    autoplay_demo: bool,
+    /// See [`EXIT_AT_FIRST_FRAME`].
+    exit_at_first_frame: bool,
 }
 
 impl TaskMemApp {
-    /// A new app; opens `video` if given.
+    /// A new app with the settings eframe kept; opens `video` if given.
     #[must_use]
     pub fn new(cc: &eframe::CreationContext<'_>, video: Option<PathBuf>) -> Self {
         let settings: Settings = cc
             .storage
             .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
             .unwrap_or_default();
+        Self::with_settings(settings, video)
+    }
+
+    /// A new app with `settings`. With a `video`, it opens that; at the first start (the
+    /// welcome window never closed) it opens the demo, memorizing and playing, under the
+    /// welcome window; later starts open what was open last.
+    #[must_use]
+    pub fn with_settings(settings: Settings, video: Option<PathBuf>) -> Self {
         let mut app = Self {
             settings,
             player: None,
@@ -250,14 +384,32 @@ impl TaskMemApp {
             training: training::TrainingPanel::default(),
             evaluation: evaluation::EvaluationPanel::default(),
             phase2: phase2_panel::Phase2Panel::default(),
+            presentation: presentation::Presentation::default(),
+            show_welcome: false,
+            applied_scale: None,
+            data_dir: crate::demo::data_dir(),
+            startup: Startup {
+                autoplay_demo: false,
+                exit_at_first_frame: std::env::var_os(EXIT_AT_FIRST_FRAME).is_some(),
+            },
         };
         if app.settings.author.is_empty() {
             app.settings.author = std::env::var("USER")
                 .or_else(|_| std::env::var("USERNAME"))
                 .unwrap_or_else(|_| "annotator".to_owned());
         }
+        let last = app.settings.last_opened.clone().filter(|p| p.exists());
         if let Some(video) = video {
             app.pending.push(AppCommand::Open(video));
+        } else if !app.settings.welcomed {
+            app.show_welcome = true;
+            app.startup.autoplay_demo = true;
+            app.pending
+                .push(AppCommand::OpenDemo(crate::demo::Demo::Stream));
+        } else if let Some(last) = last {
+            app.pending.push(AppCommand::Open(last));
+        } else {
+            app.show_welcome = true;
         }
         app
     }
@@ -299,6 +451,12 @@ impl TaskMemApp {
     /// The open project, for changes a panel would make (tests, scripted demos).
     pub fn project_mut(&mut self) -> Option<&mut ProjectView> {
         self.project.as_mut()
+    }
+
+    /// Whether "Memorize while playing" is on (any lane).
+    #[must_use]
+    pub fn is_memorizing(&self) -> bool {
+        self.memorize.is_on()
     }
 
     #[must_use]
@@ -558,8 +716,9 @@ impl TaskMemApp {
     fn remember_recent(&mut self, path: &Path) {
         let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         self.settings.recent_files.retain(|p| p != &path);
-        self.settings.recent_files.insert(0, path);
+        self.settings.recent_files.insert(0, path.clone());
         self.settings.recent_files.truncate(MAX_RECENT);
+        self.settings.last_opened = Some(path);
     }
 
     /// The one place commands change state.
@@ -599,6 +758,32 @@ impl TaskMemApp {
                 }
             }
             AppCommand::MemorizeRemote => self.start_memorizing_remote(),
+            AppCommand::OpenDemo(demo) => match crate::demo::build(demo, &self.data_dir) {
+                Ok(dir) => self.start_open(dir, ctx),
+                Err(e) => self.toasts.error(format!("cannot build the demo: {e}")),
+            },
+            AppCommand::TriggerTask { task_id, adapter } => self.trigger_task(&task_id, adapter),
+            AppCommand::InspectAt { lane, at_ms } => self.inspect_at(&lane, at_ms),
+            AppCommand::AnswerTask(task_id) => self.answer_task(&task_id),
+            AppCommand::DemoChart(adapter) => {
+                self.evaluation.suite = crate::demo::shipped("datasets/world-mme")
+                    .display()
+                    .to_string();
+                "test".clone_into(&mut self.evaluation.split);
+                self.evaluation.adapters = adapter.display().to_string();
+                self.evaluation.reference = false;
+                self.evaluation.remote = false;
+                self.evaluation.source = evaluation::EvalSource::Suite;
+                self.evaluation.out = self.data_dir.join("demo-eval").display().to_string();
+                self.evaluation.open = true;
+                if !self.evaluation.is_running() {
+                    self.pending.push(AppCommand::StartEvaluation);
+                }
+            }
+            AppCommand::TogglePresentation => self.toggle_presentation(ctx),
+            AppCommand::PresentationNext => self.presentation.next(),
+            AppCommand::PresentationPause => self.presentation.toggle_pause(),
+            AppCommand::ShowWelcome => self.show_welcome = true,
             AppCommand::ShowPhase2 => {
                 if self.project.is_some() && !self.phase2.open {
                     self.phase2.source = phase2_panel::TaskSource::Project;
@@ -711,6 +896,7 @@ impl TaskMemApp {
                 let p = &mut player.playback;
                 match playback_command {
                     AppCommand::TogglePlay => p.toggle_play(),
+                    AppCommand::SetPlaying(play) if p.is_playing() != play => p.toggle_play(),
                     AppCommand::Seek(t) => p.seek_ns(t),
                     AppCommand::Scrub(t) => {
                         player.scrubbing = true;
@@ -744,6 +930,185 @@ impl TaskMemApp {
     /// lane, or with `adapter` a lane named after it.
     fn start_memorizing(&mut self, adapter: Option<PathBuf>) {
         self.start_lane(adapter, None);
+    }
+
+    /// The lane a live adapter lane gets: the adapter file's name (never the general lane's).
+    fn adapter_lane(adapter: &Path) -> String {
+        match adapter
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+        {
+            Some(stem) if stem == memorize::LIVE_LANE => format!("adapter-{}", memorize::LIVE_LANE),
+            Some(stem) => stem,
+            None => "adapter".to_owned(),
+        }
+    }
+
+    /// A question arrives as a trigger: the task switches to the adapter's lane from its ask
+    /// time, and that lane is memorized with the adapter from now on.
+    fn trigger_task(&mut self, task_id: &str, adapter: PathBuf) {
+        let Some(view) = &self.project else {
+            self.toasts.error(NEEDS_PROJECT);
+            return;
+        };
+        let Some(task) = view.tasks().get(view.stream(), task_id) else {
+            self.toasts.error(format!(
+                "no task {task_id} in stream {} of {}",
+                view.stream(),
+                view.dir().display()
+            ));
+            return;
+        };
+        let mut task = task.clone();
+        task.trigger = true;
+        task.switch_to = Some(Self::adapter_lane(&adapter));
+        self.pending.push(AppCommand::PutTask(Box::new(task)));
+        self.pending
+            .push(AppCommand::SelectTask(Some(task_id.to_owned())));
+        if !self
+            .memorize
+            .lanes()
+            .contains(&Self::adapter_lane(&adapter).as_str())
+        {
+            self.start_memorizing(Some(adapter));
+        }
+    }
+
+    /// Selects `lane`'s entry covering `at_ms`, on the Memory tab.
+    fn inspect_at(&mut self, lane: &str, at_ms: i64) {
+        let Some(view) = &self.project else {
+            return;
+        };
+        let found = view
+            .lane_entries(lane)
+            .iter()
+            .find(|e| e.start_ms <= at_ms && at_ms < e.end_ms)
+            .map(|e| e.id);
+        match found {
+            Some(id) => {
+                self.tasks.tab = SideTab::Memory;
+                self.settings.hide_side_panel = false;
+                self.pending.push(AppCommand::SelectEntry(id));
+            }
+            None => self.toasts.warning(format!(
+                "lane {lane} holds no entry at {} yet",
+                format_hms_ms(at_ms * NS_PER_MS)
+            )),
+        }
+    }
+
+    /// Answers a task from the General lane's memory written before it arrived, with the
+    /// built-in answerer; the line goes to the presentation's caption and a toast.
+    fn answer_task(&mut self, task_id: &str) {
+        use crate::eval::answer::{Answerer as _, BuiltinAnswerer, Question};
+        let Some(view) = &self.project else {
+            return;
+        };
+        let Some(task) = view.tasks().get(view.stream(), task_id) else {
+            self.toasts
+                .error(format!("no task {task_id} in stream {}", view.stream()));
+            return;
+        };
+        let lane = view
+            .lanes()
+            .iter()
+            .find(|l| l.general)
+            .map_or(memorize::LIVE_LANE, |l| l.id.as_str());
+        let memory: Vec<&crate::memory::MemoryEntry> = view
+            .lane_entries(lane)
+            .iter()
+            .filter(|e| e.available_ms <= task.ask_ms)
+            .collect();
+        let told = match BuiltinAnswerer.answer(&Question::of_task(task), &memory) {
+            Ok(reply) => {
+                let verdict = if reply.abstained {
+                    "the memory does not say, so it abstains"
+                } else if reply.answer.eq_ignore_ascii_case(&task.answer) {
+                    "right"
+                } else {
+                    "wrong"
+                };
+                format!(
+                    "Answer from {} entries of lane {lane}: {} ({verdict}; the truth is {})",
+                    memory.len(),
+                    reply.answer,
+                    task.answer
+                )
+            }
+            Err(e) => format!("cannot answer: {e}"),
+        };
+        if self.presentation.is_active() {
+            self.presentation.set_answer(told);
+        } else {
+            self.toasts.info(told);
+        }
+    }
+
+    /// Presentation mode: full screen, the presentation zoom, and the script from its start.
+    fn toggle_presentation(&mut self, ctx: &egui::Context) {
+        if self.presentation.is_active() {
+            self.presentation.stop();
+            ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(false));
+            return;
+        }
+        let path = self
+            .settings
+            .presentation_script
+            .clone()
+            .unwrap_or_else(|| crate::demo::shipped(crate::demo::DEMO_SCRIPT));
+        match crate::demo::Script::load(&path) {
+            Ok(script) => {
+                self.show_welcome = false;
+                self.settings.welcomed = true;
+                self.presentation.start(script);
+                ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(true));
+            }
+            Err(e) => self.toasts.error(e.to_string()),
+        }
+    }
+
+    /// The zoom and theme the settings and presentation mode ask for, set on change only.
+    fn apply_look(&mut self, ctx: &egui::Context) {
+        let scale = if self.presentation.is_active() {
+            self.settings.presentation_scale()
+        } else {
+            self.settings.ui_scale()
+        };
+        if self.applied_scale != Some(scale) {
+            if (ctx.zoom_factor() - scale).abs() > 1e-3 {
+                ctx.set_zoom_factor(scale);
+            }
+            self.applied_scale = Some(scale);
+        }
+        let theme = self.settings.theme.preference();
+        if ctx.options(|o| o.theme_preference) != theme {
+            ctx.set_theme(theme);
+        }
+    }
+
+    /// Steps the presentation; the demo counts as ready once its first frame shows.
+    fn tick_presentation(&mut self, now_s: f64) {
+        let ready = self.opening.is_none()
+            && self.project.is_some()
+            && self
+                .player
+                .as_ref()
+                .is_none_or(|p| p.decoder.is_none() || p.shown.is_some());
+        let stage = presentation::Stage {
+            now_s,
+            playhead_ms: self.playhead_ms(),
+            ready,
+        };
+        let commands = self.presentation.tick(stage);
+        self.pending.extend(commands);
+        if self.startup.autoplay_demo
+            && ready
+            && self.player.as_ref().is_some_and(|p| p.decoder.is_some())
+        {
+            self.startup.autoplay_demo = false;
+            self.pending.push(AppCommand::SetMemorizing(true));
+            self.pending.push(AppCommand::SetPlaying(true));
+        }
     }
 
     /// A lane memorized by the remote model in the settings, named after the model.
@@ -1285,8 +1650,31 @@ impl TaskMemApp {
             let ask_ms = self.playhead_ms();
             self.pending.push(AppCommand::NewTask { ask_ms });
         }
+        if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::F11)) {
+            self.pending.push(AppCommand::TogglePresentation);
+        }
         if ctx.text_edit_focused() {
             return;
+        }
+        if ctx.input_mut(|i| i.consume_key(Modifiers::SHIFT, Key::Questionmark))
+            || ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Questionmark))
+        {
+            self.pending.push(AppCommand::ToggleShortcuts);
+        }
+        if self.presentation.is_active() {
+            ctx.input_mut(|i| {
+                while i.consume_key(Modifiers::NONE, Key::N)
+                    || i.consume_key(Modifiers::NONE, Key::PageDown)
+                {
+                    self.pending.push(AppCommand::PresentationNext);
+                }
+                if i.consume_key(Modifiers::NONE, Key::P) {
+                    self.pending.push(AppCommand::PresentationPause);
+                }
+                if i.consume_key(Modifiers::NONE, Key::Escape) {
+                    self.pending.push(AppCommand::TogglePresentation);
+                }
+            });
         }
         // Task keys first: egui matches Alt+Left as Left too, and Alt+Shift+Left as Alt+Left.
         let task_keys: [(Modifiers, Key, AppCommand); 9] = [
@@ -1442,6 +1830,7 @@ impl TaskMemApp {
             ui.menu_button("File", |ui| {
                 if ui
                     .add(egui::Button::new("Open video…").shortcut_text("Ctrl+O"))
+                    .on_hover_text("An MP4, a world stream or suite folder, or a project folder")
                     .clicked()
                 {
                     self.pending.push(AppCommand::OpenDialog);
@@ -1451,23 +1840,36 @@ impl TaskMemApp {
                         ui.weak("No recent files");
                     }
                     for path in &self.settings.recent_files {
-                        if ui.button(path.display().to_string()).clicked() {
+                        if ui
+                            .button(path.display().to_string())
+                            .on_hover_text("Open it again")
+                            .clicked()
+                        {
                             self.pending.push(AppCommand::Open(path.clone()));
                         }
                     }
                     ui.separator();
-                    if ui.button("Clear recent files").clicked() {
+                    if ui
+                        .button("Clear recent files")
+                        .on_hover_text("Forget this list (the files stay)")
+                        .clicked()
+                    {
                         self.pending.push(AppCommand::ClearRecent);
                     }
                 });
                 if ui
                     .add_enabled(self.player.is_some(), egui::Button::new("Close video"))
+                    .on_hover_text("Close the video; memorizing stops")
                     .clicked()
                 {
                     self.pending.push(AppCommand::CloseVideo);
                 }
                 ui.separator();
-                if ui.button("Quit").clicked() {
+                if ui
+                    .button("Quit")
+                    .on_hover_text("Everything is saved as it is made")
+                    .clicked()
+                {
                     self.pending.push(AppCommand::Quit);
                 }
             });
@@ -1479,7 +1881,11 @@ impl TaskMemApp {
                             .file_name()
                             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
                         let selected = current.as_ref().is_some_and(|c| c.starts_with(stream));
-                        if ui.selectable_label(selected, name).clicked() {
+                        if ui
+                            .selectable_label(selected, name)
+                            .on_hover_text("Open this stream of the suite")
+                            .clicked()
+                        {
                             self.pending.push(AppCommand::Open(stream.clone()));
                         }
                     }
@@ -1492,6 +1898,8 @@ impl TaskMemApp {
                         has_project,
                         egui::Button::new("Undo").shortcut_text("Ctrl+Z"),
                     )
+                    .on_hover_text("Undo the last label, text edit or task change")
+                    .on_disabled_hover_text("Open a project first")
                     .clicked()
                 {
                     self.pending.push(AppCommand::Undo);
@@ -1501,6 +1909,8 @@ impl TaskMemApp {
                         has_project,
                         egui::Button::new("Redo").shortcut_text("Ctrl+Shift+Z"),
                     )
+                    .on_hover_text("Redo what was undone")
+                    .on_disabled_hover_text("Open a project first")
                     .clicked()
                 {
                     self.pending.push(AppCommand::Redo);
@@ -1534,6 +1944,8 @@ impl TaskMemApp {
                             has_project && has_video,
                             egui::Button::new(label).shortcut_text(shortcut),
                         )
+                        .on_hover_text(label)
+                        .on_disabled_hover_text("Open a project's video first")
                         .clicked()
                     {
                         self.pending.push(command);
@@ -1541,6 +1953,8 @@ impl TaskMemApp {
                 }
                 if ui
                     .add_enabled(has_project, egui::Button::new("Task library"))
+                    .on_hover_text("Every task of the project as a table, with filters and bulk edits")
+                    .on_disabled_hover_text("Open a project first")
                     .clicked()
                 {
                     self.tasks.tab = SideTab::Library;
@@ -1586,6 +2000,8 @@ impl TaskMemApp {
                 for (label, shortcut, command) in items {
                     if ui
                         .add_enabled(has_video, egui::Button::new(label).shortcut_text(shortcut))
+                        .on_hover_text(label)
+                        .on_disabled_hover_text("Open a video first")
                         .clicked()
                     {
                         self.pending.push(command);
@@ -1645,6 +2061,7 @@ impl TaskMemApp {
                         )
                         .on_hover_text("The name of the environment variable holding the key; the key is never stored");
                         ui.end_row();
+                        prices_ui(ui, &mut self.settings.remote_prices);
                     });
                     if ui
                         .add_enabled(
@@ -1676,13 +2093,18 @@ impl TaskMemApp {
                     ui.checkbox(&mut limited, "Token budget per clip")
                         .on_hover_text("Fewer tokens than the model's budget (48): shorter memories; applies from the next start");
                     let mut budget = self.settings.policy_budget_tokens.unwrap_or(48);
-                    ui.add_enabled(limited, egui::DragValue::new(&mut budget).range(4..=48));
+                    ui.add_enabled(limited, egui::DragValue::new(&mut budget).range(4..=48))
+                        .on_hover_text("Tokens per description, at most the model's 48");
                     self.settings.policy_budget_tokens = limited.then_some(budget);
                 });
                 match &self.settings.policy_model {
                     Some(dir) => {
                         ui.weak(format!("Model: {}", dir.display()));
-                        if ui.button("Use the shipped model").clicked() {
+                        if ui
+                            .button("Use the shipped model")
+                            .on_hover_text("Memorize with the model in assets/policy again")
+                            .clicked()
+                        {
                             self.pending.push(AppCommand::UsePolicyModel(None));
                         }
                     }
@@ -1706,14 +2128,97 @@ impl TaskMemApp {
             ui.menu_button("View", |ui| {
                 if ui
                     .add(egui::Button::new("Fit timeline").shortcut_text("double-click"))
+                    .on_hover_text("Show the whole video on the timeline")
                     .clicked()
                 {
                     self.pending.push(AppCommand::FitTimeline);
                 }
+                if ui
+                    .add(egui::Button::new("Presentation mode").shortcut_text("F11"))
+                    .on_hover_text(
+                        "Full screen, larger type, and the demo script step by step (N next, P pause, Esc leave)",
+                    )
+                    .clicked()
+                {
+                    self.pending.push(AppCommand::TogglePresentation);
+                }
+                if ui
+                    .button("Presentation script…")
+                    .on_hover_text(format!(
+                        "A script of your own for presentation mode (now: {})",
+                        self.settings.presentation_script.as_ref().map_or_else(
+                            || crate::demo::DEMO_SCRIPT.to_owned(),
+                            |p| p.display().to_string()
+                        )
+                    ))
+                    .clicked()
+                {
+                    self.settings.presentation_script = rfd::FileDialog::new()
+                        .add_filter("Script", &["txt"])
+                        .pick_file()
+                        .or(self.settings.presentation_script.take());
+                }
+                ui.separator();
+                ui.horizontal(|ui| {
+                    ui.label("Theme");
+                    for (theme, name) in [
+                        (Theme::Dark, "Dark"),
+                        (Theme::Light, "Light"),
+                        (Theme::System, "System"),
+                    ] {
+                        ui.selectable_value(&mut self.settings.theme, theme, name)
+                            .on_hover_text(format!("{name} colours"));
+                    }
+                });
+                ui.horizontal(|ui| {
+                    ui.label("UI scale");
+                    let mut scale = self.settings.ui_scale();
+                    if ui
+                        .add(egui::Slider::new(&mut scale, 0.5..=2.5).step_by(0.05))
+                        .on_hover_text("The size of everything (Ctrl+Plus / Ctrl+Minus zoom too)")
+                        .changed()
+                    {
+                        self.settings.ui_scale = Some(scale);
+                    }
+                });
+                ui.horizontal(|ui| {
+                    ui.label("Presentation scale");
+                    let mut scale = self.settings.presentation_scale();
+                    if ui
+                        .add(egui::Slider::new(&mut scale, 0.75..=3.0).step_by(0.05))
+                        .on_hover_text("The size of everything in presentation mode")
+                        .changed()
+                    {
+                        self.settings.presentation_scale = Some(scale);
+                    }
+                });
+                ui.separator();
+                let mut shown = !self.settings.hide_side_panel;
+                ui.checkbox(&mut shown, "Memory and task panel")
+                    .on_hover_text("The memory browser, inspector, task form and library");
+                self.settings.hide_side_panel = !shown;
+                ui.horizontal(|ui| {
+                    ui.label("Panel side");
+                    ui.selectable_value(&mut self.settings.panel_side, PanelSide::Left, "Left")
+                        .on_hover_text("The memory and task panel on the left of the video");
+                    ui.selectable_value(&mut self.settings.panel_side, PanelSide::Right, "Right")
+                        .on_hover_text("The memory and task panel on the right of the video");
+                });
             });
             ui.menu_button("Help", |ui| {
-                if ui.button("Keyboard shortcuts").clicked() {
+                if ui
+                    .add(egui::Button::new("Keyboard shortcuts").shortcut_text("?"))
+                    .on_hover_text("Every key and mouse gesture")
+                    .clicked()
+                {
                     self.pending.push(AppCommand::ToggleShortcuts);
+                }
+                if ui
+                    .button("Welcome")
+                    .on_hover_text("The demos, recent projects, and where to start")
+                    .clicked()
+                {
+                    self.pending.push(AppCommand::ShowWelcome);
                 }
             });
         });
@@ -1728,20 +2233,134 @@ impl TaskMemApp {
             if self.opening.is_some() {
                 ui.spinner();
                 ui.label("Opening…");
-            } else if ui.button("Open video…  (Ctrl+O)").clicked() {
+            } else if ui
+                .button("Open video…  (Ctrl+O)")
+                .on_hover_text("An MP4, a world stream or suite folder, or a project folder")
+                .clicked()
+            {
                 self.pending.push(AppCommand::OpenDialog);
             }
             ui.weak("or drop an MP4 file on this window");
+            if !self.show_welcome
+                && ui
+                    .link("The demos and where to start")
+                    .on_hover_text("Show the welcome window (Help > Welcome)")
+                    .clicked()
+            {
+                self.pending.push(AppCommand::ShowWelcome);
+            }
             if !self.settings.recent_files.is_empty() {
                 ui.add_space(16.0);
                 ui.strong("Recent");
                 for path in self.settings.recent_files.iter().take(6) {
-                    if ui.link(path.display().to_string()).clicked() {
+                    if ui
+                        .link(path.display().to_string())
+                        .on_hover_text("Open it again")
+                        .clicked()
+                    {
                         self.pending.push(AppCommand::Open(path.clone()));
                     }
                 }
             }
         });
+    }
+
+    /// The welcome window: the demos, opening a video, importing a benchmark's questions,
+    /// presenting, and the recent projects.
+    fn welcome_window(&mut self, ctx: &egui::Context) {
+        if !self.show_welcome || self.presentation.is_active() {
+            return;
+        }
+        let mut open = true;
+        egui::Window::new("Welcome to TaskMem Studio")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .anchor(egui::Align2::CENTER_CENTER, egui::vec2(0.0, 0.0))
+            .default_width(520.0)
+            .show(ctx, |ui| {
+                ui.label(
+                    "An agent watches a video stream; a memorization policy writes a short \
+                     description of each 10 s clip into memory; questions arrive and are \
+                     answered from memory alone. Phase Two tunes a tiny adapter so the policy \
+                     memorizes what recent questions need.",
+                );
+                ui.add_space(8.0);
+                let wide = egui::vec2(ui.available_width(), 28.0);
+                if ui
+                    .add_sized(wide, egui::Button::new("Open the demo: a world stream, memorized live"))
+                    .on_hover_text("A stream of the synthetic world with its questions; the built-in policy writes its memory as it plays (rebuilt each time)")
+                    .clicked()
+                {
+                    self.startup.autoplay_demo = true;
+                    self.pending.push(AppCommand::OpenDemo(crate::demo::Demo::Stream));
+                    self.show_welcome = false;
+                }
+                if ui
+                    .add_sized(wide, egui::Button::new("Open the memory-only demo: TaskMem's own memories"))
+                    .on_hover_text("The memories on the TaskMem project page (General and task lanes), with no video")
+                    .clicked()
+                {
+                    self.pending.push(AppCommand::OpenDemo(crate::demo::Demo::Memories));
+                    self.show_welcome = false;
+                }
+                if ui
+                    .add_sized(wide, egui::Button::new("Open a video or project…"))
+                    .on_hover_text("An MP4, a world stream or suite folder, or a project folder (Ctrl+O; or drop it on the window)")
+                    .clicked()
+                {
+                    self.pending.push(AppCommand::OpenDialog);
+                    self.show_welcome = false;
+                }
+                let has_project = self.project.is_some();
+                if ui
+                    .add_enabled(has_project, egui::Button::new("Import a benchmark's questions…").min_size(wide))
+                    .on_hover_text("Video-MME, EgoLifeQA, EgoTempo, M3-Bench or a question per line, into the open project as tasks")
+                    .on_disabled_hover_text("Questions become tasks of a project: open one (or the demo) first")
+                    .clicked()
+                {
+                    self.pending.push(AppCommand::ImportTasks(None));
+                    self.show_welcome = false;
+                }
+                if ui
+                    .add_sized(wide, egui::Button::new("Present the demo  (F11)"))
+                    .on_hover_text("Full screen: the demo script tells TaskMem's story step by step (N next, P pause, Esc leave)")
+                    .clicked()
+                {
+                    self.pending.push(AppCommand::TogglePresentation);
+                }
+                if !self.settings.recent_files.is_empty() {
+                    ui.add_space(8.0);
+                    ui.strong("Recent");
+                    for path in self.settings.recent_files.iter().take(6) {
+                        if ui
+                            .link(file_name(path))
+                            .on_hover_text(path.display().to_string())
+                            .clicked()
+                        {
+                            self.pending.push(AppCommand::Open(path.clone()));
+                            self.show_welcome = false;
+                        }
+                    }
+                }
+                ui.add_space(6.0);
+                ui.horizontal(|ui| {
+                    if ui
+                        .button("Close")
+                        .on_hover_text("Help > Welcome brings this window back")
+                        .clicked()
+                    {
+                        self.show_welcome = false;
+                    }
+                    ui.weak("? lists the keys; F11 presents.");
+                });
+            });
+        if !open {
+            self.show_welcome = false;
+        }
+        if !self.show_welcome {
+            self.settings.welcomed = true;
+        }
     }
 
     fn status_ui(&self, ui: &mut egui::Ui) {
@@ -1753,7 +2372,7 @@ impl TaskMemApp {
             ui.label(file_name(&player.path))
                 .on_hover_text(player.path.display().to_string());
             ui.separator();
-            if let Some(line) = self.memorize.status() {
+            if let Some(line) = self.memorize.status(self.settings.remote_prices) {
                 if self.memorize.busy() {
                     ui.spinner();
                 }
@@ -1821,6 +2440,12 @@ impl TaskMemApp {
                         ("Alt+Left / Alt+Right", "Nudge the edge by one frame"),
                         ("Alt+Shift+Left / Right", "Nudge the edge by one second"),
                         ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo (labels and tasks)"),
+                        ("?", "This sheet"),
+                        ("F11", "Presentation mode on / off"),
+                        ("N / Page Down", "Presentation: next step"),
+                        ("P", "Presentation: pause / resume the script"),
+                        ("Esc", "Presentation: leave"),
+                        ("Ctrl+Plus / Ctrl+Minus / Ctrl+0", "Zoom in / out / reset"),
                     ] {
                         ui.monospace(keys);
                         ui.label(what);
@@ -1891,7 +2516,9 @@ fn file_name(path: &Path) -> String {
 impl eframe::App for TaskMemApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
+        self.apply_look(&ctx);
         self.shortcuts(&ctx);
+        self.tick_presentation(ctx.input(|i| i.time));
         let dropped: Vec<PathBuf> = ctx.input(|i| {
             i.raw
                 .dropped_files
@@ -1940,6 +2567,16 @@ impl eframe::App for TaskMemApp {
         }
         self.poll_memorize(&ctx);
         self.update_title(&ctx);
+        if self.startup.exit_at_first_frame
+            && self
+                .player
+                .as_ref()
+                .is_some_and(|p| matches!(p.shown, Some(player::Shown::Exact(_))))
+        {
+            self.startup.exit_at_first_frame = false;
+            println!("first-frame");
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
 
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
         egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
@@ -1972,39 +2609,47 @@ impl eframe::App for TaskMemApp {
             });
             self.pending.extend(commands);
         }
-        if self.project.is_some() {
+        if self.project.is_some() && !self.settings.hide_side_panel {
             let mut commands = Vec::new();
-            egui::Panel::right("memory")
-                .resizable(true)
-                .default_size(440.0)
-                .show(ui, |ui| {
-                    ui.horizontal(|ui| {
-                        for (tab, name) in [
-                            (SideTab::Memory, "Memory"),
-                            (SideTab::Task, "Task"),
-                            (SideTab::Library, "Task library"),
-                        ] {
-                            ui.selectable_value(&mut self.tasks.tab, tab, name);
-                        }
-                    });
-                    ui.separator();
-                    let empty = crate::tasks::TaskLibrary::default();
-                    match (self.tasks.tab, &mut self.project, &self.player) {
-                        (SideTab::Memory, Some(view), player) => {
-                            let decoder = player.as_ref().and_then(|p| p.decoder.as_ref());
-                            commands.extend(view.browser_ui(ui, decoder));
-                        }
-                        (SideTab::Task, Some(view), Some(player)) => {
-                            let task_view = task_view(Some(view), &empty, player);
-                            commands.extend(self.tasks.form_ui(ui, &task_view));
-                        }
-                        (SideTab::Library, Some(view), Some(player)) => {
-                            let task_view = task_view(Some(view), &empty, player);
-                            commands.extend(self.tasks.library_ui(ui, &task_view));
-                        }
-                        _ => {}
+            let panel = match self.settings.panel_side {
+                PanelSide::Right => egui::Panel::right("memory"),
+                PanelSide::Left => egui::Panel::left("memory"),
+            };
+            panel.resizable(true).default_size(440.0).show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    for (tab, name) in [
+                        (SideTab::Memory, "Memory"),
+                        (SideTab::Task, "Task"),
+                        (SideTab::Library, "Task library"),
+                    ] {
+                        ui.selectable_value(&mut self.tasks.tab, tab, name)
+                            .on_hover_text(match tab {
+                                SideTab::Memory => {
+                                    "The memory browser and the inspector of the selected entry"
+                                }
+                                SideTab::Task => "The selected task's form",
+                                SideTab::Library => "Every task, with filters and bulk edits",
+                            });
                     }
                 });
+                ui.separator();
+                let empty = crate::tasks::TaskLibrary::default();
+                match (self.tasks.tab, &mut self.project, &self.player) {
+                    (SideTab::Memory, Some(view), player) => {
+                        let decoder = player.as_ref().and_then(|p| p.decoder.as_ref());
+                        commands.extend(view.browser_ui(ui, decoder));
+                    }
+                    (SideTab::Task, Some(view), Some(player)) => {
+                        let task_view = task_view(Some(view), &empty, player);
+                        commands.extend(self.tasks.form_ui(ui, &task_view));
+                    }
+                    (SideTab::Library, Some(view), Some(player)) => {
+                        let task_view = task_view(Some(view), &empty, player);
+                        commands.extend(self.tasks.library_ui(ui, &task_view));
+                    }
+                    _ => {}
+                }
+            });
             self.pending.extend(commands);
         }
         egui::CentralPanel::default().show(ui, |ui| match &self.player {
@@ -2027,6 +2672,12 @@ impl eframe::App for TaskMemApp {
             );
         }
         self.shortcuts_window(&ctx);
+        self.welcome_window(&ctx);
+        self.presentation.caption_ui(&ctx);
+        if self.presentation.is_active() {
+            // Steps that wait on time need frames even when nothing moves.
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        }
         if let Some(error) = self.training.poll() {
             self.toasts.error(error);
         }
@@ -2136,13 +2787,9 @@ fn suite_streams(path: &Path) -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
-/// The bundled demo: the world-mme suite, opened on its first test stream when the app starts
-/// with nothing else to show.
-#[must_use]
-pub fn demo_video() -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/world-mme");
-    path.is_dir().then_some(path)
-}
+/// Set in the environment, the app prints `first-frame` once the first exact video frame shows
+/// and closes (`taskmem bench launch` times it).
+pub const EXIT_AT_FIRST_FRAME: &str = "TASKMEM_EXIT_AT_FIRST_FRAME";
 
 /// Opens the window.
 pub fn run_native(video: Option<PathBuf>) -> anyhow::Result<()> {
@@ -2155,7 +2802,6 @@ pub fn run_native(video: Option<PathBuf>) -> anyhow::Result<()> {
             .with_drag_and_drop(true),
         ..Default::default()
     };
-    let video = video.or_else(demo_video);
     eframe::run_native(
         "taskmem-studio",
         options,

@@ -371,19 +371,22 @@ impl Phase2Panel {
         egui::Grid::new("phase2-form").num_columns(4).show(ui, |ui| {
             if self.source == TaskSource::Suite {
                 ui.label("Suite folder");
-                ui.add(egui::TextEdit::singleline(&mut self.suite).desired_width(260.0));
+                ui.add(egui::TextEdit::singleline(&mut self.suite).desired_width(260.0))
+                    .on_hover_text("The suite whose training streams give the tasks and clips");
                 ui.end_row();
             }
             ui.label("Task type");
             egui::ComboBox::from_id_salt("phase2-type")
                 .selected_text(if self.task_type.is_empty() { "every type" } else { self.task_type.as_str() })
                 .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut self.task_type, String::new(), "every type");
+                    ui.selectable_value(&mut self.task_type, String::new(), "every type")
+                        .on_hover_text("Tune on the recent tasks of every type");
                     for t in crate::world::questions::VIDEO_MME_TYPES
                         .iter()
                         .chain(&["EntityLog", "action-specific object"])
                     {
-                        ui.selectable_value(&mut self.task_type, (*t).to_owned(), *t);
+                        ui.selectable_value(&mut self.task_type, (*t).to_owned(), *t)
+                            .on_hover_text(format!("Tune on the recent tasks of type {t}"));
                     }
                 })
                 .response
@@ -404,7 +407,8 @@ impl Phase2Panel {
                 .on_hover_text("Sampled descriptions judged against the policy's own, per training clip");
             ui.end_row();
             ui.label("DPO steps");
-            ui.add(egui::DragValue::new(&mut self.steps).range(1..=2_000));
+            ui.add(egui::DragValue::new(&mut self.steps).range(1..=2_000))
+                .on_hover_text("How many DPO steps tune the steering vector on the judged pairs");
             ui.label("Beta");
             ui.add(egui::DragValue::new(&mut self.beta).range(0.01..=2.0).speed(0.01))
                 .on_hover_text("DPO's temperature on the log-ratio to the Phase One policy");
@@ -417,7 +421,8 @@ impl Phase2Panel {
                 egui::TextEdit::singleline(&mut self.out)
                     .desired_width(260.0)
                     .hint_text("default: adapters/<type>-<N>.safetensors"),
-            );
+            )
+            .on_hover_text("Where the adapter is saved; leave empty for the default path");
             ui.end_row();
         });
     }

@@ -273,6 +273,12 @@ impl ProjectView {
         self.project.memory.next_id()
     }
 
+    /// The entries a lane holds for the stream on show, in time order.
+    #[must_use]
+    pub fn lane_entries(&self, lane: &str) -> &[MemoryEntry] {
+        self.project.memory.lane(&self.stream, lane)
+    }
+
     /// Start times of the clips a lane of this stream already holds.
     #[must_use]
     pub fn lane_clip_starts(&self, lane: &str) -> Vec<i64> {
@@ -702,7 +708,11 @@ impl ProjectView {
                 .selected_text(&current)
                 .show_ui(ui, |ui| {
                     for s in &self.project.manifest.streams {
-                        if ui.selectable_label(s.id == current, &s.title).clicked() {
+                        if ui
+                            .selectable_label(s.id == current, &s.title)
+                            .on_hover_text("Switch to this stream and list its memory entries")
+                            .clicked()
+                        {
                             commands.push(AppCommand::SwitchStream(s.id.clone()));
                         }
                     }
@@ -720,6 +730,7 @@ impl ProjectView {
                         .desired_width(170.0),
                 )
                 .labelled_by(label.id)
+                .on_hover_text("Show only entries containing this phrase or all of these words")
                 .changed();
             let label = self
                 .lane_filter
@@ -730,6 +741,7 @@ impl ProjectView {
                 .show_ui(ui, |ui| {
                     changed |= ui
                         .selectable_value(&mut self.lane_filter, None, "all lanes")
+                        .on_hover_text("Show the entries of every lane")
                         .changed();
                     for lane in &self.project.manifest.lanes {
                         changed |= ui
@@ -738,6 +750,7 @@ impl ProjectView {
                                 Some(lane.id.clone()),
                                 &lane.title,
                             )
+                            .on_hover_text("Show only the entries of this lane")
                             .changed();
                     }
                 })
@@ -755,6 +768,7 @@ impl ProjectView {
                 .show_ui(ui, |ui| {
                     changed |= ui
                         .selectable_value(&mut self.label_filter, LabelFilter::Any, "any label")
+                        .on_hover_text("Show entries whether or not they are labeled")
                         .changed();
                     changed |= ui
                         .selectable_value(
@@ -762,10 +776,12 @@ impl ProjectView {
                             LabelFilter::Unlabeled,
                             "unlabeled",
                         )
+                        .on_hover_text("Show only entries that have no label yet")
                         .changed();
                     for v in Verdict::ALL {
                         changed |= ui
                             .selectable_value(&mut self.label_filter, LabelFilter::Is(v), v.name())
+                            .on_hover_text(format!("Show only entries labeled {}", v.name()))
                             .changed();
                     }
                 })
@@ -779,6 +795,7 @@ impl ProjectView {
                         .desired_width(48.0),
                 )
                 .labelled_by(from.id)
+                .on_hover_text("Only entries ending after this time, e.g. 1:30 (empty: no limit)")
                 .changed();
             let to = ui.label("to");
             changed |= ui
@@ -788,6 +805,7 @@ impl ProjectView {
                         .desired_width(48.0),
                 )
                 .labelled_by(to.id)
+                .on_hover_text("Only entries starting before this time, e.g. 2m (empty: no limit)")
                 .changed();
             let sort_text = match self.sort {
                 RowSort::Time => "by time",
@@ -799,12 +817,15 @@ impl ProjectView {
                 .show_ui(ui, |ui| {
                     changed |= ui
                         .selectable_value(&mut self.sort, RowSort::Time, "by time")
+                        .on_hover_text("Order the entries by clip start time")
                         .changed();
                     changed |= ui
                         .selectable_value(&mut self.sort, RowSort::Lane, "by lane")
+                        .on_hover_text("Group the entries by lane, each lane in time order")
                         .changed();
                     changed |= ui
                         .selectable_value(&mut self.sort, RowSort::Verdict, "by label")
+                        .on_hover_text("Group labeled entries by label, unlabeled ones last")
                         .changed();
                 })
                 .response
@@ -814,6 +835,17 @@ impl ProjectView {
             self.refresh_rows();
         }
         ui.weak(format!("{} entries", self.rows.len()));
+        if self.rows.is_empty() {
+            // What to do next, rather than an empty list.
+            if self.project.memory.is_empty() {
+                ui.label(
+                    "No memory yet. Policy > Memorize while playing writes each clip's memory as \
+                     the video plays; `taskmem ingest` writes a whole video headless.",
+                );
+            } else {
+                ui.label("No entry matches the search and filters.");
+            }
+        }
         let entries = self.project.memory.entries();
         let lanes = &self.project.manifest.lanes;
         let browser_height = (ui.available_height() * 0.55).max(120.0);
@@ -837,25 +869,27 @@ impl ProjectView {
                         "{}  {badge}{shown}",
                         &format_hms_ms(e.start_ms * NS_PER_MS)[..8]
                     );
-                    let response = ui.add_sized(
-                        [ui.available_width(), ROW_HEIGHT - 2.0],
-                        egui::Button::selectable(
-                            selected,
-                            egui::RichText::new(text).color(if selected {
-                                ui.visuals().strong_text_color()
-                            } else {
-                                ui.visuals().text_color()
-                            }),
+                    let response = ui
+                        .add_sized(
+                            [ui.available_width(), ROW_HEIGHT - 2.0],
+                            egui::Button::selectable(
+                                selected,
+                                egui::RichText::new(text).color(if selected {
+                                    ui.visuals().strong_text_color()
+                                } else {
+                                    ui.visuals().text_color()
+                                }),
+                            )
+                            .truncate()
+                            .fill(
+                                lane_color(lanes, &e.lane).gamma_multiply(if selected {
+                                    0.5
+                                } else {
+                                    0.15
+                                }),
+                            ),
                         )
-                        .truncate()
-                        .fill(
-                            lane_color(lanes, &e.lane).gamma_multiply(if selected {
-                                0.5
-                            } else {
-                                0.15
-                            }),
-                        ),
-                    );
+                        .on_hover_text("Select this entry and seek to its clip");
                     if selected {
                         response.scroll_to_me(None);
                     }
@@ -935,17 +969,37 @@ impl ProjectView {
             ui.horizontal_wrapped(|ui| {
                 for verdict in Verdict::ALL {
                     let on = current == Some(verdict);
-                    if ui.selectable_label(on, verdict.name()).clicked() {
+                    let meaning = match verdict {
+                        Verdict::Correct => "The entry describes the clip correctly",
+                        Verdict::Hallucinated => "The entry states things the clip does not show",
+                        Verdict::Irrelevant => "The entry is about things the tasks do not need",
+                        Verdict::MissingDetail => "The entry leaves out a detail that matters",
+                    };
+                    if ui
+                        .selectable_label(on, verdict.name())
+                        .on_hover_text(format!("{meaning}; click again to clear the label"))
+                        .clicked()
+                    {
                         commands.push(AppCommand::Label {
                             entry: id,
                             verdict: (!on).then_some(verdict),
                         });
                     }
                 }
-                if self.editing.is_none() && ui.button("Edit text").clicked() {
+                if self.editing.is_none()
+                    && ui
+                        .button("Edit text")
+                        .on_hover_text("Correct the text of this memory entry")
+                        .clicked()
+                {
                     self.editing = Some((id, edited.clone().unwrap_or_else(|| original.clone())));
                 }
-                if edited.is_some() && ui.button("Revert to original").clicked() {
+                if edited.is_some()
+                    && ui
+                        .button("Revert to original")
+                        .on_hover_text("Drop the edit and go back to the text the model wrote")
+                        .clicked()
+                {
                     commands.push(AppCommand::EditText {
                         entry: id,
                         text: None,
@@ -958,15 +1012,24 @@ impl ProjectView {
                         egui::TextEdit::multiline(text)
                             .desired_rows(4)
                             .desired_width(f32::INFINITY),
-                    );
+                    )
+                    .on_hover_text("The corrected text of this entry; Save edit keeps it");
                     ui.horizontal(|ui| {
-                        if ui.button("Save edit").clicked() {
+                        if ui
+                            .button("Save edit")
+                            .on_hover_text("Keep this text in place of the original (Undo reverts)")
+                            .clicked()
+                        {
                             commands.push(AppCommand::EditText {
                                 entry: id,
                                 text: Some(text.clone()),
                             });
                         }
-                        if ui.button("Cancel").clicked() {
+                        if ui
+                            .button("Cancel")
+                            .on_hover_text("Discard these changes and keep the text as it was")
+                            .clicked()
+                        {
                             commands.push(AppCommand::EditText {
                                 entry: id,
                                 text: edited.clone(),

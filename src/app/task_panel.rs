@@ -442,7 +442,11 @@ impl TaskPanel {
             ui.label("No task selected.");
             if view.editable {
                 ui.weak("Press Ctrl+E (or the button) to ask a new task at the playhead; click a marker on the tasks lane to edit one.");
-                if ui.button("New task at playhead").clicked() {
+                if ui
+                    .button("New task at playhead")
+                    .on_hover_text("Create a new task asked at the current playhead position")
+                    .clicked()
+                {
                     commands.push(AppCommand::NewTask {
                         ask_ms: view.position_ns / NS_PER_MS,
                     });
@@ -474,7 +478,9 @@ impl TaskPanel {
                     .id_salt(("task id", &key))
                     .desired_width(140.0),
             );
-            let id_edit = id_edit.labelled_by(id_label.id);
+            let id_edit = id_edit
+                .labelled_by(id_label.id)
+                .on_hover_text("The task's id in this stream; renamed when the field loses focus");
             if id_edit.lost_focus() && self.id_text.trim() != stored.id {
                 commands.push(AppCommand::RenameTask {
                     key: key.clone(),
@@ -490,6 +496,8 @@ impl TaskPanel {
             }
             if ui
                 .add_enabled(view.editable, egui::Button::new("Delete"))
+                .on_hover_text("Delete this task (Undo brings it back)")
+                .on_disabled_hover_text("Tasks can only be edited in a project")
                 .clicked()
             {
                 commands.push(AppCommand::DeleteTasks(vec![key.clone()]));
@@ -519,7 +527,8 @@ impl TaskPanel {
                             .id_salt(("task ask", &key))
                             .desired_width(96.0),
                     )
-                    .labelled_by(ask_label.id);
+                    .labelled_by(ask_label.id)
+                    .on_hover_text("When the task is asked in the stream, e.g. 1:30 or 90s");
                 // Saved as soon as it reads as a time, so that nothing typed is lost when the
                 // selection moves on; an unreadable entry goes back when the field is left.
                 if ask.changed()
@@ -530,7 +539,11 @@ impl TaskPanel {
                 if ask.lost_focus() && parse_time_ns(&self.ask_text).is_err() {
                     self.ask_text = hms(draft.ask_ms);
                 }
-                if ui.button("Set to playhead").clicked() {
+                if ui
+                    .button("Set to playhead")
+                    .on_hover_text("Set the ask time to the current playhead position")
+                    .clicked()
+                {
                     draft.ask_ms = view.position_ns / NS_PER_MS;
                     self.ask_text = hms(draft.ask_ms);
                 }
@@ -552,7 +565,8 @@ impl TaskPanel {
                         .desired_width(f32::INFINITY)
                         .hint_text("What did the person put in the drawer?"),
                 )
-                .labelled_by(q_label.id);
+                .labelled_by(q_label.id)
+                .on_hover_text("The question put to the model at the ask time");
             if std::mem::take(&mut self.focus_text) {
                 text.request_focus();
             }
@@ -572,8 +586,13 @@ impl TaskPanel {
                             .id_salt(("task option", i, &key))
                             .desired_width(ui.available_width() - 70.0),
                     )
-                    .labelled_by(letter.id);
-                    if ui.small_button("remove").clicked() {
+                    .labelled_by(letter.id)
+                    .on_hover_text("The text of this answer option");
+                    if ui
+                        .small_button("remove")
+                        .on_hover_text("Remove this option from the question")
+                        .clicked()
+                    {
                         remove = Some(i);
                     }
                 });
@@ -587,6 +606,8 @@ impl TaskPanel {
                         draft.options.len() < MAX_OPTIONS,
                         egui::Button::new("Add option"),
                     )
+                    .on_hover_text("Add an answer option, making this a multiple-choice question")
+                    .on_disabled_hover_text("This task already has the most options allowed")
                     .clicked()
                 {
                     if draft.options.is_empty() {
@@ -594,7 +615,12 @@ impl TaskPanel {
                     }
                     draft.options.push(String::new());
                 }
-                if !draft.options.is_empty() && ui.button("Make it open").clicked() {
+                if !draft.options.is_empty()
+                    && ui
+                        .button("Make it open")
+                        .on_hover_text("Remove the options and the answer: an open question")
+                        .clicked()
+                {
                     draft.options.clear();
                     draft.answer.clear();
                 }
@@ -608,12 +634,14 @@ impl TaskPanel {
                             .id_salt(("task answer", &key))
                             .desired_width(f32::INFINITY),
                     )
-                    .labelled_by(answer_label.id);
+                    .labelled_by(answer_label.id)
+                    .on_hover_text("The expected answer to this open question");
                 } else {
                     for i in 0..draft.options.len() {
                         let letter = option_letter(i).to_string();
                         if ui
                             .selectable_label(draft.answer == letter, &letter)
+                            .on_hover_text(format!("Make option {letter} the correct answer"))
                             .clicked()
                         {
                             draft.answer = letter;
@@ -641,7 +669,11 @@ impl TaskPanel {
                         }
                         for t in offered {
                             let on = draft.task_type == t;
-                            if ui.selectable_label(on, &t).clicked() {
+                            if ui
+                                .selectable_label(on, &t)
+                                .on_hover_text(format!("Set this task's type to {t}"))
+                                .clicked()
+                            {
                                 draft.task_type = t;
                             }
                         }
@@ -652,12 +684,14 @@ impl TaskPanel {
                         .hint_text("or type one")
                         .desired_width(f32::INFINITY),
                 )
-                .labelled_by(type_label.id);
+                .labelled_by(type_label.id)
+                .on_hover_text("The task's type: pick one from the list or type a new one");
             });
 
             ui.horizontal(|ui| {
                 let toggled = ui
                     .checkbox(&mut draft.trigger, "Trigger: switches the policy to")
+                    .on_hover_text("On arrival, switch the memorization policy to the chosen lane")
                     .changed();
                 let current = draft.switch_to.clone().unwrap_or_default();
                 let title = lanes
@@ -671,6 +705,7 @@ impl TaskPanel {
                             for lane in lanes {
                                 if ui
                                     .selectable_label(current == lane.id, &lane.title)
+                                    .on_hover_text("The lane this trigger switches the policy to")
                                     .clicked()
                                 {
                                     draft.switch_to = Some(lane.id.clone());
@@ -687,7 +722,11 @@ impl TaskPanel {
             ui.separator();
             ui.horizontal(|ui| {
                 ui.strong("Evidence");
-                if ui.button("Add span at playhead").clicked() {
+                if ui
+                    .button("Add span at playhead")
+                    .on_hover_text("Add an evidence span that starts at the playhead")
+                    .clicked()
+                {
                     let start = view.position_ns / NS_PER_MS;
                     draft.evidence.push(Span::new(
                         start,
@@ -724,7 +763,8 @@ impl TaskPanel {
                     if ui
                         .selectable_label(active && self.edge == Edge::Start, start_text)
                         .on_hover_text(
-                            "Nudge this edge: Alt+Left/Right by a frame, Alt+Shift by a second",
+                            "Start of the span; click to nudge it: Alt+Left/Right a frame, \
+                             Alt+Shift a second",
                         )
                         .clicked()
                     {
@@ -734,6 +774,10 @@ impl TaskPanel {
                     ui.label("to");
                     if ui
                         .selectable_label(active && self.edge == Edge::End, end_text)
+                        .on_hover_text(
+                            "End of the span; click to nudge it: Alt+Left/Right a frame, \
+                             Alt+Shift a second",
+                        )
                         .clicked()
                     {
                         self.span_index = i;
@@ -765,7 +809,11 @@ impl TaskPanel {
                             seconds: 0,
                         });
                     }
-                    if ui.small_button("remove").clicked() {
+                    if ui
+                        .small_button("remove")
+                        .on_hover_text("Remove this evidence span")
+                        .clicked()
+                    {
                         remove = Some(i);
                     }
                 });
@@ -854,10 +902,12 @@ impl TaskPanel {
                     .hint_text("text, id or answer")
                     .desired_width(f32::INFINITY),
             )
-            .labelled_by(search.id);
+            .labelled_by(search.id)
+            .on_hover_text("Show only tasks whose text, id or answer contains this");
         });
         ui.horizontal(|ui| {
-            ui.checkbox(&mut self.all_streams, "all streams");
+            ui.checkbox(&mut self.all_streams, "all streams")
+                .on_hover_text("List the tasks of every stream in the project, not only this one");
             ui.checkbox(&mut self.recent_only, "recent (Phase Two)")
                 .on_hover_text("Tasks of this stream asked before the playhead, newest first: what Phase Two learns from");
         });
@@ -889,14 +939,16 @@ impl TaskPanel {
                 egui::ComboBox::from_id_salt(salt)
                     .selected_text(value.clone().unwrap_or_else(|| any.to_owned()))
                     .show_ui(ui, |ui| {
-                        ui.selectable_value(value, None, any);
+                        ui.selectable_value(value, None, any)
+                            .on_hover_text(format!("Do not filter by {salt}"));
                         for o in options {
                             let label = if o.is_empty() {
                                 "(none)".to_owned()
                             } else {
                                 o.clone()
                             };
-                            ui.selectable_value(value, Some(o), label);
+                            ui.selectable_value(value, Some(o), label)
+                                .on_hover_text(format!("Show only tasks with this {salt}"));
                         }
                     })
                     .response
@@ -935,17 +987,20 @@ impl TaskPanel {
                         &mut self.evidence_filter,
                         EvidenceFilter::Any,
                         "with or without evidence",
-                    );
+                    )
+                    .on_hover_text("Show tasks whether or not they have evidence spans");
                     ui.selectable_value(
                         &mut self.evidence_filter,
                         EvidenceFilter::With,
                         "with evidence",
-                    );
+                    )
+                    .on_hover_text("Show only tasks that have at least one evidence span");
                     ui.selectable_value(
                         &mut self.evidence_filter,
                         EvidenceFilter::Without,
                         "without evidence",
-                    );
+                    )
+                    .on_hover_text("Show only tasks that have no evidence span");
                 });
         });
         self.refresh_rows(view);
@@ -978,7 +1033,11 @@ impl TaskPanel {
                         .iter()
                         .all(|&i| self.checked.contains(&TaskKey::of(&tasks[i])));
                 let mut check_all = all_checked;
-                if ui.checkbox(&mut check_all, "select all shown").changed() {
+                if ui
+                    .checkbox(&mut check_all, "select all shown")
+                    .on_hover_text("Check or uncheck every task the filters show")
+                    .changed()
+                {
                     let shown = self.rows.iter().map(|&i| TaskKey::of(&tasks[i]));
                     if check_all {
                         self.checked.extend(shown);
@@ -999,16 +1058,20 @@ impl TaskPanel {
                     })
                     .show_ui(ui, |ui| {
                         for t in KNOWN_TYPES {
-                            ui.selectable_value(&mut self.retype_to, t.to_owned(), t);
+                            ui.selectable_value(&mut self.retype_to, t.to_owned(), t)
+                                .on_hover_text(format!("Retype sets the checked tasks to {t}"));
                         }
                     })
                     .response
-                    .labelled_by(retype.id);
+                    .labelled_by(retype.id)
+                    .on_hover_text("The type that Retype sets on the checked tasks");
                 if ui
                     .add_enabled(
                         count > 0 && !self.retype_to.is_empty(),
                         egui::Button::new("Retype"),
                     )
+                    .on_hover_text("Set the chosen type on every checked task")
+                    .on_disabled_hover_text("Needs a project, checked tasks and a chosen type")
                     .clicked()
                 {
                     commands.push(AppCommand::RetypeTasks(
@@ -1018,6 +1081,8 @@ impl TaskPanel {
                 }
                 if ui
                     .add_enabled(count > 0, egui::Button::new(format!("Delete {count}")))
+                    .on_hover_text("Delete every checked task")
+                    .on_disabled_hover_text("Needs an open project and at least one checked task")
                     .clicked()
                 {
                     commands.push(AppCommand::DeleteTasks(

@@ -55,6 +55,11 @@ impl Toasts {
         }
     }
 
+    /// Forgets every message.
+    pub fn clear(&mut self) {
+        self.toasts.clear();
+    }
+
     #[must_use]
     pub fn messages(&self) -> Vec<&str> {
         self.toasts.iter().map(|t| t.text.as_str()).collect()

@@ -200,34 +200,49 @@ impl TrainingPanel {
                 .num_columns(2)
                 .show(ui, |ui| {
                     ui.label("Suite folder");
-                    ui.add(egui::TextEdit::singleline(&mut self.suite).desired_width(320.0));
+                    ui.add(egui::TextEdit::singleline(&mut self.suite).desired_width(320.0))
+                        .on_hover_text("Folder (with suite.json) whose streams train the model");
                     ui.end_row();
                     ui.label("Output folder");
-                    ui.add(egui::TextEdit::singleline(&mut self.out).desired_width(320.0));
+                    ui.add(egui::TextEdit::singleline(&mut self.out).desired_width(320.0))
+                        .on_hover_text("Where the weights, config, log and summary are written");
                     ui.end_row();
                     ui.label("Warm-up steps");
-                    ui.add(egui::DragValue::new(&mut self.warmup_steps).range(1..=100_000));
+                    ui.add(egui::DragValue::new(&mut self.warmup_steps).range(1..=100_000))
+                        .on_hover_text("Steps of the supervised warm-up before Phase One");
                     ui.end_row();
                     ui.label("Phase One steps");
-                    ui.add(egui::DragValue::new(&mut self.steps).range(1..=100_000));
+                    ui.add(egui::DragValue::new(&mut self.steps).range(1..=100_000))
+                        .on_hover_text("Steps of Phase One GRPO, starting from the warm-up model");
                     ui.end_row();
                     ui.label("Simulated streams");
-                    ui.add(egui::DragValue::new(&mut self.extra_streams).range(0..=1_000));
+                    ui.add(egui::DragValue::new(&mut self.extra_streams).range(0..=1_000))
+                        .on_hover_text("Simulated training streams added beside the suite's own");
                     ui.end_row();
                     ui.label("Seed");
-                    ui.add(egui::DragValue::new(&mut self.seed));
+                    ui.add(egui::DragValue::new(&mut self.seed))
+                        .on_hover_text("Seed of the run: the same seed gives the same model");
                     ui.end_row();
                     ui.label("Size");
-                    ui.checkbox(&mut self.tiny, "tiny (a quick look)");
+                    ui.checkbox(&mut self.tiny, "tiny (a quick look)")
+                        .on_hover_text("A tiny model, not the shipped size: fast but weaker");
                     ui.end_row();
                 });
         });
         ui.horizontal(|ui| {
             if running {
-                if ui.button("Cancel training").clicked() {
+                if ui
+                    .button("Cancel training")
+                    .on_hover_text("Stop the run; nothing more is written to the output folder")
+                    .clicked()
+                {
                     self.cancel();
                 }
-            } else if ui.button("Start training").clicked() {
+            } else if ui
+                .button("Start training")
+                .on_hover_text("Run the warm-up, then Phase One, with these settings")
+                .clicked()
+            {
                 commands.push(AppCommand::StartTraining);
             }
             ui.label(&self.stage);
@@ -285,7 +300,11 @@ impl TrainingPanel {
         if let Some(dir) = &self.finished {
             ui.horizontal(|ui| {
                 ui.label(format!("Saved in {}", dir.display()));
-                if ui.button("Memorize with this model").clicked() {
+                if ui
+                    .button("Memorize with this model")
+                    .on_hover_text("Write memory with the model this run trained from now on")
+                    .clicked()
+                {
                     commands.push(AppCommand::UsePolicyModel(Some(dir.clone())));
                 }
             });

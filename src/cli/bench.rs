@@ -101,6 +101,12 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         delay_ms: u64,
     },
+    /// From launching the app (a first start: the demo project) to its first video frame,
+    /// against the 1.5 s floor and against starting the binary alone. Needs a display (Xvfb).
+    Launch {
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Peak resident memory while playing through the file and seeking around it.
     Memory {
         video: PathBuf,
@@ -133,6 +139,7 @@ pub fn run(command: BenchCommand) -> Result<(), CliError> {
             types,
             seeds,
         } => bench_phase2(&suite, &types, seeds),
+        BenchCommand::Launch { runs } => bench_launch(runs),
         BenchCommand::Memory { video, play } => {
             let play_ns =
                 parse_time_ns(&play).map_err(|e| CliError::BadInput(format!("--play: {e}")))?;
@@ -937,6 +944,89 @@ fn bench_phase2(suite: &Path, types: &[String], seeds: u64) -> Result<(), CliErr
     Ok(())
 }
 
+/// Launches this binary as a person would (no arguments, a first start) and waits for the line
+/// it prints when its first exact frame shows; the reference is the same binary printing its
+/// version, which is what starting the process costs.
+fn bench_launch(runs: usize) -> Result<(), CliError> {
+    use std::io::BufRead as _;
+    const FLOOR_MS: f64 = 1500.0;
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        return Err(CliError::BadInput(
+            "bench launch opens the window: run it with a display (e.g. xvfb-run -a taskmem bench launch)".to_owned(),
+        ));
+    }
+    let exe = std::env::current_exe().map_err(anyhow::Error::from)?;
+    let data = tempfile_dir()?;
+    let mut launch_ms = Vec::new();
+    let mut version_ms = Vec::new();
+    for run in 0..runs.max(1) {
+        let started = Instant::now();
+        let status = std::process::Command::new(&exe)
+            .arg("--version")
+            .output()
+            .map_err(anyhow::Error::from)?;
+        if !status.status.success() {
+            return Err(CliError::Other(anyhow::anyhow!("taskmem --version failed")));
+        }
+        version_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        // A settings folder of its own: every run is a first start on the demo.
+        let config = data.join(format!("config-{run}"));
+        let started = Instant::now();
+        let mut child = std::process::Command::new(&exe)
+            .env(crate::app::EXIT_AT_FIRST_FRAME, "1")
+            .env("TASKMEM_DATA_DIR", data.join("data"))
+            .env("XDG_CONFIG_HOME", &config)
+            .env("XDG_DATA_HOME", &config)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(anyhow::Error::from)?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+        let mut shown = None;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.map_err(anyhow::Error::from)?;
+            if line.starts_with("first-frame") {
+                shown = Some(started.elapsed().as_secs_f64() * 1000.0);
+                break;
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        launch_ms.push(shown.ok_or_else(|| {
+            anyhow::anyhow!("the app ended without showing a frame (is the display usable?)")
+        })?);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let launch = median(&mut launch_ms);
+    let version = median(&mut version_ms);
+    println!(
+        "launch_to_first_frame_ms p50={launch:.0} max={:.0} over {} runs (floor {FLOOR_MS:.0})",
+        launch_ms.last().copied().unwrap_or(0.0),
+        launch_ms.len()
+    );
+    println!("process_start_ms p50={version:.0} (taskmem --version)");
+    println!("ratio_launch_vs_floor={:.3}", launch / FLOOR_MS);
+    println!(
+        "ratio_launch_vs_process_start={:.1}",
+        launch / version.max(1e-3)
+    );
+    let _ = std::fs::remove_dir_all(&data);
+    Ok(())
+}
+
+/// A fresh folder under the temp dir for one bench run.
+fn tempfile_dir() -> Result<PathBuf, CliError> {
+    let dir = std::env::temp_dir().join(format!("taskmem-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(anyhow::Error::from)?;
+    Ok(dir)
+}
+
 /// Resident memory of this process, in bytes (Linux; 0 elsewhere).
 fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -976,7 +1066,10 @@ fn bench_remote(concurrency: usize, streams: usize, delay_ms: u64) -> Result<(),
     let mut settings = crate::remote::RemoteSettings::from_env("bench");
     settings.base_url.clone_from(&server.url);
     "TASKMEM_BENCH_NO_KEY".clone_into(&mut settings.api_key_env);
-    let client = ChatClient::new(settings);
+    // As `taskmem ingest --policy remote` runs a batch: a gate keeps `concurrency` requests
+    // on the wire, and twice as many workers prepare clips for it.
+    let client = ChatClient::new(settings).with_gate(crate::remote::Gate::new(concurrency));
+    let workers = concurrency.max(1) * crate::remote::WORKERS_PER_REQUEST;
     let make = || -> Result<Box<dyn crate::policy::MemorizationPolicy>, String> {
         Ok(Box::new(RemotePolicy {
             client: client.clone(),
@@ -1008,7 +1101,7 @@ fn bench_remote(concurrency: usize, streams: usize, delay_ms: u64) -> Result<(),
                 "bench",
                 &make,
                 None,
-                concurrency,
+                workers,
                 10_000,
                 &mut |_, _, _| ControlFlow::Continue(()),
             );
@@ -1020,15 +1113,15 @@ fn bench_remote(concurrency: usize, streams: usize, delay_ms: u64) -> Result<(),
     };
     // As many streams as workers (nothing queued), then the whole batch: the difference in
     // peak memory is what the queue costs.
-    let (_, _, small_peak, small, _) = batch(&jobs[..concurrency.min(jobs.len())]);
-    small.map_err(|e| CliError::Other(anyhow::Error::new(e)))?;
+    let (_, _, small_peak, small, _) = batch(&jobs[..workers.min(jobs.len())]);
+    let small_clips = small.map_err(|e| CliError::Other(anyhow::Error::new(e)))?;
     let (full, samples, peak_rss, clips, seconds) = batch(&jobs);
     let before_rss = small_peak;
     let clips = clips.map_err(|e| CliError::Other(anyhow::Error::new(e)))?;
     let rate = clips as f64 / seconds.max(1e-9);
     let floor_rate = concurrency as f64 * 4.0;
     let in_flight = full as f64 / samples.max(1) as f64;
-    let queued = clips.saturating_sub(concurrency);
+    let queued = clips.saturating_sub(small_clips);
     let extra_mb = peak_rss.saturating_sub(before_rss) as f64 / 1e6;
     println!(
         "remote_batch clips={clips} streams={} concurrency={concurrency} server_delay_ms={delay_ms} seconds={seconds:.1} clips_per_s={rate:.1} (floor {floor_rate:.0})",

@@ -90,15 +90,16 @@ fn cli_error(e: EvalError) -> CliError {
 /// # Errors
 /// Bad input (exit 2) or a failure while memorizing or answering.
 pub fn run(args: &EvalArgs) -> Result<(), CliError> {
+    let mut counters = None;
     let answerer: Box<dyn crate::eval::answer::Answerer> = match args.answerer {
         AnswererKind::Builtin => Box::new(BuiltinAnswerer),
         AnswererKind::Remote => {
             let name = args.answerer_model.as_deref().ok_or_else(|| {
                 CliError::BadInput("--answerer remote needs --answerer-model NAME".to_owned())
             })?;
-            Box::new(crate::remote::answerer::RemoteAnswerer {
-                client: crate::remote::client::ChatClient::new(args.remote.settings(name)),
-            })
+            let client = crate::remote::client::ChatClient::new(args.remote.settings(name));
+            counters = Some((name.to_owned(), std::sync::Arc::clone(&client.counters)));
+            Box::new(crate::remote::answerer::RemoteAnswerer { client })
         }
     };
     let answerer = answerer.as_ref();
@@ -145,6 +146,9 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
     };
     let written = write(&args.out, &run.rows, &run.summary).map_err(cli_error)?;
     print_table(&run.summary);
+    if let Some((name, counters)) = counters {
+        println!("remote {name}: {}", counters.summary(args.remote.prices()));
+    }
     for path in written {
         println!("wrote {}", path.display());
     }
@@ -179,22 +183,32 @@ fn print_table(summary: &crate::eval::metrics::Summary) {
     }
 }
 
+/// A `--size WIDTHxHEIGHT` in pixels, between 200x150 and 8000x8000.
+///
+/// # Errors
+/// When it is not two numbers in that range.
+pub fn parse_size(size: &str) -> Result<(u32, u32), CliError> {
+    size.split_once('x')
+        .and_then(|(w, h)| Some((w.trim().parse::<u32>().ok()?, h.trim().parse::<u32>().ok()?)))
+        .filter(|&(w, h)| (200..=8000).contains(&w) && (150..=8000).contains(&h))
+        .ok_or_else(|| {
+            CliError::BadInput(format!(
+                "--size {size}: give WIDTHxHEIGHT between 200x150 and 8000x8000"
+            ))
+        })
+}
+
 /// Runs `taskmem chart`.
 ///
 /// # Errors
 /// A results folder that cannot be read, a bad size, or a chart that cannot be written.
 pub fn chart(args: &ChartArgs) -> Result<(), CliError> {
-    let (w, h) = args
-        .size
-        .split_once('x')
-        .and_then(|(w, h)| Some((w.trim().parse::<u32>().ok()?, h.trim().parse::<u32>().ok()?)))
-        .filter(|&(w, h)| (200..=8000).contains(&w) && (150..=8000).contains(&h))
-        .ok_or_else(|| {
-            CliError::BadInput(format!(
-                "--size {}: give WIDTHxHEIGHT between 200x150 and 8000x8000 (default {}x{})",
-                args.size, CHART_SIZE.0, CHART_SIZE.1
-            ))
-        })?;
+    let (w, h) = parse_size(&args.size).map_err(|_| {
+        CliError::BadInput(format!(
+            "--size {}: give WIDTHxHEIGHT between 200x150 and 8000x8000 (default {}x{})",
+            args.size, CHART_SIZE.0, CHART_SIZE.1
+        ))
+    })?;
     let summary = read_summary(&args.results).map_err(cli_error)?;
     draw(&ChartData::of(&summary), &args.out, w, h).map_err(cli_error)?;
     println!("wrote {}", args.out.display());

@@ -15,6 +15,7 @@ use crate::policy::adapter::Adapter;
 use crate::policy::ingest::{Memorizer, ingest};
 use crate::policy::{BuiltinPolicy, MemorizationPolicy};
 use crate::project::Project;
+use crate::remote::client::ChatClient;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum PolicyKind {
@@ -42,6 +43,12 @@ pub struct RemoteArgs {
     /// Frames sent per second of video (remote policy).
     #[arg(long, default_value_t = 1.0)]
     pub fps: f64,
+    /// What the endpoint charges per million prompt tokens, in dollars (for the cost shown).
+    #[arg(long, default_value_t = 0.0)]
+    pub price_input: f64,
+    /// What the endpoint charges per million completion tokens, in dollars.
+    #[arg(long, default_value_t = 0.0)]
+    pub price_output: f64,
 }
 
 impl RemoteArgs {
@@ -56,6 +63,15 @@ impl RemoteArgs {
         s.timeout_s = self.timeout;
         s.retries = self.retries;
         s
+    }
+
+    /// The prices given, for the cost line.
+    #[must_use]
+    pub fn prices(&self) -> crate::remote::Prices {
+        crate::remote::Prices {
+            input_per_mtok_usd: self.price_input.max(0.0),
+            output_per_mtok_usd: self.price_output.max(0.0),
+        }
     }
 }
 
@@ -180,11 +196,37 @@ pub(super) fn clip_length_ms(clip: &str) -> Result<i64, CliError> {
 /// A policy, its adapter, and the lane it writes by default.
 type ChosenPolicy = (Box<dyn MemorizationPolicy>, Option<Adapter>, String);
 
-/// The policy `args` ask for, its adapter, and the lane it writes by default.
+/// The remote model's name for `--policy remote`.
+fn remote_model(args: &IngestArgs) -> Result<String, CliError> {
+    args.model
+        .as_ref()
+        .map(|m| m.to_string_lossy().into_owned())
+        .ok_or_else(|| CliError::BadInput("--policy remote needs --model NAME".to_owned()))
+}
+
+/// For `--policy remote`, the one client every worker shares (its counters count the whole
+/// run): at most `--concurrency` requests on the wire at once.
+fn remote_client(args: &IngestArgs) -> Result<Option<ChatClient>, CliError> {
+    if args.policy != PolicyKind::Remote {
+        return Ok(None);
+    }
+    let name = remote_model(args)?;
+    Ok(Some(
+        ChatClient::new(args.remote.settings(&name))
+            .with_gate(crate::remote::Gate::new(args.concurrency)),
+    ))
+}
+
+/// The policy `args` ask for, its adapter, and the lane it writes by default; a remote policy
+/// sends through `client` (from [`remote_client`]).
 ///
 /// # Errors
 /// A model or adapter that does not load, or a remote policy without a model name.
-fn policy_of(args: &IngestArgs, clip_ms: i64) -> Result<ChosenPolicy, CliError> {
+fn policy_of(
+    args: &IngestArgs,
+    clip_ms: i64,
+    client: Option<&ChatClient>,
+) -> Result<ChosenPolicy, CliError> {
     Ok(match args.policy {
         PolicyKind::Builtin => {
             let policy = BuiltinPolicy::load(args.model.as_deref())
@@ -212,16 +254,14 @@ fn policy_of(args: &IngestArgs, clip_ms: i64) -> Result<ChosenPolicy, CliError> 
                         "--adapter steers the built-in policy; a remote lane is a served model name (--model NAME, as vLLM serves adapters)".to_owned(),
                     ));
             }
-            let name = args
-                .model
-                .as_ref()
-                .map(|m| m.to_string_lossy().into_owned())
-                .ok_or_else(|| {
-                    CliError::BadInput("--policy remote needs --model NAME".to_owned())
-                })?;
+            let name = remote_model(args)?;
             let frames = (args.remote.fps * clip_ms as f64 / 1000.0).round().max(1.0) as usize;
+            let client = match client {
+                Some(client) => client.clone(),
+                None => ChatClient::new(args.remote.settings(&name)),
+            };
             let policy = crate::remote::policy::RemotePolicy {
-                client: crate::remote::client::ChatClient::new(args.remote.settings(&name)),
+                client,
                 frames,
                 max_side: 448,
             };
@@ -259,7 +299,8 @@ fn run_batch(args: &IngestArgs, clip_ms: i64) -> Result<(), CliError> {
             "--stream names one stream; in a batch each video gets its own".to_owned(),
         ));
     }
-    let (_, adapter, default_lane) = policy_of(args, clip_ms)?;
+    let client = remote_client(args)?;
+    let (_, adapter, default_lane) = policy_of(args, clip_ms, client.as_ref())?;
     let lane = args.lane.clone().unwrap_or(default_lane);
     let mut project = Project::open_or_create(&args.project)?;
     let mut jobs: Vec<StreamJob> = Vec::new();
@@ -316,16 +357,23 @@ fn run_batch(args: &IngestArgs, clip_ms: i64) -> Result<(), CliError> {
     let started = Instant::now();
     let mut write_error = None;
     let make = || {
-        policy_of(args, clip_ms)
+        policy_of(args, clip_ms, client.as_ref())
             .map(|(p, _, _)| p)
             .map_err(|e| e.to_string())
+    };
+    // A remote batch prepares more clips than it sends (the gate keeps --concurrency on the
+    // wire), so the server is never waiting on a worker that is encoding its next clip.
+    let workers = if client.is_some() {
+        args.concurrency.max(1) * crate::remote::WORKERS_PER_REQUEST
+    } else {
+        args.concurrency
     };
     let written = ingest_many(
         &jobs,
         &lane,
         &make,
         adapter.as_ref(),
-        args.concurrency,
+        workers,
         clip_ms,
         &mut |entry, done, total| {
             append_entry(&mut project, &mut bar, &mut write_error, entry, done, total)
@@ -343,7 +391,19 @@ fn run_batch(args: &IngestArgs, clip_ms: i64) -> Result<(), CliError> {
         duration_ms as f64 / 1000.0 / seconds.max(1e-9),
         args.concurrency.clamp(1, jobs.len())
     );
+    print_remote_counters(client.as_ref(), args);
     Ok(())
+}
+
+/// The remote run's requests, tokens and cost, after the summary line.
+fn print_remote_counters(client: Option<&ChatClient>, args: &IngestArgs) {
+    if let Some(client) = client {
+        println!(
+            "remote {}: {}",
+            client.settings().model,
+            client.counters.summary(args.remote.prices())
+        );
+    }
 }
 
 /// Runs `taskmem ingest`.
@@ -360,7 +420,8 @@ pub fn run(args: &IngestArgs) -> Result<(), CliError> {
     // Opened once: its index gives the duration, then it decodes the clips.
     let sampler = crate::policy::ingest::ClipSampler::open(video)?;
     let duration_ms = sampler.duration_ms();
-    let (policy, adapter, default_lane) = policy_of(args, clip_ms)?;
+    let client = remote_client(args)?;
+    let (policy, adapter, default_lane) = policy_of(args, clip_ms, client.as_ref())?;
     let lane = args.lane.clone().unwrap_or(default_lane);
     let mut project = Project::open_or_create(&args.project)?;
     let (stream, new_stream) = stream_for(&project, video, args.stream.as_deref());
@@ -424,5 +485,6 @@ pub fn run(args: &IngestArgs) -> Result<(), CliError> {
         args.project.display(),
         duration_ms as f64 / 1000.0 / seconds.max(1e-9)
     );
+    print_remote_counters(client.as_ref(), args);
     Ok(())
 }

@@ -77,6 +77,18 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Redraw an evaluation's chart as PNG or SVG.
     Chart(eval::ChartArgs),
+    /// Render a view of the app on a project offscreen (no window or display needed) to a PNG.
+    Screenshot {
+        #[arg(long)]
+        project: PathBuf,
+        #[arg(long, value_enum, default_value = "timeline")]
+        view: crate::app::screenshot::View,
+        /// Width x height in pixels.
+        #[arg(long, default_value = "1600x900")]
+        size: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Train the built-in memorization policy.
     Train {
         #[command(subcommand)]
@@ -388,6 +400,24 @@ pub fn run(command: Command) -> Result<(), CliError> {
         Command::Ingest(args) => ingest::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Chart(args) => eval::chart(&args),
+        Command::Screenshot {
+            project,
+            view,
+            size,
+            out,
+        } => {
+            let size = eval::parse_size(&size)?;
+            crate::app::screenshot::screenshot(&project, view, size, &out).map_err(
+                |e| match e {
+                    crate::app::screenshot::ScreenshotError::Render(_) => {
+                        CliError::Other(anyhow::Error::new(e))
+                    }
+                    other => CliError::BadInput(other.to_string()),
+                },
+            )?;
+            println!("wrote {}", out.display());
+            Ok(())
+        }
         Command::Import { what } => import(what),
         Command::Export {
             what:

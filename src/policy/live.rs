@@ -59,6 +59,8 @@ pub struct LiveMemorizer {
     requests: Sender<(i64, i64)>,
     events: Receiver<LiveEvent>,
     pub settings: LiveSettings,
+    /// A remote lane's client: its counters (requests, tokens) and its cancel flag.
+    remote: Option<crate::remote::client::ChatClient>,
 }
 
 impl LiveMemorizer {
@@ -70,14 +72,36 @@ impl LiveMemorizer {
         let (requests, jobs) = crossbeam_channel::bounded::<(i64, i64)>(QUEUE);
         let (report, events) = crossbeam_channel::bounded::<LiveEvent>(QUEUE * 4);
         let job = settings.clone();
+        let remote = settings
+            .remote
+            .as_ref()
+            .map(|(remote, _)| crate::remote::client::ChatClient::new(remote.clone()));
+        let client = remote.clone();
         std::thread::Builder::new()
             .name("memorize".to_owned())
-            .spawn(move || run(&job, &jobs, &report))?;
+            .spawn(move || run(&job, client, &jobs, &report))?;
         Ok(Self {
             requests,
             events,
             settings,
+            remote,
         })
+    }
+
+    /// A remote lane's requests and tokens so far.
+    #[must_use]
+    pub fn remote_counters(&self) -> Option<&crate::remote::Counters> {
+        self.remote.as_ref().map(|c| c.counters.as_ref())
+    }
+
+    /// Stops a remote lane's request on the wire at once (its reply is discarded and the clip
+    /// reported as failed); the built-in policy finishes its clip in hand.
+    pub fn cancel_in_flight(&self) {
+        if let Some(client) = &self.remote {
+            client
+                .cancel_flag()
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// Asks for the clip `[start_ms, end_ms)`; false when the queue is full or the thread gone.
@@ -117,7 +141,12 @@ impl LiveMemorizer {
     }
 }
 
-fn run(settings: &LiveSettings, jobs: &Receiver<(i64, i64)>, report: &Sender<LiveEvent>) {
+fn run(
+    settings: &LiveSettings,
+    client: Option<crate::remote::client::ChatClient>,
+    jobs: &Receiver<(i64, i64)>,
+    report: &Sender<LiveEvent>,
+) {
     let fail = |message: String| {
         let _ = report.send(LiveEvent::Failed(message));
     };
@@ -129,10 +158,11 @@ fn run(settings: &LiveSettings, jobs: &Receiver<(i64, i64)>, report: &Sender<Liv
         Ok(appender) => appender,
         Err(e) => return fail(e.to_string()),
     };
-    let mut memorizer = if let Some((remote, frames)) = &settings.remote {
+    let remote = client.zip(settings.remote.as_ref().map(|(_, frames)| *frames));
+    let mut memorizer = if let Some((client, frames)) = remote {
         let policy = crate::remote::policy::RemotePolicy {
-            client: crate::remote::client::ChatClient::new(remote.clone()),
-            frames: *frames,
+            client,
+            frames,
             max_side: 448,
         };
         Memorizer::new(Box::new(policy), &settings.stream, &settings.lane)

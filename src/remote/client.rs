@@ -1,13 +1,20 @@
 //! A blocking chat-completions client: one request at a time per call, retried with doubling
 //! backoff on 429, 5xx and dropped connections, with a timeout, counting requests and tokens.
+//! Each exchange runs on its own `remote-request` thread while the caller watches a cancel
+//! flag, so a cancel (or a stalled server) never holds the caller: the reply of a request
+//! abandoned this way is discarded when it comes. An optional [`Gate`] shared by many clients
+//! caps the requests on the wire.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{Counters, RemoteError, RemoteSettings};
+use super::{Counters, Gate, RemoteError, RemoteSettings};
+
+/// How often a caller waiting on a reply looks at its cancel flag.
+const CANCEL_POLL: Duration = Duration::from_millis(20);
 
 /// One endpoint and model.
 #[derive(Clone)]
@@ -16,6 +23,8 @@ pub struct ChatClient {
     agent: ureq::Agent,
     key: Option<String>,
     pub counters: Arc<Counters>,
+    gate: Option<Arc<Gate>>,
+    cancel: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for ChatClient {
@@ -45,6 +54,90 @@ impl ChatClient {
             agent,
             key,
             counters: Arc::new(Counters::default()),
+            gate: None,
+            cancel: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Sends through `gate`: at most its limit of requests on the wire over every client
+    /// sharing it.
+    #[must_use]
+    pub fn with_gate(mut self, gate: Arc<Gate>) -> Self {
+        self.gate = Some(gate);
+        self
+    }
+
+    /// The flag that stops this client and its clones: requests waiting or on the wire end at
+    /// once with [`RemoteError::Cancelled`], and nothing more is sent.
+    #[must_use]
+    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.cancel)
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// Sleeps `duration` unless cancelled first; false when cancelled.
+    fn pause(&self, duration: Duration) -> bool {
+        let until = std::time::Instant::now() + duration;
+        while !self.cancelled() {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return true;
+            }
+            std::thread::sleep(left.min(CANCEL_POLL));
+        }
+        false
+    }
+
+    /// One exchange on a `remote-request` thread: the status and body, or why the endpoint
+    /// could not be reached. The caller returns at once on a cancel.
+    fn exchange(
+        &self,
+        url: &str,
+        body: &Arc<Vec<u8>>,
+    ) -> Result<Result<(u16, String), String>, RemoteError> {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let (agent, to, body, key) = (
+            self.agent.clone(),
+            url.to_owned(),
+            Arc::clone(body),
+            self.key.clone(),
+        );
+        std::thread::Builder::new()
+            .name("remote-request".to_owned())
+            .spawn(move || {
+                let mut request = agent.post(&to).header("Content-Type", "application/json");
+                if let Some(key) = &key {
+                    request = request.header("Authorization", &format!("Bearer {key}"));
+                }
+                let outcome = match request.send(&body[..]) {
+                    Ok(mut response) => Ok((
+                        response.status().as_u16(),
+                        response.body_mut().read_to_string().unwrap_or_default(),
+                    )),
+                    Err(e) => Err(e.to_string()),
+                };
+                // The caller may have gone (cancelled): the reply is dropped.
+                let _ = tx.send(outcome);
+            })
+            .map_err(|e| RemoteError::Unreachable {
+                url: url.to_owned(),
+                detail: format!("cannot start a request thread: {e}"),
+            })?;
+        loop {
+            match rx.recv_timeout(CANCEL_POLL) {
+                Ok(outcome) => return Ok(outcome),
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    if self.cancelled() {
+                        return Err(RemoteError::Cancelled);
+                    }
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                    return Ok(Err("the request thread stopped".to_owned()));
+                }
+            }
         }
     }
 
@@ -72,20 +165,26 @@ impl ChatClient {
             "max_tokens": max_tokens,
             "temperature": 0.0,
         });
+        let body = Arc::new(
+            serde_json::to_vec(&body).map_err(|e| RemoteError::Malformed {
+                url: url.clone(),
+                detail: format!("cannot write the request: {e}"),
+            })?,
+        );
         let mut attempt = 0;
         loop {
-            self.counters.requests.fetch_add(1, Ordering::Relaxed);
-            let mut request = self
-                .agent
-                .post(&url)
-                .header("Content-Type", "application/json");
-            if let Some(key) = &self.key {
-                request = request.header("Authorization", &format!("Bearer {key}"));
+            if self.cancelled() {
+                return Err(RemoteError::Cancelled);
             }
-            let retryable = match request.send_json(&body) {
-                Ok(mut response) => {
-                    let status = response.status().as_u16();
-                    let text = response.body_mut().read_to_string().unwrap_or_default();
+            let permit = match &self.gate {
+                Some(gate) => Some(gate.enter(&self.cancel).ok_or(RemoteError::Cancelled)?),
+                None => None,
+            };
+            self.counters.requests.fetch_add(1, Ordering::Relaxed);
+            let outcome = self.exchange(&url, &body)?;
+            drop(permit);
+            let retryable = match outcome {
+                Ok((status, text)) => {
                     if status == 200 {
                         return self.parse(&url, &text);
                     }
@@ -101,20 +200,23 @@ impl ChatClient {
                         return Err(error);
                     }
                 }
-                Err(e) => RemoteError::Unreachable {
+                Err(detail) => RemoteError::Unreachable {
                     url: url.clone(),
-                    detail: e.to_string(),
+                    detail,
                 },
             };
             self.counters.failures.fetch_add(1, Ordering::Relaxed);
             if attempt >= self.settings.retries {
                 return Err(retryable);
             }
-            std::thread::sleep(Duration::from_millis(
+            let backoff = Duration::from_millis(
                 self.settings
                     .backoff_ms
                     .saturating_mul(1 << attempt.min(10)),
-            ));
+            );
+            if !self.pause(backoff) {
+                return Err(RemoteError::Cancelled);
+            }
             attempt += 1;
         }
     }

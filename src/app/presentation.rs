@@ -1,0 +1,220 @@
+//! Presentation mode: full screen, larger type, and a script of steps (`demo::Script`) run one
+//! after another, each with a caption. Each step becomes `AppCommand`s applied where every
+//! other command is; a step goes on to the next by itself once it is done (the demo opened,
+//! the playhead reached its time, or its hold time passed), unless the presenter paused the
+//! script. N or Page Down steps now, P pauses and resumes, Esc leaves.
+
+use crate::demo::{Demo, Script, Step, StepAction};
+use crate::video::NS_PER_MS;
+
+use super::AppCommand;
+
+/// What a step waits on, read from the app each frame.
+#[derive(Clone, Copy, Debug)]
+pub struct Stage {
+    /// `egui`'s clock, in seconds.
+    pub now_s: f64,
+    pub playhead_ms: i64,
+    /// A project is open with its first frame shown (or no video to show).
+    pub ready: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Presentation {
+    script: Option<Script>,
+    active: bool,
+    /// The step on show.
+    index: usize,
+    /// The step on show still has to be run.
+    pending: bool,
+    /// When the step on show started, on egui's clock.
+    started_s: f64,
+    paused: bool,
+    /// What the last `answer` step found, shown under its caption.
+    answer: Option<String>,
+}
+
+impl Presentation {
+    #[must_use]
+    pub fn is_active(&self) -> bool {
+        self.active
+    }
+
+    #[must_use]
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
+    /// The step on show, 0-based, and the number of steps.
+    #[must_use]
+    pub fn position(&self) -> Option<(usize, usize)> {
+        let script = self.script.as_ref().filter(|_| self.active)?;
+        Some((self.index, script.steps.len()))
+    }
+
+    fn step(&self) -> Option<&Step> {
+        self.script.as_ref()?.steps.get(self.index)
+    }
+
+    /// Starts `script` from its first step.
+    pub fn start(&mut self, script: Script) {
+        self.script = Some(script);
+        self.active = true;
+        self.index = 0;
+        self.pending = true;
+        self.paused = false;
+        self.answer = None;
+    }
+
+    pub fn stop(&mut self) {
+        self.active = false;
+    }
+
+    pub fn toggle_pause(&mut self) {
+        self.paused = !self.paused;
+    }
+
+    /// Goes on to the next step now (the last one stays on show).
+    pub fn next(&mut self) {
+        let Some(script) = &self.script else { return };
+        if self.active && self.index + 1 < script.steps.len() {
+            self.index += 1;
+            self.pending = true;
+        }
+    }
+
+    pub fn set_answer(&mut self, line: String) {
+        self.answer = Some(line);
+    }
+
+    /// Runs the step on show when it is new, and goes on when it is done.
+    pub fn tick(&mut self, stage: Stage) -> Vec<AppCommand> {
+        if !self.active {
+            return Vec::new();
+        }
+        if self.pending {
+            self.pending = false;
+            self.started_s = stage.now_s;
+            return self.step().map(commands).unwrap_or_default();
+        }
+        let Some(step) = self.step() else {
+            return Vec::new();
+        };
+        let held = (stage.now_s - self.started_s) * 1000.0 >= step.hold_ms as f64;
+        let done = match step.action {
+            StepAction::WaitUntil { at_ms } => stage.playhead_ms >= at_ms,
+            StepAction::OpenDemo => stage.ready && held,
+            _ => held,
+        };
+        if done && !self.paused {
+            self.next();
+        }
+        Vec::new()
+    }
+
+    /// The caption over the stage, large, with the keys.
+    pub fn caption_ui(&self, ctx: &egui::Context) {
+        let (Some(step), Some((index, count))) = (self.step(), self.position()) else {
+            return;
+        };
+        egui::Area::new(egui::Id::unique("presentation-caption"))
+            .anchor(egui::Align2::CENTER_BOTTOM, egui::vec2(0.0, -24.0))
+            .order(egui::Order::Foreground)
+            .interactable(false)
+            .show(ctx, |ui| {
+                egui::Frame::popup(ui.style())
+                    .fill(ui.visuals().extreme_bg_color.gamma_multiply(0.92))
+                    .inner_margin(16.0)
+                    .show(ui, |ui| {
+                        ui.set_max_width(ctx.content_rect().width() * 0.7);
+                        ui.label(egui::RichText::new(&step.caption).size(22.0).strong());
+                        if let (StepAction::Answer { .. }, Some(answer)) =
+                            (&step.action, &self.answer)
+                        {
+                            ui.label(egui::RichText::new(answer).size(18.0));
+                        }
+                        ui.weak(format!(
+                            "Step {} of {count}{} · N or Page Down: next · P: {} · Esc: leave",
+                            index + 1,
+                            if self.paused { " (paused)" } else { "" },
+                            if self.paused { "resume" } else { "pause" },
+                        ));
+                    });
+            });
+    }
+}
+
+/// What a step does, as commands.
+fn commands(step: &Step) -> Vec<AppCommand> {
+    match &step.action {
+        StepAction::OpenDemo => vec![AppCommand::OpenDemo(Demo::Stream)],
+        StepAction::Seek { at_ms } => vec![AppCommand::Seek(at_ms.saturating_mul(NS_PER_MS))],
+        StepAction::Speed(speed) => vec![AppCommand::SetSpeed(*speed)],
+        StepAction::Play => vec![AppCommand::SetPlaying(true)],
+        StepAction::Pause => vec![AppCommand::SetPlaying(false)],
+        StepAction::MemorizeGeneral => vec![AppCommand::SetMemorizing(true)],
+        StepAction::WaitUntil { .. } => Vec::new(),
+        StepAction::Trigger { task_id, adapter } => vec![AppCommand::TriggerTask {
+            task_id: task_id.clone(),
+            adapter: adapter.clone(),
+        }],
+        StepAction::Inspect { lane, at_ms } => vec![AppCommand::InspectAt {
+            lane: lane.clone(),
+            at_ms: *at_ms,
+        }],
+        StepAction::Answer { task_id } => vec![AppCommand::AnswerTask(task_id.clone())],
+        StepAction::Chart { adapter } => vec![AppCommand::EvaluateAdapter(adapter.clone())],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stage(now_s: f64, playhead_ms: i64) -> Stage {
+        Stage {
+            now_s,
+            playhead_ms,
+            ready: true,
+        }
+    }
+
+    #[test]
+    fn steps_run_once_hold_wait_for_the_playhead_and_pause() {
+        let script = Script::parse(
+            std::path::Path::new("s.txt"),
+            "seek 10s hold 1s | a\nwait-until 20s | b\nplay | c\n",
+        )
+        .unwrap();
+        let mut p = Presentation::default();
+        p.start(script);
+        assert_eq!(
+            p.tick(stage(0.0, 0)),
+            vec![AppCommand::Seek(10_000 * NS_PER_MS)]
+        );
+        assert!(p.tick(stage(0.5, 0)).is_empty());
+        assert_eq!(p.position(), Some((0, 3)));
+        // Held long enough: on to the wait, which does nothing until the playhead gets there.
+        assert!(p.tick(stage(1.1, 0)).is_empty());
+        assert_eq!(p.position(), Some((1, 3)));
+        assert!(p.tick(stage(1.2, 10_000)).is_empty());
+        assert!(p.tick(stage(60.0, 19_999)).is_empty());
+        assert_eq!(p.position(), Some((1, 3)));
+        // Paused, the reached time does not step on; resumed, it does.
+        p.toggle_pause();
+        p.tick(stage(61.0, 20_000));
+        assert_eq!(p.position(), Some((1, 3)));
+        p.toggle_pause();
+        p.tick(stage(61.1, 20_000));
+        assert_eq!(
+            p.tick(stage(61.2, 20_000)),
+            vec![AppCommand::SetPlaying(true)]
+        );
+        // The last step stays; N does nothing more; leaving ends it.
+        p.next();
+        assert_eq!(p.position(), Some((2, 3)));
+        p.stop();
+        assert_eq!(p.position(), None);
+        assert!(p.tick(stage(99.0, 0)).is_empty());
+    }
+}

@@ -1,0 +1,186 @@
+//! `taskmem screenshot`: the real app, rendered offscreen by `egui_kittest`'s wgpu renderer (no
+//! window, no display), on a project and one of its views, saved as a PNG. README's images are
+//! made this way, never by hand.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+
+use super::task_panel::SideTab;
+use super::{AppCommand, Settings, TaskMemApp};
+
+/// Which part of the app the picture shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum View {
+    /// The video, the memory lanes and the tasks lane.
+    Timeline,
+    /// An entry selected: the inspector beside the same clip in the other lanes.
+    Inspector,
+    /// A task in the form, its evidence on the tasks lane.
+    Tasks,
+    /// The Phase Two window.
+    Phase2,
+    /// The Evaluate window, with the project's newest results when it has some.
+    Eval,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScreenshotError {
+    #[error("{path}: not a project folder (no project.json)")]
+    NotAProject { path: PathBuf },
+    #[error("{path}: {message}")]
+    Open { path: PathBuf, message: String },
+    #[error("cannot render offscreen: {0}")]
+    Render(String),
+    #[error("{path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// How long a project may take to open and show its first frame.
+const OPEN_LIMIT: Duration = Duration::from_secs(60);
+
+fn step_until(
+    h: &mut Harness<'_, TaskMemApp>,
+    limit: Duration,
+    done: impl Fn(&TaskMemApp) -> bool,
+) -> bool {
+    let start = Instant::now();
+    while !done(h.state()) {
+        if start.elapsed() > limit {
+            return false;
+        }
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    true
+}
+
+/// The newest results folder under the project's `eval/`.
+fn newest_results(project: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(project.join("eval"))
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("summary.json").is_file())
+        .max_by_key(|p| {
+            std::fs::metadata(p.join("summary.json"))
+                .and_then(|m| m.modified())
+                .ok()
+        })
+}
+
+/// Renders `view` of `project` at `width` x `height` pixels into `out` (PNG, written to a
+/// temporary file and renamed).
+///
+/// # Errors
+/// When the project does not open, nothing can render, or the file cannot be written.
+pub fn screenshot(
+    project: &Path,
+    view: View,
+    (width, height): (u32, u32),
+    out: &Path,
+) -> Result<(), ScreenshotError> {
+    if !project.join("project.json").is_file() {
+        return Err(ScreenshotError::NotAProject {
+            path: project.to_path_buf(),
+        });
+    }
+    let settings = Settings {
+        welcomed: true,
+        ..Settings::default()
+    };
+    let dir = project.to_path_buf();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(width as f32, height as f32))
+        .wgpu()
+        .build_eframe(move |_| TaskMemApp::with_settings(settings, Some(dir)));
+    let opened = step_until(&mut h, OPEN_LIMIT, |app| {
+        !app.is_opening()
+            && app.project().is_some()
+            && app
+                .player()
+                .is_some_and(|p| p.decoder.is_none() || p.shown.is_some())
+    });
+    if !opened {
+        let messages = h.state().toasts.messages().join("; ");
+        return Err(ScreenshotError::Open {
+            path: project.to_path_buf(),
+            message: if messages.is_empty() {
+                "did not open within a minute".to_owned()
+            } else {
+                messages
+            },
+        });
+    }
+    let app = h.state_mut();
+    match view {
+        View::Timeline => {}
+        View::Inspector => {
+            app.tasks.tab = SideTab::Memory;
+            // An entry of the general lane for a clip another lane also holds, when there is one.
+            let pick = app.project().and_then(|p| {
+                let lanes = p.lanes();
+                let general = lanes.iter().find(|l| l.general).or(lanes.first())?;
+                let entries = p.lane_entries(&general.id);
+                let in_other = |start_ms: i64| {
+                    lanes
+                        .iter()
+                        .filter(|l| l.id != general.id)
+                        .any(|l| p.lane_clip_starts(&l.id).contains(&start_ms))
+                };
+                entries
+                    .iter()
+                    .find(|e| in_other(e.start_ms) && !e.text.is_empty())
+                    .or(entries.first())
+                    .map(|e| e.id)
+            });
+            if let Some(id) = pick {
+                app.submit(AppCommand::SelectEntry(id));
+            }
+        }
+        View::Tasks => {
+            let pick = app.project().and_then(|p| {
+                let tasks = p.tasks().stream_slice(p.stream());
+                tasks
+                    .iter()
+                    .find(|t| !t.evidence.is_empty())
+                    .or(tasks.first())
+                    .map(|t| t.id.clone())
+            });
+            app.submit(AppCommand::SelectTask(pick));
+            app.tasks.tab = SideTab::Task;
+        }
+        View::Phase2 => app.submit(AppCommand::ShowPhase2),
+        View::Eval => {
+            app.submit(AppCommand::ShowEvaluation);
+            if let Some(results) = newest_results(project) {
+                app.submit(AppCommand::LoadEvaluation(results));
+            }
+        }
+    }
+    for _ in 0..8 {
+        h.step();
+    }
+    // Messages about opening are for a person at the window, not for a picture of it.
+    h.state_mut().toasts.clear();
+    for _ in 0..4 {
+        h.step();
+    }
+    let image = h.render().map_err(ScreenshotError::Render)?;
+    let write = |e: std::io::Error| ScreenshotError::Write {
+        path: out.to_path_buf(),
+        source: e,
+    };
+    let mut png = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut png, image::ImageFormat::Png)
+        .map_err(|e| write(std::io::Error::other(e)))?;
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(write)?;
+    }
+    crate::fsutil::write_atomic(out, png.get_ref()).map_err(write)
+}
