@@ -1796,7 +1796,9 @@ fn the_demo_script_plays_every_step_in_presentation_mode() {
                 assert!(app.evaluation.open);
                 assert!(
                     app.evaluation.is_running(),
-                    "the before-and-after run started"
+                    "the before-and-after run started: {:?} {}",
+                    app.toasts.messages(),
+                    app.evaluation.status()
                 );
                 // The chart itself is the Evaluate window's (tested on its own); stop here.
                 h.state_mut().evaluation.cancel();

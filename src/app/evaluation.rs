@@ -102,6 +102,12 @@ impl EvaluationPanel {
         self.job.is_some()
     }
 
+    /// The line beside the Run button: progress, where results went, or why a run ended.
+    #[must_use]
+    pub fn status(&self) -> &str {
+        &self.status
+    }
+
     /// The summary on show, if any.
     #[must_use]
     pub fn summary(&self) -> Option<&Summary> {

@@ -2314,7 +2314,10 @@ impl TaskMemApp {
                 }
                 let has_project = self.project.is_some();
                 if ui
-                    .add_enabled(has_project, egui::Button::new("Import a benchmark's questions…").min_size(wide))
+                    .add_enabled_ui(has_project, |ui| {
+                        ui.add_sized(wide, egui::Button::new("Import a benchmark's questions…"))
+                    })
+                    .inner
                     .on_hover_text("Video-MME, EgoLifeQA, EgoTempo, M3-Bench or a question per line, into the open project as tasks")
                     .on_disabled_hover_text("Questions become tasks of a project: open one (or the demo) first")
                     .clicked()
@@ -2580,6 +2583,7 @@ impl eframe::App for TaskMemApp {
 
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
         egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
+        self.presentation.caption_panel(ui);
         if let Some(player) = &self.player {
             let mut commands = Vec::new();
             egui::Panel::bottom("transport").show(ui, |ui| {
@@ -2673,7 +2677,6 @@ impl eframe::App for TaskMemApp {
         }
         self.shortcuts_window(&ctx);
         self.welcome_window(&ctx);
-        self.presentation.caption_ui(&ctx);
         if self.presentation.is_active() {
             // Steps that wait on time need frames even when nothing moves.
             ctx.request_repaint_after(std::time::Duration::from_millis(100));

@@ -112,34 +112,29 @@ impl Presentation {
         Vec::new()
     }
 
-    /// The caption over the stage, large, with the keys.
-    pub fn caption_ui(&self, ctx: &egui::Context) {
+    /// The caption bar: the step's caption, large, with where it is and the keys. It takes its
+    /// own room under the timeline, so it never hides the lanes it talks about.
+    pub fn caption_panel(&self, ui: &mut egui::Ui) {
         let (Some(step), Some((index, count))) = (self.step(), self.position()) else {
             return;
         };
-        egui::Area::new(egui::Id::unique("presentation-caption"))
-            .anchor(egui::Align2::CENTER_BOTTOM, egui::vec2(0.0, -24.0))
-            .order(egui::Order::Foreground)
-            .interactable(false)
-            .show(ctx, |ui| {
-                egui::Frame::popup(ui.style())
-                    .fill(ui.visuals().extreme_bg_color.gamma_multiply(0.92))
-                    .inner_margin(16.0)
-                    .show(ui, |ui| {
-                        ui.set_max_width(ctx.content_rect().width() * 0.7);
-                        ui.label(egui::RichText::new(&step.caption).size(22.0).strong());
-                        if let (StepAction::Answer { .. }, Some(answer)) =
-                            (&step.action, &self.answer)
-                        {
-                            ui.label(egui::RichText::new(answer).size(18.0));
-                        }
-                        ui.weak(format!(
-                            "Step {} of {count}{} · N or Page Down: next · P: {} · Esc: leave",
-                            index + 1,
-                            if self.paused { " (paused)" } else { "" },
-                            if self.paused { "resume" } else { "pause" },
-                        ));
-                    });
+        egui::Panel::bottom("presentation-caption")
+            .frame(
+                egui::Frame::side_top_panel(ui.style())
+                    .fill(ui.visuals().extreme_bg_color)
+                    .inner_margin(egui::Margin::symmetric(16, 10)),
+            )
+            .show(ui, |ui| {
+                ui.label(egui::RichText::new(&step.caption).size(22.0).strong());
+                if let (StepAction::Answer { .. }, Some(answer)) = (&step.action, &self.answer) {
+                    ui.label(egui::RichText::new(answer).size(18.0));
+                }
+                ui.weak(format!(
+                    "Step {} of {count}{} · N or Page Down: next · P: {} · Esc: leave",
+                    index + 1,
+                    if self.paused { " (paused)" } else { "" },
+                    if self.paused { "resume" } else { "pause" },
+                ));
             });
     }
 }
@@ -163,7 +158,7 @@ fn commands(step: &Step) -> Vec<AppCommand> {
             at_ms: *at_ms,
         }],
         StepAction::Answer { task_id } => vec![AppCommand::AnswerTask(task_id.clone())],
-        StepAction::Chart { adapter } => vec![AppCommand::EvaluateAdapter(adapter.clone())],
+        StepAction::Chart { adapter } => vec![AppCommand::DemoChart(adapter.clone())],
     }
 }
 

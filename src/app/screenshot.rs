@@ -116,6 +116,15 @@ pub fn screenshot(
             },
         });
     }
+    // The scrub bar's previews, so the picture shows the finished timeline.
+    step_until(&mut h, Duration::from_secs(20), |app| {
+        app.player()
+            .and_then(|p| p.decoder.as_ref())
+            .is_none_or(|d| {
+                let (built, total) = d.preview_progress();
+                built == total
+            })
+    });
     let app = h.state_mut();
     match view {
         View::Timeline => {}
