@@ -24,10 +24,7 @@ fn asset(name: &str) -> PathBuf {
 /// The app as a returning user finds it (not a first start, which opens the demo), with
 /// `video` open and no welcome window in the way.
 fn app_harness(video: Option<PathBuf>) -> Harness<'static, TaskMemApp> {
-    let settings = Settings {
-        welcomed: true,
-        ..Settings::default()
-    };
+    let settings = returning();
     Harness::builder()
         .with_size(egui::vec2(1200.0, 760.0))
         .build_eframe(move |_| {
@@ -1466,34 +1463,40 @@ fn phase_two_tunes_an_adapter_on_ten_tasks_shows_its_pairs_and_memorizes_a_new_l
     h.get_by_label("Active lane");
 }
 
-#[test]
-fn the_evaluate_window_can_answer_with_an_llm_endpoint_and_counts_its_requests() {
-    let server =
-        taskmem::remote::mock::MockServer::start("The best answer is B.", Duration::ZERO).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut h = app_harness(None);
+/// The Evaluate window set to answer world-tempo's test questions with `model` behind `url`,
+/// writing to `out` (not started).
+fn evaluate_world_tempo_with(h: &mut Harness<'_, TaskMemApp>, out: &Path, url: &str, model: &str) {
     h.step();
     h.state_mut().submit(AppCommand::ShowEvaluation);
-    steps(&mut h, 4);
+    steps(h, 4);
     {
         let panel = &mut h.state_mut().evaluation;
         panel.suite = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("datasets/world-tempo")
             .display()
             .to_string();
-        panel.out = dir.path().join("r").display().to_string();
+        panel.out = out.display().to_string();
     }
     h.step();
     h.get_by_label("an LLM (OpenAI-compatible endpoint)")
         .click();
-    steps(&mut h, 2);
+    steps(h, 2);
     {
         let panel = &mut h.state_mut().evaluation;
-        panel.base_url.clone_from(&server.url);
-        panel.answer_model = "judge-model".to_owned();
+        url.clone_into(&mut panel.base_url);
+        model.clone_into(&mut panel.answer_model);
         panel.api_key_env = "TASKMEM_TEST_NO_SUCH_KEY".to_owned();
     }
     h.step();
+}
+
+#[test]
+fn the_evaluate_window_can_answer_with_an_llm_endpoint_and_counts_its_requests() {
+    let server =
+        taskmem::remote::mock::MockServer::start("The best answer is B.", Duration::ZERO).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = app_harness(None);
+    evaluate_world_tempo_with(&mut h, &dir.path().join("r"), &server.url, "judge-model");
     h.get_by_label("Run evaluation").click();
     steps(&mut h, 2);
     wait_for_job(&mut h, "evaluation took too long", 120, |app| {
@@ -1566,27 +1569,10 @@ fn a_stalled_endpoint_never_holds_the_ui_and_cancel_drops_its_request() {
             .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut h = app_harness(None);
-    h.step();
-    h.state_mut().submit(AppCommand::ShowEvaluation);
-    steps(&mut h, 4);
+    evaluate_world_tempo_with(&mut h, &dir.path().join("r"), &server.url, "stalled-model");
     {
         let panel = &mut h.state_mut().evaluation;
-        panel.suite = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("datasets/world-tempo")
-            .display()
-            .to_string();
-        panel.out = dir.path().join("r").display().to_string();
         panel.reference = false;
-    }
-    h.step();
-    h.get_by_label("an LLM (OpenAI-compatible endpoint)")
-        .click();
-    steps(&mut h, 2);
-    {
-        let panel = &mut h.state_mut().evaluation;
-        panel.base_url.clone_from(&server.url);
-        panel.answer_model = "stalled-model".to_owned();
-        panel.api_key_env = "TASKMEM_TEST_NO_SUCH_KEY".to_owned();
         panel.prices.input_per_mtok_usd = 1.0;
     }
     h.step();
@@ -1633,6 +1619,14 @@ fn start_with(settings: Settings, data: &Path) -> Harness<'static, TaskMemApp> {
             app.data_dir = data;
             app
         })
+}
+
+/// The settings of someone who closed the welcome window before, with nothing open last.
+fn returning() -> Settings {
+    Settings {
+        welcomed: true,
+        ..Settings::default()
+    }
 }
 
 #[test]
@@ -1685,11 +1679,7 @@ fn the_first_start_opens_the_welcome_window_on_the_live_demo_and_the_second_the_
 #[test]
 fn the_memory_only_demo_opens_from_the_welcome_window() {
     let data = tempfile::tempdir().unwrap();
-    let settings = Settings {
-        welcomed: true,
-        ..Settings::default()
-    };
-    let mut h = start_with(settings, data.path());
+    let mut h = start_with(returning(), data.path());
     h.step();
     h.get_by_label("Open the memory-only demo: TaskMem's own memories")
         .click();
@@ -1704,11 +1694,7 @@ fn the_demo_script_plays_every_step_in_presentation_mode() {
     use taskmem::demo::{Script, StepAction};
     let script = Script::load(&taskmem::demo::shipped(taskmem::demo::DEMO_SCRIPT)).unwrap();
     let data = tempfile::tempdir().unwrap();
-    let settings = Settings {
-        welcomed: true,
-        ..Settings::default()
-    };
-    let mut h = start_with(settings, data.path());
+    let mut h = start_with(returning(), data.path());
     h.step();
     h.key_press(egui::Key::F11);
     steps(&mut h, 2);

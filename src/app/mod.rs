@@ -2249,20 +2249,29 @@ impl TaskMemApp {
             {
                 self.pending.push(AppCommand::ShowWelcome);
             }
-            if !self.settings.recent_files.is_empty() {
-                ui.add_space(16.0);
-                ui.strong("Recent");
-                for path in self.settings.recent_files.iter().take(6) {
-                    if ui
-                        .link(path.display().to_string())
-                        .on_hover_text("Open it again")
-                        .clicked()
-                    {
-                        self.pending.push(AppCommand::Open(path.clone()));
-                    }
+            ui.add_space(8.0);
+            self.recent_ui(ui);
+        });
+    }
+
+    /// The recent files as links; true when one was clicked (it is opening).
+    fn recent_ui(&mut self, ui: &mut egui::Ui) -> bool {
+        let mut clicked = false;
+        if !self.settings.recent_files.is_empty() {
+            ui.add_space(8.0);
+            ui.strong("Recent");
+            for path in self.settings.recent_files.iter().take(6) {
+                if ui
+                    .link(file_name(path))
+                    .on_hover_text(format!("Open {} again", path.display()))
+                    .clicked()
+                {
+                    self.pending.push(AppCommand::Open(path.clone()));
+                    clicked = true;
                 }
             }
-        });
+        }
+        clicked
     }
 
     /// The welcome window: the demos, opening a video, importing a benchmark's questions,
@@ -2332,19 +2341,8 @@ impl TaskMemApp {
                 {
                     self.pending.push(AppCommand::TogglePresentation);
                 }
-                if !self.settings.recent_files.is_empty() {
-                    ui.add_space(8.0);
-                    ui.strong("Recent");
-                    for path in self.settings.recent_files.iter().take(6) {
-                        if ui
-                            .link(file_name(path))
-                            .on_hover_text(path.display().to_string())
-                            .clicked()
-                        {
-                            self.pending.push(AppCommand::Open(path.clone()));
-                            self.show_welcome = false;
-                        }
-                    }
+                if self.recent_ui(ui) {
+                    self.show_welcome = false;
                 }
                 ui.add_space(6.0);
                 ui.horizontal(|ui| {

@@ -127,7 +127,12 @@ pub fn screenshot(
     });
     let app = h.state_mut();
     match view {
-        View::Timeline => {}
+        View::Timeline => {
+            // Most of the way in: the lanes are written up to the playhead.
+            if let Some(duration_ns) = app.player().map(|p| p.playback.duration_ns()) {
+                app.submit(AppCommand::Seek(duration_ns / 10 * 7));
+            }
+        }
         View::Inspector => {
             app.tasks.tab = SideTab::Memory;
             // An entry of the general lane for a clip another lane also holds, when there is one.
@@ -174,6 +179,11 @@ pub fn screenshot(
     for _ in 0..8 {
         h.step();
     }
+    step_until(&mut h, Duration::from_secs(10), |app| {
+        app.player().is_none_or(|p| {
+            p.decoder.is_none() || matches!(p.shown, Some(super::player::Shown::Exact(_)))
+        })
+    });
     // Messages about opening are for a person at the window, not for a picture of it.
     h.state_mut().toasts.clear();
     for _ in 0..4 {

@@ -1067,9 +1067,11 @@ fn bench_remote(concurrency: usize, streams: usize, delay_ms: u64) -> Result<(),
     settings.base_url.clone_from(&server.url);
     "TASKMEM_BENCH_NO_KEY".clone_into(&mut settings.api_key_env);
     // As `taskmem ingest --policy remote` runs a batch: a gate keeps `concurrency` requests
-    // on the wire, and twice as many workers prepare clips for it.
-    let client = ChatClient::new(settings).with_gate(crate::remote::Gate::new(concurrency));
-    let workers = concurrency.max(1) * crate::remote::WORKERS_PER_REQUEST;
+    // on the wire (the stream with most clips left first), and two spare workers prepare
+    // clips for it.
+    let gate = crate::remote::Gate::new(concurrency);
+    let client = ChatClient::new(settings).with_gate(std::sync::Arc::clone(&gate));
+    let workers = concurrency.max(1) + crate::remote::SPARE_WORKERS;
     let make = || -> Result<Box<dyn crate::policy::MemorizationPolicy>, String> {
         Ok(Box::new(RemotePolicy {
             client: client.clone(),
@@ -1084,16 +1086,18 @@ fn bench_remote(concurrency: usize, streams: usize, delay_ms: u64) -> Result<(),
         std::thread::scope(|scope| {
             let gauge = scope.spawn(|| {
                 let (mut full, mut samples, mut peak) = (0usize, 0usize, 0u64);
+                let mut gate_full = 0usize;
                 while !done_flag.load(Ordering::Relaxed) {
                     let now = server.in_flight.load(Ordering::SeqCst);
                     if now > 0 || samples > 0 {
                         samples += 1;
                         full += usize::from(now >= concurrency);
+                        gate_full += usize::from(gate.in_use() >= concurrency);
                     }
                     peak = peak.max(rss_bytes());
                     std::thread::sleep(Duration::from_millis(5));
                 }
-                (full, samples, peak)
+                (full, samples, peak, gate_full)
             });
             let started = Instant::now();
             let result = ingest_many(
@@ -1107,15 +1111,15 @@ fn bench_remote(concurrency: usize, streams: usize, delay_ms: u64) -> Result<(),
             );
             let seconds = started.elapsed().as_secs_f64();
             done_flag.store(true, Ordering::Relaxed);
-            let (at_full, sampled, peak) = gauge.join().unwrap_or((0, 1, 0));
-            (at_full, sampled, peak, result, seconds)
+            let (at_full, sampled, peak, gate_full) = gauge.join().unwrap_or((0, 1, 0, 0));
+            (at_full, sampled, peak, result, seconds, gate_full)
         })
     };
     // As many streams as workers (nothing queued), then the whole batch: the difference in
     // peak memory is what the queue costs.
-    let (_, _, small_peak, small, _) = batch(&jobs[..workers.min(jobs.len())]);
+    let (_, _, small_peak, small, _, _) = batch(&jobs[..workers.min(jobs.len())]);
     let small_clips = small.map_err(|e| CliError::Other(anyhow::Error::new(e)))?;
-    let (full, samples, peak_rss, clips, seconds) = batch(&jobs);
+    let (full, samples, peak_rss, clips, seconds, gate_full) = batch(&jobs);
     let before_rss = small_peak;
     let clips = clips.map_err(|e| CliError::Other(anyhow::Error::new(e)))?;
     let rate = clips as f64 / seconds.max(1e-9);
@@ -1129,6 +1133,10 @@ fn bench_remote(concurrency: usize, streams: usize, delay_ms: u64) -> Result<(),
     );
     println!("ratio_clips_per_s_vs_floor={:.3}", rate / floor_rate);
     println!("in_flight_at_concurrency={in_flight:.3} of the time (floor {FLOOR_IN_FLIGHT})");
+    println!(
+        "client_side_at_concurrency={:.3} of the time (requests let out by the gate and not yet answered)",
+        gate_full as f64 / samples.max(1) as f64
+    );
     println!(
         "memory_for_queue_mb={extra_mb:.1}: peak with {queued} clips queued behind the ones in flight, less the peak with none queued (floor {FLOOR_MB:.0} MB for 1,000)"
     );

@@ -333,6 +333,7 @@ pub fn ingest_many(
                             }
                         };
                         let spans = clip_spans(sampler.duration_ms(), clip_ms);
+                        let spans_count = spans.len();
                         // The next clip is decoded while this one is with the policy (a
                         // remote request is mostly waiting).
                         let (clips_tx, clips_rx) = crossbeam_channel::bounded::<DecodedClip>(1);
@@ -356,10 +357,14 @@ pub fn ingest_many(
                                 let _ = tx.send(Err(IngestError::Thread(e)));
                                 return true;
                             }
+                            let mut left = spans_count as u64;
                             for clip in &clips_rx {
                                 if stop.load(Ordering::Relaxed) {
                                     return true;
                                 }
+                                // A remote gate sends the stream with most clips left first.
+                                crate::remote::set_request_priority(left);
+                                left = left.saturating_sub(1);
                                 let entry = clip.map_err(IngestError::from).and_then(
                                     |(start_ms, end_ms, frames)| {
                                         memorizer.memorize(&frames, start_ms, end_ms).map_err(

@@ -14,9 +14,22 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
-/// Workers a remote batch runs per request it may have on the wire: while one waits for its
-/// reply another decodes and encodes its next clip, so the wire never idles on the client.
-pub const WORKERS_PER_REQUEST: usize = 2;
+/// Workers a remote batch runs beyond its requests on the wire: while the others wait for
+/// replies these decode and encode their next clip, so the wire never idles on the client.
+pub const SPARE_WORKERS: usize = 2;
+
+thread_local! {
+    /// How urgent this thread's next request is (see [`set_request_priority`]).
+    static PRIORITY: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Sets how urgent this thread's requests are: a [`Gate`] lets the most urgent waiter through
+/// first. A batch gives a stream's request the number of clips the stream has left, so that
+/// the streams in hand finish together and the wire stays full to the end instead of draining
+/// while the last-started streams run their clips one by one.
+pub fn set_request_priority(priority: u64) {
+    PRIORITY.with(|p| p.set(priority));
+}
 
 /// Where and how to reach the endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,8 +135,16 @@ pub struct Prices {
 #[derive(Debug)]
 pub struct Gate {
     limit: usize,
-    used: Mutex<usize>,
+    state: Mutex<GateState>,
     freed: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct GateState {
+    used: usize,
+    /// (priority, ticket) of each waiter; the highest priority, then the oldest ticket, goes.
+    waiting: Vec<(u64, u64)>,
+    next_ticket: u64,
 }
 
 /// A place on the wire, given back when dropped.
@@ -135,26 +156,40 @@ impl Gate {
     pub fn new(limit: usize) -> std::sync::Arc<Self> {
         std::sync::Arc::new(Self {
             limit: limit.max(1),
-            used: Mutex::new(0),
+            state: Mutex::new(GateState::default()),
             freed: Condvar::new(),
         })
     }
 
-    /// Waits for a place; `None` once `cancel` is set.
+    /// Waits for a place, the most urgent waiter first (this thread's
+    /// [`set_request_priority`]); `None` once `cancel` is set.
     pub fn enter<'a>(&'a self, cancel: &AtomicBool) -> Option<Permit<'a>> {
-        let mut used = self.used.lock().unwrap_or_else(PoisonError::into_inner);
+        let priority = PRIORITY.with(std::cell::Cell::get);
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let ticket = state.next_ticket;
+        state.next_ticket += 1;
+        let me = (priority, ticket);
+        state.waiting.push(me);
         loop {
-            if cancel.load(Ordering::Relaxed) {
-                return None;
-            }
-            if *used < self.limit {
-                *used += 1;
+            let first = state
+                .waiting
+                .iter()
+                .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))
+                .copied();
+            if cancel.load(Ordering::Relaxed) || (state.used < self.limit && first == Some(me)) {
+                state.waiting.retain(|w| *w != me);
+                // The next waiter may be the one to go now.
+                self.freed.notify_all();
+                if cancel.load(Ordering::Relaxed) {
+                    return None;
+                }
+                state.used += 1;
                 return Some(Permit(self));
             }
             // Woken by a permit given back, or every 25 ms to see a cancel.
-            used = self
+            state = self
                 .freed
-                .wait_timeout(used, Duration::from_millis(25))
+                .wait_timeout(state, Duration::from_millis(25))
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
@@ -163,15 +198,18 @@ impl Gate {
     /// Requests on the wire now.
     #[must_use]
     pub fn in_use(&self) -> usize {
-        *self.used.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .used
     }
 }
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        let mut used = self.0.used.lock().unwrap_or_else(PoisonError::into_inner);
-        *used = used.saturating_sub(1);
-        self.0.freed.notify_one();
+        let mut state = self.0.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.used = state.used.saturating_sub(1);
+        self.0.freed.notify_all();
     }
 }
 
@@ -208,6 +246,29 @@ mod tests {
                 "a place given back is taken"
             );
         });
+    }
+
+    #[test]
+    fn the_most_urgent_waiter_goes_first() {
+        let gate = Gate::new(1);
+        let cancel = AtomicBool::new(false);
+        let held = gate.enter(&cancel);
+        let order = Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for priority in [1_u64, 5, 3] {
+                let (gate, cancel, order) = (&gate, &cancel, &order);
+                s.spawn(move || {
+                    set_request_priority(priority);
+                    let permit = gate.enter(cancel);
+                    order.lock().unwrap().push(priority);
+                    drop(permit);
+                });
+                std::thread::sleep(Duration::from_millis(30));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            drop(held);
+        });
+        assert_eq!(*order.lock().unwrap(), vec![5, 3, 1]);
     }
 
     #[test]
