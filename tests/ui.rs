@@ -1485,7 +1485,7 @@ fn evaluate_world_tempo_with(h: &mut Harness<'_, TaskMemApp>, out: &Path, url: &
         let panel = &mut h.state_mut().evaluation;
         url.clone_into(&mut panel.base_url);
         model.clone_into(&mut panel.answer_model);
-        panel.api_key_env = "TASKMEM_TEST_NO_SUCH_KEY".to_owned();
+        "TASKMEM_TEST_NO_SUCH_KEY".clone_into(&mut panel.api_key_env);
     }
     h.step();
 }
