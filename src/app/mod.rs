@@ -932,7 +932,8 @@ impl TaskMemApp {
         self.start_lane(adapter, None);
     }
 
-    /// The lane a live adapter lane gets: the adapter file's name (never the general lane's).
+    /// The lane a live adapter lane gets: the adapter file's name; an adapter named like the
+    /// general lane must not write into it.
     fn adapter_lane(adapter: &Path) -> String {
         match adapter
             .file_stem()
@@ -1152,16 +1153,12 @@ impl TaskMemApp {
             ));
             return;
         }
-        let lane = match (adapter.as_deref().and_then(Path::file_stem), &remote) {
+        let lane = match (adapter.as_deref(), &remote) {
             (_, Some((r, _))) if r.model == memorize::LIVE_LANE => {
                 format!("remote-{}", memorize::LIVE_LANE)
             }
             (_, Some((r, _))) => r.model.clone(),
-            // An adapter named like the general lane must not write into it.
-            (Some(stem), None) if stem == memorize::LIVE_LANE => {
-                format!("adapter-{}", memorize::LIVE_LANE)
-            }
-            (Some(stem), None) => stem.to_string_lossy().into_owned(),
+            (Some(adapter), None) => Self::adapter_lane(adapter),
             (None, None) => memorize::LIVE_LANE.to_owned(),
         };
         let general = adapter.is_none() && remote.is_none() && !view.has_general_lane();
