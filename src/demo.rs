@@ -107,10 +107,24 @@ impl Demo {
 /// When the shipped files cannot be read or the folder cannot be written, or a folder that is
 /// not a demo project is where the demo goes.
 pub fn build(demo: Demo, parent: &Path) -> Result<PathBuf, DemoError> {
+    let source = match demo {
+        Demo::Stream => shipped(DEMO_STREAM),
+        Demo::Memories => shipped(DEMO_MEMORIES),
+    };
+    build_from(demo, &source, parent)
+}
+
+/// [`build`] from `source` (a world stream folder, or a TaskMem demo file).
+fn build_from(demo: Demo, source: &Path, parent: &Path) -> Result<PathBuf, DemoError> {
     let dir = parent.join(demo.folder_name());
     if dir.exists() && !dir.join(MARKER).is_file() {
         return Err(DemoError::NotADemo { path: dir });
     }
+    // Read first: a source that does not read leaves nothing behind.
+    let imported = match demo {
+        Demo::Stream => import::world_stream(source)?,
+        Demo::Memories => import::demo_file(source)?,
+    };
     std::fs::create_dir_all(parent).map_err(io(parent))?;
     let building = parent.join(format!(
         ".{}-building-{}",
@@ -120,29 +134,34 @@ pub fn build(demo: Demo, parent: &Path) -> Result<PathBuf, DemoError> {
     if building.exists() {
         std::fs::remove_dir_all(&building).map_err(io(&building))?;
     }
+    let written = write_demo(demo, imported, &building);
+    if written.is_err() {
+        let _ = std::fs::remove_dir_all(&building);
+    }
+    written?;
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
+    }
+    std::fs::rename(&building, &dir).map_err(io(&dir))?;
+    Ok(dir)
+}
+
+/// The demo project in `building`, with its marker.
+fn write_demo(demo: Demo, imported: import::Imported, building: &Path) -> Result<(), DemoError> {
     let mut project = Project::create(
-        &building,
+        building,
         match demo {
             Demo::Stream => "TaskMem demo: a world stream",
             Demo::Memories => "TaskMem demo: the project page's memories",
         },
     )?;
-    let imported = match demo {
-        Demo::Stream => import::world_stream(&shipped(DEMO_STREAM))?,
-        Demo::Memories => import::demo_file(&shipped(DEMO_MEMORIES))?,
-    };
     project.add_imported(imported)?;
     let marker = building.join(MARKER);
     std::fs::write(
         &marker,
         "Built by TaskMem Studio; rebuilt each time the demo opens.\n",
     )
-    .map_err(io(&marker))?;
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
-    }
-    std::fs::rename(&building, &dir).map_err(io(&dir))?;
-    Ok(dir)
+    .map_err(io(&marker))
 }
 
 /// One thing a presentation does.
@@ -399,6 +418,39 @@ mod tests {
             script.steps.last().unwrap().action,
             StepAction::Chart { .. }
         ));
+    }
+
+    #[test]
+    fn truncated_wrong_format_or_missing_sources_and_scripts_are_errors_naming_the_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let memories = std::fs::read_to_string(shipped(DEMO_MEMORIES)).unwrap();
+        let truncated = tmp.path().join("cut.json");
+        std::fs::write(&truncated, &memories[..memories.len() / 2]).unwrap();
+        let png = tmp.path().join("shot.json");
+        std::fs::write(&png, b"\x89PNG\r\n\x1a\n\0\0").unwrap();
+        let parent = tmp.path().join("data");
+        for source in [&truncated, &png, &tmp.path().join("none.json")] {
+            let err = build_from(Demo::Memories, source, &parent)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(&source.display().to_string()), "{err}");
+            // Nothing half-built is left.
+            let left: Vec<_> = std::fs::read_dir(&parent)
+                .map(|d| d.flatten().map(|e| e.path()).collect())
+                .unwrap_or_default();
+            assert!(left.is_empty(), "{left:?}");
+        }
+        let stream = tmp.path().join("stream");
+        std::fs::create_dir_all(&stream).unwrap();
+        std::fs::write(stream.join("truth.jsonl"), "{\"start_ms\": 0, \"end").unwrap();
+        let err = build_from(Demo::Stream, &stream, &parent)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("truth.jsonl"), "{err}");
+        for script in [&png, &tmp.path().join("none.txt")] {
+            let err = Script::load(script).unwrap_err().to_string();
+            assert!(err.starts_with(&script.display().to_string()), "{err}");
+        }
     }
 
     #[test]
