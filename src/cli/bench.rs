@@ -1067,11 +1067,11 @@ fn bench_remote(concurrency: usize, streams: usize, delay_ms: u64) -> Result<(),
     settings.base_url.clone_from(&server.url);
     "TASKMEM_BENCH_NO_KEY".clone_into(&mut settings.api_key_env);
     // As `taskmem ingest --policy remote` runs a batch: a gate keeps `concurrency` requests
-    // on the wire (the stream with most clips left first), and two spare workers prepare
+    // on the wire (the stream with most clips left first), and spare workers prepare
     // clips for it.
     let gate = crate::remote::Gate::new(concurrency);
     let client = ChatClient::new(settings).with_gate(std::sync::Arc::clone(&gate));
-    let workers = concurrency.max(1) + crate::remote::SPARE_WORKERS;
+    let workers = crate::remote::batch_workers(concurrency);
     let make = || -> Result<Box<dyn crate::policy::MemorizationPolicy>, String> {
         Ok(Box::new(RemotePolicy {
             client: client.clone(),
@@ -1117,6 +1117,7 @@ fn bench_remote(concurrency: usize, streams: usize, delay_ms: u64) -> Result<(),
     };
     // As many streams as workers (nothing queued), then the whole batch: the difference in
     // peak memory is what the queue costs.
+    let start_rss = rss_bytes();
     let (_, _, small_peak, small, _, _) = batch(&jobs[..workers.min(jobs.len())]);
     let small_clips = small.map_err(|e| CliError::Other(anyhow::Error::new(e)))?;
     let (full, samples, peak_rss, clips, seconds, gate_full) = batch(&jobs);
@@ -1139,6 +1140,13 @@ fn bench_remote(concurrency: usize, streams: usize, delay_ms: u64) -> Result<(),
     );
     println!(
         "memory_for_queue_mb={extra_mb:.1}: peak with {queued} clips queued behind the ones in flight, less the peak with none queued (floor {FLOOR_MB:.0} MB for 1,000)"
+    );
+    println!(
+        "peak_rss_mb: {:.1} before, {:.1} with {workers} streams in hand and none queued, {:.1} with {} streams",
+        start_rss as f64 / 1e6,
+        before_rss as f64 / 1e6,
+        peak_rss as f64 / 1e6,
+        jobs.len()
     );
     println!(
         "requests_answered={}",

@@ -364,7 +364,7 @@ fn run_batch(args: &IngestArgs, clip_ms: i64) -> Result<(), CliError> {
     // A remote batch prepares more clips than it sends (the gate keeps --concurrency on the
     // wire), so the server is never waiting on a worker that is encoding its next clip.
     let workers = if client.is_some() {
-        args.concurrency.max(1) + crate::remote::SPARE_WORKERS
+        crate::remote::batch_workers(args.concurrency)
     } else {
         args.concurrency
     };

@@ -268,6 +268,26 @@ pub fn ingest(
     })
 }
 
+/// How urgent a stream's next request is at a remote gate, with `clips_left` clips to go
+/// (this one included), asked again each time the gate picks. While streams still wait to be
+/// opened, equally (the oldest request first): every stream in hand moves on at the same pace,
+/// so they end, and new ones open, spread out over time. Once every stream is open, the stream
+/// with most clips left first, so that they all end together: a stream's clips go one by one,
+/// and one left with many clips would otherwise run alone at the end while the server idles.
+fn batch_urgency(
+    clips_left: u64,
+    all_open: &Arc<std::sync::atomic::AtomicBool>,
+) -> crate::remote::Urgency {
+    let all_open = Arc::clone(all_open);
+    crate::remote::Urgency::new(move || {
+        if all_open.load(std::sync::atomic::Ordering::Relaxed) {
+            1 + clips_left
+        } else {
+            0
+        }
+    })
+}
+
 type DecodedClip = Result<(i64, i64, Vec<Frame>), VideoError>;
 
 /// One stream of a batch: its video and the stream id its entries get.
@@ -303,12 +323,14 @@ pub fn ingest_many(
     }
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
+    // Set once the last stream is taken (see `batch_urgency`).
+    let all_open = Arc::new(AtomicBool::new(false));
     let workers = concurrency.clamp(1, jobs.len().max(1));
     let (tx, rx) = crossbeam_channel::bounded::<Result<MemoryEntry, IngestError>>(workers * 2);
     std::thread::scope(|scope| {
         for i in 0..workers {
             let tx = tx.clone();
-            let (next, stop) = (&next, &stop);
+            let (next, stop, all_open) = (&next, &stop, &all_open);
             std::thread::Builder::new()
                 .name(format!("ingest-{i}"))
                 .spawn_scoped(scope, move || {
@@ -323,6 +345,9 @@ pub fn ingest_many(
                         Memorizer::new(policy, "", lane).with_adapter(adapter.cloned());
                     let count = memorizer.frames_per_clip();
                     while let Some(job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        if next.load(Ordering::Relaxed) >= jobs.len() {
+                            all_open.store(true, Ordering::Relaxed);
+                        }
                         memorizer.start_stream(&job.stream);
                         let result = ClipSampler::open(&job.video).map_err(IngestError::from);
                         let mut sampler = match result {
@@ -362,8 +387,7 @@ pub fn ingest_many(
                                 if stop.load(Ordering::Relaxed) {
                                     return true;
                                 }
-                                // A remote gate sends the stream with most clips left first.
-                                crate::remote::set_request_priority(left);
+                                crate::remote::set_request_urgency(batch_urgency(left, all_open));
                                 left = left.saturating_sub(1);
                                 let entry = clip.map_err(IngestError::from).and_then(
                                     |(start_ms, end_ms, frames)| {

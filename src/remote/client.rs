@@ -16,6 +16,59 @@ use super::{Counters, Gate, RemoteError, RemoteSettings};
 /// How often a caller waiting on a reply looks at its cancel flag.
 const CANCEL_POLL: Duration = Duration::from_millis(20);
 
+/// Connections kept alive per client (and its clones): more than any sensible concurrency.
+const IDLE_CONNECTIONS: usize = 64;
+
+/// How long a resolved host name is reused.
+const RESOLVED_FOR: Duration = Duration::from_secs(60);
+
+/// ureq's resolver, remembering each answer for [`RESOLVED_FOR`]. ureq resolves the host
+/// before every request, even one that goes out on a kept-alive connection, and with a
+/// timeout set it does so on a new thread: on a busy machine that delayed each request by a
+/// millisecond or more while the server waited.
+#[derive(Debug, Default)]
+struct CachingResolver {
+    inner: ureq::unversioned::resolver::DefaultResolver,
+    known: std::sync::Mutex<
+        std::collections::HashMap<
+            String,
+            (
+                std::time::Instant,
+                ureq::unversioned::resolver::ResolvedSocketAddrs,
+            ),
+        >,
+    >,
+}
+
+impl ureq::unversioned::resolver::Resolver for CachingResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let key = format!(
+            "{}://{}",
+            uri.scheme_str().unwrap_or_default(),
+            uri.authority()
+                .map_or("", ureq::http::uri::Authority::as_str)
+        );
+        let lock = || {
+            self.known
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some((at, addrs)) = lock().get(&key)
+            && at.elapsed() < RESOLVED_FOR
+        {
+            return Ok(addrs.clone());
+        }
+        let addrs = self.inner.resolve(uri, config, timeout)?;
+        lock().insert(key, (std::time::Instant::now(), addrs.clone()));
+        Ok(addrs)
+    }
+}
+
 /// One endpoint and model.
 #[derive(Clone)]
 pub struct ChatClient {
@@ -41,11 +94,19 @@ impl std::fmt::Debug for ChatClient {
 impl ChatClient {
     #[must_use]
     pub fn new(settings: RemoteSettings) -> Self {
-        let agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(settings.timeout_s.max(1))))
             .http_status_as_error(false)
-            .build()
-            .new_agent();
+            // A batch keeps up to its concurrency of connections alive: each new one costs
+            // the server an accept and a handshake between two requests.
+            .max_idle_connections(IDLE_CONNECTIONS)
+            .max_idle_connections_per_host(IDLE_CONNECTIONS)
+            .build();
+        let agent = ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::default(),
+            CachingResolver::default(),
+        );
         let key = std::env::var(&settings.api_key_env)
             .ok()
             .filter(|k| !k.is_empty());
@@ -92,7 +153,9 @@ impl ChatClient {
     }
 
     /// One exchange on a `remote-request` thread: the status and body, or why the endpoint
-    /// could not be reached. The caller returns at once on a cancel.
+    /// could not be reached. The thread itself waits at the gate and gives its place back the
+    /// moment the reply is read, so that the next request goes out without waiting for this
+    /// caller to wake. The caller returns at once on a cancel.
     fn exchange(
         &self,
         url: &str,
@@ -105,9 +168,27 @@ impl ChatClient {
             Arc::clone(body),
             self.key.clone(),
         );
+        let (gate, cancel, counters) = (
+            self.gate.clone(),
+            Arc::clone(&self.cancel),
+            Arc::clone(&self.counters),
+        );
+        // The gate orders waiters by the caller's urgency, which is thread-local.
+        let urgency = super::request_urgency();
         std::thread::Builder::new()
             .name("remote-request".to_owned())
             .spawn(move || {
+                if let Some(urgency) = urgency {
+                    super::set_request_urgency(urgency);
+                }
+                let permit = match &gate {
+                    Some(gate) => match gate.enter(&cancel) {
+                        Some(permit) => Some(permit),
+                        None => return,
+                    },
+                    None => None,
+                };
+                counters.requests.fetch_add(1, Ordering::Relaxed);
                 let mut request = agent.post(&to).header("Content-Type", "application/json");
                 if let Some(key) = &key {
                     request = request.header("Authorization", &format!("Bearer {key}"));
@@ -119,6 +200,7 @@ impl ChatClient {
                     )),
                     Err(e) => Err(e.to_string()),
                 };
+                drop(permit);
                 // The caller may have gone (cancelled): the reply is dropped.
                 let _ = tx.send(outcome);
             })
@@ -135,6 +217,9 @@ impl ChatClient {
                     }
                 }
                 Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                    if self.cancelled() {
+                        return Err(RemoteError::Cancelled);
+                    }
                     return Ok(Err("the request thread stopped".to_owned()));
                 }
             }
@@ -176,13 +261,7 @@ impl ChatClient {
             if self.cancelled() {
                 return Err(RemoteError::Cancelled);
             }
-            let permit = match &self.gate {
-                Some(gate) => Some(gate.enter(&self.cancel).ok_or(RemoteError::Cancelled)?),
-                None => None,
-            };
-            self.counters.requests.fetch_add(1, Ordering::Relaxed);
             let outcome = self.exchange(&url, &body)?;
-            drop(permit);
             let retryable = match outcome {
                 Ok((status, text)) => {
                     if status == 200 {

@@ -1,6 +1,7 @@
 //! A local OpenAI-compatible server for benches (127.0.0.1 only): every request is answered
-//! with the same chat completion after a fixed delay, on its own thread, and the number of
-//! requests being answered at each moment is counted.
+//! with the same chat completion after a fixed delay, each connection kept alive on its own
+//! thread as vLLM keeps them, and the number of requests being answered at each moment is
+//! counted.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -41,12 +42,9 @@ impl MockServer {
                     let (body, gauge, count) =
                         (body.clone(), Arc::clone(&gauge), Arc::clone(&count));
                     let _ = std::thread::Builder::new()
-                        .name("mock-request".to_owned())
+                        .name("mock-connection".to_owned())
                         .spawn(move || {
-                            gauge.fetch_add(1, Ordering::SeqCst);
-                            let _ = answer(stream, &body, delay);
-                            gauge.fetch_sub(1, Ordering::SeqCst);
-                            count.fetch_add(1, Ordering::SeqCst);
+                            let _ = serve(stream, &body, delay, &gauge, &count);
                         });
                 }
             })?;
@@ -58,8 +56,45 @@ impl MockServer {
     }
 }
 
-fn answer(stream: std::net::TcpStream, body: &str, delay: Duration) -> std::io::Result<()> {
+/// Answers the requests of one kept-alive connection until the client closes it. A request
+/// counts as in flight from its first byte until its reply is written.
+fn serve(
+    stream: std::net::TcpStream,
+    body: &str,
+    delay: Duration,
+    gauge: &AtomicUsize,
+    count: &AtomicUsize,
+) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
     let mut reader = BufReader::new(stream.try_clone()?);
+    let mut stream = stream;
+    // One write for the whole reply: written in pieces, Nagle's algorithm would hold the
+    // later pieces for the client's delayed acknowledgement.
+    let reply = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        gauge.fetch_add(1, Ordering::SeqCst);
+        let outcome = answer(&mut reader, &mut stream, reply.as_bytes(), delay);
+        gauge.fetch_sub(1, Ordering::SeqCst);
+        outcome?;
+        count.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Reads one request's headers and body (its first line already read), then replies after
+/// `delay`.
+fn answer(
+    reader: &mut BufReader<std::net::TcpStream>,
+    stream: &mut std::net::TcpStream,
+    reply: &[u8],
+    delay: Duration,
+) -> std::io::Result<()> {
     let mut length = 0usize;
     loop {
         let mut line = String::new();
@@ -73,10 +108,5 @@ fn answer(stream: std::net::TcpStream, body: &str, delay: Duration) -> std::io::
     let mut request = vec![0; length];
     reader.read_exact(&mut request)?;
     std::thread::sleep(delay);
-    let mut stream = stream;
-    write!(
-        stream,
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
+    stream.write_all(reply)
 }

@@ -14,21 +14,63 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
-/// Workers a remote batch runs beyond its requests on the wire: while the others wait for
-/// replies these decode and encode their next clip, so the wire never idles on the client.
-pub const SPARE_WORKERS: usize = 2;
+/// Workers (streams in hand) a remote batch runs for `concurrency` requests on the wire: twice
+/// as many. The spare ones decode and encode their next clip while the others wait for
+/// replies, so that a freed place on the wire always finds a clip ready; and since a stream's
+/// clips go one after another, the last streams of a batch must start early enough to finish
+/// with the rest (see `batch_urgency` in `policy::ingest` for the order the gate keeps). With
+/// a few spares only, the last streams started ran their clips one by one for seconds at the
+/// end of a batch while the server idled.
+#[must_use]
+pub fn batch_workers(concurrency: usize) -> usize {
+    let concurrency = concurrency.max(1);
+    concurrency * 2
+}
+
+/// How urgent a request is, asked each time the [`Gate`] picks the next waiter: the answer
+/// may change while the request waits (a batch ranks its streams one way while streams wait
+/// to be opened and the other way once all are open).
+#[derive(Clone)]
+pub struct Urgency(std::sync::Arc<dyn Fn() -> u64 + Send + Sync>);
+
+impl Urgency {
+    #[must_use]
+    pub fn new(rank: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
+        Self(std::sync::Arc::new(rank))
+    }
+
+    fn now(&self) -> u64 {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Urgency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Urgency({})", self.now())
+    }
+}
 
 thread_local! {
-    /// How urgent this thread's next request is (see [`set_request_priority`]).
-    static PRIORITY: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// How urgent this thread's next request is (see [`set_request_urgency`]).
+    static URGENCY: std::cell::RefCell<Option<Urgency>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Sets how urgent this thread's requests are: a [`Gate`] lets the most urgent waiter through
-/// first. A batch gives a stream's request the number of clips the stream has left, so that
-/// the streams in hand finish together and the wire stays full to the end instead of draining
-/// while the last-started streams run their clips one by one.
+/// first, and the oldest of equally urgent ones. See `policy::ingest::ingest_many` for how a
+/// batch ranks its streams.
+pub fn set_request_urgency(urgency: Urgency) {
+    URGENCY.with(|u| *u.borrow_mut() = Some(urgency));
+}
+
+/// [`set_request_urgency`] with an urgency that never changes.
 pub fn set_request_priority(priority: u64) {
-    PRIORITY.with(|p| p.set(priority));
+    set_request_urgency(Urgency::new(move || priority));
+}
+
+/// This thread's request urgency, if set.
+#[must_use]
+pub fn request_urgency() -> Option<Urgency> {
+    URGENCY.with(|u| u.borrow().clone())
 }
 
 /// Where and how to reach the endpoint.
@@ -142,8 +184,8 @@ pub struct Gate {
 #[derive(Debug, Default)]
 struct GateState {
     used: usize,
-    /// (priority, ticket) of each waiter; the highest priority, then the oldest ticket, goes.
-    waiting: Vec<(u64, u64)>,
+    /// (ticket, urgency) of each waiter; the most urgent now, then the oldest ticket, goes.
+    waiting: Vec<(u64, Option<Urgency>)>,
     next_ticket: u64,
 }
 
@@ -162,22 +204,22 @@ impl Gate {
     }
 
     /// Waits for a place, the most urgent waiter first (this thread's
-    /// [`set_request_priority`]); `None` once `cancel` is set.
+    /// [`set_request_urgency`]); `None` once `cancel` is set.
     pub fn enter<'a>(&'a self, cancel: &AtomicBool) -> Option<Permit<'a>> {
-        let priority = PRIORITY.with(std::cell::Cell::get);
+        let urgency = request_urgency();
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let ticket = state.next_ticket;
+        let me = state.next_ticket;
         state.next_ticket += 1;
-        let me = (priority, ticket);
-        state.waiting.push(me);
+        state.waiting.push((me, urgency));
         loop {
             let first = state
                 .waiting
                 .iter()
+                .map(|(ticket, urgency)| (urgency.as_ref().map_or(0, Urgency::now), *ticket))
                 .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))
-                .copied();
+                .map(|(_, ticket)| ticket);
             if cancel.load(Ordering::Relaxed) || (state.used < self.limit && first == Some(me)) {
-                state.waiting.retain(|w| *w != me);
+                state.waiting.retain(|w| w.0 != me);
                 // The next waiter may be the one to go now.
                 self.freed.notify_all();
                 if cancel.load(Ordering::Relaxed) {
@@ -269,6 +311,38 @@ mod tests {
             drop(held);
         });
         assert_eq!(*order.lock().unwrap(), vec![5, 3, 1]);
+    }
+
+    #[test]
+    fn a_waiter_whose_urgency_rises_while_it_waits_goes_first() {
+        use std::sync::atomic::AtomicU64;
+        let gate = Gate::new(1);
+        let cancel = AtomicBool::new(false);
+        let held = gate.enter(&cancel);
+        let rising = std::sync::Arc::new(AtomicU64::new(0));
+        let order = Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for name in ["steady", "rising"] {
+                let (gate, cancel, order, rising) = (&gate, &cancel, &order, &rising);
+                s.spawn(move || {
+                    if name == "rising" {
+                        let rising = std::sync::Arc::clone(rising);
+                        set_request_urgency(Urgency::new(move || rising.load(Ordering::Relaxed)));
+                    } else {
+                        set_request_priority(1);
+                    }
+                    let permit = gate.enter(cancel);
+                    order.lock().unwrap().push(name);
+                    drop(permit);
+                });
+                std::thread::sleep(Duration::from_millis(30));
+            }
+            // Both wait; the later one was less urgent when it came and is more urgent now.
+            rising.store(2, Ordering::Relaxed);
+            std::thread::sleep(Duration::from_millis(30));
+            drop(held);
+        });
+        assert_eq!(*order.lock().unwrap(), vec!["rising", "steady"]);
     }
 
     #[test]
