@@ -71,8 +71,8 @@ impl ClipSampler {
         &self.source.index().path
     }
 
-    /// The frames shown at `count` times spread over `[start_ms, end_ms)`, kept small (policies
-    /// read them scaled down). A frame shown at two of the times comes twice.
+    /// The frames shown at `count` times spread over `[start_ms, end_ms)`, kept as small as
+    /// the built-in policy reads them. A frame shown at two of the times comes twice.
     ///
     /// # Errors
     /// When a GOP cannot be decoded.
@@ -81,6 +81,20 @@ impl ClipSampler {
         start_ms: i64,
         end_ms: i64,
         count: usize,
+    ) -> Result<Vec<Frame>, VideoError> {
+        self.frames_within(start_ms, end_ms, count, (KEPT_WIDTH, KEPT_HEIGHT))
+    }
+
+    /// [`Self::frames`], each scaled down (never up) to fit `max_size` (width, height).
+    ///
+    /// # Errors
+    /// When a GOP cannot be decoded.
+    pub fn frames_within(
+        &mut self,
+        start_ms: i64,
+        end_ms: i64,
+        count: usize,
+        max_size: (u32, u32),
     ) -> Result<Vec<Frame>, VideoError> {
         if end_ms * NS_PER_MS > self.source.index().duration_ns() {
             // The file may have grown since it was opened (a stream recorded live).
@@ -117,7 +131,7 @@ impl ClipSampler {
                             frame_index,
                             picture
                                 .to_frame(frame_index, pts_ns)
-                                .downscaled(KEPT_WIDTH, KEPT_HEIGHT),
+                                .downscaled(max_size.0, max_size.1),
                         );
                     }
                     if frame_index >= last {
@@ -166,6 +180,12 @@ impl Memorizer {
     #[must_use]
     pub fn frames_per_clip(&self) -> usize {
         self.policy.frames_per_clip()
+    }
+
+    /// See [`MemorizationPolicy::frame_max_size`].
+    #[must_use]
+    pub fn frame_max_size(&self) -> (u32, u32) {
+        self.policy.frame_max_size()
     }
 
     #[must_use]
@@ -247,6 +267,7 @@ pub fn ingest(
     let spans = clip_spans(sampler.duration_ms(), clip_ms);
     let total = spans.len();
     let count = memorizer.frames_per_clip();
+    let max_size = memorizer.frame_max_size();
     let (tx, rx) = crossbeam_channel::bounded::<DecodedClip>(2);
     std::thread::scope(|scope| {
         let decode_spans = spans.clone();
@@ -254,7 +275,7 @@ pub fn ingest(
             .name("ingest-decode".to_owned())
             .spawn_scoped(scope, move || {
                 for (start_ms, end_ms) in decode_spans {
-                    let frames = sampler.frames(start_ms, end_ms, count);
+                    let frames = sampler.frames_within(start_ms, end_ms, count, max_size);
                     let failed = frames.is_err();
                     // The receiver is gone when the run stopped early.
                     if tx.send(frames.map(|f| (start_ms, end_ms, f))).is_err() || failed {
@@ -344,6 +365,7 @@ pub fn ingest_many(
                     let mut memorizer =
                         Memorizer::new(policy, "", lane).with_adapter(adapter.cloned());
                     let count = memorizer.frames_per_clip();
+                    let max_size = memorizer.frame_max_size();
                     while let Some(job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) {
                         if next.load(Ordering::Relaxed) >= jobs.len() {
                             all_open.store(true, Ordering::Relaxed);
@@ -370,7 +392,8 @@ pub fn ingest_many(
                                 .name(format!("ingest-{i}-decode"))
                                 .spawn_scoped(inner, move || {
                                     for (start_ms, end_ms) in spans {
-                                        let frames = sampler.frames(start_ms, end_ms, count);
+                                        let frames = sampler
+                                            .frames_within(start_ms, end_ms, count, max_size);
                                         let failed = frames.is_err();
                                         let clip = frames.map(|f| (start_ms, end_ms, f));
                                         if clips_tx.send(clip).is_err() || failed {
@@ -464,6 +487,26 @@ fn write_all(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frames_come_at_the_size_the_policy_reads_and_never_larger_than_the_video() {
+        let video = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("datasets/world-tempo/test/world-tempo-test-00/video.mp4");
+        let mut sampler = ClipSampler::open(&video).expect("the shipped stream opens");
+        let size = |frames: &[Frame]| (frames[0].width, frames[0].height);
+        // The built-in policy's small frames; a remote model's 448 px (the video is 320x180,
+        // so it gets the frames as they are); and a smaller limit keeps the aspect ratio.
+        let small = sampler.frames(0, 10_000, 3).expect("decodes");
+        assert_eq!((small.len(), size(&small)), (3, (KEPT_WIDTH, KEPT_HEIGHT)));
+        let remote = sampler
+            .frames_within(0, 10_000, 3, (448, 448))
+            .expect("decodes");
+        assert_eq!(size(&remote), (320, 180));
+        let limited = sampler
+            .frames_within(0, 10_000, 3, (160, 160))
+            .expect("decodes");
+        assert_eq!(size(&limited), (160, 90));
+    }
 
     #[test]
     fn clips_cover_the_stream_and_a_short_tail_is_left_out() {

@@ -195,7 +195,12 @@ fn run(
     for (start_ms, end_ms) in jobs {
         let _ = report.send(LiveEvent::Started { start_ms, end_ms });
         let outcome = sampler
-            .frames(start_ms, end_ms, memorizer.frames_per_clip())
+            .frames_within(
+                start_ms,
+                end_ms,
+                memorizer.frames_per_clip(),
+                memorizer.frame_max_size(),
+            )
             .map_err(|e| e.to_string())
             .and_then(|frames| {
                 memorizer.memorize(&frames, start_ms, end_ms).map_err(|e| {

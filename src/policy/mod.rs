@@ -58,6 +58,13 @@ pub trait MemorizationPolicy: Send {
     /// Frames the policy wants from each clip (spread evenly over it).
     fn frames_per_clip(&self) -> usize;
 
+    /// The largest frame (width, height) the policy reads: frames are scaled down to fit as
+    /// they are decoded, so that a clip in hand costs no more than that. The built-in policy
+    /// reads the world's small frames; a remote model reads what its images are sent at.
+    fn frame_max_size(&self) -> (u32, u32) {
+        (data::KEPT_WIDTH, data::KEPT_HEIGHT)
+    }
+
     /// Writes the memory of one clip.
     ///
     /// # Errors

@@ -4,8 +4,6 @@
 //! the preceding part). vLLM serves a Phase Two adapter under its own model name, so a lane
 //! maps to a model name; the built-in adapter input is not used here.
 
-use std::io::Cursor;
-
 use base64::Engine as _;
 use std::fmt::Write as _;
 
@@ -57,29 +55,46 @@ pub fn parse_description(reply: &str) -> Option<String> {
 }
 
 fn jpeg_data_url(frame: &Frame, max_side: u32) -> Result<String, String> {
-    let image = image::RgbaImage::from_raw(frame.width, frame.height, frame.rgba.to_vec())
-        .ok_or("a frame's pixels do not match its size")?;
-    let image = image::DynamicImage::ImageRgba8(image);
-    let scale = f64::from(max_side) / f64::from(frame.width.max(frame.height).max(1));
-    let image = if scale < 1.0 {
-        image.resize(
+    // Frames come decoded at most `max_side` (see `frame_max_size`); a larger one (a caller
+    // that decoded its own) is scaled down here.
+    let longest = frame.width.max(frame.height).max(1);
+    let small;
+    let frame = if longest > max_side {
+        let scale = f64::from(max_side) / f64::from(longest);
+        small = frame.downscaled(
             (f64::from(frame.width) * scale).round() as u32,
             (f64::from(frame.height) * scale).round() as u32,
-            image::imageops::FilterType::Triangle,
-        )
+        );
+        &small
     } else {
-        image
+        frame
     };
-    let mut jpeg = Cursor::new(Vec::new());
-    image
-        .to_rgb8()
-        .write_to(&mut jpeg, image::ImageFormat::Jpeg)
+    // RGBA to RGB in one pass, straight into the encoder: no image copies on the way.
+    let rgb: Vec<u8> = frame
+        .rgba
+        .chunks_exact(4)
+        .flat_map(|px| [px[0], px[1], px[2]])
+        .collect();
+    if rgb.len() != frame.width as usize * frame.height as usize * 3 {
+        return Err("a frame's pixels do not match its size".to_owned());
+    }
+    let mut jpeg = Vec::with_capacity(rgb.len() / 8);
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, JPEG_QUALITY)
+        .encode(
+            &rgb,
+            frame.width,
+            frame.height,
+            image::ExtendedColorType::Rgb8,
+        )
         .map_err(|e| e.to_string())?;
-    Ok(format!(
-        "data:image/jpeg;base64,{}",
-        base64::engine::general_purpose::STANDARD.encode(jpeg.into_inner())
-    ))
+    let mut url = String::with_capacity(32 + jpeg.len() * 4 / 3);
+    url.push_str("data:image/jpeg;base64,");
+    base64::engine::general_purpose::STANDARD.encode_string(&jpeg, &mut url);
+    Ok(url)
 }
+
+/// The quality images are sent at (the `image` crate's default, which the earlier code used).
+const JPEG_QUALITY: u8 = 75;
 
 impl MemorizationPolicy for RemotePolicy {
     fn name(&self) -> String {
@@ -88,6 +103,10 @@ impl MemorizationPolicy for RemotePolicy {
 
     fn frames_per_clip(&self) -> usize {
         self.frames.max(1)
+    }
+
+    fn frame_max_size(&self) -> (u32, u32) {
+        (self.max_side.max(1), self.max_side.max(1))
     }
 
     fn memorize(&mut self, clip: &ClipInput<'_>) -> Result<Written, PolicyError> {
