@@ -78,14 +78,15 @@ fn jpeg_data_url(frame: &Frame, max_side: u32) -> Result<String, String> {
     if rgb.len() != frame.width as usize * frame.height as usize * 3 {
         return Err("a frame's pixels do not match its size".to_owned());
     }
+    let (Ok(width), Ok(height)) = (u16::try_from(frame.width), u16::try_from(frame.height)) else {
+        return Err(format!(
+            "a {}x{} frame is too large for JPEG",
+            frame.width, frame.height
+        ));
+    };
     let mut jpeg = Vec::with_capacity(rgb.len() / 8);
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, JPEG_QUALITY)
-        .encode(
-            &rgb,
-            frame.width,
-            frame.height,
-            image::ExtendedColorType::Rgb8,
-        )
+    jpeg_encoder::Encoder::new(&mut jpeg, JPEG_QUALITY)
+        .encode(&rgb, width, height, jpeg_encoder::ColorType::Rgb)
         .map_err(|e| e.to_string())?;
     let mut url = String::with_capacity(32 + jpeg.len() * 4 / 3);
     url.push_str("data:image/jpeg;base64,");
