@@ -145,6 +145,48 @@ mod tests {
     use super::*;
 
     #[test]
+    fn frames_are_sent_as_jpeg_at_most_max_side_long() {
+        // A red left half and a blue right half, 320x180.
+        let (width, height) = (320_u32, 180_u32);
+        let rgba: Vec<u8> = (0..width * height)
+            .flat_map(|i| {
+                if i % width < width / 2 {
+                    [200, 30, 30, 255]
+                } else {
+                    [30, 30, 200, 255]
+                }
+            })
+            .collect();
+        let frame = Frame {
+            index: 0,
+            pts_ns: 0,
+            width,
+            height,
+            rgba: rgba.into(),
+        };
+        let decode = |url: String| {
+            let b64 = url
+                .strip_prefix("data:image/jpeg;base64,")
+                .expect("a JPEG data URL")
+                .to_owned();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .expect("base64");
+            image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg)
+                .expect("a JPEG that decodes")
+                .to_rgb8()
+        };
+        let full = decode(jpeg_data_url(&frame, 448).expect("encodes"));
+        assert_eq!(full.dimensions(), (320, 180));
+        let left = full.get_pixel(40, 90).0;
+        let right = full.get_pixel(280, 90).0;
+        assert!(left[0] > 150 && left[2] < 80, "{left:?}");
+        assert!(right[2] > 150 && right[0] < 80, "{right:?}");
+        let small = decode(jpeg_data_url(&frame, 160).expect("encodes"));
+        assert_eq!(small.dimensions(), (160, 90));
+    }
+
+    #[test]
     fn descriptions_are_read_after_a_think_part_and_bad_replies_are_none() {
         assert_eq!(
             parse_description(
