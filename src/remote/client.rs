@@ -10,6 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::time::Instant;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 
 use super::{Counters, Gate, RemoteError, RemoteSettings};
 
@@ -28,25 +31,18 @@ const RESOLVED_FOR: Duration = Duration::from_secs(60);
 /// millisecond or more while the server waited.
 #[derive(Debug, Default)]
 struct CachingResolver {
-    inner: ureq::unversioned::resolver::DefaultResolver,
-    known: std::sync::Mutex<
-        std::collections::HashMap<
-            String,
-            (
-                std::time::Instant,
-                ureq::unversioned::resolver::ResolvedSocketAddrs,
-            ),
-        >,
-    >,
+    inner: DefaultResolver,
+    /// `scheme://authority` to when it was resolved and to what.
+    known: std::sync::Mutex<HashMap<String, (Instant, ResolvedSocketAddrs)>>,
 }
 
-impl ureq::unversioned::resolver::Resolver for CachingResolver {
+impl Resolver for CachingResolver {
     fn resolve(
         &self,
         uri: &ureq::http::Uri,
         config: &ureq::config::Config,
         timeout: ureq::unversioned::transport::NextTimeout,
-    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
         let key = format!(
             "{}://{}",
             uri.scheme_str().unwrap_or_default(),
@@ -64,7 +60,7 @@ impl ureq::unversioned::resolver::Resolver for CachingResolver {
             return Ok(addrs.clone());
         }
         let addrs = self.inner.resolve(uri, config, timeout)?;
-        lock().insert(key, (std::time::Instant::now(), addrs.clone()));
+        lock().insert(key, (Instant::now(), addrs.clone()));
         Ok(addrs)
     }
 }

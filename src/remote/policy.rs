@@ -57,14 +57,9 @@ pub fn parse_description(reply: &str) -> Option<String> {
 fn jpeg_data_url(frame: &Frame, max_side: u32) -> Result<String, String> {
     // Frames come decoded at most `max_side` (see `frame_max_size`); a larger one (a caller
     // that decoded its own) is scaled down here.
-    let longest = frame.width.max(frame.height).max(1);
     let small;
-    let frame = if longest > max_side {
-        let scale = f64::from(max_side) / f64::from(longest);
-        small = frame.downscaled(
-            (f64::from(frame.width) * scale).round() as u32,
-            (f64::from(frame.height) * scale).round() as u32,
-        );
+    let frame = if frame.width.max(frame.height) > max_side {
+        small = frame.downscaled(max_side, max_side);
         &small
     } else {
         frame
