@@ -96,7 +96,7 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
         /// Streams in the batch (copies of the bundled world-tempo test streams, 12 clips each).
-        #[arg(long, default_value_t = 96)]
+        #[arg(long, default_value_t = 100)]
         streams: usize,
         #[arg(long, default_value_t = 200)]
         delay_ms: u64,

@@ -39,7 +39,9 @@ impl Urgency {
         Self(std::sync::Arc::new(rank))
     }
 
-    fn now(&self) -> u64 {
+    /// The urgency at this moment (higher goes first).
+    #[must_use]
+    pub fn now(&self) -> u64 {
         (self.0)()
     }
 }
