@@ -22,7 +22,11 @@
 //!   steering adapter. No egui.
 //! - [`eval`]: streaming evaluation: answerers, replay at ask times, Acc/Cov/Prec with
 //!   intervals, result tables and plotters charts. No egui.
+//! - [`remote`]: the OpenAI-compatible backend: a chat client (a gate for requests in flight,
+//!   retries with backoff, request/token/cost counters), the remote policy, answerer and judge,
+//!   and a local mock server for tests and benches. No egui.
 //! - [`fsutil`]: atomic file writes (temp file, sync, rename), shared by every writer.
+//! - [`alloc`]: glibc allocator tuning for long batches (the crate's only `unsafe` code).
 //! - [`timefmt`]: time parsing and `HH:MM:SS.mmm` formatting.
 //! - [`demo`]: the bundled demo projects (built from a shipped world stream, and TaskMem's
 //!   project-page memories) and the presentation script's parser. No egui.
@@ -30,6 +34,7 @@
 //!   `ingest`, `train`, `eval`, `chart`).
 //! - [`app`]: the egui application; panels emit `AppCommand`s applied in one place per frame.
 
+pub mod alloc;
 pub mod app;
 pub mod cli;
 pub mod demo;

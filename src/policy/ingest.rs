@@ -290,7 +290,7 @@ pub fn ingest(
 }
 
 /// How urgent a stream's next request is at a remote gate, for the stream taken `opened`-th
-/// of a batch of `streams`, with `clips_left` clips to go (this one included); asked again each
+/// of a batch, with `clips_left` clips to go (this one included); asked again each
 /// time the gate picks. While streams still wait to be opened, the stream opened first goes
 /// first: half the streams in hand run at the server's pace while the others wait with their
 /// next clip decoded, so streams end, and new ones open, a few at a time, and a freed place
@@ -301,12 +301,11 @@ pub fn ingest(
 /// clips go one by one, and one left with many clips would otherwise run alone at the end.
 fn batch_urgency(
     opened: usize,
-    streams: usize,
     clips_left: u64,
     all_open: &Arc<std::sync::atomic::AtomicBool>,
 ) -> crate::remote::Urgency {
     let all_open = Arc::clone(all_open);
-    let earlier_first = u64::try_from(streams.saturating_sub(opened)).unwrap_or(u64::MAX);
+    let earlier_first = u64::MAX - u64::try_from(opened).unwrap_or(u64::MAX);
     crate::remote::Urgency::new(move || {
         if all_open.load(std::sync::atomic::Ordering::Relaxed) {
             1 + clips_left
@@ -315,25 +314,6 @@ fn batch_urgency(
         }
     })
 }
-
-/// Hands memory freed by finished work (a stream's decoder, earlier clips' frames and request
-/// bodies) back to the system. glibc keeps freed chunks in its arenas for reuse, and with many
-/// threads taking turns at a few arenas those chunks scatter: a long batch's footprint would
-/// creep up with the number of streams it has finished, not with the streams in hand. Called
-/// by a stream's decoding thread once it is done, while the stream's last request is still on
-/// the wire, so a batch's requests do not wait for it (it takes a few ms).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[allow(unsafe_code)]
-fn release_freed_memory() {
-    // SAFETY: `malloc_trim` only returns free pages of glibc's own heaps to the kernel; it
-    // takes each arena's lock and touches no memory in use.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn release_freed_memory() {}
 
 type DecodedClip = Result<(i64, i64, Vec<Frame>), VideoError>;
 
@@ -397,7 +377,7 @@ pub fn ingest_many(
                         let Some(job) = jobs.get(opened) else {
                             break;
                         };
-                        if next.load(Ordering::Relaxed) >= jobs.len() {
+                        if opened + 1 >= jobs.len() {
                             all_open.store(true, Ordering::Relaxed);
                         }
                         memorizer.start_stream(&job.stream);
@@ -430,8 +410,10 @@ pub fn ingest_many(
                                             return;
                                         }
                                     }
+                                    // Off the hot path: the stream's last request is
+                                    // still on the wire.
                                     drop(sampler);
-                                    release_freed_memory();
+                                    crate::alloc::release_freed_memory();
                                 });
                             if let Err(e) = decoder {
                                 let _ = tx.send(Err(IngestError::Thread(e)));
@@ -443,10 +425,7 @@ pub fn ingest_many(
                                     return true;
                                 }
                                 crate::remote::set_request_urgency(batch_urgency(
-                                    opened,
-                                    jobs.len(),
-                                    left,
-                                    all_open,
+                                    opened, left, all_open,
                                 ));
                                 left = left.saturating_sub(1);
                                 let entry = clip.map_err(IngestError::from).and_then(
@@ -549,10 +528,10 @@ mod tests {
     fn a_batch_runs_its_earliest_streams_first_then_evens_out_the_clips_left() {
         use std::sync::atomic::{AtomicBool, Ordering};
         let all_open = Arc::new(AtomicBool::new(false));
-        // Stream 3 of 100 with 2 clips to go, stream 40 with 12: while streams wait to be
+        // Stream 3 with 2 clips to go, stream 40 with 12: while streams wait to be
         // opened, the earlier stream goes first (so streams end a few at a time)...
-        let early = batch_urgency(3, 100, 2, &all_open);
-        let late = batch_urgency(40, 100, 12, &all_open);
+        let early = batch_urgency(3, 2, &all_open);
+        let late = batch_urgency(40, 12, &all_open);
         assert!(early.now() > late.now());
         // ...and once every stream is open, the one with most clips left (so all end together).
         all_open.store(true, Ordering::Relaxed);
