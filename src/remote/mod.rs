@@ -96,9 +96,17 @@ impl RemoteSettings {
     /// in `OPENAI_API_KEY`.
     #[must_use]
     pub fn from_env(model: &str) -> Self {
+        Self::from_vars(model, |name| std::env::var(name).ok())
+    }
+
+    /// [`Self::from_env`] reading the environment through `var`, so that a test need not
+    /// change the process's environment.
+    #[must_use]
+    pub fn from_vars(model: &str, var: impl Fn(&str) -> Option<String>) -> Self {
         Self {
-            base_url: std::env::var("OPENAI_BASE_URL")
-                .unwrap_or_else(|_| "https://api.openai.com/v1".to_owned()),
+            base_url: var("OPENAI_BASE_URL")
+                .filter(|url| !url.trim().is_empty())
+                .unwrap_or_else(|| "https://api.openai.com/v1".to_owned()),
             model: model.to_owned(),
             api_key_env: "OPENAI_API_KEY".to_owned(),
             timeout_s: 120,
@@ -260,6 +268,25 @@ impl Drop for Permit<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_defaults_are_the_openai_sdks_and_the_key_is_named_never_read() {
+        let plain = RemoteSettings::from_vars("m", |_| None);
+        assert_eq!(plain.base_url, "https://api.openai.com/v1");
+        assert_eq!(plain.api_key_env, "OPENAI_API_KEY");
+        assert_eq!(plain.model, "m");
+        let served = RemoteSettings::from_vars("m", |name| {
+            (name == "OPENAI_BASE_URL").then(|| "http://127.0.0.1:8000/v1".to_owned())
+        });
+        assert_eq!(served.base_url, "http://127.0.0.1:8000/v1");
+        // The settings hold the key's name only: a key in the environment is not copied in.
+        let with_key = RemoteSettings::from_vars("m", |name| {
+            (name == "OPENAI_API_KEY").then(|| "sk-secret".to_owned())
+        });
+        assert!(!format!("{with_key:?}").contains("sk-secret"));
+        let blank = RemoteSettings::from_vars("m", |_| Some("  ".to_owned()));
+        assert_eq!(blank.base_url, "https://api.openai.com/v1");
+    }
 
     #[test]
     fn the_gate_lets_limit_requests_through_and_a_cancel_frees_a_waiter() {
