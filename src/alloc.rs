@@ -40,22 +40,42 @@ pub fn release_freed_memory() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub fn release_freed_memory() {}
 
-/// Keeps freed memory in the process instead of handing it back at once: a training step
-/// allocates and frees the same few tensors of 10-30 MB hundreds of times, and glibc would
-/// otherwise map each afresh (and the kernel zero its pages) every time. For a training run
-/// only; the memory it keeps is what one step needs.
+/// Keeps freed memory in the process instead of handing it back at once, until the returned
+/// guard drops: a training step allocates and frees the same few tensors of 10-30 MB hundreds
+/// of times, and glibc would otherwise map each afresh (and the kernel zero its pages) every
+/// time. The guard puts glibc's thresholds back at their defaults and hands what was kept
+/// back, so an app that trained once does not hold that memory for the rest of its life.
+#[must_use = "memory is kept only while the guard lives"]
+pub fn keep_freed_memory() -> KeptMemory {
+    // glibc's largest mmap threshold on 64-bit systems; a larger value is refused.
+    const MMAP_THRESHOLD: i32 = 32 * 1024 * 1024;
+    set_thresholds(MMAP_THRESHOLD, i32::MAX);
+    KeptMemory(())
+}
+
+/// See [`keep_freed_memory`].
+#[derive(Debug)]
+pub struct KeptMemory(());
+
+impl Drop for KeptMemory {
+    fn drop(&mut self) {
+        // glibc's defaults for both (128 KiB).
+        const DEFAULT_THRESHOLD: i32 = 128 * 1024;
+        set_thresholds(DEFAULT_THRESHOLD, DEFAULT_THRESHOLD);
+        release_freed_memory();
+    }
+}
+
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
-pub fn keep_freed_memory() {
-    // glibc's largest mmap threshold on 64-bit systems; a larger value is refused.
-    const MMAP_THRESHOLD: libc::c_int = 32 * 1024 * 1024;
+fn set_thresholds(mmap: i32, trim: i32) {
     // SAFETY: `mallopt` only sets tuning parameters of the allocator, and a refusal (0)
-    // leaves glibc's default in place.
+    // leaves the value before in place.
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, libc::c_int::MAX);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, mmap);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, trim);
     }
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-pub fn keep_freed_memory() {}
+fn set_thresholds(_mmap: i32, _trim: i32) {}
