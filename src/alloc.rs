@@ -43,8 +43,9 @@ pub fn release_freed_memory() {}
 /// Keeps freed memory in the process instead of handing it back at once, until the returned
 /// guard drops: a training step allocates and frees the same few tensors of 10-30 MB hundreds
 /// of times, and glibc would otherwise map each afresh (and the kernel zero its pages) every
-/// time. The guard puts glibc's thresholds back at their defaults and hands what was kept
-/// back, so an app that trained once does not hold that memory for the rest of its life.
+/// time. The guard puts glibc's thresholds back at their starting values (the mmap threshold
+/// then stays at 128 KiB instead of adapting, as glibc has no way to turn adapting back on)
+/// and hands what was kept back, so an app that trained once does not hold that memory.
 #[must_use = "memory is kept only while the guard lives"]
 pub fn keep_freed_memory() -> KeptMemory {
     // glibc's largest mmap threshold on 64-bit systems; a larger value is refused.
@@ -59,7 +60,7 @@ pub struct KeptMemory(());
 
 impl Drop for KeptMemory {
     fn drop(&mut self) {
-        // glibc's defaults for both (128 KiB).
+        // glibc's starting values for both (128 KiB).
         const DEFAULT_THRESHOLD: i32 = 128 * 1024;
         set_thresholds(DEFAULT_THRESHOLD, DEFAULT_THRESHOLD);
         release_freed_memory();

@@ -26,7 +26,8 @@
 //!   retries with backoff, request/token/cost counters), the remote policy, answerer and judge,
 //!   and a local mock server for tests and benches. No egui.
 //! - [`fsutil`]: atomic file writes (temp file, sync, rename), shared by every writer.
-//! - [`alloc`]: glibc allocator tuning for long batches (the crate's only `unsafe` code).
+//! - [`alloc`]: glibc allocator tuning for long batches and training runs (the crate's only
+//!   `unsafe` code).
 //! - [`timefmt`]: time parsing and `HH:MM:SS.mmm` formatting.
 //! - [`demo`]: the bundled demo projects (built from a shipped world stream, and TaskMem's
 //!   project-page memories) and the presentation script's parser. No egui.
