@@ -84,7 +84,7 @@ impl Default for EvaluationPanel {
             remote: false,
             base_url: String::new(),
             answer_model: String::new(),
-            api_key_env: "OPENAI_API_KEY".to_owned(),
+            api_key_env: crate::remote::DEFAULT_API_KEY_ENV.to_owned(),
             prices: crate::remote::Prices::default(),
             counters: None,
             client_cancel: None,

@@ -2053,7 +2053,7 @@ impl TaskMemApp {
                         ui.label("API key variable");
                         ui.add(
                             egui::TextEdit::singleline(&mut self.settings.remote_api_key_env)
-                                .hint_text("OPENAI_API_KEY")
+                                .hint_text(crate::remote::DEFAULT_API_KEY_ENV)
                                 .desired_width(260.0),
                         )
                         .on_hover_text("The name of the environment variable holding the key; the key is never stored");

@@ -32,7 +32,7 @@ pub struct RemoteArgs {
     #[arg(long)]
     pub base_url: Option<String>,
     /// The environment variable that holds the API key (the key itself is never written).
-    #[arg(long, default_value = "OPENAI_API_KEY")]
+    #[arg(long, default_value = crate::remote::DEFAULT_API_KEY_ENV)]
     pub api_key_env: String,
     /// Seconds before a request is given up.
     #[arg(long, default_value_t = 120)]

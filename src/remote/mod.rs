@@ -75,6 +75,10 @@ pub fn request_urgency() -> Option<Urgency> {
     URGENCY.with(|u| u.borrow().clone())
 }
 
+/// The environment variable that holds the API key unless a setting names another (the
+/// `OpenAI` SDKs' own).
+pub const DEFAULT_API_KEY_ENV: &str = "OPENAI_API_KEY";
+
 /// Where and how to reach the endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RemoteSettings {
@@ -108,7 +112,7 @@ impl RemoteSettings {
                 .filter(|url| !url.trim().is_empty())
                 .unwrap_or_else(|| "https://api.openai.com/v1".to_owned()),
             model: model.to_owned(),
-            api_key_env: "OPENAI_API_KEY".to_owned(),
+            api_key_env: DEFAULT_API_KEY_ENV.to_owned(),
             timeout_s: 120,
             retries: 3,
             backoff_ms: 500,
