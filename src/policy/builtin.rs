@@ -24,7 +24,7 @@ pub struct Config {
     pub frame_width: usize,
     pub frame_height: usize,
     pub patch: usize,
-    /// The side of the sub-patches a patch's stem reads first (a shared linear layer and a ReLU
+    /// The side of the sub-patches a patch's stem reads first (a shared linear layer and a `ReLU`
     /// over each, then one linear layer over the patch's sub-patch features), so that a large
     /// patch still sees objects a few pixels wide. 0 (or a side that does not divide `patch`,
     /// or no `stem_channels`): no stem, one linear layer over the patch's pixels, as in the
@@ -110,7 +110,10 @@ impl Config {
     /// the whole patch when there is no stem.
     #[must_use]
     pub fn block(&self) -> usize {
-        if self.sub_patch == 0 || self.stem_channels == 0 || self.patch % self.sub_patch != 0 {
+        if self.sub_patch == 0
+            || self.stem_channels == 0
+            || !self.patch.is_multiple_of(self.sub_patch)
+        {
             self.patch
         } else {
             self.sub_patch
@@ -334,11 +337,11 @@ impl EncoderLayer {
         let h = self.ln1.forward(x)?;
         let attended = match frame_tokens {
             Some(per_frame) => {
-                let (b, n, d) = h.dims3()?;
-                let frames = h.reshape((b * n / per_frame, per_frame, d))?;
+                let (batch, tokens, dim) = h.dims3()?;
+                let frames = h.reshape((batch * tokens / per_frame, per_frame, dim))?;
                 self.attn
                     .forward(&frames, &frames, None)?
-                    .reshape((b, n, d))?
+                    .reshape((batch, tokens, dim))?
             }
             None => self.attn.forward(&h, &h, None)?,
         };
@@ -1156,6 +1159,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::many_single_char_names, clippy::similar_names)]
     fn a_patch_is_laid_out_block_by_block_so_the_stem_reads_each_sub_patch_whole() {
         // One frame at the model's size, white but for one black pixel.
         let cfg = Config::tiny(10);
@@ -1171,7 +1175,9 @@ mod tests {
             rgba: rgba.into(),
         };
         let p = clip_patches(&[frame], &cfg);
-        let black: Vec<usize> = (0..p.len()).filter(|&i| p[i] < 0.0).collect();
+        // The one frame fills every frame slot; the first slot is enough.
+        let first_frame = cfg.patches_per_frame() * cfg.patch_dim();
+        let black: Vec<usize> = (0..first_frame).filter(|&i| p[i] < 0.0).collect();
         // Patch (1, 0) of a 4-px grid; within it block (1, 1) of 2-px blocks; row 0, column 1.
         let (patch, block, s) = (cfg.patch, cfg.block(), cfg.block());
         let patch_index = (y / patch) * (w / patch) + x / patch;
@@ -1223,11 +1229,21 @@ mod tests {
         let cfg: Config = serde_json::from_value(old).unwrap();
         assert_eq!((cfg.block(), cfg.frame_local_layers), (cfg.patch, 0));
         let (varmap, m) = model(&cfg);
-        assert!(!varmap.data().lock().unwrap().contains_key("patch_stem.weight"));
+        assert!(
+            !varmap
+                .data()
+                .lock()
+                .unwrap()
+                .contains_key("patch_stem.weight")
+        );
         let vision = m.encode(&patches(&cfg, 0.1)).unwrap();
         assert_eq!(
             vision.dims3().unwrap(),
-            (1, cfg.frames_per_clip * cfg.patches_per_frame(), cfg.d_model)
+            (
+                1,
+                cfg.frames_per_clip * cfg.patches_per_frame(),
+                cfg.d_model
+            )
         );
     }
 }

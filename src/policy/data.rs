@@ -58,8 +58,8 @@ pub struct ClipExample {
     pub truth: ClipTruth,
 }
 
-/// The room the clip starts in, then who was seen there in face order ("I am in the kitchen.
-/// <face_1> and <face_3> stay in the kitchen."): facts that every frame showing a person makes
+/// The room the clip starts in, then who was seen there in face order (`I am in the kitchen.
+/// <face_1> and <face_3> stay in the kitchen.`): facts that every frame showing a person makes
 /// plain (people are the largest things drawn, their face number on them), written the same
 /// way every time so that they can be learnt. A clip with nobody in it gets the room alone.
 #[must_use]
@@ -73,7 +73,7 @@ pub fn seen_target(truth: &ClipTruth, vocab: &Vocab) -> Vec<u32> {
     let mut text = format!("I am in the {}.", room.name());
     if !faces.is_empty() {
         let who: Vec<String> = faces.iter().map(|f| format!("<face_{f}>")).collect();
-        text.push_str(&format!(" {} stay in the {}.", who.join(" and "), room.name()));
+        text = format!("{text} {} stay in the {}.", who.join(" and "), room.name());
     }
     vocab.encode(&text)
 }

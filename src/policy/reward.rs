@@ -308,7 +308,7 @@ pub fn score(
     let before: BTreeSet<String> = previous
         .map(|p| statements(p).claims.iter().map(Claim::canonical).collect())
         .unwrap_or_default();
-    let mut repeated = 0;
+    let mut repeated = 0usize;
     for claim in &parsed.claims {
         let fact = claim.canonical();
         if before.contains(&fact) || distinct.contains(&fact) {
@@ -425,7 +425,10 @@ mod tests {
             (once.richness - 1.0).abs() < 1e-9 && (twice.richness - 1.0).abs() < 1e-9,
             "{once:?} {twice:?}"
         );
-        assert_eq!(twice.true_claims, 2, "both statements are still true claims");
+        assert_eq!(
+            twice.true_claims, 2,
+            "both statements are still true claims"
+        );
         let people = score(
             &format!("I am in the {room}. {face} stay in the {room}."),
             None,

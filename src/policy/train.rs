@@ -198,19 +198,18 @@ pub fn warm_up(
             .iter()
             .flat_map(|e| super::data::aux_labels(&e.truth))
             .collect();
-        let aux = Tensor::from_vec(aux, (picked.len(), super::builtin::AUX_LABELS), &Device::Cpu)?;
-        let (nll, aux_loss) = trainable.model.nll_and_aux(
-            &batch.patches,
-            &batch.contexts,
-            &batch.targets,
-            &aux,
+        let aux = Tensor::from_vec(
+            aux,
+            (picked.len(), super::builtin::AUX_LABELS),
+            &Device::Cpu,
         )?;
+        let (nll, aux_loss) =
+            trainable
+                .model
+                .nll_and_aux(&batch.patches, &batch.contexts, &batch.targets, &aux)?;
         let loss = (&nll + (aux_loss.clone() * settings.aux_weight)?)?;
         opt.backward_step(&loss)?;
         let value = nll.to_scalar::<f32>()?;
-        if step % 25 == 0 {
-            eprintln!("step {step} nll {value:.3} aux {:.4}", aux_loss.to_scalar::<f32>()?);
-        }
         losses.push(value);
         let progress = Progress {
             step: step + 1,
