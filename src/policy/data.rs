@@ -13,8 +13,8 @@ use crate::video::{Frame, OpenOptions, VideoSource, parallel_decode_all};
 use crate::world::truth::ClipTruth;
 
 /// Frames are kept at this size between decoding and cutting patches.
-pub(crate) const KEPT_WIDTH: u32 = 128;
-pub(crate) const KEPT_HEIGHT: u32 = 72;
+pub(crate) const KEPT_WIDTH: u32 = 256;
+pub(crate) const KEPT_HEIGHT: u32 = 144;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
@@ -52,7 +52,52 @@ pub struct ClipExample {
     /// The preceding clip's reference, tokenized (empty for the first clip).
     pub context: Vec<u32>,
     pub target: Vec<u32>,
+    /// The clip's room and who wears what, people in face order, tokenized: the warm-up's
+    /// second kind of target ([`seen_target`]).
+    pub seen_target: Vec<u32>,
     pub truth: ClipTruth,
+}
+
+/// The room the clip starts in, then who was seen there in face order (`I am in the kitchen.
+/// <face_1> and <face_3> stay in the kitchen.`): facts that every frame showing a person makes
+/// plain (people are the largest things drawn, their face number on them), written the same
+/// way every time so that they can be learnt. A clip with nobody in it gets the room alone.
+#[must_use]
+pub fn seen_target(truth: &ClipTruth, vocab: &Vocab) -> Vec<u32> {
+    let Some(room) = truth.rooms.first() else {
+        return Vec::new();
+    };
+    let mut faces: Vec<u8> = truth.people.iter().map(|p| p.face).collect();
+    faces.sort_unstable();
+    faces.dedup();
+    let mut text = format!("I am in the {}.", room.name());
+    if !faces.is_empty() {
+        let who: Vec<String> = faces.iter().map(|f| format!("<face_{f}>")).collect();
+        text = format!("{text} {} stay in the {}.", who.join(" and "), room.name());
+    }
+    vocab.encode(&text)
+}
+
+/// The auxiliary labels of a clip (see [`super::builtin::AUX_LABELS`]): rooms seen, faces
+/// seen, and each seen face's outfit color.
+#[must_use]
+pub fn aux_labels(truth: &ClipTruth) -> Vec<f32> {
+    use crate::world::model::{Color, Room};
+    let mut labels = vec![0.0f32; super::builtin::AUX_LABELS];
+    for room in &truth.rooms {
+        if let Some(i) = Room::ALL.iter().position(|r| r == room) {
+            labels[i] = 1.0;
+        }
+    }
+    for p in &truth.people {
+        let face = usize::from(p.face.saturating_sub(1)).min(3);
+        labels[4 + face] = 1.0;
+        if let Some(c) = Color::ALL.iter().position(|c| *c == p.outfit) {
+            labels[8 + face * 10 + c] = 1.0;
+            labels[48 + c] = 1.0;
+        }
+    }
+    labels
 }
 
 /// The frame times sampled from the clip `[start_ms, end_ms)`: evenly spread, mid-interval.
@@ -178,6 +223,7 @@ fn examples_in_order(
                 patches: clip_patches(&frames, cfg),
                 context: std::mem::replace(&mut previous, target.clone()),
                 target,
+                seen_target: seen_target(&clip, vocab),
                 truth: clip,
             }
         })
@@ -234,6 +280,35 @@ pub fn simulated_examples(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_seen_target_is_the_room_then_who_was_seen_in_face_order_all_true() {
+        use crate::policy::reward::{is_true, statements};
+        use crate::world::sim::{Simulation, WorldParams};
+        let vocab = Vocab::world();
+        let sim = Simulation::run(&WorldParams::new(7, 300_000));
+        let mut most_people = 0;
+        for clip in crate::world::truth::clips(&sim) {
+            let text = vocab.decode(&seen_target(&clip, &vocab));
+            let parsed = statements(&text);
+            assert_eq!(parsed.malformed, 0, "{text}");
+            let expected = if clip.people.is_empty() { 1 } else { 2 };
+            assert_eq!(parsed.claims.len(), expected, "{text}");
+            assert!(text.starts_with("I am in the "), "{text}");
+            assert!(parsed.claims.iter().all(|c| is_true(c, &clip)), "{text}");
+            let mut sorted: Vec<u8> = clip.people.iter().map(|p| p.face).collect();
+            sorted.sort_unstable();
+            sorted.dedup();
+            let written: Vec<u8> = text
+                .split("<face_")
+                .skip(1)
+                .filter_map(|rest| rest.split('>').next()?.parse().ok())
+                .collect();
+            assert_eq!(written, sorted, "{text}");
+            most_people = most_people.max(clip.people.len());
+        }
+        assert!(most_people >= 2, "some clip shows two people or more");
+    }
 
     #[test]
     fn samples_are_spread_over_the_clip() {

@@ -9,18 +9,20 @@ use serde::Serialize;
 use super::builtin::{Generated, MemorizerModel, Sampling};
 use super::data::ClipExample;
 use super::lang::Vocab;
-use super::reward::{RewardWeights, is_true, score, statements};
+use super::reward::{RewardWeights, distinct, is_true, score, statements};
 
 /// What a policy's memories are worth on a set of clips.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct Quality {
     pub descriptions: usize,
+    /// Facts stated, each description's repeats counted once.
     pub claims: usize,
     pub true_claims: usize,
     /// True claims / claims.
     pub precision: f64,
     pub true_facts_per_description: f64,
-    /// Share of claims already made by the preceding description.
+    /// Share of the sentences' claims that say again what the preceding description or an
+    /// earlier sentence said.
     pub repetition_rate: f64,
     /// Descriptions that do not parse as the world's sentences.
     pub format_failures: usize,
@@ -54,6 +56,7 @@ pub fn evaluate_showing(
     let n = cfg.frames_per_clip * cfg.patches_per_frame();
     let mut quality = Quality::default();
     let mut repeated = 0.0;
+    let mut stated = 0;
     let mut previous: Option<(String, Vec<u32>)> = None;
     for example in examples {
         // A new stream starts without context.
@@ -72,10 +75,10 @@ pub fn evaluate_showing(
         let text = vocab.decode(&written.tokens);
         let before = (!context.is_empty()).then(|| vocab.decode(&context));
         on_written(example, &text);
-        for claim in statements(&text).claims {
+        for claim in distinct(&statements(&text).claims) {
             let slot = &mut quality.by_kind[claim.kind()];
             slot.0 += 1;
-            slot.1 += usize::from(is_true(&claim, &example.truth));
+            slot.1 += usize::from(is_true(claim, &example.truth));
         }
         let terms = score(
             &text,
@@ -85,8 +88,9 @@ pub fn evaluate_showing(
             cfg.max_output_tokens,
         );
         quality.descriptions += 1;
-        quality.claims += terms.claims;
-        quality.true_claims += terms.true_claims;
+        quality.claims += terms.distinct_claims;
+        quality.true_claims += terms.distinct_true_claims;
+        stated += terms.claims;
         repeated += terms.repetition * terms.claims as f64;
         if terms.format < 0.0 {
             quality.format_failures += 1;
@@ -96,7 +100,7 @@ pub fn evaluate_showing(
     quality.precision = ratio(quality.true_claims as f64, quality.claims as f64);
     quality.true_facts_per_description =
         ratio(quality.true_claims as f64, quality.descriptions as f64);
-    quality.repetition_rate = ratio(repeated, quality.claims as f64);
+    quality.repetition_rate = ratio(repeated, stated as f64);
     Ok(quality)
 }
 

@@ -156,6 +156,36 @@ impl Claim {
     }
 }
 
+impl Claim {
+    /// The fact a claim states, written one way, so that the same fact said twice in other
+    /// words ("I look around the office." beside "I am in the office.", or one face named
+    /// twice) counts once towards richness.
+    #[must_use]
+    pub fn canonical(&self) -> String {
+        match self {
+            Self::Fact(f) => f.clone(),
+            Self::LookAround { room } => format!("I am in the {room}."),
+            Self::Reads { surface, text } => format!("The {surface} reads \"{text}\"."),
+            Self::Stay { faces, room } => {
+                let mut faces = faces.clone();
+                faces.sort();
+                faces.dedup();
+                format!("{} stay in the {room}.", faces.join(" and "))
+            }
+        }
+    }
+}
+
+/// The claims in order, each fact once (by [`Claim::canonical`]).
+#[must_use]
+pub fn distinct(claims: &[Claim]) -> Vec<&Claim> {
+    let mut seen = BTreeSet::new();
+    claims
+        .iter()
+        .filter(|c| seen.insert(c.canonical()))
+        .collect()
+}
+
 /// Whether a claim is true of the clip.
 #[must_use]
 pub fn is_true(claim: &Claim, truth: &ClipTruth) -> bool {
@@ -206,16 +236,21 @@ pub fn is_well_formed(claim: &Claim, vocab: &super::lang::Vocab) -> bool {
 pub struct RewardTerms {
     /// 1 when every sentence is in the world's language, else -1.
     pub format: f64,
-    /// True claims / claims (0 when there are none).
+    /// Distinct true facts / distinct facts stated (0 when there are none).
     pub correctness: f64,
-    /// Claims also made by the preceding description / claims.
+    /// Claims that say again a fact of the preceding description or of an earlier sentence of
+    /// this one / claims.
     pub repetition: f64,
     /// 1 within the token budget, falling by the share over it.
     pub length: f64,
     /// Distinct true claims (normalized within a group by the trainer).
     pub richness: f64,
+    /// Claims as stated, repeats included.
     pub claims: usize,
     pub true_claims: usize,
+    /// Distinct facts stated (the denominator of precision) and how many of them are true.
+    pub distinct_claims: usize,
+    pub distinct_true_claims: usize,
 }
 
 /// How much each term counts in the scalar reward.
@@ -265,35 +300,33 @@ pub fn score(
     let well_formed =
         parsed.malformed == 0 && parsed.claims.iter().all(|c| is_well_formed(c, vocab));
     let claims = parsed.claims.len();
-    let true_set: BTreeSet<String> = parsed
-        .claims
-        .iter()
-        .filter(|c| is_true(c, truth))
-        .map(|c| format!("{c:?}"))
-        .collect();
     let true_claims = parsed.claims.iter().filter(|c| is_true(c, truth)).count();
+    // Judged fact by fact: a claim said again (here, or in the preceding description) adds no
+    // fact, so it neither dilutes a false claim nor counts as richness, and it is repetition.
+    let mut distinct: BTreeSet<String> = BTreeSet::new();
+    let mut true_set: BTreeSet<String> = BTreeSet::new();
     let before: BTreeSet<String> = previous
-        .map(|p| {
-            statements(p)
-                .claims
-                .iter()
-                .map(|c| format!("{c:?}"))
-                .collect()
-        })
+        .map(|p| statements(p).claims.iter().map(Claim::canonical).collect())
         .unwrap_or_default();
-    let repeated = parsed
-        .claims
-        .iter()
-        .filter(|c| before.contains(&format!("{c:?}")))
-        .count();
+    let mut repeated = 0usize;
+    for claim in &parsed.claims {
+        let fact = claim.canonical();
+        if before.contains(&fact) || distinct.contains(&fact) {
+            repeated += 1;
+        }
+        if is_true(claim, truth) {
+            true_set.insert(fact.clone());
+        }
+        distinct.insert(fact);
+    }
     let tokens = vocab.encode(description).len();
     let over = tokens.saturating_sub(budget_tokens) as f64 / budget_tokens.max(1) as f64;
     RewardTerms {
         format: if well_formed && claims > 0 { 1.0 } else { -1.0 },
-        correctness: if claims == 0 {
+        correctness: if distinct.is_empty() {
             0.0
         } else {
-            true_claims as f64 / claims as f64
+            true_set.len() as f64 / distinct.len() as f64
         },
         repetition: if claims == 0 {
             0.0
@@ -304,6 +337,8 @@ pub fn score(
         richness: true_set.len() as f64,
         claims,
         true_claims,
+        distinct_claims: distinct.len(),
+        distinct_true_claims: true_set.len(),
     }
 }
 
@@ -365,5 +400,53 @@ mod tests {
         let w = RewardWeights::default();
         assert!(good.total(&w, 0.0) > wrong.total(&w, 0.0));
         assert!(good.total(&w, 0.0) > repeated.total(&w, 0.0));
+    }
+
+    #[test]
+    fn the_same_fact_said_twice_counts_once_towards_richness() {
+        let vocab = Vocab::world();
+        let sim = Simulation::run(&WorldParams::new(7, 300_000));
+        let clips = crate::world::truth::clips(&sim);
+        let clip = clips
+            .iter()
+            .find(|c| !c.people.is_empty())
+            .expect("someone is seen in five minutes");
+        let room = clip.rooms[0].name();
+        let face = format!("<face_{}>", clip.people[0].face);
+        let once = score(&format!("I am in the {room}."), None, clip, &vocab, 80);
+        let twice = score(
+            &format!("I am in the {room}. I look around the {room}."),
+            None,
+            clip,
+            &vocab,
+            80,
+        );
+        assert!(
+            (once.richness - 1.0).abs() < 1e-9 && (twice.richness - 1.0).abs() < 1e-9,
+            "{once:?} {twice:?}"
+        );
+        assert_eq!(
+            twice.true_claims, 2,
+            "both statements are still true claims"
+        );
+        let people = score(
+            &format!("I am in the {room}. {face} stay in the {room}."),
+            None,
+            clip,
+            &vocab,
+            80,
+        );
+        let doubled = score(
+            &format!("I am in the {room}. {face} and {face} stay in the {room}."),
+            None,
+            clip,
+            &vocab,
+            80,
+        );
+        assert!(
+            (people.richness - 2.0).abs() < 1e-9 && (doubled.richness - 2.0).abs() < 1e-9,
+            "{people:?} {doubled:?}"
+        );
+        assert!((people.correctness - 1.0).abs() < 1e-9);
     }
 }

@@ -17,6 +17,16 @@ pub struct WarmupSettings {
     pub batch: usize,
     pub learning_rate: f64,
     pub seed: u64,
+    /// The share of targets that are the clip's [`ClipExample::seen_target`] instead of its
+    /// reference description: the references tell events, which the model rarely gets right,
+    /// and never who wears what.
+    pub seen_share: f64,
+    /// How much the auxiliary head's loss (which rooms and faces the frames show, and in which
+    /// colors) counts beside the next-token loss: it makes the encoder look.
+    pub aux_weight: f64,
+    /// The share of examples shown without the preceding description, so that the room and
+    /// the people are read from the frames rather than copied from the context.
+    pub context_drop: f64,
 }
 
 impl Default for WarmupSettings {
@@ -26,6 +36,9 @@ impl Default for WarmupSettings {
             batch: 16,
             learning_rate: 2e-3,
             seed: 1,
+            seen_share: 0.5,
+            aux_weight: 10.0,
+            context_drop: 0.3,
         }
     }
 }
@@ -170,12 +183,33 @@ pub fn warm_up(
         let picked: Vec<&ClipExample> = (0..settings.batch.max(1))
             .map(|_| &examples[rng.below(examples.len())])
             .collect();
-        let batch = batch(&picked, &cfg)?;
-        let loss = trainable
-            .model
-            .nll(&batch.patches, &batch.contexts, &batch.targets)?;
+        let mut batch = batch(&picked, &cfg)?;
+        for (target, example) in batch.targets.iter_mut().zip(&picked) {
+            if rng.chance(settings.seen_share) {
+                target.clone_from(&example.seen_target);
+            }
+        }
+        for c in &mut batch.contexts {
+            if rng.chance(settings.context_drop) {
+                c.clear();
+            }
+        }
+        let aux: Vec<f32> = picked
+            .iter()
+            .flat_map(|e| super::data::aux_labels(&e.truth))
+            .collect();
+        let aux = Tensor::from_vec(
+            aux,
+            (picked.len(), super::builtin::AUX_LABELS),
+            &Device::Cpu,
+        )?;
+        let (nll, aux_loss) =
+            trainable
+                .model
+                .nll_and_aux(&batch.patches, &batch.contexts, &batch.targets, &aux)?;
+        let loss = (&nll + (aux_loss.clone() * settings.aux_weight)?)?;
         opt.backward_step(&loss)?;
-        let value = loss.to_scalar::<f32>()?;
+        let value = nll.to_scalar::<f32>()?;
         losses.push(value);
         let progress = Progress {
             step: step + 1,
@@ -348,6 +382,7 @@ mod tests {
             patches: vec![0.3; per_clip],
             context: vec![5],
             target: vec![],
+            seen_target: vec![],
             truth: crate::world::truth::ClipTruth {
                 clip: 0,
                 start_ms: 0,
