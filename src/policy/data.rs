@@ -52,7 +52,7 @@ pub struct ClipExample {
     /// The preceding clip's reference, tokenized (empty for the first clip).
     pub context: Vec<u32>,
     pub target: Vec<u32>,
-    /// The clip's room and who wears what, people in face order, tokenized: the warm-up's
+    /// The clip's room and who stays there, people in face order, tokenized: the warm-up's
     /// second kind of target ([`seen_target`]).
     pub seen_target: Vec<u32>,
     pub truth: ClipTruth,

@@ -19,7 +19,7 @@ pub struct WarmupSettings {
     pub seed: u64,
     /// The share of targets that are the clip's [`ClipExample::seen_target`] instead of its
     /// reference description: the references tell events, which the model rarely gets right,
-    /// and never who wears what.
+    /// and name who is there only when nothing happens.
     pub seen_share: f64,
     /// How much the auxiliary head's loss (which rooms and faces the frames show, and in which
     /// colors) counts beside the next-token loss: it makes the encoder look.
