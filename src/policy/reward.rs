@@ -303,30 +303,24 @@ pub fn score(
     let true_claims = parsed.claims.iter().filter(|c| is_true(c, truth)).count();
     // Judged fact by fact: a claim said again (here, or in the preceding description) adds no
     // fact, so it neither dilutes a false claim nor counts as richness, and it is repetition.
-    let mut distinct: BTreeSet<String> = BTreeSet::new();
-    let mut true_set: BTreeSet<String> = BTreeSet::new();
+    let facts = distinct(&parsed.claims);
+    let true_facts = facts.iter().filter(|c| is_true(c, truth)).count();
     let before: BTreeSet<String> = previous
         .map(|p| statements(p).claims.iter().map(Claim::canonical).collect())
         .unwrap_or_default();
-    let mut repeated = 0usize;
-    for claim in &parsed.claims {
-        let fact = claim.canonical();
-        if before.contains(&fact) || distinct.contains(&fact) {
-            repeated += 1;
-        }
-        if is_true(claim, truth) {
-            true_set.insert(fact.clone());
-        }
-        distinct.insert(fact);
-    }
+    let repeated = (claims - facts.len())
+        + facts
+            .iter()
+            .filter(|c| before.contains(&c.canonical()))
+            .count();
     let tokens = vocab.encode(description).len();
     let over = tokens.saturating_sub(budget_tokens) as f64 / budget_tokens.max(1) as f64;
     RewardTerms {
         format: if well_formed && claims > 0 { 1.0 } else { -1.0 },
-        correctness: if distinct.is_empty() {
+        correctness: if facts.is_empty() {
             0.0
         } else {
-            true_set.len() as f64 / distinct.len() as f64
+            true_facts as f64 / facts.len() as f64
         },
         repetition: if claims == 0 {
             0.0
@@ -334,11 +328,11 @@ pub fn score(
             repeated as f64 / claims as f64
         },
         length: (1.0 - over).max(-1.0),
-        richness: true_set.len() as f64,
+        richness: true_facts as f64,
         claims,
         true_claims,
-        distinct_claims: distinct.len(),
-        distinct_true_claims: true_set.len(),
+        distinct_claims: facts.len(),
+        distinct_true_claims: true_facts,
     }
 }
 
@@ -413,14 +407,9 @@ mod tests {
             .expect("someone is seen in five minutes");
         let room = clip.rooms[0].name();
         let face = format!("<face_{}>", clip.people[0].face);
-        let once = score(&format!("I am in the {room}."), None, clip, &vocab, 80);
-        let twice = score(
-            &format!("I am in the {room}. I look around the {room}."),
-            None,
-            clip,
-            &vocab,
-            80,
-        );
+        let judge = |text: String| score(&text, None, clip, &vocab, 80);
+        let once = judge(format!("I am in the {room}."));
+        let twice = judge(format!("I am in the {room}. I look around the {room}."));
         assert!(
             (once.richness - 1.0).abs() < 1e-9 && (twice.richness - 1.0).abs() < 1e-9,
             "{once:?} {twice:?}"
@@ -429,20 +418,10 @@ mod tests {
             twice.true_claims, 2,
             "both statements are still true claims"
         );
-        let people = score(
-            &format!("I am in the {room}. {face} stay in the {room}."),
-            None,
-            clip,
-            &vocab,
-            80,
-        );
-        let doubled = score(
-            &format!("I am in the {room}. {face} and {face} stay in the {room}."),
-            None,
-            clip,
-            &vocab,
-            80,
-        );
+        let people = judge(format!("I am in the {room}. {face} stay in the {room}."));
+        let doubled = judge(format!(
+            "I am in the {room}. {face} and {face} stay in the {room}."
+        ));
         assert!(
             (people.richness - 2.0).abs() < 1e-9 && (doubled.richness - 2.0).abs() < 1e-9,
             "{people:?} {doubled:?}"
