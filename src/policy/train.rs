@@ -97,13 +97,34 @@ impl Trainable {
                 .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", config_path.display()))?,
         )
         .map_err(|e| anyhow::anyhow!("{}: not a model config: {e}", config_path.display()))?;
-        let mut varmap = VarMap::new();
+        let varmap = VarMap::new();
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
         let model = MemorizerModel::new(&cfg, vb)?;
         let weights = dir.join("model.safetensors");
-        varmap
-            .load(&weights)
+        let saved = candle_core::safetensors::load(&weights, &Device::Cpu)
             .map_err(|e| anyhow::anyhow!("{}: {e}", weights.display()))?;
+        let data = varmap
+            .data()
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the weights' lock is poisoned"))?;
+        for (name, var) in data.iter() {
+            match saved.get(name) {
+                Some(t) if t.shape() == var.shape() => var
+                    .set(t)
+                    .map_err(|e| anyhow::anyhow!("{}: {name}: {e}", weights.display()))?,
+                // The auxiliary head serves training only: a model saved without it, or with
+                // fewer labels, loads and starts the head afresh.
+                _ if name.starts_with("aux_head.") => {}
+                Some(t) => anyhow::bail!(
+                    "{}: {name} has shape {:?}, the config wants {:?}",
+                    weights.display(),
+                    t.dims(),
+                    var.dims()
+                ),
+                None => anyhow::bail!("{}: {name} is missing", weights.display()),
+            }
+        }
+        drop(data);
         Ok(Self { varmap, model })
     }
 
@@ -442,5 +463,55 @@ mod tests {
             .generate(&patches, &[5], crate::policy::builtin::Sampling::Greedy)
             .unwrap();
         assert_eq!(before, after, "the reference did not move");
+    }
+
+    #[test]
+    fn a_model_saved_with_another_auxiliary_head_loads_and_a_wrong_weight_does_not() {
+        let cfg = Config::tiny(16);
+        let dir = tempfile::tempdir().unwrap();
+        let trainable = Trainable::fresh(&cfg, 5).unwrap();
+        trainable.save(dir.path()).unwrap();
+        let weights = dir.path().join("model.safetensors");
+        let mut saved = candle_core::safetensors::load(&weights, &Device::Cpu).unwrap();
+        // An older model: a head with fewer labels.
+        saved.insert(
+            "aux_head.weight".into(),
+            Tensor::zeros((3, cfg.d_model), DType::F32, &Device::Cpu).unwrap(),
+        );
+        saved.remove("aux_head.bias");
+        candle_core::safetensors::save(&saved, &weights).unwrap();
+        let loaded = Trainable::load(dir.path()).unwrap();
+        let patches = Tensor::full(
+            0.3f32,
+            (
+                1,
+                cfg.frames_per_clip * cfg.patches_per_frame(),
+                cfg.patch_dim(),
+            ),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let greedy = crate::policy::builtin::Sampling::Greedy;
+        assert_eq!(
+            loaded.model.generate(&patches, &[5], greedy).unwrap(),
+            trainable.model.generate(&patches, &[5], greedy).unwrap(),
+            "the policy's own weights were all read"
+        );
+
+        let name = saved
+            .keys()
+            .find(|k| k.starts_with("lm_head"))
+            .cloned()
+            .unwrap();
+        saved.insert(
+            name.clone(),
+            Tensor::zeros((2, 2), DType::F32, &Device::Cpu).unwrap(),
+        );
+        candle_core::safetensors::save(&saved, &weights).unwrap();
+        let err = Trainable::load(dir.path()).err().unwrap().to_string();
+        assert!(
+            err.contains("model.safetensors") && err.contains(&name),
+            "{err}"
+        );
     }
 }
