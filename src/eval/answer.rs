@@ -616,11 +616,13 @@ pub fn helpfulness(description: &str, question: &Question) -> f64 {
         " uses ",
         " gives ",
     ];
-    let facts: Vec<String> = statements(description)
-        .claims
+    // Each fact once: a fact said again tells the answerer nothing more, and a judge that
+    // counted repeats would teach the adapter to repeat itself.
+    let claims = statements(description).claims;
+    let facts: Vec<String> = crate::policy::reward::distinct(&claims)
         .into_iter()
         .map(|claim| match claim {
-            Claim::Fact(f) => norm(&f),
+            Claim::Fact(f) => norm(f),
             Claim::Reads { surface, text } => norm(&format!("the {surface} reads \"{text}\"")),
             Claim::LookAround { room } => format!("i am in the {room}"),
             Claim::Stay { faces, room } => format!("{} stay in the {room}", faces.join(" and ")),
@@ -664,8 +666,10 @@ pub fn helpfulness(description: &str, question: &Question) -> f64 {
     } else if q.starts_with("where did ") && q.contains(" put ") {
         f64::from(u8::from(any(&|f| by_face(f) && f.contains(" puts "))))
     } else if q.starts_with("in what order did ") {
+        // What people did, not where they stay: only doings can be put in order.
         let by_one_face = facts
             .iter()
+            .filter(|f| !f.contains(" stay in the "))
             .filter_map(|f| {
                 f.split_once(' ')
                     .filter(|(who, _)| who.starts_with("<face_"))
@@ -776,6 +780,35 @@ mod tests {
             score: None,
             highlights: Vec::new(),
         }
+    }
+
+    #[test]
+    fn helpfulness_counts_each_fact_once_and_only_doings_for_an_order() {
+        let order = Question {
+            id: "q".into(),
+            text: "In what order did <face_2> do these things around 00:00:55?".into(),
+            options: Vec::new(),
+            ask_ms: 60_000,
+        };
+        let stays = "I am in the garden. <face_4> stay in the garden.";
+        let stays_twice =
+            "I am in the garden. <face_4> stay in the garden. <face_4> stay in the garden.";
+        let one_doing = "I am in the garden. <face_4> enters the garden.";
+        let two_doings = "<face_4> enters the garden. <face_4> picks up the yellow bag from \
+                          the garden floor.";
+        let the_same_doing_twice = "<face_4> enters the garden. <face_4> enters the garden.";
+        let h = |d: &str| helpfulness(d, &order);
+        assert!(
+            h(stays).abs() < 1e-9,
+            "who stays where puts nothing in order"
+        );
+        assert!(h(stays_twice).abs() < 1e-9, "nor does saying it again");
+        assert!((h(one_doing) - 0.5).abs() < 1e-9);
+        assert!((h(two_doings) - 1.0).abs() < 1e-9);
+        assert!(
+            (h(the_same_doing_twice) - 0.5).abs() < 1e-9,
+            "a repeated doing is one doing"
+        );
     }
 
     fn ask(text: &str, options: &[&str], memory: &[MemoryEntry]) -> Reply {
