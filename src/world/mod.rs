@@ -25,7 +25,7 @@ use sim::{Simulation, WorldParams};
 use truth::ClipTruth;
 
 /// Bumped whenever the generator's output changes for a given seed.
-pub const GENERATOR_VERSION: &str = "1";
+pub const GENERATOR_VERSION: &str = "2";
 /// Frames per second of the world's videos.
 pub const FPS: u32 = 10;
 pub const FRAME_MS: i64 = 1_000 / FPS as i64;

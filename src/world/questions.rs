@@ -493,10 +493,12 @@ fn clip_questions(clips: &[ClipTruth], drafts: &mut [Vec<Draft>], rng: &mut Rng)
             }
             let correct = count.count.to_string();
             let pool: Vec<String> = (0..=8).map(|n| n.to_string()).collect();
+            // The sentence about this place: a clip may count apples on two.
+            let place = format!(" on the {} {}.", count.room.name(), count.place.name());
             let fact = c
                 .facts
                 .iter()
-                .find(|f| f.starts_with("There ") && f.contains("apple"))
+                .find(|f| f.starts_with("There ") && f.contains(" apple") && f.ends_with(&place))
                 .cloned()
                 .unwrap_or_default();
             drafts[8].push(Draft {
@@ -716,6 +718,20 @@ mod tests {
                         "{}: '{fact}' is not a fact before {} ms",
                         q.id,
                         q.ask_ms
+                    );
+                }
+                // A count's fact is about the place asked of, not another in the clip.
+                if let Some(place) = q
+                    .text
+                    .split_once(" were on the ")
+                    .and_then(|(_, rest)| rest.split_once(" at "))
+                    .map(|(place, _)| place)
+                {
+                    assert!(
+                        q.support[0].ends_with(&format!(" on the {place}.")),
+                        "{}: {:?} for {place}",
+                        q.id,
+                        q.support
                     );
                 }
                 // The answer itself is in those facts (verb forms aside).
