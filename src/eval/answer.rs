@@ -98,23 +98,25 @@ fn facts_of(memory: &[&MemoryEntry]) -> Vec<Fact> {
     let mut out = Vec::new();
     for e in memory {
         for claim in statements(&e.text).claims {
-            let text = match claim {
-                Claim::Fact(f) => f,
-                Claim::Reads { surface, text } => format!("The {surface} reads \"{text}\"."),
-                Claim::LookAround { room } => format!("I am in the {room}."),
-                Claim::Stay { faces, room } => {
-                    format!("{} stay in the {room}.", faces.join(" and "))
-                }
-            };
             out.push(Fact {
                 entry: e.id,
                 start_ms: e.start_ms,
                 end_ms: e.end_ms,
-                text: norm(&text),
+                text: fact_text(&claim),
             });
         }
     }
     out
+}
+
+/// A claim as the sentence it states, lower-cased, without its final period.
+fn fact_text(claim: &Claim) -> String {
+    match claim {
+        Claim::Fact(f) => norm(f),
+        Claim::Reads { surface, text } => norm(&format!("the {surface} reads \"{text}\"")),
+        Claim::LookAround { room } => norm(&format!("i am in the {room}")),
+        Claim::Stay { faces, room } => norm(&format!("{} stay in the {room}", faces.join(" and "))),
+    }
 }
 
 fn norm(s: &str) -> String {
@@ -619,15 +621,8 @@ pub fn helpfulness(description: &str, question: &Question) -> f64 {
     // Each fact once: a fact said again tells the answerer nothing more, and a judge that
     // counted repeats would teach the adapter to repeat itself.
     let claims = statements(description).claims;
-    let facts: Vec<String> = crate::policy::reward::distinct(&claims)
-        .into_iter()
-        .map(|claim| match claim {
-            Claim::Fact(f) => norm(f),
-            Claim::Reads { surface, text } => norm(&format!("the {surface} reads \"{text}\"")),
-            Claim::LookAround { room } => format!("i am in the {room}"),
-            Claim::Stay { faces, room } => format!("{} stay in the {room}", faces.join(" and ")),
-        })
-        .collect();
+    let claims = crate::policy::reward::distinct(&claims);
+    let facts: Vec<String> = claims.iter().map(|c| fact_text(c)).collect();
     let q = norm(&question.text.replace('?', ""));
     let any = |pred: &dyn Fn(&str) -> bool| facts.iter().any(|f| pred(f));
     let by_face = |f: &str| f.starts_with("<face_");
@@ -667,10 +662,11 @@ pub fn helpfulness(description: &str, question: &Question) -> f64 {
         f64::from(u8::from(any(&|f| by_face(f) && f.contains(" puts "))))
     } else if q.starts_with("in what order did ") {
         // What people did, not where they stay: only doings can be put in order.
-        let by_one_face = facts
+        let by_one_face = claims
             .iter()
-            .filter(|f| !f.contains(" stay in the "))
-            .filter_map(|f| {
+            .zip(&facts)
+            .filter(|(claim, _)| matches!(claim, Claim::Fact(_)))
+            .filter_map(|(_, f)| {
                 f.split_once(' ')
                     .filter(|(who, _)| who.starts_with("<face_"))
             })

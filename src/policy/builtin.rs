@@ -465,6 +465,9 @@ pub struct MemorizerModel {
 /// 10 outfit colors seen on anyone.
 pub const AUX_LABELS: usize = 58;
 
+/// Where the auxiliary head's weights are named in `model.safetensors`.
+pub const AUX_HEAD: &str = "aux_head";
+
 /// One decoded description.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Generated {
@@ -520,7 +523,7 @@ impl MemorizerModel {
             dec_norm: Norm::new(d, vb.pp("dec_norm"))?,
             lm_head: linear(d, cfg.vocab_size, vb.pp("lm_head"))?,
             // Optional: a saved model without the head has nothing to read for it.
-            aux_head: linear(d, AUX_LABELS, vb.pp("aux_head")).ok(),
+            aux_head: linear(d, AUX_LABELS, vb.pp(AUX_HEAD)).ok(),
             cfg: cfg.clone(),
         })
     }

@@ -114,7 +114,9 @@ impl Trainable {
                     .map_err(|e| anyhow::anyhow!("{}: {name}: {e}", weights.display()))?,
                 // The auxiliary head serves training only: a model saved without it, or with
                 // fewer labels, loads and starts the head afresh.
-                _ if name.starts_with("aux_head.") => {}
+                _ if name
+                    .strip_prefix(super::builtin::AUX_HEAD)
+                    .is_some_and(|rest| rest.starts_with('.')) => {}
                 Some(t) => anyhow::bail!(
                     "{}: {name} has shape {:?}, the config wants {:?}",
                     weights.display(),

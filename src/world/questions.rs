@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::model::{Actor, Color, Kind, Room, Verb};
 use super::rng::Rng;
 use super::sim::{Event, Location, Object, Simulation, WorldState, apply};
-use super::truth::{CLIP_MS, ClipTruth, event_sentence};
+use super::truth::{CLIP_MS, ClipTruth, event_sentence, place_phrase};
 use crate::timefmt::format_hms_ms;
 
 /// Video-MME's task types that the world can ask about.
@@ -494,7 +494,7 @@ fn clip_questions(clips: &[ClipTruth], drafts: &mut [Vec<Draft>], rng: &mut Rng)
             let correct = count.count.to_string();
             let pool: Vec<String> = (0..=8).map(|n| n.to_string()).collect();
             // The sentence about this place: a clip may count apples on two.
-            let place = format!(" on the {} {}.", count.room.name(), count.place.name());
+            let place = format!(" on {}.", place_phrase(count.room, count.place));
             let fact = c
                 .facts
                 .iter()

@@ -61,7 +61,8 @@ pub struct ClipTruth {
     pub reference: String,
 }
 
-fn place_phrase(room: Room, place: Place) -> String {
+/// "the kitchen table": a place as the world's sentences name it.
+pub(crate) fn place_phrase(room: Room, place: Place) -> String {
     format!("the {} {}", room.name(), place.name())
 }
 
