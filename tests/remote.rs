@@ -353,7 +353,9 @@ fn the_remote_judge_is_asked_in_both_orders_and_a_position_bias_drops_the_pair()
         options: Vec::new(),
         ask_ms: 0,
     }];
-    let outcome = judge_both_orders(&judge, "There are 3 apples.", "I walk.", &tasks).unwrap();
+    let outcome = judge_both_orders(&judge, "There are 3 apples.", "I walk.", &tasks)
+        .unwrap()
+        .outcome();
     assert_eq!(outcome, PairOutcome::Flipped);
     let seen = server.seen.lock().unwrap().clone();
     let first = seen[0].body["messages"][0]["content"]
@@ -368,7 +370,9 @@ fn the_remote_judge_is_asked_in_both_orders_and_a_position_bias_drops_the_pair()
     assert!(first.contains("- How many apples"));
     drop(seen);
     // Open answers: a reply that is not JSON is asked once more.
-    let outcome = judge_both_orders(&judge, "a", "b", &tasks).unwrap();
+    let outcome = judge_both_orders(&judge, "a", "b", &tasks)
+        .unwrap()
+        .outcome();
     assert_eq!(outcome, PairOutcome::Flipped);
     assert_eq!(
         judge

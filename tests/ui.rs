@@ -1443,8 +1443,13 @@ fn phase_two_tunes_an_adapter_on_ten_tasks_shows_its_pairs_and_memorizes_a_new_l
     assert!(summary.adapter.is_file() && summary.adapter.with_extension("json").is_file());
     h.get_by_label_contains("DPO loss curve (6 points");
     h.get_by_label_contains("Reward margin curve (6 points");
-    assert!(!h.state().phase2.pairs().is_empty());
-    h.get_by_label_contains("Judged pairs (");
+    let (kept, kept_count) = h
+        .state()
+        .phase2
+        .judged(taskmem::app::phase2_panel::JudgedKind::Kept);
+    assert!(!kept.is_empty() && kept_count == summary.counts.kept);
+    h.get_by_label(&format!("kept pairs {}", summary.counts.kept));
+    h.get_by_label(&format!("ties {}", summary.counts.ties));
 
     // The adapter becomes a lane, filled as the video plays.
     h.get_by_label("Memorize a lane with this adapter").click();

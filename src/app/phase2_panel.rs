@@ -1,8 +1,8 @@
 //! The Phase Two window: choose the task set (a type and the recent N, or the tasks ticked in
 //! the library), tune a steering adapter on a `phase2` thread (progress, DPO loss and
-//! reward-margin curves, cancel), inspect the judged pairs (chosen beside rejected, the words
-//! that differ highlighted, the judge's scores), then memorize a lane with the adapter or
-//! evaluate it. The run is `train::phase2`, as for `taskmem train phase2`.
+//! reward-margin curves, cancel), inspect every judged sample (the kept pairs chosen beside
+//! rejected, and the ties and flips that were dropped, the words that differ highlighted, the
+//! judge's scores and the tasks it read), then memorize a lane with the adapter or evaluate it. The run is `train::phase2`, as for `taskmem train phase2`.
 
 use std::path::PathBuf;
 
@@ -11,11 +11,73 @@ use egui::{Color32, RichText};
 use crate::app::AppCommand;
 use crate::app::job::Job;
 use crate::app::training::curve_ui;
-use crate::train::pairs::PreferencePair;
+use crate::train::pairs::{Judgement, SampleFate};
 use crate::train::phase2::{Phase2Event, Phase2Settings, Phase2Source, Phase2Summary};
 
-/// Pairs kept for display (a run can judge thousands).
-const SHOWN_PAIRS: usize = 200;
+/// Judgements kept for display per kind (a run can judge thousands).
+const SHOWN_PER_KIND: usize = 200;
+
+/// Which judged samples the list shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JudgedKind {
+    /// Kept for DPO: one description won in both orders.
+    Kept,
+    Ties,
+    Flips,
+}
+
+impl JudgedKind {
+    const ALL: [Self; 3] = [Self::Kept, Self::Ties, Self::Flips];
+
+    fn of(fate: SampleFate) -> Self {
+        match fate {
+            SampleFate::Chosen | SampleFate::Rejected => Self::Kept,
+            SampleFate::Tie => Self::Ties,
+            SampleFate::Flipped => Self::Flips,
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Kept => "kept pairs",
+            Self::Ties => "ties",
+            Self::Flips => "flips",
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            Self::Kept => {
+                "One description helped more with the sampled tasks, read in either order: DPO learns from these"
+            }
+            Self::Ties => {
+                "Equally helpful: the sample tells the tasks nothing the policy's own description does not. Dropped"
+            }
+            Self::Flips => "The judge preferred whichever it read first: a position bias. Dropped",
+        }
+    }
+}
+
+/// The judged samples of a run, by kind: the first [`SHOWN_PER_KIND`] of each and the count.
+#[derive(Clone, Debug, Default)]
+struct JudgedList {
+    shown: [Vec<Judgement>; 3],
+    counts: [usize; 3],
+}
+
+impl JudgedList {
+    fn push(&mut self, judgement: Judgement) {
+        let i = JudgedKind::of(judgement.fate).index();
+        self.counts[i] += 1;
+        if self.shown[i].len() < SHOWN_PER_KIND {
+            self.shown[i].push(judgement);
+        }
+    }
+}
 
 type Phase2Job = Job<Phase2Event, Box<Phase2Summary>>;
 
@@ -57,7 +119,9 @@ pub struct Phase2Panel {
     loss: Vec<(usize, f32)>,
     margin: Vec<(usize, f32)>,
     steps_total: usize,
-    pairs: Vec<PreferencePair>,
+    judged: JudgedList,
+    /// The kind the judged list shows.
+    pub showing: JudgedKind,
     finished: Option<Phase2Summary>,
 }
 
@@ -81,7 +145,8 @@ impl Default for Phase2Panel {
             loss: Vec::new(),
             margin: Vec::new(),
             steps_total: 0,
-            pairs: Vec::new(),
+            judged: JudgedList::default(),
+            showing: JudgedKind::Kept,
             finished: None,
         }
     }
@@ -118,10 +183,11 @@ impl Phase2Panel {
         self.finished.as_ref()
     }
 
-    /// The pairs judged so far (at most the first 200).
+    /// The samples of a kind judged so far (at most the first 200) and how many there were.
     #[must_use]
-    pub fn pairs(&self) -> &[PreferencePair] {
-        &self.pairs
+    pub fn judged(&self, kind: JudgedKind) -> (&[Judgement], usize) {
+        let i = kind.index();
+        (&self.judged.shown[i], self.judged.counts[i])
     }
 
     fn out_path(&self, project_dir: Option<&PathBuf>) -> PathBuf {
@@ -186,7 +252,8 @@ impl Phase2Panel {
         self.progress = (0, 0);
         self.loss.clear();
         self.margin.clear();
-        self.pairs.clear();
+        self.judged = JudgedList::default();
+        self.showing = JudgedKind::Kept;
         self.finished = None;
         Ok(())
     }
@@ -211,11 +278,22 @@ impl Phase2Panel {
                 self.finished = Some(*summary);
                 None
             }
-            Err(message) => {
-                self.stage.clone_from(&message);
-                (message != "stopped").then_some(message)
-            }
+            Err(message) => self.failed(message),
         }
+    }
+
+    /// A run that ended without an adapter; the message to show unless the user stopped it.
+    fn failed(&mut self, message: String) -> Option<String> {
+        self.stage.clone_from(&message);
+        // Without pairs, what the judge dropped is what explains the run.
+        if self.judged.counts[JudgedKind::Kept.index()] == 0
+            && let Some(kind) = [JudgedKind::Ties, JudgedKind::Flips]
+                .into_iter()
+                .find(|k| self.judged.counts[k.index()] > 0)
+        {
+            self.showing = kind;
+        }
+        (message != "stopped").then_some(message)
     }
 
     fn take(&mut self, event: Phase2Event) {
@@ -225,11 +303,16 @@ impl Phase2Panel {
                 self.stage = format!("reading clips {done}/{total}");
                 self.progress = (done, total * 2);
             }
-            Phase2Event::Pairs { done, total, new } => {
+            Phase2Event::Pairs {
+                done,
+                total,
+                judged,
+            } => {
                 self.stage = format!("judging clips {done}/{total}");
                 self.progress = (total + done, total * 2);
-                let room = SHOWN_PAIRS.saturating_sub(self.pairs.len());
-                self.pairs.extend(new.into_iter().take(room));
+                for judgement in judged {
+                    self.judged.push(judgement);
+                }
             }
             Phase2Event::Dpo(s) => {
                 self.stage = format!("DPO step {}/{}", s.step, s.steps);
@@ -348,7 +431,31 @@ impl Phase2Panel {
             });
         }
         ui.separator();
-        pairs_ui(ui, &self.pairs);
+        self.judged_ui(ui);
+    }
+
+    fn judged_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.strong("Judged samples");
+            for kind in JudgedKind::ALL {
+                let count = self.judged.counts[kind.index()];
+                ui.selectable_value(&mut self.showing, kind, format!("{} {count}", kind.name()))
+                    .on_hover_text(kind.help());
+            }
+        });
+        let (shown, count) = self.judged(self.showing);
+        if shown.is_empty() {
+            ui.weak(if self.judged.counts.iter().sum::<usize>() == 0 {
+                "Samples appear here as the clips are judged: each sampled description beside the policy's own, with the judge's scores."
+            } else {
+                "None of this kind."
+            });
+            return;
+        }
+        if count > shown.len() {
+            ui.weak(format!("The first {} of {count}.", shown.len()));
+        }
+        judged_table_ui(ui, shown);
     }
 
     fn form_ui(&mut self, ui: &mut egui::Ui, has_project: bool) {
@@ -453,41 +560,71 @@ fn highlighted(ui: &mut egui::Ui, text: &str, other: &str, color: Color32) {
     });
 }
 
-fn pairs_ui(ui: &mut egui::Ui, pairs: &[PreferencePair]) {
-    ui.strong(format!("Judged pairs ({} shown)", pairs.len()));
-    if pairs.is_empty() {
-        ui.weak("Pairs appear here as the clips are judged: the description the judge preferred beside the one it did not.");
-        return;
-    }
+const WON: Color32 = Color32::from_rgb(60, 180, 90);
+const LOST: Color32 = Color32::from_rgb(200, 70, 60);
+const EVEN: Color32 = Color32::from_rgb(200, 170, 60);
+
+/// What a judgement's scores read like, and its hover text: the tasks the judge read.
+fn verdict_text(j: &Judgement) -> (String, String) {
+    let [(sample_a, own_a), (sample_b, own_b)] = j.scores;
+    let text = match j.fate {
+        SampleFate::Chosen => format!("sample {sample_a:.2} > own {own_a:.2}"),
+        SampleFate::Rejected => format!("own {own_a:.2} > sample {sample_a:.2}"),
+        SampleFate::Tie => format!("tie at {sample_a:.2}"),
+        SampleFate::Flipped => format!(
+            "flip: sample {sample_a:.2} / own {own_a:.2} read sample first, {sample_b:.2} / {own_b:.2} read own first"
+        ),
+    };
+    let tasks: Vec<String> = j
+        .tasks
+        .iter()
+        .map(|(id, text)| format!("{id}: {text}"))
+        .collect();
+    (
+        text,
+        format!(
+            "Mean helpfulness for the {} sampled tasks:\n{}",
+            j.tasks.len(),
+            tasks.join("\n")
+        ),
+    )
+}
+
+fn judged_table_ui(ui: &mut egui::Ui, judged: &[Judgement]) {
     egui::ScrollArea::vertical()
-        .id_salt("phase2-pairs")
+        .id_salt("phase2-judged")
         .max_height(320.0)
         .show(ui, |ui| {
-            egui::Grid::new("phase2-pairs-grid")
+            egui::Grid::new("phase2-judged-grid")
                 .striped(true)
                 .num_columns(4)
                 .show(ui, |ui| {
                     ui.strong("clip");
-                    ui.strong("chosen");
-                    ui.strong("rejected");
-                    ui.strong("scores");
+                    ui.strong("the policy's own description");
+                    ui.strong("sampled description");
+                    ui.strong("judge");
                     ui.end_row();
-                    for p in pairs {
+                    for j in judged {
+                        let (own_color, sample_color) = match j.fate {
+                            SampleFate::Chosen => (LOST, WON),
+                            SampleFate::Rejected => (WON, LOST),
+                            SampleFate::Tie | SampleFate::Flipped => (EVEN, EVEN),
+                        };
                         ui.label(format!(
                             "{} {}",
-                            p.stream,
-                            crate::timefmt::format_clock_ms(p.start_ms)
+                            j.stream,
+                            crate::timefmt::format_clock_ms(j.start_ms)
                         ));
                         ui.vertical(|ui| {
                             ui.set_max_width(300.0);
-                            highlighted(ui, &p.chosen, &p.rejected, Color32::from_rgb(60, 180, 90));
+                            highlighted(ui, &j.greedy, &j.sample, own_color);
                         });
                         ui.vertical(|ui| {
                             ui.set_max_width(300.0);
-                            highlighted(ui, &p.rejected, &p.chosen, Color32::from_rgb(200, 70, 60));
+                            highlighted(ui, &j.sample, &j.greedy, sample_color);
                         });
-                        ui.label(format!("{:.2} > {:.2}", p.chosen_score, p.rejected_score))
-                            .on_hover_text(format!("Judged on tasks {}", p.task_ids.join(", ")));
+                        let (text, tasks) = verdict_text(j);
+                        ui.label(text).on_hover_text(tasks);
                         ui.end_row();
                     }
                 });
@@ -497,6 +634,78 @@ fn pairs_ui(ui: &mut egui::Ui, pairs: &[PreferencePair]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use egui_kittest::kittest::Queryable;
+
+    fn judgement(sample: &str, fate: SampleFate, sample_score: f64, own_score: f64) -> Judgement {
+        Judgement {
+            stream: "world-mme-train-00".into(),
+            start_ms: 20_000,
+            greedy: "I am in the kitchen. <face_4> stay in the kitchen.".into(),
+            sample: sample.into(),
+            fate,
+            scores: [(sample_score, own_score); 2],
+            tasks: vec![(
+                "q1".into(),
+                "What color was the key that <face_2> picked up around 00:00:22?".into(),
+            )],
+        }
+    }
+
+    #[test]
+    fn a_run_without_pairs_shows_its_ties_and_each_kind_lists_its_samples() {
+        let mut panel = Phase2Panel::default();
+        panel.take(Phase2Event::Pairs {
+            done: 1,
+            total: 1,
+            judged: vec![
+                judgement(
+                    "I am in the garden. <face_2> stay in the garden.",
+                    SampleFate::Tie,
+                    0.0,
+                    0.0,
+                ),
+                judgement("I am in the kitchen.", SampleFate::Tie, 0.0, 0.0),
+            ],
+        });
+        let shown = panel.failed("no preference pairs: every sampled description tied".into());
+        assert!(shown.is_some(), "the failure is reported");
+        assert_eq!(panel.showing, JudgedKind::Ties, "the ties explain the run");
+
+        let mut h = egui_kittest::Harness::new_ui_state(
+            |ui, panel: &mut Phase2Panel| panel.judged_ui(ui),
+            panel,
+        );
+        h.run();
+        h.get_by_label("ties 2");
+        h.get_by_label("kept pairs 0");
+        assert_eq!(h.query_all_by_label("tie at 0.00").count(), 2);
+        assert_eq!(
+            h.query_all_by_label("garden.").count(),
+            2,
+            "the sample's words are listed"
+        );
+
+        // A kept pair: the sample won, and the list says by how much.
+        h.state_mut().take(Phase2Event::Pairs {
+            done: 1,
+            total: 1,
+            judged: vec![judgement(
+                "<face_2> picks up the white key from the garden floor.",
+                SampleFate::Chosen,
+                0.4,
+                0.0,
+            )],
+        });
+        h.run();
+        h.get_by_label("kept pairs 1").click();
+        h.run();
+        assert_eq!(h.state().showing, JudgedKind::Kept);
+        h.get_by_label("sample 0.40 > own 0.00");
+        assert_eq!(h.query_all_by_label("tie at 0.00").count(), 0);
+        h.get_by_label("flips 0").click();
+        h.run();
+        h.get_by_label("None of this kind.");
+    }
 
     #[test]
     fn the_differing_words_are_the_ones_the_other_lacks() {

@@ -46,6 +46,44 @@ pub struct PreferencePair {
     pub task_ids: Vec<String>,
 }
 
+/// How a sampled description fared against the policy's own description of its clip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SampleFate {
+    /// Preferred in both orders: the pair is kept with the sample as chosen.
+    Chosen,
+    /// The policy's own won in both orders: kept with the sample as rejected.
+    Rejected,
+    /// Equally helpful in both orders: dropped.
+    Tie,
+    /// The winner changed with the order (a position bias): dropped.
+    Flipped,
+}
+
+impl SampleFate {
+    /// Whether the pair went on to DPO.
+    #[must_use]
+    pub fn kept(self) -> bool {
+        matches!(self, Self::Chosen | Self::Rejected)
+    }
+}
+
+/// One sampled description judged against the policy's own, kept or dropped: what the Phase
+/// Two panel lists, so that a run without pairs shows why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Judgement {
+    pub stream: String,
+    pub start_ms: i64,
+    /// The policy's own (greedy) description.
+    pub greedy: String,
+    pub sample: String,
+    pub fate: SampleFate,
+    /// (sample, policy's own) scores with the sample read first, then with the policy's own
+    /// read first; they differ only for a judge with a position bias.
+    pub scores: [(f64, f64); 2],
+    /// The sampled tasks the judge read: (id, question).
+    pub tasks: Vec<(String, String)>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct PairSettings {
     /// Sampled descriptions per clip, beside the greedy one.
@@ -138,11 +176,11 @@ pub fn clips_of_stream(
     Ok(out)
 }
 
-/// Sees each judged clip (done, total, its new pairs) and may stop the run.
-pub type OnClip<'a> = dyn FnMut(usize, usize, &[PreferencePair]) -> ControlFlow<()> + 'a;
+/// Sees each judged clip (done, total, its judgements, kept or dropped) and may stop the run.
+pub type OnClip<'a> = dyn FnMut(usize, usize, &[Judgement]) -> ControlFlow<()> + 'a;
 
-/// Samples, judges and keeps pairs. `on_clip(done, total, new_pairs)` sees each clip's pairs
-/// and may stop the run.
+/// Samples, judges and keeps pairs. `on_clip(done, total, judgements)` sees each clip's
+/// judged samples and may stop the run.
 ///
 /// # Errors
 /// When the policy or the judge fails, or on a stop.
@@ -179,41 +217,61 @@ pub fn make_pairs(
         }
         let tasks = reward.sample(&mut rng);
         let task_ids: Vec<String> = tasks.iter().map(|t| t.id.clone()).collect();
-        let first = pairs.len();
+        let mut judged = Vec::with_capacity(samples.len());
         for sample in samples {
             counts.judged += 1;
-            let (chosen, rejected, chosen_score, rejected_score) =
-                match judge_both_orders(judge, &sample, &greedy, &tasks)? {
-                    PairOutcome::AWins { a_score, b_score } => {
-                        (sample, greedy.clone(), a_score, b_score)
-                    }
-                    PairOutcome::BWins { a_score, b_score } => {
-                        (greedy.clone(), sample, b_score, a_score)
-                    }
-                    PairOutcome::Tie => {
-                        counts.ties += 1;
-                        continue;
-                    }
-                    PairOutcome::Flipped => {
-                        counts.flips += 1;
-                        continue;
-                    }
-                };
-            pairs.push(PreferencePair {
+            let both = judge_both_orders(judge, &sample, &greedy, &tasks)?;
+            let fate = match both.outcome() {
+                PairOutcome::AWins { .. } => SampleFate::Chosen,
+                PairOutcome::BWins { .. } => SampleFate::Rejected,
+                PairOutcome::Tie => SampleFate::Tie,
+                PairOutcome::Flipped => SampleFate::Flipped,
+            };
+            let [(sample_score, greedy_score), _] = both.scores();
+            match fate {
+                SampleFate::Tie => counts.ties += 1,
+                SampleFate::Flipped => counts.flips += 1,
+                SampleFate::Chosen | SampleFate::Rejected => {
+                    let sample_won = fate == SampleFate::Chosen;
+                    let (chosen, rejected) = if sample_won {
+                        (sample.clone(), greedy.clone())
+                    } else {
+                        (greedy.clone(), sample.clone())
+                    };
+                    let (chosen_score, rejected_score) = if sample_won {
+                        (sample_score, greedy_score)
+                    } else {
+                        (greedy_score, sample_score)
+                    };
+                    pairs.push(PreferencePair {
+                        stream: clip.stream.clone(),
+                        video: clip.video.clone(),
+                        start_ms: clip.start_ms,
+                        end_ms: clip.end_ms,
+                        context: clip.context.clone(),
+                        chosen,
+                        rejected,
+                        chosen_score,
+                        rejected_score,
+                        task_ids: task_ids.clone(),
+                    });
+                }
+            }
+            judged.push(Judgement {
                 stream: clip.stream.clone(),
-                video: clip.video.clone(),
                 start_ms: clip.start_ms,
-                end_ms: clip.end_ms,
-                context: clip.context.clone(),
-                chosen,
-                rejected,
-                chosen_score,
-                rejected_score,
-                task_ids: task_ids.clone(),
+                greedy: greedy.clone(),
+                sample,
+                fate,
+                scores: both.scores(),
+                tasks: tasks
+                    .iter()
+                    .map(|t| (t.id.clone(), t.text.clone()))
+                    .collect(),
             });
         }
         counts.clips += 1;
-        if on_clip(i + 1, clips.len(), &pairs[first..]).is_break() {
+        if on_clip(i + 1, clips.len(), &judged).is_break() {
             return Err(PairsError::Cancelled);
         }
     }

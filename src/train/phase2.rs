@@ -12,7 +12,8 @@ use std::time::Instant;
 
 use super::dpo::{DpoSettings, DpoStats, TokenPair, train_steering};
 use super::pairs::{
-    PairCounts, PairSettings, PairsError, Phase2Clip, PreferencePair, clips_of_stream, make_pairs,
+    Judgement, PairCounts, PairSettings, PairsError, Phase2Clip, PreferencePair, clips_of_stream,
+    make_pairs,
 };
 use super::reward::{BuiltinJudge, TaskRewardModel};
 use crate::policy::BuiltinPolicy;
@@ -75,11 +76,11 @@ pub enum Phase2Event {
         done: usize,
         total: usize,
     },
-    /// A clip judged, with the pairs it gave.
+    /// A clip judged, with each of its sampled descriptions' judgement (kept or dropped).
     Pairs {
         done: usize,
         total: usize,
-        new: Vec<PreferencePair>,
+        judged: Vec<Judgement>,
     },
     Dpo(DpoStats),
 }
@@ -322,11 +323,11 @@ fn prepare(
         &reward,
         &BuiltinJudge,
         &settings.pairs,
-        &mut |done, total, new| {
+        &mut |done, total, judged| {
             on_event(Phase2Event::Pairs {
                 done,
                 total,
-                new: new.to_vec(),
+                judged: judged.to_vec(),
             })
         },
     )?;

@@ -157,6 +157,42 @@ pub enum PairOutcome {
     Flipped,
 }
 
+/// The judge's two verdicts on a pair: `a` read first, then `b` read first.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BothOrders {
+    pub a_first: Verdict,
+    pub b_first: Verdict,
+}
+
+impl BothOrders {
+    /// The pair's outcome: a winner only when both orders agree on it.
+    #[must_use]
+    pub fn outcome(&self) -> PairOutcome {
+        let (ab, ba) = (self.a_first, self.b_first);
+        match (ab.preference, ba.preference) {
+            (Preference::First, Preference::Second) => PairOutcome::AWins {
+                a_score: ab.first_score,
+                b_score: ab.second_score,
+            },
+            (Preference::Second, Preference::First) => PairOutcome::BWins {
+                a_score: ab.first_score,
+                b_score: ab.second_score,
+            },
+            (Preference::Tie, Preference::Tie) => PairOutcome::Tie,
+            _ => PairOutcome::Flipped,
+        }
+    }
+
+    /// `a`'s and `b`'s scores in each order: `[(a, b) read a-first, (a, b) read b-first]`.
+    #[must_use]
+    pub fn scores(&self) -> [(f64, f64); 2] {
+        [
+            (self.a_first.first_score, self.a_first.second_score),
+            (self.b_first.second_score, self.b_first.first_score),
+        ]
+    }
+}
+
 /// Judges `a` against `b` and `b` against `a`.
 ///
 /// # Errors
@@ -166,20 +202,10 @@ pub fn judge_both_orders(
     a: &str,
     b: &str,
     tasks: &[Question],
-) -> Result<PairOutcome, JudgeError> {
-    let ab = judge.judge(a, b, tasks)?;
-    let ba = judge.judge(b, a, tasks)?;
-    Ok(match (ab.preference, ba.preference) {
-        (Preference::First, Preference::Second) => PairOutcome::AWins {
-            a_score: ab.first_score,
-            b_score: ab.second_score,
-        },
-        (Preference::Second, Preference::First) => PairOutcome::BWins {
-            a_score: ab.first_score,
-            b_score: ab.second_score,
-        },
-        (Preference::Tie, Preference::Tie) => PairOutcome::Tie,
-        _ => PairOutcome::Flipped,
+) -> Result<BothOrders, JudgeError> {
+    Ok(BothOrders {
+        a_first: judge.judge(a, b, tasks)?,
+        b_first: judge.judge(b, a, tasks)?,
     })
 }
 
@@ -242,18 +268,27 @@ mod tests {
         }];
         let rich = "In the kitchen, there are 3 apples on the kitchen table.";
         let plain = "In the kitchen, I pick up the red cup from the kitchen table.";
-        let ab = judge_both_orders(&BuiltinJudge, rich, plain, &tasks).unwrap();
-        let ba = judge_both_orders(&BuiltinJudge, plain, rich, &tasks).unwrap();
+        let ab = judge_both_orders(&BuiltinJudge, rich, plain, &tasks)
+            .unwrap()
+            .outcome();
+        let ba = judge_both_orders(&BuiltinJudge, plain, rich, &tasks)
+            .unwrap()
+            .outcome();
         assert!(matches!(ab, PairOutcome::AWins { a_score, b_score } if a_score > b_score));
         assert!(matches!(ba, PairOutcome::BWins { a_score, b_score } if a_score < b_score));
         assert_eq!(
-            judge_both_orders(&BuiltinJudge, plain, plain, &tasks).unwrap(),
+            judge_both_orders(&BuiltinJudge, plain, plain, &tasks)
+                .unwrap()
+                .outcome(),
             PairOutcome::Tie
         );
 
+        let biased = judge_both_orders(&AlwaysFirst, rich, plain, &tasks).unwrap();
+        assert_eq!(biased.outcome(), PairOutcome::Flipped);
         assert_eq!(
-            judge_both_orders(&AlwaysFirst, rich, plain, &tasks).unwrap(),
-            PairOutcome::Flipped
+            biased.scores(),
+            [(1.0, 0.0), (0.0, 1.0)],
+            "each description's score in each order, for the panel to show the flip"
         );
     }
 }
