@@ -874,11 +874,15 @@ impl ProjectView {
                             [ui.available_width(), ROW_HEIGHT - 2.0],
                             egui::Button::selectable(
                                 selected,
-                                egui::RichText::new(text).color(if selected {
-                                    ui.visuals().strong_text_color()
-                                } else {
-                                    ui.visuals().text_color()
-                                }),
+                                (
+                                    egui::RichText::new(text).color(if selected {
+                                        ui.visuals().strong_text_color()
+                                    } else {
+                                        ui.visuals().text_color()
+                                    }),
+                                    // Left-aligned like a table row, however short the text.
+                                    egui::Atom::grow(),
+                                ),
                             )
                             .truncate()
                             .fill(
