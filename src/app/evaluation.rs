@@ -504,12 +504,20 @@ fn bars_ui(ui: &mut egui::Ui, data: &ChartData) {
         .legend(Legend::default().position(egui_plot::Corner::RightBottom))
         .height((rows as f32 * 34.0).clamp(160.0, 420.0))
         .include_x(0.0)
-        .include_x(105.0)
+        // Room right of 100% for the legend, so that it never hides a bar.
+        .include_x(145.0)
         .allow_scroll(false)
         .allow_zoom(false)
         .allow_drag(false)
         .y_axis_min_width(150.0)
         .x_axis_label("accuracy (%)")
+        .x_axis_formatter(|mark, _| {
+            if mark.value <= 100.0 {
+                format!("{:.0}", mark.value)
+            } else {
+                String::new()
+            }
+        })
         .y_grid_spacer(move |_| {
             (0..rows)
                 .map(|r| GridMark {
