@@ -476,7 +476,9 @@ impl TaskPanel {
                 view.editable,
                 egui::TextEdit::singleline(&mut self.id_text)
                     .id_salt(("task id", &key))
-                    .desired_width(140.0),
+                    // As wide as the row allows beside the two buttons: ids like
+                    // "world-mme-1500-q0002" are read whole.
+                    .desired_width((ui.available_width() - 150.0).max(140.0)),
             );
             let id_edit = id_edit
                 .labelled_by(id_label.id)
