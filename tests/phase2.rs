@@ -86,6 +86,38 @@ fn phase2_tunes_from_training_tasks_only_and_writes_an_adapter_with_its_sidecar(
 }
 
 #[test]
+fn a_run_without_pairs_is_exit_2_with_a_tie_that_shows_why_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ocr.safetensors");
+    // The shipped policy states the room and who is there, never what a sign reads: every
+    // sample it writes is exactly as (un)helpful for OCR questions as its own description.
+    let run = common::taskmem(&[
+        "train",
+        "phase2",
+        "--suite",
+        root("datasets/world-mme").to_str().unwrap(),
+        "--type",
+        "OCR Problems",
+        "--max-clips",
+        "12",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = common::stderr(&run);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("no preference pairs for 'OCR Problems'") && err.contains(" ties, 0 flips)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("for example, world-mme-train-")
+            && err.contains("the policy's own \"I am in the "),
+        "a tie is shown: {err}"
+    );
+    assert!(!out.exists() && !out.with_extension("json").exists());
+}
+
+#[test]
 fn export_pairs_writes_prompt_chosen_rejected_and_clip_references() {
     use polars::prelude::*;
     let tmp = tempfile::tempdir().unwrap();

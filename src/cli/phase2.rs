@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::CliError;
+use crate::timefmt::format_clock_ms;
+use crate::train::pairs::{Judgement, SampleFate};
 use crate::train::phase2::{
     Phase2Error, Phase2Event, Phase2Settings, Phase2Source, pairs_only, run,
 };
@@ -91,32 +93,60 @@ fn settings(tasks: &TaskSetArgs, out: PathBuf) -> Phase2Settings {
     settings
 }
 
-fn cli_error(e: Phase2Error) -> CliError {
+fn cli_error(e: Phase2Error, example: Option<&Judgement>) -> CliError {
     match e {
+        Phase2Error::NoPairs { .. } => CliError::BadInput(match example {
+            // One tie shows what the samples differ in, which is why the judge could not choose.
+            Some(j) => format!(
+                "{e}\n  for example, {} {}: the policy's own \"{}\" and a sample \"{}\" both scored {:.2} on {} sampled tasks",
+                j.stream,
+                format_clock_ms(j.start_ms),
+                j.greedy,
+                j.sample,
+                j.scores[0].0,
+                j.tasks.len()
+            ),
+            None => e.to_string(),
+        }),
         Phase2Error::Input(_) | Phase2Error::Write { .. } => CliError::BadInput(e.to_string()),
         other => CliError::Other(anyhow::Error::new(other)),
     }
 }
 
-fn report(event: Phase2Event) -> ControlFlow<()> {
-    match event {
-        Phase2Event::Stage(text) => eprintln!("{text}"),
-        Phase2Event::ClipsRead { done, total } => eprintln!("read {done}/{total} clips"),
-        Phase2Event::Pairs { done, total, .. } => {
-            if done % 20 == 0 || done == total {
-                eprintln!("judged {done}/{total} clips");
+/// Prints progress, keeping the first judged tie to explain a run without pairs.
+#[derive(Default)]
+struct Reporter {
+    first_tie: Option<Judgement>,
+}
+
+impl Reporter {
+    fn event(&mut self, event: Phase2Event) -> ControlFlow<()> {
+        match event {
+            Phase2Event::Stage(text) => eprintln!("{text}"),
+            Phase2Event::ClipsRead { done, total } => eprintln!("read {done}/{total} clips"),
+            Phase2Event::Pairs {
+                done,
+                total,
+                judged,
+            } => {
+                if self.first_tie.is_none() {
+                    self.first_tie = judged.into_iter().find(|j| j.fate == SampleFate::Tie);
+                }
+                if done % 20 == 0 || done == total {
+                    eprintln!("judged {done}/{total} clips");
+                }
+            }
+            Phase2Event::Dpo(s) => {
+                if s.step % 20 == 0 || s.step == s.steps {
+                    eprintln!(
+                        "dpo {}/{}  loss {:.4}  margin {:.4}  accuracy {:.2}",
+                        s.step, s.steps, s.loss, s.margin, s.accuracy
+                    );
+                }
             }
         }
-        Phase2Event::Dpo(s) => {
-            if s.step % 20 == 0 || s.step == s.steps {
-                eprintln!(
-                    "dpo {}/{}  loss {:.4}  margin {:.4}  accuracy {:.2}",
-                    s.step, s.steps, s.loss, s.margin, s.accuracy
-                );
-            }
-        }
+        ControlFlow::Continue(())
     }
-    ControlFlow::Continue(())
 }
 
 /// Runs `taskmem train phase2`.
@@ -135,7 +165,9 @@ pub fn phase2(args: &Phase2Args) -> Result<(), CliError> {
     settings.dpo.steps = args.steps;
     settings.dpo.layer = args.layer;
     settings.dpo.scale = args.scale;
-    let summary = run(&settings, &mut report).map_err(cli_error)?;
+    let mut reporter = Reporter::default();
+    let summary = run(&settings, &mut |e| reporter.event(e))
+        .map_err(|e| cli_error(e, reporter.first_tie.as_ref()))?;
     println!(
         "adapter '{}' for {} tuned on {} tasks: {} pairs kept of {} judged ({} ties, {} flips) from {} clips in {:.1} s",
         summary.name,
@@ -168,7 +200,9 @@ pub fn phase2(args: &Phase2Args) -> Result<(), CliError> {
 /// Bad input (exit 2) or a failure while sampling.
 pub fn export_pairs(args: &PairsArgs) -> Result<(), CliError> {
     let settings = settings(&args.tasks, args.out.clone());
-    let (pairs, counts) = pairs_only(&settings, &mut report).map_err(cli_error)?;
+    let mut reporter = Reporter::default();
+    let (pairs, counts) =
+        pairs_only(&settings, &mut |e| reporter.event(e)).map_err(|e| cli_error(e, None))?;
     match args.format {
         PairsFormat::Trl => crate::train::pairs::write_trl_parquet(&args.out, &pairs)
             .map_err(|e| CliError::BadInput(format!("{}: {e}", args.out.display())))?,

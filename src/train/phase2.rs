@@ -106,8 +106,28 @@ pub enum Phase2Error {
     Model(String),
     #[error("{path}: cannot write the adapter: {message}")]
     Write { path: String, message: String },
+    /// No sampled description won or lost in both orders: nothing for DPO to learn from.
+    #[error("no preference pairs for '{task_type}': {}", no_pairs_reason(counts))]
+    NoPairs {
+        task_type: String,
+        counts: PairCounts,
+    },
     #[error("stopped")]
     Cancelled,
+}
+
+fn no_pairs_reason(counts: &PairCounts) -> String {
+    if counts.judged == 0 {
+        format!(
+            "every sampled description of the {} clips was the policy's own again, so none was judged (sample more per clip, or from more clips)",
+            counts.clips
+        )
+    } else {
+        format!(
+            "none of the {} sampled descriptions was preferred to the policy's own, or it to them, in both orders ({} ties, {} flips)",
+            counts.judged, counts.ties, counts.flips
+        )
+    }
 }
 
 impl From<PairsError> for Phase2Error {
@@ -362,10 +382,10 @@ pub fn run(
         .map_err(|e| Phase2Error::Model(e.to_string()))?;
     let vocab = Vocab::world();
     if pairs.is_empty() {
-        return Err(Phase2Error::Input(format!(
-            "no preference pairs: every sampled description tied with the policy's own for '{}' ({} ties, {} flips)",
-            settings.task_type, counts.ties, counts.flips
-        )));
+        return Err(Phase2Error::NoPairs {
+            task_type: settings.task_type.clone(),
+            counts,
+        });
     }
     stop(on_event(Phase2Event::Stage(format!(
         "DPO on {} pairs",
