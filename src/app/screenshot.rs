@@ -168,7 +168,22 @@ pub fn screenshot(
             app.submit(AppCommand::SelectTask(pick));
             app.tasks.tab = SideTab::Task;
         }
-        View::Phase2 => app.submit(AppCommand::ShowPhase2),
+        View::Phase2 => {
+            // A run on the project's own tasks, so that the picture shows what the judge did
+            // with the policy's samples (with the shipped policy: ties, and why).
+            app.submit(AppCommand::ShowPhase2);
+            app.phase2.source = super::phase2_panel::TaskSource::Project;
+            app.phase2.task_type = String::new();
+            app.phase2.recent = 10;
+            app.submit(AppCommand::StartPhase2);
+            // The command is applied on the next frame; then the run goes until it ends.
+            step_until(&mut h, Duration::from_secs(10), |app| {
+                app.phase2.is_running()
+            });
+            step_until(&mut h, Duration::from_secs(120), |app| {
+                !app.phase2.is_running()
+            });
+        }
         View::Eval => {
             app.submit(AppCommand::ShowEvaluation);
             if let Some(results) = newest_results(project) {

@@ -620,7 +620,16 @@ pub fn helpfulness(description: &str, question: &Question) -> f64 {
     ];
     // Each fact once: a fact said again tells the answerer nothing more, and a judge that
     // counted repeats would teach the adapter to repeat itself.
-    let claims = statements(description).claims;
+    // Only sentences the world could say: a garbled one ("I put the office.") names no fact,
+    // and a judge that took its words for one would teach the adapter to garble.
+    let claims: Vec<Claim> = statements(description)
+        .claims
+        .into_iter()
+        .filter(|c| match c {
+            Claim::Fact(f) => crate::world::grammar::is_world_sentence(f),
+            _ => true,
+        })
+        .collect();
     let claims = crate::policy::reward::distinct(&claims);
     let facts: Vec<String> = claims.iter().map(|c| fact_text(c)).collect();
     let q = norm(&question.text.replace('?', ""));
@@ -804,6 +813,24 @@ mod tests {
         assert!(
             (h(the_same_doing_twice) - 0.5).abs() < 1e-9,
             "a repeated doing is one doing"
+        );
+    }
+
+    #[test]
+    fn helpfulness_takes_no_garbled_sentence_for_a_fact() {
+        let leave = Question {
+            id: "q".into(),
+            text: "Where did I leave the purple remote?".into(),
+            options: Vec::new(),
+            ask_ms: 60_000,
+        };
+        // The sample the judge preferred on the demo's tasks before this rule.
+        let garbled = "In the office office office, I pick up the office desk stay in the \
+                       office. I put the office and I pick up the office desk.";
+        assert!(helpfulness(garbled, &leave).abs() < 1e-9);
+        assert!(
+            (helpfulness("I put the brown cup on the office desk.", &leave) - 1.0).abs() < 1e-9,
+            "a well-formed put is what the question needs"
         );
     }
 

@@ -107,13 +107,26 @@ pub enum Phase2Error {
     #[error("{path}: cannot write the adapter: {message}")]
     Write { path: String, message: String },
     /// No sampled description won or lost in both orders: nothing for DPO to learn from.
-    #[error("no preference pairs for '{task_type}': {}", no_pairs_reason(counts))]
+    #[error(
+        "no preference pairs for {}: {}",
+        type_phrase(task_type),
+        no_pairs_reason(counts)
+    )]
     NoPairs {
         task_type: String,
         counts: PairCounts,
     },
     #[error("stopped")]
     Cancelled,
+}
+
+/// "'Counting Problem'", or "every type" for a run on all of them.
+fn type_phrase(task_type: &str) -> String {
+    if task_type.is_empty() {
+        "every type".to_owned()
+    } else {
+        format!("'{task_type}'")
+    }
 }
 
 fn no_pairs_reason(counts: &PairCounts) -> String {
@@ -477,4 +490,41 @@ pub fn pairs_only(
 ) -> Result<(Vec<PreferencePair>, PairCounts), Phase2Error> {
     let prepared = prepare(settings, on_event)?;
     Ok((prepared.pairs, prepared.counts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_without_pairs_says_whether_its_samples_tied_or_were_never_different() {
+        let none_judged = Phase2Error::NoPairs {
+            task_type: String::new(),
+            counts: PairCounts {
+                clips: 4,
+                ..PairCounts::default()
+            },
+        };
+        assert_eq!(
+            none_judged.to_string(),
+            "no preference pairs for every type: every sampled description of the 4 clips was \
+             the policy's own again, so none was judged (sample more per clip, or from more clips)"
+        );
+        let tied = Phase2Error::NoPairs {
+            task_type: "OCR Problems".into(),
+            counts: PairCounts {
+                clips: 8,
+                judged: 7,
+                ties: 6,
+                flips: 1,
+                kept: 0,
+            },
+        };
+        assert!(
+            tied.to_string().starts_with(
+                "no preference pairs for 'OCR Problems': none of the 7 sampled descriptions"
+            ) && tied.to_string().ends_with("(6 ties, 1 flips)"),
+            "{tied}"
+        );
+    }
 }

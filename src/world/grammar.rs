@@ -1,0 +1,253 @@
+//! Whether a sentence is one the world could say: the controlled English of `truth` (its fact
+//! and event sentences), with real rooms, places of that room, colors, kinds and faces. The
+//! Phase Two judge counts only such sentences, so that a garbled sample ("I put the office.")
+//! is not taken for the fact a question needs.
+
+use super::model::{Color, Kind, Room, Verb};
+
+/// Strips `prefix`.
+fn lit<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    s.strip_prefix(prefix)
+}
+
+/// The longest of `names` that `s` starts with, and what follows it.
+fn one_of<'a, T: Copy>(
+    s: &'a str,
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
+) -> Option<(T, &'a str)> {
+    all.iter()
+        .filter_map(|&v| s.strip_prefix(name(v)).map(|rest| (v, rest)))
+        .max_by_key(|(_, rest)| std::cmp::Reverse(rest.len()))
+}
+
+/// `<face_N>`.
+fn face(s: &str) -> Option<&str> {
+    let rest = lit(s, "<face_")?;
+    let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    if digits == 0 {
+        return None;
+    }
+    lit(&rest[digits..], ">")
+}
+
+/// "the kitchen": a room.
+fn room(s: &str) -> Option<(Room, &str)> {
+    one_of(lit(s, "the ")?, Room::ALL, Room::name)
+}
+
+/// "the kitchen table": a place of that room.
+fn place(s: &str) -> Option<&str> {
+    let (room, rest) = room(s)?;
+    let (_, rest) = one_of(lit(rest, " ")?, room.places(), super::model::Place::name)?;
+    Some(rest)
+}
+
+/// "red key" after an article.
+fn colored_kind(s: &str) -> Option<&str> {
+    let (_, rest) = one_of(s, Color::ALL, Color::name)?;
+    let (_, rest) = one_of(lit(rest, " ")?, Kind::ALL, Kind::name)?;
+    Some(rest)
+}
+
+/// "the red key".
+fn the_object(s: &str) -> Option<&str> {
+    colored_kind(lit(s, "the ")?)
+}
+
+/// "a red key", "an orange hat".
+fn an_object(s: &str) -> Option<&str> {
+    colored_kind(lit(s, "a ").or_else(|| lit(s, "an "))?)
+}
+
+/// A quoted text, as a sign or a note shows it.
+fn quoted(s: &str) -> Option<&str> {
+    let (text, rest) = lit(s, "\"")?.split_once('"')?;
+    (!text.trim().is_empty()).then_some(rest)
+}
+
+/// The sentence's verb in the form its subject takes, and what follows it.
+fn verb(s: &str, me: bool) -> Option<(Verb, &str)> {
+    let form = |v: Verb| if me { v.first_person() } else { v.name() };
+    // "puts down" is said "puts ... on".
+    let put = if me { "put" } else { "puts" };
+    if let Some(rest) = lit(s, put).filter(|r| r.starts_with(' ')) {
+        return Some((Verb::PutsDown, rest));
+    }
+    one_of(s, Verb::ALL, form)
+}
+
+fn end(s: &str) -> bool {
+    s.is_empty()
+}
+
+/// What follows an event sentence's verb.
+fn event_rest(verb: Verb, s: &str) -> bool {
+    let Some(s) = lit(s, " ") else {
+        return false;
+    };
+    match verb {
+        Verb::PicksUp => the_object(s)
+            .is_some_and(|r| end(r) || lit(r, " from ").and_then(place).is_some_and(end)),
+        Verb::PutsDown => the_object(s)
+            .and_then(|r| lit(r, " on "))
+            .and_then(place)
+            .is_some_and(end),
+        Verb::Gives => the_object(s)
+            .and_then(|r| lit(r, " to "))
+            .and_then(|r| lit(r, "me").or_else(|| face(r)))
+            .is_some_and(end),
+        Verb::Eats => an_object(s).is_some_and(end),
+        Verb::Opens | Verb::Closes | Verb::Drinks | Verb::Uses => the_object(s).is_some_and(end),
+        Verb::Enters => room(s).is_some_and(|(_, r)| {
+            end(r) || lit(r, " carrying ").and_then(an_object).is_some_and(end)
+        }),
+        Verb::Leaves => room(s).is_some_and(|(_, r)| end(r)),
+        Verb::WalksTo => room(s).is_some_and(|(_, r)| {
+            end(r) || lit(r, " from ").and_then(room).is_some_and(|(_, r)| end(r))
+        }),
+        Verb::Writes => quoted(s).and_then(|r| lit(r, " on the ")).is_some_and(|r| {
+            Room::ALL.iter().any(|&room| {
+                lit(r, room.text_surface())
+                    .and_then(|r| lit(r, " in "))
+                    .and_then(room_named(room))
+                    .is_some_and(end)
+            })
+        }),
+    }
+}
+
+/// "the kitchen" for exactly `room`.
+fn room_named(room: Room) -> impl Fn(&str) -> Option<&str> {
+    move |s| lit(lit(s, "the ")?, room.name())
+}
+
+/// "There are 3 apples on the kitchen table", "There is 1 apple on ...".
+fn count(s: &str) -> bool {
+    let (one, rest) = if let Some(r) = lit(s, "There is 1 ") {
+        (true, r)
+    } else if let Some(r) = lit(s, "There are ") {
+        let digits = r.len() - r.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let many = r[..digits].parse::<usize>().is_ok_and(|n| n >= 2);
+        match lit(&r[digits..], " ") {
+            Some(rest) if many => (false, rest),
+            _ => return false,
+        }
+    } else {
+        return false;
+    };
+    let plural = |k: Kind| match k {
+        Kind::Glasses => "pairs of glasses",
+        Kind::Box => "boxes",
+        _ => "",
+    };
+    Kind::ALL.iter().any(|&k| {
+        let said = if one {
+            k.name().to_owned()
+        } else if plural(k).is_empty() {
+            format!("{}s", k.name())
+        } else {
+            plural(k).to_owned()
+        };
+        lit(rest, &said)
+            .and_then(|r| lit(r, " on "))
+            .and_then(place)
+            .is_some_and(end)
+    })
+}
+
+/// Whether `sentence` (with or without its final period) is one of the world's fact or
+/// event sentences.
+#[must_use]
+pub fn is_world_sentence(sentence: &str) -> bool {
+    let s = sentence.trim().trim_end_matches('.');
+    if let Some(r) = lit(s, "I am in ") {
+        return room(r).is_some_and(|(_, r)| end(r));
+    }
+    if count(s) {
+        return true;
+    }
+    if let Some(r) = lit(s, "The ") {
+        // An object where it is, or a text where it is shown.
+        if let Some(r) = colored_kind(r) {
+            return lit(r, " is on ").and_then(place).is_some_and(end)
+                || lit(r, " is in my hands").is_some_and(end)
+                || lit(r, " is held by ")
+                    .and_then(|r| lit(r, "I").or_else(|| face(r)))
+                    .is_some_and(end);
+        }
+        return Room::ALL.iter().any(|&room| {
+            lit(r, room.text_surface())
+                .and_then(|r| lit(r, " in "))
+                .and_then(room_named(room))
+                .and_then(|r| lit(r, " reads "))
+                .and_then(quoted)
+                .is_some_and(end)
+        });
+    }
+    let (me, rest) = match lit(s, "I ") {
+        Some(r) => (true, r),
+        None => match face(s).and_then(|r| lit(r, " ")) {
+            Some(r) => (false, r),
+            None => return false,
+        },
+    };
+    if !me && let Some(r) = lit(rest, "wears a ") {
+        return one_of(r, Color::ALL, Color::name)
+            .and_then(|(_, r)| lit(r, " outfit"))
+            .is_some_and(end);
+    }
+    verb(rest, me).is_some_and(|(v, r)| event_rest(v, r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sentence_of_the_shipped_test_streams_is_a_world_sentence_and_garble_is_not() {
+        let datasets = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets");
+        let mut seen = 0;
+        for suite in ["world-mme", "world-life", "world-tempo"] {
+            let test = datasets.join(suite).join("test");
+            for stream in std::fs::read_dir(test).unwrap() {
+                let truth =
+                    std::fs::read_to_string(stream.unwrap().path().join("truth.jsonl")).unwrap();
+                for line in truth.lines() {
+                    let clip: super::super::truth::ClipTruth = serde_json::from_str(line).unwrap();
+                    for fact in &clip.facts {
+                        assert!(is_world_sentence(fact), "{fact}");
+                        seen += 1;
+                    }
+                }
+            }
+        }
+        assert!(seen > 2_000, "{seen}");
+        for garble in [
+            "I put the office.",
+            "I pick up the office desk.",
+            "I put the office and I pick up the office desk.",
+            "<face_2> picks up the white key from the garden sofa.",
+            "<face_2> picks up the key.",
+            "I am in the office office office.",
+            "There are 1 apples on the kitchen table.",
+            "<face_4> wears a brown.",
+            "The sign in the kitchen reads \"SALE 12%\".",
+            "The note on the fridge in the kitchen reads \"\".",
+            "I picks up the red cup.",
+            "<face_1> pick up the red cup.",
+        ] {
+            assert!(!is_world_sentence(garble), "{garble}");
+        }
+        for fine in [
+            "<face_2> picks up the white key.",
+            "I eat an orange apple.",
+            "<face_3> gives the yellow plant to me.",
+            "I walk to the garden from the kitchen.",
+            "There are 2 pairs of glasses on the office desk.",
+            "The purple remote is held by <face_2>.",
+        ] {
+            assert!(is_world_sentence(fine), "{fine}");
+        }
+    }
+}
