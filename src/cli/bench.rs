@@ -878,13 +878,26 @@ fn bench_phase2(suite: &Path, types: &[String], seeds: u64) -> Result<(), CliErr
         dir.join("recent50.safetensors"),
     );
     settings.recent = 50;
-    let started = Instant::now();
-    let summary = run(&settings, &mut |_| ControlFlow::Continue(())).map_err(|e| fail(&e))?;
+    let mut started = Instant::now();
+    let mut model = "shipped";
+    let summary = match run(&settings, &mut |_| ControlFlow::Continue(())) {
+        Err(e @ crate::train::phase2::Phase2Error::NoPairs { .. }) => {
+            // Nothing to tune on: time the same run on the shipped warm-up model, whose
+            // samples state events and so give pairs (same architecture and size).
+            println!("tune_from_last_50 shipped model: {e}");
+            settings.model_dir = Some(crate::policy::shipped_model_dir().join("warmup"));
+            model = "warm-up";
+            started = Instant::now();
+            run(&settings, &mut |_| ControlFlow::Continue(())).map_err(|e| fail(&e))?
+        }
+        other => other.map_err(|e| fail(&e))?,
+    };
     let tune_s = started.elapsed().as_secs_f64();
     println!(
-        "tune_from_last_50 seconds={tune_s:.1} tasks={} pairs={} clips={} (floor {FLOOR_TUNE_S:.0} s)",
+        "tune_from_last_50 model={model} seconds={tune_s:.1} tasks={} pairs={} of {} judged, clips={} (floor {FLOOR_TUNE_S:.0} s)",
         summary.task_ids.len(),
         summary.counts.kept,
+        summary.counts.judged,
         summary.counts.clips
     );
     println!("ratio_tune_vs_floor={:.3}", tune_s / FLOOR_TUNE_S);

@@ -678,12 +678,7 @@ impl MemorizerModel {
         sampling: Sampling,
         options: DecodeOptions<'_>,
     ) -> Result<Generated> {
-        let budget = options
-            .budget_tokens
-            .map_or(self.cfg.max_output_tokens, |b| {
-                b.min(self.cfg.max_output_tokens)
-            });
-        self.generate_impl(patches, context, sampling, options.steering, budget, true)
+        self.generate_from_vision(&self.encode(patches)?, context, sampling, options)
     }
 
     /// The same description written the plain way, re-reading the whole sequence at every
@@ -707,6 +702,26 @@ impl MemorizerModel {
         )
     }
 
+    /// [`Self::generate_with`] from a clip's vision tokens already encoded (`[1, N, D]`), so
+    /// that several samples of one clip encode it once.
+    ///
+    /// # Errors
+    /// As [`Self::generate_with`].
+    pub fn generate_from_vision(
+        &self,
+        vision: &Tensor,
+        context: &[u32],
+        sampling: Sampling,
+        options: DecodeOptions<'_>,
+    ) -> Result<Generated> {
+        let budget = options
+            .budget_tokens
+            .map_or(self.cfg.max_output_tokens, |b| {
+                b.min(self.cfg.max_output_tokens)
+            });
+        self.generate_vision(vision, context, sampling, options.steering, budget, true)
+    }
+
     fn generate_impl(
         &self,
         patches: &Tensor,
@@ -717,7 +732,26 @@ impl MemorizerModel {
         use_cache: bool,
     ) -> Result<Generated> {
         let vision = self.encode(patches)?;
-        let device = patches.device();
+        self.generate_vision(
+            &vision,
+            context,
+            sampling,
+            steering,
+            budget_tokens,
+            use_cache,
+        )
+    }
+
+    fn generate_vision(
+        &self,
+        vision: &Tensor,
+        context: &[u32],
+        sampling: Sampling,
+        steering: Option<&Steering>,
+        budget_tokens: usize,
+        use_cache: bool,
+    ) -> Result<Generated> {
+        let device = vision.device();
         let mut rng = match sampling {
             Sampling::Temperature { seed, .. } => crate::world::rng::Rng::new(seed),
             Sampling::Greedy => crate::world::rng::Rng::new(0),
@@ -872,7 +906,12 @@ impl MemorizerModel {
         self.logprobs_from_vision(&vision, contexts, outputs, steering)
     }
 
-    fn logprobs_from_vision(
+    /// [`Self::token_logprobs_steered`] from vision tokens already encoded: the steering
+    /// vector acts in the decoder only, so DPO encodes each clip once, not at every step.
+    ///
+    /// # Errors
+    /// On a tensor error, or a steering vector of the wrong width.
+    pub fn logprobs_from_vision(
         &self,
         vision: &Tensor,
         contexts: &[Vec<u32>],

@@ -97,12 +97,12 @@ fn batch_tensors(
 /// Summed log-probability of each output, `[B]`.
 fn sequence_logps(
     model: &MemorizerModel,
-    patches: &Tensor,
+    vision: &Tensor,
     contexts: &[Vec<u32>],
     outputs: &[Vec<u32>],
     steering: Option<&Steering>,
 ) -> candle_core::Result<Tensor> {
-    let (logp, _) = model.token_logprobs_steered(patches, contexts, outputs, steering)?;
+    let (logp, _) = model.logprobs_from_vision(vision, contexts, outputs, steering)?;
     logp.sum(1)
 }
 
@@ -124,17 +124,23 @@ pub fn train_steering(
         return Ok((vector.as_tensor().to_vec1()?, stats));
     }
     let patch_count = cfg.frames_per_clip * cfg.patches_per_frame();
-    // The reference's log-probabilities, once per pair.
+    // Each pair's vision tokens and the reference's log-probabilities, once per pair: the
+    // vector acts in the decoder only, so the encoder's output never changes (encoding the
+    // clips at every step was most of a step's time).
+    let mut vision = Vec::with_capacity(pairs.len());
     let mut reference = Vec::with_capacity(pairs.len());
     for chunk in pairs.chunks(16) {
         let refs: Vec<&TokenPair> = chunk.iter().collect();
-        let patches = batch_tensors(&refs, patch_count, cfg.patch_dim())?;
+        let encoded = model.encode(&batch_tensors(&refs, patch_count, cfg.patch_dim())?)?;
         let contexts: Vec<Vec<u32>> = chunk.iter().map(|p| p.context.clone()).collect();
         let chosen: Vec<Vec<u32>> = chunk.iter().map(|p| p.chosen.clone()).collect();
         let rejected: Vec<Vec<u32>> = chunk.iter().map(|p| p.rejected.clone()).collect();
-        let c = sequence_logps(model, &patches, &contexts, &chosen, None)?.to_vec1::<f32>()?;
-        let r = sequence_logps(model, &patches, &contexts, &rejected, None)?.to_vec1::<f32>()?;
+        let c = sequence_logps(model, &encoded, &contexts, &chosen, None)?.to_vec1::<f32>()?;
+        let r = sequence_logps(model, &encoded, &contexts, &rejected, None)?.to_vec1::<f32>()?;
         reference.extend(c.into_iter().zip(r));
+        for i in 0..chunk.len() {
+            vision.push(encoded.narrow(0, i, 1)?);
+        }
     }
     let mut opt = AdamW::new(
         vec![vector.clone()],
@@ -150,7 +156,8 @@ pub fn train_steering(
             .map(|_| rng.below(pairs.len()))
             .collect();
         let batch: Vec<&TokenPair> = picked.iter().map(|&i| &pairs[i]).collect();
-        let patches = batch_tensors(&batch, patch_count, cfg.patch_dim())?;
+        let picked_vision: Vec<&Tensor> = picked.iter().map(|&i| &vision[i]).collect();
+        let batch_vision = Tensor::cat(&picked_vision, 0)?;
         let contexts: Vec<Vec<u32>> = batch.iter().map(|p| p.context.clone()).collect();
         let chosen: Vec<Vec<u32>> = batch.iter().map(|p| p.chosen.clone()).collect();
         let rejected: Vec<Vec<u32>> = batch.iter().map(|p| p.rejected.clone()).collect();
@@ -159,13 +166,13 @@ pub fn train_steering(
             scale: settings.scale,
             vector: vector.as_tensor().clone(),
         };
-        // Chosen and rejected in one pass: the vision encoder runs once per clip per step.
-        let both_patches = Tensor::cat(&[&patches, &patches], 0)?;
+        // Chosen and rejected in one pass through the decoder.
+        let both_vision = Tensor::cat(&[&batch_vision, &batch_vision], 0)?;
         let both_contexts: Vec<Vec<u32>> = contexts.iter().chain(&contexts).cloned().collect();
         let both_outputs: Vec<Vec<u32>> = chosen.into_iter().chain(rejected).collect();
         let logps = sequence_logps(
             model,
-            &both_patches,
+            &both_vision,
             &both_contexts,
             &both_outputs,
             Some(&steering),

@@ -10,7 +10,7 @@ use std::path::Path;
 use candle_core::{Device, Tensor};
 
 use super::reward::{Judge, JudgeError, PairOutcome, TaskRewardModel, judge_both_orders};
-use crate::policy::builtin::{MemorizerModel, Sampling, clip_patches};
+use crate::policy::builtin::{DecodeOptions, MemorizerModel, Sampling, clip_patches};
 use crate::policy::lang::Vocab;
 use crate::timefmt::format_clock_ms;
 use crate::world::rng::Rng;
@@ -197,18 +197,20 @@ pub fn make_pairs(
     let mut pairs = Vec::new();
     let mut counts = PairCounts::default();
     for (i, clip) in clips.iter().enumerate() {
-        let patches = patches_tensor(model, &clip.patches)?;
+        // Encoded once for all of the clip's samples.
+        let vision = model.encode(&patches_tensor(model, &clip.patches)?)?;
         let context = vocab.encode(&clip.context);
         let greedy = clip.greedy.clone();
         let mut samples: Vec<String> = Vec::new();
         for _ in 0..settings.samples_per_clip {
-            let drawn = model.generate(
-                &patches,
+            let drawn = model.generate_from_vision(
+                &vision,
                 &context,
                 Sampling::Temperature {
                     temperature: settings.temperature,
                     seed: rng.next_u64(),
                 },
+                DecodeOptions::default(),
             )?;
             let text = vocab.decode(&drawn.tokens);
             if text != greedy && !samples.contains(&text) {
