@@ -767,7 +767,7 @@ impl MemorizerModel {
                     .map(|layer| {
                         Ok(LayerCache {
                             past: None,
-                            vision: layer.cross_attn.keys_values(&vision)?,
+                            vision: layer.cross_attn.keys_values(vision)?,
                         })
                     })
                     .collect::<Result<Vec<_>>>()?,
@@ -786,7 +786,7 @@ impl MemorizerModel {
                 let t = all.len();
                 let all = Tensor::from_vec(all, (1, t), device)?;
                 let all_segments = Tensor::from_vec(all_segments, (1, t), device)?;
-                self.decode_steered(&vision, &all, &all_segments, steering)?
+                self.decode_steered(vision, &all, &all_segments, steering)?
                     .i((0, t - 1))?
                     .to_dtype(DType::F32)?
             };
