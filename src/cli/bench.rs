@@ -87,6 +87,10 @@ pub enum BenchCommand {
             default_value = "Attribute Perception,Temporal Perception,Action Recognition"
         )]
         types: Vec<String>,
+        /// The policy tuned and measured (default: the shipped Phase One model); e.g. the
+        /// shipped warm-up, whose samples state events, to see the loop where pairs exist.
+        #[arg(long)]
+        model: Option<PathBuf>,
         #[arg(long, default_value_t = 3)]
         seeds: u64,
     },
@@ -137,8 +141,9 @@ pub fn run(command: BenchCommand) -> Result<(), CliError> {
         BenchCommand::Phase2 {
             suite,
             types,
+            model,
             seeds,
-        } => bench_phase2(&suite, &types, seeds),
+        } => bench_phase2(&suite, &types, model.as_deref(), seeds),
         BenchCommand::Launch { runs } => bench_launch(runs),
         BenchCommand::Memory { video, play } => {
             let play_ns =
@@ -861,7 +866,12 @@ fn bench_eval(model: Option<&Path>) -> Result<(), CliError> {
     Ok(())
 }
 
-fn bench_phase2(suite: &Path, types: &[String], seeds: u64) -> Result<(), CliError> {
+fn bench_phase2(
+    suite: &Path,
+    types: &[String],
+    model_dir: Option<&Path>,
+    seeds: u64,
+) -> Result<(), CliError> {
     use crate::eval::answer::BuiltinAnswerer;
     use crate::eval::replay::{SuiteSettings, run_suite};
     use crate::train::phase2::{Phase2Settings, Phase2Source, run};
@@ -878,15 +888,16 @@ fn bench_phase2(suite: &Path, types: &[String], seeds: u64) -> Result<(), CliErr
         dir.join("recent50.safetensors"),
     );
     settings.recent = 50;
+    settings.model_dir = model_dir.map(Path::to_path_buf);
     let mut started = Instant::now();
-    let mut model = "shipped";
+    let mut model = model_dir.map_or_else(|| "shipped".to_owned(), |d| d.display().to_string());
     let summary = match run(&settings, &mut |_| ControlFlow::Continue(())) {
-        Err(e @ crate::train::phase2::Phase2Error::NoPairs { .. }) => {
+        Err(e @ crate::train::phase2::Phase2Error::NoPairs { .. }) if model_dir.is_none() => {
             // Nothing to tune on: time the same run on the shipped warm-up model, whose
             // samples state events and so give pairs (same architecture and size).
             println!("tune_from_last_50 shipped model: {e}");
             settings.model_dir = Some(crate::policy::shipped_model_dir().join("warmup"));
-            model = "warm-up";
+            "warm-up".clone_into(&mut model);
             started = Instant::now();
             run(&settings, &mut |_| ControlFlow::Continue(())).map_err(|e| fail(&e))?
         }
@@ -914,6 +925,7 @@ fn bench_phase2(suite: &Path, types: &[String], seeds: u64) -> Result<(), CliErr
             );
             s.pairs.seed = seed;
             s.dpo.seed = seed;
+            s.model_dir = model_dir.map(Path::to_path_buf);
             if let Err(e) = run(&s, &mut |_| ControlFlow::Continue(())) {
                 println!("phase2 type=\"{task_type}\" seed={seed}: {e}");
                 continue;
@@ -922,7 +934,7 @@ fn bench_phase2(suite: &Path, types: &[String], seeds: u64) -> Result<(), CliErr
                 &SuiteSettings {
                     suite: suite.to_path_buf(),
                     split: "test".to_owned(),
-                    model_dir: None,
+                    model_dir: model_dir.map(Path::to_path_buf),
                     adapters: vec![out],
                     budget_tokens: None,
                     clip_ms: 10_000,
