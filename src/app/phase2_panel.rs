@@ -2,7 +2,8 @@
 //! the library), tune a steering adapter on a `phase2` thread (progress, DPO loss and
 //! reward-margin curves, cancel), inspect every judged sample (the kept pairs chosen beside
 //! rejected, and the ties and flips that were dropped, the words that differ highlighted, the
-//! judge's scores and the tasks it read), then memorize a lane with the adapter or evaluate it. The run is `train::phase2`, as for `taskmem train phase2`.
+//! judge's scores and the tasks it read), then memorize a lane with the adapter or evaluate
+//! it. The run is `train::phase2`, as for `taskmem train phase2`.
 
 use std::path::PathBuf;
 
@@ -57,7 +58,9 @@ impl JudgedKind {
             Self::Ties => {
                 "Equally helpful: the sample tells the tasks nothing the policy's own description does not. Dropped"
             }
-            Self::Flips => "The judge preferred whichever it read first: a position bias. Dropped",
+            Self::Flips => {
+                "The verdict changed with the order the two were read in: a position bias. Dropped"
+            }
         }
     }
 }
@@ -285,8 +288,10 @@ impl Phase2Panel {
     /// A run that ended without an adapter; the message to show unless the user stopped it.
     fn failed(&mut self, message: String) -> Option<String> {
         self.stage.clone_from(&message);
-        // Without pairs, what the judge dropped is what explains the run.
-        if self.judged.counts[JudgedKind::Kept.index()] == 0
+        // Without pairs, what the judge dropped is what explains the run (a stop explains
+        // itself).
+        if message != "stopped"
+            && self.judged.counts[JudgedKind::Kept.index()] == 0
             && let Some(kind) = [JudgedKind::Ties, JudgedKind::Flips]
                 .into_iter()
                 .find(|k| self.judged.counts[k.index()] > 0)

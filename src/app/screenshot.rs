@@ -175,6 +175,14 @@ pub fn screenshot(
             app.phase2.source = super::phase2_panel::TaskSource::Project;
             app.phase2.task_type = String::new();
             app.phase2.recent = 10;
+            // A picture must not leave an adapter in the user's project.
+            app.phase2.out = std::env::temp_dir()
+                .join(format!(
+                    "taskmem-screenshot-{}.safetensors",
+                    std::process::id()
+                ))
+                .display()
+                .to_string();
             app.submit(AppCommand::StartPhase2);
             // The command is applied on the next frame; then the run goes until it ends.
             step_until(&mut h, Duration::from_secs(10), |app| {

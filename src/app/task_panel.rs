@@ -15,6 +15,9 @@ use crate::tasks::{KNOWN_TYPES, MAX_OPTIONS, Span, Task, TaskFilter, TaskLibrary
 use crate::timefmt::{format_hms_ms, parse_time_ns};
 use crate::video::NS_PER_MS;
 
+/// Room the task id field leaves for its row's Duplicate and Delete buttons.
+const ID_ROW_BUTTONS_WIDTH: f32 = 150.0;
+
 const TASK_LANE_HEIGHT: f32 = 20.0;
 const LIBRARY_ROW_HEIGHT: f32 = 20.0;
 const CHECK_COL: f32 = 24.0;
@@ -478,7 +481,7 @@ impl TaskPanel {
                     .id_salt(("task id", &key))
                     // As wide as the row allows beside the two buttons: ids like
                     // "world-mme-1500-q0002" are read whole.
-                    .desired_width((ui.available_width() - 150.0).max(140.0)),
+                    .desired_width((ui.available_width() - ID_ROW_BUTTONS_WIDTH).max(140.0)),
             );
             let id_edit = id_edit
                 .labelled_by(id_label.id)

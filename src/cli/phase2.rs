@@ -97,20 +97,25 @@ fn cli_error(e: Phase2Error, example: Option<&Judgement>) -> CliError {
     match e {
         Phase2Error::NoPairs { .. } => CliError::BadInput(match example {
             // One tie shows what the samples differ in, which is why the judge could not choose.
-            Some(j) => format!(
-                "{e}\n  for example, {} {}: the policy's own \"{}\" and a sample \"{}\" both scored {:.2} on {} sampled tasks",
-                j.stream,
-                format_clock_ms(j.start_ms),
-                j.greedy,
-                j.sample,
-                j.scores[0].0,
-                j.tasks.len()
-            ),
+            Some(j) => format!("{e}\n  {}", tie_example(j)),
             None => e.to_string(),
         }),
         Phase2Error::Input(_) | Phase2Error::Write { .. } => CliError::BadInput(e.to_string()),
         other => CliError::Other(anyhow::Error::new(other)),
     }
+}
+
+/// One tie, said as an example of why no pair was kept.
+fn tie_example(j: &Judgement) -> String {
+    format!(
+        "for example, {} {}: the policy's own \"{}\" and a sample \"{}\" both scored {:.2} on {} sampled tasks",
+        j.stream,
+        format_clock_ms(j.start_ms),
+        j.greedy,
+        j.sample,
+        j.scores[0].0,
+        j.tasks.len()
+    )
 }
 
 /// Prints progress, keeping the first judged tie to explain a run without pairs.
@@ -203,6 +208,11 @@ pub fn export_pairs(args: &PairsArgs) -> Result<(), CliError> {
     let mut reporter = Reporter::default();
     let (pairs, counts) =
         pairs_only(&settings, &mut |e| reporter.event(e)).map_err(|e| cli_error(e, None))?;
+    if pairs.is_empty()
+        && let Some(tie) = &reporter.first_tie
+    {
+        eprintln!("warning: no pair was kept; {}", tie_example(tie));
+    }
     match args.format {
         PairsFormat::Trl => crate::train::pairs::write_trl_parquet(&args.out, &pairs)
             .map_err(|e| CliError::BadInput(format!("{}: {e}", args.out.display())))?,

@@ -627,7 +627,10 @@ pub fn helpfulness(description: &str, question: &Question) -> f64 {
         .into_iter()
         .filter(|c| match c {
             Claim::Fact(f) => crate::world::grammar::is_world_sentence(f),
-            _ => true,
+            Claim::Reads { surface, text } => {
+                crate::world::grammar::is_world_reading(surface, text)
+            }
+            Claim::Stay { .. } | Claim::LookAround { .. } => true,
         })
         .collect();
     let claims = crate::policy::reward::distinct(&claims);
@@ -828,6 +831,14 @@ mod tests {
         let garbled = "In the office office office, I pick up the office desk stay in the \
                        office. I put the office and I pick up the office desk.";
         assert!(helpfulness(garbled, &leave).abs() < 1e-9);
+        let read = Question {
+            id: "r".into(),
+            text: "What did the sign in the garden read around 00:01:15?".into(),
+            options: Vec::new(),
+            ask_ms: 80_000,
+        };
+        assert!(helpfulness("The office reads \"CALL 1\".", &read).abs() < 1e-9);
+        assert!((helpfulness("The sign reads \"SALE 12%\".", &read) - 1.0).abs() < 1e-9);
         assert!(
             (helpfulness("I put the brown cup on the office desk.", &leave) - 1.0).abs() < 1e-9,
             "a well-formed put is what the question needs"

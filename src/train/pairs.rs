@@ -55,7 +55,7 @@ pub enum SampleFate {
     Rejected,
     /// Equally helpful in both orders: dropped.
     Tie,
-    /// The winner changed with the order (a position bias): dropped.
+    /// The verdict changed with the order the two were read in (a position bias): dropped.
     Flipped,
 }
 
@@ -219,6 +219,10 @@ pub fn make_pairs(
         }
         let tasks = reward.sample(&mut rng);
         let task_ids: Vec<String> = tasks.iter().map(|t| t.id.clone()).collect();
+        let task_texts: Vec<(String, String)> = tasks
+            .iter()
+            .map(|t| (t.id.clone(), t.text.clone()))
+            .collect();
         let mut judged = Vec::with_capacity(samples.len());
         for sample in samples {
             counts.judged += 1;
@@ -229,30 +233,26 @@ pub fn make_pairs(
                 PairOutcome::Tie => SampleFate::Tie,
                 PairOutcome::Flipped => SampleFate::Flipped,
             };
-            let [(sample_score, greedy_score), _] = both.scores();
+            let scores = both.scores();
+            let [(sample_score, greedy_score), _] = scores;
             match fate {
                 SampleFate::Tie => counts.ties += 1,
                 SampleFate::Flipped => counts.flips += 1,
                 SampleFate::Chosen | SampleFate::Rejected => {
-                    let sample_won = fate == SampleFate::Chosen;
-                    let (chosen, rejected) = if sample_won {
-                        (sample.clone(), greedy.clone())
-                    } else {
-                        (greedy.clone(), sample.clone())
-                    };
-                    let (chosen_score, rejected_score) = if sample_won {
-                        (sample_score, greedy_score)
-                    } else {
-                        (greedy_score, sample_score)
-                    };
+                    let ((chosen, chosen_score), (rejected, rejected_score)) =
+                        if fate == SampleFate::Chosen {
+                            ((&sample, sample_score), (&greedy, greedy_score))
+                        } else {
+                            ((&greedy, greedy_score), (&sample, sample_score))
+                        };
                     pairs.push(PreferencePair {
                         stream: clip.stream.clone(),
                         video: clip.video.clone(),
                         start_ms: clip.start_ms,
                         end_ms: clip.end_ms,
                         context: clip.context.clone(),
-                        chosen,
-                        rejected,
+                        chosen: chosen.clone(),
+                        rejected: rejected.clone(),
                         chosen_score,
                         rejected_score,
                         task_ids: task_ids.clone(),
@@ -265,11 +265,8 @@ pub fn make_pairs(
                 greedy: greedy.clone(),
                 sample,
                 fate,
-                scores: both.scores(),
-                tasks: tasks
-                    .iter()
-                    .map(|t| (t.id.clone(), t.text.clone()))
-                    .collect(),
+                scores,
+                tasks: task_texts.clone(),
             });
         }
         counts.clips += 1;

@@ -4,6 +4,7 @@
 //! is not taken for the fact a question needs.
 
 use super::model::{Color, Kind, Room, Verb};
+use super::truth::plural;
 
 /// Strips `prefix`.
 fn lit<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
@@ -43,21 +44,40 @@ fn place(s: &str) -> Option<&str> {
     Some(rest)
 }
 
-/// "red key" after an article.
-fn colored_kind(s: &str) -> Option<&str> {
-    let (_, rest) = one_of(s, Color::ALL, Color::name)?;
+/// "red key" after an article, and its color.
+fn colored_kind(s: &str) -> Option<(Color, &str)> {
+    let (color, rest) = one_of(s, Color::ALL, Color::name)?;
     let (_, rest) = one_of(lit(rest, " ")?, Kind::ALL, Kind::name)?;
-    Some(rest)
+    Some((color, rest))
 }
 
 /// "the red key".
 fn the_object(s: &str) -> Option<&str> {
-    colored_kind(lit(s, "the ")?)
+    colored_kind(lit(s, "the ")?).map(|(_, rest)| rest)
 }
 
-/// "a red key", "an orange hat".
+/// "a red key", "an orange hat": the article the color takes.
 fn an_object(s: &str) -> Option<&str> {
-    colored_kind(lit(s, "a ").or_else(|| lit(s, "an "))?)
+    let (article, rest) = s.split_once(' ')?;
+    colored_kind(rest)
+        .filter(|(color, _)| color.article() == article)
+        .map(|(_, rest)| rest)
+}
+
+/// "the note on the fridge in the kitchen": a room's text surface, in that room.
+fn surface_in_room(s: &str) -> Option<&str> {
+    Room::ALL.iter().find_map(|&room| {
+        lit(s, room.text_surface())
+            .and_then(|r| lit(r, " in "))
+            .and_then(room_named(room))
+    })
+}
+
+/// Whether a sign's words as the policy may say them, without the room ("The sign reads
+/// "SALE 12%"."), name a real text surface and some text.
+#[must_use]
+pub fn is_world_reading(surface: &str, text: &str) -> bool {
+    Room::ALL.iter().any(|r| r.text_surface() == surface) && !text.trim().is_empty()
 }
 
 /// A quoted text, as a sign or a note shows it.
@@ -106,14 +126,10 @@ fn event_rest(verb: Verb, s: &str) -> bool {
         Verb::WalksTo => room(s).is_some_and(|(_, r)| {
             end(r) || lit(r, " from ").and_then(room).is_some_and(|(_, r)| end(r))
         }),
-        Verb::Writes => quoted(s).and_then(|r| lit(r, " on the ")).is_some_and(|r| {
-            Room::ALL.iter().any(|&room| {
-                lit(r, room.text_surface())
-                    .and_then(|r| lit(r, " in "))
-                    .and_then(room_named(room))
-                    .is_some_and(end)
-            })
-        }),
+        Verb::Writes => quoted(s)
+            .and_then(|r| lit(r, " on the "))
+            .and_then(surface_in_room)
+            .is_some_and(end),
     }
 }
 
@@ -124,32 +140,22 @@ fn room_named(room: Room) -> impl Fn(&str) -> Option<&str> {
 
 /// "There are 3 apples on the kitchen table", "There is 1 apple on ...".
 fn count(s: &str) -> bool {
-    let (one, rest) = if let Some(r) = lit(s, "There is 1 ") {
-        (true, r)
-    } else if let Some(r) = lit(s, "There are ") {
-        let digits = r.len() - r.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        let many = r[..digits].parse::<usize>().is_ok_and(|n| n >= 2);
-        match lit(&r[digits..], " ") {
-            Some(rest) if many => (false, rest),
-            _ => return false,
-        }
-    } else {
+    let Some(r) = lit(s, "There is ").or_else(|| lit(s, "There are ")) else {
         return false;
     };
-    let plural = |k: Kind| match k {
-        Kind::Glasses => "pairs of glasses",
-        Kind::Box => "boxes",
-        _ => "",
+    let digits = r.len() - r.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    let Ok(n) = r[..digits].parse::<usize>() else {
+        return false;
+    };
+    let be = if n == 1 { "There is " } else { "There are " };
+    if !s.starts_with(be) || n == 0 {
+        return false;
+    }
+    let Some(rest) = lit(&r[digits..], " ") else {
+        return false;
     };
     Kind::ALL.iter().any(|&k| {
-        let said = if one {
-            k.name().to_owned()
-        } else if plural(k).is_empty() {
-            format!("{}s", k.name())
-        } else {
-            plural(k).to_owned()
-        };
-        lit(rest, &said)
+        lit(rest, &plural(k, n))
             .and_then(|r| lit(r, " on "))
             .and_then(place)
             .is_some_and(end)
@@ -169,21 +175,15 @@ pub fn is_world_sentence(sentence: &str) -> bool {
     }
     if let Some(r) = lit(s, "The ") {
         // An object where it is, or a text where it is shown.
-        if let Some(r) = colored_kind(r) {
+        if let Some((_, r)) = colored_kind(r) {
             return lit(r, " is on ").and_then(place).is_some_and(end)
                 || lit(r, " is in my hands").is_some_and(end)
-                || lit(r, " is held by ")
-                    .and_then(|r| lit(r, "I").or_else(|| face(r)))
-                    .is_some_and(end);
+                || lit(r, " is held by ").and_then(face).is_some_and(end);
         }
-        return Room::ALL.iter().any(|&room| {
-            lit(r, room.text_surface())
-                .and_then(|r| lit(r, " in "))
-                .and_then(room_named(room))
-                .and_then(|r| lit(r, " reads "))
-                .and_then(quoted)
-                .is_some_and(end)
-        });
+        return surface_in_room(r)
+            .and_then(|r| lit(r, " reads "))
+            .and_then(quoted)
+            .is_some_and(end);
     }
     let (me, rest) = match lit(s, "I ") {
         Some(r) => (true, r),
@@ -236,6 +236,10 @@ mod tests {
             "The note on the fridge in the kitchen reads \"\".",
             "I picks up the red cup.",
             "<face_1> pick up the red cup.",
+            "I eat a orange apple.",
+            "The red cup is held by I.",
+            "There is 2 apples on the kitchen table.",
+            "There are 0 apples on the kitchen table.",
         ] {
             assert!(!is_world_sentence(garble), "{garble}");
         }
@@ -246,8 +250,12 @@ mod tests {
             "I walk to the garden from the kitchen.",
             "There are 2 pairs of glasses on the office desk.",
             "The purple remote is held by <face_2>.",
+            "There is 1 apple on the garden bench.",
+            "I write \"CALL 935\" on the note on the fridge in the kitchen.",
         ] {
             assert!(is_world_sentence(fine), "{fine}");
         }
+        assert!(is_world_reading("sign", "SALE 12%"));
+        assert!(!is_world_reading("office", "CALL 1") && !is_world_reading("sign", " "));
     }
 }

@@ -84,6 +84,16 @@ named_enum!(
 );
 
 impl Color {
+    /// The article before this color: "an orange hat", "a red key".
+    #[must_use]
+    pub fn article(self) -> &'static str {
+        if self.name().starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        }
+    }
+
     #[must_use]
     pub fn rgb(self) -> [u8; 3] {
         match self {

@@ -36,13 +36,12 @@ impl Object {
     /// "a red key"
     #[must_use]
     pub fn a(&self) -> String {
-        let color = self.color.name();
-        let article = if color.starts_with(['a', 'e', 'i', 'o', 'u']) {
-            "an"
-        } else {
-            "a"
-        };
-        format!("{article} {color} {}", self.kind.name())
+        format!(
+            "{} {} {}",
+            self.color.article(),
+            self.color.name(),
+            self.kind.name()
+        )
     }
 }
 

@@ -241,7 +241,8 @@ fn count(state: &WorldState, truth: &mut ClipTruth) {
     }
 }
 
-fn plural(kind: Kind, n: usize) -> String {
+/// "1 apple", "3 apples", "2 pairs of glasses": a kind after a count.
+pub(crate) fn plural(kind: Kind, n: usize) -> String {
     if n == 1 {
         kind.name().to_owned()
     } else if kind == Kind::Glasses {
