@@ -588,8 +588,11 @@ fn verdict_text(j: &Judgement) -> (String, String) {
     (
         text,
         format!(
-            "Mean helpfulness for the {} sampled tasks:\n{}",
-            j.tasks.len(),
+            "Mean helpfulness for {}:\n{}",
+            match j.tasks.len() {
+                1 => "the one sampled task".to_owned(),
+                n => format!("the {n} sampled tasks"),
+            },
             tasks.join("\n")
         ),
     )
