@@ -7,6 +7,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::process::Output;
 
 use taskmem::world::questions::load_tasks;
 
@@ -37,26 +38,32 @@ fn warmup() -> String {
     root("assets/policy/warmup").display().to_string()
 }
 
+/// `taskmem train phase2` on world-mme's training streams for `task_type`, from at most
+/// `max_clips` clips, writing `out`, with `extra` arguments.
+fn train_phase2(task_type: &str, max_clips: &str, extra: &[&str], out: &Path) -> Output {
+    let suite = root("datasets/world-mme");
+    let mut args = vec![
+        "train",
+        "phase2",
+        "--suite",
+        suite.to_str().unwrap(),
+        "--type",
+        task_type,
+        "--max-clips",
+        max_clips,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    common::taskmem(&args)
+}
+
 #[test]
 fn phase2_tunes_from_training_tasks_only_and_writes_an_adapter_with_its_sidecar() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("attr.safetensors");
-    let run = common::taskmem(&[
-        "train",
-        "phase2",
-        "--suite",
-        root("datasets/world-mme").to_str().unwrap(),
-        "--type",
-        TYPE,
-        "--max-clips",
-        "60",
-        "--steps",
-        "12",
-        "--model",
-        &warmup(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let warmup = warmup();
+    let run = train_phase2(TYPE, "60", &["--steps", "12", "--model", &warmup], &out);
     assert!(run.status.success(), "{}", common::stderr(&run));
     assert!(
         common::stdout(&run).contains("pairs kept"),
@@ -100,18 +107,7 @@ fn a_run_without_pairs_is_exit_2_with_a_tie_that_shows_why_and_writes_nothing() 
     let out = tmp.path().join("ocr.safetensors");
     // The shipped policy states the room and who is there, never what a sign reads: every
     // sample it writes is exactly as (un)helpful for OCR questions as its own description.
-    let run = common::taskmem(&[
-        "train",
-        "phase2",
-        "--suite",
-        root("datasets/world-mme").to_str().unwrap(),
-        "--type",
-        "OCR Problems",
-        "--max-clips",
-        "12",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let run = train_phase2("OCR Problems", "12", &[], &out);
     let err = common::stderr(&run);
     assert_eq!(run.status.code(), Some(2), "{err}");
     assert!(

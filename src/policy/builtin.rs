@@ -656,14 +656,7 @@ impl MemorizerModel {
         context: &[u32],
         sampling: Sampling,
     ) -> Result<Generated> {
-        self.generate_impl(
-            patches,
-            context,
-            sampling,
-            None,
-            self.cfg.max_output_tokens,
-            true,
-        )
+        self.generate_with(patches, context, sampling, DecodeOptions::default())
     }
 
     /// [`Self::generate`] with an optional steering adapter and a token budget below the
@@ -692,8 +685,8 @@ impl MemorizerModel {
         context: &[u32],
         sampling: Sampling,
     ) -> Result<Generated> {
-        self.generate_impl(
-            patches,
+        self.generate_vision(
+            &self.encode(patches)?,
             context,
             sampling,
             None,
@@ -720,26 +713,6 @@ impl MemorizerModel {
                 b.min(self.cfg.max_output_tokens)
             });
         self.generate_vision(vision, context, sampling, options.steering, budget, true)
-    }
-
-    fn generate_impl(
-        &self,
-        patches: &Tensor,
-        context: &[u32],
-        sampling: Sampling,
-        steering: Option<&Steering>,
-        budget_tokens: usize,
-        use_cache: bool,
-    ) -> Result<Generated> {
-        let vision = self.encode(patches)?;
-        self.generate_vision(
-            &vision,
-            context,
-            sampling,
-            steering,
-            budget_tokens,
-            use_cache,
-        )
     }
 
     fn generate_vision(
