@@ -346,6 +346,7 @@ fn the_remote_judge_is_asked_in_both_orders_and_a_position_bias_drops_the_pair()
     settings.base_url.clone_from(&server.url);
     let judge = RemoteJudge {
         client: ChatClient::new(settings),
+        concurrency: 1,
     };
     let tasks = vec![Question {
         id: "q".into(),
@@ -516,4 +517,111 @@ fn a_cancel_during_the_backoff_after_a_503_stops_at_once() {
         1,
         "no retry after the cancel"
     );
+}
+
+/// What a judge that prefers the note with more words says to the remote judge's prompt,
+/// whichever note it reads first (so its verdicts never flip); equal lengths tie.
+fn longer_note_verdict(body: &Value) -> String {
+    let prompt = body["messages"][0]["content"].as_str().unwrap_or_default();
+    let note = |label: &str| {
+        prompt
+            .lines()
+            .find_map(|l| l.strip_prefix(label))
+            .map_or(0, |n| n.split_whitespace().count())
+    };
+    let (first, second) = (note("Note 1: "), note("Note 2: "));
+    let better = match first.cmp(&second) {
+        std::cmp::Ordering::Greater => 1,
+        std::cmp::Ordering::Less => 2,
+        std::cmp::Ordering::Equal => 0,
+    };
+    json!({"better": better, "score_1": first, "score_2": second}).to_string()
+}
+
+/// `taskmem train phase2` on a few world-mme training clips, judged remotely.
+fn phase2_judged_by(url: &str, out: &Path) -> std::process::Output {
+    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/world-mme");
+    common::taskmem(&[
+        "train",
+        "phase2",
+        "--suite",
+        suite.to_str().unwrap(),
+        "--type",
+        "Action Recognition",
+        "--max-clips",
+        "8",
+        "--samples",
+        "6",
+        "--steps",
+        "5",
+        "--judge",
+        "remote",
+        "--judge-model",
+        "judge-llm",
+        "--base-url",
+        url,
+        "--api-key-env",
+        "TASKMEM_TEST_NO_SUCH_KEY",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
+#[test]
+fn phase_two_can_be_judged_by_an_llm_endpoint_side_by_side_and_the_adapter_names_it() {
+    let server = serve(|_, body| {
+        // Slow enough that a clip's samples judged side by side overlap on the wire.
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        (200, completion(&longer_note_verdict(body)))
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("remote-judged.safetensors");
+    let run = phase2_judged_by(&server.url, &out);
+    assert!(run.status.success(), "{}", common::stderr(&run));
+    let sidecar: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.with_extension("json")).unwrap())
+            .unwrap();
+    let metrics = &sidecar["metrics"];
+    assert_eq!(metrics["judge"], "remote:judge-llm");
+    let judged = metrics["judged"].as_u64().unwrap();
+    assert!(metrics["pairs"].as_u64().unwrap() >= 1, "{metrics}");
+    assert_eq!(metrics["flips"], 0, "this judge has no position bias");
+    // Every sample was asked about in both orders, with the sampled tasks of the type.
+    let seen = server.seen.lock().unwrap().clone();
+    assert_eq!(seen.len() as u64, 2 * judged);
+    for s in &seen {
+        let prompt = s.body["messages"][0]["content"].as_str().unwrap();
+        assert!(
+            prompt.contains("Note 1: ") && prompt.contains("- What did <face_"),
+            "{prompt}"
+        );
+        assert!(s.authorization.is_none(), "no key variable, no header");
+    }
+    assert!(
+        server.max_in_flight.1.load(Ordering::SeqCst) >= 2,
+        "a clip's samples are judged side by side"
+    );
+    assert!(common::stdout(&run).contains("judged by remote:judge-llm"));
+    assert!(
+        common::stderr(&run).contains(&format!("judge: {} requests", 2 * judged)),
+        "{}",
+        common::stderr(&run)
+    );
+}
+
+#[test]
+fn a_phase_two_judge_whose_replies_do_not_parse_is_exit_2_naming_the_endpoint_and_writes_nothing() {
+    let server = serve(|_, _| (200, completion("Note 1 reads better to me.")));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("never.safetensors");
+    let run = phase2_judged_by(&server.url, &out);
+    assert_eq!(run.status.code(), Some(2));
+    let err = common::stderr(&run);
+    assert!(
+        err.contains("judge remote:judge-llm")
+            && err.contains(&server.url)
+            && err.contains("Note 1 reads better to me."),
+        "{err}"
+    );
+    assert!(!out.exists() && !out.with_extension("json").exists());
 }

@@ -1473,6 +1473,67 @@ fn phase_two_tunes_an_adapter_on_ten_tasks_shows_its_pairs_and_memorizes_a_new_l
     h.get_by_label("Active lane");
 }
 
+#[test]
+fn phase_two_can_be_judged_by_an_llm_endpoint_and_a_judge_that_favours_the_first_note_keeps_no_pair()
+ {
+    // Always prefers the note it reads first: a position bias, so every sample flips.
+    let server = taskmem::remote::mock::MockServer::start(
+        "{\"better\": 1, \"score_1\": 7, \"score_2\": 3}",
+        Duration::ZERO,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (project, p) = world_stream_project(dir.path());
+    drop(p);
+    let mut h = app_harness(Some(project.clone()));
+    step_until(&mut h, "the stream's video", |app| {
+        app.player().is_some_and(|p| p.decoder.is_some()) && app.project().is_some()
+    });
+    h.state_mut().submit(AppCommand::ShowPhase2);
+    steps(&mut h, 4);
+    h.get_by_label("an LLM (OpenAI-compatible endpoint)")
+        .click();
+    steps(&mut h, 2);
+    h.get_by_label("API key variable");
+    {
+        let panel = &mut h.state_mut().phase2;
+        panel.task_type = String::new();
+        panel.max_clips = 6;
+        panel.samples = 6;
+        server.url.clone_into(&mut panel.judge_endpoint.base_url);
+        "judge-model".clone_into(&mut panel.judge_endpoint.model);
+        "TASKMEM_TEST_NO_SUCH_KEY".clone_into(&mut panel.judge_endpoint.api_key_env);
+    }
+    h.step();
+    h.get_by_label("Start tuning").click();
+    steps(&mut h, 2);
+    wait_for_job(&mut h, "judging took too long", 120, |app| {
+        app.phase2.is_running()
+    });
+    h.step();
+    assert!(h.state().phase2.finished().is_none(), "no pair, no adapter");
+    let toasts = h.state().toasts.messages().join("\n");
+    assert!(toasts.contains("no preference pairs"), "{toasts}");
+    let (flips, flip_count) = h
+        .state()
+        .phase2
+        .judged(taskmem::app::phase2_panel::JudgedKind::Flips);
+    assert!(!flips.is_empty(), "every judged sample flipped");
+    assert_eq!(
+        h.state().phase2.showing,
+        taskmem::app::phase2_panel::JudgedKind::Flips,
+        "a run without pairs opens on what was dropped"
+    );
+    h.get_by_label(&format!("flips {flip_count}"));
+    h.get_by_label("ties 0");
+    // Each sample was asked about in both orders, and the window counts the requests.
+    assert_eq!(
+        server.answered.load(std::sync::atomic::Ordering::SeqCst),
+        2 * flip_count
+    );
+    h.get_by_label_contains(&format!("Remote judge: {} requests", 2 * flip_count));
+}
+
 /// The Evaluate window set to answer world-tempo's test questions with `model` behind `url`,
 /// writing to `out` (not started).
 fn evaluate_world_tempo_with(h: &mut Harness<'_, TaskMemApp>, out: &Path, url: &str, model: &str) {
@@ -1493,9 +1554,9 @@ fn evaluate_world_tempo_with(h: &mut Harness<'_, TaskMemApp>, out: &Path, url: &
     steps(h, 2);
     {
         let panel = &mut h.state_mut().evaluation;
-        url.clone_into(&mut panel.base_url);
-        model.clone_into(&mut panel.answer_model);
-        "TASKMEM_TEST_NO_SUCH_KEY".clone_into(&mut panel.api_key_env);
+        url.clone_into(&mut panel.endpoint.base_url);
+        model.clone_into(&mut panel.endpoint.model);
+        "TASKMEM_TEST_NO_SUCH_KEY".clone_into(&mut panel.endpoint.api_key_env);
     }
     h.step();
 }
@@ -1583,7 +1644,7 @@ fn a_stalled_endpoint_never_holds_the_ui_and_cancel_drops_its_request() {
     {
         let panel = &mut h.state_mut().evaluation;
         panel.reference = false;
-        panel.prices.input_per_mtok_usd = 1.0;
+        panel.endpoint.prices.input_per_mtok_usd = 1.0;
     }
     h.step();
     h.get_by_label("Run evaluation").click();

@@ -53,13 +53,8 @@ pub struct EvaluationPanel {
     /// Answer with an LLM behind an OpenAI-compatible endpoint instead of the built-in
     /// answerer.
     pub remote: bool,
-    /// The endpoint up to `/v1` (empty: `$OPENAI_BASE_URL`, else the `OpenAI` API).
-    pub base_url: String,
-    pub answer_model: String,
-    /// The environment variable that holds the key (never the key).
-    pub api_key_env: String,
-    /// What the endpoint charges, for the cost shown.
-    pub prices: crate::remote::Prices,
+    /// The endpoint and model that answer, with `remote`.
+    pub endpoint: super::endpoint::EndpointForm,
     /// The remote answerer's requests and tokens, while and after it runs.
     counters: Option<std::sync::Arc<crate::remote::Counters>>,
     /// Stops the remote answerer's request on the wire when the run is cancelled.
@@ -82,10 +77,7 @@ impl Default for EvaluationPanel {
             out: String::new(),
             load: String::new(),
             remote: false,
-            base_url: String::new(),
-            answer_model: String::new(),
-            api_key_env: crate::remote::DEFAULT_API_KEY_ENV.to_owned(),
-            prices: crate::remote::Prices::default(),
+            endpoint: super::endpoint::EndpointForm::default(),
             counters: None,
             client_cancel: None,
             job: None,
@@ -158,18 +150,12 @@ impl EvaluationPanel {
             reference: self.reference,
         };
         let answerer: Box<dyn crate::eval::answer::Answerer> = if self.remote {
-            if self.answer_model.trim().is_empty() {
-                return Err("name the model that answers (as the endpoint serves it)".to_owned());
-            }
-            let mut remote = crate::remote::RemoteSettings::from_env(self.answer_model.trim());
-            if !self.base_url.trim().is_empty() {
-                self.base_url.trim().clone_into(&mut remote.base_url);
-            }
-            self.api_key_env.trim().clone_into(&mut remote.api_key_env);
-            let client = crate::remote::client::ChatClient::new(remote);
-            self.counters = Some(std::sync::Arc::clone(&client.counters));
-            self.client_cancel = Some(client.cancel_flag());
-            Box::new(crate::remote::answerer::RemoteAnswerer { client })
+            let made = self.endpoint.client("answers")?;
+            self.counters = Some(made.counters);
+            self.client_cancel = Some(made.cancel);
+            Box::new(crate::remote::answerer::RemoteAnswerer {
+                client: made.client,
+            })
         } else {
             self.counters = None;
             self.client_cancel = None;
@@ -226,9 +212,7 @@ impl EvaluationPanel {
     pub fn cancel(&self) {
         if let Some(job) = &self.job {
             job.cancel();
-            if let Some(flag) = &self.client_cancel {
-                flag.store(true, std::sync::atomic::Ordering::Relaxed);
-            }
+            super::endpoint::cancel_client(self.client_cancel.as_ref());
         }
     }
 
@@ -321,7 +305,7 @@ impl EvaluationPanel {
         if let Some(counters) = &self.counters {
             ui.weak(format!(
                 "Remote answerer: {}",
-                counters.summary(self.prices)
+                counters.summary(self.endpoint.prices)
             ))
             .on_hover_text("Cost = these token counts times the endpoint's prices");
         }
@@ -407,24 +391,7 @@ impl EvaluationPanel {
                 .on_hover_text("vLLM, SGLang or OpenAI; the letter is read by lmms-eval's rule");
         });
         if self.remote {
-            egui::Grid::new("eval-remote").num_columns(2).show(ui, |ui| {
-                ui.label("Base URL");
-                ui.add(
-                    egui::TextEdit::singleline(&mut self.base_url)
-                        .desired_width(360.0)
-                        .hint_text("default: $OPENAI_BASE_URL, else api.openai.com/v1"),
-                );
-                ui.end_row();
-                ui.label("Model");
-                ui.add(egui::TextEdit::singleline(&mut self.answer_model).desired_width(360.0))
-                    .on_hover_text("The model name the endpoint serves");
-                ui.end_row();
-                ui.label("API key variable");
-                ui.add(egui::TextEdit::singleline(&mut self.api_key_env).desired_width(200.0))
-                    .on_hover_text("The name of the environment variable holding the key; the key is never stored");
-                ui.end_row();
-                super::prices_ui(ui, &mut self.prices);
-            });
+            self.endpoint.grid_ui(ui, "eval-remote");
         }
         ui.horizontal(|ui| {
             ui.label("Output folder");

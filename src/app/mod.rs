@@ -1,6 +1,7 @@
 //! The egui application. Panels emit [`AppCommand`]s; [`TaskMemApp::apply`] is the one place
 //! they change state. Opening a video runs on a named thread; decoding on the video threads.
 
+pub mod endpoint;
 pub mod evaluation;
 pub mod job;
 pub mod memorize;

@@ -6,14 +6,20 @@
 //! it. The run is `train::phase2`, as for `taskmem train phase2`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use egui::{Color32, RichText};
 
 use crate::app::AppCommand;
+use crate::app::endpoint::{EndpointForm, cancel_client};
 use crate::app::job::Job;
 use crate::app::training::curve_ui;
+use crate::remote::Counters;
+use crate::remote::judge::RemoteJudge;
 use crate::train::pairs::{Judgement, SampleFate};
 use crate::train::phase2::{Phase2Event, Phase2Settings, Phase2Source, Phase2Summary};
+use crate::train::reward::{BuiltinJudge, Judge};
 
 /// Judgements kept for display per kind (a run can judge thousands).
 const SHOWN_PER_KIND: usize = 200;
@@ -116,6 +122,16 @@ pub struct Phase2Panel {
     pub max_clips: usize,
     /// The adapter file (empty: the project's `adapters/` folder, or a temp folder).
     pub out: String,
+    /// Judge with an LLM behind an `OpenAI`-compatible endpoint instead of the built-in judge.
+    pub remote_judge: bool,
+    /// The endpoint and model that judge, with `remote_judge`.
+    pub judge_endpoint: EndpointForm,
+    /// Judgements on the wire at once with a remote judge.
+    pub judge_concurrency: usize,
+    /// The remote judge's requests and tokens, while and after it runs.
+    judge_counters: Option<Arc<Counters>>,
+    /// Stops the remote judge's requests on the wire when the run is cancelled.
+    client_cancel: Option<Arc<AtomicBool>>,
     job: Option<Phase2Job>,
     stage: String,
     progress: (usize, usize),
@@ -142,6 +158,11 @@ impl Default for Phase2Panel {
             beta: 0.1,
             max_clips: 0,
             out: String::new(),
+            remote_judge: false,
+            judge_endpoint: EndpointForm::default(),
+            judge_concurrency: 4,
+            judge_counters: None,
+            client_cancel: None,
             job: None,
             stage: String::new(),
             progress: (0, 0),
@@ -244,8 +265,21 @@ impl Phase2Panel {
     /// Bad settings, or a thread that cannot start.
     pub fn start(&mut self, context: &Phase2Context) -> Result<(), String> {
         let settings = self.settings(context)?;
+        let judge: Box<dyn Judge> = if self.remote_judge {
+            let made = self.judge_endpoint.client("judges")?;
+            self.judge_counters = Some(made.counters);
+            self.client_cancel = Some(made.cancel);
+            Box::new(RemoteJudge {
+                client: made.client,
+                concurrency: self.judge_concurrency.max(1),
+            })
+        } else {
+            self.judge_counters = None;
+            self.client_cancel = None;
+            Box::new(BuiltinJudge)
+        };
         let job = Job::spawn("phase2", move |emit| {
-            crate::train::phase2::run(&settings, emit)
+            crate::train::phase2::run(&settings, judge.as_ref(), emit)
                 .map(Box::new)
                 .map_err(|e| e.to_string())
         })
@@ -261,15 +295,22 @@ impl Phase2Panel {
         Ok(())
     }
 
+    /// Stops the run at its next step; a remote judge's requests on the wire are dropped at
+    /// once.
     pub fn cancel(&self) {
         if let Some(job) = &self.job {
             job.cancel();
+            cancel_client(self.client_cancel.as_ref());
         }
     }
 
     /// Takes the thread's messages; returns an error message when the run failed.
     pub fn poll(&mut self) -> Option<String> {
-        let (events, done) = self.job.as_ref()?.poll();
+        let job = self.job.as_ref()?;
+        // Cancel was pressed: whatever error the run ends with (a remote judge's dropped
+        // request), it is the stop.
+        let cancelled = job.is_cancelled();
+        let (events, done) = job.poll();
         for event in events {
             self.take(event);
         }
@@ -281,6 +322,7 @@ impl Phase2Panel {
                 self.finished = Some(*summary);
                 None
             }
+            Err(_) if cancelled => self.failed("stopped".to_owned()),
             Err(message) => self.failed(message),
         }
     }
@@ -356,7 +398,10 @@ impl Phase2Panel {
         commands: &mut Vec<AppCommand>,
     ) {
         let running = self.is_running();
-        ui.add_enabled_ui(!running, |ui| self.form_ui(ui, has_project));
+        ui.add_enabled_ui(!running, |ui| {
+            self.form_ui(ui, has_project);
+            self.judge_ui(ui);
+        });
         ui.horizontal(|ui| {
             if running {
                 if ui.button("Cancel tuning").on_hover_text("Stops at the next step; no adapter is written").clicked() {
@@ -371,6 +416,13 @@ impl Phase2Panel {
             }
             ui.label(&self.stage);
         });
+        if let Some(counters) = &self.judge_counters {
+            ui.weak(format!(
+                "Remote judge: {}",
+                counters.summary(self.judge_endpoint.prices)
+            ))
+            .on_hover_text("Cost = these token counts times the endpoint's prices");
+        }
         if running {
             let (done, total) = self.progress;
             let fraction = if total == 0 {
@@ -400,11 +452,12 @@ impl Phase2Panel {
             let path = summary.adapter.clone();
             ui.horizontal(|ui| {
                 ui.label(format!(
-                    "Adapter '{}': {} tasks, {} pairs kept of {} judged ({} ties, {} flips), {:.1} s",
+                    "Adapter '{}': {} tasks, {} pairs kept of {} judged by {} ({} ties, {} flips), {:.1} s",
                     summary.name,
                     summary.task_ids.len(),
                     summary.counts.kept,
                     summary.counts.judged,
+                    summary.judge,
                     summary.counts.ties,
                     summary.counts.flips,
                     summary.seconds
@@ -461,6 +514,28 @@ impl Phase2Panel {
             ui.weak(format!("The first {} of {count}.", shown.len()));
         }
         judged_table_ui(ui, shown);
+    }
+
+    fn judge_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.label("Judge:");
+            ui.radio_value(&mut self.remote_judge, false, "built-in")
+                .on_hover_text("Scores what the built-in answerer would need for each sampled task's question; deterministic");
+            ui.radio_value(
+                &mut self.remote_judge,
+                true,
+                "an LLM (OpenAI-compatible endpoint)",
+            )
+            .on_hover_text("vLLM, SGLang or OpenAI reads both descriptions and the sampled questions and says which helps more, in both orders");
+            if self.remote_judge {
+                ui.label("at once");
+                ui.add(egui::DragValue::new(&mut self.judge_concurrency).range(1..=32))
+                    .on_hover_text("Judgements on the wire at once: a clip's samples are judged side by side");
+            }
+        });
+        if self.remote_judge {
+            self.judge_endpoint.grid_ui(ui, "phase2-judge");
+        }
     }
 
     fn form_ui(&mut self, ui: &mut egui::Ui, has_project: bool) {
@@ -526,8 +601,25 @@ impl Phase2Panel {
                 .on_hover_text("DPO's temperature on the log-ratio to the Phase One policy");
             ui.end_row();
             ui.label("Training clips");
-            ui.add(egui::DragValue::new(&mut self.max_clips).range(0..=10_000))
-                .on_hover_text("At most this many clips, evenly spread (0: all)");
+            ui.add(
+                egui::DragValue::new(&mut self.max_clips)
+                    .range(0..=10_000)
+                    .custom_formatter(|n, _| {
+                        if n < 0.5 {
+                            "all".to_owned()
+                        } else {
+                            format!("{n:.0}")
+                        }
+                    })
+                    .custom_parser(|text| {
+                        if text.trim().eq_ignore_ascii_case("all") {
+                            Some(0.0)
+                        } else {
+                            text.trim().parse().ok()
+                        }
+                    }),
+            )
+            .on_hover_text("At most this many clips, evenly spread (0 or \"all\": every clip)");
             ui.label("Adapter file");
             ui.add(
                 egui::TextEdit::singleline(&mut self.out)

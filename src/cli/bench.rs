@@ -875,6 +875,7 @@ fn bench_phase2(
     use crate::eval::answer::BuiltinAnswerer;
     use crate::eval::replay::{SuiteSettings, run_suite};
     use crate::train::phase2::{Phase2Settings, Phase2Source, run};
+    use crate::train::reward::BuiltinJudge;
     const FLOOR_TUNE_S: f64 = 60.0;
     const FLOOR_GAIN_POINTS: f64 = 5.0;
     let fail = |e: &dyn std::fmt::Display| CliError::BadInput(e.to_string());
@@ -891,7 +892,7 @@ fn bench_phase2(
     settings.model_dir = model_dir.map(Path::to_path_buf);
     let mut started = Instant::now();
     let mut model = model_dir.map_or_else(|| "shipped".to_owned(), |d| d.display().to_string());
-    let summary = match run(&settings, &mut |_| ControlFlow::Continue(())) {
+    let summary = match run(&settings, &BuiltinJudge, &mut |_| ControlFlow::Continue(())) {
         Err(e @ crate::train::phase2::Phase2Error::NoPairs { .. }) if model_dir.is_none() => {
             // Nothing to tune on: time the same run on the shipped warm-up model, whose
             // samples state events and so give pairs (same architecture and size).
@@ -899,7 +900,8 @@ fn bench_phase2(
             settings.model_dir = Some(crate::policy::shipped_model_dir().join("warmup"));
             "warm-up".clone_into(&mut model);
             started = Instant::now();
-            run(&settings, &mut |_| ControlFlow::Continue(())).map_err(|e| fail(&e))?
+            run(&settings, &BuiltinJudge, &mut |_| ControlFlow::Continue(()))
+                .map_err(|e| fail(&e))?
         }
         other => other.map_err(|e| fail(&e))?,
     };
@@ -932,7 +934,7 @@ fn bench_phase2(
             s.pairs.seed = seed;
             s.dpo.seed = seed;
             s.model_dir = model_dir.map(Path::to_path_buf);
-            if let Err(e) = run(&s, &mut |_| ControlFlow::Continue(())) {
+            if let Err(e) = run(&s, &BuiltinJudge, &mut |_| ControlFlow::Continue(())) {
                 println!("phase2 type=\"{task_type}\" seed={seed}: {e}");
                 continue;
             }

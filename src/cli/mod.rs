@@ -105,7 +105,7 @@ pub enum TrainCommand {
     Judge(train::JudgeArgs),
     /// Phase Two: a steering adapter tuned with DPO on pairs judged against the recent
     /// tasks of a type.
-    Phase2(phase2::Phase2Args),
+    Phase2(Box<phase2::Phase2Args>),
 }
 
 #[derive(Subcommand, Debug)]

@@ -3,15 +3,21 @@
 
 use std::ops::ControlFlow;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::Args;
 
 use super::CliError;
+use super::ingest::RemoteArgs;
+use crate::remote::Counters;
+use crate::remote::client::ChatClient;
+use crate::remote::judge::RemoteJudge;
 use crate::timefmt::format_clock_ms;
 use crate::train::pairs::{Judgement, SampleFate};
 use crate::train::phase2::{
     Phase2Error, Phase2Event, Phase2Settings, Phase2Source, pairs_only, run,
 };
+use crate::train::reward::{BuiltinJudge, Judge};
 
 /// Where the tasks and clips come from, and which tasks.
 #[derive(Args, Debug, Clone)]
@@ -39,6 +45,54 @@ pub struct TaskSetArgs {
     pub samples: usize,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Who judges each pair: the built-in judge (what the built-in answerer would need), or an
+    /// LLM behind an OpenAI-compatible endpoint (--judge-model, --base-url).
+    #[arg(long, value_enum, default_value = "builtin")]
+    pub judge: JudgeKind,
+    /// The model that judges, as the endpoint serves it (with --judge remote).
+    #[arg(long)]
+    pub judge_model: Option<String>,
+    /// Judgements on the wire at once (with --judge remote): a clip's samples side by side.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum JudgeKind {
+    Builtin,
+    Remote,
+}
+
+/// The judge the arguments ask for, and the remote one's request counters.
+type ChosenJudge = (Box<dyn Judge>, Option<Arc<Counters>>);
+
+fn judge(tasks: &TaskSetArgs) -> Result<ChosenJudge, CliError> {
+    match tasks.judge {
+        JudgeKind::Builtin => Ok((Box::new(BuiltinJudge), None)),
+        JudgeKind::Remote => {
+            let model = tasks.judge_model.as_deref().ok_or_else(|| {
+                CliError::BadInput("--judge remote needs --judge-model NAME".to_owned())
+            })?;
+            let client = ChatClient::new(tasks.remote.settings(model));
+            let counters = Arc::clone(&client.counters);
+            Ok((
+                Box::new(RemoteJudge {
+                    client,
+                    concurrency: tasks.concurrency.max(1),
+                }),
+                Some(counters),
+            ))
+        }
+    }
+}
+
+/// The remote judge's requests, tokens and cost, after a run.
+fn print_judge_cost(tasks: &TaskSetArgs, counters: Option<&Counters>) {
+    if let Some(counters) = counters {
+        eprintln!("judge: {}", counters.summary(tasks.remote.prices()));
+    }
 }
 
 #[derive(Args, Debug)]
@@ -100,7 +154,11 @@ fn cli_error(e: Phase2Error, example: Option<&Judgement>) -> CliError {
             Some(j) => format!("{e}\n  {}", tie_example(j)),
             None => e.to_string(),
         }),
-        Phase2Error::Input(_) | Phase2Error::Write { .. } => CliError::BadInput(e.to_string()),
+        // A judge that cannot be reached or whose replies do not parse is bad input too: the
+        // endpoint and the reply are named in the message.
+        Phase2Error::Input(_) | Phase2Error::Write { .. } | Phase2Error::Judge(_) => {
+            CliError::BadInput(e.to_string())
+        }
         other => CliError::Other(anyhow::Error::new(other)),
     }
 }
@@ -170,11 +228,13 @@ pub fn phase2(args: &Phase2Args) -> Result<(), CliError> {
     settings.dpo.steps = args.steps;
     settings.dpo.layer = args.layer;
     settings.dpo.scale = args.scale;
+    let (judge, counters) = judge(&args.tasks)?;
     let mut reporter = Reporter::default();
-    let summary = run(&settings, &mut |e| reporter.event(e))
-        .map_err(|e| cli_error(e, reporter.first_tie.as_ref()))?;
+    let result = run(&settings, judge.as_ref(), &mut |e| reporter.event(e));
+    print_judge_cost(&args.tasks, counters.as_deref());
+    let summary = result.map_err(|e| cli_error(e, reporter.first_tie.as_ref()))?;
     println!(
-        "adapter '{}' for {} tuned on {} tasks: {} pairs kept of {} judged ({} ties, {} flips) from {} clips in {:.1} s",
+        "adapter '{}' for {} tuned on {} tasks: {} pairs kept of {} judged by {} ({} ties, {} flips) from {} clips in {:.1} s",
         summary.name,
         if summary.task_type.is_empty() {
             "all types"
@@ -184,6 +244,7 @@ pub fn phase2(args: &Phase2Args) -> Result<(), CliError> {
         summary.task_ids.len(),
         summary.counts.kept,
         summary.counts.judged,
+        summary.judge,
         summary.counts.ties,
         summary.counts.flips,
         summary.counts.clips,
@@ -205,9 +266,11 @@ pub fn phase2(args: &Phase2Args) -> Result<(), CliError> {
 /// Bad input (exit 2) or a failure while sampling.
 pub fn export_pairs(args: &PairsArgs) -> Result<(), CliError> {
     let settings = settings(&args.tasks, args.out.clone());
+    let (judge, counters) = judge(&args.tasks)?;
     let mut reporter = Reporter::default();
-    let (pairs, counts) =
-        pairs_only(&settings, &mut |e| reporter.event(e)).map_err(|e| cli_error(e, None))?;
+    let result = pairs_only(&settings, judge.as_ref(), &mut |e| reporter.event(e));
+    print_judge_cost(&args.tasks, counters.as_deref());
+    let (pairs, counts) = result.map_err(|e| cli_error(e, None))?;
     if pairs.is_empty()
         && let Some(tie) = &reporter.first_tie
     {

@@ -11,6 +11,8 @@ use crate::train::reward::{Judge, JudgeError, Preference, Verdict};
 
 pub struct RemoteJudge {
     pub client: ChatClient,
+    /// Judgements on the wire at once (Phase Two judges a clip's samples side by side).
+    pub concurrency: usize,
 }
 
 /// The first JSON object in a reply (after any `<think>` part).
@@ -40,7 +42,10 @@ impl RemoteJudge {
                 return Ok(v);
             }
         }
-        Err(failed(format!("the reply is not JSON: {raw}")))
+        Err(failed(format!(
+            "the reply from {} was not JSON twice; the last one: {raw}",
+            self.client.settings().base_url
+        )))
     }
 
     /// Judges an open answer against the reference: (correct, score 0-5).
@@ -69,6 +74,10 @@ impl RemoteJudge {
 impl Judge for RemoteJudge {
     fn name(&self) -> String {
         format!("remote:{}", self.client.settings().model)
+    }
+
+    fn concurrency(&self) -> usize {
+        self.concurrency.max(1)
     }
 
     fn judge(&self, first: &str, second: &str, tasks: &[Question]) -> Result<Verdict, JudgeError> {

@@ -9,7 +9,9 @@ use std::path::Path;
 
 use candle_core::{Device, Tensor};
 
-use super::reward::{Judge, JudgeError, PairOutcome, TaskRewardModel, judge_both_orders};
+use super::reward::{
+    BothOrders, Judge, JudgeError, PairOutcome, TaskRewardModel, judge_both_orders,
+};
 use crate::policy::builtin::{DecodeOptions, MemorizerModel, Sampling, clip_patches};
 use crate::policy::lang::Vocab;
 use crate::timefmt::format_clock_ms;
@@ -223,10 +225,10 @@ pub fn make_pairs(
             .iter()
             .map(|t| (t.id.clone(), t.text.clone()))
             .collect();
+        let verdicts = judge_samples(judge, &samples, &greedy, &tasks)?;
         let mut judged = Vec::with_capacity(samples.len());
-        for sample in samples {
+        for (sample, both) in samples.into_iter().zip(verdicts) {
             counts.judged += 1;
-            let both = judge_both_orders(judge, &sample, &greedy, &tasks)?;
             let fate = match both.outcome() {
                 PairOutcome::AWins { .. } => SampleFate::Chosen,
                 PairOutcome::BWins { .. } => SampleFate::Rejected,
@@ -276,6 +278,47 @@ pub fn make_pairs(
     }
     counts.kept = pairs.len();
     Ok((pairs, counts))
+}
+
+/// Each sample judged against the policy's own in both orders, in the samples' order; up to
+/// the judge's concurrency at once (one after another for the built-in judge).
+fn judge_samples(
+    judge: &dyn Judge,
+    samples: &[String],
+    greedy: &str,
+    tasks: &[crate::eval::answer::Question],
+) -> Result<Vec<BothOrders>, JudgeError> {
+    let width = judge.concurrency().max(1);
+    if width == 1 || samples.len() < 2 {
+        return samples
+            .iter()
+            .map(|sample| judge_both_orders(judge, sample, greedy, tasks))
+            .collect();
+    }
+    let mut out = Vec::with_capacity(samples.len());
+    for batch in samples.chunks(width) {
+        let results: Vec<Result<BothOrders, JudgeError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = batch
+                .iter()
+                .map(|sample| scope.spawn(move || judge_both_orders(judge, sample, greedy, tasks)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(JudgeError {
+                            name: judge.name(),
+                            message: "a judging thread panicked".to_owned(),
+                        })
+                    })
+                })
+                .collect()
+        });
+        for result in results {
+            out.push(result?);
+        }
+    }
+    Ok(out)
 }
 
 /// The text prompt of a pair, as a model trained on the exported file is asked (the clip's

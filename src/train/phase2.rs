@@ -15,7 +15,7 @@ use super::pairs::{
     Judgement, PairCounts, PairSettings, PairsError, Phase2Clip, PreferencePair, clips_of_stream,
     make_pairs,
 };
-use super::reward::{BuiltinJudge, TaskRewardModel};
+use super::reward::{Judge, TaskRewardModel};
 use crate::policy::BuiltinPolicy;
 use crate::policy::adapter::{Adapter, AdapterMeta};
 use crate::policy::ingest::{ClipSampler, clip_spans};
@@ -95,6 +95,8 @@ pub struct Phase2Summary {
     pub counts: PairCounts,
     pub last: Option<DpoStats>,
     pub seconds: f64,
+    /// The judge that chose the pairs (`builtin`, or `remote:MODEL`).
+    pub judge: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +106,9 @@ pub enum Phase2Error {
     Input(String),
     #[error("the policy failed: {0}")]
     Model(String),
+    /// The judge could not judge (an endpoint that fails, a reply that does not parse twice).
+    #[error("{0}")]
+    Judge(String),
     #[error("{path}: cannot write the adapter: {message}")]
     Write { path: String, message: String },
     /// No sampled description won or lost in both orders: nothing for DPO to learn from.
@@ -147,7 +152,8 @@ impl From<PairsError> for Phase2Error {
     fn from(e: PairsError) -> Self {
         match e {
             PairsError::Cancelled => Self::Cancelled,
-            other => Self::Model(other.to_string()),
+            PairsError::Judge(e) => Self::Judge(e.to_string()),
+            PairsError::Model(e) => Self::Model(e.to_string()),
         }
     }
 }
@@ -245,6 +251,7 @@ fn stop(flow: ControlFlow<()>) -> Result<(), Phase2Error> {
 #[allow(clippy::too_many_lines)] // Gathering, reading clips and judging, step after step.
 fn prepare(
     settings: &Phase2Settings,
+    judge: &dyn Judge,
     on_event: &mut dyn FnMut(Phase2Event) -> ControlFlow<()>,
 ) -> Result<Prepared, Phase2Error> {
     stop(on_event(Phase2Event::Stage(
@@ -354,7 +361,7 @@ fn prepare(
         &vocab,
         &clips,
         &reward,
-        &BuiltinJudge,
+        judge,
         &settings.pairs,
         &mut |done, total, judged| {
             on_event(Phase2Event::Pairs {
@@ -373,13 +380,15 @@ fn prepare(
     })
 }
 
-/// Runs Phase Two and writes the adapter. `on_event` sees each step and may stop the run
-/// (then nothing is written and the result is `Cancelled`).
+/// Runs Phase Two with `judge` (the built-in [`super::reward::BuiltinJudge`] or a remote
+/// LLM) and writes the adapter. `on_event` sees each step and may stop the run (then nothing
+/// is written and the result is `Cancelled`).
 ///
 /// # Errors
-/// Bad input, a policy failure, a file that cannot be written, or a stop.
+/// Bad input, a policy or judge failure, a file that cannot be written, or a stop.
 pub fn run(
     settings: &Phase2Settings,
+    judge: &dyn Judge,
     on_event: &mut dyn FnMut(Phase2Event) -> ControlFlow<()>,
 ) -> Result<Phase2Summary, Phase2Error> {
     let started = Instant::now();
@@ -389,7 +398,7 @@ pub fn run(
         clips,
         pairs,
         counts,
-    } = prepare(settings, on_event)?;
+    } = prepare(settings, judge, on_event)?;
     let model = policy
         .frozen_model()
         .map_err(|e| Phase2Error::Model(e.to_string()))?;
@@ -440,7 +449,7 @@ pub fn run(
         task_type: Some(settings.task_type.clone()).filter(|t| !t.is_empty()),
         task_ids: reward.ids(),
         metrics: serde_json::json!({
-            "judge": "builtin",
+            "judge": judge.name(),
             "pairs": counts.kept,
             "judged": counts.judged,
             "ties": counts.ties,
@@ -477,6 +486,7 @@ pub fn run(
         counts,
         last,
         seconds,
+        judge: judge.name(),
     })
 }
 
@@ -486,9 +496,10 @@ pub fn run(
 /// As [`run`].
 pub fn pairs_only(
     settings: &Phase2Settings,
+    judge: &dyn Judge,
     on_event: &mut dyn FnMut(Phase2Event) -> ControlFlow<()>,
 ) -> Result<(Vec<PreferencePair>, PairCounts), Phase2Error> {
-    let prepared = prepare(settings, on_event)?;
+    let prepared = prepare(settings, judge, on_event)?;
     Ok((prepared.pairs, prepared.counts))
 }
 

@@ -1,7 +1,9 @@
 //! Phase Two's reward model: defined by the recent tasks of a type (the last N the stream has
 //! seen), it scores how helpful a description alone is for answering a sample of 5 of them.
 //! The built-in judge reads the description as the built-in answerer would
-//! ([`crate::eval::answer::helpfulness`]); a remote LLM judge plugs in behind [`Judge`].
+//! ([`crate::eval::answer::helpfulness`]); an LLM behind an
+//! `OpenAI`-compatible endpoint judges through the same [`Judge`] trait
+//! (`crate::remote::judge::RemoteJudge`, chosen with `--judge remote` or in the Phase Two window).
 //! Every pair is judged in both orders; a winner that flips with the order, and a tie, drop it.
 
 use crate::eval::answer::{Question, helpfulness};
@@ -102,6 +104,11 @@ pub struct JudgeError {
 pub trait Judge: Send + Sync {
     fn name(&self) -> String;
     fn judge(&self, first: &str, second: &str, tasks: &[Question]) -> Result<Verdict, JudgeError>;
+    /// How many judgements may run at once: a remote judge waits on the wire, so a clip's
+    /// samples are judged side by side; the built-in one only computes.
+    fn concurrency(&self) -> usize {
+        1
+    }
 }
 
 /// The built-in judge: mean [`helpfulness`] over the sampled tasks.
