@@ -1474,6 +1474,67 @@ fn phase_two_tunes_an_adapter_on_ten_tasks_shows_its_pairs_and_memorizes_a_new_l
 }
 
 #[test]
+fn the_phase_two_window_shows_the_tasks_that_define_the_reward_before_a_run() {
+    use egui_kittest::kittest::NodeT;
+    let dir = tempfile::tempdir().unwrap();
+    let (project, p) = world_stream_project(dir.path());
+    let all: Vec<taskmem::tasks::Task> = p.tasks.tasks().to_vec();
+    drop(p);
+    let mut h = app_harness(Some(project));
+    step_until(&mut h, "the project", |app| app.project().is_some());
+    h.state_mut().submit(AppCommand::ShowPhase2);
+    steps(&mut h, 3);
+    {
+        let panel = &mut h.state_mut().phase2;
+        panel.task_type = String::new();
+        panel.recent = 50;
+    }
+    steps(&mut h, 2);
+    let header = format!(
+        "Reward model: all {} tasks of every type there are (50 asked for)",
+        all.len()
+    );
+    h.get_by_label(&header).click();
+    steps(&mut h, 2);
+    // Opened, it lists each task with its question.
+    for t in &all {
+        h.get_by_label(&t.id);
+        h.get_by_label(&t.text);
+    }
+    // The last 10 of one type only.
+    let of_type = all[0].task_type.clone();
+    let n = all.iter().filter(|t| t.task_type == of_type).count();
+    h.state_mut().phase2.recent = 10;
+    of_type.clone_into(&mut h.state_mut().phase2.task_type);
+    steps(&mut h, 2);
+    h.get_by_label_contains(&format!("Reward model: all {n} task"));
+    assert!(
+        !h.get_by_label("Start tuning")
+            .accesskit_node()
+            .is_disabled()
+    );
+    // A type with no task here: said, with the types there are, and nothing to start.
+    "Juggling".clone_into(&mut h.state_mut().phase2.task_type);
+    steps(&mut h, 2);
+    h.get_by_label_contains("Reward model: no tasks of type 'Juggling' to tune on (types there: ");
+    assert!(
+        h.get_by_label("Start tuning")
+            .accesskit_node()
+            .is_disabled()
+    );
+    // Ticked tasks instead of the recent N: none ticked yet.
+    h.state_mut().phase2.task_type = String::new();
+    h.state_mut().phase2.use_checked = true;
+    steps(&mut h, 2);
+    h.get_by_label_contains("tick tasks in the task library first");
+    assert!(
+        h.get_by_label("Start tuning")
+            .accesskit_node()
+            .is_disabled()
+    );
+}
+
+#[test]
 fn phase_two_can_be_judged_by_an_llm_endpoint_and_a_judge_that_favours_the_first_note_keeps_no_pair()
  {
     // Always prefers the note it reads first: a position bias, so every sample flips.

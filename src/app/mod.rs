@@ -2701,7 +2701,14 @@ impl eframe::App for TaskMemApp {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
         let can_memorize = has_project && self.player.is_some();
-        let phase2_commands = self.phase2.window_ui(&ctx, has_project, can_memorize);
+        let phase2_commands = if self.phase2.open {
+            let checked = self.tasks.checked_ids();
+            let project_tasks = self.project.as_ref().map(|p| p.tasks().tasks());
+            self.phase2
+                .window_ui(&ctx, project_tasks, &checked, can_memorize)
+        } else {
+            Vec::new()
+        };
         self.pending.extend(phase2_commands);
         self.toasts.show(&ctx);
         if !self.pending.is_empty() {

@@ -17,9 +17,17 @@ use crate::app::job::Job;
 use crate::app::training::curve_ui;
 use crate::remote::Counters;
 use crate::remote::judge::RemoteJudge;
+use crate::tasks::Task;
+use crate::timefmt::format_clock_ms;
 use crate::train::pairs::{Judgement, SampleFate};
-use crate::train::phase2::{Phase2Event, Phase2Settings, Phase2Source, Phase2Summary};
+use crate::train::phase2::{
+    Phase2Event, Phase2Settings, Phase2Source, Phase2Summary, no_tasks_message, source_tasks,
+    task_set,
+};
 use crate::train::reward::{BuiltinJudge, Judge};
+
+/// Why a run on the ticked tasks cannot start yet.
+const TICK_FIRST: &str = "tick tasks in the task library first, or tune on the recent N";
 
 /// Judgements kept for display per kind (a run can judge thousands).
 const SHOWN_PER_KIND: usize = 200;
@@ -132,6 +140,9 @@ pub struct Phase2Panel {
     judge_counters: Option<Arc<Counters>>,
     /// Stops the remote judge's requests on the wire when the run is cancelled.
     client_cancel: Option<Arc<AtomicBool>>,
+    /// A suite's training tasks, read again only when the suite folder changes: (folder, the
+    /// tasks or why they cannot be read).
+    suite_tasks: Option<(String, Result<Vec<Task>, String>)>,
     job: Option<Phase2Job>,
     stage: String,
     progress: (usize, usize),
@@ -163,6 +174,7 @@ impl Default for Phase2Panel {
             judge_concurrency: 4,
             judge_counters: None,
             client_cancel: None,
+            suite_tasks: None,
             job: None,
             stage: String::new(),
             progress: (0, 0),
@@ -250,9 +262,7 @@ impl Phase2Panel {
         settings.dpo.beta = self.beta;
         if self.use_checked {
             if context.checked.is_empty() {
-                return Err(
-                    "tick tasks in the task library first, or tune on the recent N".to_owned(),
-                );
+                return Err(TICK_FIRST.to_owned());
             }
             settings.task_ids = Some(context.checked.clone());
         }
@@ -371,10 +381,13 @@ impl Phase2Panel {
         }
     }
 
+    /// The window. `project_tasks` are the open project's tasks, `checked` the ids ticked in
+    /// the task library: the task set is shown before a run starts.
     pub fn window_ui(
         &mut self,
         ctx: &egui::Context,
-        has_project: bool,
+        project_tasks: Option<&[Task]>,
+        checked: &[String],
         can_memorize: bool,
     ) -> Vec<AppCommand> {
         let mut commands = Vec::new();
@@ -384,7 +397,7 @@ impl Phase2Panel {
             .default_width(900.0)
             .default_height(620.0)
             .show(ctx, |ui| {
-                self.contents_ui(ui, has_project, can_memorize, &mut commands);
+                self.contents_ui(ui, (project_tasks, checked), can_memorize, &mut commands);
             });
         self.open = open;
         commands
@@ -393,14 +406,16 @@ impl Phase2Panel {
     fn contents_ui(
         &mut self,
         ui: &mut egui::Ui,
-        has_project: bool,
+        (project_tasks, checked): (Option<&[Task]>, &[String]),
         can_memorize: bool,
         commands: &mut Vec<AppCommand>,
     ) {
         let running = self.is_running();
+        let mut has_tasks = false;
         ui.add_enabled_ui(!running, |ui| {
-            self.form_ui(ui, has_project);
+            self.form_ui(ui, project_tasks.is_some());
             self.judge_ui(ui);
+            has_tasks = self.task_set_ui(ui, project_tasks, checked);
         });
         ui.horizontal(|ui| {
             if running {
@@ -408,8 +423,9 @@ impl Phase2Panel {
                     self.cancel();
                 }
             } else if ui
-                .button("Start tuning")
+                .add_enabled(has_tasks, egui::Button::new("Start tuning"))
                 .on_hover_text("Sample descriptions of the training clips, judge them against the tasks, tune the steering vector with DPO")
+                .on_disabled_hover_text("No task defines the reward yet: choose a type that has tasks, or tick tasks in the library")
                 .clicked()
             {
                 commands.push(AppCommand::StartPhase2);
@@ -514,6 +530,118 @@ impl Phase2Panel {
             ui.weak(format!("The first {} of {count}.", shown.len()));
         }
         judged_table_ui(ui, shown);
+    }
+
+    /// The tasks the source offers (the open project's, or the suite's training tasks, read
+    /// once per suite folder).
+    fn source_tasks<'a>(
+        &'a mut self,
+        project_tasks: Option<&'a [Task]>,
+    ) -> Result<&'a [Task], String> {
+        match self.source {
+            TaskSource::Project => {
+                project_tasks.ok_or_else(|| "open a project to tune on its tasks".to_owned())
+            }
+            TaskSource::Suite => {
+                let folder = self.suite.trim().to_owned();
+                if self.suite_tasks.as_ref().is_none_or(|(f, _)| *f != folder) {
+                    let read = source_tasks(&Phase2Source::Suite(PathBuf::from(&folder)))
+                        .map_err(|e| e.to_string());
+                    self.suite_tasks = Some((folder, read));
+                }
+                match &self.suite_tasks {
+                    Some((_, Ok(tasks))) => Ok(tasks),
+                    Some((_, Err(e))) => Err(e.clone()),
+                    None => Ok(&[]),
+                }
+            }
+        }
+    }
+
+    /// The tasks that define the reward, before a run: how many and which. False when there
+    /// are none.
+    fn task_set_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        project_tasks: Option<&[Task]>,
+        checked: &[String],
+    ) -> bool {
+        let (task_type, recent, use_checked) =
+            (self.task_type.clone(), self.recent.max(1), self.use_checked);
+        let set = match self.source_tasks(project_tasks) {
+            Err(e) => Err(e),
+            Ok(tasks) => {
+                let set = task_set(tasks, &task_type, recent, use_checked.then_some(checked));
+                if set.tasks.is_empty() {
+                    Err(if !use_checked {
+                        no_tasks_message(tasks, &task_type)
+                    } else if checked.is_empty() {
+                        TICK_FIRST.to_owned()
+                    } else {
+                        format!(
+                            "none of the {} ticked tasks is of type '{task_type}'",
+                            checked.len()
+                        )
+                    })
+                } else {
+                    Ok(set)
+                }
+            }
+        };
+        let set = match set {
+            Ok(set) => set,
+            Err(message) => {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    format!("Reward model: {message}"),
+                );
+                return false;
+            }
+        };
+        let n = set.tasks.len();
+        let of_type = if task_type.is_empty() {
+            "of every type".to_owned()
+        } else {
+            format!("of {task_type}")
+        };
+        let tasks = if n == 1 { "task" } else { "tasks" };
+        let header = if use_checked {
+            format!("Reward model: the {n} ticked {tasks} {of_type}")
+        } else if n < recent {
+            format!("Reward model: all {n} {tasks} {of_type} there are ({recent} asked for)")
+        } else {
+            format!("Reward model: the last {n} tasks {of_type}")
+        };
+        egui::CollapsingHeader::new(header)
+            .id_salt("phase2-task-set")
+            .show(ui, |ui| {
+                let per = crate::train::reward::TASKS_PER_JUDGEMENT;
+                ui.weak(if n <= per {
+                    "Each clip's samples are judged on all of them.".to_owned()
+                } else {
+                    format!(
+                        "Each clip's samples are judged on {per} of them, drawn at random per clip."
+                    )
+                });
+                egui::ScrollArea::vertical()
+                    .id_salt("phase2-task-set-list")
+                    .max_height(160.0)
+                    .show(ui, |ui| {
+                        egui::Grid::new("phase2-task-set-grid")
+                            .num_columns(4)
+                            .striped(true)
+                            .show(ui, |ui| {
+                                for t in &set.tasks {
+                                    ui.monospace(&t.id);
+                                    ui.label(&t.stream);
+                                    ui.monospace(format_clock_ms(t.ask_ms));
+                                    ui.label(&t.text).on_hover_text(&t.task_type);
+                                    ui.end_row();
+                                }
+                            });
+                    });
+            });
+        true
     }
 
     fn judge_ui(&mut self, ui: &mut egui::Ui) {

@@ -213,6 +213,56 @@ fn gather(source: &Phase2Source) -> Result<(Vec<Task>, Vec<StreamSource>), Phase
     }
 }
 
+/// The tasks a source offers: a suite's training streams' (each named after its stream
+/// folder) or a project's.
+///
+/// # Errors
+/// A suite or project that cannot be read.
+pub fn source_tasks(source: &Phase2Source) -> Result<Vec<Task>, Phase2Error> {
+    gather(source).map(|(tasks, _)| tasks)
+}
+
+/// The tasks that define the reward: the ticked ones (`task_ids`, of the type when one is
+/// chosen, so that the adapter's label stays true), else the last `recent` of the type
+/// (`""`: every type).
+#[must_use]
+pub fn task_set(
+    tasks: &[Task],
+    task_type: &str,
+    recent: usize,
+    task_ids: Option<&[String]>,
+) -> TaskRewardModel {
+    let wanted = Some(task_type).filter(|t| !t.is_empty());
+    match task_ids {
+        Some(ids) => TaskRewardModel {
+            task_type: wanted.map(str::to_owned),
+            tasks: tasks
+                .iter()
+                .filter(|t| ids.contains(&t.id))
+                .filter(|t| wanted.is_none_or(|w| t.task_type == w))
+                .cloned()
+                .collect(),
+        },
+        None => TaskRewardModel::recent(tasks, wanted, recent),
+    }
+}
+
+/// Why a task set is empty: the type has no tasks among `tasks`, and which types there are.
+#[must_use]
+pub fn no_tasks_message(tasks: &[Task], task_type: &str) -> String {
+    let mut types: Vec<&str> = tasks.iter().map(|t| t.task_type.as_str()).collect();
+    types.sort_unstable();
+    types.dedup();
+    format!(
+        "no tasks of type '{task_type}' to tune on (types there: {})",
+        if types.is_empty() {
+            "none, no tasks at all".to_owned()
+        } else {
+            types.join(", ")
+        }
+    )
+}
+
 /// `max` spans evenly spread over `spans` (all of them when there are fewer).
 fn spread<T: Clone>(items: &[T], max: Option<usize>) -> Vec<T> {
     match max {
@@ -258,33 +308,16 @@ fn prepare(
         "reading tasks and clips".to_owned(),
     )))?;
     let (tasks, streams) = gather(&settings.source)?;
-    let reward = match &settings.task_ids {
-        // Ticked tasks, of the chosen type when there is one: the adapter's label stays true.
-        Some(ids) => TaskRewardModel {
-            task_type: Some(settings.task_type.clone()).filter(|t| !t.is_empty()),
-            tasks: tasks
-                .iter()
-                .filter(|t| ids.contains(&t.id))
-                .filter(|t| settings.task_type.is_empty() || t.task_type == settings.task_type)
-                .cloned()
-                .collect(),
-        },
-        None => TaskRewardModel::recent(
-            &tasks,
-            Some(settings.task_type.as_str()).filter(|t| !t.is_empty()),
-            settings.recent,
-        ),
-    };
+    let reward = task_set(
+        &tasks,
+        &settings.task_type,
+        settings.recent,
+        settings.task_ids.as_deref(),
+    );
     if reward.tasks.is_empty() {
-        return Err(Phase2Error::Input(format!(
-            "no tasks of type '{}' to tune on (types there: {})",
-            settings.task_type,
-            {
-                let mut types: Vec<&str> = tasks.iter().map(|t| t.task_type.as_str()).collect();
-                types.sort_unstable();
-                types.dedup();
-                types.join(", ")
-            }
+        return Err(Phase2Error::Input(no_tasks_message(
+            &tasks,
+            &settings.task_type,
         )));
     }
     if streams.is_empty() {
