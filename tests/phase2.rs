@@ -81,6 +81,18 @@ fn phase2_tunes_from_training_tasks_only_and_writes_an_adapter_with_its_sidecar(
         sidecar["metrics"]["flips"], 0,
         "the built-in judge has no position bias"
     );
+    assert_eq!(sidecar["metrics"]["judge"], "builtin");
+    // What the adapter does to memory: the training clips it describes differently.
+    let changed = sidecar["metrics"]["clips_changed"].as_u64().unwrap();
+    let clips = sidecar["metrics"]["clips"].as_u64().unwrap();
+    assert!(
+        common::stdout(&run).contains(&format!(
+            "the adapter changes {changed} of the {clips} training clips' descriptions"
+        )),
+        "{}",
+        common::stdout(&run)
+    );
+    assert!(changed <= clips);
 
     // Honesty: tuned on training tasks of the type, never on a test stream's question.
     let train = task_ids("train");

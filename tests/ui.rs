@@ -1448,7 +1448,26 @@ fn phase_two_tunes_an_adapter_on_ten_tasks_shows_its_pairs_and_memorizes_a_new_l
         .phase2
         .judged(taskmem::app::phase2_panel::JudgedKind::Kept);
     assert!(!kept.is_empty() && kept_count == summary.counts.kept);
-    h.get_by_label(&format!("kept pairs {}", summary.counts.kept));
+    // A finished run opens on what its adapter changes in the training clips' memory.
+    assert_eq!(
+        h.state().phase2.listing,
+        taskmem::app::phase2_panel::Listing::Changes
+    );
+    h.get_by_label(&format!(
+        "changed by the adapter {} of {}",
+        summary.changes.len(),
+        summary.compared
+    ));
+    for c in summary.changes.iter().take(3) {
+        assert_ne!(c.before, c.after);
+    }
+    h.get_by_label(&format!("kept pairs {}", summary.counts.kept))
+        .click();
+    steps(&mut h, 2);
+    assert_eq!(
+        h.state().phase2.listing,
+        taskmem::app::phase2_panel::Listing::Judged
+    );
     h.get_by_label(&format!("ties {}", summary.counts.ties));
 
     // The adapter becomes a lane, filled as the video plays.

@@ -2,8 +2,8 @@
 //! the library), tune a steering adapter on a `phase2` thread (progress, DPO loss and
 //! reward-margin curves, cancel), inspect every judged sample (the kept pairs chosen beside
 //! rejected, and the ties and flips that were dropped, the words that differ highlighted, the
-//! judge's scores and the tasks it read), then memorize a lane with the adapter or evaluate
-//! it. The run is `train::phase2`, as for `taskmem train phase2`.
+//! judge's scores and the tasks it read), see which training clips the new adapter describes
+//! differently, then memorize a lane with the adapter or evaluate it. The run is `train::phase2`, as for `taskmem train phase2`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,8 +21,8 @@ use crate::tasks::Task;
 use crate::timefmt::format_clock_ms;
 use crate::train::pairs::{Judgement, SampleFate};
 use crate::train::phase2::{
-    Phase2Event, Phase2Settings, Phase2Source, Phase2Summary, no_tasks_message, source_tasks,
-    task_set,
+    Change, Phase2Event, Phase2Settings, Phase2Source, Phase2Summary, no_tasks_message,
+    source_tasks, task_set,
 };
 use crate::train::reward::{BuiltinJudge, Judge};
 
@@ -31,6 +31,15 @@ const TICK_FIRST: &str = "tick tasks in the task library first, or tune on the r
 
 /// Judgements kept for display per kind (a run can judge thousands).
 const SHOWN_PER_KIND: usize = 200;
+
+/// What the window's list shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listing {
+    /// The judged samples of the kind in `showing`.
+    Judged,
+    /// The training clips the finished run's adapter describes differently.
+    Changes,
+}
 
 /// Which judged samples the list shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,6 +161,8 @@ pub struct Phase2Panel {
     judged: JudgedList,
     /// The kind the judged list shows.
     pub showing: JudgedKind,
+    /// Whether the list shows judged samples or what the finished run's adapter changes.
+    pub listing: Listing,
     finished: Option<Phase2Summary>,
 }
 
@@ -183,6 +194,7 @@ impl Default for Phase2Panel {
             steps_total: 0,
             judged: JudgedList::default(),
             showing: JudgedKind::Kept,
+            listing: Listing::Judged,
             finished: None,
         }
     }
@@ -301,6 +313,7 @@ impl Phase2Panel {
         self.margin.clear();
         self.judged = JudgedList::default();
         self.showing = JudgedKind::Kept;
+        self.listing = Listing::Judged;
         self.finished = None;
         Ok(())
     }
@@ -329,6 +342,8 @@ impl Phase2Panel {
         match result {
             Ok(summary) => {
                 self.stage = format!("Saved {}", summary.adapter.display());
+                // What the new adapter does to memory is the run's answer.
+                self.listing = Listing::Changes;
                 self.finished = Some(*summary);
                 None
             }
@@ -513,10 +528,46 @@ impl Phase2Panel {
             ui.strong("Judged samples");
             for kind in JudgedKind::ALL {
                 let count = self.judged.counts[kind.index()];
-                ui.selectable_value(&mut self.showing, kind, format!("{} {count}", kind.name()))
-                    .on_hover_text(kind.help());
+                if ui
+                    .selectable_label(
+                        self.listing == Listing::Judged && self.showing == kind,
+                        format!("{} {count}", kind.name()),
+                    )
+                    .on_hover_text(kind.help())
+                    .clicked()
+                {
+                    self.showing = kind;
+                    self.listing = Listing::Judged;
+                }
+            }
+            if let Some(summary) = &self.finished {
+                ui.separator();
+                if ui
+                    .selectable_label(
+                        self.listing == Listing::Changes,
+                        format!(
+                            "changed by the adapter {} of {}",
+                            summary.changes.len(),
+                            summary.compared
+                        ),
+                    )
+                    .on_hover_text("The training clips the policy describes differently with the new adapter, each after the description it wrote for the clip before: what the adapter does to memory")
+                    .clicked()
+                {
+                    self.listing = Listing::Changes;
+                }
             }
         });
+        if self.listing == Listing::Changes
+            && let Some(summary) = &self.finished
+        {
+            if summary.changes.is_empty() {
+                ui.weak("The adapter changes no training clip's description: its lane would read as the General lane.");
+            } else {
+                changes_table_ui(ui, &summary.changes);
+            }
+            return;
+        }
         let (shown, count) = self.judged(self.showing);
         if shown.is_empty() {
             ui.weak(if self.judged.counts.iter().sum::<usize>() == 0 {
@@ -816,6 +867,40 @@ fn verdict_text(j: &Judgement) -> (String, String) {
             tasks.join("\n")
         ),
     )
+}
+
+/// Each changed clip's description without and with the adapter, the differing words marked.
+fn changes_table_ui(ui: &mut egui::Ui, changes: &[Change]) {
+    egui::ScrollArea::vertical()
+        .id_salt("phase2-changes")
+        .max_height(320.0)
+        .show(ui, |ui| {
+            egui::Grid::new("phase2-changes-grid")
+                .striped(true)
+                .num_columns(3)
+                .show(ui, |ui| {
+                    ui.strong("clip");
+                    ui.strong("the policy's own description");
+                    ui.strong("with the adapter");
+                    ui.end_row();
+                    for c in changes {
+                        ui.label(format!(
+                            "{} {}",
+                            c.stream,
+                            crate::timefmt::format_clock_ms(c.start_ms)
+                        ));
+                        ui.vertical(|ui| {
+                            ui.set_max_width(360.0);
+                            highlighted(ui, &c.before, &c.after, LOST);
+                        });
+                        ui.vertical(|ui| {
+                            ui.set_max_width(360.0);
+                            highlighted(ui, &c.after, &c.before, WON);
+                        });
+                        ui.end_row();
+                    }
+                });
+        });
 }
 
 fn judged_table_ui(ui: &mut egui::Ui, judged: &[Judgement]) {

@@ -257,6 +257,25 @@ pub fn phase2(args: &Phase2Args) -> Result<(), CliError> {
         );
     }
     println!("wrote {}", summary.adapter.display());
+    println!(
+        "the adapter changes {} of the {} training clips' descriptions{}",
+        summary.changes.len(),
+        summary.compared,
+        if summary.changes.is_empty() {
+            ""
+        } else {
+            ", e.g."
+        }
+    );
+    for c in summary.changes.iter().take(3) {
+        println!(
+            "  {} {}: \"{}\" -> \"{}\"",
+            c.stream,
+            format_clock_ms(c.start_ms),
+            c.before,
+            c.after
+        );
+    }
     Ok(())
 }
 

@@ -124,7 +124,11 @@ pub enum PairsError {
     Cancelled,
 }
 
-fn patches_tensor(model: &MemorizerModel, patches: &[f32]) -> candle_core::Result<Tensor> {
+/// A clip's patches as the `[1, N, patch]` tensor the model reads.
+pub(crate) fn patches_tensor(
+    model: &MemorizerModel,
+    patches: &[f32],
+) -> candle_core::Result<Tensor> {
     let cfg = model.config();
     Tensor::from_vec(
         patches.to_vec(),

@@ -13,11 +13,12 @@ use std::time::Instant;
 use super::dpo::{DpoSettings, DpoStats, TokenPair, train_steering};
 use super::pairs::{
     Judgement, PairCounts, PairSettings, PairsError, Phase2Clip, PreferencePair, clips_of_stream,
-    make_pairs,
+    make_pairs, patches_tensor,
 };
 use super::reward::{Judge, TaskRewardModel};
 use crate::policy::BuiltinPolicy;
 use crate::policy::adapter::{Adapter, AdapterMeta};
+use crate::policy::builtin::{DecodeOptions, MemorizerModel, Sampling, Steering};
 use crate::policy::ingest::{ClipSampler, clip_spans};
 use crate::policy::lang::Vocab;
 use crate::tasks::Task;
@@ -97,6 +98,22 @@ pub struct Phase2Summary {
     pub seconds: f64,
     /// The judge that chose the pairs (`builtin`, or `remote:MODEL`).
     pub judge: String,
+    /// The training clips whose description the adapter changes: what it does to memory.
+    pub changes: Vec<Change>,
+    /// How many training clips were described with the adapter to find them.
+    pub compared: usize,
+}
+
+/// A training clip the policy describes differently with the adapter, each description
+/// following the one it wrote itself for the clip before (as a lane is memorized).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub stream: String,
+    pub start_ms: i64,
+    /// The Phase One policy's own description.
+    pub before: String,
+    /// The same policy's with the adapter.
+    pub after: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -475,6 +492,17 @@ pub fn run(
     }
     let last = stats.last().copied();
     let name = adapter_name(&settings.out);
+    let steering = Steering {
+        layer: settings.dpo.layer,
+        scale: settings.dpo.scale,
+        vector: candle_core::Tensor::from_vec(
+            vector.clone(),
+            vector.len(),
+            &candle_core::Device::Cpu,
+        )
+        .map_err(|e| Phase2Error::Model(e.to_string()))?,
+    };
+    let changes = changes_made(&model, &vocab, &clips, &steering, on_event)?;
     let seconds = started.elapsed().as_secs_f64();
     let meta = AdapterMeta {
         layer: settings.dpo.layer,
@@ -495,6 +523,7 @@ pub fn run(
             "final_accuracy": last.map(|s| s.accuracy),
             "seconds": seconds,
             "seed": settings.dpo.seed,
+            "clips_changed": changes.len(),
         }),
     };
     let adapter =
@@ -520,7 +549,58 @@ pub fn run(
         last,
         seconds,
         judge: judge.name(),
+        changes,
+        compared: clips.len(),
     })
+}
+
+/// The training clips the adapter changes: each described again with `steering`, after the
+/// description the steered policy wrote for the clip before when the two follow each other.
+fn changes_made(
+    model: &MemorizerModel,
+    vocab: &Vocab,
+    clips: &[Phase2Clip],
+    steering: &Steering,
+    on_event: &mut dyn FnMut(Phase2Event) -> ControlFlow<()>,
+) -> Result<Vec<Change>, Phase2Error> {
+    let failed = |e: candle_core::Error| Phase2Error::Model(e.to_string());
+    let mut changes = Vec::new();
+    let mut previous: Option<(&Phase2Clip, String)> = None;
+    for (i, clip) in clips.iter().enumerate() {
+        stop(on_event(Phase2Event::Stage(format!(
+            "describing the training clips with the adapter {}/{}",
+            i + 1,
+            clips.len()
+        ))))?;
+        let context = previous
+            .as_ref()
+            .filter(|(p, _)| p.stream == clip.stream && p.end_ms == clip.start_ms)
+            .map(|(_, text)| text.clone())
+            .unwrap_or_default();
+        let patches = patches_tensor(model, &clip.patches).map_err(failed)?;
+        let after = model
+            .generate_with(
+                &patches,
+                &vocab.encode(&context),
+                Sampling::Greedy,
+                DecodeOptions {
+                    steering: Some(steering),
+                    budget_tokens: None,
+                },
+            )
+            .map_err(failed)?;
+        let after = vocab.decode(&after.tokens);
+        if after != clip.greedy {
+            changes.push(Change {
+                stream: clip.stream.clone(),
+                start_ms: clip.start_ms,
+                before: clip.greedy.clone(),
+                after: after.clone(),
+            });
+        }
+        previous = Some((clip, after));
+    }
+    Ok(changes)
 }
 
 /// The preference pairs a run would tune on, without tuning (for `taskmem export pairs`).
