@@ -1490,6 +1490,48 @@ fn phase_two_tunes_an_adapter_on_ten_tasks_shows_its_pairs_and_memorizes_a_new_l
     assert_eq!(phases[1].lane, "all-types-10");
     assert_eq!(phases[1].at_ms, trigger_ms);
     h.get_by_label("Active lane");
+
+    // Evaluated on the project's own tasks, the adapter's lane is flagged: it was tuned on
+    // them, so its accuracy there is not held-out.
+    {
+        let panel = &mut h.state_mut().evaluation;
+        panel.source = taskmem::app::evaluation::EvalSource::Project;
+        panel.out = dir.path().join("eval").display().to_string();
+    }
+    h.state_mut().submit(AppCommand::ShowEvaluation);
+    steps(&mut h, 3);
+    h.get_by_label("Run evaluation").click();
+    steps(&mut h, 2);
+    wait_for_job(&mut h, "evaluation took too long", 60, |app| {
+        app.evaluation.is_running()
+    });
+    h.step();
+    let evaluated = h.state().evaluation.summary().unwrap().clone();
+    let lane = |id: &str| {
+        evaluated
+            .lanes
+            .iter()
+            .find(|l| l.lane == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        lane("all-types-10").tuned_on_evaluated,
+        summary.task_ids.len()
+    );
+    assert!(
+        evaluated
+            .lanes
+            .iter()
+            .filter(|l| l.lane != "all-types-10")
+            .all(|l| l.tuned_on_evaluated == 0),
+        "lanes without an adapter saw nothing"
+    );
+    h.get_by_label_contains(&format!(
+        "lane 'all-types-10' was tuned on {} of the {} questions evaluated here",
+        summary.task_ids.len(),
+        evaluated.questions
+    ));
 }
 
 #[test]

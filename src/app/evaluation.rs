@@ -444,6 +444,9 @@ fn results_ui(ui: &mut egui::Ui, summary: &Summary, data: &ChartData) {
         summary.policy,
         summary.seconds
     ));
+    for warning in crate::eval::metrics::not_held_out(summary) {
+        ui.colored_label(ui.visuals().warn_fg_color, format!("⚠ {warning}"));
+    }
     ui.columns(2, |columns| {
         columns[0].strong("Accuracy by task type (%, 95% interval)");
         bars_ui(&mut columns[0], data);

@@ -146,6 +146,9 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
     };
     let written = write(&args.out, &run.rows, &run.summary).map_err(cli_error)?;
     print_table(&run.summary);
+    for warning in crate::eval::metrics::not_held_out(&run.summary) {
+        eprintln!("warning: {warning}");
+    }
     if let Some((name, counters)) = counters {
         println!("remote {name}: {}", counters.summary(args.remote.prices()));
     }

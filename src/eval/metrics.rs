@@ -137,6 +137,10 @@ pub struct LaneSummary {
     /// How many tasks the adapter was tuned on (Phase Two refreshes at 10, 30 and 50).
     #[serde(default)]
     pub tasks_seen: Option<usize>,
+    /// How many of the questions evaluated here the adapter was tuned on: its accuracy on
+    /// them is not held-out (0 for an honest split).
+    #[serde(default)]
+    pub tuned_on_evaluated: usize,
     pub overall: Metrics,
     pub by_type: BTreeMap<String, Metrics>,
 }
@@ -161,6 +165,25 @@ pub struct LaneInfo {
     pub adapter: Option<String>,
     pub task_type: Option<String>,
     pub tasks_seen: Option<usize>,
+    /// The ids of the tasks the lane's adapter was tuned on (from its sidecar).
+    pub tuned_on: Vec<String>,
+}
+
+/// One line per adapter lane tuned on some of the questions evaluated: its accuracy on them
+/// says how well it memorizes for questions it has seen, not for new ones.
+#[must_use]
+pub fn not_held_out(summary: &Summary) -> Vec<String> {
+    summary
+        .lanes
+        .iter()
+        .filter(|l| l.tuned_on_evaluated > 0)
+        .map(|l| {
+            format!(
+                "lane '{}' was tuned on {} of the {} questions evaluated here: its accuracy is not held-out (tune on other streams' tasks, e.g. a suite's train split)",
+                l.lane, l.tuned_on_evaluated, summary.questions
+            )
+        })
+        .collect()
 }
 
 /// Sums rows up per lane (in `lanes` order) and per task type.
@@ -176,11 +199,19 @@ pub fn summarize(rows: &[ResultRow], lanes: &[LaneInfo]) -> Vec<LaneSummary> {
                 types.entry(r.task_type.as_str()).or_default().push(r);
             }
             let seed = 0x5EED ^ ((i as u64) << 8);
+            let mut tuned_here: Vec<&str> = mine
+                .iter()
+                .map(|r| r.task_id.as_str())
+                .filter(|id| info.tuned_on.iter().any(|t| t == id))
+                .collect();
+            tuned_here.sort_unstable();
+            tuned_here.dedup();
             LaneSummary {
                 lane: info.lane.clone(),
                 adapter: info.adapter.clone(),
                 task_type: info.task_type.clone(),
                 tasks_seen: info.tasks_seen,
+                tuned_on_evaluated: tuned_here.len(),
                 overall: metrics(&mine, seed),
                 by_type: types
                     .into_iter()
@@ -195,6 +226,49 @@ pub fn summarize(rows: &[ResultRow], lanes: &[LaneInfo]) -> Vec<LaneSummary> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lane_tuned_on_questions_it_is_evaluated_on_is_flagged_once_per_question() {
+        let mut rows = vec![
+            row("adapter", "Counting Problem", true, false),
+            row("adapter", "Counting Problem", false, false),
+            row("builtin", "Counting Problem", false, true),
+        ];
+        rows[0].task_id = "seen".into();
+        rows[1].task_id = "new".into();
+        rows[2].task_id = "seen".into();
+        let lanes = [
+            LaneInfo {
+                lane: "adapter".into(),
+                tuned_on: vec!["seen".into(), "elsewhere".into()],
+                ..LaneInfo::default()
+            },
+            LaneInfo {
+                lane: "builtin".into(),
+                ..LaneInfo::default()
+            },
+        ];
+        let lanes = summarize(&rows, &lanes);
+        assert_eq!(lanes[0].tuned_on_evaluated, 1);
+        assert_eq!(lanes[1].tuned_on_evaluated, 0, "no adapter, nothing seen");
+        let summary = Summary {
+            source: "s".into(),
+            split: "test".into(),
+            answerer: "builtin".into(),
+            policy: "p".into(),
+            questions: 2,
+            seconds: 0.0,
+            lanes,
+        };
+        assert_eq!(
+            not_held_out(&summary),
+            vec![
+                "lane 'adapter' was tuned on 1 of the 2 questions evaluated here: its accuracy is \
+                 not held-out (tune on other streams' tasks, e.g. a suite's train split)"
+                    .to_owned()
+            ]
+        );
+    }
 
     fn row(lane: &str, task_type: &str, correct: bool, abstained: bool) -> ResultRow {
         ResultRow {

@@ -228,15 +228,14 @@ pub fn run_suite(
             adapter: Some(path.display().to_string()),
             task_type: adapter.meta.task_type.clone(),
             tasks_seen: (!adapter.meta.task_ids.is_empty()).then_some(adapter.meta.task_ids.len()),
+            tuned_on: adapter.meta.task_ids.clone(),
         });
         adapters.push(adapter);
     }
     if settings.reference {
         lanes.push(LaneInfo {
             lane: REFERENCE_LANE.to_owned(),
-            adapter: None,
-            task_type: None,
-            tasks_seen: None,
+            ..LaneInfo::default()
         });
     }
     let mut samplers = Vec::new();
@@ -352,9 +351,8 @@ pub fn run_project(
         .filter(|l| only.is_none_or(|o| o.contains(&l.id)))
         .map(|l| LaneInfo {
             lane: l.id.clone(),
-            adapter: None,
             task_type: l.task_hint.clone(),
-            tasks_seen: None,
+            ..LaneInfo::default()
         })
         .collect();
     // Lanes written by ingest before the manifest listed them still count.
@@ -364,6 +362,29 @@ pub fn run_project(
                 lane: e.lane.clone(),
                 ..LaneInfo::default()
             });
+        }
+    }
+    // A lane memorized with an adapter names it; when its file is in the project's
+    // `adapters/` folder (where Phase Two writes), its sidecar says what it was tuned on.
+    for info in &mut lanes {
+        let Some(name) = project
+            .memory
+            .entries()
+            .iter()
+            .find(|e| e.lane == info.lane)
+            .and_then(|e| e.adapter.clone())
+        else {
+            continue;
+        };
+        let path = project
+            .dir
+            .join("adapters")
+            .join(format!("{name}.safetensors"));
+        if let Ok(adapter) = Adapter::load(&path) {
+            info.adapter = Some(path.display().to_string());
+            info.tasks_seen = Some(adapter.meta.task_ids.len());
+            info.task_type = info.task_type.take().or(adapter.meta.task_type);
+            info.tuned_on = adapter.meta.task_ids;
         }
     }
     if let Some(wanted) = only
