@@ -1469,6 +1469,17 @@ fn phase_two_tunes_an_adapter_on_ten_tasks_shows_its_pairs_and_memorizes_a_new_l
         taskmem::app::phase2_panel::Listing::Judged
     );
     h.get_by_label(&format!("ties {}", summary.counts.ties));
+    // The project's adapters, with what their sidecars say.
+    h.get_by_label("Adapters in this project (1)").click();
+    steps(&mut h, 2);
+    h.get_by_label_contains(&format!(
+        "every type, tuned on {} tasks, {} pairs, changes {} of {} clips, judged by builtin",
+        summary.task_ids.len(),
+        summary.counts.kept,
+        summary.changes.len(),
+        summary.compared
+    ));
+    h.get_by_label("Evaluate with all-types-10");
 
     // The adapter becomes a lane, filled as the video plays.
     h.get_by_label("Memorize a lane with this adapter").click();

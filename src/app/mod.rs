@@ -2703,9 +2703,13 @@ impl eframe::App for TaskMemApp {
         let can_memorize = has_project && self.player.is_some();
         let phase2_commands = if self.phase2.open {
             let checked = self.tasks.checked_ids();
-            let project_tasks = self.project.as_ref().map(|p| p.tasks().tasks());
-            self.phase2
-                .window_ui(&ctx, project_tasks, &checked, can_memorize)
+            let view = phase2_panel::Phase2View {
+                project_dir: self.project.as_ref().map(ProjectView::dir),
+                project_tasks: self.project.as_ref().map(|p| p.tasks().tasks()),
+                checked: &checked,
+                can_memorize,
+            };
+            self.phase2.window_ui(&ctx, &view)
         } else {
             Vec::new()
         };

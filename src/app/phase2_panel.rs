@@ -5,7 +5,7 @@
 //! judge's scores and the tasks it read), see which training clips the new adapter describes
 //! differently, then memorize a lane with the adapter or evaluate it. The run is `train::phase2`, as for `taskmem train phase2`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -15,6 +15,7 @@ use crate::app::AppCommand;
 use crate::app::endpoint::{EndpointForm, cancel_client};
 use crate::app::job::Job;
 use crate::app::training::curve_ui;
+use crate::policy::adapter::{Adapter, adapters_in};
 use crate::remote::Counters;
 use crate::remote::judge::RemoteJudge;
 use crate::tasks::Task;
@@ -25,6 +26,105 @@ use crate::train::phase2::{
     source_tasks, task_set,
 };
 use crate::train::reward::{BuiltinJudge, Judge};
+
+/// What the Phase Two window sees of the app: the open project's folder and tasks, the ids
+/// ticked in the task library, and whether a lane can be memorized now.
+pub struct Phase2View<'a> {
+    pub project_dir: Option<&'a Path>,
+    pub project_tasks: Option<&'a [Task]>,
+    pub checked: &'a [String],
+    pub can_memorize: bool,
+}
+
+/// "Memorize a lane with …" and "Evaluate with …" for the adapter at `path`.
+fn adapter_buttons(
+    ui: &mut egui::Ui,
+    path: &Path,
+    what: &str,
+    can_memorize: bool,
+    commands: &mut Vec<AppCommand>,
+) {
+    if ui
+        .add_enabled(
+            can_memorize,
+            egui::Button::new(format!("Memorize a lane with {what}")),
+        )
+        .on_hover_text("A new memory lane named after the adapter, filled as the video plays")
+        .on_disabled_hover_text("Open a project's video to memorize a lane")
+        .clicked()
+    {
+        commands.push(AppCommand::MemorizeWithAdapter(Some(path.to_path_buf())));
+    }
+    if ui
+        .button(format!("Evaluate with {what}"))
+        .on_hover_text("Opens the Evaluate window with this adapter's lane beside the General one")
+        .clicked()
+    {
+        commands.push(AppCommand::EvaluateAdapter(path.to_path_buf()));
+    }
+}
+
+/// One adapter file of the project, as the list shows it.
+#[derive(Clone, Debug)]
+struct AdapterRow {
+    path: PathBuf,
+    name: String,
+    /// What the sidecar says, or why the file could not be read.
+    about: Result<String, String>,
+}
+
+impl AdapterRow {
+    fn of(read: Result<Adapter, crate::policy::adapter::AdapterError>) -> Self {
+        match read {
+            Ok(a) => {
+                let metric = |k: &str| a.meta.metrics.get(k).and_then(serde_json::Value::as_u64);
+                let mut parts = vec![
+                    a.meta
+                        .task_type
+                        .clone()
+                        .unwrap_or_else(|| "every type".to_owned()),
+                    format!("tuned on {} tasks", a.meta.task_ids.len()),
+                ];
+                if let Some(pairs) = metric("pairs") {
+                    parts.push(format!("{pairs} pairs"));
+                }
+                if let (Some(changed), Some(clips)) = (metric("clips_changed"), metric("clips")) {
+                    parts.push(format!("changes {changed} of {clips} clips"));
+                }
+                if let Some(judge) = a.meta.metrics.get("judge").and_then(|j| j.as_str()) {
+                    parts.push(format!("judged by {judge}"));
+                }
+                let about = format!(
+                    "{} (layer {}, scale {})",
+                    parts.join(", "),
+                    a.meta.layer,
+                    a.meta.scale
+                );
+                Self {
+                    path: a.path.clone(),
+                    name: a.name,
+                    about: Ok(about),
+                }
+            }
+            Err(e) => {
+                let path = match &e {
+                    crate::policy::adapter::AdapterError::Read { path, .. }
+                    | crate::policy::adapter::AdapterError::Format { path, .. }
+                    | crate::policy::adapter::AdapterError::Write { path, .. }
+                    | crate::policy::adapter::AdapterError::Mismatch { path, .. } => path.clone(),
+                };
+                Self {
+                    name: path
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    path,
+                    about: Err(e.to_string()),
+                }
+            }
+        }
+    }
+}
 
 /// Why a run on the ticked tasks cannot start yet.
 const TICK_FIRST: &str = "tick tasks in the task library first, or tune on the recent N";
@@ -135,6 +235,10 @@ pub struct Phase2Panel {
     pub samples: usize,
     pub steps: usize,
     pub beta: f64,
+    /// The decoder layer (0-based) the steering vector is added after.
+    pub layer: usize,
+    /// The steering vector's scale.
+    pub scale: f64,
     /// At most this many training clips (0: all).
     pub max_clips: usize,
     /// The adapter file (empty: the project's `adapters/` folder, or a temp folder).
@@ -152,6 +256,9 @@ pub struct Phase2Panel {
     /// A suite's training tasks, read again only when the suite folder changes: (folder, the
     /// tasks or why they cannot be read).
     suite_tasks: Option<(String, Result<Vec<Task>, String>)>,
+    /// The project's adapters, read again when the project changes, a run ends or Refresh is
+    /// pressed: (its `adapters/` folder, one row per file).
+    adapters: Option<(PathBuf, Vec<AdapterRow>)>,
     job: Option<Phase2Job>,
     stage: String,
     progress: (usize, usize),
@@ -178,6 +285,8 @@ impl Default for Phase2Panel {
             samples: 4,
             steps: 80,
             beta: 0.1,
+            layer: crate::train::dpo::DpoSettings::default().layer,
+            scale: crate::train::dpo::DpoSettings::default().scale,
             max_clips: 0,
             out: String::new(),
             remote_judge: false,
@@ -186,6 +295,7 @@ impl Default for Phase2Panel {
             judge_counters: None,
             client_cancel: None,
             suite_tasks: None,
+            adapters: None,
             job: None,
             stage: String::new(),
             progress: (0, 0),
@@ -272,6 +382,8 @@ impl Phase2Panel {
         settings.pairs.samples_per_clip = self.samples.max(1);
         settings.dpo.steps = self.steps;
         settings.dpo.beta = self.beta;
+        settings.dpo.layer = self.layer;
+        settings.dpo.scale = self.scale;
         if self.use_checked {
             if context.checked.is_empty() {
                 return Err(TICK_FIRST.to_owned());
@@ -342,6 +454,7 @@ impl Phase2Panel {
         match result {
             Ok(summary) => {
                 self.stage = format!("Saved {}", summary.adapter.display());
+                self.adapters = None;
                 // What the new adapter does to memory is the run's answer.
                 self.listing = Listing::Changes;
                 self.finished = Some(*summary);
@@ -396,15 +509,8 @@ impl Phase2Panel {
         }
     }
 
-    /// The window. `project_tasks` are the open project's tasks, `checked` the ids ticked in
-    /// the task library: the task set is shown before a run starts.
-    pub fn window_ui(
-        &mut self,
-        ctx: &egui::Context,
-        project_tasks: Option<&[Task]>,
-        checked: &[String],
-        can_memorize: bool,
-    ) -> Vec<AppCommand> {
+    /// The window, over what the app has open (see [`Phase2View`]).
+    pub fn window_ui(&mut self, ctx: &egui::Context, view: &Phase2View<'_>) -> Vec<AppCommand> {
         let mut commands = Vec::new();
         let mut open = self.open;
         egui::Window::new("Phase Two: tune an adapter")
@@ -412,7 +518,7 @@ impl Phase2Panel {
             .default_width(900.0)
             .default_height(620.0)
             .show(ctx, |ui| {
-                self.contents_ui(ui, (project_tasks, checked), can_memorize, &mut commands);
+                self.contents_ui(ui, view, &mut commands);
             });
         self.open = open;
         commands
@@ -421,16 +527,15 @@ impl Phase2Panel {
     fn contents_ui(
         &mut self,
         ui: &mut egui::Ui,
-        (project_tasks, checked): (Option<&[Task]>, &[String]),
-        can_memorize: bool,
+        view: &Phase2View<'_>,
         commands: &mut Vec<AppCommand>,
     ) {
         let running = self.is_running();
         let mut has_tasks = false;
         ui.add_enabled_ui(!running, |ui| {
-            self.form_ui(ui, project_tasks.is_some());
+            self.form_ui(ui, view.project_tasks.is_some());
             self.judge_ui(ui);
-            has_tasks = self.task_set_ui(ui, project_tasks, checked);
+            has_tasks = self.task_set_ui(ui, view.project_tasks, view.checked);
         });
         ui.horizontal(|ui| {
             if running {
@@ -495,32 +600,82 @@ impl Phase2Panel {
                 ));
             });
             ui.horizontal(|ui| {
-                if ui
-                    .add_enabled(
-                        can_memorize,
-                        egui::Button::new("Memorize a lane with this adapter"),
-                    )
-                    .on_hover_text(
-                        "A new memory lane named after the adapter, filled as the video plays",
-                    )
-                    .on_disabled_hover_text("Open a project's video to memorize a lane")
-                    .clicked()
-                {
-                    commands.push(AppCommand::MemorizeWithAdapter(Some(path.clone())));
-                }
-                if ui
-                    .button("Evaluate with this adapter")
-                    .on_hover_text(
-                        "Opens the Evaluate window with this adapter's lane beside the General one",
-                    )
-                    .clicked()
-                {
-                    commands.push(AppCommand::EvaluateAdapter(path));
-                }
+                adapter_buttons(ui, &path, "this adapter", view.can_memorize, commands);
             });
+        }
+        if let Some(dir) = view.project_dir {
+            self.adapters_ui(ui, dir, view.can_memorize, commands);
         }
         ui.separator();
         self.judged_ui(ui);
+    }
+
+    /// The adapters in the project's `adapters/` folder, each with what its sidecar says and
+    /// the same buttons as a new one.
+    fn adapters_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        project_dir: &Path,
+        can_memorize: bool,
+        commands: &mut Vec<AppCommand>,
+    ) {
+        let folder = project_dir.join("adapters");
+        if self.adapters.as_ref().is_none_or(|(f, _)| *f != folder) {
+            let rows = adapters_in(&folder)
+                .into_iter()
+                .map(AdapterRow::of)
+                .collect();
+            self.adapters = Some((folder.clone(), rows));
+        }
+        let Some((_, rows)) = &self.adapters else {
+            return;
+        };
+        let mut refresh = false;
+        egui::CollapsingHeader::new(format!("Adapters in this project ({})", rows.len()))
+            .id_salt("phase2-adapters")
+            .show(ui, |ui| {
+                if ui
+                    .button("Refresh")
+                    .on_hover_text(format!("Read {} again", folder.display()))
+                    .clicked()
+                {
+                    refresh = true;
+                }
+                if rows.is_empty() {
+                    ui.weak("None yet: a run on this project's tasks saves its adapter here.");
+                }
+                egui::Grid::new("phase2-adapters-grid")
+                    .num_columns(3)
+                    .striped(true)
+                    .show(ui, |ui| {
+                        for row in rows {
+                            ui.monospace(&row.name)
+                                .on_hover_text(row.path.display().to_string());
+                            match &row.about {
+                                Ok(about) => {
+                                    ui.label(about);
+                                    ui.horizontal(|ui| {
+                                        adapter_buttons(
+                                            ui,
+                                            &row.path,
+                                            &row.name,
+                                            can_memorize,
+                                            commands,
+                                        );
+                                    });
+                                }
+                                Err(e) => {
+                                    ui.colored_label(ui.visuals().error_fg_color, e);
+                                    ui.label("");
+                                }
+                            }
+                            ui.end_row();
+                        }
+                    });
+            });
+        if refresh {
+            self.adapters = None;
+        }
     }
 
     fn judged_ui(&mut self, ui: &mut egui::Ui) {
@@ -778,6 +933,13 @@ impl Phase2Panel {
             ui.label("Beta");
             ui.add(egui::DragValue::new(&mut self.beta).range(0.01..=2.0).speed(0.01))
                 .on_hover_text("DPO's temperature on the log-ratio to the Phase One policy");
+            ui.end_row();
+            ui.label("Steering layer");
+            ui.add(egui::DragValue::new(&mut self.layer).range(0..=16))
+                .on_hover_text("The decoder layer (0 = the first) after which the vector is added to the hidden states; the shipped model has 2");
+            ui.label("Scale");
+            ui.add(egui::DragValue::new(&mut self.scale).range(0.1..=10.0).speed(0.05))
+                .on_hover_text("The vector is multiplied by this before it is added (TaskMem's released adapter: 1.5)");
             ui.end_row();
             ui.label("Training clips");
             ui.add(

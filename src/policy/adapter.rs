@@ -47,6 +47,22 @@ pub struct Adapter {
     pub steering: Steering,
 }
 
+/// The adapters in a folder (a project's `adapters/`), by name: each `.safetensors` file with
+/// its sidecar read, or why it could not be. A missing folder has none.
+#[must_use]
+pub fn adapters_in(dir: &Path) -> Vec<Result<Adapter, AdapterError>> {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = read
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "safetensors"))
+        .collect();
+    paths.sort();
+    paths.iter().map(|p| Adapter::load(p)).collect()
+}
+
 fn sidecar(path: &Path) -> PathBuf {
     path.with_extension("json")
 }
