@@ -205,7 +205,7 @@ fn unknown_types_bad_paths_and_outputs_are_exit_2() {
     let tmp = tempfile::tempdir().unwrap();
     let suite = root("datasets/world-mme");
     let out = tmp.path().join("a.safetensors");
-    let cases: [(Vec<&str>, &str); 4] = [
+    let cases: [(Vec<&str>, &str); 6] = [
         (
             vec![
                 "train",
@@ -259,6 +259,36 @@ fn unknown_types_bad_paths_and_outputs_are_exit_2() {
                 "adapter.bin",
             ],
             "adapter.bin",
+        ),
+        (
+            vec![
+                "train",
+                "phase2",
+                "--suite",
+                suite.to_str().unwrap(),
+                "--type",
+                TYPE,
+                "--judge-model",
+                "m",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            "--judge-model and --base-url are for --judge remote",
+        ),
+        (
+            vec![
+                "export",
+                "pairs",
+                "--suite",
+                suite.to_str().unwrap(),
+                "--type",
+                TYPE,
+                "--judge",
+                "remote",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            "--judge remote needs --judge-model NAME",
         ),
     ];
     for (args, needle) in cases {

@@ -1495,6 +1495,16 @@ fn phase_two_tunes_an_adapter_on_ten_tasks_shows_its_pairs_and_memorizes_a_new_l
     h.state_mut().submit(AppCommand::TogglePlay);
     h.step();
     h.get_by_label_contains("Memory lane all-types-10 (");
+    // The lane records its adapter file, which the evaluation below checks.
+    let recorded = h
+        .state()
+        .project()
+        .unwrap()
+        .lanes()
+        .iter()
+        .find(|l| l.id == "all-types-10")
+        .and_then(|l| l.adapter.clone());
+    assert_eq!(recorded, Some(summary.adapter.display().to_string()));
     // The trigger's arrival is where the active-lane band switches to the new lane.
     let phases = h.state().project().unwrap().active_phases();
     assert_eq!(phases.len(), 2, "{phases:?}");

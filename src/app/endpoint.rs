@@ -14,7 +14,7 @@ pub struct EndpointForm {
     pub base_url: String,
     /// The model name the endpoint serves.
     pub model: String,
-    /// The environment variable that holds the key (never the key).
+    /// The environment variable that holds the key (never the key; empty: no key is sent).
     pub api_key_env: String,
     /// What the endpoint charges, for the cost shown.
     pub prices: Prices,
@@ -63,9 +63,8 @@ impl EndpointForm {
         if !self.base_url.trim().is_empty() {
             self.base_url.trim().clone_into(&mut remote.base_url);
         }
-        if !self.api_key_env.trim().is_empty() {
-            self.api_key_env.trim().clone_into(&mut remote.api_key_env);
-        }
+        // Empty: no key is sent (a server of your own needs none).
+        self.api_key_env.trim().clone_into(&mut remote.api_key_env);
         let client = ChatClient::new(remote);
         Ok(EndpointClient {
             counters: Arc::clone(&client.counters),
@@ -92,7 +91,7 @@ impl EndpointForm {
             ui.label("API key variable");
             ui.add(egui::TextEdit::singleline(&mut self.api_key_env).desired_width(200.0))
                 .on_hover_text(
-                    "The name of the environment variable holding the key; the key is never stored",
+                    "The name of the environment variable holding the key (empty: no key is sent); the key is never stored",
                 );
             ui.end_row();
             super::prices_ui(ui, &mut self.prices);

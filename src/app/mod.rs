@@ -1163,7 +1163,7 @@ impl TaskMemApp {
             (None, None) => memorize::LIVE_LANE.to_owned(),
         };
         let general = adapter.is_none() && remote.is_none() && !view.has_general_lane();
-        if let Err(e) = view.ensure_lane(&lane, general) {
+        if let Err(e) = view.ensure_lane(&lane, general, adapter.as_deref()) {
             self.toasts.error(e.to_string());
             return;
         }

@@ -442,8 +442,8 @@ impl Phase2Panel {
     /// Takes the thread's messages; returns an error message when the run failed.
     pub fn poll(&mut self) -> Option<String> {
         let job = self.job.as_ref()?;
-        // Cancel was pressed: whatever error the run ends with (a remote judge's dropped
-        // request), it is the stop.
+        // Cancel was pressed: the run ends with the stop, or with a remote judge's request
+        // that the stop dropped ("judge remote:M: stopped"); any other error is still one.
         let cancelled = job.is_cancelled();
         let (events, done) = job.poll();
         for event in events {
@@ -460,7 +460,9 @@ impl Phase2Panel {
                 self.finished = Some(*summary);
                 None
             }
-            Err(_) if cancelled => self.failed("stopped".to_owned()),
+            Err(message) if cancelled && message.ends_with("stopped") => {
+                self.failed("stopped".to_owned())
+            }
             Err(message) => self.failed(message),
         }
     }
@@ -779,10 +781,20 @@ impl Phase2Panel {
             Ok(tasks) => {
                 let set = task_set(tasks, &task_type, recent, use_checked.then_some(checked));
                 if set.tasks.is_empty() {
+                    let in_source = tasks.iter().filter(|t| checked.contains(&t.id)).count();
                     Err(if !use_checked {
                         no_tasks_message(tasks, &task_type)
                     } else if checked.is_empty() {
                         TICK_FIRST.to_owned()
+                    } else if in_source == 0 {
+                        format!(
+                            "none of the {} ticked tasks is among {}",
+                            checked.len(),
+                            match self.source {
+                                TaskSource::Project => "this project's tasks",
+                                TaskSource::Suite => "the suite's training tasks",
+                            }
+                        )
                     } else {
                         format!(
                             "none of the {} ticked tasks is of type '{task_type}'",

@@ -230,6 +230,7 @@ impl ProjectView {
                     title: entry.lane.clone(),
                     general: false,
                     task_hint: None,
+                    adapter: None,
                 });
             }
             if entry.stream == self.stream {
@@ -243,19 +244,31 @@ impl ProjectView {
         latest
     }
 
-    /// Adds a lane to the project (saved at once) unless it has one with that id.
+    /// Adds a lane to the project (saved at once) unless it has one with that id; a lane
+    /// memorized with an adapter records the file (the latest one, when it is memorized again).
     ///
     /// # Errors
     /// When project.json cannot be written.
-    pub fn ensure_lane(&mut self, id: &str, general: bool) -> Result<(), ProjectError> {
-        if self.project.manifest.lanes.iter().any(|l| l.id == id) {
-            return Ok(());
+    pub fn ensure_lane(
+        &mut self,
+        id: &str,
+        general: bool,
+        adapter: Option<&Path>,
+    ) -> Result<(), ProjectError> {
+        let adapter = adapter.map(|p| p.display().to_string());
+        if let Some(lane) = self.project.manifest.lanes.iter_mut().find(|l| l.id == id) {
+            if adapter.is_none() || lane.adapter == adapter {
+                return Ok(());
+            }
+            lane.adapter = adapter;
+            return self.project.save_manifest();
         }
         self.project.manifest.lanes.push(Lane {
             id: id.to_owned(),
             title: id.to_owned(),
             general,
             task_hint: None,
+            adapter,
         });
         self.project.manifest.lanes.sort_by_key(|l| !l.general);
         self.project.save_manifest()

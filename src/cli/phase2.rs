@@ -52,7 +52,8 @@ pub struct TaskSetArgs {
     /// The model that judges, as the endpoint serves it (with --judge remote).
     #[arg(long)]
     pub judge_model: Option<String>,
-    /// Judgements on the wire at once (with --judge remote): a clip's samples side by side.
+    /// Judgements on the wire at once (with --judge remote): a clip's samples side by side, so
+    /// at most --samples.
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
     #[command(flatten)]
@@ -70,6 +71,12 @@ type ChosenJudge = (Box<dyn Judge>, Option<Arc<Counters>>);
 
 fn judge(tasks: &TaskSetArgs) -> Result<ChosenJudge, CliError> {
     match tasks.judge {
+        JudgeKind::Builtin if tasks.judge_model.is_some() || tasks.remote.base_url.is_some() => {
+            Err(CliError::BadInput(
+                "--judge-model and --base-url are for --judge remote; the built-in judge needs neither"
+                    .to_owned(),
+            ))
+        }
         JudgeKind::Builtin => Ok((Box::new(BuiltinJudge), None)),
         JudgeKind::Remote => {
             let model = tasks.judge_model.as_deref().ok_or_else(|| {
@@ -154,8 +161,8 @@ fn cli_error(e: Phase2Error, example: Option<&Judgement>) -> CliError {
             Some(j) => format!("{e}\n  {}", tie_example(j)),
             None => e.to_string(),
         }),
-        // A judge that cannot be reached or whose replies do not parse is bad input too: the
-        // endpoint and the reply are named in the message.
+        // A judge that cannot be reached or whose replies do not parse: a setting to fix (the
+        // endpoint, the model), named in the message with the reply, as a bad path would be.
         Phase2Error::Input(_) | Phase2Error::Write { .. } | Phase2Error::Judge(_) => {
             CliError::BadInput(e.to_string())
         }

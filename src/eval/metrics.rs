@@ -141,6 +141,9 @@ pub struct LaneSummary {
     /// them is not held-out (0 for an honest split).
     #[serde(default)]
     pub tuned_on_evaluated: usize,
+    /// Why the lane's adapter could not be read to make that check, when it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unverified_adapter: Option<String>,
     pub overall: Metrics,
     pub by_type: BTreeMap<String, Metrics>,
 }
@@ -167,6 +170,8 @@ pub struct LaneInfo {
     pub tasks_seen: Option<usize>,
     /// The ids of the tasks the lane's adapter was tuned on (from its sidecar).
     pub tuned_on: Vec<String>,
+    /// Why the lane's adapter could not be read, when it could not.
+    pub unverified_adapter: Option<String>,
 }
 
 /// One line per adapter lane tuned on some of the questions evaluated: its accuracy on them
@@ -176,12 +181,20 @@ pub fn not_held_out(summary: &Summary) -> Vec<String> {
     summary
         .lanes
         .iter()
-        .filter(|l| l.tuned_on_evaluated > 0)
-        .map(|l| {
-            format!(
-                "lane '{}' was tuned on {} of the {} questions evaluated here: its accuracy is not held-out (tune on other streams' tasks, e.g. a suite's train split)",
-                l.lane, l.tuned_on_evaluated, summary.questions
-            )
+        .filter_map(|l| {
+            if l.tuned_on_evaluated > 0 {
+                Some(format!(
+                    "lane '{}' was tuned on {} of the {} questions evaluated here: its accuracy is not held-out (tune on other streams' tasks, e.g. a suite's train split)",
+                    l.lane, l.tuned_on_evaluated, summary.questions
+                ))
+            } else {
+                l.unverified_adapter.as_ref().map(|why| {
+                    format!(
+                        "lane '{}': whether its adapter was tuned on these questions is unknown ({why})",
+                        l.lane
+                    )
+                })
+            }
         })
         .collect()
 }
@@ -212,6 +225,7 @@ pub fn summarize(rows: &[ResultRow], lanes: &[LaneInfo]) -> Vec<LaneSummary> {
                 task_type: info.task_type.clone(),
                 tasks_seen: info.tasks_seen,
                 tuned_on_evaluated: tuned_here.len(),
+                unverified_adapter: info.unverified_adapter.clone(),
                 overall: metrics(&mine, seed),
                 by_type: types
                     .into_iter()
@@ -265,6 +279,18 @@ mod tests {
             vec![
                 "lane 'adapter' was tuned on 1 of the 2 questions evaluated here: its accuracy is \
                  not held-out (tune on other streams' tasks, e.g. a suite's train split)"
+                    .to_owned()
+            ]
+        );
+        // An adapter that cannot be read: the check is said to be missing, not passed.
+        let mut summary = summary;
+        summary.lanes[0].tuned_on_evaluated = 0;
+        summary.lanes[0].unverified_adapter = Some("a.safetensors: cannot read".into());
+        assert_eq!(
+            not_held_out(&summary),
+            vec![
+                "lane 'adapter': whether its adapter was tuned on these questions is unknown \
+                 (a.safetensors: cannot read)"
                     .to_owned()
             ]
         );

@@ -229,6 +229,7 @@ pub fn run_suite(
             task_type: adapter.meta.task_type.clone(),
             tasks_seen: (!adapter.meta.task_ids.is_empty()).then_some(adapter.meta.task_ids.len()),
             tuned_on: adapter.meta.task_ids.clone(),
+            unverified_adapter: None,
         });
         adapters.push(adapter);
     }
@@ -364,27 +365,43 @@ pub fn run_project(
             });
         }
     }
-    // A lane memorized with an adapter names it; when its file is in the project's
-    // `adapters/` folder (where Phase Two writes), its sidecar says what it was tuned on.
+    // A lane memorized with an adapter: its sidecar says what it was tuned on. The file is
+    // the one the lane records, else the one of its name in the project's `adapters/` folder
+    // (where Phase Two writes); without either, the check cannot be made, and is said so.
     for info in &mut lanes {
-        let Some(name) = project
+        let recorded = project
+            .manifest
+            .lanes
+            .iter()
+            .find(|l| l.id == info.lane)
+            .and_then(|l| l.adapter.clone())
+            .map(PathBuf::from);
+        let named = project
             .memory
             .entries()
             .iter()
             .find(|e| e.lane == info.lane)
-            .and_then(|e| e.adapter.clone())
-        else {
+            .and_then(|e| e.adapter.clone());
+        let path = recorded.or_else(|| {
+            named.as_ref().map(|n| {
+                project
+                    .dir
+                    .join("adapters")
+                    .join(format!("{n}.safetensors"))
+            })
+        });
+        let Some(path) = path else {
             continue;
         };
-        let path = project
-            .dir
-            .join("adapters")
-            .join(format!("{name}.safetensors"));
-        if let Ok(adapter) = Adapter::load(&path) {
-            info.adapter = Some(path.display().to_string());
-            info.tasks_seen = Some(adapter.meta.task_ids.len());
-            info.task_type = info.task_type.take().or(adapter.meta.task_type);
-            info.tuned_on = adapter.meta.task_ids;
+        match Adapter::load(&path) {
+            Ok(adapter) => {
+                info.adapter = Some(path.display().to_string());
+                info.tasks_seen =
+                    (!adapter.meta.task_ids.is_empty()).then_some(adapter.meta.task_ids.len());
+                info.task_type = info.task_type.take().or(adapter.meta.task_type);
+                info.tuned_on = adapter.meta.task_ids;
+            }
+            Err(e) => info.unverified_adapter = Some(e.to_string()),
         }
     }
     if let Some(wanted) = only

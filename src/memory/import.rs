@@ -143,6 +143,7 @@ fn lane(title: &str, task_hint: Option<String>) -> Lane {
         id,
         title: title.to_owned(),
         task_hint,
+        adapter: None,
     }
 }
 

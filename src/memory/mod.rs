@@ -53,6 +53,10 @@ pub struct Lane {
     pub general: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_hint: Option<String>,
+    /// The adapter file the lane is memorized with, if any: its sidecar says which tasks it
+    /// was tuned on, which an evaluation checks against the questions it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adapter: Option<String>,
 }
 
 /// Entries of a project, indexed for time and text look-ups.

@@ -420,6 +420,7 @@ pub fn synthetic_project(dir: &Path, count: usize) -> Result<(), ProjectError> {
                 title: (*id).to_owned(),
                 general: *id == "general",
                 task_hint: None,
+                adapter: None,
             })
             .collect(),
         entries,

@@ -301,20 +301,28 @@ fn judge_samples(
     }
     let mut out = Vec::with_capacity(samples.len());
     for batch in samples.chunks(width) {
+        let failed = |message: String| JudgeError {
+            name: judge.name(),
+            message,
+        };
         let results: Vec<Result<BothOrders, JudgeError>> = std::thread::scope(|scope| {
             let handles: Vec<_> = batch
                 .iter()
-                .map(|sample| scope.spawn(move || judge_both_orders(judge, sample, greedy, tasks)))
+                .map(|sample| {
+                    std::thread::Builder::new()
+                        .name("phase2-judge".to_owned())
+                        .spawn_scoped(scope, move || {
+                            judge_both_orders(judge, sample, greedy, tasks)
+                        })
+                })
                 .collect();
             handles
                 .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(JudgeError {
-                            name: judge.name(),
-                            message: "a judging thread panicked".to_owned(),
-                        })
-                    })
+                .map(|spawned| match spawned {
+                    Ok(handle) => handle
+                        .join()
+                        .unwrap_or_else(|_| Err(failed("a judging thread panicked".to_owned()))),
+                    Err(e) => Err(failed(format!("cannot start a judging thread: {e}"))),
                 })
                 .collect()
         });

@@ -270,13 +270,12 @@ pub fn no_tasks_message(tasks: &[Task], task_type: &str) -> String {
     let mut types: Vec<&str> = tasks.iter().map(|t| t.task_type.as_str()).collect();
     types.sort_unstable();
     types.dedup();
+    if types.is_empty() {
+        return "no tasks to tune on: there are none here".to_owned();
+    }
     format!(
         "no tasks of type '{task_type}' to tune on (types there: {})",
-        if types.is_empty() {
-            "none, no tasks at all".to_owned()
-        } else {
-            types.join(", ")
-        }
+        types.join(", ")
     )
 }
 
