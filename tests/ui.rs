@@ -1589,7 +1589,11 @@ fn the_phase_two_window_shows_the_tasks_that_define_the_reward_before_a_run() {
     h.state_mut().phase2.recent = 10;
     of_type.clone_into(&mut h.state_mut().phase2.task_type);
     steps(&mut h, 2);
-    h.get_by_label_contains(&format!("Reward model: all {n} task"));
+    h.get_by_label_contains(&if n == 1 {
+        format!("Reward model: the only task of {of_type} (10 asked for)")
+    } else {
+        format!("Reward model: all {n} tasks of {of_type} there are (10 asked for)")
+    });
     assert!(
         !h.get_by_label("Start tuning")
             .accesskit_node()

@@ -825,6 +825,8 @@ impl Phase2Panel {
         let tasks = if n == 1 { "task" } else { "tasks" };
         let header = if use_checked {
             format!("Reward model: the {n} ticked {tasks} {of_type}")
+        } else if n == 1 && recent > 1 {
+            format!("Reward model: the only task {of_type} ({recent} asked for)")
         } else if n < recent {
             format!("Reward model: all {n} {tasks} {of_type} there are ({recent} asked for)")
         } else {
