@@ -470,6 +470,20 @@ fn an_adapter_steers_the_policy_a_zero_one_changes_nothing_and_ingest_writes_its
         err.contains("lone.json") && err.contains("not an adapter"),
         "{err}"
     );
+    // A sidecar whose vector file is gone: the file cannot be read, which is not a bad format.
+    std::fs::copy(
+        dir.path().join("counting.json"),
+        dir.path().join("gone.json"),
+    )
+    .unwrap();
+    let err = Adapter::load(&dir.path().join("gone.safetensors"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("gone.safetensors") && err.contains("cannot read"),
+        "{err}"
+    );
 
     // An adapter for another model's width is refused, naming its file.
     let wide = Adapter::from_values("wide", meta(1.0), vec![0.0; cfg.d_model + 1]).unwrap();

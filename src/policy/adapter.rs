@@ -105,6 +105,11 @@ impl Adapter {
                 path: meta_path.clone(),
                 detail: e.to_string(),
             })?;
+        // A missing or unreadable file is not a malformed one: say which it is.
+        std::fs::metadata(path).map_err(|e| AdapterError::Read {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
         let tensors = candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| {
             AdapterError::Format {
                 path: path.to_path_buf(),
