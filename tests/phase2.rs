@@ -307,3 +307,67 @@ fn unknown_types_bad_paths_and_outputs_are_exit_2() {
     }
     assert!(!out.exists());
 }
+
+#[test]
+fn several_types_and_task_counts_tune_one_adapter_each_into_a_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("adapters");
+    let warmup = warmup();
+    let run = common::taskmem(&[
+        "train",
+        "phase2",
+        "--suite",
+        root("datasets/world-mme").to_str().unwrap(),
+        "--type",
+        "Action Recognition,Juggling",
+        "--recent",
+        "3,50",
+        "--model",
+        &warmup,
+        "--max-clips",
+        "24",
+        "--steps",
+        "5",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    // A type without tasks writes nothing, says so, and makes the exit code 2; the others
+    // are still tuned, each under its default name.
+    assert_eq!(run.status.code(), Some(2), "{}", common::stderr(&run));
+    assert!(
+        common::stdout(&run).contains("wrote 2 of 4 adapters"),
+        "{}",
+        common::stdout(&run)
+    );
+    let err = common::stderr(&run);
+    assert!(
+        err.contains("juggling-3.safetensors") && err.contains("no tasks of type 'Juggling'"),
+        "{err}"
+    );
+    for (name, tasks) in [("action-recognition-3", 3), ("action-recognition-50", 5)] {
+        let adapter =
+            taskmem::policy::adapter::Adapter::load(&out.join(format!("{name}.safetensors")))
+                .unwrap();
+        assert_eq!(adapter.meta.task_ids.len(), tasks, "{name}");
+        assert_eq!(
+            adapter.meta.task_type.as_deref(),
+            Some("Action Recognition")
+        );
+    }
+    assert!(!out.join("juggling-50.safetensors").exists());
+    // A folder is what several adapters go to.
+    let run = common::taskmem(&[
+        "train",
+        "phase2",
+        "--suite",
+        root("datasets/world-mme").to_str().unwrap(),
+        "--type",
+        "Action Recognition",
+        "--recent",
+        "10,30",
+        "--out",
+        tmp.path().join("one.safetensors").to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(common::stderr(&run).contains("--out is a folder"));
+}

@@ -22,8 +22,8 @@ use crate::tasks::Task;
 use crate::timefmt::format_clock_ms;
 use crate::train::pairs::{Judgement, SampleFate};
 use crate::train::phase2::{
-    Change, Phase2Event, Phase2Settings, Phase2Source, Phase2Summary, no_tasks_message,
-    source_tasks, task_set,
+    Change, Phase2Event, Phase2Settings, Phase2Source, Phase2Summary, adapter_file_name,
+    no_tasks_message, source_tasks, task_set,
 };
 use crate::train::reward::{BuiltinJudge, Judge};
 
@@ -310,25 +310,6 @@ impl Default for Phase2Panel {
     }
 }
 
-fn slug(text: &str) -> String {
-    let s: String = text
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let s = s.trim_matches('-').to_owned();
-    if s.is_empty() {
-        "all-types".to_owned()
-    } else {
-        s
-    }
-}
-
 impl Phase2Panel {
     #[must_use]
     pub fn is_running(&self) -> bool {
@@ -352,7 +333,7 @@ impl Phase2Panel {
         if !self.out.trim().is_empty() {
             return PathBuf::from(self.out.trim());
         }
-        let name = format!("{}-{}.safetensors", slug(&self.task_type), self.recent);
+        let name = adapter_file_name(&self.task_type, self.recent);
         match (self.source, project_dir) {
             (TaskSource::Project, Some(dir)) => dir.join("adapters").join(name),
             _ => std::env::temp_dir().join("taskmem-adapters").join(name),
@@ -1202,7 +1183,5 @@ mod tests {
             differing("I eat a red apple.", "I eat a green apple."),
             vec![false, false, false, true, false]
         );
-        assert_eq!(slug("Counting Problem"), "counting-problem");
-        assert_eq!(slug(""), "all-types");
     }
 }

@@ -28,12 +28,14 @@ pub struct TaskSetArgs {
     /// A suite: its train streams only (tasks and clips); its test streams stay unseen.
     #[arg(long)]
     pub suite: Option<PathBuf>,
-    /// The task type the adapter is for, e.g. "Counting Problem" ("" for every type).
+    /// The task type the adapter is for, e.g. "Counting Problem" ("" for every type). For
+    /// `train phase2`, several separated by commas tune one adapter each.
     #[arg(long = "type")]
     pub task_type: String,
-    /// The last this many tasks of the type (TaskMem refreshes after 10, 30 and 50).
-    #[arg(long, default_value_t = 50)]
-    pub recent: usize,
+    /// The last this many tasks of the type (TaskMem refreshes after 10, 30 and 50). For
+    /// `train phase2`, several (10,30,50) tune one adapter each.
+    #[arg(long, value_delimiter = ',', default_value = "50")]
+    pub recent: Vec<usize>,
     /// The Phase One model folder (default: the shipped model).
     #[arg(long)]
     pub model: Option<PathBuf>,
@@ -138,14 +140,19 @@ pub struct PairsArgs {
     pub out: PathBuf,
 }
 
-fn settings(tasks: &TaskSetArgs, out: PathBuf) -> Phase2Settings {
+/// The types asked for (`--type A,B`; `""` is every type).
+fn types(tasks: &TaskSetArgs) -> Vec<&str> {
+    tasks.task_type.split(',').map(str::trim).collect()
+}
+
+fn settings(tasks: &TaskSetArgs, task_type: &str, recent: usize, out: PathBuf) -> Phase2Settings {
     let source = match (&tasks.project, &tasks.suite) {
         (Some(p), _) => Phase2Source::Project(p.clone()),
         (None, Some(s)) => Phase2Source::Suite(s.clone()),
         (None, None) => Phase2Source::Project(PathBuf::new()),
     };
-    let mut settings = Phase2Settings::new(source, &tasks.task_type, out);
-    settings.recent = tasks.recent;
+    let mut settings = Phase2Settings::new(source, task_type, out);
+    settings.recent = recent;
     settings.model_dir.clone_from(&tasks.model);
     settings.max_clips = tasks.max_clips;
     settings.pairs.samples_per_clip = tasks.samples;
@@ -224,22 +231,92 @@ impl Reporter {
 /// # Errors
 /// Bad input (exit 2) or a failure while tuning.
 pub fn phase2(args: &Phase2Args) -> Result<(), CliError> {
+    let types = types(&args.tasks);
+    let recents = &args.tasks.recent;
+    if recents.is_empty() {
+        return Err(CliError::BadInput(
+            "--recent needs a task count, e.g. 50 or 10,30,50".to_owned(),
+        ));
+    }
+    if types.len() * recents.len() > 1 {
+        return phase2_batch(args, &types, recents);
+    }
     if args.out.extension().and_then(|e| e.to_str()) != Some("safetensors") {
         return Err(CliError::BadInput(format!(
             "--out {}: an adapter is a .safetensors file",
             args.out.display()
         )));
     }
-    let mut settings = settings(&args.tasks, args.out.clone());
+    let (judge, counters) = judge(&args.tasks)?;
+    let result = phase2_one(args, types[0], recents[0], args.out.clone(), judge.as_ref());
+    print_judge_cost(&args.tasks, counters.as_deref());
+    print_summary(&result?);
+    Ok(())
+}
+
+/// One adapter per type and task count (`--type A,B --recent 10,30,50`), each in `--out`, a
+/// folder, under its default name. A run without pairs is said and the others go on; any
+/// such run makes the exit code 2.
+fn phase2_batch(args: &Phase2Args, types: &[&str], recents: &[usize]) -> Result<(), CliError> {
+    if args.out.extension().is_some_and(|e| e == "safetensors") {
+        return Err(CliError::BadInput(format!(
+            "--out {}: with several types or task counts, --out is a folder (one adapter each)",
+            args.out.display()
+        )));
+    }
+    let (judge, counters) = judge(&args.tasks)?;
+    let mut failed = Vec::new();
+    let total = types.len() * recents.len();
+    for task_type in types {
+        for &recent in recents {
+            let out = args
+                .out
+                .join(crate::train::phase2::adapter_file_name(task_type, recent));
+            match phase2_one(args, task_type, recent, out.clone(), judge.as_ref()) {
+                Ok(summary) => print_summary(&summary),
+                Err(e) => {
+                    eprintln!("error: {}: {e}", out.display());
+                    failed.push(out.display().to_string());
+                }
+            }
+        }
+    }
+    print_judge_cost(&args.tasks, counters.as_deref());
+    println!(
+        "wrote {} of {total} adapters to {}",
+        total - failed.len(),
+        args.out.display()
+    );
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::BadInput(format!(
+            "{} of {total} adapters were not written (see above): {}",
+            failed.len(),
+            failed.join(", ")
+        )))
+    }
+}
+
+/// One Phase Two run to `out`.
+fn phase2_one(
+    args: &Phase2Args,
+    task_type: &str,
+    recent: usize,
+    out: PathBuf,
+    judge: &dyn Judge,
+) -> Result<crate::train::phase2::Phase2Summary, CliError> {
+    let mut settings = settings(&args.tasks, task_type, recent, out);
     settings.dpo.beta = args.beta;
     settings.dpo.steps = args.steps;
     settings.dpo.layer = args.layer;
     settings.dpo.scale = args.scale;
-    let (judge, counters) = judge(&args.tasks)?;
     let mut reporter = Reporter::default();
-    let result = run(&settings, judge.as_ref(), &mut |e| reporter.event(e));
-    print_judge_cost(&args.tasks, counters.as_deref());
-    let summary = result.map_err(|e| cli_error(e, reporter.first_tie.as_ref()))?;
+    run(&settings, judge, &mut |e| reporter.event(e))
+        .map_err(|e| cli_error(e, reporter.first_tie.as_ref()))
+}
+
+fn print_summary(summary: &crate::train::phase2::Phase2Summary) {
     println!(
         "adapter '{}' for {} tuned on {} tasks: {} pairs kept of {} judged by {} ({} ties, {} flips) from {} clips in {:.1} s",
         summary.name,
@@ -283,7 +360,6 @@ pub fn phase2(args: &Phase2Args) -> Result<(), CliError> {
             c.after
         );
     }
-    Ok(())
 }
 
 /// Runs `taskmem export pairs`.
@@ -291,7 +367,16 @@ pub fn phase2(args: &Phase2Args) -> Result<(), CliError> {
 /// # Errors
 /// Bad input (exit 2) or a failure while sampling.
 pub fn export_pairs(args: &PairsArgs) -> Result<(), CliError> {
-    let settings = settings(&args.tasks, args.out.clone());
+    let (task_type, recent) = match (types(&args.tasks).as_slice(), args.tasks.recent.as_slice()) {
+        ([task_type], [recent]) => (*task_type, *recent),
+        _ => {
+            return Err(CliError::BadInput(
+                "export pairs takes one --type and one --recent (the pairs of one reward model)"
+                    .to_owned(),
+            ));
+        }
+    };
+    let settings = settings(&args.tasks, task_type, recent, args.out.clone());
     let (judge, counters) = judge(&args.tasks)?;
     let mut reporter = Reporter::default();
     let result = pairs_only(&settings, judge.as_ref(), &mut |e| reporter.event(e));

@@ -289,6 +289,27 @@ fn spread<T: Clone>(items: &[T], max: Option<usize>) -> Vec<T> {
     }
 }
 
+/// The default file of an adapter tuned on the last `recent` tasks of `task_type` (`""`: every
+/// type): `counting-problem-50.safetensors`, `all-types-10.safetensors`.
+#[must_use]
+pub fn adapter_file_name(task_type: &str, recent: usize) -> String {
+    let slug: String = task_type
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let slug = slug.trim_matches('-');
+    format!(
+        "{}-{recent}.safetensors",
+        if slug.is_empty() { "all-types" } else { slug }
+    )
+}
+
 /// The adapter's name: its file stem.
 fn adapter_name(out: &Path) -> String {
     out.file_stem().map_or_else(
@@ -618,6 +639,15 @@ pub fn pairs_only(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_adapters_default_file_names_its_type_and_task_count() {
+        assert_eq!(
+            adapter_file_name("Counting Problem", 50),
+            "counting-problem-50.safetensors"
+        );
+        assert_eq!(adapter_file_name("", 10), "all-types-10.safetensors");
+    }
 
     #[test]
     fn a_run_without_pairs_says_whether_its_samples_tied_or_were_never_different() {
