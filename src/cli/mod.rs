@@ -255,7 +255,7 @@ pub enum ExportCommand {
         video: Option<String>,
     },
     /// Phase Two's preference pairs (prompt, chosen, rejected and clip references) as Parquet.
-    Pairs(phase2::PairsArgs),
+    Pairs(Box<phase2::PairsArgs>),
 }
 
 #[derive(Subcommand, Debug)]
