@@ -1041,23 +1041,40 @@ fn changes_table_ui(ui: &mut egui::Ui, changes: &[Change]) {
                     ui.strong("with the adapter");
                     ui.end_row();
                     for c in changes {
-                        ui.label(format!(
-                            "{} {}",
-                            c.stream,
-                            crate::timefmt::format_clock_ms(c.start_ms)
-                        ));
-                        ui.vertical(|ui| {
-                            ui.set_max_width(360.0);
-                            highlighted(ui, &c.before, &c.after, LOST);
-                        });
-                        ui.vertical(|ui| {
-                            ui.set_max_width(360.0);
-                            highlighted(ui, &c.after, &c.before, WON);
-                        });
+                        compared_cells_ui(
+                            ui,
+                            (&c.stream, c.start_ms),
+                            (&c.before, &c.after),
+                            (LOST, WON),
+                            360.0,
+                        );
                         ui.end_row();
                     }
                 });
         });
+}
+
+/// A clip's cell, then two descriptions of it side by side, each with the words the other
+/// lacks marked in its color.
+fn compared_cells_ui(
+    ui: &mut egui::Ui,
+    (stream, start_ms): (&str, i64),
+    (left, right): (&str, &str),
+    (left_color, right_color): (Color32, Color32),
+    max_width: f32,
+) {
+    ui.label(format!(
+        "{stream} {}",
+        crate::timefmt::format_clock_ms(start_ms)
+    ));
+    ui.vertical(|ui| {
+        ui.set_max_width(max_width);
+        highlighted(ui, left, right, left_color);
+    });
+    ui.vertical(|ui| {
+        ui.set_max_width(max_width);
+        highlighted(ui, right, left, right_color);
+    });
 }
 
 fn judged_table_ui(ui: &mut egui::Ui, judged: &[Judgement]) {
@@ -1080,19 +1097,13 @@ fn judged_table_ui(ui: &mut egui::Ui, judged: &[Judgement]) {
                             SampleFate::Rejected => (WON, LOST),
                             SampleFate::Tie | SampleFate::Flipped => (EVEN, EVEN),
                         };
-                        ui.label(format!(
-                            "{} {}",
-                            j.stream,
-                            crate::timefmt::format_clock_ms(j.start_ms)
-                        ));
-                        ui.vertical(|ui| {
-                            ui.set_max_width(300.0);
-                            highlighted(ui, &j.greedy, &j.sample, own_color);
-                        });
-                        ui.vertical(|ui| {
-                            ui.set_max_width(300.0);
-                            highlighted(ui, &j.sample, &j.greedy, sample_color);
-                        });
+                        compared_cells_ui(
+                            ui,
+                            (&j.stream, j.start_ms),
+                            (&j.greedy, &j.sample),
+                            (own_color, sample_color),
+                            300.0,
+                        );
                         let (text, tasks) = verdict_text(j);
                         ui.label(text).on_hover_text(tasks);
                         ui.end_row();
