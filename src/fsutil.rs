@@ -1,18 +1,62 @@
-//! Writing files so that a reader (or a crash) never sees half of one, and reading JSON Lines.
+//! Writing files so that a reader (or a crash) never sees half of one, reading JSON Lines, and
+//! keeping a project's reads and writes inside its folder.
+//!
+//! Containment rules (README "Paths"):
+//! - A write into a project ([`open_append_inside`], [`check_inside_for_write`]) never goes
+//!   through a symbolic link below the project folder: a `memory/` or `task_log.jsonl` that is a
+//!   link is refused, not followed. The project folder itself may be reached through links the
+//!   user made.
+//! - A path read from a project file ([`resolve_inside`]) that is relative must stay inside the
+//!   project once symbolic links are followed; an absolute one is a path the user gave at import
+//!   time and is taken as it is.
+//! - An export ([`check_export_target`]) never lands on a file the project owns: any `--out`
+//!   inside the project folder is refused, except under its `exports/` folder.
 
-use std::io::Write;
-use std::path::Path;
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Component, Path, PathBuf};
 
-/// Writes next to the target, syncs, then renames over it.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!(
+/// The folder inside a project where exports may be written.
+pub const EXPORTS_DIR: &str = "exports";
+
+/// The temp file a write to `path` goes through before its rename.
+#[must_use]
+pub fn temp_path(path: &Path) -> PathBuf {
+    path.with_extension(format!(
         "{}.tmp",
         path.extension().and_then(|e| e.to_str()).unwrap_or("")
-    ));
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
+    ))
+}
+
+/// Creates a fresh temp file: a stale file or symbolic link of that name is removed first, and
+/// the file is created exclusively, so the write never goes through a link.
+fn create_temp(tmp: &Path) -> io::Result<File> {
+    match std::fs::remove_file(tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(tmp)
+}
+
+/// Writes next to the target, syncs, then renames over it. On any failure the temp file is
+/// removed and the target is left as it was.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = temp_path(path);
+    let result = create_temp(&tmp).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&tmp, path)
+    });
+    if result.is_err() {
+        // Best effort: the write already failed, and that error is the one to report.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 /// Why a JSON Lines file could not be read: I/O, or the 1-based line that does not parse.
@@ -40,7 +84,8 @@ pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>,
         .collect()
 }
 
-/// Writes a table as Parquet through a temp file and a rename.
+/// Writes a table as Parquet through a temp file and a rename; the temp file is removed when
+/// anything fails.
 ///
 /// # Errors
 /// The file cannot be written; the message says why.
@@ -50,9 +95,309 @@ pub fn write_parquet_atomic(
 ) -> Result<(), String> {
     use polars::prelude::ParquetWriter;
     let tmp = path.with_extension("parquet.tmp");
-    let file = std::fs::File::create(&tmp).map_err(|e| e.to_string())?;
-    ParquetWriter::new(file)
-        .finish(df)
-        .map_err(|e| e.to_string())?;
-    std::fs::rename(&tmp, path).map_err(|e| e.to_string())
+    let result = create_temp(&tmp)
+        .map_err(|e| e.to_string())
+        .and_then(|file| {
+            ParquetWriter::new(&file)
+                .finish(df)
+                .map_err(|e| e.to_string())?;
+            file.sync_all().map_err(|e| e.to_string())
+        })
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| e.to_string()));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn refused(path: &Path, why: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{}: {why}", path.display()),
+    )
+}
+
+/// Checks that `path` lies lexically below `root` and that no existing part of it below `root`
+/// is a symbolic link, so that writing there cannot leave the project folder. Parts that do not
+/// exist yet are fine (they will be created as plain files or folders).
+///
+/// # Errors
+/// `InvalidInput` naming the path when it is outside `root` or goes through a link.
+pub fn check_inside_for_write(root: &Path, path: &Path) -> io::Result<()> {
+    let rel = path.strip_prefix(root).map_err(|_| {
+        refused(
+            path,
+            "is outside the project folder; refusing to write there",
+        )
+    })?;
+    let mut current = root.to_path_buf();
+    for component in rel.components() {
+        match component {
+            Component::CurDir => {}
+            Component::Normal(name) => current.push(name),
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
+                return Err(refused(
+                    path,
+                    "leaves the project folder; refusing to write there",
+                ));
+            }
+        }
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(refused(
+                    &current,
+                    "is a symbolic link inside the project; refusing to write through it",
+                ));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Opens `path` (below the project folder `root`) for appending, creating it if missing, never
+/// through a symbolic link: see [`check_inside_for_write`]. The file is checked again once
+/// open, so a link swapped in between is caught too.
+///
+/// # Errors
+/// The path is refused, or it cannot be opened.
+pub fn open_append_inside(root: &Path, path: &Path) -> io::Result<File> {
+    check_inside_for_write(root, path)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(path)?;
+    let link = std::fs::symlink_metadata(path)?;
+    if link.file_type().is_symlink() || !same_file(&link, &file.metadata()?) {
+        return Err(refused(
+            path,
+            "changed into a symbolic link while opening; refusing to write through it",
+        ));
+    }
+    Ok(file)
+}
+
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+#[cfg(not(unix))]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    a.len() == b.len() && a.file_type() == b.file_type()
+}
+
+/// The path a project file's `value` names: an absolute path is taken as it is (the user gave
+/// it at import time); a relative one is joined to `root` and must stay inside `root` once
+/// symbolic links are followed (a missing file is checked by its words alone).
+///
+/// # Errors
+/// `InvalidInput` naming the value when a relative path leaves the project folder.
+pub fn resolve_inside(root: &Path, value: &Path) -> io::Result<PathBuf> {
+    if value.is_absolute() {
+        return Ok(value.to_path_buf());
+    }
+    let outside = || refused(value, "leaves the project folder; refusing to read it");
+    let mut depth = 0usize;
+    for component in value.components() {
+        match component {
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::ParentDir => depth = depth.checked_sub(1).ok_or_else(outside)?,
+            Component::RootDir | Component::Prefix(_) => return Err(outside()),
+        }
+    }
+    let joined = root.join(value);
+    if let (Ok(real), Ok(real_root)) = (joined.canonicalize(), root.canonicalize())
+        && !real.starts_with(&real_root)
+    {
+        return Err(outside());
+    }
+    Ok(joined)
+}
+
+/// The canonical form of a path that may not exist yet: its nearest existing ancestor,
+/// canonicalised (links followed), with the rest appended; `..` in the rest is refused.
+fn canonical_target(path: &Path) -> io::Result<PathBuf> {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(path)
+    };
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if std::fs::symlink_metadata(existing).is_ok() {
+            break;
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            _ => return Err(refused(path, "has no existing folder above it")),
+        }
+    }
+    let mut real = match existing.canonicalize() {
+        Ok(real) => real,
+        // A dangling link: what gets written is the link's own place.
+        Err(_) => existing
+            .parent()
+            .and_then(|p| p.canonicalize().ok())
+            .zip(existing.file_name())
+            .map(|(p, n)| p.join(n))
+            .ok_or_else(|| refused(path, "cannot be resolved"))?,
+    };
+    for name in rest.iter().rev() {
+        if Path::new(name)
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_)))
+        {
+            return Err(refused(path, "is not a plain path"));
+        }
+        real.push(name);
+    }
+    Ok(real)
+}
+
+/// Refuses an export destination `out` that resolves (links followed) to the project folder
+/// `project_root` or anything in it other than its `exports/` folder, so an export can never
+/// overwrite `project.json`, `task_log.jsonl`, labels, memory or adapters.
+///
+/// # Errors
+/// `InvalidInput` naming `out` and the project when it would land inside the project.
+pub fn check_export_target(project_root: &Path, out: &Path) -> io::Result<()> {
+    let Ok(root) = project_root.canonicalize() else {
+        return Ok(());
+    };
+    let exports = root.join(EXPORTS_DIR);
+    let mut targets = vec![canonical_target(out)?];
+    // Where the link points, too: a later writer might follow it.
+    if let Ok(followed) = out.canonicalize() {
+        targets.push(followed);
+    } else if let Ok(link) = std::fs::read_link(out) {
+        // A dangling link: creating the file would create its target.
+        let base = out.parent().unwrap_or_else(|| Path::new(""));
+        targets.push(canonical_target(&base.join(link))?);
+    }
+    for target in targets {
+        if target.starts_with(&root) && !(target.starts_with(&exports) && target != exports) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{}: is inside the project {}; an export may not overwrite the project's own files (write it outside the project, or under its {EXPORTS_DIR}/ folder)",
+                    out.display(),
+                    project_root.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_atomic_leaves_no_temp_file_when_it_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        // The target is a folder: the rename fails after the temp file was written.
+        let target = dir.path().join("F");
+        std::fs::create_dir(&target).unwrap();
+        std::fs::write(target.join("x"), b"x").unwrap();
+        assert!(write_atomic(&target, b"hello").is_err());
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("F")]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn write_atomic_does_not_write_through_a_planted_temp_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"keep").unwrap();
+        let target = dir.path().join("project.json");
+        std::os::unix::fs::symlink(&victim, temp_path(&target)).unwrap();
+        write_atomic(&target, b"new").unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn appending_through_a_link_below_the_root_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("p");
+        let outside = dir.path().join("outside");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("memory")).unwrap();
+        let err = open_append_inside(&root, &root.join("memory/general.jsonl")).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert!(!outside.join("general.jsonl").exists());
+        std::fs::create_dir_all(root.join("m2")).unwrap();
+        std::os::unix::fs::symlink(outside.join("f"), root.join("m2/f.jsonl")).unwrap();
+        assert!(open_append_inside(&root, &root.join("m2/f.jsonl")).is_err());
+        assert!(!outside.join("f").exists());
+        open_append_inside(&root, &root.join("m2/plain.jsonl")).unwrap();
+    }
+
+    #[test]
+    fn relative_paths_read_from_a_project_stay_inside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        assert!(resolve_inside(root, Path::new("../../../x.mp4")).is_err());
+        assert!(resolve_inside(root, Path::new("a/../../x.mp4")).is_err());
+        assert_eq!(
+            resolve_inside(root, Path::new("a/../v.mp4")).unwrap(),
+            root.join("a/../v.mp4")
+        );
+        assert_eq!(
+            resolve_inside(root, Path::new("/data/v.mp4")).unwrap(),
+            PathBuf::from("/data/v.mp4")
+        );
+    }
+
+    #[test]
+    fn exports_into_the_project_are_refused_except_under_exports() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("p");
+        std::fs::create_dir_all(root.join("memory")).unwrap();
+        std::fs::create_dir_all(root.join(EXPORTS_DIR)).unwrap();
+        for bad in [
+            "project.json",
+            "task_log.jsonl",
+            "memory/general.jsonl",
+            "new/x.csv",
+        ] {
+            assert!(
+                check_export_target(&root, &root.join(bad)).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(check_export_target(&root, &root.join("memory/../project.json")).is_err());
+        assert!(check_export_target(&root, &root.join("exports/x.jsonl")).is_ok());
+        assert!(check_export_target(&root, &dir.path().join("x.jsonl")).is_ok());
+        #[cfg(unix)]
+        {
+            std::fs::write(root.join("project.json"), b"{}").unwrap();
+            let link = dir.path().join("link.json");
+            std::os::unix::fs::symlink(root.join("project.json"), &link).unwrap();
+            assert!(check_export_target(&root, &link).is_err());
+            let dangling = dir.path().join("dangling.jsonl");
+            std::os::unix::fs::symlink(root.join("task_log.jsonl"), &dangling).unwrap();
+            assert!(check_export_target(&root, &dangling).is_err());
+            let dir_link = dir.path().join("pl");
+            std::os::unix::fs::symlink(&root, &dir_link).unwrap();
+            assert!(check_export_target(&root, &dir_link.join("task_log.jsonl")).is_err());
+        }
+    }
 }
