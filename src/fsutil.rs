@@ -3,9 +3,9 @@
 //!
 //! Containment rules (README "Paths"):
 //! - A write into a project ([`open_append_inside`], [`check_inside_for_write`]) never goes
-//!   through a symbolic link below the project folder: a `memory/` or `task_log.jsonl` that is a
-//!   link is refused, not followed. The project folder itself may be reached through links the
-//!   user made.
+//!   through a symbolic link below the project folder that leads out of it (or nowhere): a
+//!   `memory/` or `task_log.jsonl` linked elsewhere is refused, not followed. Links that stay
+//!   inside, and the links the user made to reach the project folder itself, are fine.
 //! - A path read from a project file ([`resolve_inside`]) that is relative must stay inside the
 //!   project once symbolic links are followed; an absolute one is a path the user gave at import
 //!   time and is taken as it is.
@@ -118,11 +118,12 @@ fn refused(path: &Path, why: &str) -> io::Error {
 }
 
 /// Checks that `path` lies lexically below `root` and that no existing part of it below `root`
-/// is a symbolic link, so that writing there cannot leave the project folder. Parts that do not
-/// exist yet are fine (they will be created as plain files or folders).
+/// is a symbolic link leading out of `root` (or nowhere), so that writing there cannot leave
+/// the project folder. A link whose target stays inside the project is allowed; parts that do
+/// not exist yet are fine (they will be created as plain files or folders).
 ///
 /// # Errors
-/// `InvalidInput` naming the path when it is outside `root` or goes through a link.
+/// `InvalidInput` naming the path when it is outside `root` or goes through such a link.
 pub fn check_inside_for_write(root: &Path, path: &Path) -> io::Result<()> {
     let rel = path.strip_prefix(root).map_err(|_| {
         refused(
@@ -144,10 +145,12 @@ pub fn check_inside_for_write(root: &Path, path: &Path) -> io::Result<()> {
         }
         match std::fs::symlink_metadata(&current) {
             Ok(meta) if meta.file_type().is_symlink() => {
-                return Err(refused(
-                    &current,
-                    "is a symbolic link inside the project; refusing to write through it",
-                ));
+                if !resolves_inside(root, &current) {
+                    return Err(refused(
+                        &current,
+                        "is a symbolic link leading out of the project folder; refusing to write through it",
+                    ));
+                }
             }
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -157,9 +160,17 @@ pub fn check_inside_for_write(root: &Path, path: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Whether `path` exists and, links followed, lies inside `root`.
+fn resolves_inside(root: &Path, path: &Path) -> bool {
+    match (path.canonicalize(), root.canonicalize()) {
+        (Ok(real), Ok(real_root)) => real.starts_with(real_root),
+        _ => false,
+    }
+}
+
 /// Opens `path` (below the project folder `root`) for appending, creating it if missing, never
-/// through a symbolic link: see [`check_inside_for_write`]. The file is checked again once
-/// open, so a link swapped in between is caught too.
+/// through a symbolic link out of the project: see [`check_inside_for_write`]. The file is
+/// checked again once open, so a link swapped in between is caught too.
 ///
 /// # Errors
 /// The path is refused, or it cannot be opened.
@@ -170,11 +181,12 @@ pub fn open_append_inside(root: &Path, path: &Path) -> io::Result<File> {
         .read(true)
         .append(true)
         .open(path)?;
-    let link = std::fs::symlink_metadata(path)?;
-    if link.file_type().is_symlink() || !same_file(&link, &file.metadata()?) {
+    let opened = file.metadata()?;
+    let now = std::fs::metadata(path)?;
+    if !resolves_inside(root, path) || !same_file(&now, &opened) {
         return Err(refused(
             path,
-            "changed into a symbolic link while opening; refusing to write through it",
+            "changed into a symbolic link out of the project while opening; refusing to write through it",
         ));
     }
     Ok(file)
@@ -341,8 +353,20 @@ mod tests {
         std::fs::create_dir_all(&outside).unwrap();
         std::os::unix::fs::symlink(&outside, root.join("memory")).unwrap();
         let err = open_append_inside(&root, &root.join("memory/general.jsonl")).unwrap_err();
-        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert!(
+            err.to_string().contains("symbolic link leading out"),
+            "{err}"
+        );
         assert!(!outside.join("general.jsonl").exists());
+        // A link that stays inside the project is fine.
+        std::fs::create_dir_all(root.join("real")).unwrap();
+        std::os::unix::fs::symlink(root.join("real"), root.join("inner")).unwrap();
+        open_append_inside(&root, &root.join("inner/x.jsonl")).unwrap();
+        assert!(root.join("real/x.jsonl").is_file());
+        // A dangling link is refused: creating it would create its target.
+        std::os::unix::fs::symlink(outside.join("d"), root.join("d.jsonl")).unwrap();
+        assert!(open_append_inside(&root, &root.join("d.jsonl")).is_err());
+        assert!(!outside.join("d").exists());
         std::fs::create_dir_all(root.join("m2")).unwrap();
         std::os::unix::fs::symlink(outside.join("f"), root.join("m2/f.jsonl")).unwrap();
         assert!(open_append_inside(&root, &root.join("m2/f.jsonl")).is_err());
