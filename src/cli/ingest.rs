@@ -12,7 +12,7 @@ use super::CliError;
 use crate::memory::Lane;
 use crate::memory::import::{Imported, StreamInfo};
 use crate::policy::adapter::Adapter;
-use crate::policy::ingest::{Memorizer, ingest};
+use crate::policy::ingest::{Memorizer, ingest_from};
 use crate::policy::{BuiltinPolicy, MemorizationPolicy};
 use crate::project::Project;
 use crate::remote::client::ChatClient;
@@ -291,6 +291,73 @@ fn append_entry(
     }
 }
 
+/// Refuses a lane name that cannot name its file (see [`crate::project::check_lane_id`]).
+fn check_lane(lane: &str) -> Result<(), CliError> {
+    crate::project::check_lane_id(lane).map_err(|e| match e {
+        crate::project::ProjectError::BadLane { lane, detail } => {
+            CliError::BadInput(format!("--lane \"{lane}\": {detail}"))
+        }
+        other => other.into(),
+    })
+}
+
+/// How many clips of `stream` the lane holds already from a killed run of this same ingest:
+/// its entries must be this video's first clips (same `--clip`), written by the same policy
+/// and adapter. Refused otherwise, or when every clip is there.
+fn clips_done(
+    args: &IngestArgs,
+    project: &Project,
+    (stream, lane): (&str, &str),
+    spans: &[(i64, i64)],
+    memorizer: &Memorizer,
+) -> Result<usize, CliError> {
+    let held = project.memory.lane(stream, lane);
+    if held.is_empty() {
+        return Ok(0);
+    }
+    let refuse = |why: String| {
+        CliError::BadInput(format!(
+            "{}: lane '{lane}' already holds {} entries of stream '{stream}' {why}; choose another --lane",
+            args.project.display(),
+            held.len()
+        ))
+    };
+    let policy = memorizer.policy_name();
+    let adapter = memorizer.adapter_name();
+    if let Some(other) = held
+        .iter()
+        .find(|e| e.policy.as_deref() != Some(policy.as_str()) || e.adapter != adapter)
+    {
+        let who = |p: Option<&str>, a: Option<&str>| {
+            format!(
+                "{}{}",
+                p.unwrap_or("another policy"),
+                a.map(|a| format!(" with adapter {a}")).unwrap_or_default()
+            )
+        };
+        return Err(refuse(format!(
+            "written by {} (this run: {}), so this run cannot resume it",
+            who(other.policy.as_deref(), other.adapter.as_deref()),
+            who(Some(&policy), adapter.as_deref())
+        )));
+    }
+    let prefix = held.len() <= spans.len()
+        && held
+            .iter()
+            .zip(spans)
+            .all(|(e, &(start_ms, end_ms))| e.start_ms == start_ms && e.end_ms == end_ms);
+    if !prefix {
+        return Err(refuse(format!(
+            "that are not this video's first clips of --clip {}, so this run cannot resume it",
+            args.clip
+        )));
+    }
+    if held.len() == spans.len() {
+        return Err(refuse("(every clip: nothing left to resume)".to_owned()));
+    }
+    Ok(held.len())
+}
+
 /// `taskmem ingest V1 V2 ...`: a batch, `--concurrency` streams at once.
 fn run_batch(args: &IngestArgs, clip_ms: i64) -> Result<(), CliError> {
     use crate::policy::ingest::{StreamJob, ingest_many};
@@ -302,6 +369,7 @@ fn run_batch(args: &IngestArgs, clip_ms: i64) -> Result<(), CliError> {
     let client = remote_client(args)?;
     let (_, adapter, default_lane) = policy_of(args, clip_ms, client.as_ref())?;
     let lane = args.lane.clone().unwrap_or(default_lane);
+    check_lane(&lane)?;
     let mut project = Project::open_or_create(&args.project)?;
     let mut jobs: Vec<StreamJob> = Vec::new();
     let mut streams = Vec::new();
@@ -317,7 +385,7 @@ fn run_batch(args: &IngestArgs, clip_ms: i64) -> Result<(), CliError> {
         }
         if !project.memory.lane(&stream, &lane).is_empty() {
             return Err(CliError::BadInput(format!(
-                "{}: lane '{lane}' already holds stream '{stream}'; choose another --lane",
+                "{}: lane '{lane}' already holds stream '{stream}'; choose another --lane (a single-video ingest resumes a killed run)",
                 args.project.display()
             )));
         }
@@ -413,6 +481,10 @@ fn print_remote_counters(client: Option<&ChatClient>, args: &IngestArgs) {
 /// Bad input (a video that does not open, a model that does not load, a lane that already has
 /// this stream's memory) or a failure while memorizing or writing.
 pub fn run(args: &IngestArgs) -> Result<(), CliError> {
+    if let Some(lane) = &args.lane {
+        // Before the video or the model is loaded: the lane is the first thing that can fail.
+        check_lane(lane)?;
+    }
     let clip_ms = clip_length_ms(&args.clip)?;
     if args.videos.len() > 1 {
         return run_batch(args, clip_ms);
@@ -424,15 +496,22 @@ pub fn run(args: &IngestArgs) -> Result<(), CliError> {
     let client = remote_client(args)?;
     let (policy, adapter, default_lane) = policy_of(args, clip_ms, client.as_ref())?;
     let lane = args.lane.clone().unwrap_or(default_lane);
+    check_lane(&lane)?;
     let mut project = Project::open_or_create(&args.project)?;
     let (stream, new_stream) = stream_for(&project, video, args.stream.as_deref());
-    let already = project.memory.lane(&stream, &lane).len();
-    if already > 0 {
-        return Err(CliError::BadInput(format!(
-            "{}: lane '{}' already holds {already} entries of stream '{stream}'; choose another --lane",
-            args.project.display(),
-            lane
-        )));
+    let lane_adapter = adapter
+        .as_ref()
+        .map(|a| (a.path.clone(), a.meta.task_type.clone()));
+    let mut memorizer = Memorizer::new(policy, &stream, &lane).with_adapter(adapter);
+    // A killed run of the same ingest is resumed after its last complete entry.
+    let spans = crate::policy::ingest::clip_spans(duration_ms, clip_ms);
+    let skip = clips_done(args, &project, (&stream, &lane), &spans, &memorizer)?;
+    if let Some(last) = project.memory.lane(&stream, &lane).last() {
+        memorizer.resume_after(last.end_ms, &last.text);
+        eprintln!(
+            "resuming lane '{lane}' of stream '{stream}' after clip {skip} of {}",
+            spans.len()
+        );
     }
     let mut streams = Vec::new();
     if new_stream {
@@ -447,31 +526,31 @@ pub fn run(args: &IngestArgs) -> Result<(), CliError> {
         });
     }
     // An adapter's lane is task-focused; the first plain lane is the general one.
-    let general = adapter.is_none() && !project.manifest.lanes.iter().any(|l| l.general);
+    let general = lane_adapter.is_none() && !project.manifest.lanes.iter().any(|l| l.general);
     project.add_imported(Imported {
         streams,
         lanes: vec![Lane {
             id: lane.clone(),
             title: lane.clone(),
             general,
-            task_hint: adapter.as_ref().and_then(|a| a.meta.task_type.clone()),
-            adapter: adapter.as_ref().map(|a| a.path.display().to_string()),
+            task_hint: lane_adapter.as_ref().and_then(|(_, t)| t.clone()),
+            adapter: lane_adapter.map(|(p, _)| p.display().to_string()),
         }],
         entries: Vec::new(),
         tasks: Vec::new(),
     })?;
 
-    let mut memorizer = Memorizer::new(policy, &stream, &lane).with_adapter(adapter);
     let mut bar = Bar {
         terminal: std::io::stderr().is_terminal(),
         last_tenth: 0,
     };
     let started = Instant::now();
     let mut write_error = None;
-    let written = ingest(
+    let written = ingest_from(
         sampler,
         &mut memorizer,
         clip_ms,
+        skip,
         &mut |entry, done, total| {
             append_entry(&mut project, &mut bar, &mut write_error, entry, done, total)
         },

@@ -655,9 +655,16 @@ fn import(what: ImportCommand) -> Result<(), CliError> {
     };
     let (streams, lanes) = (imported.streams.len(), imported.lanes.len());
     let mut project = crate::project::Project::open_or_create(&project_dir)?;
-    let added = project.add_imported(imported)?;
+    // All or nothing, and entries the project already holds (a rerun) are not added again.
+    let count = project.add_imported_counted(imported)?;
+    let already = if count.already > 0 {
+        format!("; {} already there and skipped", count.already)
+    } else {
+        String::new()
+    };
     println!(
-        "imported {added} memory entries, {streams} streams, {lanes} lanes into {} ({} entries in all)",
+        "imported {} memory entries, {streams} streams, {lanes} lanes into {} ({} entries in all{already})",
+        count.added,
         project_dir.display(),
         project.memory.len()
     );
@@ -672,6 +679,9 @@ fn export_memory(
     lane: Option<&str>,
 ) -> Result<(), CliError> {
     use crate::memory::export;
+    // Never over the project's own files (project.json, a lane file, the task log...).
+    crate::fsutil::check_export_target(project_dir, out)
+        .map_err(|e| CliError::BadInput(e.to_string()))?;
     let project = crate::project::Project::open(project_dir)?;
     let entries: Vec<_> = project
         .memory

@@ -119,6 +119,72 @@ fn format_error(path: &Path, detail: impl Into<String>) -> ImportError {
     }
 }
 
+/// The latest time an imported entry may have: a year, as for tasks
+/// ([`crate::tasks::MAX_STREAM_MS`]). A time past it is a broken file (a clip id near
+/// `i64::MAX`, a date read as seconds), and would make every view sized by the stream allocate
+/// without bound.
+pub const MAX_TIME_MS: i64 = 366 * 24 * 3_600_000;
+
+/// Seconds (a JSON number) as milliseconds: `None` when not a number; an error when not
+/// finite, negative or past [`MAX_TIME_MS`].
+fn seconds_ms(v: &Value, path: &Path, what: &str) -> Result<Option<i64>, ImportError> {
+    let Some(s) = v.as_f64() else {
+        return Ok(None);
+    };
+    float_seconds_ms(s, path, what).map(Some)
+}
+
+fn float_seconds_ms(s: f64, path: &Path, what: &str) -> Result<i64, ImportError> {
+    let ms = s * 1000.0;
+    if !ms.is_finite() || ms < 0.0 || ms > MAX_TIME_MS as f64 {
+        return Err(format_error(
+            path,
+            format!("{what}: {s} s is not a time between 0 and a year"),
+        ));
+    }
+    Ok(ms.round() as i64)
+}
+
+/// Refuses a clip that ends before it starts, or starts or ends outside `[0, MAX_TIME_MS]`.
+fn check_span(path: &Path, what: &str, start_ms: i64, end_ms: i64) -> Result<(), ImportError> {
+    if start_ms < 0 || end_ms > MAX_TIME_MS {
+        return Err(format_error(
+            path,
+            format!("{what}: {start_ms}..{end_ms} ms is outside 0 and a year"),
+        ));
+    }
+    if end_ms < start_ms {
+        return Err(format_error(
+            path,
+            format!("{what}: it ends ({end_ms} ms) before it starts ({start_ms} ms)"),
+        ));
+    }
+    Ok(())
+}
+
+/// Clip `k` of `interval_ms` clips, delayed by `delay_ms`: (start, end, available), with
+/// checked arithmetic (a clip id near `i64::MAX` must not wrap to a negative time).
+fn clip_span(
+    path: &Path,
+    clip: i64,
+    interval_ms: i64,
+    delay_ms: i64,
+) -> Result<(i64, i64, i64), ImportError> {
+    let span = clip
+        .checked_mul(interval_ms)
+        .and_then(|start| Some((start, start.checked_add(interval_ms)?)))
+        .and_then(|(start, end)| Some((start, end, end.checked_add(delay_ms)?)))
+        .filter(|&(start, _, available)| clip >= 0 && start >= 0 && available <= MAX_TIME_MS);
+    span.ok_or_else(|| {
+        format_error(
+            path,
+            format!(
+                "clip id {clip}: its time ({clip} x {interval_ms} ms) is not between 0 and a year"
+            ),
+        )
+    })
+}
+
 /// A lane id from a title: "General Memory" is `general`, others a slug of the title.
 #[must_use]
 pub fn lane_id(title: &str) -> String {
@@ -134,6 +200,25 @@ pub fn lane_id(title: &str) -> String {
         }
     }
     slug.trim_end_matches('-').to_owned()
+}
+
+/// The lane of `title` from the file `path`, refused when its id would be empty (a title
+/// without letters or digits: its entries would go to a file no lane reads).
+fn checked_lane(path: &Path, title: &str, task_hint: Option<String>) -> Result<Lane, ImportError> {
+    let lane = lane(title, task_hint);
+    crate::project::check_lane_id(&lane.id).map_err(|e| {
+        format_error(
+            path,
+            format!(
+                "lane \"{title}\": {}",
+                match e {
+                    crate::project::ProjectError::BadLane { detail, .. } => detail,
+                    other => other.to_string(),
+                }
+            ),
+        )
+    })?;
+    Ok(lane)
 }
 
 fn lane(title: &str, task_hint: Option<String>) -> Lane {
@@ -239,18 +324,20 @@ pub fn taskmem_output(
     let mut imported = Imported::default();
     let mut end_ms = 0;
     for (tag, clips) in by_tag {
-        let lane = lane(&tag, None);
+        let file = dir.join(format!("episodic_{tag}.json"));
+        let lane = checked_lane(&file, &tag, None)?;
         for (clip, (text, response)) in clips {
-            let start_ms = clip * interval_ms;
-            end_ms = end_ms.max(start_ms + interval_ms);
+            let (start_ms, clip_end_ms, available_ms) =
+                clip_span(&file, clip, interval_ms, delay_ms)?;
+            end_ms = end_ms.max(clip_end_ms);
             imported.entries.push(MemoryEntry {
                 id: imported.entries.len() as u64,
                 stream: stream.to_owned(),
                 lane: lane.id.clone(),
                 start_ms,
-                end_ms: start_ms + interval_ms,
+                end_ms: clip_end_ms,
                 text,
-                available_ms: start_ms + interval_ms + delay_ms,
+                available_ms,
                 policy: Some(format!("taskmem:{tag}")),
                 adapter: None,
                 raw_response: response,
@@ -272,10 +359,6 @@ pub fn taskmem_output(
     Ok(imported)
 }
 
-fn seconds_to_ms(v: &Value) -> Option<i64> {
-    v.as_f64().map(|s| (s * 1000.0).round() as i64)
-}
-
 /// The TaskMem project page's demo file: one stream per demo, lanes from its tracks,
 /// questions with their triggers, and the active lane from its phases.
 pub fn demo_file(path: &Path) -> Result<Imported, ImportError> {
@@ -292,21 +375,28 @@ pub fn demo_file(path: &Path) -> Result<Imported, ImportError> {
             .as_array()
             .ok_or_else(|| format_error(path, format!("demo {id}: no clipTimes")))?
             .iter()
-            .map(|pair| {
-                (
-                    seconds_to_ms(&pair[0]).unwrap_or(0),
-                    seconds_to_ms(&pair[1]).unwrap_or(0),
-                )
+            .enumerate()
+            .map(|(k, pair)| {
+                let what = format!("demo {id}: clip time {}", k + 1);
+                let start_ms = seconds_ms(&pair[0], path, &what)?.unwrap_or(0);
+                let end_ms = seconds_ms(&pair[1], path, &what)?.unwrap_or(0);
+                check_span(path, &what, start_ms, end_ms)?;
+                Ok((start_ms, end_ms))
             })
-            .collect();
-        let delay_ms = seconds_to_ms(&demo["memoryDelaySeconds"]).unwrap_or(0);
+            .collect::<Result<_, ImportError>>()?;
+        let delay_ms = seconds_ms(
+            &demo["memoryDelaySeconds"],
+            path,
+            &format!("demo {id}: memoryDelaySeconds"),
+        )?
+        .unwrap_or(0);
         let tracks = demo["tracks"]
             .as_array()
             .ok_or_else(|| format_error(path, format!("demo {id}: no tracks")))?;
         let mut track_lanes = BTreeMap::new();
         for track in tracks {
             let title = track["title"].as_str().unwrap_or("Untitled");
-            let lane = lane(title, track["taskHint"].as_str().map(str::to_owned));
+            let lane = checked_lane(path, title, track["taskHint"].as_str().map(str::to_owned))?;
             track_lanes.insert(
                 track["id"].as_str().unwrap_or_default().to_owned(),
                 lane.id.clone(),
@@ -334,7 +424,7 @@ pub fn demo_file(path: &Path) -> Result<Imported, ImportError> {
                     start_ms,
                     end_ms,
                     text: text.as_str().unwrap_or_default().to_owned(),
-                    available_ms: end_ms + delay_ms,
+                    available_ms: end_ms.saturating_add(delay_ms),
                     policy: Some("taskmem-demo".to_owned()),
                     adapter: (!lane.general).then(|| lane.id.clone()),
                     raw_response: None,
@@ -359,38 +449,48 @@ pub fn demo_file(path: &Path) -> Result<Imported, ImportError> {
             .as_array()
             .map(|qs| {
                 qs.iter()
-                    .map(|q| StreamQuestion {
-                        at_ms: seconds_to_ms(&q["at"]).unwrap_or(0),
-                        text: q["textEn"]
-                            .as_str()
-                            .or(q["text"].as_str())
-                            .unwrap_or_default()
-                            .to_owned(),
-                        task_type: q["direction"].as_str().map(str::to_owned),
-                        trigger: q["trigger"].as_bool().unwrap_or(false),
-                        switch_to: q["switchTo"].as_str().map(lane_id),
+                    .enumerate()
+                    .map(|(n, q)| {
+                        let what = format!("demo {id}: question {}", n + 1);
+                        Ok(StreamQuestion {
+                            at_ms: seconds_ms(&q["at"], path, &what)?.unwrap_or(0),
+                            text: q["textEn"]
+                                .as_str()
+                                .or(q["text"].as_str())
+                                .unwrap_or_default()
+                                .to_owned(),
+                            task_type: q["direction"].as_str().map(str::to_owned),
+                            trigger: q["trigger"].as_bool().unwrap_or(false),
+                            switch_to: q["switchTo"].as_str().map(lane_id),
+                        })
                     })
-                    .collect()
+                    .collect::<Result<Vec<_>, ImportError>>()
             })
+            .transpose()?
             .unwrap_or_default();
         let phases = demo["phases"]
             .as_array()
             .map(|ps| {
                 ps.iter()
-                    .map(|p| Phase {
-                        at_ms: seconds_to_ms(&p["at"]).unwrap_or(0),
-                        lane: track_lanes
-                            .get(p["trackId"].as_str().unwrap_or_default())
-                            .cloned()
-                            .unwrap_or_default(),
+                    .enumerate()
+                    .map(|(n, p)| {
+                        let what = format!("demo {id}: phase {}", n + 1);
+                        Ok(Phase {
+                            at_ms: seconds_ms(&p["at"], path, &what)?.unwrap_or(0),
+                            lane: track_lanes
+                                .get(p["trackId"].as_str().unwrap_or_default())
+                                .cloned()
+                                .unwrap_or_default(),
+                        })
                     })
-                    .collect()
+                    .collect::<Result<Vec<_>, ImportError>>()
             })
+            .transpose()?
             .unwrap_or_default();
         imported.streams.push(StreamInfo {
             id: id.clone(),
             title: demo["title"].as_str().unwrap_or(&id).to_owned(),
-            duration_ms: seconds_to_ms(&demo["duration"])
+            duration_ms: seconds_ms(&demo["duration"], path, &format!("demo {id}: duration"))?
                 .unwrap_or_else(|| clip_times.last().map_or(0, |c| c.1)),
             video: demo["url"]
                 .as_str()
@@ -409,17 +509,46 @@ pub fn demo_file(path: &Path) -> Result<Imported, ImportError> {
     Ok(imported)
 }
 
-/// EgoRAG-style times: seconds as a number, or `HHMMSSff` (hundredths) as a string.
-fn egorag_time_ms(v: &Value) -> Option<i64> {
+/// EgoRAG-style times: seconds as a number, or `HHMMSSff` (hundredths) as a string, or
+/// seconds as a string. `Ok(None)`: missing or unreadable; an error: a time that is not one
+/// (minutes or seconds past 59, not finite, negative, past [`MAX_TIME_MS`]).
+fn egorag_time_ms(v: &Value, path: &Path, what: &str) -> Result<Option<i64>, ImportError> {
     if let Some(s) = v.as_f64() {
-        return Some((s * 1000.0).round() as i64);
+        return float_seconds_ms(s, path, what).map(Some);
     }
-    let s = v.as_str()?.trim();
+    let Some(s) = v.as_str().map(str::trim) else {
+        return Ok(None);
+    };
     if s.len() == 8 && s.chars().all(|c| c.is_ascii_digit()) {
-        let n = |r: std::ops::Range<usize>| s[r].parse::<i64>().ok();
-        return Some(((n(0..2)? * 60 + n(2..4)?) * 60 + n(4..6)?) * 1000 + n(6..8)? * 10);
+        let n = |r: std::ops::Range<usize>| s[r].parse::<i64>().unwrap_or_default();
+        let (h, m, sec, hundredths) = (n(0..2), n(2..4), n(4..6), n(6..8));
+        if m >= 60 || sec >= 60 {
+            return Err(format_error(
+                path,
+                format!("{what}: \"{s}\" is not a time HHMMSSff (minutes and seconds below 60)"),
+            ));
+        }
+        return Ok(Some(((h * 60 + m) * 60 + sec) * 1000 + hundredths * 10));
     }
-    s.parse::<f64>().ok().map(|x| (x * 1000.0).round() as i64)
+    match s.parse::<f64>() {
+        Ok(x) => float_seconds_ms(x, path, what).map(Some),
+        Err(_) => Ok(None),
+    }
+}
+
+/// An EgoRAG `video_path`: a relative one is relative to the captions file's folder, and is
+/// kept as an absolute path so that it never reads as a path inside the project.
+fn egorag_video(path: &Path, video: &str) -> String {
+    let given = Path::new(video);
+    if given.is_absolute() || video.contains("://") {
+        return video.to_owned();
+    }
+    let base = path.parent().unwrap_or_else(|| Path::new(""));
+    let joined = base.join(given);
+    joined
+        .canonicalize()
+        .or_else(|_| std::path::absolute(&joined))
+        .map_or_else(|_| video.to_owned(), |p| p.display().to_string())
 }
 
 /// EgoRAG caption records `{start_time, end_time, text, date, video_path}` (a JSON list, or one
@@ -431,6 +560,8 @@ pub fn egorag_captions(path: &Path, lane_title: &str) -> Result<Imported, Import
     })?;
     let records: Vec<Value> = match serde_json::from_str::<Value>(&text) {
         Ok(Value::Array(items)) => items,
+        // A one-record file: one record per line, with one line.
+        Ok(record @ Value::Object(_)) => vec![record],
         Ok(_) => return Err(format_error(path, "expected a list of caption records")),
         Err(_) => text
             .lines()
@@ -442,23 +573,25 @@ pub fn egorag_captions(path: &Path, lane_title: &str) -> Result<Imported, Import
             })
             .collect::<Result<_, _>>()?,
     };
-    let lane = lane(lane_title, None);
+    let lane = checked_lane(path, lane_title, None)?;
     let mut imported = Imported::default();
     let mut streams: BTreeMap<String, (i64, Option<String>)> = BTreeMap::new();
     for (i, r) in records.iter().enumerate() {
+        let what = format!("record {}", i + 1);
         let (Some(start_ms), Some(end_ms)) = (
-            egorag_time_ms(&r["start_time"]),
-            egorag_time_ms(&r["end_time"]),
+            egorag_time_ms(&r["start_time"], path, &format!("{what}: start_time"))?,
+            egorag_time_ms(&r["end_time"], path, &format!("{what}: end_time"))?,
         ) else {
             return Err(format_error(
                 path,
-                format!("record {i}: start_time/end_time missing or unreadable"),
+                format!("{what}: start_time/end_time missing or unreadable"),
             ));
         };
+        check_span(path, &what, start_ms, end_ms)?;
         let stream = r["date"].as_str().unwrap_or("stream").to_owned();
         let slot = streams
             .entry(stream.clone())
-            .or_insert((0, r["video_path"].as_str().map(str::to_owned)));
+            .or_insert((0, r["video_path"].as_str().map(|v| egorag_video(path, v))));
         slot.0 = slot.0.max(end_ms);
         imported.entries.push(MemoryEntry {
             id: i as u64,
@@ -510,6 +643,14 @@ pub fn world_stream(dir: &Path) -> Result<Imported, ImportError> {
                 .map_err(|e| format_error(&truth_path, format!("line {}: {e}", i + 1)))
         })
         .collect::<Result<_, _>>()?;
+    for (i, c) in clips.iter().enumerate() {
+        check_span(
+            &truth_path,
+            &format!("line {}", i + 1),
+            c.start_ms,
+            c.end_ms,
+        )?;
+    }
     let tasks_path = dir.join("tasks.jsonl");
     let tasks = if tasks_path.is_file() {
         crate::world::questions::load_tasks(&tasks_path)
@@ -593,11 +734,17 @@ mod tests {
 
     #[test]
     fn egorag_times_read_both_forms() {
-        assert_eq!(egorag_time_ms(&Value::from(12.5)), Some(12_500));
+        let p = Path::new("c.json");
+        let t = |v: Value| egorag_time_ms(&v, p, "t");
+        assert_eq!(t(Value::from(12.5)).unwrap(), Some(12_500));
         assert_eq!(
-            egorag_time_ms(&Value::from("11210217")),
+            t(Value::from("11210217")).unwrap(),
             Some(((11 * 60 + 21) * 60 + 2) * 1000 + 170)
         );
-        assert_eq!(egorag_time_ms(&Value::from("soon")), None);
+        assert_eq!(t(Value::from("soon")).unwrap(), None);
+        assert!(t(Value::from("99999999")).is_err());
+        assert!(t(Value::from(-1.0)).is_err());
+        assert!(t(Value::from(1e9)).is_err());
+        assert!(t(Value::from("1e400")).is_err());
     }
 }

@@ -143,7 +143,12 @@ impl MemoryStore {
     /// The next free id.
     #[must_use]
     pub fn next_id(&self) -> u64 {
-        self.entries.iter().map(|e| e.id + 1).max().unwrap_or(0)
+        // Saturating: an id of u64::MAX read from a damaged file must not overflow.
+        self.entries
+            .iter()
+            .map(|e| e.id.saturating_add(1))
+            .max()
+            .unwrap_or(0)
     }
 }
 

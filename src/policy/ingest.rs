@@ -193,6 +193,18 @@ impl Memorizer {
         self.policy.name()
     }
 
+    /// The adapter's name, as the entries record it.
+    #[must_use]
+    pub fn adapter_name(&self) -> Option<String> {
+        self.adapter.as_ref().map(|a| a.name.clone())
+    }
+
+    /// Continues a stream whose clips up to `end_ms` are memorized already (a resumed ingest):
+    /// `text`, the last of them, is the next clip's preceding description.
+    pub fn resume_after(&mut self, end_ms: i64, text: &str) {
+        self.previous = Some((end_ms, text.to_owned()));
+    }
+
     /// Memorizes another stream from now on (the preceding description is forgotten).
     pub fn start_stream(&mut self, stream: &str) {
         stream.clone_into(&mut self.stream);
@@ -258,14 +270,30 @@ impl Memorizer {
 /// # Errors
 /// When the video cannot be decoded or the policy fails.
 pub fn ingest(
-    mut sampler: ClipSampler,
+    sampler: ClipSampler,
     memorizer: &mut Memorizer,
     clip_ms: i64,
     on_entry: &mut dyn FnMut(MemoryEntry, usize, usize) -> ControlFlow<()>,
 ) -> Result<usize, IngestError> {
+    ingest_from(sampler, memorizer, clip_ms, 0, on_entry)
+}
+
+/// [`ingest`] from clip `skip` on (a resumed run: the clips before are memorized already, and
+/// count as done in the progress); returns the number of entries written in this run.
+///
+/// # Errors
+/// When the video cannot be decoded or the policy fails.
+pub fn ingest_from(
+    mut sampler: ClipSampler,
+    memorizer: &mut Memorizer,
+    clip_ms: i64,
+    skip: usize,
+    on_entry: &mut dyn FnMut(MemoryEntry, usize, usize) -> ControlFlow<()>,
+) -> Result<usize, IngestError> {
     let video = sampler.path().to_path_buf();
-    let spans = clip_spans(sampler.duration_ms(), clip_ms);
+    let mut spans = clip_spans(sampler.duration_ms(), clip_ms);
     let total = spans.len();
+    spans.drain(..skip.min(total));
     let count = memorizer.frames_per_clip();
     let max_size = memorizer.frame_max_size();
     let (tx, rx) = crossbeam_channel::bounded::<DecodedClip>(2);
@@ -285,7 +313,7 @@ pub fn ingest(
             })
             .map_err(IngestError::Thread)?;
         // The receiver is dropped on return, which ends the decoding thread early too.
-        write_all(rx, &video, memorizer, total, on_entry)
+        write_all(rx, &video, memorizer, (skip.min(total), total), on_entry)
     })
 }
 
@@ -479,10 +507,10 @@ fn write_all(
     rx: crossbeam_channel::Receiver<DecodedClip>,
     video: &Path,
     memorizer: &mut Memorizer,
-    total: usize,
+    (skipped, total): (usize, usize),
     on_entry: &mut dyn FnMut(MemoryEntry, usize, usize) -> ControlFlow<()>,
 ) -> Result<usize, IngestError> {
-    let mut done = 0;
+    let mut done = skipped;
     for clip in rx {
         let (start_ms, end_ms, frames) = clip?;
         let entry = memorizer
@@ -497,7 +525,7 @@ fn write_all(
             break;
         }
     }
-    Ok(done)
+    Ok(done - skipped)
 }
 
 #[cfg(test)]
