@@ -2,7 +2,12 @@
 //! serving `Qwen3-VL`, or `OpenAI` itself): the client with timeouts, retries with backoff on 429 and 5xx,
 //! and request/token counters ([`client`]); the remote answerer ([`answerer`]) and the remote
 //! memorization policy ([`policy`]). The API key is read from an environment variable whose
-//! *name* is the setting; the key itself is never stored, printed or logged.
+//! *name* is the setting; the key itself is never stored, printed or logged, and what a server
+//! sends back is scrubbed of it ([`scrub_key`]) before it reaches an error, a log or a file.
+//!
+//! What a server sends is bounded: at most [`MAX_REPLY_BYTES`] of a reply are read, at most
+//! [`MAX_STORED_REPLY_BYTES`] of one are kept as a raw reply, and at most [`MAX_TEXT_BYTES`] of
+//! a description or answer are kept and passed on as the next request's context.
 
 pub mod answerer;
 pub mod client;
@@ -120,6 +125,114 @@ impl RemoteSettings {
     }
 }
 
+/// The most of one reply body read into memory. An honest chat completion asked for a few
+/// hundred tokens is a few KiB; 4 MiB leaves room for a verbose server while keeping a hostile
+/// one (a 50 MB body) to 4 MiB per request on the wire, a few tens of MiB at any sensible
+/// concurrency. A longer reply fails without being read further.
+pub const MAX_REPLY_BYTES: u64 = 4 << 20;
+
+/// The most of a raw reply kept (a memory entry's `raw_response`, an answer's raw text): enough
+/// to see why a reply did not parse, small enough that a hostile reply does not swell the
+/// project or the results.
+pub const MAX_STORED_REPLY_BYTES: usize = 64 << 10;
+
+/// The most of a description or open answer kept from a reply, and of the preceding
+/// description sent as the next request's context. TaskMem asks for one or two sentences within
+/// 256 tokens (about 1 KiB); 4 KiB keeps every honest one whole while a 5 MB "description" is
+/// neither stored whole nor sent back with every later clip.
+pub const MAX_TEXT_BYTES: usize = 4 << 10;
+
+/// Keys shorter than this are not scrubbed by value: a test server's one-letter "key" would
+/// match ordinary words in every reply. A `Bearer` token is scrubbed whatever its length.
+const MIN_SCRUBBED_KEY_BYTES: usize = 4;
+
+/// What stands for a scrubbed key.
+const REDACTED: &str = "[redacted]";
+
+/// `text` with `key`'s value replaced by `[redacted]` and every `Bearer <token>` by
+/// `Bearer [redacted]`, so that a server echoing the request's headers (in a 401 body, say)
+/// never puts the key in an error, a log or a stored reply. The value goes first: a key with a
+/// character a token cannot hold would otherwise leave its tail behind.
+#[must_use]
+pub fn scrub_key(text: &str, key: Option<&str>) -> String {
+    match key.filter(|k| k.len() >= MIN_SCRUBBED_KEY_BYTES) {
+        Some(key) if text.contains(key) => scrub_bearer(&text.replace(key, REDACTED)),
+        _ => scrub_bearer(text),
+    }
+}
+
+/// `text` with the token after every "Bearer " (any case, then spaces) replaced.
+fn scrub_bearer(text: &str) -> String {
+    // RFC 6750's b64token: letters, digits and -._~+/ then any '='.
+    let token_byte = |b: u8| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b);
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut at = 0;
+    while at + 6 <= bytes.len() {
+        if !bytes[at..at + 6].eq_ignore_ascii_case(b"bearer") {
+            at += 1;
+            continue;
+        }
+        let mut token = at + 6;
+        while token < bytes.len() && (bytes[token] == b' ' || bytes[token] == b'\t') {
+            token += 1;
+        }
+        let mut end = token;
+        while end < bytes.len() && token_byte(bytes[end]) {
+            end += 1;
+        }
+        if token > at + 6 && end > token {
+            // Every byte here is ASCII, so these are char boundaries.
+            out.push_str(&text[copied..token]);
+            out.push_str(REDACTED);
+            copied = end;
+            at = end;
+        } else {
+            at += 6;
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// The longest start of `text` of at most `max_bytes` that ends on a char boundary.
+#[must_use]
+pub fn text_start(text: &str, max_bytes: usize) -> &str {
+    if text.len() <= max_bytes {
+        return text;
+    }
+    let mut end = max_bytes;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// A raw reply as kept: whole up to [`MAX_STORED_REPLY_BYTES`], else its start and a note of
+/// its length.
+#[must_use]
+pub fn stored_reply(raw: String) -> String {
+    if raw.len() <= MAX_STORED_REPLY_BYTES {
+        return raw;
+    }
+    format!(
+        "{} [cut: {} bytes in all]",
+        text_start(&raw, MAX_STORED_REPLY_BYTES),
+        raw.len()
+    )
+}
+
+/// A description or answer as kept and passed on: whole up to [`MAX_TEXT_BYTES`], else its
+/// start and an ellipsis.
+#[must_use]
+pub fn kept_text(text: &str) -> String {
+    if text.len() <= MAX_TEXT_BYTES {
+        return text.to_owned();
+    }
+    format!("{}…", text_start(text, MAX_TEXT_BYTES))
+}
+
 /// Why a request failed; messages never contain the key.
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
@@ -131,7 +244,13 @@ pub enum RemoteError {
         status: u16,
         body: String,
     },
-    #[error("{url}: the reply is not a chat completion: {detail}")]
+    /// The status came but not the whole body: the connection closed early or the timeout
+    /// passed. Retried like a dropped connection.
+    #[error("{url}: {detail}")]
+    Incomplete { url: String, detail: String },
+    #[error("{url}: the reply is larger than {limit_bytes} bytes, the most read from an endpoint")]
+    TooLarge { url: String, limit_bytes: u64 },
+    #[error("{url}: {detail}")]
     Malformed { url: String, detail: String },
     #[error("stopped")]
     Cancelled,
@@ -376,6 +495,54 @@ mod tests {
             drop(held);
         });
         assert_eq!(*order.lock().unwrap(), vec!["rising", "steady"]);
+    }
+
+    #[test]
+    fn the_key_and_every_bearer_token_are_scrubbed() {
+        let key = Some("sk-live-123!x");
+        let echoed =
+            "{\"error\": \"bad key\", \"headers\": {\"authorization\": \"Bearer sk-live-123!x\"}}";
+        let scrubbed = scrub_key(echoed, key);
+        assert!(!scrubbed.contains("sk-live"), "{scrubbed}");
+        assert!(scrubbed.contains("\"Bearer [redacted]\""), "{scrubbed}");
+        // Another token, any case and spacing, and the bare value.
+        assert_eq!(
+            scrub_key("authorization: bearer  abc.DEF-ghi== then", None),
+            "authorization: bearer  [redacted] then"
+        );
+        assert_eq!(scrub_key("key=sk-live-123!x;", key), "key=[redacted];");
+        // Scrubbing twice changes nothing more; ordinary text is left alone.
+        assert_eq!(scrub_key(&scrubbed, key), scrubbed);
+        // Any word after "bearer" goes, as a header echoed in another case would: safe over
+        // faithful for a word that rarely appears in a description.
+        assert_eq!(
+            scrub_key("the bearer of news", None),
+            "the bearer [redacted] news"
+        );
+        assert_eq!(scrub_key("no bearers here", None), "no bearers here");
+        assert_eq!(scrub_key("Bearer", None), "Bearer");
+        // A one-letter "key" is not scrubbed by value: it would eat every 'x'.
+        assert_eq!(scrub_key("six", Some("x")), "six");
+    }
+
+    #[test]
+    fn stored_replies_and_kept_text_are_capped_on_char_boundaries() {
+        let short = "I eat an apple.".to_owned();
+        assert_eq!(stored_reply(short.clone()), short);
+        assert_eq!(kept_text(&short), short);
+        // Two-byte characters, so that a cut at the cap falls inside one.
+        let long = "é".repeat(MAX_STORED_REPLY_BYTES);
+        let stored = stored_reply(long.clone());
+        assert!(
+            stored.len() < MAX_STORED_REPLY_BYTES + 64,
+            "{}",
+            stored.len()
+        );
+        assert!(stored.ends_with(&format!("[cut: {} bytes in all]", long.len())));
+        let kept = kept_text(&long);
+        assert!(kept.len() <= MAX_TEXT_BYTES + "…".len());
+        assert!(kept.ends_with('…'));
+        assert_eq!(text_start("aé", 2), "a");
     }
 
     #[test]
