@@ -1,7 +1,8 @@
 //! The remote answerer: memory rendered as TaskMem renders it ("HH:MM:SS-HH:MM:SS" then the
 //! description, one block per entry), then the question, its options and E for "insufficient
 //! information"; the letter is read by lmms-eval's rule. A reply with no letter is asked once
-//! more, then counted wrong with its raw text kept.
+//! more, then counted wrong with its raw text kept (capped at
+//! [`super::MAX_STORED_REPLY_BYTES`]).
 
 use std::fmt::Write as _;
 
@@ -62,9 +63,10 @@ impl Answerer for RemoteAnswerer {
                     message: e.to_string(),
                 })
         };
+        // The client has already scrubbed the key from `raw`; what is kept is capped.
         let mut raw = ask()?;
         if question.options.is_empty() {
-            let text = raw.trim().to_owned();
+            let text = super::kept_text(raw.trim());
             let abstained = text.to_lowercase().contains(&ABSTAIN_TEXT.to_lowercase());
             return Ok(Reply {
                 answer: if abstained {
@@ -74,7 +76,7 @@ impl Answerer for RemoteAnswerer {
                 },
                 abstained,
                 used: Vec::new(),
-                raw: Some(raw),
+                raw: Some(super::stored_reply(raw)),
             });
         }
         let mut letter = extract_letter(&raw);
@@ -88,13 +90,13 @@ impl Answerer for RemoteAnswerer {
                 answer: l.to_string(),
                 abstained: l == ABSTAIN_LETTER,
                 used: Vec::new(),
-                raw: Some(raw),
+                raw: Some(super::stored_reply(raw)),
             },
             None => Reply {
                 answer: String::new(),
                 abstained: false,
                 used: Vec::new(),
-                raw: Some(raw),
+                raw: Some(super::stored_reply(raw)),
             },
         })
     }

@@ -42,8 +42,10 @@ impl RemoteJudge {
                 return Ok(v);
             }
         }
+        // A runaway reply is not printed whole: its start says enough.
+        let shown: String = raw.chars().take(300).collect();
         Err(failed(format!(
-            "the reply from {} was not JSON twice; the last one: {raw}",
+            "the reply from {} was not JSON twice; the last one: {shown}",
             self.client.settings().base_url
         )))
     }

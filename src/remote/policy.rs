@@ -1,8 +1,10 @@
 //! The remote memorization policy: a clip's frames, sampled at a set rate, resized and sent as
 //! JPEG image parts with the preceding description as context and TaskMem's rules for the
 //! reply (`{"description": "..."}`, one or two sentences, people as `<face_N>`, no repetition of
-//! the preceding part). vLLM serves a Phase Two adapter under its own model name, so a lane
-//! maps to a model name; the built-in adapter input is not used here.
+//! the preceding part). The preceding description sent and what is kept of a reply are capped
+//! (see [`super::MAX_TEXT_BYTES`], [`super::MAX_STORED_REPLY_BYTES`]). vLLM serves a Phase Two
+//! adapter under its own model name, so a lane maps to a model name; the built-in adapter input
+//! is not used here.
 
 use base64::Engine as _;
 use std::fmt::Write as _;
@@ -30,6 +32,8 @@ pub fn instruction(previous: Option<&str>, frames: usize) -> String {
          Call people <face_N> when they carry such an id. "
     );
     if let Some(p) = previous.filter(|p| !p.trim().is_empty()) {
+        // A hostile or runaway earlier reply is not sent again whole with every later clip.
+        let p = super::kept_text(p);
         let _ = write!(
             out,
             "The preceding clip was remembered as: \"{p}\". Do not repeat what it says; add what is new. "
@@ -127,9 +131,10 @@ impl MemorizationPolicy for RemotePolicy {
             raw = ask()?;
             parsed = parse_description(&raw);
         }
+        // The client has already scrubbed the key from `raw`; what is kept is capped.
         Ok(Written {
-            text: parsed.unwrap_or_default(),
-            raw,
+            text: parsed.as_deref().map(super::kept_text).unwrap_or_default(),
+            raw: super::stored_reply(raw),
             token_logprobs: Vec::new(),
         })
     }
@@ -203,5 +208,20 @@ mod tests {
                 && with.contains("{\"description\"")
         );
         assert!(!instruction(None, 3).contains("preceding"));
+    }
+
+    #[test]
+    fn a_huge_preceding_description_is_sent_capped() {
+        let huge = "a".repeat(5 << 20);
+        let text = instruction(Some(&huge), 10);
+        assert!(
+            text.len() < super::super::MAX_TEXT_BYTES + 1024,
+            "{}",
+            text.len()
+        );
+        assert!(text.contains(&format!(
+            "\"{}…\"",
+            "a".repeat(super::super::MAX_TEXT_BYTES)
+        )));
     }
 }
