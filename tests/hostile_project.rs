@@ -714,11 +714,20 @@ fn damaged_lines_are_counted_per_file_and_warned_about() {
     let lane_file = project.join("memory/general.jsonl");
     let mut text = std::fs::read(&lane_file).unwrap();
     text.extend_from_slice(b"0badc0de {\"id\": 1}\nnot a line at all\n");
+    // A well-formed line whose clip ends before it starts, as no importer writes.
+    let mut absurd = entry("general", 3);
+    absurd.stream = "video1".to_owned();
+    absurd.end_ms = -1_000_000_000_000;
+    let json = serde_json::to_string(&absurd).unwrap();
+    text.extend_from_slice(
+        format!("{:08x} {json}\n", taskmem::project::crc32(json.as_bytes())).as_bytes(),
+    );
     std::fs::write(&lane_file, text).unwrap();
     let opened = Project::open(&project).unwrap();
-    assert_eq!(opened.skipped_lines, 2);
-    assert_eq!(opened.skipped_files, vec![(lane_file.clone(), 2)]);
-    assert!(opened.skipped_warnings()[0].contains("skipped 2 damaged lines"));
+    assert_eq!(opened.memory.len(), 87);
+    assert_eq!(opened.skipped_lines, 3);
+    assert_eq!(opened.skipped_files, vec![(lane_file.clone(), 3)]);
+    assert!(opened.skipped_warnings()[0].contains("skipped 3 damaged lines"));
     let out = run(&[
         "export",
         "memory",
@@ -732,7 +741,7 @@ fn damaged_lines_are_counted_per_file_and_warned_about() {
     assert!(out.status.success(), "{}", common::stderr(&out));
     let err = common::stderr(&out);
     assert!(
-        err.contains("general.jsonl") && err.contains("skipped 2 damaged lines"),
+        err.contains("general.jsonl") && err.contains("skipped 3 damaged lines"),
         "{err}"
     );
 }

@@ -9,15 +9,17 @@
 //! files are then renamed over their files and the manifest rewritten without them; a kill in
 //! between is finished by the next open. Entries already in the project (same stream, lane,
 //! times and text) are not added again, so rerunning a killed or failed import never
-//! duplicates. Writes never follow a symbolic link out of the folder
-//! ([`crate::fsutil::open_append_inside`]).
+//! duplicates. (An import rewrites the lane files it adds to, so an append to the same lane
+//! from another process during an import may be lost; appends to other lanes are not.) Writes
+//! never follow a symbolic link out of the folder ([`crate::fsutil::open_append_inside`]).
+//! Entries with times no importer accepts are skipped on open like damaged lines.
 
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::memory::import::{Imported, StreamInfo};
+use crate::memory::import::{Imported, MAX_TIME_MS, StreamInfo};
 use crate::memory::labels::{LabelEvent, Labels};
 use crate::tasks::{TaskEvent, TaskLibrary};
 
@@ -253,6 +255,15 @@ impl Project {
                 log::warn!("{e}; the video is not opened");
                 stream.video = None;
             }
+            if !(0..=MAX_TIME_MS).contains(&stream.duration_ms) {
+                log::warn!(
+                    "{}: stream '{}': duration {} ms is not between 0 and a year; taken as 0",
+                    dir.join("project.json").display(),
+                    stream.id,
+                    stream.duration_ms
+                );
+                stream.duration_ms = 0;
+            }
         }
         let mut skipped_files = Vec::new();
         let entries = read_memory(dir, &mut skipped_files)?;
@@ -282,7 +293,7 @@ impl Project {
         }
         for (file, count) in &skipped_files {
             log::warn!(
-                "{}: skipped {count} damaged line{} (cut short or corrupted)",
+                "{}: skipped {count} damaged line{} (cut short, corrupted or with impossible times)",
                 file.display(),
                 if *count == 1 { "" } else { "s" }
             );
@@ -306,7 +317,7 @@ impl Project {
             .iter()
             .map(|(file, count)| {
                 format!(
-                    "warning: {}: skipped {count} damaged line{} (cut short or corrupted)",
+                    "warning: {}: skipped {count} damaged line{} (cut short, corrupted or with impossible times)",
                     file.display(),
                     if *count == 1 { "" } else { "s" }
                 )
@@ -706,7 +717,22 @@ fn read_memory(
     files.sort();
     let mut entries = Vec::new();
     for file in files {
-        entries.extend(read_checked::<MemoryEntry>(&file, skipped)?);
+        let read = read_checked::<MemoryEntry>(&file, skipped)?;
+        let lines = read.len();
+        // Times no importer accepts (written by hand or by an older build) are damage too:
+        // a view sized by them would allocate without bound.
+        let held = entries.len();
+        entries.extend(
+            read.into_iter()
+                .filter(|e| e.start_ms >= 0 && e.end_ms >= e.start_ms && e.end_ms <= MAX_TIME_MS),
+        );
+        let absurd = lines - (entries.len() - held);
+        if absurd > 0 {
+            match skipped.iter_mut().find(|(f, _)| *f == file) {
+                Some((_, count)) => *count += absurd,
+                None => skipped.push((file, absurd)),
+            }
+        }
     }
     Ok(entries)
 }
