@@ -63,6 +63,13 @@ pub fn adapters_in(dir: &Path) -> Vec<Result<Adapter, AdapterError>> {
     paths.iter().map(|p| Adapter::load(p)).collect()
 }
 
+/// The largest steering scale an adapter may have: Phase Two tunes at 1.5; beyond this the
+/// vector drowns the hidden states it is added to.
+pub const MAX_SCALE: f64 = 1_000.0;
+
+/// The largest steering value (times the scale) an adapter may add to a hidden state.
+pub const MAX_STEER: f64 = 1.0e6;
+
 fn sidecar(path: &Path) -> PathBuf {
     path.with_extension("json")
 }
@@ -130,6 +137,13 @@ impl Adapter {
                 path: path.to_path_buf(),
                 detail: e.to_string(),
             })?;
+        if !meta.scale.is_finite() || meta.scale.abs() > MAX_SCALE {
+            return Err(AdapterError::Format {
+                path: meta_path,
+                detail: format!("scale {} is not a number within ±{MAX_SCALE}", meta.scale),
+            });
+        }
+        check_values(path, &vector, meta.scale)?;
         Ok(Self {
             name: path.file_stem().map_or_else(
                 || "adapter".to_owned(),
@@ -197,4 +211,31 @@ impl Adapter {
             detail,
         })
     }
+}
+
+/// Whether every value of a steering `vector` is a finite number that stays within
+/// [`MAX_STEER`] once scaled: a NaN or an infinity would turn every description into noise.
+fn check_values(path: &Path, vector: &Tensor, scale: f64) -> Result<(), AdapterError> {
+    let values = vector.to_vec1::<f32>().map_err(|e| AdapterError::Format {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    let non_finite = values.iter().filter(|v| !v.is_finite()).count();
+    let detail = if non_finite > 0 {
+        format!(
+            "{non_finite} of the steering vector's {} values are NaN or infinite",
+            values.len()
+        )
+    } else if let Some(v) = values
+        .iter()
+        .find(|v| (f64::from(**v) * scale).abs() > MAX_STEER)
+    {
+        format!("a steering value of {v} times the scale {scale} is beyond ±{MAX_STEER}")
+    } else {
+        return Ok(());
+    };
+    Err(AdapterError::Format {
+        path: path.to_path_buf(),
+        detail,
+    })
 }

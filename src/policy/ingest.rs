@@ -236,6 +236,8 @@ impl Memorizer {
             previous,
             adapter: self.adapter.as_ref(),
         })?;
+        // The last guard before an entry is made, whatever the policy.
+        super::check_finite(&written)?;
         let processing_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let mean_logprob = (!written.token_logprobs.is_empty()).then(|| {
             written

@@ -9,6 +9,7 @@ pub mod data;
 pub mod ingest;
 pub mod lang;
 pub mod live;
+pub mod model_check;
 pub mod phase1;
 pub mod report;
 pub mod reward;
@@ -47,6 +48,30 @@ pub enum PolicyError {
     /// A remote endpoint failed (the message names its URL).
     #[error("{0}")]
     Remote(String),
+    /// The policy's scores came out NaN or infinite (damaged weights or adapter): what it
+    /// wrote from them is noise, never a memory.
+    #[error("the policy's scores are not numbers (NaN or infinite): {0}")]
+    NonFinite(String),
+}
+
+/// Refuses what a policy wrote from scores that are not finite numbers.
+///
+/// # Errors
+/// [`PolicyError::NonFinite`] when any token's log-probability is NaN or infinite.
+pub fn check_finite(written: &Written) -> Result<(), PolicyError> {
+    let bad = written
+        .token_logprobs
+        .iter()
+        .filter(|l| !l.is_finite())
+        .count();
+    if bad == 0 {
+        Ok(())
+    } else {
+        Err(PolicyError::NonFinite(format!(
+            "{bad} of {} tokens; nothing written",
+            written.token_logprobs.len()
+        )))
+    }
 }
 
 /// A memorization policy: every backend (built-in, remote, replay) turns a clip into a
@@ -104,7 +129,19 @@ impl BuiltinPolicy {
                     .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
             )
         };
-        Ok(Self::new(train::Trainable::load(&dir)?, &name))
+        let trainable = train::Trainable::load(&dir)?;
+        // Context tokens are the world's: each needs a row of the embedding.
+        let (vocab_size, world) = (
+            trainable.model.config().vocab_size,
+            lang::Vocab::world().len(),
+        );
+        if vocab_size < world {
+            anyhow::bail!(
+                "{}: vocab_size: {vocab_size} is fewer than the world's {world} tokens",
+                dir.join("config.json").display()
+            );
+        }
+        Ok(Self::new(trainable, &name))
     }
 
     #[must_use]
@@ -185,10 +222,12 @@ impl MemorizationPolicy for BuiltinPolicy {
             .map(|&t| self.vocab.token(t))
             .collect::<Vec<_>>()
             .join(" ");
-        Ok(Written {
+        let written = Written {
             text,
             raw,
             token_logprobs: generated.logprobs,
-        })
+        };
+        check_finite(&written)?;
+        Ok(written)
     }
 }

@@ -91,18 +91,12 @@ impl Trainable {
     /// # Errors
     /// When the files are missing or do not fit each other.
     pub fn load(dir: &std::path::Path) -> anyhow::Result<Self> {
-        let config_path = dir.join("config.json");
-        let cfg: Config = serde_json::from_slice(
-            &std::fs::read(&config_path)
-                .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", config_path.display()))?,
-        )
-        .map_err(|e| anyhow::anyhow!("{}: not a model config: {e}", config_path.display()))?;
+        // Checked before the model is built: its sizes come from the file.
+        let (cfg, saved) = super::model_check::read_model(dir)?;
         let varmap = VarMap::new();
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
         let model = MemorizerModel::new(&cfg, vb)?;
         let weights = dir.join("model.safetensors");
-        let saved = candle_core::safetensors::load(&weights, &Device::Cpu)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", weights.display()))?;
         let data = varmap
             .data()
             .lock()
