@@ -28,13 +28,17 @@ pub fn temp_path(path: &Path) -> PathBuf {
     ))
 }
 
-/// Creates a fresh temp file: a stale file or symbolic link of that name is removed first, and
-/// the file is created exclusively, so the write never goes through a link.
-fn create_temp(tmp: &Path) -> io::Result<File> {
-    match std::fs::remove_file(tmp) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
+/// Creates a fresh file for writing (a temp or side file): a stale file or symbolic link of
+/// that name is removed first, and the file is created exclusively, so the write never goes
+/// through a link.
+///
+/// # Errors
+/// The stale file cannot be removed, or the new one cannot be created.
+pub fn create_fresh(tmp: &Path) -> io::Result<File> {
+    if let Err(e) = std::fs::remove_file(tmp)
+        && e.kind() != io::ErrorKind::NotFound
+    {
+        return Err(e);
     }
     std::fs::OpenOptions::new()
         .write(true)
@@ -46,7 +50,7 @@ fn create_temp(tmp: &Path) -> io::Result<File> {
 /// removed and the target is left as it was.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = temp_path(path);
-    let result = create_temp(&tmp).and_then(|mut file| {
+    let result = create_fresh(&tmp).and_then(|mut file| {
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
@@ -95,7 +99,7 @@ pub fn write_parquet_atomic(
 ) -> Result<(), String> {
     use polars::prelude::ParquetWriter;
     let tmp = path.with_extension("parquet.tmp");
-    let result = create_temp(&tmp)
+    let result = create_fresh(&tmp)
         .map_err(|e| e.to_string())
         .and_then(|file| {
             ParquetWriter::new(&file)

@@ -617,15 +617,7 @@ fn write_sides(
 
 /// Writes a fresh file (a stale one or a link of that name is removed first) and syncs it.
 fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    match std::fs::remove_file(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)?;
+    let mut file = crate::fsutil::create_fresh(path)?;
     file.write_all(bytes)?;
     file.sync_all()
 }
@@ -676,10 +668,11 @@ fn finish_pending(dir: &Path, manifest: &mut Manifest) -> Result<(), ProjectErro
         let from = pending_path(dir, &file.from)?;
         let to = pending_path(dir, &file.to)?;
         crate::fsutil::check_inside_for_write(dir, &to).map_err(io(&to))?;
-        match std::fs::rename(&from, &to) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io(&from)(e)),
+        // A side file already gone was renamed by an earlier try.
+        if let Err(e) = std::fs::rename(&from, &to)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            return Err(io(&from)(e));
         }
     }
     manifest.pending.clear();
