@@ -13,6 +13,20 @@ use crate::video::{Frame, NS_PER_MS, VideoIndex, VideoSource};
 /// Clock step of an empty stage (no video): ten "frames" a second.
 const EMPTY_STAGE_STEP_MS: i64 = 100;
 
+/// The most clock steps an empty stage holds: a stream claimed to last years (a hostile
+/// caption's end time) gets coarser steps, not gigabytes of them.
+const EMPTY_STAGE_MAX_STEPS: i64 = 100_000;
+
+/// The clock of an empty stage over `duration_ms`: ten steps a second, or fewer when that
+/// would be more than [`EMPTY_STAGE_MAX_STEPS`].
+fn empty_stage_times(duration_ms: i64) -> Arc<[i64]> {
+    let duration_ms = duration_ms.max(0);
+    let step_ms = EMPTY_STAGE_STEP_MS.max(duration_ms / EMPTY_STAGE_MAX_STEPS + 1);
+    (0..=duration_ms / step_ms)
+        .map(|i| i * step_ms * NS_PER_MS)
+        .collect()
+}
+
 /// Which picture is on screen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shown {
@@ -81,10 +95,7 @@ impl Player {
     /// no picture, so that its memory can still be browsed on the timeline.
     #[must_use]
     pub fn empty_stage(path: PathBuf, duration_ms: i64) -> Self {
-        let steps = (duration_ms.max(0) / EMPTY_STAGE_STEP_MS + 1) as usize;
-        let times: Arc<[i64]> = (0..steps)
-            .map(|i| i as i64 * EMPTY_STAGE_STEP_MS * NS_PER_MS)
-            .collect();
+        let times = empty_stage_times(duration_ms);
         Self {
             path,
             decoder: None,
@@ -104,11 +115,8 @@ impl Player {
         if self.decoder.is_some() || duration_ms * NS_PER_MS <= self.playback.duration_ns() {
             return;
         }
-        let steps = (duration_ms / EMPTY_STAGE_STEP_MS + 1) as usize;
-        let times: Arc<[i64]> = (0..steps)
-            .map(|i| i as i64 * EMPTY_STAGE_STEP_MS * NS_PER_MS)
-            .collect();
-        self.playback.extend(times, duration_ms * NS_PER_MS);
+        self.playback
+            .extend(empty_stage_times(duration_ms), duration_ms * NS_PER_MS);
     }
 
     /// The video's index, unless this is an empty stage.
@@ -207,5 +215,25 @@ impl Player {
         self.index().map_or(16.0 / 9.0, |index| {
             index.width as f32 / index.height.max(1) as f32
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_stage_of_a_year_holds_a_bounded_clock() {
+        // Ten steps a second for an ordinary stream.
+        let times = empty_stage_times(10_000);
+        assert_eq!(times.len(), 101);
+        assert_eq!(times[1], EMPTY_STAGE_STEP_MS * NS_PER_MS);
+        // A caption claiming to end a year in: coarser steps, not 300 million of them.
+        let year_ms = 366 * 24 * 3_600_000;
+        let times = empty_stage_times(year_ms);
+        assert!(times.len() <= 100_001, "{}", times.len());
+        assert!(times.last().is_some_and(|&t| t <= year_ms * NS_PER_MS));
+        assert!(times.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(empty_stage_times(-5).len(), 1);
     }
 }

@@ -59,6 +59,44 @@ fn step_until(
     true
 }
 
+/// Where opening the project stands, as the app shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Opening {
+    /// Still reading the project or its video, or decoding the first frame.
+    Busy,
+    /// Ready to be pictured: a stream on screen (its video, or an empty stage when the video
+    /// is missing), or a project with no stream at all (tasks only), shown as the app shows it.
+    Ready,
+    /// Nothing more will come: the project, or its stream's video, did not open.
+    Failed(String),
+}
+
+fn opening_state(app: &TaskMemApp) -> Opening {
+    if app.is_opening() {
+        return Opening::Busy;
+    }
+    let failed = |what: &str| {
+        let messages = app.toasts.messages().join("; ");
+        Opening::Failed(if messages.is_empty() {
+            what.to_owned()
+        } else {
+            format!("{what}: {messages}")
+        })
+    };
+    let Some(project) = app.project() else {
+        return failed("the project did not open");
+    };
+    match app.player() {
+        None if project.streams().is_empty() => Opening::Ready,
+        None => failed(&format!(
+            "the video of stream '{}' did not open",
+            project.stream()
+        )),
+        Some(p) if p.decoder.is_none() || p.shown.is_some() => Opening::Ready,
+        Some(_) => Opening::Busy,
+    }
+}
+
 /// The newest results folder under the project's `eval/`.
 fn newest_results(project: &Path) -> Option<PathBuf> {
     std::fs::read_dir(project.join("eval"))
@@ -98,23 +136,31 @@ pub fn screenshot(
         .with_size(egui::vec2(width as f32, height as f32))
         .wgpu()
         .build_eframe(move |_| TaskMemApp::with_settings(settings, Some(dir)));
-    let opened = step_until(&mut h, OPEN_LIMIT, |app| {
-        !app.is_opening()
-            && app.project().is_some()
-            && app
-                .player()
-                .is_some_and(|p| p.decoder.is_none() || p.shown.is_some())
+    // The first frame applies the open command; from then on the app is opening until it has
+    // the project (and its stream's video) or has said why not.
+    h.step();
+    step_until(&mut h, OPEN_LIMIT, |app| {
+        opening_state(app) != Opening::Busy
     });
-    if !opened {
-        let messages = h.state().toasts.messages().join("; ");
-        return Err(ScreenshotError::Open {
-            path: project.to_path_buf(),
-            message: if messages.is_empty() {
-                "did not open within a minute".to_owned()
-            } else {
-                messages
-            },
-        });
+    match opening_state(h.state()) {
+        Opening::Ready => {}
+        Opening::Failed(message) => {
+            return Err(ScreenshotError::Open {
+                path: project.to_path_buf(),
+                message,
+            });
+        }
+        Opening::Busy => {
+            let messages = h.state().toasts.messages().join("; ");
+            return Err(ScreenshotError::Open {
+                path: project.to_path_buf(),
+                message: if messages.is_empty() {
+                    "did not open within a minute".to_owned()
+                } else {
+                    messages
+                },
+            });
+        }
     }
     // The scrub bar's previews, so the picture shows the finished timeline.
     step_until(&mut h, Duration::from_secs(20), |app| {
