@@ -783,9 +783,36 @@ fn a_killed_ingest_resumes_after_its_last_complete_entry() {
             .collect()
     };
     let whole = dir.path().join("whole");
+    let started = std::time::Instant::now();
     assert!(ingest(&whole, "builtin").status.success());
+    let took_ms = u64::try_from(started.elapsed().as_millis()).unwrap();
     let expected = texts(&whole);
     assert_eq!(expected.len(), 12);
+
+    // Real kills at a few moments: the rerun resumes (or starts) and ends with every clip once.
+    let seed = u64::from(std::process::id()) ^ 0x5eed;
+    for (k, at_ms) in moments(seed, 3, took_ms).into_iter().enumerate() {
+        let project = dir.path().join(format!("kill{k}"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_taskmem"))
+            .args(["ingest", p(&video), "--project", p(&project)])
+            .args(["--model", p(&model), "--lane", "builtin"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(at_ms));
+        let _ = child.kill();
+        child.wait().unwrap();
+        let out = ingest(&project, "builtin");
+        let resumed_or_started =
+            out.status.success() || common::stderr(&out).contains("nothing left to resume");
+        assert!(resumed_or_started, "{}", common::stderr(&out));
+        assert_eq!(
+            texts(&project),
+            expected,
+            "killed at {at_ms} ms (seed {seed})"
+        );
+    }
 
     // A run killed during its sixth clip: five complete lines and half of the next.
     let killed = dir.path().join("killed");
