@@ -544,9 +544,6 @@ pub fn write_frames(
             )));
         }
     }
-    std::fs::create_dir_all(out).map_err(|e| {
-        CliError::BadInput(format!("{}: cannot create the folder: {e}", out.display()))
-    })?;
     let mut wanted: Vec<usize> = times_ns.iter().map(|&t| index.frame_at(t)).collect();
     wanted.sort_unstable();
     wanted.dedup();
@@ -560,7 +557,21 @@ pub fn write_frames(
                 let pts_ns = index.frames[frame].pts_ns;
                 let path = out.join(format!("{:09}.png", (pts_ns + NS_PER_MS / 2) / NS_PER_MS));
                 let decoded = picture.to_frame(frame, pts_ns);
-                match write_png(&path, decoded.width, decoded.height, &decoded.rgba) {
+                // The folder is made only once there is a picture to put in it, so a video
+                // that fails to open or decode leaves nothing behind.
+                let folder = if written.is_empty() {
+                    std::fs::create_dir_all(out).map_err(|e| {
+                        CliError::BadInput(format!(
+                            "{}: cannot create the folder: {e}",
+                            out.display()
+                        ))
+                    })
+                } else {
+                    Ok(())
+                };
+                match folder
+                    .and_then(|()| write_png(&path, decoded.width, decoded.height, &decoded.rgba))
+                {
                     Ok(()) => written.push(path),
                     Err(e) => {
                         result = Err(e);
