@@ -2,21 +2,19 @@
 //! the container's composition timestamps) and its GOPs. Progressive and fragmented files,
 //! `avc1` and `avc3` sample entries.
 //!
-//! `re_mp4` parses the boxes; a small top-level walk of our own runs first so that a file that
-//! is not an MP4, or is cut short, gets a precise message, and so that `avc3` entries (which
+//! `re_mp4` parses the boxes; a walk of our own over the whole box tree runs first
+//! ([`boxes::check_tree`]) so that a file that is not an MP4, is cut short or has a box size
+//! that would make `re_mp4` loop gets a precise message, and so that `avc3` entries (which
 //! `re_mp4` does not know, though they are laid out exactly like `avc1`) can be read as `avc1`.
+//! Sample times are our own ([`timeline`]): ffmpeg's timeline, not `re_mp4`'s.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::VideoError;
-
-/// Top-level box types that may open an ISO-BMFF file.
-const TOP_LEVEL_BOXES: [&[u8; 4]; 12] = [
-    b"ftyp", b"styp", b"moov", b"mdat", b"free", b"skip", b"wide", b"moof", b"sidx", b"pdin",
-    b"meta", b"uuid",
-];
+use super::boxes::{self, Layout};
+use super::timeline;
 
 /// One coded sample of the video track, in decode order.
 #[derive(Clone, Copy, Debug)]
@@ -205,19 +203,28 @@ fn ns_from_ticks(ticks: i64, timescale: u64) -> i64 {
 /// Reads the index of the first video track of an MP4 file.
 pub fn demux_file(path: &Path) -> Result<VideoIndex, VideoError> {
     let mut file = File::open(path).map_err(|e| VideoError::io(path, e))?;
-    let file_len = file.metadata().map_err(|e| VideoError::io(path, e))?.len();
+    let metadata = file.metadata().map_err(|e| VideoError::io(path, e))?;
+    if metadata.is_dir() {
+        return Err(VideoError::IsDirectory {
+            path: path.to_path_buf(),
+        });
+    }
+    let file_len = metadata.len();
     if file_len == 0 {
         return Err(VideoError::Empty {
             path: path.to_path_buf(),
         });
     }
-    let layout = scan_top_level(&mut file, file_len, path)?;
+    let layout = boxes::check_tree(&mut file, file_len, path)?;
     file.seek(SeekFrom::Start(0))
         .map_err(|e| VideoError::io(path, e))?;
     let reader = PatchedReader {
         inner: std::io::BufReader::new(file),
         pos: 0,
         patches: layout.avc3_entries.clone(),
+        seeks_back_left: SEEKS_BACK_PER_BOX
+            .saturating_mul(layout.box_count)
+            .saturating_add(SEEKS_BACK_SPARE),
     };
     // re_mp4 is careful, but a hostile file must never take the app down: a panic inside the
     // parser becomes a "malformed" error.
@@ -229,7 +236,7 @@ pub fn demux_file(path: &Path) -> Result<VideoIndex, VideoError> {
         Ok(Err(err)) => {
             return Err(VideoError::Malformed {
                 path: path.to_path_buf(),
-                detail: err.to_string(),
+                detail: boxes::printable(&err.to_string()),
             });
         }
         Err(_) => {
@@ -242,183 +249,20 @@ pub fn demux_file(path: &Path) -> Result<VideoIndex, VideoError> {
     build_index(path, file_len, &layout, &mp4)
 }
 
-struct Layout {
-    fragmented: bool,
-    /// File offsets of `avc3` fourccs inside `stsd`, to be read as `avc1`.
-    avc3_entries: Vec<u64>,
-}
+/// How often a correct parse may seek backwards per box (re-reading a raw box, stepping back
+/// after reading past a short box), and a spare allowance. `re_mp4` seeks back in every loop
+/// it can be trapped in, so this budget turns any such loop left unchecked by
+/// [`boxes::check_tree`] into an error within a few thousand steps instead of a hang.
+const SEEKS_BACK_PER_BOX: u64 = 8;
+const SEEKS_BACK_SPARE: u64 = 4096;
 
-fn read_exact_at(
-    file: &mut File,
-    offset: u64,
-    buf: &mut [u8],
-    path: &Path,
-) -> Result<(), VideoError> {
-    file.seek(SeekFrom::Start(offset))
-        .and_then(|_| file.read_exact(buf))
-        .map_err(|e| VideoError::io(path, e))
-}
-
-/// A box header: (type, payload start, box end).
-fn read_box_header(
-    file: &mut File,
-    offset: u64,
-    limit: u64,
-    path: &Path,
-) -> Result<([u8; 4], u64, u64), VideoError> {
-    let mut head = [0u8; 8];
-    read_exact_at(file, offset, &mut head, path)?;
-    let size32 = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
-    let kind = [head[4], head[5], head[6], head[7]];
-    let (payload, end) = match size32 {
-        0 => (offset + 8, limit),
-        1 => {
-            let mut large = [0u8; 8];
-            read_exact_at(file, offset + 8, &mut large, path)?;
-            (
-                offset + 16,
-                offset.saturating_add(u64::from_be_bytes(large)),
-            )
-        }
-        n => (offset + 8, offset + u64::from(n)),
-    };
-    if end < payload {
-        return Err(VideoError::Malformed {
-            path: path.to_path_buf(),
-            detail: format!(
-                "box '{}' at byte {offset} has an impossible size",
-                String::from_utf8_lossy(&kind)
-            ),
-        });
-    }
-    Ok((kind, payload, end))
-}
-
-fn scan_top_level(file: &mut File, file_len: u64, path: &Path) -> Result<Layout, VideoError> {
-    if file_len < 8 {
-        return Err(VideoError::NotMp4 {
-            path: path.to_path_buf(),
-            detail: format!("only {file_len} bytes long"),
-        });
-    }
-    let mut layout = Layout {
-        fragmented: false,
-        avc3_entries: Vec::new(),
-    };
-    let mut offset = 0;
-    let mut saw_moov = false;
-    while offset + 8 <= file_len {
-        let (kind, payload, end) = read_box_header(file, offset, file_len, path)?;
-        if offset == 0 && !TOP_LEVEL_BOXES.contains(&&kind) {
-            return Err(VideoError::NotMp4 {
-                path: path.to_path_buf(),
-                detail: describe_signature(file, path),
-            });
-        }
-        if end > file_len {
-            return Err(VideoError::Truncated {
-                path: path.to_path_buf(),
-                detail: format!(
-                    "box '{}' at byte {offset} needs {} bytes but the file ends at byte {file_len}",
-                    String::from_utf8_lossy(&kind),
-                    end - offset
-                ),
-            });
-        }
-        match &kind {
-            b"moov" => {
-                saw_moov = true;
-                find_avc3(file, payload, end, path, 0, &mut layout.avc3_entries)?;
-            }
-            b"moof" => layout.fragmented = true,
-            _ => {}
-        }
-        if end == offset {
-            break;
-        }
-        offset = end;
-    }
-    if !saw_moov {
-        return Err(VideoError::Truncated {
-            path: path.to_path_buf(),
-            detail: "no 'moov' box (the index that recording software writes last is missing)"
-                .to_owned(),
-        });
-    }
-    Ok(layout)
-}
-
-fn describe_signature(file: &mut File, path: &Path) -> String {
-    let mut magic = [0u8; 8];
-    if read_exact_at(file, 0, &mut magic, path).is_err() {
-        return "unreadable header".to_owned();
-    }
-    let known: [(&[u8], &str); 7] = [
-        (b"\x89PNG", "it is a PNG image"),
-        (b"\xff\xd8\xff", "it is a JPEG image"),
-        (b"GIF8", "it is a GIF image"),
-        (b"\x1a\x45\xdf\xa3", "it is a Matroska/WebM file"),
-        (b"RIFF", "it is a RIFF (AVI/WAV) file"),
-        (b"OggS", "it is an Ogg file"),
-        (
-            b"\x00\x00\x00\x01",
-            "it looks like a raw H.264/H.265 stream, not an MP4 container",
-        ),
-    ];
-    for (sig, what) in known {
-        if magic.starts_with(sig) {
-            return what.to_owned();
-        }
-    }
-    "its first bytes are not an MP4 box".to_owned()
-}
-
-/// Walks moov/trak/mdia/minf/stbl/stsd for `avc3` sample entries.
-fn find_avc3(
-    file: &mut File,
-    start: u64,
-    end: u64,
-    path: &Path,
-    depth: u8,
-    found: &mut Vec<u64>,
-) -> Result<(), VideoError> {
-    let mut offset = start;
-    while offset + 8 <= end && depth < 8 {
-        let (kind, payload, box_end) = read_box_header(file, offset, end, path)?;
-        let box_end = box_end.min(end);
-        match &kind {
-            b"trak" | b"mdia" | b"minf" | b"stbl" => {
-                find_avc3(file, payload, box_end, path, depth + 1, found)?;
-            }
-            b"stsd" => {
-                // Full box header (4) and entry count (4), then the sample entries.
-                let mut entry = payload + 8;
-                while entry + 8 <= box_end {
-                    let (entry_kind, _, entry_end) = read_box_header(file, entry, box_end, path)?;
-                    if &entry_kind == b"avc3" {
-                        found.push(entry + 4);
-                    }
-                    if entry_end <= entry {
-                        break;
-                    }
-                    entry = entry_end;
-                }
-            }
-            _ => {}
-        }
-        if box_end <= offset {
-            break;
-        }
-        offset = box_end;
-    }
-    Ok(())
-}
-
-/// A reader that presents `avc3` sample-entry fourccs as `avc1`.
+/// A reader that presents `avc3` sample-entry fourccs as `avc1`, and fails once it has been
+/// asked to seek backwards more often than a correct parse needs.
 struct PatchedReader<R> {
     inner: R,
     pos: u64,
     patches: Vec<u64>,
+    seeks_back_left: u64,
 }
 
 impl<R: Read> Read for PatchedReader<R> {
@@ -439,7 +283,17 @@ impl<R: Read> Read for PatchedReader<R> {
 
 impl<R: Seek> Seek for PatchedReader<R> {
     fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        let before = self.pos;
         self.pos = self.inner.seek(pos)?;
+        if self.pos <= before && !matches!(pos, SeekFrom::Current(0)) {
+            if self.seeks_back_left == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "the box structure loops back on itself",
+                ));
+            }
+            self.seeks_back_left -= 1;
+        }
         Ok(self.pos)
     }
 }
@@ -538,8 +392,12 @@ fn build_index(
     if track.samples.is_empty() {
         return Err(malformed("the video track has no samples".to_owned()));
     }
+    let times =
+        timeline::sample_times(mp4, track.trak(mp4), track.samples.len()).ok_or_else(|| {
+            malformed("the video track's time tables list fewer samples than it has".to_owned())
+        })?;
     let mut samples = Vec::with_capacity(track.samples.len());
-    for (i, s) in track.samples.iter().enumerate() {
+    for (i, (s, time)) in track.samples.iter().zip(&times).enumerate() {
         let end = s.offset.saturating_add(s.size);
         if end > file_len {
             return Err(VideoError::Truncated {
@@ -553,9 +411,9 @@ fn build_index(
             offset: s.offset,
             size: u32::try_from(s.size)
                 .map_err(|_| malformed(format!("video sample {i} is larger than 4 GiB")))?,
-            decode_ticks: s.decode_timestamp,
-            pts_ticks: s.composition_timestamp,
-            duration_ticks: s.duration,
+            decode_ticks: time.decode_ticks,
+            pts_ticks: time.pts_ticks,
+            duration_ticks: time.duration_ticks,
             is_sync: s.is_sync,
         });
     }

@@ -10,6 +10,8 @@ pub enum VideoError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{}: is a directory, not a video file", path.display())]
+    IsDirectory { path: PathBuf },
     #[error("{}: the file is empty (0 bytes)", path.display())]
     Empty { path: PathBuf },
     #[error("{}: not an MP4 file ({detail})", path.display())]

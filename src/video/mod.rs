@@ -5,6 +5,7 @@
 //! Time here is `i64` nanoseconds taken from the container's timestamps; a frame's index is its
 //! position in presentation order, never `time x fps`.
 
+mod boxes;
 pub mod cache;
 mod demux;
 pub mod encode;
@@ -13,6 +14,7 @@ mod ffmpeg;
 mod frame;
 mod h264;
 mod source;
+mod timeline;
 pub mod worker;
 
 pub use demux::{Codec, FrameInfo, Gop, SampleInfo, VideoIndex, demux_file};

@@ -76,9 +76,34 @@ src() { # src W H FPS DURATION
 "${FF[@]}" -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=1" \
     -c:a aac -b:a 64k "${COMMON[@]}" no_video.mp4
 
+# 11-15. Timeline cases (frame times as ffmpeg gives them), 160x90, with B-frames:
+#    fragmented without default_base_moof; fragmented with the first GOP in the moov;
+#    fragmented with negative composition offsets (trun version 1); progressive without an
+#    edit list; progressive with a leading empty edit.
+X264_TINY=("${X264_COMMON[@]}" -profile:v main -bf 2)
+"${FF[@]}" -f lavfi -i "$(src 160 90 24 4)" -an "${X264_TINY[@]}" -g 24 \
+    -movflags frag_keyframe+empty_moov "${COMMON[@]}" frag_24fps.mp4
+"${FF[@]}" -f lavfi -i "$(src 160 90 24 4)" -an "${X264_TINY[@]}" -g 24 \
+    -movflags frag_keyframe "${COMMON[@]}" frag_moov_first.mp4
+"${FF[@]}" -f lavfi -i "$(src 160 90 24 2)" -an "${X264_TINY[@]}" -g 12 \
+    -movflags frag_keyframe+empty_moov+negative_cts_offsets "${COMMON[@]}" \
+    frag_negative_cts.mp4
+"${FF[@]}" -f lavfi -i "$(src 160 90 24 1)" -an "${X264_TINY[@]}" -g 12 \
+    -use_editlist 0 "${COMMON[@]}" no_editlist.mp4
+"${FF[@]}" -f lavfi -i "$(src 160 90 25 1)" -an "${X264_TINY[@]}" -g 12 \
+    -output_ts_offset 0.5 "${COMMON[@]}" empty_edit.mp4
+
 for f in baseline main high_bframes odd_size vfr audio_first fragmented \
          avc3 hevc; do
     python3 reference.py "$f.mp4" 8
+done
+
+# ffprobe's time and sample offset of every video frame (see README.md).
+for f in *.mp4; do
+    [[ "$f" == no_video.mp4 ]] && continue
+    ffprobe -v error -select_streams v:0 \
+        -show_entries frame=best_effort_timestamp_time,pkt_pos -of csv=p=0 "$f" \
+        | grep -v '^$' | awk -F, '{print $1","$2}' > "${f%.mp4}.ffprobe_times.txt"
 done
 
 # ---- sanity checks on what was produced ----------------------------------
