@@ -317,3 +317,117 @@ fn memory_is_never_written_from_scores_that_are_not_numbers() {
     let err = memorizer.memorize(&[], 0, 10_000).err().unwrap();
     assert!(err.to_string().contains("not numbers"), "{err}");
 }
+
+/// An adapter tuned on one task, `secret-task`, saved at `path`.
+fn tuned_adapter(path: &Path) {
+    let width = Config::tiny(Vocab::world().len()).d_model;
+    let mut tuned = meta(1.5);
+    tuned.task_ids = vec!["secret-task".to_owned()];
+    Adapter::from_values("x", tuned, vec![0.1; width])
+        .unwrap()
+        .save(path)
+        .unwrap();
+}
+
+fn entry(lane: &str, adapter: &str) -> taskmem::memory::MemoryEntry {
+    taskmem::memory::MemoryEntry {
+        id: 0,
+        stream: "world-tempo-test-00".to_owned(),
+        lane: lane.to_owned(),
+        start_ms: 0,
+        end_ms: 10_000,
+        text: "a person walks in".to_owned(),
+        available_ms: 10_000,
+        policy: Some("builtin".to_owned()),
+        adapter: Some(adapter.to_owned()),
+        raw_response: None,
+        score: None,
+        highlights: Vec::new(),
+    }
+}
+
+#[test]
+fn adapter_paths_from_project_files_never_lead_eval_outside_the_project() {
+    let tmp = tempfile::tempdir().unwrap();
+    let stream =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/world-tempo/test/world-tempo-test-00");
+    let project_dir = tmp.path().join("p");
+    let imported = common::taskmem(&[
+        "import",
+        "world",
+        stream.to_str().unwrap(),
+        "--project",
+        project_dir.to_str().unwrap(),
+    ]);
+    assert!(imported.status.success(), "{}", common::stderr(&imported));
+    // An adapter outside the project, whose sidecar eval must not read.
+    std::fs::create_dir_all(tmp.path().join("outside")).unwrap();
+    let outside = tmp.path().join("outside/x.safetensors");
+    tuned_adapter(&outside);
+    // One inside, under adapters/, which it reads.
+    let adapters = project_dir.join("adapters");
+    std::fs::create_dir_all(&adapters).unwrap();
+    tuned_adapter(&adapters.join("good.safetensors"));
+    // A link inside that leads out.
+    std::os::unix::fs::symlink(&outside, adapters.join("linked.safetensors")).unwrap();
+    std::os::unix::fs::symlink(
+        tmp.path().join("outside/x.json"),
+        adapters.join("linked.json"),
+    )
+    .unwrap();
+
+    let mut project = taskmem::project::Project::open(&project_dir).unwrap();
+    project
+        .append(&[
+            entry("escape", "../../outside/x"),
+            entry("absolute", outside.with_extension("").to_str().unwrap()),
+            entry("linked", "linked"),
+            entry("good", "good"),
+        ])
+        .unwrap();
+    project.manifest.lanes.push(taskmem::memory::Lane {
+        id: "recorded".to_owned(),
+        title: "recorded".to_owned(),
+        general: false,
+        task_hint: None,
+        adapter: Some(outside.display().to_string()),
+    });
+    project.save_manifest().unwrap();
+    project.append(&[entry("recorded", "x")]).unwrap();
+
+    let project = taskmem::project::Project::open(&project_dir).unwrap();
+    let run =
+        taskmem::eval::replay::run_project(&project, None, &taskmem::eval::answer::BuiltinAnswerer)
+            .unwrap();
+    let lane = |id: &str| run.summary.lanes.iter().find(|l| l.lane == id).unwrap();
+    for (id, said) in [
+        ("escape", "an entry's adapter '../../outside/x'"),
+        ("absolute", "an entry's adapter '/"),
+        ("linked", "outside the project"),
+        ("recorded", "project.json: lane 'recorded'"),
+    ] {
+        let l = lane(id);
+        assert_eq!(l.tasks_seen, None, "{id}: the outside sidecar was read");
+        let why = l.unverified_adapter.clone().unwrap_or_default();
+        assert!(
+            why.contains("refused") && why.contains(said) && why.contains(&format!("'{id}'")),
+            "{id}: {why}"
+        );
+    }
+    let good = lane("good");
+    assert_eq!(good.tasks_seen, Some(1), "{:?}", good.unverified_adapter);
+    assert!(good.unverified_adapter.is_none());
+
+    // Through the CLI: the run goes on, and says why each lane's adapter was not read.
+    let out = tmp.path().join("results");
+    let run = common::taskmem(&[
+        "eval",
+        "--project",
+        project_dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", common::stderr(&run));
+    let said = format!("{}{}", common::stdout(&run), common::stderr(&run));
+    assert!(said.contains("refused"), "{said}");
+}

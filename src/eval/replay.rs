@@ -374,24 +374,26 @@ pub fn run_project(
             .lanes
             .iter()
             .find(|l| l.id == info.lane)
-            .and_then(|l| l.adapter.clone())
-            .map(PathBuf::from);
+            .and_then(|l| l.adapter.clone());
         let named = project
             .memory
             .entries()
             .iter()
             .find(|e| e.lane == info.lane)
             .and_then(|e| e.adapter.clone());
-        let path = recorded.or_else(|| {
-            named.as_ref().map(|n| {
-                project
-                    .dir
-                    .join("adapters")
-                    .join(format!("{n}.safetensors"))
-            })
-        });
-        let Some(path) = path else {
-            continue;
+        // Paths from project files stay inside the project, or are refused unread.
+        let path = match crate::policy::adapter::project_adapter_path(
+            &project.dir,
+            &info.lane,
+            recorded.as_deref(),
+            named.as_deref(),
+        ) {
+            None => continue,
+            Some(Err(e)) => {
+                info.unverified_adapter = Some(e.to_string());
+                continue;
+            }
+            Some(Ok(path)) => path,
         };
         match Adapter::load(&path) {
             Ok(adapter) => {

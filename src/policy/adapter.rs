@@ -70,6 +70,82 @@ pub const MAX_SCALE: f64 = 1_000.0;
 /// The largest steering value (times the scale) an adapter may add to a hidden state.
 pub const MAX_STEER: f64 = 1.0e6;
 
+/// Where the adapter of a project's lane is: the file the lane records in `project.json`
+/// (relative to the project), else `adapters/<name>.safetensors` for the name its memory
+/// entries carry; `None` when neither says. Both come from project files, which anyone may
+/// have written: the file and its sidecar must resolve inside the project (links followed),
+/// and a name must be a plain file name.
+///
+/// # Errors
+/// [`AdapterError::Mismatch`], naming the project, the lane and where the path came from, when it leads
+/// outside the project.
+pub fn project_adapter_path(
+    project: &Path,
+    lane: &str,
+    recorded: Option<&str>,
+    named: Option<&str>,
+) -> Option<Result<PathBuf, AdapterError>> {
+    // Named by the project folder: the file was never opened.
+    let outside = |detail: String| AdapterError::Mismatch {
+        path: project.to_path_buf(),
+        detail,
+    };
+    let (path, source) = if let Some(recorded) = recorded {
+        (
+            project.join(recorded),
+            format!("project.json: lane '{lane}': adapter '{recorded}'"),
+        )
+    } else {
+        let named = named?;
+        let source = format!("memory of lane '{lane}': an entry's adapter '{named}'");
+        let plain = Path::new(named)
+            .file_name()
+            .is_some_and(|f| f == std::ffi::OsStr::new(named));
+        if !plain || named == "." || named == ".." {
+            return Some(Err(outside(format!(
+                "{source} is not a plain adapter name; refused"
+            ))));
+        }
+        (
+            project
+                .join("adapters")
+                .join(format!("{named}.safetensors")),
+            source,
+        )
+    };
+    Some(
+        within(project, &path)
+            .and_then(|()| within(project, &sidecar(&path)))
+            .map(|()| path)
+            .map_err(|why| outside(format!("{source} {why}; refused"))),
+    )
+}
+
+/// Whether `path` stays inside `project`: by its components, and once links are followed when
+/// it exists.
+fn within(project: &Path, path: &Path) -> Result<(), String> {
+    use std::path::Component;
+    // Both made absolute (not resolved): a relative project and an absolute recorded path
+    // compare alike.
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let leads_out = match absolute(path).strip_prefix(absolute(project)) {
+        Ok(rest) => rest
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)),
+        Err(_) => true,
+    };
+    if leads_out {
+        return Err("leads outside the project".to_owned());
+    }
+    match (path.canonicalize(), project.canonicalize()) {
+        (Ok(real), Ok(root)) if !real.starts_with(&root) => Err(format!(
+            "is a link to {}, outside the project",
+            real.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn sidecar(path: &Path) -> PathBuf {
     path.with_extension("json")
 }
