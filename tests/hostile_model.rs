@@ -272,6 +272,24 @@ fn empty_clip<'a>(adapter: Option<&'a Adapter>) -> ClipInput<'a> {
     }
 }
 
+/// A policy whose scores are NaN.
+struct Noise;
+impl MemorizationPolicy for Noise {
+    fn name(&self) -> String {
+        "noise".to_owned()
+    }
+    fn frames_per_clip(&self) -> usize {
+        1
+    }
+    fn memorize(&mut self, _: &ClipInput<'_>) -> Result<Written, PolicyError> {
+        Ok(Written {
+            text: "%%%%".to_owned(),
+            raw: "% % % %".to_owned(),
+            token_logprobs: vec![f32::NAN; 4],
+        })
+    }
+}
+
 #[test]
 fn memory_is_never_written_from_scores_that_are_not_numbers() {
     let dir = tempfile::tempdir().unwrap();
@@ -297,22 +315,6 @@ fn memory_is_never_written_from_scores_that_are_not_numbers() {
     assert!(matches!(err, PolicyError::NonFinite(_)), "{err}");
 
     // Whatever the policy, the memorizer makes no entry from such scores.
-    struct Noise;
-    impl MemorizationPolicy for Noise {
-        fn name(&self) -> String {
-            "noise".to_owned()
-        }
-        fn frames_per_clip(&self) -> usize {
-            1
-        }
-        fn memorize(&mut self, _: &ClipInput<'_>) -> Result<Written, PolicyError> {
-            Ok(Written {
-                text: "%%%%".to_owned(),
-                raw: "% % % %".to_owned(),
-                token_logprobs: vec![f32::NAN; 4],
-            })
-        }
-    }
     let mut memorizer = Memorizer::new(Box::new(Noise), "s", "lane");
     let err = memorizer.memorize(&[], 0, 10_000).err().unwrap();
     assert!(err.to_string().contains("not numbers"), "{err}");

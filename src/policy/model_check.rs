@@ -271,7 +271,7 @@ fn is_aux(name: &str) -> bool {
 ///
 /// # Errors
 /// A tensor missing, of another shape, or held but unused, naming it and the field.
-pub fn compare_tensors(
+fn compare_tensors(
     cfg: &Config,
     wanted: &HashMap<String, Vec<usize>>,
     held: &HashMap<String, Vec<usize>>,
