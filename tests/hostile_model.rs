@@ -416,6 +416,20 @@ fn adapter_paths_from_project_files_never_lead_eval_outside_the_project() {
             "{id}: {why}"
         );
     }
+    // The project's adapters as the Phase Two window lists them: the link out is refused.
+    let listed = taskmem::policy::adapter::adapters_in(&adapters);
+    assert_eq!(listed.len(), 2);
+    let refused = listed.iter().find_map(|r| r.as_ref().err()).unwrap();
+    assert!(
+        refused.to_string().contains("linked.safetensors")
+            && refused.to_string().contains("outside its folder"),
+        "{refused}"
+    );
+    assert!(
+        listed
+            .iter()
+            .any(|r| r.as_ref().is_ok_and(|a| a.name == "good"))
+    );
     let good = lane("good");
     assert_eq!(good.tasks_seen, Some(1), "{:?}", good.unverified_adapter);
     assert!(good.unverified_adapter.is_none());

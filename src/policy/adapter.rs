@@ -48,7 +48,8 @@ pub struct Adapter {
 }
 
 /// The adapters in a folder (a project's `adapters/`), by name: each `.safetensors` file with
-/// its sidecar read, or why it could not be. A missing folder has none.
+/// its sidecar read, or why it could not be. A missing folder has none; a file (or sidecar)
+/// that is a link out of the folder is refused unread.
 #[must_use]
 pub fn adapters_in(dir: &Path) -> Vec<Result<Adapter, AdapterError>> {
     let Ok(read) = std::fs::read_dir(dir) else {
@@ -60,7 +61,18 @@ pub fn adapters_in(dir: &Path) -> Vec<Result<Adapter, AdapterError>> {
         .filter(|p| p.extension().is_some_and(|x| x == "safetensors"))
         .collect();
     paths.sort();
-    paths.iter().map(|p| Adapter::load(p)).collect()
+    paths
+        .iter()
+        .map(|p| {
+            within(dir, p, "its folder")
+                .and_then(|()| within(dir, &sidecar(p), "its folder"))
+                .map_err(|why| AdapterError::Mismatch {
+                    path: p.clone(),
+                    detail: format!("{why}; refused"),
+                })?;
+            Adapter::load(p)
+        })
+        .collect()
 }
 
 /// The largest steering scale an adapter may have: Phase Two tunes at 1.5; beyond this the
@@ -77,8 +89,8 @@ pub const MAX_STEER: f64 = 1.0e6;
 /// and a name must be a plain file name.
 ///
 /// # Errors
-/// [`AdapterError::Mismatch`], naming the project, the lane and where the path came from, when it leads
-/// outside the project.
+/// [`AdapterError::Mismatch`], naming the project, the lane and where the path came from,
+/// when it leads outside the project.
 pub fn project_adapter_path(
     project: &Path,
     lane: &str,
@@ -114,34 +126,32 @@ pub fn project_adapter_path(
         )
     };
     Some(
-        within(project, &path)
-            .and_then(|()| within(project, &sidecar(&path)))
+        within(project, &path, "the project")
+            .and_then(|()| within(project, &sidecar(&path), "the project"))
             .map(|()| path)
             .map_err(|why| outside(format!("{source} {why}; refused"))),
     )
 }
 
-/// Whether `path` stays inside `project`: by its components, and once links are followed when
-/// it exists.
-fn within(project: &Path, path: &Path) -> Result<(), String> {
+/// Whether `path` stays inside `root` (called `name` in the reason why not): by its
+/// components, and once links are followed when it exists.
+fn within(root: &Path, path: &Path, name: &str) -> Result<(), String> {
     use std::path::Component;
-    // Both made absolute (not resolved): a relative project and an absolute recorded path
-    // compare alike.
+    // Both made absolute (not resolved): a relative root and an absolute path compare alike.
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    let leads_out = match absolute(path).strip_prefix(absolute(project)) {
+    let leads_out = match absolute(path).strip_prefix(absolute(root)) {
         Ok(rest) => rest
             .components()
             .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)),
         Err(_) => true,
     };
     if leads_out {
-        return Err("leads outside the project".to_owned());
+        return Err(format!("leads outside {name}"));
     }
-    match (path.canonicalize(), project.canonicalize()) {
-        (Ok(real), Ok(root)) if !real.starts_with(&root) => Err(format!(
-            "is a link to {}, outside the project",
-            real.display()
-        )),
+    match (path.canonicalize(), root.canonicalize()) {
+        (Ok(real), Ok(root)) if !real.starts_with(&root) => {
+            Err(format!("is a link to {}, outside {name}", real.display()))
+        }
         _ => Ok(()),
     }
 }
