@@ -230,6 +230,59 @@ fn box_names_in_errors_are_printable() {
     }
 }
 
+/// Tables that contradict each other made `re_mp4` panic: the panic was caught, but its
+/// "thread 'main' panicked" report and backtrace came out before the error.
+#[test]
+fn contradicting_sample_tables_are_one_line_errors_without_a_panic_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(asset("baseline.mp4")).unwrap();
+    for table in ["stsc", "stts"] {
+        let (offset, _, _) = box_headers(&bytes)
+            .into_iter()
+            .find(|(_, kind, _)| kind == table)
+            .unwrap();
+        // The entry count (after the 8-byte header and 4 bytes of version and flags) says 0.
+        let mut changed = bytes.clone();
+        changed[offset + 12..offset + 16].copy_from_slice(&0u32.to_be_bytes());
+        let path = dir.path().join(format!("empty_{table}.mp4"));
+        std::fs::write(&path, &changed).unwrap();
+        let output = taskmem(&["probe".as_ref(), path.as_os_str()]);
+        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(&format!("empty_{table}.mp4")), "{stderr}");
+    }
+}
+
+/// A `tfdt` (a fragment's decode time) damaged to thousands of years overflowed the frame
+/// time arithmetic: exit 101 with "attempt to add with overflow".
+#[test]
+fn a_fragment_timed_centuries_away_is_an_error_not_an_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(asset("fragmented.mp4")).unwrap();
+    let headers = box_headers(&bytes);
+    let tfdts: Vec<usize> = headers
+        .iter()
+        .filter(|(_, kind, _)| kind == "tfdt")
+        .map(|&(offset, _, _)| offset)
+        .collect();
+    assert!(tfdts.len() > 1);
+    for value in [0x7FFF_FFFFu32, 0xFFFF_FFFF] {
+        let mut changed = bytes.clone();
+        // The high word of a version-1 tfdt, or all of a version-0 one.
+        let at = tfdts[1] + 12;
+        changed[at..at + 4].copy_from_slice(&value.to_be_bytes());
+        let path = dir.path().join(format!("far_tfdt_{value:x}.mp4"));
+        std::fs::write(&path, &changed).unwrap();
+        let output = taskmem(&["probe".as_ref(), path.as_os_str()]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(stderr.contains("far_tfdt_"), "{stderr}");
+    }
+}
+
 #[test]
 fn probe_on_a_directory_is_bad_input_naming_the_path() {
     let dir = tempfile::tempdir().unwrap();

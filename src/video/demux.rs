@@ -226,11 +226,10 @@ pub fn demux_file(path: &Path) -> Result<VideoIndex, VideoError> {
             .saturating_mul(layout.box_count)
             .saturating_add(SEEKS_BACK_SPARE),
     };
-    // re_mp4 is careful, but a hostile file must never take the app down: a panic inside the
-    // parser becomes a "malformed" error.
-    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-        re_mp4::Mp4::read(reader, file_len)
-    }));
+    // re_mp4 indexes its sample tables without checking them against each other: a hostile
+    // file must never take the app down, so a panic inside the parser becomes a "malformed"
+    // error, with no panic report on stderr before it.
+    let parsed = quiet_catch_unwind(move || re_mp4::Mp4::read(reader, file_len));
     let mp4 = match parsed {
         Ok(Ok(mp4)) => mp4,
         Ok(Err(err)) => {
@@ -242,11 +241,37 @@ pub fn demux_file(path: &Path) -> Result<VideoIndex, VideoError> {
         Err(_) => {
             return Err(VideoError::Malformed {
                 path: path.to_path_buf(),
-                detail: "the box structure could not be parsed".to_owned(),
+                detail: "its sample tables (stts, stsc, stsz, stco, stss, ctts) or durations \
+                         contradict each other"
+                    .to_owned(),
             });
         }
     };
     build_index(path, file_len, &layout, &mp4)
+}
+
+thread_local! {
+    /// Whether this thread is inside [`quiet_catch_unwind`].
+    static QUIET_PANICS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// `catch_unwind`, without the "thread 'main' panicked" report for a panic inside `f` (the
+/// error that follows names the file). Panics anywhere else are reported as before: the hook
+/// installed here hands them to the one it replaced.
+fn quiet_catch_unwind<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let report = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET_PANICS.with(std::cell::Cell::get) {
+                report(info);
+            }
+        }));
+    });
+    let was_quiet = QUIET_PANICS.with(|q| q.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET_PANICS.with(|q| q.set(was_quiet));
+    result
 }
 
 /// How often a correct parse may seek backwards per box (re-reading a raw box, stepping back
@@ -407,6 +432,7 @@ fn build_index(
                 ),
             });
         }
+        check_sample_time(time, track.timescale, i).map_err(malformed)?;
         samples.push(SampleInfo {
             offset: s.offset,
             size: u32::try_from(s.size)
@@ -431,6 +457,33 @@ fn build_index(
         frames,
         gops,
     })
+}
+
+/// The longest time a sample may sit at (or last until): far beyond any real recording, and
+/// far inside `i64` nanoseconds, so that time arithmetic downstream cannot overflow.
+const MAX_MEDIA_NS: i64 = 10_000 * 3600 * super::NS_PER_SEC;
+
+/// A damaged `tfdt`, `stts`, `ctts` or `elst` can put a sample centuries away.
+fn check_sample_time(
+    time: &timeline::SampleTime,
+    timescale: u64,
+    sample: usize,
+) -> Result<(), String> {
+    let duration_ticks = i64::try_from(time.duration_ticks).unwrap_or(i64::MAX);
+    let pts_ns = ns_from_ticks(time.pts_ticks, timescale);
+    let dts_ns = ns_from_ticks(time.decode_ticks, timescale);
+    let end_ns = pts_ns.saturating_add(ns_from_ticks(duration_ticks, timescale));
+    if pts_ns.saturating_abs() > MAX_MEDIA_NS
+        || dts_ns.saturating_abs() > MAX_MEDIA_NS
+        || end_ns > MAX_MEDIA_NS
+    {
+        return Err(format!(
+            "video sample {sample} is timed at {} s (lasting {} ticks of 1/{timescale} s), past any real video",
+            pts_ns / super::NS_PER_SEC,
+            time.duration_ticks
+        ));
+    }
+    Ok(())
 }
 
 /// Presentation order from composition timestamps, and GOPs from sync samples.
