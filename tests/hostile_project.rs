@@ -860,3 +860,33 @@ fn a_killed_ingest_resumes_after_its_last_complete_entry() {
         assert_eq!(std::fs::read(&outside).unwrap(), b"");
     }
 }
+
+#[test]
+fn an_ingest_that_fails_before_its_first_entry_leaves_no_new_project_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    // A video whose index reads but whose samples are zeros: decoding fails at the first clip.
+    let mut bytes = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("datasets/world-tempo/test/world-tempo-test-00/video.mp4"),
+    )
+    .unwrap();
+    let mdat = bytes.windows(4).position(|w| w == b"mdat").unwrap();
+    let moov = bytes.windows(4).position(|w| w == b"moov").unwrap();
+    assert!(mdat < moov, "the index is after the samples");
+    for b in &mut bytes[mdat + 200..moov - 1000] {
+        *b = 0;
+    }
+    let video = dir.path().join("zeros.mp4");
+    std::fs::write(&video, bytes).unwrap();
+    let project = dir.path().join("p");
+    let out = run(&["ingest", p(&video), "--project", p(&project)]);
+    assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
+    assert!(common::stderr(&out).contains("zeros.mp4"));
+    assert!(!project.exists(), "no project folder left behind");
+    // An existing project keeps its memory.
+    let mut opened = Project::create(&project, "p").unwrap();
+    opened.append(&[entry("general", 0)]).unwrap();
+    let out = run(&["ingest", p(&video), "--project", p(&project)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(Project::open(&project).unwrap().memory.len(), 1);
+}

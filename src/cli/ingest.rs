@@ -486,9 +486,40 @@ pub fn run(args: &IngestArgs) -> Result<(), CliError> {
         check_lane(lane)?;
     }
     let clip_ms = clip_length_ms(&args.clip)?;
-    if args.videos.len() > 1 {
-        return run_batch(args, clip_ms);
+    let existed = args.project.join("project.json").exists();
+    let result = if args.videos.len() > 1 {
+        run_batch(args, clip_ms)
+    } else {
+        run_one(args, clip_ms)
+    };
+    if result.is_err() && !existed {
+        discard_if_empty(&args.project);
     }
+    result
+}
+
+/// Removes a project this run created when it failed before writing any entry, so that a
+/// failed ingest leaves no folder behind. Only what a new project holds is removed, and
+/// folders only when empty.
+fn discard_if_empty(dir: &Path) {
+    let Ok(project) = Project::open(dir) else {
+        return;
+    };
+    if !project.memory.is_empty() || !project.tasks.is_empty() {
+        return;
+    }
+    // Best effort, each step: what cannot be removed stays, as a valid (empty) project.
+    let memory = dir.join("memory");
+    if memory.exists() && std::fs::remove_dir(&memory).is_err() {
+        return;
+    }
+    if std::fs::remove_file(dir.join("project.json")).is_ok() {
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
+/// `taskmem ingest VIDEO`: one stream, resumed when a killed run left part of it.
+fn run_one(args: &IngestArgs, clip_ms: i64) -> Result<(), CliError> {
     let video = args.videos[0].as_path();
     // Opened once: its index gives the duration, then it decodes the clips.
     let sampler = crate::policy::ingest::ClipSampler::open(video)?;
