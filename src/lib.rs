@@ -41,6 +41,7 @@ pub mod cli;
 pub mod demo;
 pub mod eval;
 pub mod fsutil;
+pub mod fuzzing;
 pub mod memory;
 pub mod playback;
 pub mod policy;

@@ -1,0 +1,6 @@
+//! Fuzzes `taskmem::fuzzing::Target::Project` (see src/fuzzing.rs for what it reads).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    taskmem::fuzzing::run(taskmem::fuzzing::Target::Project, data);
+});
