@@ -512,23 +512,25 @@ pub fn demo_file(path: &Path) -> Result<Imported, ImportError> {
 /// EgoRAG-style times: seconds as a number, or `HHMMSSff` (hundredths) as a string, or
 /// seconds as a string. `Ok(None)`: missing or unreadable; an error: a time that is not one
 /// (minutes or seconds past 59, not finite, negative, past [`MAX_TIME_MS`]).
-fn egorag_time_ms(v: &Value, path: &Path, what: &str) -> Result<Option<i64>, ImportError> {
-    if let Some(s) = v.as_f64() {
-        return float_seconds_ms(s, path, what).map(Some);
+fn egorag_time_ms(value: &Value, path: &Path, what: &str) -> Result<Option<i64>, ImportError> {
+    if let Some(seconds) = value.as_f64() {
+        return float_seconds_ms(seconds, path, what).map(Some);
     }
-    let Some(s) = v.as_str().map(str::trim) else {
+    let Some(s) = value.as_str().map(str::trim) else {
         return Ok(None);
     };
     if s.len() == 8 && s.chars().all(|c| c.is_ascii_digit()) {
-        let n = |r: std::ops::Range<usize>| s[r].parse::<i64>().unwrap_or_default();
-        let (h, m, sec, hundredths) = (n(0..2), n(2..4), n(4..6), n(6..8));
-        if m >= 60 || sec >= 60 {
+        let field = |r: std::ops::Range<usize>| s[r].parse::<i64>().unwrap_or_default();
+        let (hours, min, sec, hundredths) = (field(0..2), field(2..4), field(4..6), field(6..8));
+        if min >= 60 || sec >= 60 {
             return Err(format_error(
                 path,
                 format!("{what}: \"{s}\" is not a time HHMMSSff (minutes and seconds below 60)"),
             ));
         }
-        return Ok(Some(((h * 60 + m) * 60 + sec) * 1000 + hundredths * 10));
+        return Ok(Some(
+            ((hours * 60 + min) * 60 + sec) * 1000 + hundredths * 10,
+        ));
     }
     match s.parse::<f64>() {
         Ok(x) => float_seconds_ms(x, path, what).map(Some),

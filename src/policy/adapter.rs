@@ -91,6 +91,7 @@ pub const MAX_STEER: f64 = 1.0e6;
 /// # Errors
 /// [`AdapterError::Mismatch`], naming the project, the lane and where the path came from,
 /// when it leads outside the project.
+#[must_use]
 pub fn project_adapter_path(
     project: &Path,
     lane: &str,

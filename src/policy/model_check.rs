@@ -152,7 +152,10 @@ pub fn check_config(cfg: &Config) -> Result<(), ConfigProblem> {
 /// Records the name and shape of each tensor a model asks for, handing back one zero
 /// broadcast to that shape: building a model this way allocates nothing of its size.
 #[derive(Clone, Default)]
-struct ShapeRecorder(Arc<Mutex<Vec<(String, Vec<usize>)>>>);
+struct ShapeRecorder(Arc<Mutex<Vec<NamedShape>>>);
+
+/// A tensor's name and the shape the model asks for.
+type NamedShape = (String, Vec<usize>);
 
 impl candle_nn::var_builder::SimpleBackend for ShapeRecorder {
     fn get(

@@ -49,9 +49,9 @@ pub(super) struct Layout {
 /// A box type as printable text: bytes outside printable ASCII are written `\xNN`, so a
 /// damaged header cannot put a newline or a terminal escape into a message.
 #[must_use]
-pub(super) fn fourcc(kind: &[u8; 4]) -> String {
+pub(super) fn fourcc(kind: [u8; 4]) -> String {
     let mut out = String::with_capacity(4);
-    for &b in kind {
+    for b in kind {
         if b.is_ascii_graphic() || b == b' ' {
             out.push(char::from(b));
         } else {
@@ -165,8 +165,8 @@ impl Walker<'_> {
         self.read_at(offset, &mut raw)?;
         let size32 = u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]);
         let kind = [raw[4], raw[5], raw[6], raw[7]];
-        let name = fourcc(&kind);
-        let inside = parent.map_or_else(String::new, |p| format!(" inside '{}'", fourcc(p)));
+        let name = fourcc(kind);
+        let inside = parent.map_or_else(String::new, |p| format!(" inside '{}'", fourcc(*p)));
         let (header_len, size) = match size32 {
             0 if parent.is_none() => (8, limit - offset),
             0 => {
@@ -219,7 +219,7 @@ impl Walker<'_> {
         if depth >= MAX_DEPTH {
             return Err(self.malformed(format!(
                 "boxes are nested more than {MAX_DEPTH} deep at '{}'",
-                fourcc(&parent.kind)
+                fourcc(parent.kind)
             )));
         }
         let mut offset = start;
@@ -230,7 +230,7 @@ impl Walker<'_> {
                 Err(self.malformed(format!(
                     "{} stray bytes at byte {offset}, at the end of box '{}'",
                     parent.end - offset,
-                    fourcc(&parent.kind)
+                    fourcc(parent.kind)
                 )))
             } else {
                 self.head(offset, parent.end, Some(&parent.kind))
@@ -242,7 +242,7 @@ impl Walker<'_> {
                         path,
                         detail: format!(
                             "{detail} (the box before it, '{}' at byte {at}, says it is {size} bytes long)",
-                            fourcc(&kind)
+                            fourcc(kind)
                         ),
                     });
                 }
@@ -354,8 +354,8 @@ mod tests {
 
     #[test]
     fn box_names_are_printed_without_control_bytes() {
-        assert_eq!(fourcc(b"hdlr"), "hdlr");
-        assert_eq!(fourcc(b"a\nb\x1b"), "a\\x0ab\\x1b");
+        assert_eq!(fourcc(*b"hdlr"), "hdlr");
+        assert_eq!(fourcc(*b"a\nb\x1b"), "a\\x0ab\\x1b");
         assert_eq!(printable("box a\nb"), "box a\\nb");
     }
 }

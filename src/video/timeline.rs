@@ -21,6 +21,8 @@ use re_mp4::{Mp4, TrakBox, TrunBox};
 
 /// One sample's times in the track's timescale.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+// The fields carry their unit, as every time in this crate does.
+#[allow(clippy::struct_field_names)]
 pub(super) struct SampleTime {
     pub decode_ticks: i64,
     pub pts_ticks: i64,
