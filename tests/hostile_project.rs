@@ -7,6 +7,7 @@
 
 mod common;
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -30,11 +31,13 @@ fn p(path: &Path) -> &str {
 fn captions(path: &Path, n: usize) {
     let mut text = String::new();
     for k in 0..n {
-        text.push_str(&format!(
-            "{{\"start_time\": {}, \"end_time\": {}, \"text\": \"caption {k}: someone walks to the kitchen and picks up a red cup\", \"date\": \"DAY1\"}}\n",
+        writeln!(
+            text,
+            "{{\"start_time\": {}, \"end_time\": {}, \"text\": \"caption {k}: someone walks to the kitchen and picks up a red cup\", \"date\": \"DAY1\"}}",
             k * 10,
             k * 10 + 10
-        ));
+        )
+        .unwrap();
     }
     std::fs::write(path, text).unwrap();
 }
