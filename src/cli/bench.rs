@@ -673,6 +673,37 @@ fn bench_policy(
     Ok(())
 }
 
+/// Seconds for `import tasks`' steps before writing (read and check the file, ask each
+/// question at its video's end, plan against the library, and again against a library that
+/// holds them all) at 3 x `count` questions over at `count`: quadratic steps (a list searched
+/// per question) show as 9, linear ones as about 3.
+fn import_scaling(scratch: &Path, count: usize) -> Result<f64, CliError> {
+    use crate::tasks::TaskLibrary;
+    use crate::tasks::import::{ImportOptions, TaskFormat, import_file};
+    let mut seconds = [0.0f64; 2];
+    for (slot, n) in seconds.iter_mut().zip([count, 3 * count]) {
+        let file = scratch.join(format!("scaling-{n}.json"));
+        std::fs::write(&file, synthetic_videomme(n)).map_err(anyhow::Error::from)?;
+        let (took, planned) = best_of(3, || -> Result<usize, CliError> {
+            let mut imported = import_file(&file, TaskFormat::VideoMme, &ImportOptions::default())?;
+            // No video is in the project: every stream is listed as unknown.
+            imported.ask_at_end(|_| None);
+            let tasks = imported.tasks;
+            let (events, _) = TaskLibrary::default()
+                .plan_import(tasks.clone())
+                .map_err(|e| CliError::BadInput(e.to_string()))?;
+            let full = TaskLibrary::new(tasks.clone());
+            let (_, unchanged) = full
+                .plan_import(tasks)
+                .map_err(|e| CliError::BadInput(e.to_string()))?;
+            Ok(events.len() + unchanged)
+        });
+        planned?;
+        *slot = took.as_secs_f64();
+    }
+    Ok(seconds[1] / seconds[0].max(1e-9))
+}
+
 fn bench_tasks(count: usize) -> Result<(), CliError> {
     use crate::tasks::import::{ImportOptions, TaskFormat, import_file};
     use crate::tasks::{TaskEvent, TaskFilter, TaskLibrary};
@@ -713,6 +744,9 @@ fn bench_tasks(count: usize) -> Result<(), CliError> {
         "ratio_import_vs_floor={:.2}",
         import_s / FLOOR_IMPORT_S * (10_000.0 / count.max(1) as f64)
     );
+
+    let ratio = import_scaling(&scratch, count)?;
+    println!("ratio_import_3x_vs_1x={ratio:.2} (3 x the questions; linear is about 3)");
 
     // What `taskmem import tasks` adds: the library, and the log written into a project.
     let (library_time, library) = best_of(3, || TaskLibrary::new(imported.tasks.clone()));

@@ -2,7 +2,9 @@
 //! task, the columns of [`COLUMNS`]: options as a list (Parquet) or JSON list (CSV), evidence
 //! and extra as JSON text), and TaskMem's question file: one question per line, line breaks
 //! in a question flattened to spaces. Every file is written next to its target and renamed
-//! over it, so a reader never sees half of one. [`super::import`] reads all four back.
+//! over it, so a reader never sees half of one, and a failed write leaves no temp file.
+//! [`refuse_project_file`] keeps an export off the project's own files. [`super::import`]
+//! reads all four back.
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +39,21 @@ pub enum TaskExportError {
     },
     #[error("{}: cannot write the Parquet table: {detail}", path.display())]
     Parquet { path: PathBuf, detail: String },
+    /// `--out` lands on the project's own files.
+    #[error("{detail}")]
+    ProjectFile { detail: String },
+}
+
+/// Refuses an `out` path inside the project folder (outside its `exports/` folder): it
+/// could replace `project.json`, the task log, labels, memory or adapters, and the project
+/// would lose its tasks, a lane, or no longer open. See [`crate::fsutil::check_export_target`].
+///
+/// # Errors
+/// [`TaskExportError::ProjectFile`] naming `out` and the project.
+pub fn refuse_project_file(out: &Path, project_dir: &Path) -> Result<(), TaskExportError> {
+    crate::fsutil::check_export_target(project_dir, out).map_err(|e| TaskExportError::ProjectFile {
+        detail: e.to_string(),
+    })
 }
 
 /// The files we write.

@@ -175,12 +175,15 @@ impl ImportedTasks {
         if !self.asked_at_end {
             return unknown;
         }
+        // A set beside the list: `contains` on the list made 300,000 questions over 100,000
+        // videos the project does not know quadratic.
+        let mut listed: std::collections::HashSet<String> = std::collections::HashSet::new();
         for task in &mut self.tasks {
             if let Some(d) = duration_ms(&task.stream).filter(|&d| d > 0) {
                 task.ask_ms = d;
             } else {
                 task.ask_ms = 0;
-                if unknown.last() != Some(&task.stream) && !unknown.contains(&task.stream) {
+                if unknown.last() != Some(&task.stream) && listed.insert(task.stream.clone()) {
                     unknown.push(task.stream.clone());
                 }
             }
@@ -248,9 +251,11 @@ pub fn import_bytes(
 ) -> Result<ImportedTasks> {
     let parquet = bytes.starts_with(b"PAR1");
     match format {
-        TaskFormat::Parquet => return guard_parquet(path, || read_parquet(path, bytes, options)),
+        TaskFormat::Parquet => {
+            return guard_parquet(path, bytes, || read_parquet(path, bytes, options));
+        }
         TaskFormat::VideoMme if parquet => {
-            return guard_parquet(path, || videomme_parquet(path, bytes, options));
+            return guard_parquet(path, bytes, || videomme_parquet(path, bytes, options));
         }
         _ => {}
     }
@@ -764,16 +769,99 @@ fn videomme_records(
     out.finish(ctx, options.video.as_deref(), true)
 }
 
-/// Runs a Parquet reader, turning a panic inside the reader (a damaged file) into an error.
+/// Runs a Parquet reader on a file whose frame (its `PAR1` markers and footer length) is
+/// whole, turning a panic inside the reader (a damaged file) into an error, without the
+/// panic's message on stderr.
 fn guard_parquet(
     path: &Path,
+    bytes: &[u8],
     read: impl FnOnce() -> Result<ImportedTasks>,
 ) -> Result<ImportedTasks> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|_| {
-        Err(TaskImportError::Parquet {
-            path: path.to_path_buf(),
-            detail: "the reader failed on this file (damaged?)".to_owned(),
-        })
+    let damaged = |detail: String| TaskImportError::Parquet {
+        path: path.to_path_buf(),
+        detail,
+    };
+    check_parquet_frame(bytes).map_err(damaged)?;
+    quiet_panics(read).unwrap_or_else(|message| {
+        Err(damaged(format!(
+            "the reader failed on this file (damaged?): {message}"
+        )))
+    })
+}
+
+/// Whether `bytes` are framed as a Parquet file: `PAR1`, then the footer whose length the
+/// last eight bytes give, then `PAR1`. A file cut short fails here, before the reader.
+fn check_parquet_frame(bytes: &[u8]) -> std::result::Result<(), String> {
+    const MAGIC: &[u8] = b"PAR1";
+    let n = bytes.len();
+    if !bytes.starts_with(MAGIC) {
+        return Err("not a Parquet file (it does not start with PAR1)".to_owned());
+    }
+    if n < 12 || !bytes.ends_with(MAGIC) {
+        return Err(format!(
+            "cut short or damaged: no PAR1 marker at its end ({n} bytes)"
+        ));
+    }
+    let mut len = [0u8; 4];
+    len.copy_from_slice(&bytes[n - 8..n - 4]);
+    let footer = u64::from(u32::from_le_bytes(len));
+    if footer + 12 > n as u64 {
+        return Err(format!(
+            "cut short or damaged: its footer claims {footer} bytes, more than the file's {n}"
+        ));
+    }
+    Ok(())
+}
+
+thread_local! {
+    /// Whether this thread runs inside [`quiet_panics`].
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// How many [`quiet_panics`] calls are running: polars' own worker threads (`polars-N`) are
+/// quiet meanwhile too, since a reader's panic may happen on one of them.
+static QUIET_CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Runs `f`, returning a panic inside it as its message instead of unwinding, and without the
+/// "thread 'main' panicked" report on stderr (a damaged input file is the user's to fix, and
+/// the error that follows names it). Panics elsewhere are reported as before.
+///
+/// # Errors
+/// The panic's message, on one line.
+pub fn quiet_panics<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    use std::sync::atomic::Ordering;
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let report = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let polars_worker = QUIET_CALLS.load(Ordering::SeqCst) > 0
+                && std::thread::current()
+                    .name()
+                    .is_some_and(|n| n.starts_with("polars"));
+            if !(QUIET.with(std::cell::Cell::get) || polars_worker) {
+                report(info);
+            }
+        }));
+    });
+    let was_quiet = QUIET.with(|q| q.replace(true));
+    QUIET_CALLS.fetch_add(1, Ordering::SeqCst);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET_CALLS.fetch_sub(1, Ordering::SeqCst);
+    QUIET.with(|q| q.set(was_quiet));
+    result.map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned());
+        let one_line: String = message
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .chars()
+            .take(300)
+            .collect();
+        one_line
     })
 }
 
@@ -955,9 +1043,10 @@ fn egolife(ctx: &Ctx<'_>, text: &str, options: &ImportOptions) -> Result<Importe
     // with a single wearer.
     let identities: Vec<String> = {
         let mut seen: Vec<String> = Vec::new();
+        let mut known = std::collections::HashSet::new();
         for r in &records {
             if let Some(id) = r.as_object().and_then(|o| peek(o, "identity"))
-                && !seen.contains(&id)
+                && known.insert(id.clone())
             {
                 seen.push(id);
             }
@@ -1054,8 +1143,16 @@ fn egotempo(ctx: &Ctx<'_>, text: &str, options: &ImportOptions) -> Result<Import
             return Err(bad_clip());
         };
         let length_s = end_s - start_s.max(0.0);
-        if !(0.0..1e9).contains(&length_s) {
+        if length_s < 0.0 {
             return Err(rec.err(format!("clip_id \"{clip_id}\" ends before it starts")));
+        }
+        // Bounded before the conversion: a nine-digit end would ask past any stream, and
+        // 9223372036854775807 s has no millisecond count at all.
+        let ask_ms = (length_s * 1000.0).round();
+        if !ask_ms.is_finite() || ask_ms > super::MAX_STREAM_MS as f64 {
+            return Err(rec.err(format!(
+                "clip_id \"{clip_id}\" is {length_s} s long, past the longest stream allowed (a year)"
+            )));
         }
         let mut task = ctx.task(
             rec.text(obj, "question_id")?,
@@ -1064,7 +1161,8 @@ fn egotempo(ctx: &Ctx<'_>, text: &str, options: &ImportOptions) -> Result<Import
         );
         task.answer = rec.text(obj, "answer")?;
         task.task_type = rec.opt_string(obj, "question_type")?;
-        task.ask_ms = (length_s * 1000.0).round() as i64;
+        // In 0..=MAX_STREAM_MS (checked above), so the conversion is exact.
+        task.ask_ms = ask_ms as i64;
         task.extra.insert("clip_uid".to_owned(), uid.to_owned());
         task.extra
             .insert("clip_start_s".to_owned(), start.to_owned());
@@ -1096,7 +1194,10 @@ fn mm_ss_ms(text: &str) -> Option<i64> {
         return None;
     }
     let (m, s): (i64, i64) = (m.parse().ok()?, s.parse().ok()?);
-    (s < 60).then_some((m * 60 + s) * 1000)
+    if s >= 60 {
+        return None;
+    }
+    m.checked_mul(60)?.checked_add(s)?.checked_mul(1000)
 }
 
 fn m3bench(ctx: &Ctx<'_>, text: &str, options: &ImportOptions) -> Result<ImportedTasks> {

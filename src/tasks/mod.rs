@@ -6,6 +6,7 @@
 
 pub mod export;
 pub mod import;
+pub mod log;
 
 use std::collections::BTreeMap;
 
@@ -34,6 +35,11 @@ pub const KNOWN_TYPES: [&str; 17] = [
 
 /// The most options a multiple-choice task has (A-E).
 pub const MAX_OPTIONS: usize = 5;
+
+/// The latest stream time a task may be asked at or point to as evidence: a year. EgoLife's
+/// week is the longest stream a benchmark has; a time past this is a broken file (a clip id
+/// or `MM:SS` of nine digits), and bounding it keeps every ms-to-ns conversion in range.
+pub const MAX_STREAM_MS: i64 = 366 * 24 * 3_600_000;
 
 /// A span of stream time, `[start_ms, end_ms)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -200,6 +206,17 @@ pub enum TaskError {
     },
     #[error("task {id}: the ask time is negative ({ask_ms} ms)")]
     NegativeAsk { id: String, ask_ms: i64 },
+    #[error(
+        "task {id}: the ask time {ask_ms} ms is past the longest stream allowed ({MAX_STREAM_MS} ms, a year)"
+    )]
+    AskTooLate { id: String, ask_ms: i64 },
+    #[error("task {id}: evidence {start_ms} - {end_ms} ms {problem}")]
+    BadEvidence {
+        id: String,
+        start_ms: i64,
+        end_ms: i64,
+        problem: &'static str,
+    },
     #[error("a task with id {id} already exists in stream {stream}")]
     DuplicateId { id: String, stream: String },
     #[error(
@@ -229,8 +246,10 @@ impl std::fmt::Display for TaskWarning {
             Self::EvidenceAfterAsk { span } => write!(
                 f,
                 "evidence {} - {} ends after the ask time: the agent has not seen it yet",
-                crate::timefmt::format_hms_ms(span.start_ms * crate::video::NS_PER_MS),
-                crate::timefmt::format_hms_ms(span.end_ms * crate::video::NS_PER_MS)
+                crate::timefmt::format_hms_ms(
+                    span.start_ms.saturating_mul(crate::video::NS_PER_MS)
+                ),
+                crate::timefmt::format_hms_ms(span.end_ms.saturating_mul(crate::video::NS_PER_MS))
             ),
             Self::NoAnswer => write!(f, "no answer yet"),
         }
@@ -311,7 +330,8 @@ impl Task {
     ///
     /// # Errors
     /// What makes the task unusable: no id or text, a wrong number of options, an answer that
-    /// is not among the options, a negative ask time.
+    /// is not among the options, an ask time or evidence before 0 or past [`MAX_STREAM_MS`],
+    /// evidence that ends before it starts.
     pub fn validate(&self) -> Result<Vec<TaskWarning>, TaskError> {
         let id = || self.id.clone();
         if self.id.trim().is_empty() {
@@ -325,6 +345,31 @@ impl Task {
                 id: id(),
                 ask_ms: self.ask_ms,
             });
+        }
+        if self.ask_ms > MAX_STREAM_MS {
+            return Err(TaskError::AskTooLate {
+                id: id(),
+                ask_ms: self.ask_ms,
+            });
+        }
+        for span in &self.evidence {
+            let problem = if span.start_ms < 0 {
+                Some("starts before 0")
+            } else if span.end_ms < span.start_ms {
+                Some("ends before it starts")
+            } else if span.end_ms > MAX_STREAM_MS {
+                Some("ends past the longest stream allowed (a year)")
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(TaskError::BadEvidence {
+                    id: id(),
+                    start_ms: span.start_ms,
+                    end_ms: span.end_ms,
+                    problem,
+                });
+            }
         }
         let mut warnings = Vec::new();
         let count = self.options.len();
@@ -557,10 +602,17 @@ impl TaskLibrary {
     /// [`TaskError::ImportConflict`] for the first task whose (stream, id) the library has with
     /// different content; nothing should be written then.
     pub fn plan_import(&self, tasks: Vec<Task>) -> Result<(Vec<TaskEvent>, usize), TaskError> {
+        // One look-up table, not `get` per task: `get` walks the task's stream, and a stream
+        // of 100,000 tasks made a re-import quadratic.
+        let by_key: std::collections::HashMap<(&str, &str), &Task> = self
+            .tasks
+            .iter()
+            .map(|t| ((t.stream.as_str(), t.id.as_str()), t))
+            .collect();
         let mut events = Vec::new();
         let mut unchanged = 0;
         for task in tasks {
-            match self.get(&task.stream, &task.id) {
+            match by_key.get(&(task.stream.as_str(), task.id.as_str())) {
                 Some(existing) if existing.same_content(&task) => unchanged += 1,
                 Some(existing) => {
                     return Err(TaskError::ImportConflict {
