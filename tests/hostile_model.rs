@@ -262,7 +262,7 @@ fn adapters_with_nan_infinite_or_absurdly_scaled_values_are_refused_naming_the_f
     Adapter::load(&path).unwrap();
 }
 
-fn empty_clip<'a>(adapter: Option<&'a Adapter>) -> ClipInput<'a> {
+fn empty_clip(adapter: Option<&Adapter>) -> ClipInput<'_> {
     ClipInput {
         frames: &[],
         start_ms: 0,

@@ -117,7 +117,7 @@ fn completion(text: &str) -> String {
 
 fn client(url: &str, timeout_s: u64, retries: u32) -> ChatClient {
     let mut settings = RemoteSettings::from_env("m");
-    settings.base_url = url.to_owned();
+    url.clone_into(&mut settings.base_url);
     settings.timeout_s = timeout_s;
     settings.retries = retries;
     settings.backoff_ms = 1;
