@@ -3,6 +3,9 @@
 //! own files, absurd task times, and damaged task-log lines. Each test asserts what a user
 //! would notice: the exit code, a message naming the file, and what is (not) on disk.
 
+// Test helpers panic on purpose: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 use common::{stderr, stdout, taskmem};
 use std::path::{Path, PathBuf};
