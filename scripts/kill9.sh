@@ -39,7 +39,7 @@ count_tasks() {
 declare -A cmd expected
 cmd[egorag]="import egorag $work/captions.json --project"
 cmd[demo]="import demo tests/assets/taskmem_demo_memories.json --project"
-cmd[tasks]="import tasks $work/tasks.jsonl --project"
+cmd[tasks]="import tasks $work/tasks.jsonl --format jsonl --project"
 cmd[ingest]="ingest $video --lane soak --project"
 kinds=(egorag demo tasks ingest)
 
