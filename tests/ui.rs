@@ -2018,3 +2018,131 @@ fn the_demo_script_plays_every_step_in_presentation_mode() {
     steps(&mut h, 2);
     assert!(!h.state().presentation.is_active());
 }
+
+/// The app at `size` on a world stream project with its video, previews built, the first
+/// memory row selected: the inspector and the clip's three thumbnails show in the side panel.
+fn selected_first_row_at(size: egui::Vec2) -> (tempfile::TempDir, Harness<'static, TaskMemApp>) {
+    let dir = tempfile::tempdir().unwrap();
+    let (project, _) = world_stream_project(dir.path());
+    let settings = returning();
+    let mut h = Harness::builder().with_size(size).build_eframe(move |_| {
+        let mut app = TaskMemApp::with_settings(settings, Some(project));
+        app.show_welcome = false;
+        app
+    });
+    step_until(&mut h, "the stream's video and its previews", |app| {
+        app.project().is_some()
+            && app.player().is_some_and(|p| {
+                p.decoder.as_ref().is_some_and(|d| {
+                    let (built, total) = d.preview_progress();
+                    built == total
+                })
+            })
+    });
+    steps(&mut h, 3);
+    h.get_all_by_label_contains("00:00:00  ")
+        .next()
+        .unwrap()
+        .click();
+    steps(&mut h, 3);
+    assert!(h.state().project().unwrap().selected().is_some());
+    assert!(
+        h.get_all_by_role(Role::Image).count() >= 4,
+        "the video and three thumbnails"
+    );
+    (dir, h)
+}
+
+fn rects(h: &Harness<'_, TaskMemApp>) -> Vec<(&'static str, egui::Rect)> {
+    h.state().panel_rects().to_vec()
+}
+
+/// Issue 31: the three thumbnails asked for 4 px more than the side panel had, the resizable
+/// panel widened to fit, and so on each frame until the video was gone. No panel may move by
+/// itself, at the smallest supported window and at full HD, across 10,000 frames.
+#[test]
+fn no_panel_grows_by_itself_with_a_memory_row_selected() {
+    for size in [egui::vec2(1024.0, 640.0), egui::vec2(1920.0, 1080.0)] {
+        let (_dir, mut h) = selected_first_row_at(size);
+        let start = rects(&h);
+        let names: Vec<_> = start.iter().map(|(name, _)| *name).collect();
+        assert_eq!(
+            names,
+            ["menu", "status", "transport", "memory", "central"],
+            "{size:?}"
+        );
+        let central = start[4].1;
+        assert!(
+            central.width() >= 400.0,
+            "{size:?}: the video keeps room: {central:?}"
+        );
+        for frame in 0..10_000 {
+            h.step();
+            let now = rects(&h);
+            assert_eq!(
+                now, start,
+                "{size:?}: a panel moved by itself at frame {frame}"
+            );
+        }
+        // The panel's other tabs, with the same row selected, hold still too.
+        for tab in ["Task", "Task library"] {
+            h.get_by_label(tab).click();
+            steps(&mut h, 3);
+            let start = rects(&h);
+            for frame in 0..1_000 {
+                h.step();
+                assert_eq!(
+                    rects(&h),
+                    start,
+                    "{size:?}: on the {tab} tab a panel moved at frame {frame}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn esc_clears_the_memory_row_selection() {
+    let (_dir, mut h) = selected_first_row_at(egui::vec2(1280.0, 800.0));
+    h.key_press(egui::Key::Escape);
+    steps(&mut h, 2);
+    assert!(h.state().project().unwrap().selected().is_none());
+    assert_eq!(
+        h.get_all_by_role(Role::Image).count(),
+        1,
+        "the thumbnails go with the selection"
+    );
+}
+
+/// A side panel width saved by a build that let it grow (egui persists it) is clamped when
+/// read: the video keeps its room at 1024x640, and the panel stays where it was put.
+#[test]
+fn a_saved_side_panel_width_that_hides_the_video_is_clamped_on_load() {
+    let (_dir, mut h) = selected_first_row_at(egui::vec2(1024.0, 640.0));
+    let id = h.state().side_panel_id().unwrap();
+    // The id is the one egui keeps the width under (else this test would test nothing).
+    let stored = egui::PanelState::load(&h.ctx, id).unwrap();
+    let memory = rects(&h).iter().find(|(n, _)| *n == "memory").unwrap().1;
+    assert!(
+        (stored.size().x - memory.width()).abs() < 1.0,
+        "{stored:?} {memory:?}"
+    );
+    h.ctx.data_mut(|d| {
+        d.insert_persisted(
+            id,
+            egui::PanelState {
+                outer_rect: egui::Rect::from_min_size(
+                    egui::pos2(24.0, 20.0),
+                    egui::vec2(1000.0, 600.0),
+                ),
+            },
+        );
+    });
+    steps(&mut h, 3);
+    let start = rects(&h);
+    let width = |name: &str| start.iter().find(|(n, _)| *n == name).unwrap().1.width();
+    assert!(width("memory") <= 1024.0 - 400.0 + 1.0, "{start:?}");
+    assert!(width("central") >= 399.0, "{start:?}");
+    steps(&mut h, 100);
+    assert_eq!(rects(&h), start);
+}

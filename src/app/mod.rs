@@ -172,6 +172,8 @@ pub enum AppCommand {
     PresentationPause,
     /// Show the welcome window.
     ShowWelcome,
+    /// Clear the memory row selection (Esc).
+    Deselect,
 }
 
 /// The colours of the UI.
@@ -336,6 +338,25 @@ pub struct TaskMemApp {
     /// Where demo projects are built (`demo::data_dir()`; tests point it elsewhere).
     pub data_dir: PathBuf,
     startup: Startup,
+    /// Each panel's rect as laid out in the last frame, by name (tests check none drifts).
+    panel_rects: Vec<(&'static str, egui::Rect)>,
+    side_panel_id: Option<egui::Id>,
+}
+
+/// The memory and task panel's width: what it starts at, and the least it may be.
+const SIDE_PANEL_DEFAULT: f32 = 440.0;
+const SIDE_PANEL_MIN: f32 = 280.0;
+/// The least room the side panel leaves the video.
+const MIN_STAGE_WIDTH: f32 = 400.0;
+
+/// The widest the side panel may be in a window `available` wide: the video keeps
+/// [`MIN_STAGE_WIDTH`], and the panel never goes below its own minimum while the window has
+/// room for it.
+fn side_panel_max(available: f32) -> f32 {
+    (available - MIN_STAGE_WIDTH)
+        .max(SIDE_PANEL_MIN)
+        .min(available)
+        .max(0.0)
 }
 
 /// What the app does once, early in its life.
@@ -393,6 +414,8 @@ impl TaskMemApp {
                 autoplay_demo: false,
                 exit_at_first_frame: std::env::var_os(EXIT_AT_FIRST_FRAME).is_some(),
             },
+            panel_rects: Vec::new(),
+            side_panel_id: None,
         };
         if app.settings.author.is_empty() {
             app.settings.author = std::env::var("USER")
@@ -463,6 +486,19 @@ impl TaskMemApp {
     #[must_use]
     pub fn is_opening(&self) -> bool {
         self.opening.is_some()
+    }
+
+    /// Each panel's rect in the last frame, by name: "menu", "status", "transport" (with a
+    /// video), "memory" (the side panel, when shown) and "central".
+    #[must_use]
+    pub fn panel_rects(&self) -> &[(&'static str, egui::Rect)] {
+        &self.panel_rects
+    }
+
+    /// The id under which egui keeps (and eframe saves) the side panel's width, once shown.
+    #[must_use]
+    pub fn side_panel_id(&self) -> Option<egui::Id> {
+        self.side_panel_id
     }
 
     /// Queues a command as if a panel had emitted it (menus, tests, drag-and-drop).
@@ -860,6 +896,11 @@ impl TaskMemApp {
                 let seek = self.project.as_mut().and_then(|p| p.select(id));
                 if let (Some(t), Some(player)) = (seek, &mut self.player) {
                     player.playback.seek_ns(t);
+                }
+            }
+            AppCommand::Deselect => {
+                if let Some(view) = &mut self.project {
+                    view.deselect();
                 }
             }
             AppCommand::SelectRelative(delta) => {
@@ -1673,6 +1714,16 @@ impl TaskMemApp {
                     self.pending.push(AppCommand::TogglePresentation);
                 }
             });
+        }
+        // Esc clears the memory row selection (presentation mode keeps Esc for leaving).
+        if !self.presentation.is_active()
+            && self
+                .project
+                .as_ref()
+                .is_some_and(|p| p.selected().is_some())
+            && ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Escape))
+        {
+            self.pending.push(AppCommand::Deselect);
         }
         // Task keys first: egui matches Alt+Left as Left too, and Alt+Shift+Left as Alt+Left.
         let task_keys: [(Modifiers, Key, AppCommand); 9] = [
@@ -2577,12 +2628,15 @@ impl eframe::App for TaskMemApp {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
 
-        egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
-        egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
+        self.panel_rects.clear();
+        let menu = egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
+        self.panel_rects.push(("menu", menu.response.rect));
+        let status = egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
+        self.panel_rects.push(("status", status.response.rect));
         self.presentation.caption_panel(ui);
         if let Some(player) = &self.player {
             let mut commands = Vec::new();
-            egui::Panel::bottom("transport").show(ui, |ui| {
+            let transport = egui::Panel::bottom("transport").show(ui, |ui| {
                 ui.add_space(4.0);
                 commands.extend(self.transport.transport_ui(ui, &player.playback));
                 let input = RulerInput {
@@ -2607,6 +2661,8 @@ impl eframe::App for TaskMemApp {
                 commands.extend(self.tasks.lane_ui(ui, &self.ruler, tasks, &task_view));
                 ui.add_space(4.0);
             });
+            self.panel_rects
+                .push(("transport", transport.response.rect));
             self.pending.extend(commands);
         }
         if self.project.is_some() && !self.settings.hide_side_panel {
@@ -2615,7 +2671,17 @@ impl eframe::App for TaskMemApp {
                 PanelSide::Right => egui::Panel::right("memory"),
                 PanelSide::Left => egui::Panel::left("memory"),
             };
-            panel.resizable(true).default_size(440.0).show(ui, |ui| {
+            // Bounded both ways, so that neither a drag, nor content asking for more room,
+            // nor a width saved by an older build (egui clamps the stored size to this range
+            // when it reads it) can squeeze the video out or the panel to nothing.
+            let max = side_panel_max(ui.available_width());
+            let panel = panel
+                .resizable(true)
+                .default_size(SIDE_PANEL_DEFAULT.min(max))
+                .size_range(SIDE_PANEL_MIN.min(max)..=max);
+            // The id egui keeps the panel's width under (and eframe saves), for tests.
+            self.side_panel_id = Some(ui.scope_id().with("memory"));
+            let side = panel.show(ui, |ui| {
                 ui.horizontal(|ui| {
                     for (tab, name) in [
                         (SideTab::Memory, "Memory"),
@@ -2650,12 +2716,14 @@ impl eframe::App for TaskMemApp {
                     _ => {}
                 }
             });
+            self.panel_rects.push(("memory", side.response.rect));
             self.pending.extend(commands);
         }
-        egui::CentralPanel::default().show(ui, |ui| match &self.player {
+        let central = egui::CentralPanel::default().show(ui, |ui| match &self.player {
             Some(player) => ui::video_view::video_ui(ui, player),
             None => self.welcome_ui(ui),
         });
+        self.panel_rects.push(("central", central.response.rect));
         if ctx.input(|i| !i.raw.hovered_files.is_empty()) {
             let screen = ctx.content_rect();
             let painter = ctx.layer_painter(egui::LayerId::new(

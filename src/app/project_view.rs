@@ -524,6 +524,11 @@ impl ProjectView {
         Some(entry.start_ms * NS_PER_MS)
     }
 
+    /// Clears the selection (Esc): the inspector and thumbnails go with it.
+    pub fn deselect(&mut self) {
+        self.selected = None;
+    }
+
     /// Moves the selection `delta` rows; returns its id.
     pub fn select_relative(&mut self, delta: i64) -> Option<u64> {
         let entries = self.project.memory.entries();
@@ -964,7 +969,12 @@ impl ProjectView {
         }
         if let Some((_, textures)) = &self.thumbnails {
             ui.horizontal(|ui| {
-                let w = (ui.available_width() / 3.0 - 4.0).max(20.0);
+                // Three pictures and the two gaps between them fill the width exactly: any
+                // more and the resizable side panel widens to fit them, which widens the
+                // pictures the next frame, and the panel grows by itself until the video is
+                // gone (issue 31). Floored, so rounding never adds the pixel either.
+                let gaps = 2.0 * ui.spacing().item_spacing.x;
+                let w = ((ui.available_width() - gaps) / 3.0).floor().max(1.0);
                 for t in textures {
                     let size = t.size_vec2();
                     ui.image((t.id(), vec2(w, w * size.y / size.x.max(1.0))));
