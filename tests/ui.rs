@@ -2146,3 +2146,107 @@ fn a_saved_side_panel_width_that_hides_the_video_is_clamped_on_load() {
     steps(&mut h, 100);
     assert_eq!(rects(&h), start);
 }
+
+/// A demo project in `data` as the app builds it, with a task an annotator wrote added to it.
+fn demo_with_an_authored_task(data: &Path) -> (PathBuf, String) {
+    let dir = taskmem::demo::build(taskmem::demo::Demo::Stream, data)
+        .unwrap()
+        .dir;
+    let mut project = taskmem::project::Project::open(&dir).unwrap();
+    let mut task = project.tasks.tasks()[0].clone();
+    "authored-1".clone_into(&mut task.id);
+    "Where did I leave the blue mug?".clone_into(&mut task.text);
+    project
+        .record_tasks(&[taskmem::tasks::TaskEvent::Put {
+            task: Box::new(task),
+        }])
+        .unwrap();
+    let log = std::fs::read_to_string(dir.join(taskmem::project::TASKS_FILE)).unwrap();
+    (dir, log)
+}
+
+/// Issue 31: starting presentation mode rebuilt the demo and deleted an annotator's tasks.
+/// Now the demo holding work is kept as it is, and the presentation runs on a fresh copy.
+#[test]
+fn presentation_mode_keeps_a_demo_holding_an_authored_task() {
+    let data = tempfile::tempdir().unwrap();
+    let (demo, log) = demo_with_an_authored_task(data.path());
+    let mut h = start_with(returning(), data.path());
+    h.step();
+    h.key_press(egui::Key::F11);
+    steps(&mut h, 2);
+    assert!(h.state().presentation.is_active());
+    h.key_press(egui::Key::P);
+    step_until(&mut h, "the fresh demo's first frame", |app| {
+        app.project().is_some()
+            && app
+                .player()
+                .is_some_and(|p| matches!(p.shown, Some(Shown::Exact(_))))
+    });
+    let fresh = data.path().join("demo-2");
+    assert_eq!(
+        h.state().project().unwrap().dir().canonicalize().unwrap(),
+        fresh.canonicalize().unwrap()
+    );
+    assert!(
+        h.state()
+            .toasts
+            .messages()
+            .iter()
+            .any(|m| m.contains("holds your work") && m.contains("tasks authored")),
+        "{:?}",
+        h.state().toasts.messages()
+    );
+    steps(&mut h, 30);
+    h.key_press(egui::Key::Escape);
+    steps(&mut h, 2);
+    assert!(!h.state().presentation.is_active());
+    drop(h);
+    assert_eq!(
+        std::fs::read_to_string(demo.join(taskmem::project::TASKS_FILE)).unwrap(),
+        log,
+        "the task log is intact"
+    );
+    let kept = taskmem::project::Project::open(&demo).unwrap();
+    assert!(kept.tasks.tasks().iter().any(|t| t.id == "authored-1"));
+    // Opening and showing a demo writes nothing of the user's into it: the next build may
+    // reuse the fresh copy.
+    assert_eq!(
+        taskmem::demo::inspect(&fresh),
+        taskmem::demo::Found::Untouched
+    );
+}
+
+#[test]
+fn the_demo_is_saved_as_a_new_project_in_the_folder_the_window_names() {
+    let data = tempfile::tempdir().unwrap();
+    let (demo, log) = demo_with_an_authored_task(data.path());
+    let mut h = start_with(returning(), data.path());
+    h.state_mut().submit(AppCommand::Open(demo.clone()));
+    step_until(&mut h, "the demo", |app| {
+        app.project().is_some() && app.player().is_some()
+    });
+    steps(&mut h, 2);
+    h.get_by_label("File").click();
+    steps(&mut h, 2);
+    h.get_by_label("Save the demo as a new project…").click();
+    steps(&mut h, 2);
+    // The window proposes a new folder beside the demo, in a field that can be typed in.
+    let target = data.path().join("my-project-1");
+    assert!(
+        h.query_all_by_value(&target.display().to_string())
+            .next()
+            .is_some()
+    );
+    h.get_by_label("Save").click();
+    step_until(&mut h, "the copy", |app| {
+        app.project().is_some_and(|p| p.dir() == target.as_path())
+    });
+    assert!(!taskmem::demo::is_demo(&target));
+    assert_eq!(
+        std::fs::read_to_string(target.join(taskmem::project::TASKS_FILE)).unwrap(),
+        log
+    );
+    assert!(demo.is_dir(), "the demo stays");
+    assert!(h.query_by_label("Save the demo as a new project").is_none());
+}

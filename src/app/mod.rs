@@ -174,6 +174,29 @@ pub enum AppCommand {
     ShowWelcome,
     /// Clear the memory row selection (Esc).
     Deselect,
+    /// Copy the open demo project to this new folder as a project of the user's, and open it.
+    SaveDemoAs(PathBuf),
+}
+
+/// The "Save the demo as a new project" window: a typed folder, as a system file dialog may
+/// not exist.
+#[derive(Clone, Debug)]
+struct SaveDemo {
+    path: String,
+}
+
+impl SaveDemo {
+    /// Proposes a folder beside the demo, named after it, that does not exist yet.
+    fn new(demo_dir: &Path) -> Self {
+        let parent = demo_dir.parent().unwrap_or(demo_dir);
+        let path = (1..1000)
+            .map(|n| parent.join(format!("my-project-{n}")))
+            .find(|p| !p.exists())
+            .unwrap_or_else(|| parent.join("my-project"));
+        Self {
+            path: path.display().to_string(),
+        }
+    }
 }
 
 /// The colours of the UI.
@@ -341,6 +364,8 @@ pub struct TaskMemApp {
     /// Each panel's rect as laid out in the last frame, by name (tests check none drifts).
     panel_rects: Vec<(&'static str, egui::Rect)>,
     side_panel_id: Option<egui::Id>,
+    /// The "Save the demo as a new project" window, while open.
+    save_demo: Option<SaveDemo>,
 }
 
 /// The memory and task panel's width: what it starts at, and the least it may be.
@@ -416,6 +441,7 @@ impl TaskMemApp {
             },
             panel_rects: Vec::new(),
             side_panel_id: None,
+            save_demo: None,
         };
         if app.settings.author.is_empty() {
             app.settings.author = std::env::var("USER")
@@ -796,9 +822,20 @@ impl TaskMemApp {
             }
             AppCommand::MemorizeRemote => self.start_memorizing_remote(),
             AppCommand::OpenDemo(demo) => match crate::demo::build(demo, &self.data_dir) {
-                Ok(dir) => self.start_open(dir, ctx),
+                Ok(opened) => {
+                    if let Some((kept, changes)) = &opened.kept {
+                        self.toasts.info(format!(
+                            "{} holds your work ({}), so it is kept as it is; the demo was built fresh in {}. File > Save the demo as a new project keeps a demo under a name of your own.",
+                            kept.display(),
+                            changes.join("; "),
+                            opened.dir.display()
+                        ));
+                    }
+                    self.start_open(opened.dir, ctx);
+                }
                 Err(e) => self.toasts.error(format!("cannot build the demo: {e}")),
             },
+            AppCommand::SaveDemoAs(target) => self.save_demo_as(&target, ctx),
             AppCommand::TriggerTask { task_id, adapter } => self.trigger_task(&task_id, adapter),
             AppCommand::InspectAt { lane, at_ms } => self.inspect_at(&lane, at_ms),
             AppCommand::AnswerTask(task_id) => self.answer_task(&task_id),
@@ -966,6 +1003,79 @@ impl TaskMemApp {
                 ctx.request_repaint();
             }
         }
+    }
+
+    /// Copies the open demo to `target` and opens the copy (an ordinary project from then on).
+    fn save_demo_as(&mut self, target: &Path, ctx: &egui::Context) {
+        let Some(view) = &self.project else {
+            self.toasts
+                .error("Open a demo first: there is nothing to save");
+            return;
+        };
+        let target = expand_home(target);
+        if !target.is_absolute() {
+            self.toasts.error(format!(
+                "{}: give the whole path of the new folder (it may start with ~/)",
+                target.display()
+            ));
+            return;
+        }
+        let demo_dir = view.dir().to_path_buf();
+        // Live lanes write into the open folder: stopped, so the copy is whole.
+        self.memorize.stop();
+        match crate::demo::save_copy(&demo_dir, &target) {
+            Ok(copy) => {
+                self.save_demo = None;
+                self.toasts.info(format!(
+                    "The demo is saved as {}: a project of your own, opened now (the demo stays in {})",
+                    copy.display(),
+                    demo_dir.display()
+                ));
+                self.start_open(copy, ctx);
+            }
+            Err(e) => self.toasts.error(format!("cannot save the demo: {e}")),
+        }
+    }
+
+    /// The "Save the demo as a new project" window.
+    fn save_demo_window(&mut self, ctx: &egui::Context) {
+        let Some(save) = &mut self.save_demo else {
+            return;
+        };
+        let mut open = true;
+        let mut command = None;
+        let mut cancel = false;
+        egui::Window::new("Save the demo as a new project")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| {
+                ui.label("A new folder for the copy (a full path; ~/ is your home folder):");
+                let field = ui.add(
+                    egui::TextEdit::singleline(&mut save.path)
+                        .desired_width(420.0)
+                        .hint_text("/path/to/new-project"),
+                );
+                let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                ui.weak("Everything in the demo comes along: tasks, verdicts, adapters, runs and lanes. The copy is a project of your own that no demo build replaces.");
+                ui.horizontal(|ui| {
+                    if ui
+                        .button("Save")
+                        .on_hover_text("Copy the demo there and open the copy")
+                        .clicked()
+                        || entered
+                    {
+                        command = Some(AppCommand::SaveDemoAs(PathBuf::from(save.path.trim())));
+                    }
+                    if ui.button("Cancel").clicked() {
+                        cancel = true;
+                    }
+                });
+            });
+        if !open || cancel {
+            self.save_demo = None;
+        }
+        self.pending.extend(command);
     }
 
     /// Starts "Memorize while playing" on the open project's stream and video: the general
@@ -1906,6 +2016,25 @@ impl TaskMemApp {
                         self.pending.push(AppCommand::ClearRecent);
                     }
                 });
+                let demo_dir = self
+                    .project
+                    .as_ref()
+                    .map(|p| p.dir().to_path_buf())
+                    .filter(|d| crate::demo::is_demo(d));
+                if ui
+                    .add_enabled(
+                        demo_dir.is_some(),
+                        egui::Button::new("Save the demo as a new project…"),
+                    )
+                    .on_hover_text(
+                        "Copy the open demo, with everything you did in it, to a folder of your own: an ordinary project that no demo build replaces",
+                    )
+                    .on_disabled_hover_text("Open a demo first (the welcome window has them)")
+                    .clicked()
+                    && let Some(dir) = demo_dir
+                {
+                    self.save_demo = Some(SaveDemo::new(&dir));
+                }
                 if ui
                     .add_enabled(self.player.is_some(), egui::Button::new("Close video"))
                     .on_hover_text("Close the video; memorizing stops")
@@ -2556,6 +2685,17 @@ fn task_view<'a>(
     }
 }
 
+/// `~/...` as the home folder's; any other path as it is.
+fn expand_home(path: &Path) -> PathBuf {
+    match (
+        path.strip_prefix("~"),
+        std::env::var_os("HOME").filter(|h| !h.is_empty()),
+    ) {
+        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => path.to_path_buf(),
+    }
+}
+
 fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(
         || path.display().to_string(),
@@ -2741,6 +2881,7 @@ impl eframe::App for TaskMemApp {
         }
         self.shortcuts_window(&ctx);
         self.welcome_window(&ctx);
+        self.save_demo_window(&ctx);
         if self.presentation.is_active() {
             // Steps that wait on time need frames even when nothing moves.
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
