@@ -1,5 +1,5 @@
-//! Writing files so that a reader (or a crash) never sees half of one, reading JSON Lines, and
-//! keeping a project's reads and writes inside its folder.
+//! Writing files so that a reader (or a crash) never sees half of one, reading JSON Lines, the
+//! checksum of a logged line, and keeping a project's reads and writes inside its folder.
 //!
 //! Containment rules (README "Paths"):
 //! - A write into a project ([`open_append_inside`], [`check_inside_for_write`]) never goes
@@ -315,9 +315,32 @@ pub fn check_export_target(project_root: &Path, out: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// CRC-32 (IEEE): the checksum in front of each line of a project's memory and task logs,
+/// which tells a line cut short or damaged from a whole one.
+#[must_use]
+pub fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crc32_matches_the_standard_check_value() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
 
     #[test]
     fn write_atomic_leaves_no_temp_file_when_it_fails() {

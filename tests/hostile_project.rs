@@ -723,7 +723,7 @@ fn damaged_lines_are_counted_per_file_and_warned_about() {
     absurd.end_ms = -1_000_000_000_000;
     let json = serde_json::to_string(&absurd).unwrap();
     text.extend_from_slice(
-        format!("{:08x} {json}\n", taskmem::project::crc32(json.as_bytes())).as_bytes(),
+        format!("{:08x} {json}\n", taskmem::fsutil::crc32(json.as_bytes())).as_bytes(),
     );
     std::fs::write(&lane_file, text).unwrap();
     let opened = Project::open(&project).unwrap();

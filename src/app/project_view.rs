@@ -547,7 +547,7 @@ impl ProjectView {
     /// per-pixel aggregated; hover shows the text, click selects and seeks.
     /// Which lane is active when in the shown stream.
     #[must_use]
-    pub fn active_phases(&self) -> Vec<crate::memory::import::Phase> {
+    pub fn active_phases(&self) -> Vec<crate::tasks::Phase> {
         let Some(stream) = self.streams().iter().find(|s| s.id == self.stream) else {
             return Vec::new();
         };

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Lane, MemoryEntry};
+use crate::tasks::Phase;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -37,13 +38,6 @@ pub struct StreamQuestion {
     pub trigger: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub switch_to: Option<String>,
-}
-
-/// From when on a lane is the active one.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Phase {
-    pub at_ms: i64,
-    pub lane: String,
 }
 
 /// A video stream of a project.
@@ -206,19 +200,10 @@ pub fn lane_id(title: &str) -> String {
 /// without letters or digits: its entries would go to a file no lane reads).
 fn checked_lane(path: &Path, title: &str, task_hint: Option<String>) -> Result<Lane, ImportError> {
     let lane = lane(title, task_hint);
-    crate::project::check_lane_id(&lane.id).map_err(|e| {
-        format_error(
-            path,
-            format!(
-                "lane \"{title}\": {}",
-                match e {
-                    crate::project::ProjectError::BadLane { detail, .. } => detail,
-                    other => other.to_string(),
-                }
-            ),
-        )
-    })?;
-    Ok(lane)
+    match super::lane_id_problem(&lane.id) {
+        Some(detail) => Err(format_error(path, format!("lane \"{title}\": {detail}"))),
+        None => Ok(lane),
+    }
 }
 
 fn lane(title: &str, task_hint: Option<String>) -> Lane {

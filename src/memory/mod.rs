@@ -44,6 +44,23 @@ pub struct MemoryEntry {
     pub highlights: Vec<String>,
 }
 
+/// The longest lane id: its file name must fit the file system's 255 bytes.
+pub const MAX_LANE_BYTES: usize = 200;
+
+/// Why a lane id cannot name its file `memory/<lane>.jsonl`, if it cannot: it has no letter or
+/// digit (`""`, `".."`, `"!!!"` would all write a file that opening never reads as that lane),
+/// or it is too long for a file name.
+#[must_use]
+pub fn lane_id_problem(lane: &str) -> Option<&'static str> {
+    if !lane.chars().any(char::is_alphanumeric) {
+        Some("a lane name needs at least one letter or digit")
+    } else if lane.len() > MAX_LANE_BYTES {
+        Some("a lane name may be at most 200 bytes long")
+    } else {
+        None
+    }
+}
+
 /// One memory track: the general policy, or a task-focused adapter.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lane {

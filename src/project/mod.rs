@@ -19,15 +19,14 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::fsutil::crc32;
 use crate::memory::import::{Imported, MAX_TIME_MS, StreamInfo};
 use crate::memory::labels::{LabelEvent, Labels};
+use crate::memory::{Lane, MemoryEntry, MemoryStore};
 use crate::tasks::{TaskEvent, TaskLibrary};
 
-/// The log of task changes inside a project folder.
-/// Not `tasks.jsonl`: that is a world stream's question file, and a project may be made in a
-/// stream's folder.
-pub const TASKS_FILE: &str = "task_log.jsonl";
-use crate::memory::{Lane, MemoryEntry, MemoryStore};
+/// The task log is one of the project's files; its format is the tasks module's.
+pub use crate::tasks::log::TASKS_FILE;
 
 /// The schema this build writes; older ones are migrated on open.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -122,44 +121,19 @@ pub struct Project {
     pub skipped_files: Vec<(PathBuf, usize)>,
 }
 
-/// CRC-32 (IEEE), for the memory lines.
-#[must_use]
-pub fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-/// The longest lane id: its file name must fit the file system's 255 bytes.
-pub const MAX_LANE_BYTES: usize = 200;
-
-/// Refuses a lane id that cannot name its file `memory/<lane>.jsonl`: one without a letter or a
-/// digit (`""`, `".."`, `"!!!"` would all write a file that opening never reads as that lane),
-/// or one too long for a file name.
+/// Refuses a lane id that cannot name its file `memory/<lane>.jsonl` (see
+/// [`crate::memory::lane_id_problem`]).
 ///
 /// # Errors
 /// [`ProjectError::BadLane`] naming the lane.
 pub fn check_lane_id(lane: &str) -> Result<(), ProjectError> {
-    let detail = if !lane.chars().any(char::is_alphanumeric) {
-        "a lane name needs at least one letter or digit"
-    } else if lane.len() > MAX_LANE_BYTES {
-        "a lane name may be at most 200 bytes long"
-    } else {
-        return Ok(());
-    };
-    Err(ProjectError::BadLane {
-        lane: lane.to_owned(),
-        detail: detail.to_owned(),
-    })
+    match crate::memory::lane_id_problem(lane) {
+        None => Ok(()),
+        Some(detail) => Err(ProjectError::BadLane {
+            lane: lane.to_owned(),
+            detail: detail.to_owned(),
+        }),
+    }
 }
 
 /// Refuses a stream whose video is a relative path leading out of the project folder (an
@@ -890,11 +864,6 @@ fn parse_line(line: &[u8]) -> Option<MemoryEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn crc32_matches_the_standard_check_value() {
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
-    }
 
     #[test]
     fn a_damaged_line_is_skipped_not_fatal() {

@@ -10,7 +10,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{TaskEvent, TaskLibrary};
-use crate::project::{TASKS_FILE, crc32};
+use crate::fsutil::crc32;
+
+/// The log of task changes inside a project folder.
+/// Not `tasks.jsonl`: that is a world stream's question file, and a project may be made in a
+/// stream's folder.
+pub const TASKS_FILE: &str = "task_log.jsonl";
 
 /// Why the task log could not be read or rewritten.
 #[derive(Debug, thiserror::Error)]

@@ -125,6 +125,13 @@ pub struct Task {
     pub edited_unix_ms: i64,
 }
 
+/// From when on a lane is the active one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Phase {
+    pub at_ms: i64,
+    pub lane: String,
+}
+
 /// Which lane is active when, from the trigger tasks of one stream: the General lane from the
 /// start, then each trigger task's lane from its ask time on (TaskMem switches the policy when
 /// such a question arrives). Empty when no task triggers a switch.
@@ -132,8 +139,7 @@ pub struct Task {
 pub fn phases_from_triggers<'a>(
     general_lane: &str,
     tasks: impl Iterator<Item = &'a Task>,
-) -> Vec<crate::memory::import::Phase> {
-    use crate::memory::import::Phase;
+) -> Vec<Phase> {
     let mut triggers: Vec<(i64, &str)> = tasks
         .filter(|t| t.trigger)
         .filter_map(|t| t.switch_to.as_deref().map(|lane| (t.ask_ms, lane)))
