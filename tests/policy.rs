@@ -554,7 +554,7 @@ fn the_shipped_model_loads_fits_in_20_mb_and_writes_well_formed_memory() {
             adapter: None,
         })
         .unwrap();
-    let parsed = taskmem::policy::reward::statements(&written.text);
+    let parsed = taskmem::world::grammar::statements(&written.text);
     assert_eq!(parsed.malformed, 0, "{}", written.text);
     assert!(
         parsed

@@ -62,7 +62,8 @@ pub struct JudgeArgs {
 /// Bad input (a model or suite that cannot be read) or a tensor error.
 pub fn judge(args: &JudgeArgs) -> Result<(), CliError> {
     use crate::policy::lang::Vocab;
-    use crate::policy::reward::{is_true, statements};
+    use crate::policy::reward::is_true;
+    use crate::world::grammar::statements;
     let trainable = crate::policy::train::Trainable::load(&args.model)
         .map_err(|e| CliError::BadInput(format!("{e:#}")))?;
     let vocab = Vocab::world();
@@ -100,7 +101,7 @@ pub fn judge(args: &JudgeArgs) -> Result<(), CliError> {
     .map_err(|e| CliError::Other(e.into()))?;
     println!("model      precision  true facts/desc  repetition  format failures");
     println!("{}", quality_line("judged", &quality));
-    for (kind, name) in crate::policy::reward::CLAIM_KINDS.iter().enumerate() {
+    for (kind, name) in crate::world::grammar::CLAIM_KINDS.iter().enumerate() {
         let (claims, true_claims) = quality.by_kind[kind];
         println!("  {name:<8} {true_claims:>5}/{claims:<5}");
     }
@@ -154,7 +155,7 @@ pub fn phase1(args: &Phase1Args) -> Result<(), CliError> {
     println!("{}", quality_line("warm-up", &summary.warmup));
     println!("{}", quality_line("phase one", &summary.phase1));
     println!("true / stated claims by kind: warm-up -> phase one");
-    for (kind, name) in crate::policy::reward::CLAIM_KINDS.iter().enumerate() {
+    for (kind, name) in crate::world::grammar::CLAIM_KINDS.iter().enumerate() {
         let (w, p) = (summary.warmup.by_kind[kind], summary.phase1.by_kind[kind]);
         println!("  {name:<8} {:>5}/{:<5} -> {:>5}/{:<5}", w.1, w.0, p.1, p.0);
     }

@@ -8,8 +8,8 @@
 //! option and one entry.
 
 use crate::memory::MemoryEntry;
-use crate::policy::reward::{Claim, statements};
 use crate::timefmt::format_clock_ms;
+use crate::world::grammar::{Claim, statements};
 use crate::world::model::{Room, Verb};
 
 /// What an answerer sees of a task: never its answer, evidence or supporting facts.
@@ -633,7 +633,7 @@ pub fn helpfulness(description: &str, question: &Question) -> f64 {
             Claim::Stay { .. } | Claim::LookAround { .. } => true,
         })
         .collect();
-    let claims = crate::policy::reward::distinct(&claims);
+    let claims = crate::world::grammar::distinct(&claims);
     let facts: Vec<String> = claims.iter().map(|c| fact_text(c)).collect();
     let q = norm(&question.text.replace('?', ""));
     let any = |pred: &dyn Fn(&str) -> bool| facts.iter().any(|f| pred(f));

@@ -283,7 +283,8 @@ mod tests {
 
     #[test]
     fn a_seen_target_is_the_room_then_who_was_seen_in_face_order_all_true() {
-        use crate::policy::reward::{is_true, statements};
+        use crate::policy::reward::is_true;
+        use crate::world::grammar::statements;
         use crate::world::sim::{Simulation, WorldParams};
         let vocab = Vocab::world();
         let sim = Simulation::run(&WorldParams::new(7, 300_000));

@@ -9,7 +9,8 @@ use serde::Serialize;
 use super::builtin::{Generated, MemorizerModel, Sampling};
 use super::data::ClipExample;
 use super::lang::Vocab;
-use super::reward::{RewardWeights, distinct, is_true, score, statements};
+use super::reward::{RewardWeights, is_true, score};
+use crate::world::grammar::{distinct, statements};
 
 /// What a policy's memories are worth on a set of clips.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
@@ -26,7 +27,7 @@ pub struct Quality {
     pub repetition_rate: f64,
     /// Descriptions that do not parse as the world's sentences.
     pub format_failures: usize,
-    /// Claims and true claims of each of `reward::CLAIM_KINDS`.
+    /// Claims and true claims of each of `grammar::CLAIM_KINDS`.
     pub by_kind: [(usize, usize); 7],
 }
 

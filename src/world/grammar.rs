@@ -2,6 +2,12 @@
 //! and event sentences), with real rooms, places of that room, colors, kinds and faces. The
 //! Phase Two judge counts only such sentences, so that a garbled sample ("I put the office.")
 //! is not taken for the fact a question needs.
+//!
+//! Also the parser that cuts a description into the claims it states ([`statements`]): the
+//! language is the world's, so both the rewards of training and the answerers of evaluation
+//! read descriptions through it.
+
+use std::collections::BTreeSet;
 
 use super::model::{Color, Kind, Room, Verb};
 use super::truth::plural;
@@ -198,6 +204,185 @@ pub fn is_world_sentence(sentence: &str) -> bool {
             .is_some_and(end);
     }
     verb(rest, me).is_some_and(|(v, r)| event_rest(v, r))
+}
+
+// The parser: a description cut into the claims it states.
+
+/// A description cut into statements, each as the canonical fact sentence it claims (so that
+/// "In the kitchen, I pick up the red cup from the kitchen table and I eat a red apple." states
+/// "I am in the kitchen.", "I pick up the red cup from the kitchen table." and "I eat a red
+/// apple.").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Statements {
+    pub claims: Vec<Claim>,
+    /// Sentences that are not in the world's language at all.
+    pub malformed: usize,
+}
+
+/// One claim of a description.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// A fact sentence as the world writes it.
+    Fact(String),
+    /// "The <surface> reads "<text>"" without the room: true if any room seen shows it.
+    Reads { surface: String, text: String },
+    /// `<face_1> and <face_2> stay in the living room`: each face was seen, in that room.
+    Stay { faces: Vec<String>, room: String },
+    /// "I look around the office": the room was seen.
+    LookAround { room: String },
+}
+
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+}
+
+fn is_room_name(name: &str) -> bool {
+    Room::ALL.iter().any(|r| r.name() == name)
+}
+
+/// Cuts a description into claims.
+#[must_use]
+pub fn statements(description: &str) -> Statements {
+    let mut claims = Vec::new();
+    let mut malformed = 0;
+    let text = description.trim();
+    // Sentences end with '.', but a '.' inside quotes is part of a text.
+    let mut sentences = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    for c in text.chars() {
+        if c == '"' {
+            quoted = !quoted;
+        }
+        if c == '.' && !quoted {
+            sentences.push(std::mem::take(&mut current));
+        } else {
+            current.push(c);
+        }
+    }
+    if !current.trim().is_empty() {
+        // No final period: not a sentence of the world.
+        malformed += 1;
+    }
+    for sentence in sentences {
+        let sentence = sentence.trim();
+        if sentence.is_empty() {
+            continue;
+        }
+        let mut body = sentence;
+        if let Some(rest) = sentence.strip_prefix("In the ")
+            && let Some((room, clauses)) = rest.split_once(", ")
+        {
+            if is_room_name(room) {
+                claims.push(Claim::Fact(format!("I am in the {room}.")));
+                body = clauses;
+            } else {
+                malformed += 1;
+                continue;
+            }
+        }
+        if let Some((who, room)) = body.split_once(" stay in the ") {
+            let faces: Vec<String> = who.split(" and ").map(str::to_owned).collect();
+            if is_room_name(room) && faces.iter().all(|f| f.starts_with("<face_")) {
+                claims.push(Claim::Stay {
+                    faces,
+                    room: room.to_owned(),
+                });
+            } else {
+                malformed += 1;
+            }
+            continue;
+        }
+        if let Some(room) = body.strip_prefix("I look around the ") {
+            if is_room_name(room) {
+                claims.push(Claim::LookAround {
+                    room: room.to_owned(),
+                });
+            } else {
+                malformed += 1;
+            }
+            continue;
+        }
+        // Clauses joined by " and " (no single fact sentence contains " and ").
+        for clause in body.split(" and ") {
+            let clause = capitalize(clause.trim());
+            if let Some(rest) = clause.strip_prefix("The ")
+                && let Some((surface, text)) = rest.split_once(" reads \"")
+                && !surface.contains(" in the ")
+            {
+                claims.push(Claim::Reads {
+                    surface: surface.to_owned(),
+                    text: text.trim_end_matches('"').to_owned(),
+                });
+            } else {
+                claims.push(Claim::Fact(format!("{clause}.")));
+            }
+        }
+    }
+    Statements { claims, malformed }
+}
+
+/// The kinds of claims, for a report of where a policy is wrong.
+pub const CLAIM_KINDS: [&str; 7] = [
+    "room", "outfit", "object", "text", "count", "event", "people",
+];
+
+impl Claim {
+    /// Which of [`CLAIM_KINDS`] this claim is.
+    #[must_use]
+    pub fn kind(&self) -> usize {
+        match self {
+            Self::Fact(f) if f.starts_with("I am in the ") => 0,
+            Self::LookAround { .. } => 0,
+            Self::Fact(f) if f.contains(" wears a ") => 1,
+            Self::Fact(f)
+                if f.contains(" is on ")
+                    || f.contains(" is in my hands")
+                    || f.contains(" is held by ") =>
+            {
+                2
+            }
+            Self::Reads { .. } => 3,
+            Self::Fact(f) if f.starts_with("There ") || f.contains(" reads \"") => {
+                if f.starts_with("There ") { 4 } else { 3 }
+            }
+            Self::Fact(_) => 5,
+            Self::Stay { .. } => 6,
+        }
+    }
+}
+
+impl Claim {
+    /// The fact a claim states, written one way, so that the same fact said twice in other
+    /// words ("I look around the office." beside "I am in the office.", or one face named
+    /// twice) counts once towards richness.
+    #[must_use]
+    pub fn canonical(&self) -> String {
+        match self {
+            Self::Fact(f) => f.clone(),
+            Self::LookAround { room } => format!("I am in the {room}."),
+            Self::Reads { surface, text } => format!("The {surface} reads \"{text}\"."),
+            Self::Stay { faces, room } => {
+                let mut faces = faces.clone();
+                faces.sort();
+                faces.dedup();
+                format!("{} stay in the {room}.", faces.join(" and "))
+            }
+        }
+    }
+}
+
+/// The claims in order, each fact once (by [`Claim::canonical`]).
+#[must_use]
+pub fn distinct(claims: &[Claim]) -> Vec<&Claim> {
+    let mut seen = BTreeSet::new();
+    claims
+        .iter()
+        .filter(|c| seen.insert(c.canonical()))
+        .collect()
 }
 
 #[cfg(test)]
