@@ -41,6 +41,8 @@ pub struct Played {
 #[derive(Debug)]
 struct LaneJob {
     job: LiveMemorizer,
+    /// A remote lane's requests and tokens so far (its client's, which the app built).
+    counters: Option<Arc<crate::remote::Counters>>,
     /// Starts of the clips asked for (or waiting to be), or already in the lane.
     asked: BTreeSet<i64>,
     /// Clips played through that the thread's queue had no room for yet, oldest first.
@@ -91,11 +93,16 @@ impl MemorizeControl {
     }
 
     /// Starts memorizing a lane (replacing a job on the same lane); clips starting at `held`
-    /// are already in it.
+    /// are already in it. A remote lane's `counters` are shown in the status line.
     ///
     /// # Errors
     /// When the thread cannot be started.
-    pub fn start(&mut self, mut settings: LiveSettings, held: Vec<i64>) -> std::io::Result<()> {
+    pub fn start(
+        &mut self,
+        mut settings: LiveSettings,
+        held: Vec<i64>,
+        counters: Option<Arc<crate::remote::Counters>>,
+    ) -> std::io::Result<()> {
         if let Some(i) = self
             .jobs
             .iter()
@@ -107,6 +114,7 @@ impl MemorizeControl {
         settings.next_id = Arc::clone(&self.next_id);
         self.jobs.push(LaneJob {
             job: LiveMemorizer::start(settings)?,
+            counters,
             asked: held.into_iter().collect(),
             backlog: VecDeque::new(),
             working_on: None,
@@ -123,7 +131,7 @@ impl MemorizeControl {
     /// (a stalled server would otherwise hold them for its whole timeout).
     pub fn stop(&mut self) {
         for lane in self.jobs.drain(..) {
-            if lane.job.remote_counters().is_some() {
+            if lane.job.is_remote() {
                 lane.job.cancel_in_flight();
             } else {
                 self.finishing.push(lane.job.finish());
@@ -270,7 +278,7 @@ impl MemorizeControl {
             if let Some(ms) = lane.last_processing_ms {
                 let _ = write!(line, " · last took {ms} ms");
             }
-            if let Some(counters) = lane.job.remote_counters() {
+            if let Some(counters) = &lane.counters {
                 let _ = write!(line, " · {}", counters.summary(prices));
             }
         }
@@ -311,6 +319,7 @@ mod tests {
                     next_id: Arc::default(),
                 },
                 Vec::new(),
+                None,
             )
             .unwrap();
         // One frame that played through all twelve clip ends (more than the queue holds).

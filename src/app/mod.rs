@@ -1318,6 +1318,14 @@ impl TaskMemApp {
             self.toasts.error(e.to_string());
             return;
         }
+        // The app builds a remote lane's client: the lane's thread memorizes through it and the
+        // status line shows its counters.
+        let remote = remote.map(|(settings, frames)| {
+            Arc::new(crate::remote::policy::RemoteLane {
+                client: crate::remote::client::ChatClient::new(settings),
+                frames,
+            })
+        });
         let settings = crate::policy::live::LiveSettings {
             video: player.path.clone(),
             project_dir: view.dir().to_path_buf(),
@@ -1327,12 +1335,15 @@ impl TaskMemApp {
             model_dir: self.settings.policy_model.clone(),
             adapter,
             budget_tokens: self.settings.policy_budget_tokens,
-            remote,
+            remote: remote
+                .clone()
+                .map(|r| r as Arc<dyn crate::policy::live::ServedPolicy>),
             next_id: std::sync::Arc::default(),
         };
         self.memorize.reserve_ids_from(view.next_entry_id());
         let held = view.lane_clip_starts(&lane);
-        if let Err(e) = self.memorize.start(settings, held) {
+        let counters = remote.map(|r| Arc::clone(&r.client.counters));
+        if let Err(e) = self.memorize.start(settings, held, counters) {
             self.toasts
                 .error(format!("cannot start the memorizing thread: {e}"));
         }

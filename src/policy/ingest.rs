@@ -333,10 +333,10 @@ fn batch_urgency(
     opened: usize,
     clips_left: u64,
     all_open: &Arc<std::sync::atomic::AtomicBool>,
-) -> crate::remote::Urgency {
+) -> super::urgency::Urgency {
     let all_open = Arc::clone(all_open);
     let earlier_first = u64::MAX - u64::try_from(opened).unwrap_or(u64::MAX);
-    crate::remote::Urgency::new(move || {
+    super::urgency::Urgency::new(move || {
         if all_open.load(std::sync::atomic::Ordering::Relaxed) {
             1 + clips_left
         } else {
@@ -454,7 +454,7 @@ pub fn ingest_many(
                                 if stop.load(Ordering::Relaxed) {
                                     return true;
                                 }
-                                crate::remote::set_request_urgency(batch_urgency(
+                                super::urgency::set_request_urgency(batch_urgency(
                                     opened, left, all_open,
                                 ));
                                 left = left.saturating_sub(1);

@@ -1,21 +1,34 @@
 //! Memorizing live while a stream plays: one named thread (`memorize`) that memorizes a clip
 //! when asked (the app asks as the playhead passes the clip's end), appends the entry to the
 //! project's lane file and sends it back. The app never waits on it; dropping the handle ends
-//! the thread after the clip in hand. No egui.
+//! the thread after the clip in hand. A lane memorized by a model behind an endpoint gets that
+//! policy from its caller ([`ServedPolicy`]), so this module holds no network code. No egui.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
-use super::BuiltinPolicy;
 use super::adapter::Adapter;
 use super::ingest::{ClipSampler, Memorizer};
+use super::{BuiltinPolicy, MemorizationPolicy};
 use crate::memory::MemoryEntry;
 use crate::project::MemoryAppender;
 
 /// Clips waiting beyond this are refused (the player outruns the policy): the app keeps them
 /// and asks again as the queue makes room.
 const QUEUE: usize = 8;
+
+/// A policy served by a model behind an endpoint, which the caller builds
+/// (`remote::policy::RemoteLane`) and keeps a hold of, for its counters.
+pub trait ServedPolicy: Send + Sync + std::fmt::Debug {
+    /// The policy the lane's thread memorizes with.
+    fn policy(&self) -> Box<dyn MemorizationPolicy>;
+
+    /// Stops the request on the wire at once: its reply is discarded and its clip reported as
+    /// failed.
+    fn cancel_in_flight(&self);
+}
 
 /// What the live thread needs.
 #[derive(Clone, Debug)]
@@ -32,8 +45,8 @@ pub struct LiveSettings {
     /// Tokens per description (`None`: the model's budget).
     pub budget_tokens: Option<usize>,
     /// Memorize with a model behind an OpenAI-compatible endpoint instead of the built-in
-    /// one: its settings and the frames sent per clip.
-    pub remote: Option<(crate::remote::RemoteSettings, usize)>,
+    /// one.
+    pub remote: Option<Arc<dyn ServedPolicy>>,
     /// Where the ids of the entries it writes come from (shared by every live lane, so that
     /// two lanes never write the same id).
     pub next_id: std::sync::Arc<std::sync::atomic::AtomicU64>,
@@ -59,8 +72,6 @@ pub struct LiveMemorizer {
     requests: Sender<(i64, i64)>,
     events: Receiver<LiveEvent>,
     pub settings: LiveSettings,
-    /// A remote lane's client: its counters (requests, tokens) and its cancel flag.
-    remote: Option<crate::remote::client::ChatClient>,
 }
 
 impl LiveMemorizer {
@@ -72,35 +83,27 @@ impl LiveMemorizer {
         let (requests, jobs) = crossbeam_channel::bounded::<(i64, i64)>(QUEUE);
         let (report, events) = crossbeam_channel::bounded::<LiveEvent>(QUEUE * 4);
         let job = settings.clone();
-        let remote = settings
-            .remote
-            .as_ref()
-            .map(|(remote, _)| crate::remote::client::ChatClient::new(remote.clone()));
-        let client = remote.clone();
         std::thread::Builder::new()
             .name("memorize".to_owned())
-            .spawn(move || run(&job, client, &jobs, &report))?;
+            .spawn(move || run(&job, &jobs, &report))?;
         Ok(Self {
             requests,
             events,
             settings,
-            remote,
         })
     }
 
-    /// A remote lane's requests and tokens so far.
+    /// Whether the lane is memorized by a served policy rather than the built-in one.
     #[must_use]
-    pub fn remote_counters(&self) -> Option<&crate::remote::Counters> {
-        self.remote.as_ref().map(|c| c.counters.as_ref())
+    pub fn is_remote(&self) -> bool {
+        self.settings.remote.is_some()
     }
 
     /// Stops a remote lane's request on the wire at once (its reply is discarded and the clip
     /// reported as failed); the built-in policy finishes its clip in hand.
     pub fn cancel_in_flight(&self) {
-        if let Some(client) = &self.remote {
-            client
-                .cancel_flag()
-                .store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(served) = &self.settings.remote {
+            served.cancel_in_flight();
         }
     }
 
@@ -141,12 +144,7 @@ impl LiveMemorizer {
     }
 }
 
-fn run(
-    settings: &LiveSettings,
-    client: Option<crate::remote::client::ChatClient>,
-    jobs: &Receiver<(i64, i64)>,
-    report: &Sender<LiveEvent>,
-) {
+fn run(settings: &LiveSettings, jobs: &Receiver<(i64, i64)>, report: &Sender<LiveEvent>) {
     let fail = |message: String| {
         let _ = report.send(LiveEvent::Failed(message));
     };
@@ -158,14 +156,8 @@ fn run(
         Ok(appender) => appender,
         Err(e) => return fail(e.to_string()),
     };
-    let remote = client.zip(settings.remote.as_ref().map(|(_, frames)| *frames));
-    let mut memorizer = if let Some((client, frames)) = remote {
-        let policy = crate::remote::policy::RemotePolicy {
-            client,
-            frames,
-            max_side: 448,
-        };
-        Memorizer::new(Box::new(policy), &settings.stream, &settings.lane)
+    let mut memorizer = if let Some(served) = &settings.remote {
+        Memorizer::new(served.policy(), &settings.stream, &settings.lane)
     } else {
         let policy = match BuiltinPolicy::load(settings.model_dir.as_deref()) {
             Ok(policy) => policy.with_budget(settings.budget_tokens),

@@ -14,6 +14,7 @@ pub mod phase1;
 pub mod report;
 pub mod reward;
 pub mod train;
+pub mod urgency;
 
 use crate::video::Frame;
 

@@ -179,12 +179,12 @@ impl ChatClient {
             Arc::clone(&self.counters),
         );
         // The gate orders waiters by the caller's urgency, which is thread-local.
-        let urgency = super::request_urgency();
+        let urgency = crate::policy::urgency::request_urgency();
         std::thread::Builder::new()
             .name("remote-request".to_owned())
             .spawn(move || {
                 if let Some(urgency) = urgency {
-                    super::set_request_urgency(urgency);
+                    crate::policy::urgency::set_request_urgency(urgency);
                 }
                 let permit = match &gate {
                     Some(gate) => match gate.enter(&cancel) {

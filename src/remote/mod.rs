@@ -19,6 +19,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
+use crate::policy::urgency::{Urgency, request_urgency};
+
 /// Workers (streams in hand) a remote batch runs for `concurrency` requests on the wire: twice
 /// as many. The spare ones decode and encode their next clip while the others wait for
 /// replies, so that a freed place on the wire always finds a clip ready; and since a stream's
@@ -30,54 +32,6 @@ use std::time::Duration;
 pub fn batch_workers(concurrency: usize) -> usize {
     let concurrency = concurrency.max(1);
     concurrency * 2
-}
-
-/// How urgent a request is, asked each time the [`Gate`] picks the next waiter: the answer
-/// may change while the request waits (a batch ranks its streams one way while streams wait
-/// to be opened and the other way once all are open).
-#[derive(Clone)]
-pub struct Urgency(std::sync::Arc<dyn Fn() -> u64 + Send + Sync>);
-
-impl Urgency {
-    #[must_use]
-    pub fn new(rank: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
-        Self(std::sync::Arc::new(rank))
-    }
-
-    /// The urgency at this moment (higher goes first).
-    #[must_use]
-    pub fn now(&self) -> u64 {
-        (self.0)()
-    }
-}
-
-impl std::fmt::Debug for Urgency {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Urgency({})", self.now())
-    }
-}
-
-thread_local! {
-    /// How urgent this thread's next request is (see [`set_request_urgency`]).
-    static URGENCY: std::cell::RefCell<Option<Urgency>> = const { std::cell::RefCell::new(None) };
-}
-
-/// Sets how urgent this thread's requests are: a [`Gate`] lets the most urgent waiter through
-/// first, and the oldest of equally urgent ones. See `policy::ingest::ingest_many` for how a
-/// batch ranks its streams.
-pub fn set_request_urgency(urgency: Urgency) {
-    URGENCY.with(|u| *u.borrow_mut() = Some(urgency));
-}
-
-/// [`set_request_urgency`] with an urgency that never changes.
-pub fn set_request_priority(priority: u64) {
-    set_request_urgency(Urgency::new(move || priority));
-}
-
-/// This thread's request urgency, if set.
-#[must_use]
-pub fn request_urgency() -> Option<Urgency> {
-    URGENCY.with(|u| u.borrow().clone())
 }
 
 /// The environment variable that holds the API key unless a setting names another (the
@@ -337,7 +291,7 @@ impl Gate {
     }
 
     /// Waits for a place, the most urgent waiter first (this thread's
-    /// [`set_request_urgency`]); `None` once `cancel` is set.
+    /// [`crate::policy::urgency::set_request_urgency`]); `None` once `cancel` is set.
     pub fn enter<'a>(&'a self, cancel: &AtomicBool) -> Option<Permit<'a>> {
         let urgency = request_urgency();
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
@@ -391,6 +345,7 @@ impl Drop for Permit<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::urgency::{set_request_priority, set_request_urgency};
 
     #[test]
     fn the_defaults_are_the_openai_sdks_and_the_key_is_named_never_read() {

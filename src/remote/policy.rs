@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use super::client::ChatClient;
+use crate::policy::live::ServedPolicy;
 use crate::policy::{ClipInput, MemorizationPolicy, PolicyError, Written};
 use crate::video::Frame;
 
@@ -21,6 +22,31 @@ pub struct RemotePolicy {
     pub frames: usize,
     /// The longer side of each image sent, in pixels.
     pub max_side: u32,
+}
+
+/// A lane memorized live by a remote model: one client, shared by the lane's thread (through
+/// the policy it makes) and by whoever shows the lane (its counters).
+#[derive(Clone, Debug)]
+pub struct RemoteLane {
+    pub client: ChatClient,
+    /// Frames sent per clip.
+    pub frames: usize,
+}
+
+impl ServedPolicy for RemoteLane {
+    fn policy(&self) -> Box<dyn MemorizationPolicy> {
+        Box::new(RemotePolicy {
+            client: self.client.clone(),
+            frames: self.frames,
+            max_side: 448,
+        })
+    }
+
+    fn cancel_in_flight(&self) {
+        self.client
+            .cancel_flag()
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// The instruction for one clip, in our own words after TaskMem's rules.
