@@ -63,6 +63,44 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
+/// Creates `dir` and any missing folders above it, and returns the outermost folder it
+/// created (`None` when `dir` was there already), so that a command failing later can take
+/// away what it made with [`remove_created`]. Folders made before a failure to create the
+/// rest are removed again.
+///
+/// # Errors
+/// A folder cannot be created.
+pub fn create_dir_all_new(dir: &Path) -> io::Result<Option<PathBuf>> {
+    let mut top = None;
+    let mut current = Some(dir);
+    while let Some(path) = current {
+        if path.as_os_str().is_empty() || std::fs::symlink_metadata(path).is_ok() {
+            break;
+        }
+        top = Some(path.to_path_buf());
+        current = path.parent();
+    }
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        if let Some(top) = &top {
+            remove_created(top, dir);
+        }
+        return Err(e);
+    }
+    Ok(top)
+}
+
+/// Removes the empty folders from `dir` up to `top` (what [`create_dir_all_new`] returned),
+/// best effort: a folder that is not empty stays, and so do the ones above it.
+pub fn remove_created(top: &Path, dir: &Path) {
+    let mut current = Some(dir);
+    while let Some(path) = current {
+        if !path.starts_with(top) || std::fs::remove_dir(path).is_err() || path == top {
+            break;
+        }
+        current = path.parent();
+    }
+}
+
 /// Why a JSON Lines file could not be read: I/O, or the 1-based line that does not parse.
 #[derive(Debug)]
 pub enum JsonlError {
@@ -355,6 +393,25 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("F")]);
+    }
+
+    #[test]
+    fn folders_a_command_created_are_removed_and_others_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let existing = dir.path().join("kept");
+        std::fs::create_dir(&existing).unwrap();
+        let deep = existing.join("a/b/c");
+        let top = create_dir_all_new(&deep).unwrap().unwrap();
+        assert_eq!(top, existing.join("a"));
+        assert!(deep.is_dir());
+        assert_eq!(create_dir_all_new(&deep).unwrap(), None);
+        remove_created(&top, &deep);
+        assert!(existing.is_dir() && !existing.join("a").exists());
+        // A folder that is not empty stays, with the ones above it.
+        let top = create_dir_all_new(&deep).unwrap().unwrap();
+        std::fs::write(existing.join("a/b/x"), b"x").unwrap();
+        remove_created(&top, &deep);
+        assert!(!deep.exists() && existing.join("a/b/x").is_file());
     }
 
     #[cfg(unix)]

@@ -1125,10 +1125,7 @@ fn bench_remote(concurrency: usize, streams: usize, delay_ms: u64) -> Result<(),
         .map(|i| root.join(format!("world-tempo-test-0{i}/video.mp4")))
         .collect();
     let jobs: Vec<StreamJob> = (0..streams.max(1))
-        .map(|i| StreamJob {
-            video: videos[i % videos.len()].clone(),
-            stream: format!("s{i:04}"),
-        })
+        .map(|i| StreamJob::new(videos[i % videos.len()].clone(), format!("s{i:04}")))
         .collect();
     let mut settings = crate::remote::RemoteSettings::from_env("bench");
     settings.base_url.clone_from(&server.url);

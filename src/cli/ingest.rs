@@ -291,6 +291,23 @@ fn append_entry(
     }
 }
 
+/// Puts the project back as it was before this run after an entry could not be written (a
+/// full disk): a failed ingest leaves the project unchanged, where a killed one is resumed.
+fn undo_run(
+    project: &mut Project,
+    checkpoint: &crate::project::Checkpoint,
+    error: &crate::project::ProjectError,
+) -> CliError {
+    match project.roll_back(checkpoint) {
+        Ok(()) => CliError::BadInput(format!(
+            "{error}; nothing was kept: the project is as it was before this ingest"
+        )),
+        Err(undo) => CliError::BadInput(format!(
+            "{error}; the entries written before it could not be taken back: {undo}"
+        )),
+    }
+}
+
 /// Refuses a lane name that cannot name its file (see [`crate::project::check_lane_id`]).
 fn check_lane(lane: &str) -> Result<(), CliError> {
     crate::project::check_lane_id(lane).map_err(|e| match e {
@@ -301,32 +318,28 @@ fn check_lane(lane: &str) -> Result<(), CliError> {
     })
 }
 
+/// Who writes this run's entries: the policy's name and the adapter's, as entries record them.
+type Writer<'a> = (&'a str, Option<&'a str>);
+
 /// How many clips of `stream` the lane holds already from a killed run of this same ingest:
 /// its entries must be this video's first clips (same `--clip`), written by the same policy
-/// and adapter. Refused otherwise, or when every clip is there.
+/// and adapter (`writer`). Refused otherwise. Every clip may be there (a stream finished
+/// before the kill): the caller decides what that means.
 fn clips_done(
     args: &IngestArgs,
     project: &Project,
     (stream, lane): (&str, &str),
     spans: &[(i64, i64)],
-    memorizer: &Memorizer,
+    (policy, adapter): Writer<'_>,
 ) -> Result<usize, CliError> {
     let held = project.memory.lane(stream, lane);
     if held.is_empty() {
         return Ok(0);
     }
-    let refuse = |why: String| {
-        CliError::BadInput(format!(
-            "{}: lane '{lane}' already holds {} entries of stream '{stream}' {why}; choose another --lane",
-            args.project.display(),
-            held.len()
-        ))
-    };
-    let policy = memorizer.policy_name();
-    let adapter = memorizer.adapter_name();
+    let refuse = |why: String| refuse_resume(args, (stream, lane), held.len(), &why);
     if let Some(other) = held
         .iter()
-        .find(|e| e.policy.as_deref() != Some(policy.as_str()) || e.adapter != adapter)
+        .find(|e| e.policy.as_deref() != Some(policy) || e.adapter.as_deref() != adapter)
     {
         let who = |p: Option<&str>, a: Option<&str>| {
             format!(
@@ -338,7 +351,7 @@ fn clips_done(
         return Err(refuse(format!(
             "written by {} (this run: {}), so this run cannot resume it",
             who(other.policy.as_deref(), other.adapter.as_deref()),
-            who(Some(&policy), adapter.as_deref())
+            who(Some(policy), adapter)
         )));
     }
     let prefix = held.len() <= spans.len()
@@ -352,10 +365,28 @@ fn clips_done(
             args.clip
         )));
     }
-    if held.len() == spans.len() {
-        return Err(refuse("(every clip: nothing left to resume)".to_owned()));
-    }
     Ok(held.len())
+}
+
+/// The refusal to resume a lane that holds `held` entries of `stream`, saying `why`.
+fn refuse_resume(
+    args: &IngestArgs,
+    (stream, lane): (&str, &str),
+    held: usize,
+    why: &str,
+) -> CliError {
+    CliError::BadInput(format!(
+        "{}: lane '{lane}' already holds {held} entries of stream '{stream}' {why}; choose another --lane",
+        args.project.display(),
+    ))
+}
+
+/// The policy's and adapter's names as this run's entries record them (see [`clips_done`]).
+fn writer_names(
+    policy: &dyn MemorizationPolicy,
+    adapter: Option<&Adapter>,
+) -> (String, Option<String>) {
+    (policy.name(), adapter.map(|a| a.name.clone()))
 }
 
 /// `taskmem ingest V1 V2 ...`: a batch, `--concurrency` streams at once.
@@ -367,27 +398,43 @@ fn run_batch(args: &IngestArgs, clip_ms: i64) -> Result<(), CliError> {
         ));
     }
     let client = remote_client(args)?;
-    let (_, adapter, default_lane) = policy_of(args, clip_ms, client.as_ref())?;
+    let (policy, adapter, default_lane) = policy_of(args, clip_ms, client.as_ref())?;
+    let (policy_name, adapter_name) = writer_names(policy.as_ref(), adapter.as_ref());
+    // Each worker makes its own policy: this one only named the writer.
+    drop(policy);
     let lane = args.lane.clone().unwrap_or(default_lane);
     check_lane(&lane)?;
     let mut project = Project::open_or_create(&args.project)?;
     let mut jobs: Vec<StreamJob> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut streams = Vec::new();
     let mut duration_ms = 0;
+    // A killed batch is resumed: streams it finished are skipped, the ones it began go on
+    // after their last complete entry, the others start.
+    let (mut finished, mut resumed) = (Vec::new(), Vec::new());
     for video in &args.videos {
         let sampler = crate::policy::ingest::ClipSampler::open(video)?;
         let (stream, new_stream) = stream_for(&project, video, None);
-        if jobs.iter().any(|j| j.stream == stream) {
+        if !seen.insert(stream.clone()) {
             return Err(CliError::BadInput(format!(
                 "{}: a second video for stream '{stream}' in one batch",
                 video.display()
             )));
         }
-        if !project.memory.lane(&stream, &lane).is_empty() {
-            return Err(CliError::BadInput(format!(
-                "{}: lane '{lane}' already holds stream '{stream}'; choose another --lane (a single-video ingest resumes a killed run)",
-                args.project.display()
-            )));
+        let spans = crate::policy::ingest::clip_spans(sampler.duration_ms(), clip_ms);
+        let writer = (policy_name.as_str(), adapter_name.as_deref());
+        let skip = clips_done(args, &project, (&stream, &lane), &spans, writer)?;
+        if skip > 0 && skip == spans.len() {
+            finished.push(stream);
+            continue;
+        }
+        let resume = project
+            .memory
+            .lane(&stream, &lane)
+            .last()
+            .map(|e| (e.end_ms, e.text.clone()));
+        if skip > 0 {
+            resumed.push(format!("'{stream}' after clip {skip} of {}", spans.len()));
         }
         duration_ms += sampler.duration_ms();
         if new_stream {
@@ -404,9 +451,28 @@ fn run_batch(args: &IngestArgs, clip_ms: i64) -> Result<(), CliError> {
         jobs.push(StreamJob {
             video: video.clone(),
             stream,
+            skip,
+            resume,
         });
     }
+    if jobs.is_empty() {
+        return Err(CliError::BadInput(format!(
+            "{}: lane '{lane}' already holds every clip of the {} streams (nothing left to resume); choose another --lane",
+            args.project.display(),
+            finished.len()
+        )));
+    }
+    if !finished.is_empty() || !resumed.is_empty() {
+        eprintln!(
+            "resuming lane '{lane}': {} of {} streams done already{}{}",
+            finished.len(),
+            args.videos.len(),
+            if resumed.is_empty() { "" } else { "; " },
+            resumed.join(", ")
+        );
+    }
     let general = adapter.is_none() && !project.manifest.lanes.iter().any(|l| l.general);
+    let checkpoint = project.checkpoint(&[&lane]);
     project.add_imported(Imported {
         streams,
         lanes: vec![Lane {
@@ -447,11 +513,11 @@ fn run_batch(args: &IngestArgs, clip_ms: i64) -> Result<(), CliError> {
         &mut |entry, done, total| {
             append_entry(&mut project, &mut bar, &mut write_error, entry, done, total)
         },
-    )
-    .map_err(|e| CliError::BadInput(e.to_string()))?;
+    );
     if let Some(e) = write_error {
-        return Err(e.into());
+        return Err(undo_run(&mut project, &checkpoint, &e));
     }
+    let written = written.map_err(|e| CliError::BadInput(e.to_string()))?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "memorized {written} clips of {} streams into lane '{lane}' of {} in {seconds:.1} s ({:.0}x real time, {} at once)",
@@ -501,7 +567,7 @@ pub fn run(args: &IngestArgs) -> Result<(), CliError> {
 /// Removes a project this run created when it failed before writing any entry, so that a
 /// failed ingest leaves no folder behind. Only what a new project holds is removed, and
 /// folders only when empty.
-fn discard_if_empty(dir: &Path) {
+pub(super) fn discard_if_empty(dir: &Path) {
     let Ok(project) = Project::open(dir) else {
         return;
     };
@@ -536,7 +602,17 @@ fn run_one(args: &IngestArgs, clip_ms: i64) -> Result<(), CliError> {
     let mut memorizer = Memorizer::new(policy, &stream, &lane).with_adapter(adapter);
     // A killed run of the same ingest is resumed after its last complete entry.
     let spans = crate::policy::ingest::clip_spans(duration_ms, clip_ms);
-    let skip = clips_done(args, &project, (&stream, &lane), &spans, &memorizer)?;
+    let (policy_name, adapter_name) = (memorizer.policy_name(), memorizer.adapter_name());
+    let writer = (policy_name.as_str(), adapter_name.as_deref());
+    let skip = clips_done(args, &project, (&stream, &lane), &spans, writer)?;
+    if skip > 0 && skip == spans.len() {
+        return Err(refuse_resume(
+            args,
+            (&stream, &lane),
+            skip,
+            "(every clip: nothing left to resume)",
+        ));
+    }
     if let Some(last) = project.memory.lane(&stream, &lane).last() {
         memorizer.resume_after(last.end_ms, &last.text);
         eprintln!(
@@ -558,6 +634,7 @@ fn run_one(args: &IngestArgs, clip_ms: i64) -> Result<(), CliError> {
     }
     // An adapter's lane is task-focused; the first plain lane is the general one.
     let general = lane_adapter.is_none() && !project.manifest.lanes.iter().any(|l| l.general);
+    let checkpoint = project.checkpoint(&[&lane]);
     project.add_imported(Imported {
         streams,
         lanes: vec![Lane {
@@ -585,11 +662,11 @@ fn run_one(args: &IngestArgs, clip_ms: i64) -> Result<(), CliError> {
         &mut |entry, done, total| {
             append_entry(&mut project, &mut bar, &mut write_error, entry, done, total)
         },
-    )
-    .map_err(|e| CliError::BadInput(e.to_string()))?;
+    );
     if let Some(e) = write_error {
-        return Err(e.into());
+        return Err(undo_run(&mut project, &checkpoint, &e));
     }
+    let written = written.map_err(|e| CliError::BadInput(e.to_string()))?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "memorized {written} clips of '{stream}' into lane '{}' of {} in {seconds:.1} s ({:.0}x real time)",

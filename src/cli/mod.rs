@@ -548,6 +548,40 @@ pub fn write_frames(
     wanted.sort_unstable();
     wanted.dedup();
     let mut written = Vec::new();
+    // What this run made, taken away again when it fails: frames written as far as the
+    // failure would be a folder that looks whole but is not.
+    let mut made = Made::default();
+    let result = decode_frames(&mut source, &index, &wanted, out, &mut written, &mut made);
+    if result.is_err() {
+        for path in &made.files {
+            let _ = std::fs::remove_file(path);
+        }
+        if let Some(top) = &made.top {
+            crate::fsutil::remove_created(top, out);
+        }
+    }
+    result.map(|()| written)
+}
+
+/// What `frames` made: the output folder (once made, and the outermost folder it created),
+/// and the files that were not there before.
+#[derive(Default)]
+struct Made {
+    folder: bool,
+    top: Option<PathBuf>,
+    files: Vec<PathBuf>,
+}
+
+/// Decodes the `wanted` frames and writes each as a PNG in `out`, made when the first frame
+/// is ready: `written` gets every frame, `made` what was not there before.
+fn decode_frames(
+    source: &mut VideoSource,
+    index: &VideoIndex,
+    wanted: &[usize],
+    out: &Path,
+    written: &mut Vec<PathBuf>,
+    made: &mut Made,
+) -> Result<(), CliError> {
     let mut gops: Vec<usize> = wanted.iter().map(|&f| index.frames[f].gop).collect();
     gops.dedup();
     for gop in gops {
@@ -559,20 +593,31 @@ pub fn write_frames(
                 let decoded = picture.to_frame(frame, pts_ns);
                 // The folder is made only once there is a picture to put in it, so a video
                 // that fails to open or decode leaves nothing behind.
-                let folder = if written.is_empty() {
-                    std::fs::create_dir_all(out).map_err(|e| {
-                        CliError::BadInput(format!(
-                            "{}: cannot create the folder: {e}",
-                            out.display()
-                        ))
-                    })
-                } else {
+                let folder = if made.folder {
                     Ok(())
+                } else {
+                    crate::fsutil::create_dir_all_new(out)
+                        .map(|top| {
+                            made.folder = true;
+                            made.top = top;
+                        })
+                        .map_err(|e| {
+                            CliError::BadInput(format!(
+                                "{}: cannot create the folder: {e}",
+                                out.display()
+                            ))
+                        })
                 };
+                let new_file = !path.exists();
                 match folder
                     .and_then(|()| write_png(&path, decoded.width, decoded.height, &decoded.rgba))
                 {
-                    Ok(()) => written.push(path),
+                    Ok(()) => {
+                        if new_file {
+                            made.files.push(path.clone());
+                        }
+                        written.push(path);
+                    }
                     Err(e) => {
                         result = Err(e);
                         return ControlFlow::Break(());
@@ -592,13 +637,13 @@ pub fn write_frames(
         })?;
         result?;
     }
-    Ok(written)
+    Ok(())
 }
 
 /// Writes a PNG next to its final name, then renames, so a reader never sees half a file.
 pub fn write_png(path: &Path, width: u32, height: u32, rgba: &[u8]) -> Result<(), CliError> {
     let tmp = path.with_extension("png.tmp");
-    image::save_buffer_with_format(
+    let result = image::save_buffer_with_format(
         &tmp,
         rgba,
         width,
@@ -606,10 +651,13 @@ pub fn write_png(path: &Path, width: u32, height: u32, rgba: &[u8]) -> Result<()
         image::ExtendedColorType::Rgba8,
         image::ImageFormat::Png,
     )
-    .map_err(|e| CliError::BadInput(format!("{}: cannot write PNG: {e}", path.display())))?;
-    std::fs::rename(&tmp, path)
-        .map_err(|e| CliError::BadInput(format!("{}: cannot write PNG: {e}", path.display())))?;
-    Ok(())
+    .map_err(|e| e.to_string())
+    .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| e.to_string()));
+    if result.is_err() {
+        // A full disk stops the PNG part way: its temp file goes too.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(|e| CliError::BadInput(format!("{}: cannot write PNG: {e}", path.display())))
 }
 
 fn import(what: ImportCommand) -> Result<(), CliError> {
@@ -665,9 +713,19 @@ fn import(what: ImportCommand) -> Result<(), CliError> {
         }
     };
     let (streams, lanes) = (imported.streams.len(), imported.lanes.len());
+    let existed = project_dir.join("project.json").exists();
     let mut project = crate::project::Project::open_or_create(&project_dir)?;
     // All or nothing, and entries the project already holds (a rerun) are not added again.
-    let count = project.add_imported_counted(imported)?;
+    let count = match project.add_imported_counted(imported) {
+        Ok(count) => count,
+        Err(e) => {
+            if !existed {
+                // A project this run made holds nothing: it goes too.
+                ingest::discard_if_empty(&project_dir);
+            }
+            return Err(e.into());
+        }
+    };
     let already = if count.already > 0 {
         format!("; {} already there and skipped", count.already)
     } else {
@@ -758,6 +816,7 @@ fn import_tasks(
         day_offset_ms,
     };
     let mut imported = import_file(file, format, &options)?;
+    let existed = project_dir.join("project.json").exists();
     let mut project = crate::project::Project::open_or_create(project_dir)?;
     warn_damaged_task_log(project_dir);
     let asked_at_end = imported.asked_at_end;
@@ -788,11 +847,18 @@ fn import_tasks(
         })
         .count();
     // All or nothing: the log with the new lines replaces the old one in one rename.
-    crate::tasks::log::commit(project_dir, &project.tasks, &events).map_err(|e| match e {
-        crate::tasks::log::TaskLogError::Read { .. }
-        | crate::tasks::log::TaskLogError::Write { .. } => CliError::Other(anyhow::Error::new(e)),
-        refused => CliError::BadInput(refused.to_string()),
-    })?;
+    // A log that cannot be written (a full disk) is exit 2 like any other refusal: the message
+    // names the file and says that nothing was imported.
+    if let Err(e) = crate::tasks::log::commit(project_dir, &project.tasks, &events) {
+        if !existed {
+            // A project this run made holds nothing: it goes too.
+            ingest::discard_if_empty(project_dir);
+        }
+        return Err(match e {
+            crate::tasks::log::TaskLogError::Read { .. } => CliError::Other(anyhow::Error::new(e)),
+            refused => CliError::BadInput(refused.to_string()),
+        });
+    }
     project.tasks.apply_all(&events);
     let named = if streams.len() <= 3 {
         format!(" ({})", streams.join(", "))

@@ -347,11 +347,30 @@ fn batch_urgency(
 
 type DecodedClip = Result<(i64, i64, Vec<Frame>), VideoError>;
 
-/// One stream of a batch: its video and the stream id its entries get.
+/// One stream of a batch: its video, the stream id its entries get, and where a killed run
+/// of it stopped.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StreamJob {
     pub video: PathBuf,
     pub stream: String,
+    /// Clips memorized already by a killed run (the first `skip` of the video's clips).
+    pub skip: usize,
+    /// The end and description of the last of them: the next clip's preceding description,
+    /// so that a resumed stream reads as an uninterrupted one.
+    pub resume: Option<(i64, String)>,
+}
+
+impl StreamJob {
+    /// A stream memorized from its first clip.
+    #[must_use]
+    pub fn new(video: PathBuf, stream: String) -> Self {
+        Self {
+            video,
+            stream,
+            skip: 0,
+            resume: None,
+        }
+    }
 }
 
 /// Makes a worker's policy (each worker has its own).
@@ -360,7 +379,9 @@ pub type MakePolicy<'a> = dyn Fn() -> Result<Box<dyn MemorizationPolicy>, String
 /// Memorizes many streams with `concurrency` workers (`ingest-N` threads), each taking the
 /// next stream and memorizing it clip by clip (a stream's clips stay in order: each reads the
 /// one before). Only the clips in hand are in memory, however many streams wait.
-/// `on_entry(entry, done, total)` runs on the calling thread and may stop the batch.
+/// `on_entry(entry, done, total)` runs on the calling thread and may stop the batch. A job's
+/// `skip` first clips are not memorized again (a resumed batch); returns the number of entries
+/// written in this run.
 ///
 /// # Errors
 /// The first video or policy failure (the others stop after their clip in hand).
@@ -374,9 +395,13 @@ pub fn ingest_many(
     on_entry: &mut dyn FnMut(MemoryEntry, usize, usize) -> ControlFlow<()>,
 ) -> Result<usize, IngestError> {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    // Clips a killed run memorized count as done in the progress, as in a single resume.
     let mut total = 0;
+    let mut skipped = 0;
     for job in jobs {
-        total += clip_spans(ClipSampler::open(&job.video)?.duration_ms(), clip_ms).len();
+        let clips = clip_spans(ClipSampler::open(&job.video)?.duration_ms(), clip_ms).len();
+        total += clips;
+        skipped += job.skip.min(clips);
     }
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
@@ -411,6 +436,9 @@ pub fn ingest_many(
                             all_open.store(true, Ordering::Relaxed);
                         }
                         memorizer.start_stream(&job.stream);
+                        if let Some((end_ms, text)) = &job.resume {
+                            memorizer.resume_after(*end_ms, text);
+                        }
                         let result = ClipSampler::open(&job.video).map_err(IngestError::from);
                         let mut sampler = match result {
                             Ok(s) => s,
@@ -419,7 +447,8 @@ pub fn ingest_many(
                                 return;
                             }
                         };
-                        let spans = clip_spans(sampler.duration_ms(), clip_ms);
+                        let mut spans = clip_spans(sampler.duration_ms(), clip_ms);
+                        spans.drain(..job.skip.min(spans.len()));
                         let spans_count = spans.len();
                         // The next clip is decoded while this one is with the policy (a
                         // remote request is mostly waiting).
@@ -484,7 +513,7 @@ pub fn ingest_many(
                 .map_err(IngestError::Thread)?;
         }
         drop(tx);
-        let mut done = 0;
+        let mut done = skipped;
         for entry in &rx {
             match entry {
                 Ok(entry) => {
@@ -501,7 +530,7 @@ pub fn ingest_many(
                 }
             }
         }
-        Ok(done)
+        Ok(done - skipped)
     })
 }
 

@@ -104,6 +104,12 @@ pub struct ImportCount {
     pub already: usize,
 }
 
+/// A project's manifest and some lane files' lengths at one moment ([`Project::checkpoint`]).
+pub struct Checkpoint {
+    manifest: Manifest,
+    files: Vec<(PathBuf, Option<u64>)>,
+}
+
 /// An open project.
 pub struct Project {
     pub dir: PathBuf,
@@ -181,7 +187,8 @@ impl Project {
                 detail: "a project already exists here".to_owned(),
             });
         }
-        std::fs::create_dir_all(dir.join("memory")).map_err(io(dir))?;
+        let memory_dir = dir.join("memory");
+        let created = crate::fsutil::create_dir_all_new(&memory_dir).map_err(io(dir))?;
         let project = Self {
             dir: dir.to_path_buf(),
             manifest: Manifest {
@@ -199,8 +206,60 @@ impl Project {
             skipped_lines: 0,
             skipped_files: Vec::new(),
         };
-        project.save_manifest()?;
+        if let Err(e) = project.save_manifest() {
+            // A full disk: no half-made project is left where there was none.
+            if let Some(top) = created {
+                crate::fsutil::remove_created(&top, &memory_dir);
+            }
+            return Err(e);
+        }
         Ok(project)
+    }
+
+    /// What the manifest and the files of `lanes` hold now, for [`Project::roll_back`] when a
+    /// command that appends entries one by one (an ingest) fails to write part way.
+    #[must_use]
+    pub fn checkpoint(&self, lanes: &[&str]) -> Checkpoint {
+        let files = lanes
+            .iter()
+            .map(|lane| {
+                let path = self.dir.join("memory").join(lane_file_name(lane));
+                let len = std::fs::symlink_metadata(&path).ok().map(|m| m.len());
+                (path, len)
+            })
+            .collect();
+        Checkpoint {
+            manifest: self.manifest.clone(),
+            files,
+        }
+    }
+
+    /// Puts the project back as it was at `checkpoint`: each lane file cut back to its length
+    /// then (removed if it was not there), then the manifest written as it was, and the
+    /// project opened again. Cutting the files back first frees the room the manifest needs.
+    ///
+    /// # Errors
+    /// A file cannot be cut back or removed, or the manifest cannot be written.
+    pub fn roll_back(&mut self, checkpoint: &Checkpoint) -> Result<(), ProjectError> {
+        for (path, len) in &checkpoint.files {
+            crate::fsutil::check_inside_for_write(&self.dir, path).map_err(io(path))?;
+            let result = match len {
+                Some(len) => std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .and_then(|file| file.set_len(*len).and_then(|()| file.sync_data())),
+                None => match std::fs::remove_file(path) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    other => other,
+                },
+            };
+            result.map_err(io(path))?;
+        }
+        if self.manifest != checkpoint.manifest {
+            write_manifest(&self.dir, &checkpoint.manifest)?;
+        }
+        *self = Self::open(&self.dir)?;
+        Ok(())
     }
 
     /// Opens a project, or creates it when the folder has none yet.
@@ -831,9 +890,13 @@ fn append_lines(dir: &Path, path: &Path, lines: &[u8]) -> Result<(), ProjectErro
         buf.push(b'\n');
     }
     buf.extend_from_slice(lines);
-    file.write_all(&buf)
-        .and_then(|()| file.sync_data())
-        .map_err(io(path))
+    let written = file.write_all(&buf).and_then(|()| file.sync_data());
+    if written.is_err() {
+        // A full disk stops a write part way: cut the file back to what it held, so the
+        // failed append leaves no partial line (and the file as it was).
+        let _ = file.set_len(len).and_then(|()| file.sync_data());
+    }
+    written.map_err(io(path))
 }
 
 /// A line of an append-only file: CRC-32 of the JSON, a space, the JSON, a newline.
