@@ -4,8 +4,19 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::{asset, stderr, stdout, taskmem};
+use common::{asset, export_args, import_args, s, stderr, stdout, taskmem, taskmem_ok};
 use std::path::Path;
+use std::process::Output;
+
+/// What `taskmem probe` prints about `video`.
+fn probe(video: &Path) -> serde_json::Value {
+    serde_json::from_str(&stdout(&taskmem(&["probe", s(video)]))).unwrap()
+}
+
+/// `taskmem frames VIDEO`, then `how` (`--at` or `--every`), writing into `out`.
+fn frames(video: &Path, how: &[&str], out: &Path) -> Output {
+    taskmem(&[&["frames", s(video)], how, &["--out", s(out)]].concat())
+}
 
 #[test]
 fn probe_prints_one_json_object_with_every_field() {
@@ -26,12 +37,11 @@ fn probe_prints_one_json_object_with_every_field() {
     assert!((json["avg_fps"].as_f64().unwrap() - 30.0).abs() < 0.01);
     assert!(json["path"].as_str().unwrap().ends_with("high_bframes.mp4"));
 
-    let vfr = taskmem(&["probe", asset("vfr.mp4").to_str().unwrap()]);
-    let json: serde_json::Value = serde_json::from_str(&stdout(&vfr)).unwrap();
-    assert_eq!(json["vfr"], true);
-    let fragmented = taskmem(&["probe", asset("fragmented.mp4").to_str().unwrap()]);
-    let json: serde_json::Value = serde_json::from_str(&stdout(&fragmented)).unwrap();
-    assert_eq!(json["container"], "mp4 (fragmented)");
+    assert_eq!(probe(&asset("vfr.mp4"))["vfr"], true);
+    assert_eq!(
+        probe(&asset("fragmented.mp4"))["container"],
+        "mp4 (fragmented)"
+    );
 }
 
 fn png_size(path: &Path) -> (u32, u32) {
@@ -45,44 +55,22 @@ fn png_size(path: &Path) -> (u32, u32) {
 #[test]
 fn frames_at_times_are_named_by_presentation_time() {
     let dir = tempfile::tempdir().unwrap();
-    let out = taskmem(&[
-        "frames",
-        asset("baseline.mp4").to_str().unwrap(),
-        "--at",
-        "0.5s,1010ms",
-        "--out",
-        dir.path().to_str().unwrap(),
-    ]);
+    let out = frames(&asset("baseline.mp4"), &["--at", "0.5s,1010ms"], dir.path());
     assert!(out.status.success(), "{}", stderr(&out));
     // 25 fps: 0.5 s shows the frame at 480 ms, 1010 ms the one at 1000 ms (at or before).
     for name in ["000000480.png", "000001000.png"] {
         assert_eq!(png_size(&dir.path().join(name)), (320, 180), "{name}");
     }
-    let mut names: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    names.sort();
+    let names = common::names(dir.path());
     assert_eq!(names.len(), 2, "{names:?}");
 }
 
 #[test]
 fn frames_every_interval_cover_the_video() {
     let dir = tempfile::tempdir().unwrap();
-    let out = taskmem(&[
-        "frames",
-        asset("vfr.mp4").to_str().unwrap(),
-        "--every",
-        "500ms",
-        "--out",
-        dir.path().to_str().unwrap(),
-    ]);
+    let out = frames(&asset("vfr.mp4"), &["--every", "500ms"], dir.path());
     assert!(out.status.success(), "{}", stderr(&out));
-    let mut names: Vec<String> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
+    let names = common::names(dir.path());
     // vfr.mp4: 20 frames of 40 ms, 10 of 100 ms, 10 of 20 ms (2.0 s in all).
     assert_eq!(
         names,
@@ -121,24 +109,10 @@ fn bad_input_exits_2_with_one_line_naming_the_file() {
         assert!(err.contains(".mp4"), "{err}");
     }
     let path = asset("baseline.mp4");
-    let out = taskmem(&[
-        "frames",
-        path.to_str().unwrap(),
-        "--at",
-        "soon",
-        "--out",
-        dir.path().to_str().unwrap(),
-    ]);
+    let out = frames(&path, &["--at", "soon"], dir.path());
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("soon"));
-    let out = taskmem(&[
-        "frames",
-        path.to_str().unwrap(),
-        "--at",
-        "99s",
-        "--out",
-        dir.path().to_str().unwrap(),
-    ]);
+    let out = frames(&path, &["--at", "99s"], dir.path());
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("past the end"), "{}", stderr(&out));
 }
@@ -203,8 +177,7 @@ fn world_generate_writes_a_stream_the_video_core_opens_and_repeats_itself() {
             "{name}"
         );
     }
-    let probe = taskmem(&["probe", a.path().join("video.mp4").to_str().unwrap()]);
-    let json: serde_json::Value = serde_json::from_str(&stdout(&probe)).unwrap();
+    let json = probe(&a.path().join("video.mp4"));
     assert_eq!(json["frame_count"], 300);
     assert_eq!(json["duration_ms"], 30_000);
 }
@@ -214,39 +187,14 @@ fn world_generate_rejects_bad_input_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("a-file");
     std::fs::write(&file, b"x").unwrap();
+    let (folder, sub) = (s(dir.path()), file.join("sub"));
     for args in [
-        vec![
-            "world",
-            "generate",
-            "--suite",
-            "world-nope",
-            "--out",
-            dir.path().to_str().unwrap(),
-        ],
-        vec![
-            "world",
-            "generate",
-            "--minutes",
-            "-3",
-            "--out",
-            dir.path().to_str().unwrap(),
-        ],
-        vec![
-            "world",
-            "generate",
-            "--minutes",
-            "0.2",
-            "--out",
-            file.join("sub").to_str().unwrap(),
-        ],
-        vec![
-            "world",
-            "suite",
-            "world-nope",
-            "--out",
-            dir.path().to_str().unwrap(),
-        ],
+        &["generate", "--suite", "world-nope", "--out", folder][..],
+        &["generate", "--minutes", "-3", "--out", folder],
+        &["generate", "--minutes", "0.2", "--out", s(&sub)],
+        &["suite", "world-nope", "--out", folder],
     ] {
+        let args = [&["world"][..], args].concat();
         let out = taskmem(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         assert!(!stderr(&out).trim().is_empty());
@@ -257,107 +205,59 @@ fn world_generate_rejects_bad_input_with_exit_2() {
 fn import_and_export_memory_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("proj");
-    let p = project.to_str().unwrap();
-    let out = taskmem(&[
-        "import",
-        "demo",
-        asset("taskmem_demo_memories.json").to_str().unwrap(),
-        "--project",
-        p,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("imported 87 memory entries"),
-        "{}",
-        stdout(&out)
-    );
+    let demo = asset("taskmem_demo_memories.json");
+    let said = taskmem_ok(&import_args("demo", &demo, &project, &[]));
+    assert!(said.contains("imported 87 memory entries"), "{said}");
 
     let qa = dir.path().join("qa.txt");
-    let out = taskmem(&[
-        "export",
+    taskmem_ok(&export_args(
         "memory",
-        "--project",
-        p,
-        "--format",
+        &project,
         "qa-text",
-        "--stream",
-        "video3",
-        "--lane",
-        "general",
-        "--out",
-        qa.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+        &qa,
+        &["--stream", "video3", "--lane", "general"],
+    ));
     let text = std::fs::read_to_string(&qa).unwrap();
     assert!(text.starts_with("00:00:00-00:00:10\n"), "{text}");
     assert_eq!(text.matches("-00:00:").count(), 4);
 
     let episodic = dir.path().join("episodic_general.json");
-    let out = taskmem(&[
-        "export",
-        "memory",
-        "--project",
-        p,
-        "--format",
-        "taskmem",
-        "--out",
-        episodic.to_str().unwrap(),
-    ]);
+    let out = taskmem(&export_args("memory", &project, "taskmem", &episodic, &[]));
     assert_eq!(
         out.status.code(),
         Some(2),
         "several lanes need --stream and --lane"
     );
-    let out = taskmem(&[
-        "export",
+    taskmem_ok(&export_args(
         "memory",
-        "--project",
-        p,
-        "--format",
+        &project,
         "taskmem",
-        "--stream",
-        "video2",
-        "--lane",
-        "general",
-        "--out",
-        episodic.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+        &episodic,
+        &["--stream", "video2", "--lane", "general"],
+    ));
     let out_dir = dir.path().join("taskmem-out");
     std::fs::create_dir_all(&out_dir).unwrap();
     std::fs::rename(&episodic, out_dir.join("episodic_general.json")).unwrap();
-    let out = taskmem(&[
-        "import",
+    let p2 = dir.path().join("p2");
+    let said = taskmem_ok(&import_args(
         "taskmem-output",
-        out_dir.to_str().unwrap(),
-        "--project",
-        dir.path().join("p2").to_str().unwrap(),
-        "--stream",
-        "video2",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("imported 3 memory entries"),
-        "{}",
-        stdout(&out)
-    );
+        &out_dir,
+        &p2,
+        &["--stream", "video2"],
+    ));
+    assert!(said.contains("imported 3 memory entries"), "{said}");
 
     let parquet = dir.path().join("memory.parquet");
-    let out = taskmem(&[
-        "export",
-        "memory",
-        "--project",
-        p,
-        "--format",
-        "parquet",
-        "--out",
-        parquet.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    taskmem_ok(&export_args("memory", &project, "parquet", &parquet, &[]));
     let back = taskmem::memory::export::read_parquet(&parquet).unwrap();
     assert_eq!(back.len(), 87);
 
-    let bad = taskmem(&["import", "demo", "/no/such/demo.json", "--project", p]);
+    let bad = taskmem(&import_args(
+        "demo",
+        Path::new("/no/such/demo.json"),
+        &project,
+        &[],
+    ));
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("demo.json"));
 }
@@ -366,16 +266,7 @@ fn import_and_export_memory_from_the_command_line() {
 fn the_screenshot_command_renders_each_view_of_a_project_at_the_asked_size() {
     let tmp = tempfile::tempdir().unwrap();
     let project = tmp.path().join("p");
-    let stream =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/world-tempo/test/world-tempo-test-00");
-    let imported = taskmem(&[
-        "import",
-        "world",
-        stream.to_str().unwrap(),
-        "--project",
-        project.to_str().unwrap(),
-    ]);
-    assert!(imported.status.success(), "{}", stderr(&imported));
+    common::import_world(&project);
     let mut pictures = Vec::new();
     for view in ["timeline", "inspector", "tasks", "phase2", "eval"] {
         let out = tmp.path().join(format!("shots/{view}.png"));

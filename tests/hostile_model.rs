@@ -8,8 +8,9 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+use common::{s, tiny_model};
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 use taskmem::policy::adapter::{Adapter, AdapterMeta};
@@ -18,21 +19,6 @@ use taskmem::policy::ingest::Memorizer;
 use taskmem::policy::lang::Vocab;
 use taskmem::policy::train::Trainable;
 use taskmem::policy::{BuiltinPolicy, ClipInput, MemorizationPolicy, PolicyError, Written};
-
-fn video() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("datasets/world-tempo/test/world-tempo-test-00/video.mp4")
-}
-
-/// A tiny model with seeded weights saved into `dir/name`.
-fn tiny_model(dir: &Path, name: &str) -> PathBuf {
-    let model = dir.join(name);
-    Trainable::fresh(&Config::tiny(Vocab::world().len()), 5)
-        .unwrap()
-        .save(&model)
-        .unwrap();
-    model
-}
 
 /// Sets `field` of `model`'s config.json to `value` (any JSON).
 fn set_config(model: &Path, field: &str, value: serde_json::Value) {
@@ -63,18 +49,18 @@ fn load_error(model: &Path) -> String {
 
 /// `taskmem ingest` of the test stream into `project` with `model` (and an adapter).
 fn ingest(project: &Path, model: &Path, adapter: Option<&Path>) -> std::process::Output {
+    let video = common::world_video();
     let mut args = vec![
-        "ingest".to_owned(),
-        video().display().to_string(),
-        "--project".to_owned(),
-        project.display().to_string(),
-        "--model".to_owned(),
-        model.display().to_string(),
+        "ingest",
+        s(&video),
+        "--project",
+        s(project),
+        "--model",
+        s(model),
     ];
     if let Some(adapter) = adapter {
-        args.extend(["--adapter".to_owned(), adapter.display().to_string()]);
+        args.extend(["--adapter", s(adapter)]);
     }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     common::taskmem(&args)
 }
 
@@ -209,6 +195,14 @@ fn nan_weights_are_refused_on_load_and_ingest_writes_nothing() {
     assert_eq!(memory_lines(&project), 0, "no '%%%%' memory");
 }
 
+/// An adapter named `name` of `values` saved at `path`.
+fn save_adapter(path: &Path, name: &str, meta: AdapterMeta, values: Vec<f32>) {
+    Adapter::from_values(name, meta, values)
+        .unwrap()
+        .save(path)
+        .unwrap();
+}
+
 fn meta(scale: f64) -> AdapterMeta {
     AdapterMeta {
         layer: 0,
@@ -232,10 +226,7 @@ fn adapters_with_nan_infinite_or_absurdly_scaled_values_are_refused_naming_the_f
     ];
     for (name, scale, value, named) in cases {
         let path = dir.path().join(format!("{name}.safetensors"));
-        Adapter::from_values(name, meta(scale), vec![value; width])
-            .unwrap()
-            .save(&path)
-            .unwrap();
+        save_adapter(&path, name, meta(scale), vec![value; width]);
         let err = Adapter::load(&path).err().unwrap().to_string();
         assert!(err.contains(named), "{name}: {err}");
         let project = dir.path().join(format!("p-{name}"));
@@ -255,10 +246,7 @@ fn adapters_with_nan_infinite_or_absurdly_scaled_values_are_refused_naming_the_f
     }
     // A sane adapter still loads.
     let path = dir.path().join("fine.safetensors");
-    Adapter::from_values("fine", meta(1.5), vec![0.5; width])
-        .unwrap()
-        .save(&path)
-        .unwrap();
+    save_adapter(&path, "fine", meta(1.5), vec![0.5; width]);
     Adapter::load(&path).unwrap();
 }
 
@@ -325,10 +313,7 @@ fn tuned_adapter(path: &Path) {
     let width = Config::tiny(Vocab::world().len()).d_model;
     let mut tuned = meta(1.5);
     tuned.task_ids = vec!["secret-task".to_owned()];
-    Adapter::from_values("x", tuned, vec![0.1; width])
-        .unwrap()
-        .save(path)
-        .unwrap();
+    save_adapter(path, "x", tuned, vec![0.1; width]);
 }
 
 fn entry(lane: &str, adapter: &str) -> taskmem::memory::MemoryEntry {
@@ -351,17 +336,8 @@ fn entry(lane: &str, adapter: &str) -> taskmem::memory::MemoryEntry {
 #[test]
 fn adapter_paths_from_project_files_never_lead_eval_outside_the_project() {
     let tmp = tempfile::tempdir().unwrap();
-    let stream =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/world-tempo/test/world-tempo-test-00");
     let project_dir = tmp.path().join("p");
-    let imported = common::taskmem(&[
-        "import",
-        "world",
-        stream.to_str().unwrap(),
-        "--project",
-        project_dir.to_str().unwrap(),
-    ]);
-    assert!(imported.status.success(), "{}", common::stderr(&imported));
+    common::import_world(&project_dir);
     // An adapter outside the project, whose sidecar eval must not read.
     std::fs::create_dir_all(tmp.path().join("outside")).unwrap();
     let outside = tmp.path().join("outside/x.safetensors");
@@ -436,13 +412,7 @@ fn adapter_paths_from_project_files_never_lead_eval_outside_the_project() {
 
     // Through the CLI: the run goes on, and says why each lane's adapter was not read.
     let out = tmp.path().join("results");
-    let run = common::taskmem(&[
-        "eval",
-        "--project",
-        project_dir.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let run = common::taskmem(&["eval", "--project", s(&project_dir), "--out", s(&out)]);
     assert!(run.status.success(), "{}", common::stderr(&run));
     let said = format!("{}{}", common::stdout(&run), common::stderr(&run));
     assert!(said.contains("refused"), "{said}");

@@ -6,16 +6,17 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+use common::{export_args, import_args, s, write_captions as captions};
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use taskmem::memory::MemoryEntry;
 use taskmem::memory::import::{Imported, StreamInfo, demo_file, egorag_captions};
 use taskmem::project::{MemoryAppender, Project, ProjectError};
 
-fn run(args: &[&str]) -> std::process::Output {
+fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_taskmem"))
         .args(args)
         .env("RUST_LOG", "warn")
@@ -23,23 +24,22 @@ fn run(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
+/// Starts `taskmem` with `args` and kills it after `at_ms` (SIGKILL: no destructor, no flush).
+fn run_killed_after(args: &[&str], at_ms: u64) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_taskmem"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(at_ms));
+    let _ = child.kill();
+    child.wait().unwrap();
 }
 
-/// `n` EgoRAG caption records, one per line, 10 s each on stream DAY1.
-fn captions(path: &Path, n: usize) {
-    let mut text = String::new();
-    for k in 0..n {
-        writeln!(
-            text,
-            "{{\"start_time\": {}, \"end_time\": {}, \"text\": \"caption {k}: someone walks to the kitchen and picks up a red cup\", \"date\": \"DAY1\"}}",
-            k * 10,
-            k * 10 + 10
-        )
-        .unwrap();
-    }
-    std::fs::write(path, text).unwrap();
+/// `taskmem export memory` of `project` as `format` into `out`.
+fn export_memory(project: &Path, format: &str, out: &Path) -> Output {
+    run(&export_args("memory", project, format, out, &[]))
 }
 
 fn entry(lane: &str, k: i64) -> MemoryEntry {
@@ -61,31 +61,16 @@ fn entry(lane: &str, k: i64) -> MemoryEntry {
 
 /// Every file under `dir` (recursively), as paths relative to it.
 fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for item in std::fs::read_dir(&d).unwrap() {
-            let path = item.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push(path.strip_prefix(dir).unwrap().to_path_buf());
-            }
-        }
-    }
-    out.sort();
-    out
+    common::files_under(dir)
+        .into_iter()
+        .map(|path| path.strip_prefix(dir).unwrap().to_path_buf())
+        .collect()
 }
 
 fn demo_project(dir: &Path) -> PathBuf {
     let project = dir.join("p");
-    let out = run(&[
-        "import",
-        "demo",
-        p(&common::asset("taskmem_demo_memories.json")),
-        "--project",
-        p(&project),
-    ]);
+    let demo = common::asset("taskmem_demo_memories.json");
+    let out = run(&import_args("demo", &demo, &project, &[]));
     assert!(out.status.success(), "{}", common::stderr(&out));
     project
 }
@@ -99,15 +84,7 @@ fn a_lane_name_without_letters_or_digits_is_refused_on_the_cli_and_in_the_librar
     captions(&file, 3);
     let project = dir.path().join("p");
     for lane in ["!!!", "", ".."] {
-        let out = run(&[
-            "import",
-            "egorag",
-            p(&file),
-            "--project",
-            p(&project),
-            "--lane",
-            lane,
-        ]);
+        let out = run(&import_args("egorag", &file, &project, &["--lane", lane]));
         assert_eq!(out.status.code(), Some(2), "{lane:?}");
         let err = common::stderr(&out);
         assert!(
@@ -116,9 +93,9 @@ fn a_lane_name_without_letters_or_digits_is_refused_on_the_cli_and_in_the_librar
         );
         let out = run(&[
             "ingest",
-            p(&common::asset("nothing.mp4")),
+            s(&common::asset("nothing.mp4")),
             "--project",
-            p(&project),
+            s(&project),
             "--lane",
             lane,
         ]);
@@ -188,20 +165,11 @@ fn exports_aimed_at_the_projects_own_files_are_refused_and_change_nothing() {
     }
     for out in &targets {
         for format in ["jsonl", "parquet", "qa-text"] {
-            let run_out = run(&[
-                "export",
-                "memory",
-                "--project",
-                p(&project),
-                "--format",
-                format,
-                "--out",
-                p(out),
-            ]);
+            let run_out = export_memory(&project, format, out);
             assert_eq!(run_out.status.code(), Some(2), "{}", out.display());
             let err = common::stderr(&run_out);
             assert!(
-                err.contains(p(out)) && err.contains("inside the project"),
+                err.contains(s(out)) && err.contains("inside the project"),
                 "{err}"
             );
         }
@@ -219,16 +187,7 @@ fn exports_aimed_at_the_projects_own_files_are_refused_and_change_nothing() {
     // The project's exports/ folder, and anywhere outside, are fine.
     std::fs::create_dir_all(project.join("exports")).unwrap();
     for out in [project.join("exports/m.jsonl"), dir.path().join("m.jsonl")] {
-        let run_out = run(&[
-            "export",
-            "memory",
-            "--project",
-            p(&project),
-            "--format",
-            "jsonl",
-            "--out",
-            p(&out),
-        ]);
+        let run_out = export_memory(&project, "jsonl", &out);
         assert!(run_out.status.success(), "{}", common::stderr(&run_out));
         assert!(out.is_file());
     }
@@ -244,16 +203,7 @@ fn a_failed_export_leaves_no_temp_file() {
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("inside"), b"x").unwrap();
     for format in ["jsonl", "parquet"] {
-        let run_out = run(&[
-            "export",
-            "memory",
-            "--project",
-            p(&project),
-            "--format",
-            format,
-            "--out",
-            p(&out),
-        ]);
+        let run_out = export_memory(&project, format, &out);
         assert_eq!(
             run_out.status.code(),
             Some(2),
@@ -270,8 +220,8 @@ fn a_failed_export_leaves_no_temp_file() {
 
 // 3. Imports are all or nothing, and a rerun never duplicates.
 
-fn import_egorag(file: &Path, project: &Path) -> std::process::Output {
-    run(&["import", "egorag", p(file), "--project", p(project)])
+fn import_egorag(file: &Path, project: &Path) -> Output {
+    run(&import_args("egorag", file, project, &[]))
 }
 
 fn assert_exactly(project: &Path, n: usize) {
@@ -436,16 +386,7 @@ fn an_import_killed_at_random_moments_reruns_to_exactly_every_entry_once() {
                 .append(&[entry("general", 0)])
                 .unwrap();
         }
-        let mut child = Command::new(env!("CARGO_BIN_EXE_taskmem"))
-            .args(["import", "egorag", p(&file), "--project", p(&project)])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(at_ms));
-        // SIGKILL: no destructor, no flush.
-        let _ = child.kill();
-        child.wait().unwrap();
+        run_killed_after(&import_args("egorag", &file, &project, &[]), at_ms);
         if project.join("project.json").exists() {
             let opened = Project::open(&project)
                 .unwrap_or_else(|e| panic!("killed at {at_ms} ms (seed {seed}): {e}"));
@@ -517,13 +458,7 @@ fn absurd_times_and_clip_ids_are_refused_naming_the_file_and_the_record() {
         r#"{"0": "fine", "9223372036854775807": "wraps"}"#,
     )
     .unwrap();
-    let out = run(&[
-        "import",
-        "taskmem-output",
-        p(&output),
-        "--project",
-        p(&project),
-    ]);
+    let out = run(&import_args("taskmem-output", &output, &project, &[]));
     assert_eq!(out.status.code(), Some(2));
     let err = common::stderr(&out);
     assert!(
@@ -531,13 +466,7 @@ fn absurd_times_and_clip_ids_are_refused_naming_the_file_and_the_record() {
         "{err}"
     );
     std::fs::write(output.join("episodic_general.json"), r#"{"-1": "before"}"#).unwrap();
-    let out = run(&[
-        "import",
-        "taskmem-output",
-        p(&output),
-        "--project",
-        p(&project),
-    ]);
+    let out = run(&import_args("taskmem-output", &output, &project, &[]));
     assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
 
     // The demo file: a clip that ends before it starts.
@@ -547,7 +476,7 @@ fn absurd_times_and_clip_ids_are_refused_naming_the_file_and_the_record() {
         r#"[{"id": "d", "clipTimes": [[0, 10], [30, 20]], "tracks": [{"id": "t", "title": "General", "clips": ["a", "b"]}]}]"#,
     )
     .unwrap();
-    let out = run(&["import", "demo", p(&demo), "--project", p(&project)]);
+    let out = run(&import_args("demo", &demo, &project, &[]));
     assert_eq!(out.status.code(), Some(2));
     let err = common::stderr(&out);
     assert!(
@@ -673,16 +602,7 @@ fn a_stream_video_leading_out_of_the_project_is_not_read() {
         "an absolute path is the user's; a relative one must stay inside"
     );
     // The CLI says so on stderr.
-    let out = run(&[
-        "export",
-        "memory",
-        "--project",
-        p(&project),
-        "--format",
-        "jsonl",
-        "--out",
-        p(&dir.path().join("m.jsonl")),
-    ]);
+    let out = export_memory(&project, "jsonl", &dir.path().join("m.jsonl"));
     assert!(out.status.success(), "{}", common::stderr(&out));
     assert!(
         common::stderr(&out).contains("../../../x.mp4"),
@@ -731,16 +651,7 @@ fn damaged_lines_are_counted_per_file_and_warned_about() {
     assert_eq!(opened.skipped_lines, 3);
     assert_eq!(opened.skipped_files, vec![(lane_file.clone(), 3)]);
     assert!(opened.skipped_warnings()[0].contains("skipped 3 damaged lines"));
-    let out = run(&[
-        "export",
-        "memory",
-        "--project",
-        p(&project),
-        "--format",
-        "jsonl",
-        "--out",
-        p(&dir.path().join("m.jsonl")),
-    ]);
+    let out = export_memory(&project, "jsonl", &dir.path().join("m.jsonl"));
     assert!(out.status.success(), "{}", common::stderr(&out));
     let err = common::stderr(&out);
     assert!(
@@ -753,25 +664,17 @@ fn damaged_lines_are_counted_per_file_and_warned_about() {
 
 #[test]
 fn a_killed_ingest_resumes_after_its_last_complete_entry() {
-    use taskmem::policy::builtin::Config;
-    use taskmem::policy::lang::Vocab;
-    use taskmem::policy::train::Trainable;
     let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("model");
-    Trainable::fresh(&Config::tiny(Vocab::world().len()), 5)
-        .unwrap()
-        .save(&model)
-        .unwrap();
-    let video = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("datasets/world-tempo/test/world-tempo-test-00/video.mp4");
+    let model = common::tiny_model(dir.path(), "model");
+    let video = common::world_video();
     let ingest = |project: &Path, lane: &str| {
         run(&[
             "ingest",
-            p(&video),
+            s(&video),
             "--project",
-            p(project),
+            s(project),
             "--model",
-            p(&model),
+            s(&model),
             "--lane",
             lane,
         ])
@@ -796,16 +699,11 @@ fn a_killed_ingest_resumes_after_its_last_complete_entry() {
     let seed = u64::from(std::process::id()) ^ 0x5eed;
     for (k, at_ms) in moments(seed, 3, took_ms).into_iter().enumerate() {
         let project = dir.path().join(format!("kill{k}"));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_taskmem"))
-            .args(["ingest", p(&video), "--project", p(&project)])
-            .args(["--model", p(&model), "--lane", "builtin"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(at_ms));
-        let _ = child.kill();
-        child.wait().unwrap();
+        let args = ["ingest", s(&video), "--project", s(&project)];
+        run_killed_after(
+            &[&args[..], &["--model", s(&model), "--lane", "builtin"]].concat(),
+            at_ms,
+        );
         let out = ingest(&project, "builtin");
         let resumed_or_started =
             out.status.success() || common::stderr(&out).contains("nothing left to resume");
@@ -868,11 +766,7 @@ fn a_killed_ingest_resumes_after_its_last_complete_entry() {
 fn an_ingest_that_fails_before_its_first_entry_leaves_no_new_project_behind() {
     let dir = tempfile::tempdir().unwrap();
     // A video whose index reads but whose samples are zeros: decoding fails at the first clip.
-    let mut bytes = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("datasets/world-tempo/test/world-tempo-test-00/video.mp4"),
-    )
-    .unwrap();
+    let mut bytes = std::fs::read(common::world_video()).unwrap();
     let mdat = bytes.windows(4).position(|w| w == b"mdat").unwrap();
     let moov = bytes.windows(4).position(|w| w == b"moov").unwrap();
     assert!(mdat < moov, "the index is after the samples");
@@ -882,14 +776,14 @@ fn an_ingest_that_fails_before_its_first_entry_leaves_no_new_project_behind() {
     let video = dir.path().join("zeros.mp4");
     std::fs::write(&video, bytes).unwrap();
     let project = dir.path().join("p");
-    let out = run(&["ingest", p(&video), "--project", p(&project)]);
+    let out = run(&["ingest", s(&video), "--project", s(&project)]);
     assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
     assert!(common::stderr(&out).contains("zeros.mp4"));
     assert!(!project.exists(), "no project folder left behind");
     // An existing project keeps its memory.
     let mut opened = Project::create(&project, "p").unwrap();
     opened.append(&[entry("general", 0)]).unwrap();
-    let out = run(&["ingest", p(&video), "--project", p(&project)]);
+    let out = run(&["ingest", s(&video), "--project", s(&project)]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(Project::open(&project).unwrap().memory.len(), 1);
 }

@@ -9,7 +9,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -71,25 +71,7 @@ fn hostile(act: impl Fn(usize, &Request, &mut TcpStream) + Send + Sync + 'static
 
 fn read_request(stream: &TcpStream) -> Option<Request> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
-    let (mut length, mut authorization) = (0, String::new());
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        if line == "\r\n" {
-            break;
-        }
-        let lower = line.to_lowercase();
-        if let Some(v) = lower.strip_prefix("content-length:") {
-            length = v.trim().parse().unwrap_or(0);
-        }
-        if lower.starts_with("authorization:") {
-            line["authorization:".len()..]
-                .trim()
-                .clone_into(&mut authorization);
-        }
-    }
+    let (length, authorization) = common::read_request_head(&mut reader)?;
     let mut body = vec![0; length];
     reader.read_exact(&mut body).ok()?;
     Some(Request {
@@ -389,16 +371,11 @@ fn the_remote_policy_and_answerer_store_huge_echoing_replies_capped_and_keyless(
     assert!(!raw.contains(KEY) && !answer.answer.contains(KEY));
 }
 
-fn video() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("datasets/world-tempo/test/world-tempo-test-00/video.mp4")
-}
-
 fn ingest(url: &str, project: &Path) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_taskmem"))
         .args([
             "ingest",
-            video().to_str().unwrap(),
+            common::s(&common::world_video()),
             "--project",
             project.to_str().unwrap(),
             "--policy",
@@ -420,19 +397,6 @@ fn ingest(url: &str, project: &Path) -> std::process::Output {
         .env_remove("OPENAI_BASE_URL")
         .output()
         .unwrap()
-}
-
-fn files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(files(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[test]
@@ -473,14 +437,14 @@ fn ingest_against_an_echoing_server_caps_what_it_stores_and_sends_and_writes_the
         "{}",
         contexts[1].len()
     );
-    for path in files(&project) {
+    for path in common::files_under(&project) {
         let bytes = std::fs::read(&path).unwrap();
         let text = String::from_utf8_lossy(&bytes);
         assert!(!text.contains(KEY), "{}", path.display());
         // 12 entries, each at most a capped text and a capped raw reply, with room for JSON.
         assert!(bytes.len() < 12 * (MAX_TEXT_BYTES + MAX_STORED_REPLY_BYTES) + (64 << 10));
     }
-    let stored = files(&project)
+    let stored = common::files_under(&project)
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
         .map(|p| std::fs::read_to_string(p).unwrap())
@@ -506,7 +470,7 @@ fn ingest_against_a_server_echoing_the_key_in_a_401_prints_no_key() {
     assert!(printed.contains("Bearer [redacted]"), "{printed}");
     assert!(!printed.contains(KEY), "{printed}");
     if project.exists() {
-        for path in files(&project) {
+        for path in common::files_under(&project) {
             let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
             assert!(!text.contains(KEY), "{}", path.display());
         }

@@ -39,13 +39,7 @@ fn a_caption_ending_most_of_a_year_in_renders_in_bounded_memory() {
     )
     .unwrap();
     let project = tmp.path().join("p");
-    let imported = common::taskmem(&[
-        "import",
-        "egorag",
-        captions.to_str().unwrap(),
-        "--project",
-        project.to_str().unwrap(),
-    ]);
+    let imported = common::taskmem(&common::import_args("egorag", &captions, &project, &[]));
     assert!(imported.status.success(), "{}", common::stderr(&imported));
     let out = tmp.path().join("timeline.png");
     // Ten clock steps a second over 359 days were 2.5 GB.
@@ -63,15 +57,7 @@ fn a_project_with_tasks_but_no_stream_renders_as_the_app_shows_it() {
     let questions = tmp.path().join("q.txt");
     std::fs::write(&questions, "What is on the table?\nWho came in?\n").unwrap();
     let project = tmp.path().join("p");
-    let imported = common::taskmem(&[
-        "import",
-        "tasks",
-        "--format",
-        "lines",
-        questions.to_str().unwrap(),
-        "--project",
-        project.to_str().unwrap(),
-    ]);
+    let imported = common::import_tasks(&questions, "lines", &project, &[]);
     assert!(imported.status.success(), "{}", common::stderr(&imported));
     let out = tmp.path().join("tasks-only.png");
     let run = screenshot(&project, &out, ONE_GB_KB);

@@ -7,16 +7,12 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::{stderr, stdout, taskmem};
+use common::{export_args, export_tasks, import_args, import_tasks, names, s, stderr, stdout};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use taskmem::tasks::export;
 use taskmem::tasks::{Span, Task};
-
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 fn task(stream: &str, id: &str, ask_ms: i64) -> Task {
     let mut t = Task::authored(id.to_owned(), stream, ask_ms, "ann");
@@ -51,15 +47,7 @@ fn jsonl_file(path: &Path, tasks: &[Task]) -> PathBuf {
 }
 
 fn import_jsonl(file: &Path, project: &Path) -> Output {
-    taskmem(&[
-        "import",
-        "tasks",
-        s(file),
-        "--format",
-        "jsonl",
-        "--project",
-        s(project),
-    ])
+    import_tasks(file, "jsonl", project, &[])
 }
 
 /// A project holding `count` tasks of stream `base`.
@@ -70,16 +58,6 @@ fn project_with_tasks(dir: &Path, count: usize) -> PathBuf {
     let out = import_jsonl(&file, &project);
     assert!(out.status.success(), "{}", stderr(&out));
     project
-}
-
-/// The names in a folder, sorted.
-fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 /// Runs `taskmem` with no file allowed past `blocks` blocks (the shell's `ulimit -f`), the
@@ -116,15 +94,7 @@ fn disk_full_during_a_task_import_keeps_the_project_as_it_was() {
     // 40 blocks: 20 or 40 KB (the shell's block size), room for the old log, not the new one.
     let out = taskmem_with_file_limit(
         40,
-        &[
-            "import",
-            "tasks",
-            s(&file),
-            "--format",
-            "jsonl",
-            "--project",
-            s(&project),
-        ],
+        &import_args("tasks", &file, &project, &["--format", "jsonl"]),
     );
     assert!(!out.status.success(), "{}", stdout(&out));
     let err = stderr(&out);
@@ -176,15 +146,7 @@ fn damaged_parquet_files_give_one_clean_error_naming_the_file() {
         for format in ["parquet", "videomme"] {
             // A project each: a flip in a harmless spot imports, and must not conflict later.
             let project = dir.path().join(format!("p-{name}-{format}"));
-            let out = taskmem(&[
-                "import",
-                "tasks",
-                s(&path),
-                "--format",
-                format,
-                "--project",
-                s(&project),
-            ]);
+            let out = import_tasks(&path, format, &project, &[]);
             let err = stderr(&out);
             assert!(!err.contains("panicked"), "{name} as {format}: {err}");
             assert!(!err.contains("RUST_BACKTRACE"), "{name} as {format}: {err}");
@@ -280,16 +242,7 @@ fn exports_onto_the_projects_own_files_are_refused() {
         project.join("memory"),
     ] {
         for format in ["jsonl", "csv"] {
-            let out = taskmem(&[
-                "export",
-                "tasks",
-                "--project",
-                s(&project),
-                "--format",
-                format,
-                "--out",
-                s(&out_path),
-            ]);
+            let out = export_tasks(&project, format, &out_path, &[]);
             let err = stderr(&out);
             assert_eq!(out.status.code(), Some(2), "{}: {err}", out_path.display());
             assert!(err.contains(s(&out_path)), "{err}");
@@ -318,16 +271,7 @@ fn exports_onto_the_projects_own_files_are_refused() {
         dir.path().join("tasks.csv"),
         project.join("exports/tasks.csv"),
     ] {
-        let out = taskmem(&[
-            "export",
-            "tasks",
-            "--project",
-            s(&project),
-            "--format",
-            "csv",
-            "--out",
-            s(&out_path),
-        ]);
+        let out = export_tasks(&project, "csv", &out_path, &[]);
         assert!(out.status.success(), "{}", stderr(&out));
         assert!(out_path.is_file());
     }
@@ -341,19 +285,8 @@ fn a_failed_export_leaves_no_temp_file() {
     std::fs::create_dir(&out_dir).unwrap();
     for format in ["jsonl", "csv", "parquet", "lines"] {
         let out_path = out_dir.join(format!("tasks.{format}"));
-        let out = taskmem_with_file_limit(
-            8,
-            &[
-                "export",
-                "tasks",
-                "--project",
-                s(&project),
-                "--format",
-                format,
-                "--out",
-                s(&out_path),
-            ],
-        );
+        let out =
+            taskmem_with_file_limit(8, &export_args("tasks", &project, format, &out_path, &[]));
         let err = stderr(&out);
         assert!(!out.status.success(), "{format}: {}", stdout(&out));
         assert!(err.contains(s(&out_path)), "{format}: {err}");
@@ -371,15 +304,7 @@ fn a_failed_export_leaves_no_temp_file() {
 fn assert_refused(project: &Path, file: &Path, format: &str, record: &str, problem: &str) {
     let log = project.join("task_log.jsonl");
     let before = std::fs::read(&log).unwrap();
-    let out = taskmem(&[
-        "import",
-        "tasks",
-        s(file),
-        "--format",
-        format,
-        "--project",
-        s(project),
-    ]);
+    let out = import_tasks(file, format, project, &[]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{}: {err}", file.display());
     assert!(
@@ -498,16 +423,7 @@ fn damaged_task_log_lines_are_reported_with_the_file_and_count() {
         + 1;
     bytes.truncate(last_start + 30);
     std::fs::write(&log, &bytes).unwrap();
-    let out = taskmem(&[
-        "export",
-        "tasks",
-        "--project",
-        s(&project),
-        "--format",
-        "jsonl",
-        "--out",
-        s(&dir.path().join("out.jsonl")),
-    ]);
+    let out = export_tasks(&project, "jsonl", &dir.path().join("out.jsonl"), &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains(s(&log)), "{err}");
@@ -528,16 +444,7 @@ fn damaged_task_log_lines_are_reported_with_the_file_and_count() {
     );
     // A sound log says nothing.
     let clean = project_with_tasks(&dir.path().join("clean"), 3);
-    let out = taskmem(&[
-        "export",
-        "tasks",
-        "--project",
-        s(&clean),
-        "--format",
-        "csv",
-        "--out",
-        s(&dir.path().join("clean.csv")),
-    ]);
+    let out = export_tasks(&clean, "csv", &dir.path().join("clean.csv"), &[]);
     assert!(out.status.success());
     assert_eq!(stderr(&out), "");
 }

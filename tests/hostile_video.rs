@@ -5,18 +5,15 @@
 // Test helpers panic on purpose: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+use common::{asset, s};
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::Output;
 use std::sync::mpsc;
 use std::time::Duration;
 
 use taskmem::video::{VideoIndex, demux_file};
-
-fn asset(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/assets")
-        .join(name)
-}
 
 fn mp4_assets() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(asset(""))
@@ -29,11 +26,16 @@ fn mp4_assets() -> Vec<PathBuf> {
     files
 }
 
-fn taskmem(args: &[&std::ffi::OsStr]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_taskmem"))
-        .args(args)
-        .output()
-        .unwrap()
+/// `taskmem probe VIDEO`, which must fail with exit 2: what it said on stderr.
+fn probe_error(video: &Path) -> String {
+    let output = common::taskmem(&["probe", s(video)]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    common::stderr(&output)
+}
+
+/// `taskmem frames VIDEO --at AT --out OUT`.
+fn frames_at(video: &Path, at: &str, out: &Path) -> Output {
+    common::taskmem(&["frames", s(video), "--at", at, "--out", s(out)])
 }
 
 /// Boxes whose payload is child boxes, and where those children start (bytes after the
@@ -165,22 +167,13 @@ fn a_grown_hdlr_size_is_a_quick_error_naming_the_file_and_the_box() {
     assert!(message.contains(&format!("{}", size + 46)), "{message}");
 
     let out = dir.path().join("frames_out");
-    let output = taskmem(&["probe".as_ref(), path.as_os_str()]);
-    assert_eq!(output.status.code(), Some(2), "{output:?}");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = probe_error(&path);
     assert!(
         stderr.contains("grown_hdlr.mp4") && stderr.contains("hdlr"),
         "{stderr}"
     );
 
-    let output = taskmem(&[
-        "frames".as_ref(),
-        path.as_os_str(),
-        "--at".as_ref(),
-        "0.5s".as_ref(),
-        "--out".as_ref(),
-        out.as_os_str(),
-    ]);
+    let output = frames_at(&path, "0.5s", &out);
     assert_eq!(output.status.code(), Some(2), "{output:?}");
     assert!(
         !out.exists(),
@@ -223,9 +216,7 @@ fn box_names_in_errors_are_printable() {
         assert_clean_error(&message, &name);
         assert!(message.contains(escaped), "{message}");
 
-        let output = taskmem(&["probe".as_ref(), path.as_os_str()]);
-        assert_eq!(output.status.code(), Some(2), "{output:?}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stderr = probe_error(path);
         assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     }
 }
@@ -246,9 +237,7 @@ fn contradicting_sample_tables_are_one_line_errors_without_a_panic_report() {
         changed[offset + 12..offset + 16].copy_from_slice(&0u32.to_be_bytes());
         let path = dir.path().join(format!("empty_{table}.mp4"));
         std::fs::write(&path, &changed).unwrap();
-        let output = taskmem(&["probe".as_ref(), path.as_os_str()]);
-        assert_eq!(output.status.code(), Some(2), "{output:?}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stderr = probe_error(&path);
         assert!(!stderr.contains("panicked"), "{stderr}");
         assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
         assert!(stderr.contains(&format!("empty_{table}.mp4")), "{stderr}");
@@ -275,9 +264,7 @@ fn a_fragment_timed_centuries_away_is_an_error_not_an_overflow() {
         changed[at..at + 4].copy_from_slice(&value.to_be_bytes());
         let path = dir.path().join(format!("far_tfdt_{value:x}.mp4"));
         std::fs::write(&path, &changed).unwrap();
-        let output = taskmem(&["probe".as_ref(), path.as_os_str()]);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        let stderr = probe_error(&path);
         assert!(!stderr.contains("panicked"), "{stderr}");
         assert!(stderr.contains("far_tfdt_"), "{stderr}");
     }
@@ -288,9 +275,7 @@ fn probe_on_a_directory_is_bad_input_naming_the_path() {
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().join("videos.mp4");
     std::fs::create_dir(&folder).unwrap();
-    let output = taskmem(&["probe".as_ref(), folder.as_os_str()]);
-    assert_eq!(output.status.code(), Some(2), "{output:?}");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = probe_error(&folder);
     assert!(
         stderr.contains("videos.mp4") && stderr.contains("is a directory"),
         "{stderr}"
@@ -311,16 +296,9 @@ fn frames_that_fail_to_decode_leave_no_output_folder() {
     let path = dir.path().join("bad_first_picture.mp4");
     std::fs::write(&path, &bytes).unwrap();
     let out = dir.path().join("out");
-    let output = taskmem(&[
-        "frames".as_ref(),
-        path.as_os_str(),
-        "--at".as_ref(),
-        "0s".as_ref(),
-        "--out".as_ref(),
-        out.as_os_str(),
-    ]);
+    let output = frames_at(&path, "0s", &out);
     assert_ne!(output.status.code(), Some(0), "{output:?}");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = common::stderr(&output);
     assert!(stderr.contains("bad_first_picture.mp4"), "{stderr}");
     assert!(!out.exists(), "frames made its folder but wrote nothing");
 }
@@ -392,14 +370,7 @@ fn frames_at_a_time_in_a_fragmented_file_is_ffmpegs_frame_at_that_time() {
 
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let output = taskmem(&[
-        "frames".as_ref(),
-        path.as_os_str(),
-        "--at".as_ref(),
-        "0.625s".as_ref(),
-        "--out".as_ref(),
-        out.as_os_str(),
-    ]);
+    let output = frames_at(&path, "0.625s", &out);
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     assert!(out.join("000000625.png").exists(), "{output:?}");
 }

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::{stderr, stdout, taskmem};
+use common::{export_tasks, import_tasks, s, stderr, stdout};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -551,45 +551,43 @@ fn json_bytes(value: &impl serde::Serialize) -> Vec<u8> {
     serde_json::to_vec_pretty(value).unwrap()
 }
 
+/// The error text of the flat sample's records, changed by `change`, imported as `data.json`.
+fn flat_error(change: impl FnOnce(&mut Vec<serde_json::Value>)) -> String {
+    let mut records = flat_records();
+    change(&mut records);
+    error_of("data.json", &json_bytes(&records), TaskFormat::VideoMme)
+}
+
 #[test]
 fn malformed_files_name_the_file_and_the_record() {
     // A missing field.
-    let mut records = flat_records();
-    records[1].as_object_mut().unwrap().remove("answer");
-    let err = error_of("data.json", &json_bytes(&records), TaskFormat::VideoMme);
+    let err = flat_error(|records| {
+        records[1].as_object_mut().unwrap().remove("answer");
+    });
     assert_eq!(
         err,
         "data.json: record 2 (question_id 001-2): missing field \"answer\""
     );
     // A wrong type.
-    let mut records = flat_records();
-    records[4]["options"] = serde_json::json!("A. one, B. two");
-    let err = error_of("data.json", &json_bytes(&records), TaskFormat::VideoMme);
+    let err = flat_error(|records| records[4]["options"] = serde_json::json!("A. one, B. two"));
     assert_eq!(
         err,
         "data.json: record 5 (question_id 002-2): field \"options\" is a string, want a list of strings"
     );
     // An answer that is not among the options.
-    let mut records = flat_records();
-    records[0]["answer"] = serde_json::json!("E");
-    let err = error_of("data.json", &json_bytes(&records), TaskFormat::VideoMme);
+    let err = flat_error(|records| records[0]["answer"] = serde_json::json!("E"));
     assert!(
         err.starts_with("data.json: record 1 (question_id 001-1): task 001-1: the answer \"E\""),
         "{err}"
     );
     // Two different questions under one id in one video.
-    let mut records = flat_records();
-    records[2]["question_id"] = serde_json::json!("001-1");
-    let err = error_of("data.json", &json_bytes(&records), TaskFormat::VideoMme);
+    let err = flat_error(|records| records[2]["question_id"] = serde_json::json!("001-1"));
     assert_eq!(
         err,
         "data.json: record 3 (question_id 001-1) has the id 001-1 of record 1 (question_id 001-1) in video 001, with different content"
     );
     // ... while an exact repeat is dropped.
-    let mut records = flat_records();
-    let first = records[0].clone();
-    records.push(first);
-    let err = error_of("data.json", &json_bytes(&records), TaskFormat::VideoMme);
+    let err = flat_error(|records| records.push(records[0].clone()));
     assert_eq!(err, "imported 11 tasks");
     // A nested record missing its questions' field.
     let text = std::fs::read_to_string(asset("videomme_nested_output_template.json"))
@@ -791,10 +789,6 @@ fn error_kinds_are_distinguishable() {
 // ---------------------------------------------------------------------------------------------
 // The CLI
 
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
 #[test]
 fn cli_imports_tasks_reimports_without_change_and_refuses_conflicts() {
     let dir = tempfile::tempdir().unwrap();
@@ -816,15 +810,7 @@ fn cli_imports_tasks_reimports_without_change_and_refuses_conflicts() {
         p.save_manifest().unwrap();
     }
     let flat = asset("videomme_flat_sample.json");
-    let out = taskmem(&[
-        "import",
-        "tasks",
-        s(&flat),
-        "--format",
-        "videomme",
-        "--project",
-        s(&project),
-    ]);
+    let out = import_tasks(&flat, "videomme", &project, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("imported 11 tasks over 6 streams"), "{text}");
@@ -839,15 +825,7 @@ fn cli_imports_tasks_reimports_without_change_and_refuses_conflicts() {
     assert_eq!(p.tasks.get("002", "002-1").unwrap().ask_ms, 0);
 
     // The same file again changes nothing.
-    let out = taskmem(&[
-        "import",
-        "tasks",
-        s(&flat),
-        "--format",
-        "videomme",
-        "--project",
-        s(&project),
-    ]);
+    let out = import_tasks(&flat, "videomme", &project, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout(&out).contains("imported 0 tasks over 6 streams"),
@@ -858,15 +836,7 @@ fn cli_imports_tasks_reimports_without_change_and_refuses_conflicts() {
 
     // The nested template has the same ids with other benchmark fields: refused whole.
     let nested = asset("videomme_nested_output_template.json");
-    let out = taskmem(&[
-        "import",
-        "tasks",
-        s(&nested),
-        "--format",
-        "videomme",
-        "--project",
-        s(&project),
-    ]);
+    let out = import_tasks(&nested, "videomme", &project, &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
@@ -886,17 +856,7 @@ fn cli_imports_tasks_reimports_without_change_and_refuses_conflicts() {
     // Other formats into a new project (created by the import), --video and --day-offset.
     let other = dir.path().join("other");
     let robot = asset("m3bench_robot.json");
-    let out = taskmem(&[
-        "import",
-        "tasks",
-        s(&robot),
-        "--format",
-        "m3bench",
-        "--project",
-        s(&other),
-        "--video",
-        "living_room_06",
-    ]);
+    let out = import_tasks(&robot, "m3bench", &other, &["--video", "living_room_06"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout(&out).contains("over 1 streams (living_room_06) into"),
@@ -904,28 +864,10 @@ fn cli_imports_tasks_reimports_without_change_and_refuses_conflicts() {
         stdout(&out)
     );
     let life = asset("egolifeqa_sample.json");
-    let out = taskmem(&[
-        "import",
-        "tasks",
-        s(&life),
-        "--format",
-        "egolife",
-        "--project",
-        s(&other),
-        "--day-offset",
-        "12h",
-    ]);
+    let out = import_tasks(&life, "egolife", &other, &["--day-offset", "12h"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let tempo = asset("egotempo_openQA.json");
-    let out = taskmem(&[
-        "import",
-        "tasks",
-        s(&tempo),
-        "--format",
-        "egotempo",
-        "--project",
-        s(&other),
-    ]);
+    let out = import_tasks(&tempo, "egotempo", &other, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout(&out).contains("imported 500 tasks over 367 streams"),
@@ -946,31 +888,14 @@ fn cli_exports_every_format_and_the_exports_import_again() {
         ("videomme_flat_sample.json", "videomme"),
         ("egolifeqa_sample.json", "egolife"),
     ] {
-        let out = taskmem(&[
-            "import",
-            "tasks",
-            s(&asset(file)),
-            "--format",
-            format,
-            "--project",
-            s(&project),
-        ]);
+        let out = import_tasks(&asset(file), format, &project, &[]);
         assert!(out.status.success(), "{file}: {}", stderr(&out));
     }
     let original = taskmem::project::Project::open(&project).unwrap().tasks;
     assert_eq!(original.len(), 1_276 + 11 + 1);
     for format in ["jsonl", "parquet", "csv"] {
         let out_file = dir.path().join(format!("tasks.{format}"));
-        let out = taskmem(&[
-            "export",
-            "tasks",
-            "--project",
-            s(&project),
-            "--format",
-            format,
-            "--out",
-            s(&out_file),
-        ]);
+        let out = export_tasks(&project, format, &out_file, &[]);
         assert!(out.status.success(), "{format}: {}", stderr(&out));
         assert!(
             stdout(&out).contains("exported 1288 tasks over 107 streams"),
@@ -978,35 +903,24 @@ fn cli_exports_every_format_and_the_exports_import_again() {
             stdout(&out)
         );
         let again = dir.path().join(format!("again-{format}"));
-        let out = taskmem(&[
-            "import",
-            "tasks",
-            s(&out_file),
-            "--format",
-            format,
-            "--project",
-            s(&again),
-        ]);
+        let out = import_tasks(&out_file, format, &again, &[]);
         assert!(out.status.success(), "{format}: {}", stderr(&out));
         let back = taskmem::project::Project::open(&again).unwrap().tasks;
         assert_eq!(back, original, "{format}");
     }
     // One type of one video as a lines file.
     let lines = dir.path().join("questions.txt");
-    let out = taskmem(&[
-        "export",
-        "tasks",
-        "--project",
-        s(&project),
-        "--format",
+    let out = export_tasks(
+        &project,
         "lines",
-        "--type",
-        "Person Understanding",
-        "--video",
-        "living_room_06",
-        "--out",
-        s(&lines),
-    ]);
+        &lines,
+        &[
+            "--type",
+            "Person Understanding",
+            "--video",
+            "living_room_06",
+        ],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let expected: Vec<&str> = original
         .stream("living_room_06")
@@ -1016,57 +930,27 @@ fn cli_exports_every_format_and_the_exports_import_again() {
     assert!(!expected.is_empty());
     let written = std::fs::read_to_string(&lines).unwrap();
     assert_eq!(written.lines().collect::<Vec<_>>(), expected);
-    let out = taskmem(&[
-        "import",
-        "tasks",
-        s(&lines),
-        "--format",
+    let out = import_tasks(
+        &lines,
         "lines",
-        "--project",
-        s(&dir.path().join("l")),
-        "--video",
-        "living_room_06",
-    ]);
+        &dir.path().join("l"),
+        &["--video", "living_room_06"],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains(&format!("imported {} tasks over 1 streams", expected.len())));
 
     // Unknown stream or type: exit 2 naming what there is.
-    let out = taskmem(&[
-        "export",
-        "tasks",
-        "--project",
-        s(&project),
-        "--format",
-        "csv",
-        "--video",
-        "attic",
-        "--out",
-        s(&dir.path().join("x.csv")),
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("no tasks in stream attic (streams with tasks: "),
-        "{}",
-        stderr(&out)
-    );
-    let out = taskmem(&[
-        "export",
-        "tasks",
-        "--project",
-        s(&project),
-        "--format",
-        "csv",
-        "--type",
-        "Juggling",
-        "--out",
-        s(&dir.path().join("x.csv")),
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("no tasks of type \"Juggling\""),
-        "{}",
-        stderr(&out)
-    );
+    for (only, said) in [
+        (
+            ["--video", "attic"],
+            "no tasks in stream attic (streams with tasks: ",
+        ),
+        (["--type", "Juggling"], "no tasks of type \"Juggling\""),
+    ] {
+        let out = export_tasks(&project, "csv", &dir.path().join("x.csv"), &only);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(stderr(&out).contains(said), "{}", stderr(&out));
+    }
 }
 
 #[test]
@@ -1104,15 +988,7 @@ fn cli_bad_files_exit_2_with_one_line_naming_file_and_record() {
             "is a list, want {video_name",
         ),
     ] {
-        let out = taskmem(&[
-            "import",
-            "tasks",
-            s(file),
-            "--format",
-            format,
-            "--project",
-            s(&project),
-        ]);
+        let out = import_tasks(file, format, &project, &[]);
         assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
         let err = stderr(&out);
         assert_eq!(err.trim().lines().count(), 1, "{err}");
@@ -1121,17 +997,7 @@ fn cli_bad_files_exit_2_with_one_line_naming_file_and_record() {
     }
     // Nothing half-imported.
     assert!(!project.join(taskmem::project::TASKS_FILE).exists());
-    let out = taskmem(&[
-        "import",
-        "tasks",
-        s(&missing),
-        "--format",
-        "videomme",
-        "--project",
-        s(&project),
-        "--day-offset",
-        "never",
-    ]);
+    let out = import_tasks(&missing, "videomme", &project, &["--day-offset", "never"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--day-offset"), "{}", stderr(&out));
 }
