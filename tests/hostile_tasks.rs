@@ -428,6 +428,9 @@ fn damaged_task_log_lines_are_reported_with_the_file_and_count() {
     let err = stderr(&out);
     assert!(err.contains(s(&log)), "{err}");
     assert!(err.contains("skipped 2 damaged lines"), "{err}");
+    // One warning for the file, not one from opening and another from the command.
+    assert_eq!(err.matches("damaged line").count(), 1, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
         stdout(&out).contains("exported 3 tasks"),
         "{}",
@@ -439,6 +442,12 @@ fn damaged_task_log_lines_are_reported_with_the_file_and_count() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("skipped 2 damaged lines"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        stderr(&out).matches("damaged line").count(),
+        1,
         "{}",
         stderr(&out)
     );

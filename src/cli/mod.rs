@@ -818,7 +818,6 @@ fn import_tasks(
     let mut imported = import_file(file, format, &options)?;
     let existed = project_dir.join("project.json").exists();
     let mut project = crate::project::Project::open_or_create(project_dir)?;
-    warn_damaged_task_log(project_dir);
     let asked_at_end = imported.asked_at_end;
     let unknown = {
         // A table, not a search of the streams per task (100,000 questions, 30,000 videos).
@@ -901,13 +900,6 @@ fn import_tasks(
     Ok(())
 }
 
-/// Tells on stderr how many lines of the project's task log were skipped as damaged.
-fn warn_damaged_task_log(project_dir: &Path) {
-    if let Some(warning) = crate::tasks::log::damaged_warning(project_dir) {
-        eprintln!("{warning}");
-    }
-}
-
 /// `taskmem export tasks`.
 fn export_tasks(
     project_dir: &Path,
@@ -918,7 +910,6 @@ fn export_tasks(
 ) -> Result<(), CliError> {
     crate::tasks::export::refuse_project_file(out, project_dir)?;
     let project = crate::project::Project::open(project_dir)?;
-    warn_damaged_task_log(project_dir);
     let library = &project.tasks;
     let listed = |values: Vec<String>| {
         let mut text = values

@@ -324,12 +324,9 @@ impl Project {
                     .collect(),
             );
         }
+        // The one warning per damaged file, whichever command opened the project.
         for (file, count) in &skipped_files {
-            log::warn!(
-                "{}: skipped {count} damaged line{} (cut short, corrupted or with impossible times)",
-                file.display(),
-                if *count == 1 { "" } else { "s" }
-            );
+            log::warn!("{}", skipped_warning(file, *count));
         }
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -343,18 +340,12 @@ impl Project {
         })
     }
 
-    /// One line per file with damaged lines that opening skipped, for a command to print.
+    /// One line per file with damaged lines that opening skipped (as opening warned them).
     #[must_use]
     pub fn skipped_warnings(&self) -> Vec<String> {
         self.skipped_files
             .iter()
-            .map(|(file, count)| {
-                format!(
-                    "warning: {}: skipped {count} damaged line{} (cut short, corrupted or with impossible times)",
-                    file.display(),
-                    if *count == 1 { "" } else { "s" }
-                )
-            })
+            .map(|(file, count)| skipped_warning(file, *count))
             .collect()
     }
 
@@ -761,6 +752,15 @@ fn read_memory(
         }
     }
     Ok(entries)
+}
+
+/// The warning for `count` damaged lines of `file` that opening skipped.
+fn skipped_warning(file: &Path, count: usize) -> String {
+    format!(
+        "{}: skipped {count} damaged line{} (cut short, corrupted or with impossible times); the file's other lines are loaded",
+        file.display(),
+        if count == 1 { "" } else { "s" }
+    )
 }
 
 /// The checked lines of an append-only file; damaged ones are counted against the file.

@@ -73,23 +73,6 @@ pub fn damaged_lines(log: &[u8]) -> usize {
         .count()
 }
 
-/// The damaged lines of the project's task log, as a warning to print; `None` when there are
-/// none (or no log).
-#[must_use]
-pub fn damaged_warning(project_dir: &Path) -> Option<String> {
-    let path = project_dir.join(TASKS_FILE);
-    let bytes = std::fs::read(&path).ok()?;
-    let damaged = damaged_lines(&bytes);
-    (damaged > 0).then(|| {
-        format!(
-            "warning: {}: skipped {damaged} damaged line{} (cut short or corrupted); the task changes on {} are not loaded",
-            path.display(),
-            if damaged == 1 { "" } else { "s" },
-            if damaged == 1 { "it" } else { "them" },
-        )
-    })
-}
-
 /// Where the task log of `project_dir` is to be written: the log itself, or, when it is a
 /// symbolic link, its target provided that lies inside the project folder.
 ///
