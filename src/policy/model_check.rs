@@ -52,8 +52,20 @@ pub struct ConfigProblem {
     pub detail: String,
 }
 
-fn problem(field: &'static str, detail: String) -> ConfigProblem {
-    ConfigProblem { field, detail }
+/// The problem with `field`, `why` it is one, where `broken`; the detail is only written then.
+fn refuse(
+    broken: bool,
+    field: &'static str,
+    why: impl FnOnce() -> String,
+) -> Result<(), ConfigProblem> {
+    if broken {
+        Err(ConfigProblem {
+            field,
+            detail: why(),
+        })
+    } else {
+        Ok(())
+    }
 }
 
 /// Whether `cfg` is a shape a model can be built in without dividing by zero or allocating
@@ -81,71 +93,58 @@ pub fn check_config(cfg: &Config) -> Result<(), ConfigProblem> {
         ("max_output_tokens", cfg.max_output_tokens, 0, 4_096),
     ];
     for (field, value, least, most) in ranges {
-        if value < least || value > most {
-            return Err(problem(
-                field,
-                format!("{value} is outside {least}..={most}"),
-            ));
-        }
+        refuse(value < least || value > most, field, || {
+            format!("{value} is outside {least}..={most}")
+        })?;
     }
-    if !cfg.d_model.is_multiple_of(cfg.n_heads) {
-        return Err(problem(
-            "n_heads",
-            format!(
-                "d_model {} is not a multiple of {} heads",
-                cfg.d_model, cfg.n_heads
-            ),
-        ));
-    }
-    if cfg.patch > cfg.frame_width.min(cfg.frame_height) {
-        return Err(problem(
-            "patch",
+    refuse(!cfg.d_model.is_multiple_of(cfg.n_heads), "n_heads", || {
+        format!(
+            "d_model {} is not a multiple of {} heads",
+            cfg.d_model, cfg.n_heads
+        )
+    })?;
+    refuse(
+        cfg.patch > cfg.frame_width.min(cfg.frame_height),
+        "patch",
+        || {
             format!(
                 "a patch of {} px does not fit a {}x{} frame",
                 cfg.patch, cfg.frame_width, cfg.frame_height
-            ),
-        ));
-    }
-    if cfg.sub_patch > cfg.patch {
-        return Err(problem(
-            "sub_patch",
-            format!(
-                "a sub-patch of {} px is larger than the {}-px patch",
-                cfg.sub_patch, cfg.patch
-            ),
-        ));
-    }
-    if cfg.frame_local_layers > cfg.enc_layers {
-        return Err(problem(
-            "frame_local_layers",
+            )
+        },
+    )?;
+    refuse(cfg.sub_patch > cfg.patch, "sub_patch", || {
+        format!(
+            "a sub-patch of {} px is larger than the {}-px patch",
+            cfg.sub_patch, cfg.patch
+        )
+    })?;
+    refuse(
+        cfg.frame_local_layers > cfg.enc_layers,
+        "frame_local_layers",
+        || {
             format!(
                 "{} is more than the {} encoder layers",
                 cfg.frame_local_layers, cfg.enc_layers
-            ),
-        ));
-    }
+            )
+        },
+    )?;
     // Each factor is bounded above, so these products cannot overflow.
     let tokens = cfg.frames_per_clip * cfg.patches_per_frame();
-    if tokens > MAX_VISION_TOKENS {
-        return Err(problem(
-            "frames_per_clip",
-            format!(
-                "{} frames of {} patches each make {tokens} vision tokens, more than {MAX_VISION_TOKENS}",
-                cfg.frames_per_clip,
-                cfg.patches_per_frame()
-            ),
-        ));
-    }
+    refuse(tokens > MAX_VISION_TOKENS, "frames_per_clip", || {
+        format!(
+            "{} frames of {} patches each make {tokens} vision tokens, more than {MAX_VISION_TOKENS}",
+            cfg.frames_per_clip,
+            cfg.patches_per_frame()
+        )
+    })?;
     let values = tokens * cfg.patch_dim();
-    if values > MAX_CLIP_VALUES {
-        return Err(problem(
-            "frame_width",
-            format!(
-                "{} frames of {}x{} px make {values} input values per clip, more than {MAX_CLIP_VALUES}",
-                cfg.frames_per_clip, cfg.frame_width, cfg.frame_height
-            ),
-        ));
-    }
+    refuse(values > MAX_CLIP_VALUES, "frame_width", || {
+        format!(
+            "{} frames of {}x{} px make {values} input values per clip, more than {MAX_CLIP_VALUES}",
+            cfg.frames_per_clip, cfg.frame_width, cfg.frame_height
+        )
+    })?;
     Ok(())
 }
 
