@@ -148,11 +148,13 @@ pub enum ImportCommand {
     },
     /// Benchmark questions as tasks, one task set per video: Video-MME (flat or nested JSON,
     /// or its parquet), EgoLifeQA, EgoTempo, M3-Bench, a question-per-line file, or our own
-    /// jsonl/parquet/csv export.
+    /// jsonl/parquet/csv export. The format is recognised from the file unless `--format`
+    /// says it.
     Tasks {
         file: PathBuf,
+        /// The file's format (default: recognised from its name and content).
         #[arg(long, value_enum)]
-        format: TaskFileFormat,
+        format: Option<TaskFileFormat>,
         #[arg(long)]
         project: PathBuf,
         /// Only this video's tasks; the stream of a lines file (default: the file's stem);
@@ -705,7 +707,7 @@ fn import(what: ImportCommand) -> Result<(), CliError> {
         } => {
             return import_tasks(
                 &file,
-                format.into(),
+                format.map(Into::into),
                 &project,
                 video.as_deref(),
                 &day_offset,
@@ -796,13 +798,15 @@ fn export_memory(
 /// changes nothing) and refused, before anything is written, when it differs.
 fn import_tasks(
     file: &Path,
-    format: crate::tasks::import::TaskFormat,
+    format: Option<crate::tasks::import::TaskFormat>,
     project_dir: &Path,
     video: Option<&str>,
     day_offset: &str,
 ) -> Result<(), CliError> {
     use crate::tasks::TaskEvent;
-    use crate::tasks::import::{ImportOptions, import_file};
+    use crate::tasks::import::{
+        FORMAT_NAMES, ImportOptions, TaskImportError, detect_format, import_bytes,
+    };
     let day_offset_ms = parse_time_ns(day_offset)
         .map(|ns| ns / NS_PER_MS)
         .map_err(|e| CliError::BadInput(format!("--day-offset: {e}")))?;
@@ -815,7 +819,28 @@ fn import_tasks(
         video: video.map(str::to_owned),
         day_offset_ms,
     };
-    let mut imported = import_file(file, format, &options)?;
+    let bytes = std::fs::read(file).map_err(|source| TaskImportError::Io {
+        path: file.to_path_buf(),
+        source,
+    })?;
+    let format = match format.or_else(|| detect_format(file, &bytes)) {
+        Some(detected) if format.is_none() => {
+            println!(
+                "{}: read as {} (recognised from the file; --format says otherwise)",
+                file.display(),
+                detected.source_name()
+            );
+            detected
+        }
+        Some(format) => format,
+        None => {
+            return Err(CliError::BadInput(format!(
+                "{}: cannot tell which question format this is; give --format with one of: {FORMAT_NAMES}",
+                file.display()
+            )));
+        }
+    };
+    let mut imported = import_bytes(file, &bytes, format, &options)?;
     let existed = project_dir.join("project.json").exists();
     let mut project = crate::project::Project::open_or_create(project_dir)?;
     let asked_at_end = imported.asked_at_end;

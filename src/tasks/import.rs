@@ -167,6 +167,43 @@ impl ImportedTasks {
             .collect()
     }
 
+    /// Whether these tasks should be offered to the open stream `open`: none of their
+    /// streams is in the project (`known`), so as they are they would sit on streams with no
+    /// video, at 00:00:00 when the format has no ask times. A file of one video's questions
+    /// whose name the project does not use is the usual case (Video-MME's "001").
+    #[must_use]
+    pub fn offers_stream(&self, open: &str, known: impl Fn(&str) -> bool) -> bool {
+        !self.tasks.is_empty()
+            && !open.is_empty()
+            && self.streams().iter().all(|s| s != open && !known(s))
+    }
+
+    /// Puts every task on `stream`. Each keeps the stream it came with as
+    /// `extra["imported_stream"]`; ids that would clash (several videos' questions numbered
+    /// alike) become `<old stream>/<id>`. Call [`Self::ask_at_end`] again afterwards: the
+    /// new stream's length is the ask time of a format without ask times.
+    pub fn attach_to(&mut self, stream: &str) {
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for task in &self.tasks {
+            *seen.entry(task.id.as_str()).or_default() += 1;
+        }
+        let clashing: std::collections::HashSet<String> = seen
+            .into_iter()
+            .filter(|&(_, n)| n > 1)
+            .map(|(id, _)| id.to_owned())
+            .collect();
+        for task in &mut self.tasks {
+            if task.stream == stream {
+                continue;
+            }
+            if clashing.contains(&task.id) {
+                task.id = format!("{}/{}", task.stream, task.id);
+            }
+            let old = std::mem::replace(&mut task.stream, stream.to_owned());
+            task.extra.insert("imported_stream".to_owned(), old);
+        }
+    }
+
     /// For a format without ask times, asks each task at its stream's duration where
     /// `duration_ms` knows it (and it is positive), else at 0; returns the streams left at 0.
     /// Does nothing when the tasks have their own ask times.
@@ -192,8 +229,13 @@ impl ImportedTasks {
     }
 }
 
-/// Which format a question file is, from its name and a look at its content (for opening a
-/// file in the app without asking); `None` when it is none we know.
+/// The formats [`detect_format`] tells apart, by the names `--format` takes, for messages that
+/// ask for one.
+pub const FORMAT_NAMES: &str = "videomme, egolife, egotempo, m3bench, lines, jsonl, parquet, csv";
+
+/// Which format a question file is, from its name and a look at its content (so neither the
+/// app nor the CLI has to ask); `None` when it is none we know: an empty or binary file, a
+/// `.parquet` without Parquet's magic, or JSON of another shape.
 #[must_use]
 pub fn detect_format(path: &Path, bytes: &[u8]) -> Option<TaskFormat> {
     let ext = path
@@ -209,23 +251,52 @@ pub fn detect_format(path: &Path, bytes: &[u8]) -> Option<TaskFormat> {
             TaskFormat::VideoMme
         });
     }
+    if ext == "parquet" {
+        // Named Parquet but without its magic: a damaged or mislabelled file, not text.
+        return None;
+    }
+    let head = &bytes[..bytes.len().min(64 * 1024)];
+    let head = match std::str::from_utf8(head) {
+        Ok(text) => text,
+        // The cut at 64 KiB may split a character; anything else is binary.
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(&head[..e.valid_up_to()]).ok()?,
+        Err(_) => return None,
+    };
+    let head = head.trim_start_matches('\u{feff}').trim_start();
+    let first = head.chars().next()?;
     match ext.as_str() {
-        "jsonl" => return Some(TaskFormat::Jsonl),
+        "jsonl" | "ndjson" => return Some(TaskFormat::Jsonl),
         "csv" => return Some(TaskFormat::Csv),
         "txt" => return Some(TaskFormat::Lines),
         _ => {}
     }
-    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(64 * 1024)]);
-    let first = head.trim_start().chars().next()?;
     let has = |key: &str| head.contains(&format!("\"{key}\""));
     match first {
         '[' if has("query_time") => Some(TaskFormat::EgoLife),
         '[' if has("video_id") || has("videoID") => Some(TaskFormat::VideoMme),
         '{' if has("annotations") && has("clip_id") => Some(TaskFormat::EgoTempo),
         '{' if has("qa_list") => Some(TaskFormat::M3Bench),
+        '{' if is_task_line(head.lines().next().unwrap_or_default()) => Some(TaskFormat::Jsonl),
         '[' | '{' => None,
+        _ if is_task_header(head.lines().next().unwrap_or_default()) => Some(TaskFormat::Csv),
         _ => Some(TaskFormat::Lines),
     }
+}
+
+/// A line of our JSONL export: one whole object with a task's stream and text.
+fn is_task_line(line: &str) -> bool {
+    serde_json::from_str::<Value>(line).is_ok_and(|v| {
+        v.as_object()
+            .is_some_and(|o| o.contains_key("stream") && o.contains_key("text"))
+    })
+}
+
+/// The header of our CSV export: its first columns, in order.
+fn is_task_header(line: &str) -> bool {
+    let mut names = line.split(',').map(|n| n.trim().trim_matches('"'));
+    super::export::COLUMNS[..3]
+        .iter()
+        .all(|c| names.next() == Some(*c))
 }
 
 /// Reads a question file.
@@ -1552,6 +1623,26 @@ mod tests {
         );
         assert_eq!(detect_format(p("t.jsonl"), b"{}"), Some(TaskFormat::Jsonl));
         assert_eq!(detect_format(p("a.json"), br#"{"something": 1}"#), None);
+        // Without a telling name, the content decides.
+        assert_eq!(
+            detect_format(
+                p("tasks"),
+                b"{\"id\":\"a\",\"stream\":\"s\",\"text\":\"Q?\"}\n"
+            ),
+            Some(TaskFormat::Jsonl)
+        );
+        assert_eq!(
+            detect_format(p("tasks"), b"id,stream,text,options\na,s,Q?,[]\n"),
+            Some(TaskFormat::Csv)
+        );
+        assert_eq!(
+            detect_format(p("questions"), b"\xef\xbb\xbfWhat?\n"),
+            Some(TaskFormat::Lines)
+        );
+        assert_eq!(detect_format(p("a.json"), b""), None, "empty");
+        assert_eq!(detect_format(p("a.txt"), b"  \n\n"), None, "blank");
+        assert_eq!(detect_format(p("a.bin"), b"\x00\xff\xfe"), None, "binary");
+        assert_eq!(detect_format(p("a.parquet"), b"not parquet"), None);
     }
 
     #[test]
