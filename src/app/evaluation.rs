@@ -7,13 +7,13 @@
 use std::path::PathBuf;
 
 use egui::Color32;
-use egui_plot::{Bar, BarChart, GridMark, Legend, Line, Plot, PlotPoints, Points};
+use egui_plot::{Bar, BarChart, GridMark, Legend, Line, Plot, PlotPoint, PlotPoints, Points, Text};
 
 use crate::app::AppCommand;
 use crate::app::job::Job;
 use crate::eval::answer::BuiltinAnswerer;
-use crate::eval::chart::{ChartData, lane_color};
-use crate::eval::metrics::{Metrics, Summary};
+use crate::eval::chart::{BarMark, ChartData, GENERAL_COLOR, NO_QUESTIONS, Rgb, ZERO_MARK_PERCENT};
+use crate::eval::metrics::{Metrics, Summary, interval_text};
 use crate::eval::replay::{EvalEvent, SuiteSettings, run_project, run_suite};
 
 /// Progress of the `eval` thread: clips done, of total, and what it is doing.
@@ -420,18 +420,14 @@ impl EvaluationPanel {
     }
 }
 
-fn color(index: usize) -> Color32 {
-    let (r, g, b) = lane_color(index);
+/// A color of `colors` (one per lane or line, see `eval::chart::lane_colors`).
+fn color(colors: &[Rgb], index: usize) -> Color32 {
+    let (r, g, b) = colors.get(index).copied().unwrap_or(GENERAL_COLOR);
     Color32::from_rgb(r, g, b)
 }
 
 fn percent_with_interval(m: &Metrics) -> String {
-    format!(
-        "{:.1} [{:.1}, {:.1}]",
-        m.acc * 100.0,
-        m.acc_ci.low * 100.0,
-        m.acc_ci.high * 100.0
-    )
+    format!("{:.1} {}", m.acc * 100.0, interval_text(m.acc_interval()))
 }
 
 fn results_ui(ui: &mut egui::Ui, summary: &Summary, data: &ChartData) {
@@ -454,7 +450,7 @@ fn results_ui(ui: &mut egui::Ui, summary: &Summary, data: &ChartData) {
             columns[0].strong("Accuracy against tasks seen");
             lines_ui(&mut columns[0], data);
         }
-        table_ui(&mut columns[1], summary);
+        table_ui(&mut columns[1], summary, &data.colors);
     });
 }
 
@@ -470,6 +466,7 @@ fn bars_ui(ui: &mut egui::Ui, data: &ChartData) {
     };
     let label_names = names.clone();
     let whisker = ui.visuals().text_color();
+    let weak = ui.visuals().weak_text_color();
     Plot::new("eval-bars")
         .legend(Legend::default().position(egui_plot::Corner::RightBottom))
         .height((rows as f32 * 34.0).clamp(160.0, 420.0))
@@ -505,33 +502,59 @@ fn bars_ui(ui: &mut egui::Ui, data: &ChartData) {
             for (l, lane) in data.lanes.iter().enumerate() {
                 let mut bars = Vec::new();
                 for (row, (name, per_lane)) in data.categories.iter().enumerate() {
-                    let Some(Some(m)) = per_lane.get(l) else {
-                        continue;
-                    };
+                    let m = per_lane.get(l).copied().flatten();
                     // The first lane on top within its row.
                     let y = -(row as f64) + 0.4 - width * (l as f64 + 0.5);
-                    bars.push(
-                        Bar::new(y, m.acc * 100.0)
-                            .width(width * 0.9)
-                            .fill(color(l).gamma_multiply(0.85))
-                            .name(format!("{name}: {}", percent_with_interval(m))),
-                    );
-                    plot.line(
-                        Line::new(
-                            "",
-                            PlotPoints::from(vec![
-                                [m.acc_ci.low * 100.0, y],
-                                [m.acc_ci.high * 100.0, y],
-                            ]),
-                        )
-                        .color(whisker)
-                        .width(1.0),
-                    );
+                    let m = match (BarMark::of(m.as_ref()), m) {
+                        (BarMark::Bar(percent), Some(m)) => {
+                            bars.push(
+                                Bar::new(y, percent)
+                                    .width(width * 0.9)
+                                    .fill(color(&data.colors, l).gamma_multiply(0.85))
+                                    .name(format!("{name}: {}", percent_with_interval(&m))),
+                            );
+                            m
+                        }
+                        (BarMark::Zero, Some(m)) => {
+                            // A zero-length bar draws nothing: a thin one at 0 shows the value.
+                            bars.push(
+                                Bar::new(y, ZERO_MARK_PERCENT)
+                                    .width(width * 0.9)
+                                    .fill(color(&data.colors, l))
+                                    .name(format!("{name}: {}", percent_with_interval(&m))),
+                            );
+                            plot.text(
+                                Text::new("", PlotPoint::new(ZERO_MARK_PERCENT + 1.0, y), "0%")
+                                    .color(color(&data.colors, l))
+                                    .anchor(egui::Align2::LEFT_CENTER),
+                            );
+                            m
+                        }
+                        _ => {
+                            plot.text(
+                                Text::new("", PlotPoint::new(1.0, y), NO_QUESTIONS)
+                                    .color(weak)
+                                    .anchor(egui::Align2::LEFT_CENTER),
+                            );
+                            continue;
+                        }
+                    };
+                    // Below n=5 there is no interval to draw: the bar's name says so.
+                    if let Some(ci) = m.acc_interval() {
+                        plot.line(
+                            Line::new(
+                                "",
+                                PlotPoints::from(vec![[ci.low * 100.0, y], [ci.high * 100.0, y]]),
+                            )
+                            .color(whisker)
+                            .width(1.0),
+                        );
+                    }
                 }
                 plot.add(
                     BarChart::new(lane.as_str(), bars)
                         .horizontal()
-                        .color(color(l)),
+                        .color(color(&data.colors, l)),
                 );
             }
         });
@@ -552,19 +575,19 @@ fn lines_ui(ui: &mut egui::Ui, data: &ChartData) {
                 let pts: Vec<[f64; 2]> = points.iter().map(|&(x, y)| [x, y]).collect();
                 plot.line(
                     Line::new(task_type.as_str(), PlotPoints::from(pts.clone()))
-                        .color(color(i + 1))
+                        .color(color(&data.line_colors, i))
                         .width(2.0),
                 );
                 plot.add(
                     Points::new("", PlotPoints::from(pts))
-                        .color(color(i + 1))
+                        .color(color(&data.line_colors, i))
                         .radius(3.5),
                 );
             }
         });
 }
 
-fn table_ui(ui: &mut egui::Ui, summary: &Summary) {
+fn table_ui(ui: &mut egui::Ui, summary: &Summary, colors: &[Rgb]) {
     egui::ScrollArea::vertical()
         .id_salt("eval-table")
         .max_height(560.0)
@@ -581,11 +604,12 @@ fn table_ui(ui: &mut egui::Ui, summary: &Summary) {
                         let rows = std::iter::once(("All", &lane.overall))
                             .chain(lane.by_type.iter().map(|(t, m)| (t.as_str(), m)));
                         for (name, m) in rows {
-                            ui.colored_label(color(l), &lane.lane).on_hover_text(
-                                lane.adapter
-                                    .as_deref()
-                                    .unwrap_or("no adapter: the lane as written"),
-                            );
+                            ui.colored_label(color(colors, l), &lane.lane)
+                                .on_hover_text(
+                                    lane.adapter
+                                        .as_deref()
+                                        .unwrap_or("no adapter: the lane as written"),
+                                );
                             ui.label(name);
                             ui.label(m.questions.to_string());
                             ui.label(percent_with_interval(m));

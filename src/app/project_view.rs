@@ -80,18 +80,21 @@ pub struct ProjectView {
     thumbnails: Option<(u64, Vec<egui::TextureHandle>)>,
 }
 
-/// A color per lane: the general lane calm, task-focused lanes warm.
+/// A color per lane: the general lane calm, each other lane the color of its name that the
+/// evaluation charts give it too (`eval::chart::lane_colors`: stable across runs, never
+/// shared by two lanes of the project).
 fn lane_color(lanes: &[Lane], lane: &str) -> Color32 {
-    const WARM: [Color32; 5] = [
-        Color32::from_rgb(235, 150, 70),
-        Color32::from_rgb(120, 200, 140),
-        Color32::from_rgb(210, 120, 200),
-        Color32::from_rgb(230, 200, 90),
-        Color32::from_rgb(110, 190, 230),
-    ];
-    match lanes.iter().position(|l| l.id == lane) {
-        Some(i) if lanes[i].general => Color32::from_rgb(140, 160, 210),
-        Some(i) => WARM[i % WARM.len()],
+    let Some(i) = lanes.iter().position(|l| l.id == lane) else {
+        return Color32::GRAY;
+    };
+    let keys: Vec<(&str, bool)> = lanes.iter().map(|l| (l.id.as_str(), l.general)).collect();
+    match crate::eval::chart::lane_colors(&keys).get(i) {
+        // The timeline's General lane is a lighter grey-blue than the chart's, for the dark
+        // background it is drawn on.
+        Some(&c) if c == crate::eval::chart::GENERAL_COLOR && lanes[i].general => {
+            Color32::from_rgb(140, 160, 210)
+        }
+        Some(&(r, g, b)) => Color32::from_rgb(r, g, b),
         None => Color32::GRAY,
     }
 }

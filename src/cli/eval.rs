@@ -11,6 +11,7 @@ use super::CliError;
 use crate::eval::EvalError;
 use crate::eval::answer::BuiltinAnswerer;
 use crate::eval::chart::{ChartData, draw};
+use crate::eval::metrics::{MIN_N_FOR_INTERVAL, N_TOO_SMALL, interval_text};
 use crate::eval::replay::{EvalEvent, SuiteSettings, run_project, run_suite};
 use crate::eval::results::{CHART_SIZE, read_summary, write};
 
@@ -164,25 +165,29 @@ fn print_table(summary: &crate::eval::metrics::Summary) {
         summary.source, summary.split, summary.questions, summary.seconds
     );
     println!(
-        "{:<24} {:<24} {:>5} {:>16} {:>7} {:>7}",
+        "{:<24} {:<24} {:>5} {:>20} {:>7} {:>7}",
         "lane", "task type", "n", "Acc % [95% CI]", "Cov %", "Prec %"
     );
+    let mut too_small = false;
     for lane in &summary.lanes {
         let rows = std::iter::once(("All", &lane.overall))
             .chain(lane.by_type.iter().map(|(t, m)| (t.as_str(), m)));
         for (name, m) in rows {
+            too_small |= m.acc_interval().is_none();
             println!(
-                "{:<24} {:<24} {:>5} {:>5.1} [{:>4.1},{:>5.1}] {:>7.1} {:>7.1}",
+                "{:<24} {:<24} {:>5} {:>5.1} {:>14} {:>7.1} {:>7.1}",
                 lane.lane,
                 name,
                 m.questions,
                 m.acc * 100.0,
-                m.acc_ci.low * 100.0,
-                m.acc_ci.high * 100.0,
+                interval_text(m.acc_interval()),
                 m.cov * 100.0,
                 m.prec * 100.0
             );
         }
+    }
+    if too_small {
+        println!("{N_TOO_SMALL}: fewer than {MIN_N_FOR_INTERVAL} questions, no 95% interval");
     }
 }
 

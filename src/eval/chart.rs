@@ -1,7 +1,9 @@
 //! The before-and-after charts, drawn with plotters to PNG or SVG for papers: accuracy per
 //! task type for each lane (General first, then each adapter) with 95% intervals, and, when
 //! adapters were tuned on different numbers of tasks, accuracy against the tasks seen.
-//! The app draws the same data with `egui_plot`; both read [`ChartData`].
+//! The app draws the same data with `egui_plot`; both read [`ChartData`], and draw a zero as
+//! a mark and a missing value as "no questions" ([`BarMark`]), with each lane in the color of
+//! its name ([`lane_colors`], which the app's timeline uses too).
 
 use std::path::Path;
 use std::sync::Once;
@@ -10,25 +12,147 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::EvalError;
-use super::metrics::{Metrics, Summary};
+use super::metrics::{MIN_N_FOR_INTERVAL, Metrics, N_TOO_SMALL, Summary};
 
 const FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/Hack-Regular.ttf");
 const FONT: &str = "sans-serif";
 
-/// Lane colors, shared with the app's chart: General in grey-blue, adapters in warm hues.
-pub const LANE_COLORS: [(u8, u8, u8); 6] = [
-    (96, 125, 160),
+/// A color as red, green, blue.
+pub type Rgb = (u8, u8, u8);
+
+/// The General lane's color: a calm grey-blue that no other lane gets.
+pub const GENERAL_COLOR: Rgb = (96, 125, 160);
+
+/// The other lanes' colors (readable on white paper and on the app's dark and light themes);
+/// each lane's is picked by a hash of its name, see [`lane_colors`].
+pub const LANE_PALETTE: [Rgb; 10] = [
     (230, 126, 34),
     (46, 160, 90),
-    (192, 57, 43),
-    (142, 68, 173),
+    (214, 69, 65),
+    (155, 89, 182),
     (22, 160, 170),
+    (212, 172, 13),
+    (227, 119, 194),
+    (160, 110, 80),
+    (52, 152, 219),
+    (140, 180, 40),
 ];
 
-/// A lane's color.
+/// Whether a lane is the General one, by the names the General lane goes by: the built-in
+/// policy's lane of a suite run (`builtin`) and an imported project's `general`.
 #[must_use]
-pub fn lane_color(index: usize) -> (u8, u8, u8) {
-    LANE_COLORS[index % LANE_COLORS.len()]
+pub fn is_general_lane(name: &str) -> bool {
+    name == super::replay::GENERAL_LANE || name.eq_ignore_ascii_case("general")
+}
+
+/// FNV-1a: a hash fixed by its definition, so a lane's color is the same in every build and
+/// run (std's hasher makes no such promise).
+fn name_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The `k`-th color past the palette, for charts with more lanes than it has: hues a golden
+/// angle apart, which do not repeat.
+fn extra_color(k: usize) -> Rgb {
+    // HSV to RGB at saturation 0.6 and value 0.78.
+    let sector = (k as f64 * 137.508 + 20.0).rem_euclid(360.0) / 60.0;
+    let (saturation, value) = (0.6, 0.78);
+    let chroma = value * saturation;
+    let second = chroma * (1.0 - (sector.rem_euclid(2.0) - 1.0).abs());
+    let (red, green, blue) = match sector as u32 {
+        0 => (chroma, second, 0.0),
+        1 => (second, chroma, 0.0),
+        2 => (0.0, chroma, second),
+        3 => (0.0, second, chroma),
+        4 => (second, 0.0, chroma),
+        _ => (chroma, 0.0, second),
+    };
+    let byte = |f: f64| ((f + value - chroma) * 255.0).round() as u8;
+    (byte(red), byte(green), byte(blue))
+}
+
+/// Colors for lanes shown together, given as (name, is the General lane), in their order.
+///
+/// A color belongs to the lane's name, not its place: the General lane gets
+/// [`GENERAL_COLOR`] (only the first one, should two claim it), every other lane the palette
+/// color its name hashes to. Two lanes shown together never share a color: on a collision
+/// the lane whose name sorts first keeps the hashed color and the other takes the next free
+/// one, so the result does not depend on the order the lanes come in, and a lane changes
+/// color only when a lane that collides with it is shown beside it. Past the palette's ten
+/// colors, further lanes get colors of their own ([`extra_color`]).
+#[must_use]
+pub fn lane_colors(lanes: &[(&str, bool)]) -> Vec<Rgb> {
+    let mut out = vec![GENERAL_COLOR; lanes.len()];
+    let general = lanes.iter().position(|&(_, g)| g);
+    let mut others: Vec<usize> = (0..lanes.len()).filter(|&i| Some(i) != general).collect();
+    others.sort_by(|&a, &b| lanes[a].0.cmp(lanes[b].0).then(a.cmp(&b)));
+    let n = LANE_PALETTE.len();
+    let mut taken = [false; LANE_PALETTE.len()];
+    let mut extra = 0;
+    let mut previous: Option<(&str, Rgb)> = None;
+    for i in others {
+        let name = lanes[i].0;
+        // The same name twice is the same lane: the same color.
+        if let Some((same, color)) = previous.filter(|(p, _)| *p == name) {
+            out[i] = color;
+            previous = Some((same, color));
+            continue;
+        }
+        let start = (name_hash(name) % n as u64) as usize;
+        let color = if let Some(slot) = (0..n).map(|k| (start + k) % n).find(|&s| !taken[s]) {
+            taken[slot] = true;
+            LANE_PALETTE[slot]
+        } else {
+            extra += 1;
+            extra_color(extra)
+        };
+        out[i] = color;
+        previous = Some((name, color));
+    }
+    out
+}
+
+/// Colors for lanes shown together, by name alone: the General lane is told by
+/// [`is_general_lane`].
+#[must_use]
+pub fn lane_colors_by_name<S: AsRef<str>>(names: &[S]) -> Vec<Rgb> {
+    let keys: Vec<(&str, bool)> = names
+        .iter()
+        .map(|n| (n.as_ref(), is_general_lane(n.as_ref())))
+        .collect();
+    lane_colors(&keys)
+}
+
+/// How one lane's value in one category is drawn, so that a zero is never taken for a value
+/// that is not there.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum BarMark {
+    /// A bar this long (accuracy in percent, above 0).
+    Bar(f64),
+    /// Asked, none right: a thin mark at 0 in the lane's color and "0%".
+    Zero,
+    /// Nothing asked of this lane here: no bar, a grey "no questions".
+    Missing,
+}
+
+/// The width of the mark drawn for a zero, in percent of the accuracy axis: a few pixels at
+/// any chart size, where a zero-length bar would be none.
+pub const ZERO_MARK_PERCENT: f64 = 0.7;
+
+/// What [`BarMark::Missing`] reads as.
+pub const NO_QUESTIONS: &str = "no questions";
+
+impl BarMark {
+    #[must_use]
+    pub fn of(metrics: Option<&Metrics>) -> Self {
+        match metrics {
+            Some(m) if m.questions > 0 && m.acc > 0.0 => Self::Bar(m.acc * 100.0),
+            Some(m) if m.questions > 0 => Self::Zero,
+            _ => Self::Missing,
+        }
+    }
 }
 
 /// What both charts show: one row per category ("All" first, then task types), one bar per
@@ -37,10 +161,14 @@ pub fn lane_color(index: usize) -> (u8, u8, u8) {
 pub struct ChartData {
     pub title: String,
     pub lanes: Vec<String>,
+    /// Each lane's color ([`lane_colors`]): the same lane name, the same color.
+    pub colors: Vec<Rgb>,
     /// Category name, then per lane its metrics there (None when the lane saw no such task).
     pub categories: Vec<(String, Vec<Option<Metrics>>)>,
     /// Per task type: (tasks seen, accuracy %) points, General at 0 tasks.
     pub lines: Vec<(String, Vec<(f64, f64)>)>,
+    /// Each line's color, by its task type's name as for lanes.
+    pub line_colors: Vec<Rgb>,
 }
 
 impl ChartData {
@@ -96,6 +224,9 @@ impl ChartData {
             points.sort_by(|a, b| a.0.total_cmp(&b.0));
         }
         per_type.retain(|(_, p)| p.len() >= 2);
+        let type_names: Vec<(&str, bool)> =
+            per_type.iter().map(|(t, _)| (t.as_str(), false)).collect();
+        let line_colors = lane_colors(&type_names);
         Self {
             title: format!(
                 "Memory-only accuracy by task type: {} ({}, {} questions)",
@@ -106,14 +237,16 @@ impl ChartData {
                 summary.split,
                 summary.questions
             ),
+            colors: lane_colors_by_name(&lanes),
             lanes,
             categories,
             lines: per_type,
+            line_colors,
         }
     }
 }
 
-fn rgb((red, green, blue): (u8, u8, u8)) -> RGBColor {
+fn rgb((red, green, blue): Rgb) -> RGBColor {
     RGBColor(red, green, blue)
 }
 
@@ -169,6 +302,16 @@ pub fn draw(data: &ChartData, path: &Path, width: u32, height: u32) -> Result<()
         _ => return Err(fail("the chart is written as .png or .svg".to_owned())),
     };
     crate::fsutil::write_atomic(path, &bytes).map_err(|e| fail(e.to_string()))
+}
+
+/// The text beside a bar: its accuracy, and "n too small" where it has no interval.
+#[must_use]
+pub fn value_label(m: &Metrics) -> String {
+    if m.acc_interval().is_some() {
+        format!("{:.0}%", m.acc * 100.0)
+    } else {
+        format!("{:.0}% ({N_TOO_SMALL})", m.acc * 100.0)
+    }
 }
 
 type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
@@ -237,42 +380,70 @@ fn bars<DB: DrawingBackend>(data: &ChartData, area: &DrawingArea<DB, Shift>) -> 
                 String::new()
             }
         })
-        .x_desc("accuracy (%), memory only, 95% bootstrap interval")
+        .x_desc(format!(
+            "accuracy (%), memory only, 95% bootstrap interval (none below n={MIN_N_FOR_INTERVAL})"
+        ))
         .y_desc("task type")
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 15))
         .draw()?;
     for (l, lane) in data.lanes.iter().enumerate() {
-        let color = rgb(lane_color(l));
+        let color = rgb(data.colors.get(l).copied().unwrap_or(GENERAL_COLOR));
         let mut rects = Vec::new();
         let mut whiskers = Vec::new();
         let mut values = Vec::new();
+        let value_font = (FONT, 12).into_font().color(&BLACK.mix(0.8));
         for (row, (_, per_lane)) in data.categories.iter().enumerate() {
-            let Some(Some(m)) = per_lane.get(l) else {
-                continue;
-            };
+            let m = per_lane.get(l).copied().flatten();
             // The first lane on top within its group.
             let y0 = row_base(row) + 1 + 2 * (lanes - 1 - l) as i32;
-            rects.push(Rectangle::new(
-                [(0.0, y0), (m.acc * 100.0, y0 + 2)],
-                color.filled(),
-            ));
+            let m = match (BarMark::of(m.as_ref()), m) {
+                (BarMark::Bar(percent), Some(m)) => {
+                    rects.push(Rectangle::new(
+                        [(0.0, y0), (percent, y0 + 2)],
+                        color.filled(),
+                    ));
+                    m
+                }
+                (BarMark::Zero, Some(m)) => {
+                    // A zero-length bar draws nothing: a mark at 0 shows that there is a value.
+                    rects.push(Rectangle::new(
+                        [(0.0, y0), (ZERO_MARK_PERCENT, y0 + 2)],
+                        color.filled(),
+                    ));
+                    m
+                }
+                _ => {
+                    values.push(Text::new(
+                        NO_QUESTIONS.to_owned(),
+                        (0.8, y0 + 2),
+                        (FONT, 12).into_font().color(&BLACK.mix(0.45)),
+                    ));
+                    continue;
+                }
+            };
             let y = y0 + 1;
             let whisker = BLACK.mix(0.75).stroke_width(1);
-            whiskers.push(PathElement::new(
-                vec![(m.acc_ci.low * 100.0, y), (m.acc_ci.high * 100.0, y)],
-                whisker,
-            ));
-            for x in [m.acc_ci.low, m.acc_ci.high] {
+            let interval = m.acc_interval();
+            if let Some(ci) = interval {
                 whiskers.push(PathElement::new(
-                    vec![(x * 100.0, y0), (x * 100.0, y0 + 2)],
+                    vec![(ci.low * 100.0, y), (ci.high * 100.0, y)],
                     whisker,
                 ));
+                for x in [ci.low, ci.high] {
+                    whiskers.push(PathElement::new(
+                        vec![(x * 100.0, y0), (x * 100.0, y0 + 2)],
+                        whisker,
+                    ));
+                }
             }
+            let right = (m.acc * 100.0)
+                .max(ZERO_MARK_PERCENT)
+                .max(interval.map_or(0.0, |ci| ci.high * 100.0));
             values.push(Text::new(
-                format!("{:.0}%", m.acc * 100.0),
-                (m.acc.max(m.acc_ci.high) * 100.0 + 0.8, y0 + 2),
-                (FONT, 12).into_font().color(&BLACK.mix(0.8)),
+                value_label(&m),
+                (right + 0.8, y0 + 2),
+                value_font.clone(),
             ));
         }
         chart
@@ -315,7 +486,7 @@ fn lines<DB: DrawingBackend>(data: &ChartData, area: &DrawingArea<DB, Shift>) ->
         .axis_desc_style((FONT, 15))
         .draw()?;
     for (i, (task_type, points)) in data.lines.iter().enumerate() {
-        let color = rgb(lane_color(i + 1));
+        let color = rgb(data.line_colors.get(i).copied().unwrap_or(GENERAL_COLOR));
         chart
             .draw_series(LineSeries::new(
                 points.iter().copied(),
@@ -335,4 +506,149 @@ fn lines<DB: DrawingBackend>(data: &ChartData, area: &DrawingArea<DB, Shift>) ->
         .label_font((FONT, 14))
         .draw()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::metrics::{Interval, LaneSummary};
+
+    fn metrics(questions: usize, correct: usize) -> Metrics {
+        Metrics {
+            questions,
+            answered: questions,
+            correct,
+            acc: correct as f64 / questions.max(1) as f64,
+            cov: 1.0,
+            prec: correct as f64 / questions.max(1) as f64,
+            acc_ci: (questions >= 5).then_some(Interval {
+                low: 0.0,
+                high: 0.5,
+            }),
+            ..Metrics::default()
+        }
+    }
+
+    #[test]
+    fn a_lane_keeps_its_color_whatever_its_place_and_no_two_lanes_share_one() {
+        let names = [
+            "general",
+            "object-reasoning",
+            "action-reasoning",
+            "counting-problem",
+            "attribute-perception",
+            "spatial-reasoning",
+            "action-recognition",
+            "temporal-perception",
+        ];
+        let colors = lane_colors_by_name(&names);
+        assert_eq!(colors[0], GENERAL_COLOR);
+        let mut distinct = colors.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), names.len(), "{colors:?}");
+        // Another order, another run: each lane the same color.
+        let mut reversed = names;
+        reversed.reverse();
+        let again = lane_colors_by_name(&reversed);
+        for (i, name) in reversed.iter().enumerate() {
+            let at = names.iter().position(|n| n == name).unwrap();
+            assert_eq!(again[i], colors[at], "{name}");
+        }
+        // Fixed by the name (FNV-1a), not by the build: this lane is always this color.
+        assert_eq!(
+            lane_colors_by_name(&["object-reasoning"])[0],
+            LANE_PALETTE[(name_hash("object-reasoning") % 10) as usize]
+        );
+        // More lanes than the palette holds: still all different.
+        let many: Vec<String> = (0..40).map(|i| format!("lane-{i}")).collect();
+        let mut colors = lane_colors_by_name(&many);
+        colors.sort_unstable();
+        colors.dedup();
+        assert_eq!(colors.len(), 40);
+        // Two lanes that both claim to be General: only one gets its color.
+        let both = lane_colors(&[("builtin", true), ("general", true)]);
+        assert_ne!(both[0], both[1]);
+    }
+
+    #[test]
+    fn a_lane_that_collides_gives_way_by_name_not_by_order() {
+        // Two names hashing to the same slot: the one sorting first keeps it.
+        let slot = |n: &str| name_hash(n) % 10;
+        let a = "lane-0".to_owned();
+        let b = (1..1000)
+            .map(|i| format!("lane-{i}"))
+            .find(|n| slot(n) == slot(&a))
+            .unwrap();
+        let ab = lane_colors_by_name(&[a.as_str(), b.as_str()]);
+        let ba = lane_colors_by_name(&[b.as_str(), a.as_str()]);
+        assert_eq!(ab[0], LANE_PALETTE[slot(&a) as usize]);
+        assert_ne!(ab[0], ab[1]);
+        assert_eq!((ab[0], ab[1]), (ba[1], ba[0]));
+        // Alone, the second keeps its own hashed color.
+        assert_eq!(
+            lane_colors_by_name(&[b.as_str()])[0],
+            LANE_PALETTE[slot(&b) as usize]
+        );
+    }
+
+    #[test]
+    fn zero_is_a_mark_and_a_missing_value_is_said_to_be_missing() {
+        assert_eq!(BarMark::of(Some(&metrics(4, 2))), BarMark::Bar(50.0));
+        assert_eq!(BarMark::of(Some(&metrics(4, 0))), BarMark::Zero);
+        assert_eq!(BarMark::of(Some(&metrics(0, 0))), BarMark::Missing);
+        assert_eq!(BarMark::of(None), BarMark::Missing);
+
+        // Drawn: the zero is a filled mark of the lane's color; the missing value draws no
+        // rectangle, only "no questions".
+        let lane = |name: &str, by_type: Vec<(&str, Metrics)>| LaneSummary {
+            lane: name.into(),
+            adapter: None,
+            task_type: None,
+            tasks_seen: None,
+            tuned_on_evaluated: 0,
+            unverified_adapter: None,
+            overall: metrics(6, 0),
+            by_type: by_type
+                .into_iter()
+                .map(|(t, m)| (t.to_owned(), m))
+                .collect(),
+        };
+        let summary = Summary {
+            source: "suite".into(),
+            split: "test".into(),
+            answerer: "builtin".into(),
+            policy: "p".into(),
+            questions: 6,
+            seconds: 0.0,
+            lanes: vec![
+                lane("general", vec![("Counting Problem", metrics(6, 3))]),
+                lane("count", vec![("OCR Problems", metrics(6, 0))]),
+            ],
+        };
+        let data = ChartData::of(&summary);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chart.svg");
+        draw(&data, &path, 1400, 900).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        let hex = |(r, g, b): Rgb| format!("#{r:02X}{g:02X}{b:02X}");
+        let filled = |color: Rgb| {
+            svg.lines()
+                .filter(|l| l.contains("<rect") && l.contains(&format!("fill=\"{}\"", hex(color))))
+                .filter_map(|l| {
+                    let w = l.split("width=\"").nth(1)?.split('"').next()?;
+                    w.parse::<f64>().ok()
+                })
+                .filter(|&w| w >= 3.0)
+                .count()
+        };
+        // "count": zero overall, zero for OCR (its legend swatch is a third rectangle).
+        assert_eq!(filled(data.colors[1]), 3, "{svg}");
+        // General: zero overall and half on Counting, plus its swatch.
+        assert_eq!(filled(data.colors[0]), 3);
+        // Each lane misses one task type.
+        assert_eq!(svg.matches(NO_QUESTIONS).count(), 2);
+        // Three zeros (each lane overall, "count" on OCR), each labelled.
+        assert_eq!(svg.lines().filter(|l| l.trim() == "0%").count(), 3);
+    }
 }

@@ -1,6 +1,8 @@
 //! TaskMem's metrics over answered questions: Acc = correct / all, Cov = answered / all
 //! (not E), Prec = correct / answered, so Acc = Cov x Prec; with 95% intervals from a seeded
-//! bootstrap over questions, overall and per task type, one set per lane.
+//! bootstrap over questions, overall and per task type, one set per lane. Below
+//! [`MIN_N_FOR_INTERVAL`] questions (answered ones, for Prec) there is no interval: a
+//! bootstrap of one question is [100, 100], which reads as certainty.
 
 use std::collections::BTreeMap;
 
@@ -31,7 +33,17 @@ pub struct Interval {
     pub high: f64,
 }
 
-/// Acc, Cov and Prec (fractions) of a set of questions.
+/// The fewest questions a 95% interval is given for: resampling 4 or fewer questions gives
+/// a handful of distinct values (one question: [100, 100] or [0, 0]), an interval that looks
+/// certain and is not. Below it the interval is `null` in summary.json and reads
+/// [`N_TOO_SMALL`] wherever it is shown.
+pub const MIN_N_FOR_INTERVAL: usize = 5;
+
+/// What an interval left out for too few questions reads as.
+pub const N_TOO_SMALL: &str = "n too small";
+
+/// Acc, Cov and Prec (fractions) of a set of questions. The intervals are `None` below
+/// [`MIN_N_FOR_INTERVAL`] questions (for Prec: answered questions).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     pub questions: usize,
@@ -40,9 +52,30 @@ pub struct Metrics {
     pub acc: f64,
     pub cov: f64,
     pub prec: f64,
-    pub acc_ci: Interval,
-    pub cov_ci: Interval,
-    pub prec_ci: Interval,
+    #[serde(default)]
+    pub acc_ci: Option<Interval>,
+    #[serde(default)]
+    pub cov_ci: Option<Interval>,
+    #[serde(default)]
+    pub prec_ci: Option<Interval>,
+}
+
+impl Metrics {
+    /// The accuracy interval worth showing: none for fewer than [`MIN_N_FOR_INTERVAL`]
+    /// questions, also when an older summary.json stored one for them.
+    #[must_use]
+    pub fn acc_interval(&self) -> Option<Interval> {
+        self.acc_ci.filter(|_| self.questions >= MIN_N_FOR_INTERVAL)
+    }
+}
+
+/// An accuracy interval in percent as "[low, high]", or [`N_TOO_SMALL`].
+#[must_use]
+pub fn interval_text(interval: Option<Interval>) -> String {
+    interval.map_or_else(
+        || N_TOO_SMALL.to_owned(),
+        |i| format!("[{:.1}, {:.1}]", i.low * 100.0, i.high * 100.0),
+    )
 }
 
 /// Resamples for the bootstrap: enough for stable 2.5% and 97.5% percentiles.
@@ -105,12 +138,12 @@ pub fn metrics(rows: &[&ResultRow], seed: u64) -> Metrics {
             }
         }
     }
-    let interval = |s: &mut Vec<f64>| {
+    let interval = |s: &mut Vec<f64>, of: usize| {
         s.sort_by(f64::total_cmp);
-        Interval {
+        (of >= MIN_N_FOR_INTERVAL && !s.is_empty()).then(|| Interval {
             low: percentile(s, 0.025),
             high: percentile(s, 0.975),
-        }
+        })
     };
     Metrics {
         questions: n,
@@ -119,9 +152,9 @@ pub fn metrics(rows: &[&ResultRow], seed: u64) -> Metrics {
         acc,
         cov,
         prec,
-        acc_ci: interval(&mut samples[0]),
-        cov_ci: interval(&mut samples[1]),
-        prec_ci: interval(&mut samples[2]),
+        acc_ci: interval(&mut samples[0], n),
+        cov_ci: interval(&mut samples[1], n),
+        prec_ci: interval(&mut samples[2], answered),
     }
 }
 
@@ -344,7 +377,8 @@ mod tests {
         assert!((g.acc - 0.6).abs() < 1e-12 && (g.cov - 0.8).abs() < 1e-12);
         assert!((g.prec - 0.75).abs() < 1e-12);
         assert!((g.acc - g.cov * g.prec).abs() < 1e-12, "Acc = Cov x Prec");
-        assert!(g.acc_ci.low <= g.acc && g.acc <= g.acc_ci.high && g.acc_ci.low < g.acc_ci.high);
+        let ci = g.acc_ci.unwrap();
+        assert!(ci.low <= g.acc && g.acc <= ci.high && ci.low < ci.high);
         // Counting in General: 4 asked, 4 answered, 4 right; OCR: 6 asked, 4 answered, 2 right.
         let counting = s[0].by_type["Counting Problem"];
         assert_eq!((counting.acc, counting.cov, counting.prec), (1.0, 1.0, 1.0));
@@ -362,6 +396,42 @@ mod tests {
         let refs: Vec<&ResultRow> = rows.iter().collect();
         let m = metrics(&refs, 1);
         assert_eq!((m.acc, m.cov, m.prec), (0.0, 0.0, 0.0));
-        assert_eq!(m.prec_ci, Interval::default());
+        assert_eq!(
+            m.prec_ci, None,
+            "no answered question: no precision interval"
+        );
+        assert!(
+            m.acc_ci.is_some() && m.cov_ci.is_some(),
+            "5 questions: intervals"
+        );
+    }
+
+    #[test]
+    fn fewer_than_five_questions_have_no_interval_and_read_n_too_small() {
+        for n in 1..MIN_N_FOR_INTERVAL {
+            let rows: Vec<ResultRow> = (0..n).map(|_| row("builtin", "t", true, false)).collect();
+            let refs: Vec<&ResultRow> = rows.iter().collect();
+            let m = metrics(&refs, 1);
+            assert!((m.acc - 1.0).abs() < 1e-12);
+            assert_eq!((m.acc_ci, m.cov_ci, m.prec_ci), (None, None, None), "n={n}");
+            assert_eq!(interval_text(m.acc_interval()), "n too small");
+        }
+        let rows: Vec<ResultRow> = (0..5).map(|i| row("builtin", "t", i < 4, i == 4)).collect();
+        let refs: Vec<&ResultRow> = rows.iter().collect();
+        let m = metrics(&refs, 1);
+        assert!(m.acc_ci.is_some() && m.cov_ci.is_some());
+        // Four answered: too few for a precision interval, though five were asked.
+        assert_eq!(m.prec_ci, None);
+        assert!(interval_text(m.acc_interval()).starts_with('['));
+        // summary.json: null, and an older file's numbers for n=1 are not shown.
+        let json = serde_json::to_value(metrics(&refs[..1], 1)).unwrap();
+        assert!(json["acc_ci"].is_null(), "{json}");
+        let old: Metrics = serde_json::from_str(
+            r#"{"questions":1,"answered":1,"correct":1,"acc":1.0,"cov":1.0,"prec":1.0,
+                "acc_ci":{"low":1.0,"high":1.0},"cov_ci":{"low":1.0,"high":1.0},
+                "prec_ci":{"low":1.0,"high":1.0}}"#,
+        )
+        .unwrap();
+        assert_eq!(old.acc_interval(), None);
     }
 }
