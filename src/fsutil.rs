@@ -140,9 +140,18 @@ pub fn write_parquet_atomic(
     let result = create_fresh(&tmp)
         .map_err(|e| e.to_string())
         .and_then(|file| {
-            ParquetWriter::new(&file)
-                .finish(df)
-                .map_err(|e| e.to_string())?;
+            let mut writer = FirstError {
+                inner: &file,
+                error: None,
+            };
+            let written = ParquetWriter::new(&mut writer).finish(df);
+            // Polars words a failed write as its own ("Invalid thrift: transport error" on a
+            // full disk): the I/O error underneath is the one that says what happened.
+            match (written, writer.error) {
+                (Err(_), Some(e)) => return Err(e),
+                (Err(e), None) => return Err(e.to_string()),
+                (Ok(_), _) => {}
+            }
             file.sync_all().map_err(|e| e.to_string())
         })
         .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| e.to_string()));
@@ -150,6 +159,27 @@ pub fn write_parquet_atomic(
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// A writer that keeps the first I/O error it met, for writers (polars) that report a
+/// failed write in their own words.
+struct FirstError<W> {
+    inner: W,
+    error: Option<String>,
+}
+
+impl<W: Write> Write for FirstError<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf).inspect_err(|e| {
+            self.error.get_or_insert_with(|| e.to_string());
+        })
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush().inspect_err(|e| {
+            self.error.get_or_insert_with(|| e.to_string());
+        })
+    }
 }
 
 fn refused(path: &Path, why: &str) -> io::Error {

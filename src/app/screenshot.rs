@@ -267,8 +267,17 @@ pub fn screenshot(
     image
         .write_to(&mut png, image::ImageFormat::Png)
         .map_err(|e| write(std::io::Error::other(e)))?;
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(write)?;
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty());
+    let created = match parent {
+        Some(parent) => crate::fsutil::create_dir_all_new(parent).map_err(write)?,
+        None => None,
+    };
+    let result = crate::fsutil::write_atomic(out, png.get_ref());
+    if result.is_err()
+        && let (Some(top), Some(parent)) = (created, parent)
+    {
+        // A folder made for the picture goes with it when the picture cannot be written.
+        crate::fsutil::remove_created(&top, parent);
     }
-    crate::fsutil::write_atomic(out, png.get_ref()).map_err(write)
+    result.map_err(write)
 }

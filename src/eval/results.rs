@@ -1,6 +1,7 @@
 //! A results folder: `results.parquet` and `results.csv` (one row per question and lane),
-//! `summary.json` (the metrics), and `chart.png` / `chart.svg`. Every file is written beside
-//! its target and renamed in, so a reader never sees half of one.
+//! `summary.json` (the metrics), and `chart.png` / `chart.svg`. The folder's files are written
+//! beside it and moved in once all are whole, so a reader never sees half of one, and a full
+//! disk never leaves a half-written results folder.
 
 use std::path::{Path, PathBuf};
 
@@ -97,30 +98,91 @@ fn to_frame(rows: &[ResultRow]) -> Result<polars::prelude::DataFrame, String> {
 
 /// Writes the whole folder (created if missing). Returns the files written.
 ///
+/// The files are written into a fresh folder beside `dir` (`.<name>.partial`) and moved in
+/// only once all of them are whole, so a full disk or a kill never leaves a half-written
+/// results folder: a new one appears whole or not at all, and an existing one keeps its old
+/// files until the new ones replace them.
+///
 /// # Errors
 /// When the folder or a file cannot be written.
 pub fn write(dir: &Path, rows: &[ResultRow], summary: &Summary) -> Result<Vec<PathBuf>, EvalError> {
-    std::fs::create_dir_all(dir).map_err(|e| write_error(dir, e))?;
-    let mut written = Vec::new();
+    let name = dir
+        .file_name()
+        .ok_or_else(|| write_error(dir, "not a folder name"))?;
+    let mut stage_name = std::ffi::OsString::from(".");
+    stage_name.push(name);
+    stage_name.push(".partial");
+    let stage = dir.with_file_name(stage_name);
+    let parent = stage.parent().filter(|p| !p.as_os_str().is_empty());
+    let created = match parent {
+        Some(parent) => {
+            crate::fsutil::create_dir_all_new(parent).map_err(|e| write_error(parent, e))?
+        }
+        None => None,
+    };
+    let undo = |stage: &Path| {
+        // Best effort: the write already failed, and that error is the one to report.
+        let _ = std::fs::remove_dir_all(stage);
+        if let (Some(top), Some(parent)) = (&created, parent) {
+            crate::fsutil::remove_created(top, parent);
+        }
+    };
+    // A stage left by a killed run is this command's own: it goes first.
+    if stage.exists() {
+        std::fs::remove_dir_all(&stage).map_err(|e| write_error(&stage, e))?;
+    }
+    let names = match std::fs::create_dir(&stage)
+        .map_err(|e| write_error(dir, e))
+        .and_then(|()| write_files(&stage, rows, summary))
+    {
+        Ok(names) => names,
+        Err(e) => {
+            undo(&stage);
+            return Err(e);
+        }
+    };
+    let moved = if dir.exists() {
+        // Each file is whole already; the renames need no room.
+        names
+            .iter()
+            .try_for_each(|n| std::fs::rename(stage.join(n), dir.join(n)))
+            .and_then(|()| std::fs::remove_dir(&stage))
+    } else {
+        std::fs::rename(&stage, dir)
+    };
+    if let Err(e) = moved {
+        undo(&stage);
+        return Err(write_error(dir, e));
+    }
+    Ok(names.iter().map(|n| dir.join(n)).collect())
+}
+
+/// Writes every file of a results folder into `dir`; returns their names.
+fn write_files(
+    dir: &Path,
+    rows: &[ResultRow],
+    summary: &Summary,
+) -> Result<Vec<&'static str>, EvalError> {
     let parquet = dir.join("results.parquet");
     let mut frame = to_frame(rows).map_err(|e| write_error(&parquet, e))?;
     crate::fsutil::write_parquet_atomic(&parquet, &mut frame)
         .map_err(|e| write_error(&parquet, e))?;
-    written.push(parquet);
     let csv = dir.join("results.csv");
     crate::fsutil::write_atomic(&csv, to_csv(rows).as_bytes()).map_err(|e| write_error(&csv, e))?;
-    written.push(csv);
     let json = dir.join("summary.json");
     let text = serde_json::to_string_pretty(summary).map_err(|e| write_error(&json, e))?;
     crate::fsutil::write_atomic(&json, text.as_bytes()).map_err(|e| write_error(&json, e))?;
-    written.push(json);
     let data = ChartData::of(summary);
     for name in ["chart.png", "chart.svg"] {
-        let path = dir.join(name);
-        draw(&data, &path, CHART_SIZE.0, CHART_SIZE.1)?;
-        written.push(path);
+        draw(&data, &dir.join(name), CHART_SIZE.0, CHART_SIZE.1)?;
     }
-    Ok(written)
+    Ok(vec![
+        "results.parquet",
+        "results.csv",
+        "summary.json",
+        "chart.png",
+        "chart.svg",
+    ])
 }
 
 /// Reads a results folder's summary (or a summary.json given directly).

@@ -258,20 +258,33 @@ impl Adapter {
         // Both files are written in full before either is renamed in, so a failure never
         // leaves a new vector beside an old sidecar's layer and scale.
         let partial = path.with_extension("safetensors.partial");
-        let tensors: HashMap<String, Tensor> =
-            HashMap::from([("steer".to_owned(), self.steering.vector.clone())]);
-        candle_core::safetensors::save(&tensors, &partial)
-            .map_err(|e| write(path)(e.to_string()))?;
         let meta_path = sidecar(path);
         let meta_partial = meta_path.with_extension("json.partial");
         let json =
             serde_json::to_vec_pretty(&self.meta).map_err(|e| write(&meta_path)(e.to_string()))?;
-        if let Err(e) = std::fs::write(&meta_partial, &json) {
+        let tensors: HashMap<String, Tensor> =
+            HashMap::from([("steer".to_owned(), self.steering.vector.clone())]);
+        let result = candle_core::safetensors::save(&tensors, &partial)
+            .map_err(|e| write(path)(e.to_string()))
+            .and_then(|()| {
+                crate::fsutil::create_fresh(&meta_partial)
+                    .and_then(|mut file| {
+                        std::io::Write::write_all(&mut file, &json)?;
+                        file.sync_all()
+                    })
+                    .map_err(|e| write(&meta_path)(e.to_string()))
+            })
+            .and_then(|()| std::fs::rename(&partial, path).map_err(|e| write(path)(e.to_string())))
+            .and_then(|()| {
+                std::fs::rename(&meta_partial, &meta_path)
+                    .map_err(|e| write(&meta_path)(e.to_string()))
+            });
+        if result.is_err() {
+            // A full disk stops either write part way: neither partial file stays behind.
             let _ = std::fs::remove_file(&partial);
-            return Err(write(&meta_path)(e.to_string()));
+            let _ = std::fs::remove_file(&meta_partial);
         }
-        std::fs::rename(&partial, path).map_err(|e| write(path)(e.to_string()))?;
-        std::fs::rename(&meta_partial, &meta_path).map_err(|e| write(&meta_path)(e.to_string()))
+        result
     }
 
     /// Whether this adapter fits a model of `cfg`'s shape.

@@ -875,6 +875,7 @@ impl MemoryAppender {
 /// swallowing the next one.
 fn append_lines(dir: &Path, path: &Path, lines: &[u8]) -> Result<(), ProjectError> {
     use std::io::{Read, Seek, SeekFrom};
+    let existed = std::fs::symlink_metadata(path).is_ok();
     let mut file = crate::fsutil::open_append_inside(dir, path).map_err(io(path))?;
     let len = file.metadata().map_err(io(path))?.len();
     let mut torn = false;
@@ -892,9 +893,14 @@ fn append_lines(dir: &Path, path: &Path, lines: &[u8]) -> Result<(), ProjectErro
     buf.extend_from_slice(lines);
     let written = file.write_all(&buf).and_then(|()| file.sync_data());
     if written.is_err() {
-        // A full disk stops a write part way: cut the file back to what it held, so the
-        // failed append leaves no partial line (and the file as it was).
-        let _ = file.set_len(len).and_then(|()| file.sync_data());
+        // A full disk stops a write part way: cut the file back to what it held (or remove
+        // the file this append made), so the failed append leaves the file as it was.
+        if existed {
+            let _ = file.set_len(len).and_then(|()| file.sync_data());
+        } else {
+            drop(file);
+            let _ = std::fs::remove_file(path);
+        }
     }
     written.map_err(io(path))
 }

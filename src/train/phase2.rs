@@ -548,18 +548,24 @@ pub fn run(
     };
     let adapter =
         Adapter::from_values(&name, meta, vector).map_err(|e| Phase2Error::Model(e.to_string()))?;
-    if let Some(dir) = settings.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Phase2Error::Write {
+    let folder = settings.out.parent().filter(|d| !d.as_os_str().is_empty());
+    let created = match folder {
+        Some(dir) => crate::fsutil::create_dir_all_new(dir).map_err(|e| Phase2Error::Write {
             path: dir.display().to_string(),
             message: e.to_string(),
-        })?;
-    }
-    adapter
-        .save(&settings.out)
-        .map_err(|e| Phase2Error::Write {
+        })?,
+        None => None,
+    };
+    if let Err(e) = adapter.save(&settings.out) {
+        // A folder made for the adapter goes with it (a project's `adapters/` included).
+        if let (Some(top), Some(dir)) = (created, folder) {
+            crate::fsutil::remove_created(&top, dir);
+        }
+        return Err(Phase2Error::Write {
             path: settings.out.display().to_string(),
             message: e.to_string(),
-        })?;
+        });
+    }
     Ok(Phase2Summary {
         adapter: settings.out.clone(),
         name,
