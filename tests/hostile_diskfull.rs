@@ -578,11 +578,20 @@ fn disk_full_during_imports_leaves_the_project_as_it_was() {
                 base,
                 &["import", "world", &world, "--project", &p],
             ),
+            // Every page from none to 96 KiB: each point where an import can stop, the
+            // manifest's commit and the rewrite after it included.
             Case::new(
-                "import egorag",
+                "import world (every 4 KiB)",
+                base,
+                &["import", "world", &world, "--project", &p],
+            )
+            .free(&(0..=24).map(|k| k << 12).collect::<Vec<u64>>()),
+            Case::new(
+                "import egorag (every 4 KiB)",
                 base,
                 &["import", "egorag", &s(&egorag), "--project", &p],
-            ),
+            )
+            .free(&(0..=24).map(|k| k << 12).collect::<Vec<u64>>()),
             Case::new(
                 "import taskmem-output",
                 base,
