@@ -2250,3 +2250,49 @@ fn the_demo_is_saved_as_a_new_project_in_the_folder_the_window_names() {
     assert!(demo.is_dir(), "the demo stays");
     assert!(h.query_by_label("Save the demo as a new project").is_none());
 }
+
+/// The menus and the shortcut sheet are drawn from the one command table: the sheet lists each
+/// command that has a key, with its keys, and a menu item is greyed or not by the same rule its
+/// key follows (with a video but no project, a new task says tasks need a project, by menu as
+/// by Ctrl+E; jumping between tasks is greyed).
+#[test]
+fn the_menus_and_the_shortcut_sheet_come_from_the_command_table() {
+    use egui_kittest::kittest::NodeT;
+    use taskmem::app::command::Command;
+    let mut h = opened("baseline.mp4");
+    h.key_press(egui::Key::Questionmark);
+    steps(&mut h, 2);
+    for command in Command::ALL {
+        let keys = command.all_shortcuts_text(false);
+        if keys.is_empty() {
+            continue;
+        }
+        assert!(
+            h.query_all_by_label(&keys).next().is_some(),
+            "the sheet lists {keys}"
+        );
+        assert!(
+            h.query_all_by_label(command.text()).next().is_some(),
+            "the sheet names {:?}",
+            command.text()
+        );
+    }
+    h.key_press(egui::Key::Questionmark);
+    steps(&mut h, 2);
+    assert!(
+        h.query_by_label("Ctrl+Shift+Z / Ctrl+Y").is_none(),
+        "? closes the sheet"
+    );
+    // A menu button's label is its text and its key.
+    let item = |c: Command| format!("{} {}", c.text(), c.all_shortcuts_text(false));
+    h.get_by_label("Tasks").click();
+    steps(&mut h, 2);
+    assert!(
+        h.get_by_label(&item(Command::PreviousTask))
+            .accesskit_node()
+            .is_disabled()
+    );
+    h.get_by_label(&item(Command::NewTask)).click();
+    steps(&mut h, 2);
+    h.get_by_label_contains("Tasks are saved in a project");
+}

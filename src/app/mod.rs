@@ -1,10 +1,12 @@
 //! The egui application. Panels emit [`AppCommand`]s; [`TaskMemApp::apply`] is the one place
 //! they change state. Opening a video runs on a named thread; decoding on the video threads.
 
+pub mod command;
 pub mod endpoint;
 pub mod evaluation;
 pub mod job;
 pub mod memorize;
+mod menu;
 pub mod phase2_panel;
 pub mod player;
 pub mod presentation;
@@ -26,8 +28,9 @@ use crate::memory::labels::LabelEvent;
 use crate::project::Project;
 use crate::tasks::{Span, Task, TaskEvent};
 use crate::timefmt::format_hms_ms;
-use crate::video::{NS_PER_MS, NS_PER_SEC, OpenOptions, VideoSource};
+use crate::video::{NS_PER_MS, OpenOptions, VideoSource};
 use crate::world::questions::load_tasks;
+use command::Command;
 use memorize::MemorizeControl;
 use player::Player;
 use project_view::ProjectView;
@@ -1798,621 +1801,6 @@ impl TaskMemApp {
         }
     }
 
-    /// Global shortcuts, taken before any widget sees the keys; never while typing.
-    fn shortcuts(&mut self, ctx: &egui::Context) {
-        use egui::{Key, Modifiers};
-        if ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::O)) {
-            self.pending.push(AppCommand::OpenDialog);
-        }
-        // Ctrl+E works while typing too (the next question while filling in this one); the
-        // ask time is the playhead now, even while the video plays on.
-        if ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::E)) {
-            let ask_ms = self.playhead_ms();
-            self.pending.push(AppCommand::NewTask { ask_ms });
-        }
-        if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::F11)) {
-            self.pending.push(AppCommand::TogglePresentation);
-        }
-        if ctx.text_edit_focused() {
-            return;
-        }
-        if ctx.input_mut(|i| i.consume_key(Modifiers::SHIFT, Key::Questionmark))
-            || ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Questionmark))
-        {
-            self.pending.push(AppCommand::ToggleShortcuts);
-        }
-        if self.presentation.is_active() {
-            ctx.input_mut(|i| {
-                while i.consume_key(Modifiers::NONE, Key::N)
-                    || i.consume_key(Modifiers::NONE, Key::PageDown)
-                {
-                    self.pending.push(AppCommand::PresentationNext);
-                }
-                if i.consume_key(Modifiers::NONE, Key::P) {
-                    self.pending.push(AppCommand::PresentationPause);
-                }
-                if i.consume_key(Modifiers::NONE, Key::Escape) {
-                    self.pending.push(AppCommand::TogglePresentation);
-                }
-            });
-        }
-        // Esc clears the memory row selection (presentation mode keeps Esc for leaving).
-        if !self.presentation.is_active()
-            && self
-                .project
-                .as_ref()
-                .is_some_and(|p| p.selected().is_some())
-            && ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Escape))
-        {
-            self.pending.push(AppCommand::Deselect);
-        }
-        // Task keys first: egui matches Alt+Left as Left too, and Alt+Shift+Left as Alt+Left.
-        let task_keys: [(Modifiers, Key, AppCommand); 9] = [
-            (
-                Modifiers::ALT | Modifiers::SHIFT,
-                Key::ArrowLeft,
-                AppCommand::NudgeEdge {
-                    frames: 0,
-                    seconds: -1,
-                },
-            ),
-            (
-                Modifiers::ALT | Modifiers::SHIFT,
-                Key::ArrowRight,
-                AppCommand::NudgeEdge {
-                    frames: 0,
-                    seconds: 1,
-                },
-            ),
-            (
-                Modifiers::ALT,
-                Key::ArrowLeft,
-                AppCommand::NudgeEdge {
-                    frames: -1,
-                    seconds: 0,
-                },
-            ),
-            (
-                Modifiers::ALT,
-                Key::ArrowRight,
-                AppCommand::NudgeEdge {
-                    frames: 1,
-                    seconds: 0,
-                },
-            ),
-            (
-                Modifiers::ALT,
-                Key::ArrowUp,
-                AppCommand::SelectEdge(Edge::Start),
-            ),
-            (
-                Modifiers::ALT,
-                Key::ArrowDown,
-                AppCommand::SelectEdge(Edge::End),
-            ),
-            (
-                Modifiers::COMMAND,
-                Key::ArrowLeft,
-                AppCommand::JumpTask { forward: false },
-            ),
-            (
-                Modifiers::COMMAND,
-                Key::ArrowRight,
-                AppCommand::JumpTask { forward: true },
-            ),
-            (
-                Modifiers::COMMAND,
-                Key::D,
-                AppCommand::DuplicateTask(TaskKey {
-                    stream: self
-                        .project
-                        .as_ref()
-                        .map(|p| p.stream().to_owned())
-                        .unwrap_or_default(),
-                    id: self.tasks.selected().unwrap_or_default().to_owned(),
-                }),
-            ),
-        ];
-        // Without a project (or, for the edge keys, a selected task) these keys keep their
-        // playback meaning.
-        let has_project = self.project.is_some();
-        let has_task = has_project && self.tasks.selected().is_some();
-        ctx.input_mut(|i| {
-            for (modifiers, key, command) in task_keys {
-                let wanted = match command {
-                    AppCommand::NudgeEdge { .. }
-                    | AppCommand::SelectEdge(_)
-                    | AppCommand::DuplicateTask(_) => has_task,
-                    _ => has_project,
-                };
-                while wanted && i.consume_key(modifiers, key) {
-                    self.pending.push(command.clone());
-                }
-            }
-        });
-        // Label undo/redo (a focused text field keeps Ctrl+Z for its own undo).
-        if ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z))
-            || ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::Y))
-        {
-            self.pending.push(AppCommand::Redo);
-        }
-        if ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::Z)) {
-            self.pending.push(AppCommand::Undo);
-        }
-        let bindings: [(Modifiers, Key, AppCommand); 14] = [
-            (
-                Modifiers::NONE,
-                Key::ArrowUp,
-                AppCommand::SelectRelative(-1),
-            ),
-            (
-                Modifiers::NONE,
-                Key::ArrowDown,
-                AppCommand::SelectRelative(1),
-            ),
-            (Modifiers::NONE, Key::Space, AppCommand::TogglePlay),
-            (
-                Modifiers::SHIFT,
-                Key::ArrowLeft,
-                AppCommand::Skip(-10 * NS_PER_SEC),
-            ),
-            (
-                Modifiers::SHIFT,
-                Key::ArrowRight,
-                AppCommand::Skip(10 * NS_PER_SEC),
-            ),
-            (
-                Modifiers::NONE,
-                Key::ArrowLeft,
-                AppCommand::Skip(-NS_PER_SEC),
-            ),
-            (
-                Modifiers::NONE,
-                Key::ArrowRight,
-                AppCommand::Skip(NS_PER_SEC),
-            ),
-            (Modifiers::NONE, Key::Comma, AppCommand::StepFrames(-1)),
-            (Modifiers::NONE, Key::Period, AppCommand::StepFrames(1)),
-            (Modifiers::NONE, Key::Home, AppCommand::Home),
-            (Modifiers::NONE, Key::End, AppCommand::End),
-            (Modifiers::NONE, Key::OpenBracket, AppCommand::Slower),
-            (Modifiers::NONE, Key::CloseBracket, AppCommand::Faster),
-            (Modifiers::NONE, Key::L, AppCommand::ToggleLoop),
-        ];
-        ctx.input_mut(|i| {
-            for (modifiers, key, command) in bindings {
-                // Shift+Arrow is bound separately; a plain binding must not also match it.
-                if modifiers == Modifiers::NONE
-                    && i.modifiers.shift
-                    && matches!(key, Key::ArrowLeft | Key::ArrowRight)
-                {
-                    continue;
-                }
-                while i.consume_key(modifiers, key) {
-                    self.pending.push(command.clone());
-                }
-            }
-        });
-    }
-
-    fn menu_ui(&mut self, ui: &mut egui::Ui) {
-        egui::MenuBar::new().ui(ui, |ui| {
-            ui.menu_button("File", |ui| {
-                if ui
-                    .add(egui::Button::new("Open video…").shortcut_text("Ctrl+O"))
-                    .on_hover_text("An MP4, a world stream or suite folder, or a project folder")
-                    .clicked()
-                {
-                    self.pending.push(AppCommand::OpenDialog);
-                }
-                ui.menu_button("Open recent", |ui| {
-                    if self.settings.recent_files.is_empty() {
-                        ui.weak("No recent files");
-                    }
-                    for path in &self.settings.recent_files {
-                        if ui
-                            .button(path.display().to_string())
-                            .on_hover_text("Open it again")
-                            .clicked()
-                        {
-                            self.pending.push(AppCommand::Open(path.clone()));
-                        }
-                    }
-                    ui.separator();
-                    if ui
-                        .button("Clear recent files")
-                        .on_hover_text("Forget this list (the files stay)")
-                        .clicked()
-                    {
-                        self.pending.push(AppCommand::ClearRecent);
-                    }
-                });
-                let demo_dir = self
-                    .project
-                    .as_ref()
-                    .map(|p| p.dir().to_path_buf())
-                    .filter(|d| crate::demo::is_demo(d));
-                if ui
-                    .add_enabled(
-                        demo_dir.is_some(),
-                        egui::Button::new("Save the demo as a new project…"),
-                    )
-                    .on_hover_text(
-                        "Copy the open demo, with everything you did in it, to a folder of your own: an ordinary project that no demo build replaces",
-                    )
-                    .on_disabled_hover_text("Open a demo first (the welcome window has them)")
-                    .clicked()
-                    && let Some(dir) = demo_dir
-                {
-                    self.save_demo = Some(SaveDemo::new(&dir));
-                }
-                if ui
-                    .add_enabled(self.player.is_some(), egui::Button::new("Close video"))
-                    .on_hover_text("Close the video; memorizing stops")
-                    .clicked()
-                {
-                    self.pending.push(AppCommand::CloseVideo);
-                }
-                ui.separator();
-                if ui
-                    .button("Quit")
-                    .on_hover_text("Everything is saved as it is made")
-                    .clicked()
-                {
-                    self.pending.push(AppCommand::Quit);
-                }
-            });
-            if !self.suite_streams.is_empty() {
-                ui.menu_button("Suite", |ui| {
-                    let current = self.player.as_ref().map(|p| p.path.clone());
-                    for stream in &self.suite_streams {
-                        let name = stream
-                            .file_name()
-                            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-                        let selected = current.as_ref().is_some_and(|c| c.starts_with(stream));
-                        if ui
-                            .selectable_label(selected, name)
-                            .on_hover_text("Open this stream of the suite")
-                            .clicked()
-                        {
-                            self.pending.push(AppCommand::Open(stream.clone()));
-                        }
-                    }
-                });
-            }
-            ui.menu_button("Edit", |ui| {
-                let has_project = self.project.is_some();
-                if ui
-                    .add_enabled(
-                        has_project,
-                        egui::Button::new("Undo").shortcut_text("Ctrl+Z"),
-                    )
-                    .on_hover_text("Undo the last label, text edit or task change")
-                    .on_disabled_hover_text("Open a project first")
-                    .clicked()
-                {
-                    self.pending.push(AppCommand::Undo);
-                }
-                if ui
-                    .add_enabled(
-                        has_project,
-                        egui::Button::new("Redo").shortcut_text("Ctrl+Shift+Z"),
-                    )
-                    .on_hover_text("Redo what was undone")
-                    .on_disabled_hover_text("Open a project first")
-                    .clicked()
-                {
-                    self.pending.push(AppCommand::Redo);
-                }
-            });
-            ui.menu_button("Tasks", |ui| {
-                let (has_video, has_project) = (self.player.is_some(), self.project.is_some());
-                let position_ms = self.playhead_ms();
-                let items: [(&str, &str, AppCommand); 3] = [
-                    (
-                        "New task at playhead",
-                        "Ctrl+E",
-                        AppCommand::NewTask {
-                            ask_ms: position_ms,
-                        },
-                    ),
-                    (
-                        "Previous task",
-                        "Ctrl+Left",
-                        AppCommand::JumpTask { forward: false },
-                    ),
-                    (
-                        "Next task",
-                        "Ctrl+Right",
-                        AppCommand::JumpTask { forward: true },
-                    ),
-                ];
-                for (label, shortcut, command) in items {
-                    if ui
-                        .add_enabled(
-                            has_project && has_video,
-                            egui::Button::new(label).shortcut_text(shortcut),
-                        )
-                        .on_hover_text(label)
-                        .on_disabled_hover_text("Open a project's video first")
-                        .clicked()
-                    {
-                        self.pending.push(command);
-                    }
-                }
-                if ui
-                    .add_enabled(has_project, egui::Button::new("Task library"))
-                    .on_hover_text("Every task of the project as a table, with filters and bulk edits")
-                    .on_disabled_hover_text("Open a project first")
-                    .clicked()
-                {
-                    self.tasks.tab = SideTab::Library;
-                }
-                ui.separator();
-                if ui
-                    .add_enabled(has_project, egui::Button::new("Import questions…"))
-                    .on_hover_text("Video-MME, EgoLifeQA, EgoTempo, M3-Bench, one question per line, or our exports")
-                    .clicked()
-                {
-                    self.pending.push(AppCommand::ImportTasks(None));
-                }
-                if ui
-                    .add_enabled(has_project, egui::Button::new("Export tasks…"))
-                    .on_hover_text("JSONL, Parquet, CSV, or TaskMem's one-question-per-line .txt")
-                    .clicked()
-                {
-                    self.pending.push(AppCommand::ExportTasks(None));
-                }
-                ui.separator();
-                if ui
-                    .add_enabled(
-                        has_video && !has_project,
-                        egui::Button::new("New project from this video…"),
-                    )
-                    .on_hover_text("Tasks and memory are saved in a project folder")
-                    .clicked()
-                {
-                    self.pending.push(AppCommand::NewProjectFromVideo(None));
-                }
-            });
-            ui.menu_button("Playback", |ui| {
-                let has_video = self.player.is_some();
-                let items: [(&str, &str, AppCommand); 7] = [
-                    ("Play / pause", "Space", AppCommand::TogglePlay),
-                    ("Next frame", ".", AppCommand::StepFrames(1)),
-                    ("Previous frame", ",", AppCommand::StepFrames(-1)),
-                    ("Faster", "]", AppCommand::Faster),
-                    ("Slower", "[", AppCommand::Slower),
-                    ("Loop selection", "L", AppCommand::ToggleLoop),
-                    ("Clear selection", "", AppCommand::SetLoop(None)),
-                ];
-                for (label, shortcut, command) in items {
-                    if ui
-                        .add_enabled(has_video, egui::Button::new(label).shortcut_text(shortcut))
-                        .on_hover_text(label)
-                        .on_disabled_hover_text("Open a video first")
-                        .clicked()
-                    {
-                        self.pending.push(command);
-                    }
-                }
-            });
-            ui.menu_button("Policy", |ui| {
-                let mut memorizing = self.memorize.is_on();
-                if ui
-                    .add_enabled(
-                        self.player.is_some() && self.project.is_some(),
-                        egui::Checkbox::new(&mut memorizing, "Memorize while playing"),
-                    )
-                    .on_hover_text(
-                        "The built-in policy writes each clip's memory to the lane 'builtin' as the video plays through the clip's end",
-                    )
-                    .on_disabled_hover_text(NEEDS_PROJECT)
-                    .clicked()
-                {
-                    self.pending.push(AppCommand::SetMemorizing(memorizing));
-                }
-                if ui
-                    .add_enabled(
-                        self.player.is_some() && self.project.is_some(),
-                        egui::Button::new("Memorize with an adapter too…"),
-                    )
-                    .on_hover_text(
-                        "A second lane, named after the adapter file, memorized with that Phase Two adapter beside the general lane",
-                    )
-                    .on_disabled_hover_text(NEEDS_PROJECT)
-                    .clicked()
-                {
-                    self.pending.push(AppCommand::MemorizeWithAdapter(None));
-                }
-                ui.menu_button("Remote model", |ui| {
-                    egui::Grid::new("remote-model").num_columns(2).show(ui, |ui| {
-                        ui.label("Base URL");
-                        ui.add(
-                            egui::TextEdit::singleline(&mut self.settings.remote_base_url)
-                                .hint_text("$OPENAI_BASE_URL")
-                                .desired_width(260.0),
-                        )
-                        .on_hover_text("The OpenAI-compatible endpoint up to /v1 (vLLM, SGLang)");
-                        ui.end_row();
-                        ui.label("Model");
-                        ui.add(
-                            egui::TextEdit::singleline(&mut self.settings.remote_model)
-                                .desired_width(260.0),
-                        )
-                        .on_hover_text("The served model's name; vLLM serves each adapter under its own");
-                        ui.end_row();
-                        ui.label("API key variable");
-                        ui.add(
-                            egui::TextEdit::singleline(&mut self.settings.remote_api_key_env)
-                                .hint_text(crate::remote::DEFAULT_API_KEY_ENV)
-                                .desired_width(260.0),
-                        )
-                        .on_hover_text("The name of the environment variable holding the key; the key is never stored");
-                        ui.end_row();
-                        prices_ui(ui, &mut self.settings.remote_prices);
-                    });
-                    if ui
-                        .add_enabled(
-                            self.player.is_some()
-                                && self.project.is_some()
-                                && !self.settings.remote_model.trim().is_empty(),
-                            egui::Button::new("Memorize with the remote model too"),
-                        )
-                        .on_hover_text("A lane named after the model, memorized as the video plays (frames at 1 per second)")
-                        .on_disabled_hover_text("Open a project's video and name the model")
-                        .clicked()
-                    {
-                        self.pending.push(AppCommand::MemorizeRemote);
-                    }
-                });
-                if ui.button("Train the built-in policy…").clicked() {
-                    self.pending.push(AppCommand::ShowTraining);
-                }
-                if ui
-                    .button("Phase Two: tune an adapter…")
-                    .on_hover_text("Tune a steering adapter from the recent tasks of a type, then memorize a lane with it")
-                    .clicked()
-                {
-                    self.pending.push(AppCommand::ShowPhase2);
-                }
-                ui.separator();
-                ui.horizontal(|ui| {
-                    let mut limited = self.settings.policy_budget_tokens.is_some();
-                    ui.checkbox(&mut limited, "Token budget per clip")
-                        .on_hover_text("Fewer tokens than the model's budget (48): shorter memories; applies from the next start");
-                    let mut budget = self.settings.policy_budget_tokens.unwrap_or(48);
-                    ui.add_enabled(limited, egui::DragValue::new(&mut budget).range(4..=48))
-                        .on_hover_text("Tokens per description, at most the model's 48");
-                    self.settings.policy_budget_tokens = limited.then_some(budget);
-                });
-                match &self.settings.policy_model {
-                    Some(dir) => {
-                        ui.weak(format!("Model: {}", dir.display()));
-                        if ui
-                            .button("Use the shipped model")
-                            .on_hover_text("Memorize with the model in assets/policy again")
-                            .clicked()
-                        {
-                            self.pending.push(AppCommand::UsePolicyModel(None));
-                        }
-                    }
-                    None => {
-                        ui.weak("Model: shipped (assets/policy)");
-                    }
-                }
-            });
-            ui.menu_button("Evaluate", |ui| {
-                if ui
-                    .button("Evaluate from memory…")
-                    .on_hover_text(
-                        "Answer every task at its ask time from the memory written before it: \
-                         Acc, Cov and Prec per lane and task type, with charts",
-                    )
-                    .clicked()
-                {
-                    self.pending.push(AppCommand::ShowEvaluation);
-                }
-            });
-            ui.menu_button("View", |ui| {
-                if ui
-                    .add(egui::Button::new("Fit timeline").shortcut_text("double-click"))
-                    .on_hover_text("Show the whole video on the timeline")
-                    .clicked()
-                {
-                    self.pending.push(AppCommand::FitTimeline);
-                }
-                if ui
-                    .add(egui::Button::new("Presentation mode").shortcut_text("F11"))
-                    .on_hover_text(
-                        "Full screen, larger type, and the demo script step by step (N next, P pause, Esc leave)",
-                    )
-                    .clicked()
-                {
-                    self.pending.push(AppCommand::TogglePresentation);
-                }
-                if ui
-                    .button("Presentation script…")
-                    .on_hover_text(format!(
-                        "A script of your own for presentation mode (now: {})",
-                        self.settings.presentation_script.as_ref().map_or_else(
-                            || crate::demo::DEMO_SCRIPT.to_owned(),
-                            |p| p.display().to_string()
-                        )
-                    ))
-                    .clicked()
-                {
-                    self.settings.presentation_script = rfd::FileDialog::new()
-                        .add_filter("Script", &["txt"])
-                        .pick_file()
-                        .or(self.settings.presentation_script.take());
-                }
-                ui.separator();
-                ui.horizontal(|ui| {
-                    ui.label("Theme");
-                    for (theme, name) in [
-                        (Theme::Dark, "Dark"),
-                        (Theme::Light, "Light"),
-                        (Theme::System, "System"),
-                    ] {
-                        ui.selectable_value(&mut self.settings.theme, theme, name)
-                            .on_hover_text(format!("{name} colours"));
-                    }
-                });
-                ui.horizontal(|ui| {
-                    ui.label("UI scale");
-                    let mut scale = self.settings.ui_scale();
-                    if ui
-                        .add(egui::Slider::new(&mut scale, 0.5..=2.5).step_by(0.05))
-                        .on_hover_text("The size of everything (Ctrl+Plus / Ctrl+Minus zoom too)")
-                        .changed()
-                    {
-                        self.settings.ui_scale = Some(scale);
-                    }
-                });
-                ui.horizontal(|ui| {
-                    ui.label("Presentation scale");
-                    let mut scale = self.settings.presentation_scale();
-                    if ui
-                        .add(egui::Slider::new(&mut scale, 0.75..=3.0).step_by(0.05))
-                        .on_hover_text("The size of everything in presentation mode")
-                        .changed()
-                    {
-                        self.settings.presentation_scale = Some(scale);
-                    }
-                });
-                ui.separator();
-                let mut shown = !self.settings.hide_side_panel;
-                ui.checkbox(&mut shown, "Memory and task panel")
-                    .on_hover_text("The memory browser, inspector, task form and library");
-                self.settings.hide_side_panel = !shown;
-                ui.horizontal(|ui| {
-                    ui.label("Panel side");
-                    ui.selectable_value(&mut self.settings.panel_side, PanelSide::Left, "Left")
-                        .on_hover_text("The memory and task panel on the left of the video");
-                    ui.selectable_value(&mut self.settings.panel_side, PanelSide::Right, "Right")
-                        .on_hover_text("The memory and task panel on the right of the video");
-                });
-            });
-            ui.menu_button("Help", |ui| {
-                if ui
-                    .add(egui::Button::new("Keyboard shortcuts").shortcut_text("?"))
-                    .on_hover_text("Every key and mouse gesture")
-                    .clicked()
-                {
-                    self.pending.push(AppCommand::ToggleShortcuts);
-                }
-                if ui
-                    .button("Welcome")
-                    .on_hover_text("The demos, recent projects, and where to start")
-                    .clicked()
-                {
-                    self.pending.push(AppCommand::ShowWelcome);
-                }
-            });
-        });
-    }
-
     fn welcome_ui(&mut self, ui: &mut egui::Ui) {
         ui.vertical_centered(|ui| {
             ui.add_space(ui.available_height() * 0.25);
@@ -2423,8 +1811,12 @@ impl TaskMemApp {
                 ui.spinner();
                 ui.label("Opening…");
             } else if ui
-                .button("Open video…  (Ctrl+O)")
-                .on_hover_text("An MP4, a world stream or suite folder, or a project folder")
+                .button(format!(
+                    "{}  ({})",
+                    Command::Open.text(),
+                    Command::Open.shortcut_text(ui.ctx())
+                ))
+                .on_hover_text(Command::Open.tooltip())
                 .clicked()
             {
                 self.pending.push(AppCommand::OpenDialog);
@@ -2504,7 +1896,11 @@ impl TaskMemApp {
                 }
                 if ui
                     .add_sized(wide, egui::Button::new("Open a video or project…"))
-                    .on_hover_text("An MP4, a world stream or suite folder, or a project folder (Ctrl+O; or drop it on the window)")
+                    .on_hover_text(format!(
+                        "{} ({}; or drop it on the window)",
+                        Command::Open.tooltip(),
+                        Command::Open.shortcut_text(ctx)
+                    ))
                     .clicked()
                 {
                     self.pending.push(AppCommand::OpenDialog);
@@ -2524,7 +1920,13 @@ impl TaskMemApp {
                     self.show_welcome = false;
                 }
                 if ui
-                    .add_sized(wide, egui::Button::new("Present the demo  (F11)"))
+                    .add_sized(
+                        wide,
+                        egui::Button::new(format!(
+                            "Present the demo  ({})",
+                            Command::Presentation.shortcut_text(ctx)
+                        )),
+                    )
                     .on_hover_text("Full screen: the demo script tells TaskMem's story step by step (N next, P pause, Esc leave)")
                     .clicked()
                 {
@@ -2542,7 +1944,11 @@ impl TaskMemApp {
                     {
                         self.show_welcome = false;
                     }
-                    ui.weak("? lists the keys; F11 presents.");
+                    ui.weak(format!(
+                        "{} lists the keys; {} presents.",
+                        Command::Shortcuts.shortcut_text(ctx),
+                        Command::Presentation.shortcut_text(ctx)
+                    ));
                 });
             });
         if !open {
@@ -2599,50 +2005,7 @@ impl TaskMemApp {
         egui::Window::new("Keyboard shortcuts")
             .open(&mut open)
             .resizable(false)
-            .show(ctx, |ui| {
-                egui::Grid::new("shortcuts").striped(true).show(ui, |ui| {
-                    for (keys, what) in [
-                        ("Space", "Play / pause"),
-                        ("Left / Right", "Back / forward 1 s"),
-                        ("Shift+Left / Shift+Right", "Back / forward 10 s"),
-                        (", / .", "Previous / next frame"),
-                        ("Home / End", "Start / end"),
-                        ("[ / ]", "Slower / faster (0.25x to 16x)"),
-                        ("L", "Loop the selection"),
-                        ("Ctrl+O", "Open a video"),
-                        ("Wheel on the ruler", "Zoom at the mouse"),
-                        ("Drag the ruler", "Pan"),
-                        ("Double-click the ruler", "Fit the whole video"),
-                        ("Click / drag the scrub bar", "Seek / scrub"),
-                        ("Shift+drag the scrub bar", "Select a range to loop"),
-                        (
-                            "Ctrl+E",
-                            "New task at the playhead (captured at the key press)",
-                        ),
-                        ("Ctrl+Left / Ctrl+Right", "Previous / next task"),
-                        ("Ctrl+D", "Duplicate the selected task"),
-                        (
-                            "Drag on the tasks lane",
-                            "Set the selected task's evidence span",
-                        ),
-                        ("Shift+drag on the tasks lane", "Add an evidence span"),
-                        ("Alt+Up / Alt+Down", "Nudge the span's start / end edge"),
-                        ("Alt+Left / Alt+Right", "Nudge the edge by one frame"),
-                        ("Alt+Shift+Left / Right", "Nudge the edge by one second"),
-                        ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo (labels and tasks)"),
-                        ("?", "This sheet"),
-                        ("F11", "Presentation mode on / off"),
-                        ("N / Page Down", "Presentation: next step"),
-                        ("P", "Presentation: pause / resume the script"),
-                        ("Esc", "Presentation: leave"),
-                        ("Ctrl+Plus / Ctrl+Minus / Ctrl+0", "Zoom in / out / reset"),
-                    ] {
-                        ui.monospace(keys);
-                        ui.label(what);
-                        ui.end_row();
-                    }
-                });
-            });
+            .show(ctx, command::shortcut_sheet_ui);
         self.show_shortcuts = open;
     }
 

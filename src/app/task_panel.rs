@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use egui::{Color32, Rect, Sense, Stroke, StrokeKind, pos2, vec2};
 
 use crate::app::AppCommand;
+use crate::app::command::Command;
 use crate::app::ui::ruler::TimeRuler;
 use crate::memory::Lane;
 use crate::tasks::{KNOWN_TYPES, MAX_OPTIONS, Span, Task, TaskFilter, TaskLibrary, option_letter};
@@ -388,9 +389,12 @@ impl TaskPanel {
                 );
             }
             let hint = if tasks.is_empty() {
-                "Tasks: press Ctrl+E to ask one at the playhead"
+                format!(
+                    "Tasks: press {} to ask one at the playhead",
+                    Command::NewTask.shortcut_text(ui.ctx())
+                )
             } else {
-                "Tasks"
+                "Tasks".to_owned()
             };
             painter.text(
                 rect.left_center() + vec2(6.0, 0.0),
@@ -444,7 +448,10 @@ impl TaskPanel {
             ui.add_space(8.0);
             ui.label("No task selected.");
             if view.editable {
-                ui.weak("Press Ctrl+E (or the button) to ask a new task at the playhead; click a marker on the tasks lane to edit one.");
+                ui.weak(format!(
+                    "Press {} (or the button) to ask a new task at the playhead; click a marker on the tasks lane to edit one.",
+                    Command::NewTask.shortcut_text(ui.ctx())
+                ));
                 if ui
                     .button("New task at playhead")
                     .on_hover_text("Create a new task asked at the current playhead position")
@@ -494,7 +501,11 @@ impl TaskPanel {
             }
             if ui
                 .add_enabled(view.editable, egui::Button::new("Duplicate"))
-                .on_hover_text("Ctrl+D")
+                .on_hover_text(format!(
+                    "{} ({})",
+                    Command::DuplicateTask.tooltip(),
+                    Command::DuplicateTask.shortcut_text(ui.ctx())
+                ))
                 .clicked()
             {
                 commands.push(AppCommand::DuplicateTask(key.clone()));
@@ -840,7 +851,10 @@ impl TaskPanel {
                 ui.colored_label(Color32::from_rgb(240, 110, 100), e.to_string());
             }
         }
-        ui.weak("Changes save as you type; Ctrl+Z undoes them.");
+        ui.weak(format!(
+            "Changes save as you type; {} undoes them.",
+            Command::Undo.shortcut_text(ui.ctx())
+        ));
 
         // Every change saves at once (the log appends one line); typing in one field is one
         // undo step.
