@@ -26,6 +26,7 @@
 //!   retries with backoff, request/token/cost counters), the remote policy, answerer and judge,
 //!   and a local mock server for tests and benches. No egui.
 //! - [`fsutil`]: atomic file writes (temp file, sync, rename), shared by every writer.
+//! - [`pathcomplete`]: completion of typed file paths, for the app's path fields. No egui.
 //! - [`alloc`]: glibc allocator tuning for long batches and training runs (the crate's only
 //!   `unsafe` code).
 //! - [`timefmt`]: time parsing and `HH:MM:SS.mmm` formatting.
@@ -43,6 +44,7 @@ pub mod eval;
 pub mod fsutil;
 pub mod fuzzing;
 pub mod memory;
+pub mod pathcomplete;
 pub mod playback;
 pub mod policy;
 pub mod project;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use taskmem::app::path_window::SystemDialogs;
 use taskmem::app::player::Shown;
 use taskmem::app::project_view::{LabelFilter, RowSort};
 use taskmem::app::{AppCommand, Settings, TaskMemApp};
@@ -2249,6 +2250,168 @@ fn the_demo_is_saved_as_a_new_project_in_the_folder_the_window_names() {
     );
     assert!(demo.is_dir(), "the demo stays");
     assert!(h.query_by_label("Save the demo as a new project").is_none());
+}
+
+/// A question file in a folder of its own, for typing its path with completion.
+fn question_folder(dir: &Path) -> PathBuf {
+    let folder = dir.join("questions");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::copy(
+        asset("tasks/videomme_flat_sample.json"),
+        folder.join("videomme_flat_sample.json"),
+    )
+    .unwrap();
+    std::fs::write(folder.join("notes.md"), "not a question file").unwrap();
+    folder
+}
+
+/// Replaces the path field's text by typing, as a person does.
+fn type_path(h: &mut Harness<'_, TaskMemApp>, text: &str) {
+    h.get_by_label("Path").focus();
+    h.step();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label("Path").type_text(text);
+    steps(h, 3);
+}
+
+fn path_text(h: &Harness<'_, TaskMemApp>) -> String {
+    h.state().paths.window.as_ref().unwrap().text.clone()
+}
+
+#[test]
+fn without_a_dialog_import_questions_takes_a_typed_path_and_attaches_them_to_the_open_stream() {
+    let (dir, _project, mut h) = writable_project();
+    h.state_mut().paths.dialogs = SystemDialogs::Never;
+    let folder = question_folder(dir.path());
+    h.state_mut().submit(AppCommand::ImportTasks(None));
+    steps(&mut h, 2);
+    // Not silence: a toast says why, and the window asks for the path.
+    h.get_by_label_contains("There is no system file dialog here");
+    h.get_by_label("Browse…");
+    // Tab completes the partly typed name (notes.md is no question file, so not offered).
+    type_path(&mut h, &format!("{}/vid", folder.display()));
+    h.key_press(egui::Key::Tab);
+    steps(&mut h, 2);
+    assert_eq!(
+        path_text(&h),
+        format!("{}/videomme_flat_sample.json", folder.display())
+    );
+    h.get_by_label("Import").click();
+    // Video-MME's streams "001"... are not in the project: the open stream is offered.
+    step_until(&mut h, "the stream choice", |app| {
+        app.paths.window.as_ref().is_some_and(|w| w.offer.is_some())
+    });
+    steps(&mut h, 2);
+    let stream = h.state().project().unwrap().stream().to_owned();
+    h.get_by_label_contains(&format!("Attach them to the open stream \"{stream}\""));
+    h.get_by_label("Keep their own stream names");
+    h.get_by_label("Import").click();
+    step_until(&mut h, "the import", |app| {
+        app.project().unwrap().tasks().len() == 7 + 11
+    });
+    steps(&mut h, 3);
+    h.get_by_label_contains(&format!(
+        "Imported 11 tasks onto the open stream \"{stream}\""
+    ));
+    assert!(h.state().paths.window.is_none(), "the window closes");
+    let view = h.state().project().unwrap();
+    let on_stream = view.tasks().stream_slice(&stream);
+    let imported: Vec<_> = on_stream
+        .iter()
+        .filter(|t| t.extra.contains_key("imported_stream"))
+        .collect();
+    assert_eq!(imported.len(), 11);
+    // Asked at the end of the open stream (120 s), not at 00:00:00.
+    assert!(imported.iter().all(|t| t.ask_ms == 120_000));
+    assert_eq!(imported[0].extra["imported_stream"], "001");
+    // They show at once: the library lists the open stream's tasks, these among them.
+    assert_eq!(
+        h.state().task_panel().library_rows().len(),
+        on_stream.len(),
+        "the library shows every task of the open stream"
+    );
+}
+
+#[test]
+fn keeping_their_streams_lists_them_at_once_and_a_bad_path_keeps_the_window() {
+    let (dir, _project, mut h) = writable_project();
+    h.state_mut().paths.dialogs = SystemDialogs::Never;
+    let folder = question_folder(dir.path());
+    h.state_mut().submit(AppCommand::ImportTasks(None));
+    steps(&mut h, 2);
+    // A file that is not there: a toast, and the typed path stays to be corrected.
+    type_path(&mut h, &format!("{}/nothing.json", folder.display()));
+    h.get_by_label_contains("no such file or folder");
+    h.get_by_label("Import").click();
+    step_until(&mut h, "the error toast", |app| {
+        app.toasts
+            .messages()
+            .iter()
+            .any(|m| m.contains("nothing.json: cannot read"))
+    });
+    assert!(h.state().paths.window.is_some());
+    type_path(
+        &mut h,
+        &format!("{}/videomme_flat_sample.json", folder.display()),
+    );
+    h.key_press(egui::Key::Enter);
+    step_until(&mut h, "the stream choice", |app| {
+        app.paths.window.as_ref().is_some_and(|w| w.offer.is_some())
+    });
+    steps(&mut h, 2);
+    h.get_by_label("Keep their own stream names").click();
+    steps(&mut h, 2);
+    h.get_by_label("Import").click();
+    step_until(&mut h, "the import", |app| {
+        app.project().unwrap().tasks().len() == 7 + 11
+    });
+    steps(&mut h, 3);
+    h.get_by_label_contains("Imported 11 tasks over 6 streams");
+    // None is on the open stream, so the library lists every stream: all 18 at once.
+    assert_eq!(h.state().task_panel().library_rows().len(), 18);
+    let view = h.state().project().unwrap();
+    assert_eq!(view.tasks().stream_slice("001").len(), 3);
+}
+
+#[test]
+fn without_a_dialog_export_tasks_and_open_take_typed_paths() {
+    let (dir, _project, mut h) = writable_project();
+    h.state_mut().paths.dialogs = SystemDialogs::Never;
+    h.state_mut().submit(AppCommand::ExportTasks(None));
+    steps(&mut h, 2);
+    let out = dir.path().join("out.csv");
+    type_path(&mut h, &out.display().to_string());
+    h.get_by_label_contains("(new)");
+    h.key_press(egui::Key::Enter);
+    steps(&mut h, 3);
+    assert!(out.is_file(), "exported");
+    h.get_by_label_contains("Exported 7 tasks to");
+    assert!(h.state().paths.window.is_none());
+    // A name without a format's extension: a toast, and the window stays.
+    h.state_mut().submit(AppCommand::ExportTasks(None));
+    steps(&mut h, 2);
+    type_path(&mut h, &dir.path().join("out.doc").display().to_string());
+    h.key_press(egui::Key::Enter);
+    steps(&mut h, 3);
+    h.get_by_label_contains("choose .jsonl, .parquet, .csv or .txt");
+    assert!(h.state().paths.window.is_some());
+    h.get_by_label("Cancel").click();
+    steps(&mut h, 2);
+    assert!(h.state().paths.window.is_none());
+    // Open: a folder completes with its slash, a video opens.
+    h.state_mut().submit(AppCommand::OpenDialog);
+    steps(&mut h, 2);
+    let assets = asset("baseline.mp4").parent().unwrap().to_path_buf();
+    type_path(&mut h, &format!("{}/basel", assets.display()));
+    h.key_press(egui::Key::Tab);
+    steps(&mut h, 2);
+    assert_eq!(path_text(&h), asset("baseline.mp4").display().to_string());
+    h.key_press(egui::Key::Enter);
+    step_until(&mut h, "the video", |app| {
+        app.player()
+            .is_some_and(|p| p.path.ends_with("baseline.mp4"))
+    });
+    assert!(h.state().paths.window.is_none());
 }
 
 /// The menus and the shortcut sheet are drawn from the one command table: the sheet lists each

@@ -7,6 +7,7 @@ pub mod evaluation;
 pub mod job;
 pub mod memorize;
 mod menu;
+pub mod path_window;
 pub mod phase2_panel;
 pub mod player;
 pub mod presentation;
@@ -292,6 +293,9 @@ struct OpenJob {
 struct ImportJob {
     path: PathBuf,
     project_dir: PathBuf,
+    /// Offer the open stream when none of the file's streams is in the project (a file
+    /// chosen in the app; a path given with the command imports as it is).
+    offer: bool,
     result: Receiver<Result<crate::tasks::import::ImportedTasks, String>>,
 }
 
@@ -369,6 +373,9 @@ pub struct TaskMemApp {
     side_panel_id: Option<egui::Id>,
     /// The "Save the demo as a new project" window, while open.
     save_demo: Option<SaveDemo>,
+    /// Typed paths where the system file dialog is missing or fails; the stream choice of
+    /// imported questions.
+    pub paths: path_window::PathWindows,
 }
 
 /// The memory and task panel's width: what it starts at, and the least it may be.
@@ -445,6 +452,7 @@ impl TaskMemApp {
             panel_rects: Vec::new(),
             side_panel_id: None,
             save_demo: None,
+            paths: path_window::PathWindows::default(),
         };
         if app.settings.author.is_empty() {
             app.settings.author = std::env::var("USER")
@@ -791,11 +799,10 @@ impl TaskMemApp {
     fn apply(&mut self, command: AppCommand, ctx: &egui::Context) {
         match command {
             AppCommand::OpenDialog => {
-                // rfd blocks while the native dialog is open; no frame is due meanwhile.
-                if let Some(path) = rfd::FileDialog::new()
-                    .add_filter("Video", &["mp4", "m4v", "mov"])
-                    .add_filter("All files", &["*"])
-                    .pick_file()
+                let start = self.settings.last_opened.as_deref().and_then(Path::parent);
+                if let Some(path) =
+                    self.paths
+                        .ask(path_window::PathPurpose::Open, start, &mut self.toasts)
                 {
                     self.start_open(path, ctx);
                 }
@@ -894,11 +901,9 @@ impl TaskMemApp {
                 }
             }
             AppCommand::MemorizeWithAdapter(path) => {
-                // rfd blocks while the native dialog is open; no frame is due meanwhile.
                 let path = path.or_else(|| {
-                    rfd::FileDialog::new()
-                        .add_filter("Adapter", &["safetensors"])
-                        .pick_file()
+                    self.paths
+                        .ask(path_window::PathPurpose::Adapter, None, &mut self.toasts)
                 });
                 if let Some(path) = path {
                     self.start_memorizing(Some(path));
@@ -969,7 +974,12 @@ impl TaskMemApp {
             | AppCommand::SelectEdge(_)
             | AppCommand::JumpTask { .. } => self.apply_task(command),
             AppCommand::NewProjectFromVideo(folder) => self.new_project_from_video(folder, ctx),
-            AppCommand::ImportTasks(path) => self.start_import_tasks(path, ctx),
+            AppCommand::ImportTasks(path) => {
+                // A file chosen here is offered to the open stream; one given with the
+                // command imports as it is.
+                let offer = path.is_none();
+                self.start_import_tasks(path, offer, ctx);
+            }
             AppCommand::ExportTasks(path) => self.export_tasks(path),
             playback_command => {
                 let Some(player) = &mut self.player else {
@@ -1079,6 +1089,40 @@ impl TaskMemApp {
             self.save_demo = None;
         }
         self.pending.extend(command);
+    }
+
+    /// The path window (where the system file dialog is missing or failed) and what it asks.
+    fn path_window(&mut self, ctx: &egui::Context) {
+        use path_window::PathAction;
+        for action in self.paths.ui(ctx, &mut self.toasts) {
+            match action {
+                PathAction::Command(command) => {
+                    let missing = match &command {
+                        AppCommand::Open(path) | AppCommand::MemorizeWithAdapter(Some(path)) => {
+                            (!path.exists()).then_some(path)
+                        }
+                        _ => None,
+                    };
+                    if let Some(path) = missing {
+                        // The window stays open to correct the path.
+                        self.toasts
+                            .error(format!("{}: no such file or folder", path.display()));
+                        continue;
+                    }
+                    // An export closes the window once written; the others hand over now
+                    // and say what went wrong in a toast.
+                    if !matches!(command, AppCommand::ExportTasks(_)) {
+                        self.paths.window = None;
+                    }
+                    self.pending.push(command);
+                }
+                PathAction::Import(path) => self.start_import_tasks(Some(path), true, ctx),
+                PathAction::Attach(offer) => {
+                    let stream = offer.attach.then_some(offer.stream.as_str());
+                    self.add_imported_tasks(&offer.path, offer.imported, stream);
+                }
+            }
+        }
     }
 
     /// Starts "Memorize while playing" on the open project's stream and video: the general
@@ -1579,19 +1623,18 @@ impl TaskMemApp {
     }
 
     /// Reads a question file on the "task-import" thread; [`Self::poll_import_tasks`] adds it.
-    fn start_import_tasks(&mut self, path: Option<PathBuf>, ctx: &egui::Context) {
+    fn start_import_tasks(&mut self, path: Option<PathBuf>, offer: bool, ctx: &egui::Context) {
         let Some(view) = &self.project else {
             self.toasts
                 .warning("Open or create a project first: imported tasks are saved in it");
             return;
         };
         let Some(path) = path.or_else(|| {
-            rfd::FileDialog::new()
-                .add_filter(
-                    "Question files",
-                    &["json", "jsonl", "parquet", "csv", "txt"],
-                )
-                .pick_file()
+            self.paths.ask(
+                path_window::PathPurpose::ImportQuestions,
+                Some(view.dir()),
+                &mut self.toasts,
+            )
         }) else {
             return;
         };
@@ -1615,6 +1658,7 @@ impl TaskMemApp {
                 self.importing = Some(ImportJob {
                     path,
                     project_dir,
+                    offer,
                     result: rx,
                 });
             }
@@ -1629,7 +1673,7 @@ impl TaskMemApp {
         let Ok(result) = job.result.try_recv() else {
             return;
         };
-        let (path, project_dir) = (job.path.clone(), job.project_dir.clone());
+        let (path, project_dir, offer) = (job.path.clone(), job.project_dir.clone(), job.offer);
         self.importing = None;
         if self.project.as_ref().is_none_or(|p| p.dir() != project_dir) {
             self.toasts.warning(format!(
@@ -1641,21 +1685,61 @@ impl TaskMemApp {
         let imported = match result {
             Ok(imported) => imported,
             Err(err) => {
+                // The path window (if that is where the file came from) stays open to fix it.
                 self.toasts.error(err);
                 return;
             }
         };
         let Some(view) = &self.project else { return };
-        let streams = imported.streams().len();
+        let open_stream = view.stream().to_owned();
+        let known = |s: &str| view.streams().iter().any(|k| k.id == s);
+        if offer && self.player.is_some() && imported.offers_stream(&open_stream, known) {
+            self.paths.offer(path, imported, open_stream);
+            return;
+        }
+        self.add_imported_tasks(&path, imported, None);
+    }
+
+    /// Adds questions read from `path` to the project's tasks, on `attach` (the open stream)
+    /// or on their own streams; they show at once, in the library and on the timeline.
+    fn add_imported_tasks(
+        &mut self,
+        path: &Path,
+        mut imported: crate::tasks::import::ImportedTasks,
+        attach: Option<&str>,
+    ) {
+        let Some(view) = &self.project else { return };
+        if let Some(stream) = attach {
+            imported.attach_to(stream);
+            // Asked at the end of the stream they now belong to, not at 00:00:00.
+            let durations: std::collections::HashMap<&str, i64> = view
+                .streams()
+                .iter()
+                .map(|s| (s.id.as_str(), s.duration_ms))
+                .collect();
+            imported.ask_at_end(|id| durations.get(id).copied());
+        }
+        let streams = imported.streams();
         match view.tasks().plan_import(imported.tasks) {
             Ok((events, unchanged)) => {
                 let count = events.len();
+                let open_stream = view.stream().to_owned();
                 if self.record_tasks(events, None) {
+                    let onto = match attach {
+                        Some(stream) => format!("onto the open stream \"{stream}\""),
+                        None => format!("over {} streams", streams.len()),
+                    };
                     self.toasts.info(format!(
-                        "Imported {count} tasks over {streams} streams from {} ({unchanged} already there)",
-                        file_name(&path)
+                        "Imported {count} tasks {onto} from {} ({unchanged} already there)",
+                        file_name(path)
                     ));
+                    self.paths.close(path_window::PathPurpose::ImportQuestions);
                     self.tasks.tab = SideTab::Library;
+                    if !streams.contains(&open_stream) {
+                        // None is on the open stream: the library lists every stream, so
+                        // they are there to see at once.
+                        self.tasks.show_all_streams();
+                    }
                 }
             }
             Err(err) => self.toasts.error(format!("{}: {err}", path.display())),
@@ -1667,13 +1751,13 @@ impl TaskMemApp {
         use crate::tasks::export::{ExportFormat, write};
         let Some(view) = &self.project else { return };
         let Some(path) = path.or_else(|| {
-            rfd::FileDialog::new()
-                .add_filter("JSON Lines", &["jsonl"])
-                .add_filter("Parquet", &["parquet"])
-                .add_filter("CSV", &["csv"])
-                .add_filter("One question per line", &["txt"])
-                .set_file_name("tasks-export.jsonl")
-                .save_file()
+            // Beside the project folder: inside it, the export would read as a project file.
+            let start = view.dir().parent().map(|p| p.join("tasks-export.jsonl"));
+            self.paths.ask(
+                path_window::PathPurpose::ExportTasks,
+                start.as_deref(),
+                &mut self.toasts,
+            )
         }) else {
             return;
         };
@@ -1710,11 +1794,14 @@ impl TaskMemApp {
         };
         let tasks = view.tasks().tasks();
         match write(tasks, format, &path, None) {
-            Ok(()) => self.toasts.info(format!(
-                "Exported {} tasks to {}",
-                tasks.len(),
-                path.display()
-            )),
+            Ok(()) => {
+                self.toasts.info(format!(
+                    "Exported {} tasks to {}",
+                    tasks.len(),
+                    path.display()
+                ));
+                self.paths.close(path_window::PathPurpose::ExportTasks);
+            }
             Err(err) => self.toasts.error(err.to_string()),
         }
     }
@@ -1726,7 +1813,10 @@ impl TaskMemApp {
             self.toasts.warning("Open a video first");
             return;
         };
-        let Some(folder) = folder.or_else(|| rfd::FileDialog::new().pick_folder()) else {
+        let Some(folder) = folder.or_else(|| {
+            self.paths
+                .ask(path_window::PathPurpose::NewProject, None, &mut self.toasts)
+        }) else {
             return;
         };
         let video = player.path.clone();
@@ -2256,6 +2346,7 @@ impl eframe::App for TaskMemApp {
         self.shortcuts_window(&ctx);
         self.welcome_window(&ctx);
         self.save_demo_window(&ctx);
+        self.path_window(&ctx);
         if self.presentation.is_active() {
             // Steps that wait on time need frames even when nothing moves.
             ctx.request_repaint_after(std::time::Duration::from_millis(100));

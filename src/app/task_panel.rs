@@ -233,6 +233,11 @@ impl TaskPanel {
         self.synced = None;
     }
 
+    /// The library lists every stream's tasks (imported ones on other streams show at once).
+    pub fn show_all_streams(&mut self) {
+        self.all_streams = true;
+    }
+
     /// Forgets everything tied to the open project (another project was opened).
     pub fn reset(&mut self) {
         *self = Self {
