@@ -1,10 +1,10 @@
 //! The real `taskmem` binary against a hostile local server (issue 30's floor): a server that
 //! stalls, cuts its body off after the headers, sends garbage, streams a 50 MB body (with and
 //! without a Content-Length), or echoes the key back (in a 401, a 500 and in completions).
-//! Each of `ingest --policy remote` and `eval --answerer remote` ends on its own (a watchdog
-//! kills it only far past `--timeout` x attempts, and then the test fails), peaks under
-//! 200 MB (the child's own peak resident set, from `wait4`), says which failure it was, and
-//! the key appears in no output and no file of the project or the results.
+//! Each of `ingest --policy remote`, `eval --answerer remote` and `train phase2 --judge remote`
+//! ends on its own (a watchdog kills it only far past `--timeout` x attempts, and then the test
+//! fails), peaks under 200 MB (the child's own peak resident set, from `wait4`), says which
+//! failure it was, and the key appears in no output and no file it may have written.
 
 // Test helpers panic on purpose: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -299,6 +299,21 @@ fn ingest(url: &str, project: &Path) -> Command {
     command
 }
 
+/// `taskmem train phase2` on a few training clips, each pair judged by the server.
+fn judge(url: &str, out: &Path) -> Command {
+    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/world-mme");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_taskmem"));
+    command
+        .args(["train", "phase2", "--suite"])
+        .arg(suite)
+        .args(["--type", "Action Recognition", "--max-clips", "8"])
+        .args(["--samples", "6", "--steps", "5"])
+        .args(["--judge", "remote", "--judge-model", "m", "--out"])
+        .arg(out);
+    remote_args(&mut command, url);
+    command
+}
+
 fn eval(url: &str, project: &Path, out: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_taskmem"));
     command
@@ -346,7 +361,9 @@ fn demo_project(dir: &Path) -> PathBuf {
 }
 
 /// Checks one finished run against the floor; `folders` are what it may have written.
-fn check(what: &str, mode: Mode, run: &Finished, folders: &[&Path]) {
+/// `parses_echo`: whether the command reads an echoing completion as a valid reply (a judge
+/// does not: it wants a verdict, and refuses the reply with exit 2).
+fn check(what: &str, mode: Mode, run: &Finished, folders: &[&Path], parses_echo: bool) {
     let printed = format!("{}{}", run.stdout, run.stderr);
     assert!(
         !run.hung,
@@ -363,6 +380,7 @@ fn check(what: &str, mode: Mode, run: &Finished, folders: &[&Path]) {
     );
     assert!(!printed.contains("panicked"), "{what} {mode:?}\n{printed}");
     match mode.says() {
+        None if !parses_echo => assert_eq!(run.code, Some(2), "{what} {mode:?}: {printed}"),
         Some(says) => {
             assert!(
                 run.code.is_some_and(|c| c != 0 && c != 101),
@@ -407,11 +425,27 @@ fn the_binary_against_a_hostile_server_ends_stays_small_and_never_shows_the_key(
         let server = serve(mode);
         let project = dir.path().join(format!("ingest-{k}"));
         let run = watched(ingest(&server.url, &project), watchdog());
-        check("ingest", mode, &run, &[&project]);
+        check("ingest", mode, &run, &[&project], true);
 
         let results = dir.path().join(format!("eval-{k}"));
         let run = watched(eval(&server.url, &demo, &results), watchdog());
-        check("eval", mode, &run, &[&demo, &results]);
+        check("eval", mode, &run, &[&demo, &results], true);
+
+        // The judge of Phase Two, for the modes that fail differently (a stall, a huge body,
+        // the key echoed in an error and in replies).
+        if matches!(
+            mode,
+            Mode::Stall
+                | Mode::Huge { with_length: false }
+                | Mode::EchoUnauthorized
+                | Mode::EchoCompletions
+        ) {
+            let adapter_dir = dir.path().join(format!("judge-{k}"));
+            std::fs::create_dir_all(&adapter_dir).unwrap();
+            let out = adapter_dir.join("adapter.safetensors");
+            let run = watched(judge(&server.url, &out), watchdog());
+            check("judge", mode, &run, &[&adapter_dir], false);
+        }
 
         // The key did go out: otherwise the test would prove nothing.
         let sent = server.authorizations.lock().unwrap().clone();
