@@ -344,3 +344,57 @@ fn a_project_is_answered_from_the_lanes_it_holds() {
     assert_eq!(only.status.code(), Some(2));
     assert!(common::stderr(&only).contains("no lane 'nope'"));
 }
+
+#[test]
+fn the_memory_only_demo_says_in_plain_words_why_it_scores_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = tmp.path().join("p");
+    let out = tmp.path().join("results");
+    common::taskmem_ok(&[
+        "import",
+        "demo",
+        root("assets/demo/taskmem_demo_memories.json")
+            .to_str()
+            .unwrap(),
+        "--project",
+        project.to_str().unwrap(),
+    ]);
+    let run = common::taskmem(&[
+        "eval",
+        "--project",
+        project.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = (common::stdout(&run), common::stderr(&run));
+    assert!(run.status.success(), "{stderr}");
+    // Why 0%: the answerer cannot read this memory, and the questions have no answers.
+    assert!(
+        stdout.contains("note: The built-in answerer reads only the synthetic world's language"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("has a reference answer"), "{stdout}");
+    // 3 and 4 questions per type: no interval, said so.
+    assert!(stdout.contains("n too small"), "{stdout}");
+    assert!(!stdout.contains("[100.0, 100.0]"), "{stdout}");
+    // The imported lanes name adapters the project lacks: said so, not "(os error 2)".
+    assert!(!stderr.contains("os error"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "its adapter file adapters/object-reasoning.safetensors is not in the project"
+        ),
+        "{stderr}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert!(summary["notes"].as_array().is_some_and(|n| !n.is_empty()));
+    let general = &summary["lanes"][0];
+    assert!(general["overall"]["questions"].as_u64().unwrap() >= 5);
+    let small = general["by_type"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|m| m["questions"].as_u64().unwrap() < 5)
+        .unwrap();
+    assert!(small["acc_ci"].is_null(), "{small}");
+}

@@ -440,6 +440,15 @@ fn results_ui(ui: &mut egui::Ui, summary: &Summary, data: &ChartData) {
         summary.policy,
         summary.seconds
     ));
+    // Why the figures below are empty or near-empty, before anyone reads them as a verdict.
+    for note in &summary.notes {
+        ui.add(
+            egui::Label::new(
+                egui::RichText::new(format!("ℹ {note}")).color(ui.visuals().warn_fg_color),
+            )
+            .wrap(),
+        );
+    }
     for warning in crate::eval::metrics::not_held_out(summary) {
         ui.colored_label(ui.visuals().warn_fg_color, format!("⚠ {warning}"));
     }

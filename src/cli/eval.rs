@@ -147,6 +147,10 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
     };
     let written = write(&args.out, &run.rows, &run.summary).map_err(cli_error)?;
     print_table(&run.summary);
+    // Why a result is empty or near-empty, right under the figures it explains.
+    for note in &run.summary.notes {
+        println!("note: {note}");
+    }
     for warning in crate::eval::metrics::not_held_out(&run.summary) {
         eprintln!("warning: {warning}");
     }

@@ -79,6 +79,11 @@ pub enum AnswerError {
 pub trait Answerer: Send {
     fn name(&self) -> String;
     fn answer(&self, question: &Question, memory: &[&MemoryEntry]) -> Result<Reply, AnswerError>;
+    /// Whether it reads only the synthetic world's language (memory in other words is
+    /// unreadable to it): what `eval::explain` tells a user whose memory is not in it.
+    fn reads_only_world_language(&self) -> bool {
+        false
+    }
 }
 
 /// The deterministic answerer for the world's language.
@@ -182,6 +187,10 @@ enum Found<'a> {
 impl Answerer for BuiltinAnswerer {
     fn name(&self) -> String {
         "builtin".to_owned()
+    }
+
+    fn reads_only_world_language(&self) -> bool {
+        true
     }
 
     fn answer(&self, question: &Question, memory: &[&MemoryEntry]) -> Result<Reply, AnswerError> {

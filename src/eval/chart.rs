@@ -625,6 +625,7 @@ mod tests {
                 lane("general", vec![("Counting Problem", metrics(6, 3))]),
                 lane("count", vec![("OCR Problems", metrics(6, 0))]),
             ],
+            notes: Vec::new(),
         };
         let data = ChartData::of(&summary);
         let dir = tempfile::tempdir().unwrap();

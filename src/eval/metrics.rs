@@ -192,6 +192,10 @@ pub struct Summary {
     pub questions: usize,
     pub seconds: f64,
     pub lanes: Vec<LaneSummary>,
+    /// Why the result is empty or near-empty, in plain words (`eval::explain`); none when
+    /// nothing needs saying.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// What is known of a lane before its rows are summed up.
@@ -306,6 +310,7 @@ mod tests {
             questions: 2,
             seconds: 0.0,
             lanes,
+            notes: Vec::new(),
         };
         assert_eq!(
             not_held_out(&summary),

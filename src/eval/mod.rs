@@ -9,9 +9,11 @@
 //! - [`metrics`]: result rows and their metrics.
 //! - [`results`]: writing and reading result folders.
 //! - [`chart`]: the before-and-after charts drawn with plotters.
+//! - [`explain`]: why a result is empty or near-empty, in plain words.
 
 pub mod answer;
 pub mod chart;
+pub mod explain;
 pub mod metrics;
 pub mod replay;
 pub mod results;

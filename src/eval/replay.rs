@@ -61,23 +61,32 @@ pub struct EvalRun {
 }
 
 impl EvalRun {
-    /// The run's rows summed up: (source, split), (answerer, policy), and (questions, rows,
-    /// lanes).
+    /// The run's rows summed up: (source, split), the answerer and the policy's name, and
+    /// (tasks, rows, lanes); with the notes that say why a result is empty, if it is.
     fn new(
         (source, split): (String, String),
-        (answerer, policy): (String, String),
+        (answerer, policy): (&dyn Answerer, String),
         started: Instant,
-        (questions, rows, lanes): (usize, Vec<ResultRow>, &[LaneInfo]),
+        (tasks, rows, lanes): (&[Task], Vec<ResultRow>, &[LaneInfo]),
         memory: Vec<MemoryEntry>,
     ) -> Self {
+        let lane_ids: Vec<String> = lanes.iter().map(|l| l.lane.clone()).collect();
+        let notes = super::explain::notes(
+            tasks,
+            &memory,
+            &lane_ids,
+            &rows,
+            answerer.reads_only_world_language(),
+        );
         let summary = Summary {
             source,
             split,
-            answerer,
+            answerer: answerer.name(),
             policy,
-            questions,
+            questions: tasks.len(),
             seconds: started.elapsed().as_secs_f64(),
             lanes: summarize(&rows, lanes),
+            notes,
         };
         Self {
             rows,
@@ -304,9 +313,9 @@ pub fn run_suite(
     let rows = answer_tasks(&tasks, &memory, &lane_ids, answerer)?;
     Ok(EvalRun::new(
         (settings.suite.display().to_string(), settings.split.clone()),
-        (answerer.name(), policy_name),
+        (answerer, policy_name),
         started,
-        (tasks.len(), rows, &lanes),
+        (&tasks, rows, &lanes),
         memory,
     ))
 }
@@ -395,6 +404,19 @@ pub fn run_project(
             }
             Some(Ok(path)) => path,
         };
+        // An imported lane names its adapter without bringing the file: say that, not the
+        // operating system's "(os error 2)".
+        if let Some(missing) = [path.clone(), path.with_extension("json")]
+            .into_iter()
+            .find(|p| !p.exists())
+        {
+            let shown = missing.strip_prefix(&project.dir).unwrap_or(&missing);
+            info.unverified_adapter = Some(format!(
+                "its adapter file {} is not in the project",
+                shown.display()
+            ));
+            continue;
+        }
         match Adapter::load(&path) {
             Ok(adapter) => {
                 info.adapter = Some(path.display().to_string());
@@ -420,9 +442,9 @@ pub fn run_project(
     let rows = answer_tasks(&tasks, &memory, &lane_ids, answerer)?;
     Ok(EvalRun::new(
         (project.dir.display().to_string(), "project".to_owned()),
-        (answerer.name(), "lanes".to_owned()),
+        (answerer, "lanes".to_owned()),
         started,
-        (tasks.len(), rows, &lanes),
+        (&tasks, rows, &lanes),
         memory,
     ))
 }
