@@ -2459,3 +2459,28 @@ fn the_menus_and_the_shortcut_sheet_come_from_the_command_table() {
     steps(&mut h, 2);
     h.get_by_label_contains("Tasks are saved in a project");
 }
+
+#[test]
+fn without_a_dialog_the_presentation_script_is_a_typed_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("my-script.txt");
+    std::fs::write(&script, "caption Hello\n").unwrap();
+    let mut h = app_harness(None);
+    h.state_mut().paths.dialogs = SystemDialogs::Never;
+    steps(&mut h, 2);
+    h.get_by_label("View").click();
+    steps(&mut h, 2);
+    h.get_by_label("Presentation script…").click();
+    steps(&mut h, 3);
+    type_path(&mut h, &format!("{}/my-", dir.path().display()));
+    h.key_press(egui::Key::Tab);
+    steps(&mut h, 2);
+    assert_eq!(path_text(&h), script.display().to_string());
+    h.key_press(egui::Key::Enter);
+    steps(&mut h, 3);
+    assert_eq!(
+        h.state().settings.presentation_script.as_deref(),
+        Some(script.as_path())
+    );
+    assert!(h.state().paths.window.is_none());
+}

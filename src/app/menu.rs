@@ -62,10 +62,14 @@ impl TaskMemApp {
             }
             Command::TaskLibrary => self.tasks.tab = SideTab::Library,
             Command::PresentationScript => {
-                self.settings.presentation_script = rfd::FileDialog::new()
-                    .add_filter("Script", &["txt"])
-                    .pick_file()
-                    .or(self.settings.presentation_script.take());
+                let now = self.settings.presentation_script.clone();
+                if let Some(path) = self.paths.ask(
+                    super::path_window::PathPurpose::PresentationScript,
+                    now.as_deref(),
+                    &mut self.toasts,
+                ) {
+                    self.settings.presentation_script = Some(path);
+                }
             }
             _ => {}
         }

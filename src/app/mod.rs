@@ -1117,12 +1117,28 @@ impl TaskMemApp {
                     self.pending.push(command);
                 }
                 PathAction::Import(path) => self.start_import_tasks(Some(path), true, ctx),
+                PathAction::PresentationScript(path) => self.use_presentation_script(path),
                 PathAction::Attach(offer) => {
                     let stream = offer.attach.then_some(offer.stream.as_str());
                     self.add_imported_tasks(&offer.path, offer.imported, stream);
                 }
             }
         }
+    }
+
+    /// Presentation mode runs `path` from now on; a missing file keeps the path window open.
+    fn use_presentation_script(&mut self, path: PathBuf) {
+        if !path.is_file() {
+            self.toasts
+                .error(format!("{}: no such file", path.display()));
+            return;
+        }
+        self.paths.window = None;
+        self.toasts.info(format!(
+            "Presentation mode runs {} from now on",
+            path.display()
+        ));
+        self.settings.presentation_script = Some(path);
     }
 
     /// Starts "Memorize while playing" on the open project's stream and video: the general

@@ -73,6 +73,8 @@ pub enum PathPurpose {
     NewProject,
     /// A Phase Two adapter to memorize with.
     Adapter,
+    /// A script of one's own for presentation mode.
+    PresentationScript,
 }
 
 impl PathPurpose {
@@ -83,6 +85,7 @@ impl PathPurpose {
             Self::ExportTasks => "Export tasks",
             Self::NewProject => "New project from this video",
             Self::Adapter => "Memorize with an adapter",
+            Self::PresentationScript => "Presentation script",
         }
     }
 
@@ -97,6 +100,9 @@ impl PathPurpose {
             }
             Self::NewProject => "A folder for the new project (it may not exist yet):",
             Self::Adapter => "A Phase Two adapter (.safetensors):",
+            Self::PresentationScript => {
+                "A script for presentation mode (.txt, written like the demo's script):"
+            }
         }
     }
 
@@ -107,6 +113,7 @@ impl PathPurpose {
             Self::ExportTasks => "Export",
             Self::NewProject => "Create",
             Self::Adapter => "Memorize",
+            Self::PresentationScript => "Use",
         }
     }
 
@@ -117,6 +124,7 @@ impl PathPurpose {
             Self::ExportTasks => Want::Files(EXPORT_EXTS),
             Self::NewProject => Want::Folders,
             Self::Adapter => Want::Files(&["safetensors"]),
+            Self::PresentationScript => Want::Files(&["txt"]),
         }
     }
 
@@ -143,19 +151,21 @@ impl PathPurpose {
                 .save_file(),
             Self::NewProject => dialog.pick_folder(),
             Self::Adapter => dialog.add_filter("Adapter", &["safetensors"]).pick_file(),
+            Self::PresentationScript => dialog.add_filter("Script", &["txt"]).pick_file(),
         }
     }
 
-    /// The command that does what the path was asked for (importing questions goes through
-    /// [`PathAction::Import`] instead, to keep the offer of the open stream).
-    fn command(self, path: PathBuf) -> AppCommand {
-        match self {
+    /// What the window asks the app to do with a path given for this purpose.
+    fn action_for(self, path: PathBuf) -> PathAction {
+        PathAction::Command(match self {
             Self::Open => AppCommand::Open(path),
-            Self::ImportQuestions => AppCommand::ImportTasks(Some(path)),
+            // Through the import window's own step, to keep the offer of the open stream.
+            Self::ImportQuestions => return PathAction::Import(path),
             Self::ExportTasks => AppCommand::ExportTasks(Some(path)),
             Self::NewProject => AppCommand::NewProjectFromVideo(Some(path)),
             Self::Adapter => AppCommand::MemorizeWithAdapter(Some(path)),
-        }
+            Self::PresentationScript => return PathAction::PresentationScript(path),
+        })
     }
 }
 
@@ -186,6 +196,8 @@ pub enum PathAction {
     Command(AppCommand),
     /// Read this question file, offering the open stream when it fits.
     Import(PathBuf),
+    /// Use this script in presentation mode.
+    PresentationScript(PathBuf),
     /// The choice made for questions read earlier: attach them to the offer's stream or not.
     Attach(AttachOffer),
 }
@@ -316,10 +328,7 @@ impl PathWindows {
                 let (submit, cancel) = field_ui(ui, window, dialogs, toasts);
                 close = cancel;
                 if let Some(path) = submit {
-                    actions.push(match purpose {
-                        PathPurpose::ImportQuestions => PathAction::Import(path),
-                        other => PathAction::Command(other.command(path)),
-                    });
+                    actions.push(purpose.action_for(path));
                 }
             });
         if made && let Some(offer) = self.window.take().and_then(|w| w.offer) {
