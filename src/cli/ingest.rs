@@ -436,7 +436,8 @@ fn run_batch(args: &IngestArgs, clip_ms: i64) -> Result<(), CliError> {
         if skip > 0 {
             resumed.push(format!("'{stream}' after clip {skip} of {}", spans.len()));
         }
-        duration_ms += sampler.duration_ms();
+        // The stream time this run memorizes, for the real-time figure.
+        duration_ms += sampler.duration_ms() - resume.as_ref().map_or(0, |(end_ms, _)| *end_ms);
         if new_stream {
             streams.push(StreamInfo {
                 id: stream.clone(),
