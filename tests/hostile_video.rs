@@ -43,7 +43,8 @@ fn frames_at(video: &Path, at: &str, out: &Path) -> Output {
 fn children_start(kind: &[u8]) -> Option<u64> {
     match kind {
         b"moov" | b"trak" | b"edts" | b"mdia" | b"minf" | b"dinf" | b"stbl" | b"mvex" | b"moof"
-        | b"traf" | b"udta" => Some(0),
+        | b"traf" | b"udta" | b"ilst" => Some(0),
+        b"meta" => Some(4),
         b"dref" | b"stsd" => Some(8),
         b"avc1" | b"avc3" | b"hvc1" | b"hev1" => Some(78),
         _ => None,
@@ -143,6 +144,26 @@ fn every_box_size_changed_returns_an_answer_without_hanging() {
         }
     }
     assert!(tried > 500, "{tried}");
+}
+
+/// Found by the mp4 fuzzer: an `hdlr` inside `udta/meta` with a 64-bit size of 16 PB made
+/// `re_mp4` allocate that much and abort, because the tree check did not walk `meta`.
+#[test]
+fn a_metadata_box_sized_past_its_parent_is_an_error_not_an_abort() {
+    let crash =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/mp4/crash-meta-hdlr-64bit-size");
+    let dir = tempfile::tempdir().unwrap();
+    let video = dir.path().join("meta.mp4");
+    std::fs::copy(&crash, &video).unwrap();
+    let Some(result) = demux_or_hang(&video) else {
+        panic!("no answer after 10 s");
+    };
+    let message = result.expect_err("a box past its parent is refused");
+    assert_clean_error(&message, "meta.mp4");
+    assert!(
+        message.contains("'hdlr'") && message.contains("'meta'"),
+        "{message}"
+    );
 }
 
 /// The reported case: `hdlr` 45 -> 91 bytes made probe, frames and ingest loop forever.

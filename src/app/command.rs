@@ -384,8 +384,8 @@ impl Command {
             Self::ForwardTen => {
                 item("Forward 10 s", "Ten seconds on").keys(const { &[shift(K::ArrowRight)] })
             }
-            Self::GoToStart => item("Start", "Go to the start").keys(const { &[key(K::Home)] }),
-            Self::GoToEnd => item("End", "Go to the end").keys(const { &[key(K::End)] }),
+            Self::GoToStart => item("Go to start", "The first frame").keys(const { &[key(K::Home)] }),
+            Self::GoToEnd => item("Go to end", "The last frame").keys(const { &[key(K::End)] }),
             Self::Faster => item("Faster", "Play faster (up to 16x)").keys(const { &[key(K::CloseBracket)] })
                 .disabled(NEEDS_VIDEO),
             Self::Slower => {
@@ -611,11 +611,27 @@ impl Command {
     /// The first key as menus and hints show it ("Ctrl+O"), else the mouse gesture, else "".
     #[must_use]
     pub fn shortcut_text(self, ctx: &egui::Context) -> String {
+        self.key_text(ctx.os().is_mac())
+    }
+
+    /// As [`Self::shortcut_text`], where no egui context is at hand.
+    #[must_use]
+    pub fn key_text(self, is_mac: bool) -> String {
         let entry = self.entry();
         match entry.keys.first() {
-            Some(first) => format_shortcut(first, ctx.os().is_mac()),
+            Some(first) => format_shortcut(first, is_mac),
             None => entry.gesture.unwrap_or_default().to_owned(),
         }
+    }
+
+    /// The text with its keys, for a button that does the same: "Back 10 s (Shift+Left)".
+    #[must_use]
+    pub fn hint(self, ctx: &egui::Context) -> String {
+        format!(
+            "{} ({})",
+            self.text(),
+            self.all_shortcuts_text(ctx.os().is_mac())
+        )
     }
 
     /// Every key, as the sheet lists them ("N / Page Down"), else the gesture, else "".

@@ -1548,8 +1548,10 @@ impl TaskMemApp {
                     .collect();
                 let count = events.len();
                 if self.record_tasks(events, None) && count > 1 {
-                    self.toasts
-                        .info(format!("Deleted {count} tasks (Ctrl+Z brings them back)"));
+                    self.toasts.info(format!(
+                        "Deleted {count} tasks ({} brings them back)",
+                        Command::Undo.key_text(cfg!(target_os = "macos"))
+                    ));
                 }
             }
             AppCommand::RetypeTasks(keys, task_type) => {
@@ -2033,7 +2035,12 @@ impl TaskMemApp {
                             Command::Presentation.shortcut_text(ctx)
                         )),
                     )
-                    .on_hover_text("Full screen: the demo script tells TaskMem's story step by step (N next, P pause, Esc leave)")
+                    .on_hover_text(format!(
+                        "Full screen: the demo script tells TaskMem's story step by step ({} next, {} pause, {} leave)",
+                        Command::PresentationNext.shortcut_text(ctx),
+                        Command::PresentationPause.shortcut_text(ctx),
+                        Command::LeavePresentation.shortcut_text(ctx)
+                    ))
                     .clicked()
                 {
                     self.pending.push(AppCommand::TogglePresentation);

@@ -8,6 +8,7 @@ use crate::demo::{Demo, Script, Step, StepAction};
 use crate::video::NS_PER_MS;
 
 use super::AppCommand;
+use super::command::Command;
 
 /// What a step waits on, read from the app each frame.
 #[derive(Clone, Copy, Debug)]
@@ -129,11 +130,15 @@ impl Presentation {
                 if let (StepAction::Answer { .. }, Some(answer)) = (&step.action, &self.answer) {
                     ui.label(egui::RichText::new(answer).size(18.0));
                 }
+                let is_mac = ui.ctx().os().is_mac();
                 ui.weak(format!(
-                    "Step {} of {count}{} · N or Page Down: next · P: {} · Esc: leave",
+                    "Step {} of {count}{} · {}: next · {}: {} · {}: leave",
                     index + 1,
                     if self.paused { " (paused)" } else { "" },
+                    Command::PresentationNext.all_shortcuts_text(is_mac),
+                    Command::PresentationPause.key_text(is_mac),
                     if self.paused { "resume" } else { "pause" },
+                    Command::LeavePresentation.key_text(is_mac),
                 ));
             });
     }

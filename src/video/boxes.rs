@@ -274,9 +274,42 @@ impl Walker<'_> {
                     self.children(head, start, depth)?;
                 }
             }
+            b"meta" => {
+                let start = self.meta_children_start(head)?;
+                self.children(head, start, depth)?;
+            }
+            // Metadata items, each a box of boxes (`data`, `mean`, `name`).
+            b"ilst" => self.check_items(head, depth)?,
             b"stsz" => self.check_stsz(head)?,
             b"trun" => self.check_trun(head)?,
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// Where the children of a `meta` box start, read as `re_mp4` reads it: after a version and
+    /// flags word (ISO), or at once when the payload opens with an `hdlr` box (as `QuickTime` writes it).
+    fn meta_children_start(&mut self, head: &Head) -> Result<u64, VideoError> {
+        if head.payload + 8 > head.end {
+            return Ok(head.payload.saturating_add(4).min(head.end));
+        }
+        let mut first = [0u8; 8];
+        self.read_at(head.payload, &mut first)?;
+        let quicktime = first[..4] != [0; 4] && &first[4..] == b"hdlr";
+        Ok(if quicktime {
+            head.payload
+        } else {
+            head.payload + 4
+        })
+    }
+
+    /// The items of an `ilst` box and the boxes inside each item.
+    fn check_items(&mut self, ilst: &Head, depth: u8) -> Result<(), VideoError> {
+        let mut offset = ilst.payload;
+        while offset + 8 <= ilst.end {
+            let item = self.head(offset, ilst.end, Some(&ilst.kind))?;
+            self.children(&item, item.payload, depth + 1)?;
+            offset = item.end;
         }
         Ok(())
     }

@@ -2,9 +2,9 @@
 //! frame number, speed, loop, follow-live, and a "go to time" field.
 
 use crate::app::AppCommand;
+use crate::app::command::{Command, CommandState};
 use crate::playback::{Playback, SPEEDS};
 use crate::timefmt::{format_hms_ms, parse_time_ns};
-use crate::video::NS_PER_SEC;
 
 #[derive(Default)]
 pub struct TransportBar {
@@ -16,40 +16,27 @@ impl TransportBar {
     pub fn transport_ui(&mut self, ui: &mut egui::Ui, playback: &Playback) -> Vec<AppCommand> {
         let mut commands = Vec::new();
         ui.horizontal(|ui| {
-            let mut button = |ui: &mut egui::Ui, text: &str, hint: &str, command: AppCommand| {
+            // Hints and commands come from the command table (these read no state).
+            let mut button = |ui: &mut egui::Ui, text: &str, command: Command| {
+                let hint = command.hint(ui.ctx());
                 if ui.button(text).on_hover_text(hint).clicked() {
-                    commands.push(command);
+                    commands.extend(command.to_app(&CommandState::default()));
                 }
             };
-            button(ui, "⏮", "Go to start (Home)", AppCommand::Home);
-            button(
-                ui,
-                "⏪",
-                "Back 10 s (Shift+Left)",
-                AppCommand::Skip(-10 * NS_PER_SEC),
-            );
-            button(ui, "◀", "Back 1 s (Left)", AppCommand::Skip(-NS_PER_SEC));
-            button(ui, "⏴|", "Previous frame (,)", AppCommand::StepFrames(-1));
+            button(ui, "⏮", Command::GoToStart);
+            button(ui, "⏪", Command::BackTen);
+            button(ui, "◀", Command::Back);
+            button(ui, "⏴|", Command::PreviousFrame);
             let play_label = if playback.is_playing() {
                 "⏸ Pause"
             } else {
                 "⏵ Play"
             };
-            button(
-                ui,
-                play_label,
-                "Play or pause (Space)",
-                AppCommand::TogglePlay,
-            );
-            button(ui, "|⏵", "Next frame (.)", AppCommand::StepFrames(1));
-            button(ui, "▶", "Forward 1 s (Right)", AppCommand::Skip(NS_PER_SEC));
-            button(
-                ui,
-                "⏩",
-                "Forward 10 s (Shift+Right)",
-                AppCommand::Skip(10 * NS_PER_SEC),
-            );
-            button(ui, "⏭", "Go to end (End)", AppCommand::End);
+            button(ui, play_label, Command::PlayPause);
+            button(ui, "|⏵", Command::NextFrame);
+            button(ui, "▶", Command::Forward);
+            button(ui, "⏩", Command::ForwardTen);
+            button(ui, "⏭", Command::GoToEnd);
             ui.separator();
 
             let time = format!(
@@ -78,7 +65,11 @@ impl TransportBar {
                     }
                 })
                 .response
-                .on_hover_text("Playback speed ([ and ])");
+                .on_hover_text(format!(
+                    "Playback speed ({} and {})",
+                    Command::Slower.shortcut_text(ui.ctx()),
+                    Command::Faster.shortcut_text(ui.ctx())
+                ));
             if (speed - playback.speed()).abs() > 1e-9 {
                 commands.push(AppCommand::SetSpeed(speed));
             }
@@ -86,7 +77,10 @@ impl TransportBar {
             let loop_enabled = playback.loop_range_ns().is_some();
             let loop_response = ui
                 .add_enabled(loop_enabled, egui::Checkbox::new(&mut looping, "Loop"))
-                .on_hover_text("Loop the selection (L); Shift+drag on the scrub bar to select")
+                .on_hover_text(format!(
+                    "Loop the selection ({}); Shift+drag on the scrub bar to select",
+                    Command::Loop.shortcut_text(ui.ctx())
+                ))
                 .on_disabled_hover_text("Shift+drag on the scrub bar to select a range to loop");
             if loop_response.changed() {
                 commands.push(AppCommand::ToggleLoop);
