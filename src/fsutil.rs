@@ -101,6 +101,105 @@ pub fn remove_created(top: &Path, dir: &Path) {
     }
 }
 
+/// A folder written beside its place (`.<name>.partial`) and moved in once every file in it
+/// is whole ([`StagedDir::commit`]), so that a full disk or a failure part way never leaves a
+/// half-written output folder: a new folder appears whole or not at all, and an existing one
+/// keeps its old files until the new ones replace them (files of its own that the new output
+/// does not write stay). Dropped without a commit, the stage and any folder made above it
+/// are removed.
+pub struct StagedDir {
+    target: PathBuf,
+    stage: PathBuf,
+    created: Option<PathBuf>,
+    done: bool,
+}
+
+impl StagedDir {
+    /// Makes the stage for `target` (and the folders above it); a stage a killed run left is
+    /// removed first.
+    ///
+    /// # Errors
+    /// `target` has no file name, or a folder cannot be made.
+    pub fn new(target: &Path) -> io::Result<Self> {
+        let name = target.file_name().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{}: not a folder name", target.display()),
+            )
+        })?;
+        let mut stage_name = std::ffi::OsString::from(".");
+        stage_name.push(name);
+        stage_name.push(".partial");
+        let stage = target.with_file_name(stage_name);
+        let created = match stage.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(parent) => create_dir_all_new(parent)?,
+            None => None,
+        };
+        let staged = Self {
+            target: target.to_path_buf(),
+            stage,
+            created,
+            done: false,
+        };
+        if std::fs::symlink_metadata(&staged.stage).is_ok() {
+            std::fs::remove_dir_all(&staged.stage)?;
+        }
+        std::fs::create_dir(&staged.stage)?;
+        Ok(staged)
+    }
+
+    /// The folder to write into.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.stage
+    }
+
+    /// Moves what was written into the target: one rename when there is no target yet, else
+    /// file by file (renames need no room, so a full disk cannot stop them part way).
+    ///
+    /// # Errors
+    /// A rename fails (the stage is then removed, as on drop).
+    pub fn commit(mut self) -> io::Result<()> {
+        let moved = if std::fs::symlink_metadata(&self.target).is_ok() {
+            move_into(&self.stage, &self.target).and_then(|()| std::fs::remove_dir(&self.stage))
+        } else {
+            std::fs::rename(&self.stage, &self.target)
+        };
+        self.done = moved.is_ok();
+        moved
+    }
+}
+
+impl Drop for StagedDir {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        // Best effort: the write already failed, and that error is the one reported.
+        let _ = std::fs::remove_dir_all(&self.stage);
+        if let (Some(top), Some(parent)) = (&self.created, self.stage.parent()) {
+            remove_created(top, parent);
+        }
+    }
+}
+
+/// Moves every entry of `from` into `to`, merging folders that are in both.
+fn move_into(from: &Path, to: &Path) -> io::Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let (source, dest) = (entry.path(), to.join(entry.file_name()));
+        let merge = entry.file_type()?.is_dir()
+            && std::fs::symlink_metadata(&dest).is_ok_and(|m| m.is_dir());
+        if merge {
+            move_into(&source, &dest)?;
+            std::fs::remove_dir(&source)?;
+        } else {
+            std::fs::rename(&source, &dest)?;
+        }
+    }
+    Ok(())
+}
+
 /// Why a JSON Lines file could not be read: I/O, or the 1-based line that does not parse.
 #[derive(Debug)]
 pub enum JsonlError {
@@ -442,6 +541,36 @@ mod tests {
         std::fs::write(existing.join("a/b/x"), b"x").unwrap();
         remove_created(&top, &deep);
         assert!(!deep.exists() && existing.join("a/b/x").is_file());
+    }
+
+    #[test]
+    fn a_staged_folder_appears_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("new/out");
+        // Dropped without a commit: nothing is left, not even the folder made above it.
+        {
+            let staged = StagedDir::new(&target).unwrap();
+            std::fs::write(staged.path().join("a"), b"a").unwrap();
+        }
+        assert!(!dir.path().join("new").exists());
+        let staged = StagedDir::new(&target).unwrap();
+        std::fs::create_dir(staged.path().join("sub")).unwrap();
+        std::fs::write(staged.path().join("sub/b"), b"b").unwrap();
+        staged.commit().unwrap();
+        assert_eq!(std::fs::read(target.join("sub/b")).unwrap(), b"b");
+        // Into an existing folder: its files are replaced, its others kept, folders merged.
+        std::fs::write(target.join("mine"), b"kept").unwrap();
+        let staged = StagedDir::new(&target).unwrap();
+        std::fs::create_dir(staged.path().join("sub")).unwrap();
+        std::fs::write(staged.path().join("sub/b"), b"new").unwrap();
+        staged.commit().unwrap();
+        assert_eq!(std::fs::read(target.join("sub/b")).unwrap(), b"new");
+        assert_eq!(std::fs::read(target.join("mine")).unwrap(), b"kept");
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("new"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("out")]);
     }
 
     #[cfg(unix)]

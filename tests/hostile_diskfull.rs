@@ -841,6 +841,41 @@ fn disk_full_during_eval_training_and_pictures_leaves_no_half_written_output() {
                 .output("p/exports/pairs.parquet", true)
                 .free(&SLOW_FREE),
                 Case::new(
+                    "train phase1 (a model folder)",
+                    None,
+                    &[
+                        "train",
+                        "phase1",
+                        "--suite",
+                        &s(&root("datasets/world-tempo")),
+                        "--out",
+                        &m("model"),
+                        "--size",
+                        "tiny",
+                        "--warmup-steps",
+                        "2",
+                        "--steps",
+                        "1",
+                        "--extra-streams",
+                        "0",
+                    ],
+                )
+                .output("model", false)
+                .free(&SLOW_FREE),
+                Case::new(
+                    "world generate (a stream folder)",
+                    None,
+                    &[
+                        "world",
+                        "generate",
+                        "--minutes",
+                        "0.5",
+                        "--out",
+                        &m("world/stream"),
+                    ],
+                )
+                .output("world", true),
+                Case::new(
                     "frames",
                     None,
                     &[

@@ -182,3 +182,61 @@ fn questions_on_streams_the_project_lacks_are_offered_and_attach_with_their_old_
     let ids: Vec<&str> = two.tasks.iter().map(|t| t.id.as_str()).collect();
     assert_eq!(ids, ["a/q-1", "b/q-1"]);
 }
+
+#[test]
+fn onto_puts_questions_on_a_project_stream_and_without_it_the_cli_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("p");
+    common::import_world(&project);
+    let world = common::world_stream();
+    let stream = world.file_name().unwrap().to_str().unwrap();
+    let file = asset("videomme_flat_sample.json");
+    // None of Video-MME's streams is in the project: the CLI says how to put them on one.
+    let out = import_detected(&file, &project);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!(
+            "none of these streams is in the project; --onto STREAM puts the questions on one of its streams ({stream})"
+        )),
+        "{}",
+        stdout(&out)
+    );
+    // A stream the project lacks: exit 2, nothing changed.
+    let before = std::fs::read_dir(&project).unwrap().count();
+    let out = taskmem(&[
+        "import",
+        "tasks",
+        s(&file),
+        "--project",
+        s(&project),
+        "--onto",
+        "nope",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "--onto nope: {} has no such stream (it has: {stream})",
+            project.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_dir(&project).unwrap().count(), before);
+    let out = taskmem(&[
+        "import",
+        "tasks",
+        s(&file),
+        "--project",
+        s(&project),
+        "--onto",
+        stream,
+    ]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        text.contains(&format!("imported 11 tasks over 1 streams ({stream})")),
+        "{text}"
+    );
+    assert!(!text.contains("none of these streams"), "{text}");
+    assert!(text.contains("(1 streams with a known duration)"), "{text}");
+}

@@ -326,7 +326,12 @@ impl CliError {
             | Self::Project(_)
             | Self::TaskImport(_)
             | Self::TaskExport(_)
-            | Self::World(WorldError::Io { .. } | WorldError::UnknownSuite(_)) => 2,
+            | Self::World(
+                WorldError::Io { .. }
+                | WorldError::UnknownSuite(_)
+                // A video that cannot be written (a full disk) names its file, as Io does.
+                | WorldError::Encode(crate::video::EncodeError::Io { .. }),
+            ) => 2,
             Self::World(_) | Self::Other(_) => 1,
         }
     }

@@ -106,54 +106,9 @@ fn to_frame(rows: &[ResultRow]) -> Result<polars::prelude::DataFrame, String> {
 /// # Errors
 /// When the folder or a file cannot be written.
 pub fn write(dir: &Path, rows: &[ResultRow], summary: &Summary) -> Result<Vec<PathBuf>, EvalError> {
-    let name = dir
-        .file_name()
-        .ok_or_else(|| write_error(dir, "not a folder name"))?;
-    let mut stage_name = std::ffi::OsString::from(".");
-    stage_name.push(name);
-    stage_name.push(".partial");
-    let stage = dir.with_file_name(stage_name);
-    let parent = stage.parent().filter(|p| !p.as_os_str().is_empty());
-    let created = match parent {
-        Some(parent) => {
-            crate::fsutil::create_dir_all_new(parent).map_err(|e| write_error(parent, e))?
-        }
-        None => None,
-    };
-    let undo = |stage: &Path| {
-        // Best effort: the write already failed, and that error is the one to report.
-        let _ = std::fs::remove_dir_all(stage);
-        if let (Some(top), Some(parent)) = (&created, parent) {
-            crate::fsutil::remove_created(top, parent);
-        }
-    };
-    // A stage left by a killed run is this command's own: it goes first.
-    if stage.exists() {
-        std::fs::remove_dir_all(&stage).map_err(|e| write_error(&stage, e))?;
-    }
-    let names = match std::fs::create_dir(&stage)
-        .map_err(|e| write_error(dir, e))
-        .and_then(|()| write_files(&stage, rows, summary))
-    {
-        Ok(names) => names,
-        Err(e) => {
-            undo(&stage);
-            return Err(e);
-        }
-    };
-    let moved = if dir.exists() {
-        // Each file is whole already; the renames need no room.
-        names
-            .iter()
-            .try_for_each(|n| std::fs::rename(stage.join(n), dir.join(n)))
-            .and_then(|()| std::fs::remove_dir(&stage))
-    } else {
-        std::fs::rename(&stage, dir)
-    };
-    if let Err(e) = moved {
-        undo(&stage);
-        return Err(write_error(dir, e));
-    }
+    let staged = crate::fsutil::StagedDir::new(dir).map_err(|e| write_error(dir, e))?;
+    let names = write_files(staged.path(), rows, summary)?;
+    staged.commit().map_err(|e| write_error(dir, e))?;
     Ok(names.iter().map(|n| dir.join(n)).collect())
 }
 

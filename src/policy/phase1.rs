@@ -305,7 +305,14 @@ pub fn run(
             detail: format!("{e:#}"),
         }
     };
-    let warmup_dir = settings.out.join("warmup");
+    // Everything goes into a stage beside `out`, moved in at the end: a run that fails part
+    // way (a full disk) leaves no half-written model folder.
+    let staged = crate::fsutil::StagedDir::new(&settings.out).map_err(|e| Phase1Error::Write {
+        path: settings.out.clone(),
+        detail: e.to_string(),
+    })?;
+    let out = staged.path().to_path_buf();
+    let warmup_dir = out.join("warmup");
     trainable
         .save(&warmup_dir)
         .map_err(write_err(&warmup_dir))?;
@@ -356,9 +363,7 @@ pub fn run(
             .iter()
             .map(|s| ("phase1", s.step, s.loss, s.mean_reward)),
     );
-    trainable
-        .save(&settings.out)
-        .map_err(write_err(&settings.out))?;
+    trainable.save(&out).map_err(write_err(&settings.out))?;
     stage(on_event, "judging the Phase One model on the test streams")?;
     let phase1_quality = evaluate(&trainable.model, &test, &vocab).map_err(model_err("judging"))?;
     let _ = on_event(Phase1Event::Judged {
@@ -366,7 +371,7 @@ pub fn run(
         quality: phase1_quality,
     });
 
-    write_log(&settings.out.join("training_log.parquet"), &log)?;
+    write_log(&out.join("training_log.parquet"), &log)?;
     let summary = Phase1Summary {
         suite: settings.suite.display().to_string(),
         seed: settings.seed,
@@ -381,10 +386,14 @@ pub fn run(
         warmup: warmup_quality,
         phase1: phase1_quality,
     };
-    let summary_path = settings.out.join("summary.json");
+    let summary_path = out.join("summary.json");
     let summary_json = serde_json::to_vec_pretty(&summary).unwrap_or_default();
     crate::fsutil::write_atomic(&summary_path, &summary_json).map_err(|e| Phase1Error::Write {
-        path: summary_path.clone(),
+        path: settings.out.join("summary.json"),
+        detail: e.to_string(),
+    })?;
+    staged.commit().map_err(|e| Phase1Error::Write {
+        path: settings.out.clone(),
         detail: e.to_string(),
     })?;
     Ok(summary)

@@ -79,11 +79,23 @@ impl Trainable {
         // Both written beside their places first, then renamed: a failure leaves the old pair.
         let weights = dir.join("model.safetensors");
         let partial = dir.join("model.safetensors.partial");
-        self.varmap.save(&partial)?;
         let config = serde_json::to_vec_pretty(self.model.config())?;
-        crate::fsutil::write_atomic(&dir.join("config.json"), &config)?;
-        std::fs::rename(&partial, &weights)?;
-        Ok(())
+        let saved = self
+            .varmap
+            .save(&partial)
+            .map_err(anyhow::Error::from)
+            .and_then(|()| {
+                Ok(crate::fsutil::write_atomic(
+                    &dir.join("config.json"),
+                    &config,
+                )?)
+            })
+            .and_then(|()| Ok(std::fs::rename(&partial, &weights)?));
+        if saved.is_err() {
+            // A full disk stops the weights part way: the partial file goes too.
+            let _ = std::fs::remove_file(&partial);
+        }
+        saved
     }
 
     /// Reads what [`Self::save`] wrote.

@@ -168,13 +168,16 @@ pub fn generate(
         let path = path.to_path_buf();
         move |source| WorldError::Io { path, source }
     };
-    std::fs::create_dir_all(out).map_err(io(out))?;
+    // Written into a stage beside `out` and moved in whole: a full disk part way leaves no
+    // stream folder with a video but no truth, or a truth without its manifest.
+    let staged = crate::fsutil::StagedDir::new(out).map_err(io(out))?;
+    let dir = staged.path();
     let source = format!("{}-{seed}", spec.name);
     let stream = simulate(spec, seed, duration_ms, &source);
     let (width, height) = (320u32, 180u32);
     let renderer =
         render::Renderer::new(width as usize, height as usize).ok_or(WorldError::Font)?;
-    let video_path = out.join("video.mp4");
+    let video_path = dir.join("video.mp4");
     let mut writer = Mp4Writer::create(
         &video_path,
         EncoderSettings {
@@ -197,11 +200,11 @@ pub fn generate(
     }
     writer.finish()?;
     progress(frames, frames);
-    write_jsonl(&out.join("truth.jsonl"), &stream.clips)?;
-    write_jsonl(&out.join("tasks.jsonl"), &stream.questions)?;
+    write_jsonl(&dir.join("truth.jsonl"), &stream.clips)?;
+    write_jsonl(&dir.join("tasks.jsonl"), &stream.questions)?;
     let mut files = std::collections::BTreeMap::new();
     for name in ["video.mp4", "truth.jsonl", "tasks.jsonl"] {
-        let path = out.join(name);
+        let path = dir.join(name);
         files.insert(name.to_owned(), sha256_file(&path).map_err(io(&path))?);
     }
     let manifest = Manifest {
@@ -218,11 +221,12 @@ pub fn generate(
         questions: stream.questions.len(),
         files,
     };
-    let path = out.join("manifest.json");
+    let path = dir.join("manifest.json");
     let text = serde_json::to_vec_pretty(&manifest).map_err(|e| WorldError::Io {
         path: path.clone(),
         source: std::io::Error::other(e),
     })?;
     write_atomic(&path, &text).map_err(io(&path))?;
+    staged.commit().map_err(io(out))?;
     Ok(manifest)
 }
