@@ -346,6 +346,35 @@ fn a_project_is_answered_from_the_lanes_it_holds() {
 }
 
 #[test]
+fn the_default_suite_is_found_from_any_current_folder() {
+    // Run from a folder that has no datasets/: the default suite, its shipped relative path
+    // and its name all reach the shipped suite (a split it lacks keeps the run short).
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    for suite in [None, Some("datasets/world-mme"), Some("world-mme")] {
+        let mut args = vec!["eval", "--split", "nosuch", "--out", out.to_str().unwrap()];
+        if let Some(suite) = suite {
+            args.extend(["--suite", suite]);
+        }
+        let run = std::process::Command::new(env!("CARGO_BIN_EXE_taskmem"))
+            .args(&args)
+            .current_dir(tmp.path())
+            .output()
+            .unwrap();
+        let stderr = common::stderr(&run);
+        assert_eq!(run.status.code(), Some(2), "{suite:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "{}: no streams in split 'nosuch'",
+                root("datasets/world-mme").display()
+            )),
+            "{suite:?}: {stderr}"
+        );
+        assert!(!stderr.contains("cannot read"), "{suite:?}: {stderr}");
+    }
+}
+
+#[test]
 fn the_memory_only_demo_says_in_plain_words_why_it_scores_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let project = tmp.path().join("p");

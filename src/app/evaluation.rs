@@ -356,7 +356,11 @@ impl EvaluationPanel {
             egui::Grid::new("eval-suite").num_columns(2).show(ui, |ui| {
                 ui.label("Suite folder");
                 ui.add(egui::TextEdit::singleline(&mut self.suite).desired_width(360.0))
-                    .on_hover_text("A folder with suite.json, such as datasets/world-mme");
+                    .on_hover_text(
+                        "A folder with suite.json, or a shipped suite's name (world-mme); \
+                         datasets/... is found in the app's own data, whatever the current \
+                         folder",
+                    );
                 ui.end_row();
                 ui.label("Split");
                 ui.add(egui::TextEdit::singleline(&mut self.split).desired_width(80.0))

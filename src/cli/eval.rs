@@ -12,13 +12,15 @@ use crate::eval::EvalError;
 use crate::eval::answer::BuiltinAnswerer;
 use crate::eval::chart::{ChartData, draw};
 use crate::eval::metrics::{MIN_N_FOR_INTERVAL, N_TOO_SMALL, interval_text};
-use crate::eval::replay::{EvalEvent, SuiteSettings, run_project, run_suite};
+use crate::eval::replay::{DEFAULT_SUITE, EvalEvent, SuiteSettings, run_project, run_suite};
 use crate::eval::results::{CHART_SIZE, read_summary, write};
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// A suite folder (datasets/world-...): its streams are memorized, then answered.
-    #[arg(long, conflicts_with = "project", required_unless_present = "project")]
+    /// A suite folder (datasets/world-...) or a shipped suite's name (world-mme): its
+    /// streams are memorized, then answered. Default, without --project: the shipped
+    /// world-mme, wherever the command is run from.
+    #[arg(long, conflicts_with = "project")]
     pub suite: Option<PathBuf>,
     /// The suite split to evaluate.
     #[arg(long, default_value = "test")]
@@ -104,10 +106,23 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
         }
     };
     let answerer = answerer.as_ref();
-    let run = if let Some(suite) = &args.suite {
+    let run = if let Some(dir) = &args.project {
+        if !args.adapter.is_empty() {
+            return Err(CliError::BadInput(
+                "--adapter needs --suite: a project is answered from the lanes it holds (memorize a lane with `taskmem ingest --adapter`)".to_owned(),
+            ));
+        }
+        let project = crate::project::Project::open(dir)?;
+        let only = (!args.lane.is_empty()).then_some(args.lane.as_slice());
+        run_project(&project, only, answerer).map_err(cli_error)?
+    } else {
         let clip_ms = super::ingest::clip_length_ms(&args.clip)?;
+        let suite = args
+            .suite
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_SUITE));
         let settings = SuiteSettings {
-            suite: suite.clone(),
+            suite,
             split: args.split.clone(),
             model_dir: args.model.clone(),
             adapters: args.adapter.clone(),
@@ -133,17 +148,6 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
             ControlFlow::Continue(())
         })
         .map_err(cli_error)?
-    } else if let Some(dir) = &args.project {
-        if !args.adapter.is_empty() {
-            return Err(CliError::BadInput(
-                "--adapter needs --suite: a project is answered from the lanes it holds (memorize a lane with `taskmem ingest --adapter`)".to_owned(),
-            ));
-        }
-        let project = crate::project::Project::open(dir)?;
-        let only = (!args.lane.is_empty()).then_some(args.lane.as_slice());
-        run_project(&project, only, answerer).map_err(cli_error)?
-    } else {
-        return Err(CliError::BadInput("give --suite or --project".to_owned()));
     };
     let written = write(&args.out, &run.rows, &run.summary).map_err(cli_error)?;
     print_table(&run.summary);

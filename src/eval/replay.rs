@@ -34,6 +34,30 @@ pub struct SuiteSettings {
     pub reference: bool,
 }
 
+/// The suite evaluated when none is named: the shipped world-mme, found with the app's data
+/// ([`suite_folder`]).
+pub const DEFAULT_SUITE: &str = "datasets/world-mme";
+
+/// The suite folder a run reads for `given`: `given` itself when it exists (or is absolute),
+/// else the shipped suite at that relative path or of that name (`datasets/world-mme` or
+/// `world-mme`), found where the demo finds its datasets (`demo::shipped`: beside the
+/// crate's sources or the executable), so that the default works from any current folder.
+/// A path that is none of these is returned as given, and its error names it.
+#[must_use]
+pub fn suite_folder(given: &Path) -> PathBuf {
+    if given.is_absolute() || given.exists() || given.as_os_str().is_empty() {
+        return given.to_path_buf();
+    }
+    let relative = given.to_string_lossy();
+    [
+        crate::demo::shipped(&relative),
+        crate::demo::shipped(&format!("datasets/{relative}")),
+    ]
+    .into_iter()
+    .find(|p| p.join("suite.json").is_file())
+    .unwrap_or_else(|| given.to_path_buf())
+}
+
 /// The lane of the world's reference descriptions (read from truth.jsonl, never a policy's).
 pub const REFERENCE_LANE: &str = "reference";
 
@@ -214,7 +238,8 @@ pub fn run_suite(
     on_event: &mut dyn FnMut(EvalEvent) -> ControlFlow<()>,
 ) -> Result<EvalRun, EvalError> {
     let started = Instant::now();
-    let streams = suite_streams(&settings.suite, &settings.split)?;
+    let suite = suite_folder(&settings.suite);
+    let streams = suite_streams(&suite, &settings.split)?;
     let policy_name = load_policy(settings)?.name();
     let mut lanes = vec![LaneInfo {
         lane: GENERAL_LANE.to_owned(),
@@ -312,7 +337,7 @@ pub fn run_suite(
     let lane_ids: Vec<String> = lanes.iter().map(|l| l.lane.clone()).collect();
     let rows = answer_tasks(&tasks, &memory, &lane_ids, answerer)?;
     Ok(EvalRun::new(
-        (settings.suite.display().to_string(), settings.split.clone()),
+        (suite.display().to_string(), settings.split.clone()),
         (answerer, policy_name),
         started,
         (&tasks, rows, &lanes),
@@ -493,6 +518,23 @@ mod tests {
             .expect("answers");
         assert_eq!(late[0].answer, "B");
         assert!(late[0].correct && late[0].entries_used == "0");
+    }
+
+    #[test]
+    fn a_shipped_suite_is_found_by_its_relative_path_or_name_from_any_folder() {
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_SUITE);
+        // The tests run in the crate's folder, which has no `world-mme` of its own.
+        assert_eq!(suite_folder(Path::new("world-mme")), shipped);
+        // A path that exists from the current folder is taken as it is.
+        assert_eq!(
+            suite_folder(Path::new(DEFAULT_SUITE)),
+            Path::new(DEFAULT_SUITE)
+        );
+        assert_eq!(suite_folder(Path::new("nope")), Path::new("nope"));
+        assert_eq!(
+            suite_folder(Path::new("/no/such/suite")),
+            Path::new("/no/such/suite")
+        );
     }
 
     #[test]
