@@ -31,6 +31,7 @@ pub enum Command {
     TaskLibrary,
     ImportTasks,
     ExportTasks,
+    ExportMemory,
     NewProject,
     EdgeFrameEarlier,
     EdgeFrameLater,
@@ -218,7 +219,7 @@ const GESTURES: [(&str, &str); 6] = [
 
 impl Command {
     /// Every command, in the order of the shortcut sheet.
-    pub const ALL: [Self; 52] = [
+    pub const ALL: [Self; 53] = [
         Self::Open,
         Self::ClearRecent,
         Self::SaveDemoAs,
@@ -254,6 +255,7 @@ impl Command {
         Self::TaskLibrary,
         Self::ImportTasks,
         Self::ExportTasks,
+        Self::ExportMemory,
         Self::NewProject,
         Self::Undo,
         Self::Redo,
@@ -335,6 +337,10 @@ impl Command {
             Self::ExportTasks => item(
                 "Export tasks…",
                 "JSONL, Parquet, CSV, or TaskMem's one-question-per-line .txt",
+            ),
+            Self::ExportMemory => item(
+                "Export memory…",
+                "Every memory entry of the project with its verdict: JSONL, Parquet, or the QA text (.txt)",
             ),
             Self::NewProject => item(
                 "New project from this video…",
@@ -512,6 +518,7 @@ impl Command {
             | Self::TaskLibrary
             | Self::ImportTasks
             | Self::ExportTasks
+            | Self::ExportMemory
             | Self::PreviousRow
             | Self::NextRow => s.has_project,
             Self::PreviousTask | Self::NextTask | Self::Memorize | Self::MemorizeWithAdapter => {
@@ -569,6 +576,7 @@ impl Command {
             Self::DuplicateTask => A::DuplicateTask(s.selected_task.clone()?),
             Self::ImportTasks => A::ImportTasks(None),
             Self::ExportTasks => A::ExportTasks(None),
+            Self::ExportMemory => A::ExportMemory(None),
             Self::NewProject => A::NewProjectFromVideo(None),
             Self::EdgeFrameEarlier => nudge(-1, 0),
             Self::EdgeFrameLater => nudge(1, 0),
@@ -777,31 +785,56 @@ fn bindings() -> Vec<(KeyboardShortcut, Command)> {
     pairs
 }
 
-/// The shortcut sheet: every command that has a key or a gesture, then the timeline's mouse
-/// gestures and egui's zoom keys.
+/// The shortcut sheet: every command that has a key or a gesture, in two columns (playback,
+/// the timeline's mouse gestures and memory rows; then tasks, editing, presentation and egui's
+/// zoom keys) so that the window, sized to its content, fits the screen without scrolling.
 pub fn shortcut_sheet_ui(ui: &mut egui::Ui) {
     let is_mac = ui.ctx().os().is_mac();
-    egui::ScrollArea::vertical().show(ui, |ui| {
-        egui::Grid::new("shortcuts").striped(true).show(ui, |ui| {
-            for command in Command::ALL {
-                let keys = command.all_shortcuts_text(is_mac);
-                if keys.is_empty() {
-                    continue;
-                }
-                ui.monospace(keys);
-                ui.label(command.text()).on_hover_text(command.tooltip());
-                ui.end_row();
-            }
+    let split = Command::ALL
+        .iter()
+        .position(|&c| c == Command::NewTask)
+        .unwrap_or(Command::ALL.len());
+    let (first, second) = Command::ALL.split_at(split);
+    ui.horizontal_top(|ui| {
+        sheet_column_ui(ui, "shortcuts-1", first, is_mac, |ui| {
             for (gesture, what) in GESTURES {
-                ui.monospace(gesture);
-                ui.label(what);
-                ui.end_row();
+                sheet_row_ui(ui, gesture, what, None);
             }
-            ui.monospace(zoom_keys_text(is_mac));
-            ui.label("Zoom in / out / reset");
-            ui.end_row();
+        });
+        ui.separator();
+        sheet_column_ui(ui, "shortcuts-2", second, is_mac, |ui| {
+            let zoom = zoom_keys_text(is_mac);
+            sheet_row_ui(ui, &zoom, "Zoom in / out / reset", None);
         });
     });
+}
+
+/// One column of the sheet: `commands` with keys, then `more` rows.
+fn sheet_column_ui(
+    ui: &mut egui::Ui,
+    id: &str,
+    commands: &[Command],
+    is_mac: bool,
+    more: impl FnOnce(&mut egui::Ui),
+) {
+    egui::Grid::new(id).striped(true).show(ui, |ui| {
+        for command in commands {
+            let keys = command.all_shortcuts_text(is_mac);
+            if !keys.is_empty() {
+                sheet_row_ui(ui, &keys, command.text(), Some(command.tooltip()));
+            }
+        }
+        more(ui);
+    });
+}
+
+fn sheet_row_ui(ui: &mut egui::Ui, keys: &str, what: &str, tooltip: Option<&str>) {
+    ui.monospace(keys);
+    let label = ui.label(what);
+    if let Some(tooltip) = tooltip {
+        label.on_hover_text(tooltip);
+    }
+    ui.end_row();
 }
 
 #[cfg(test)]
