@@ -2484,3 +2484,23 @@ fn without_a_dialog_the_presentation_script_is_a_typed_path() {
     );
     assert!(h.state().paths.window.is_none());
 }
+
+#[test]
+fn without_a_dialog_export_memory_takes_a_typed_path_from_the_file_menu() {
+    let (dir, _project, mut h) = writable_project();
+    h.state_mut().paths.dialogs = SystemDialogs::Never;
+    h.get_by_label("File").click();
+    steps(&mut h, 2);
+    h.get_by_label("Export memory…").click();
+    steps(&mut h, 3);
+    let out = dir.path().join("memory.jsonl");
+    type_path(&mut h, &out.display().to_string());
+    h.key_press(egui::Key::Enter);
+    steps(&mut h, 3);
+    let entries = h.state().project().unwrap().memory_entries().len();
+    assert!(entries > 0);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text.lines().count(), entries);
+    h.get_by_label_contains(&format!("Exported {entries} memory entries to"));
+    assert!(h.state().paths.window.is_none());
+}

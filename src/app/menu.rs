@@ -145,7 +145,16 @@ impl TaskMemApp {
             ui.separator();
             Command::ClearRecent.menu_button_ui(ui, &state, out);
         });
-        menu_buttons_ui(ui, &state, &[Command::SaveDemoAs, Command::CloseVideo], out);
+        menu_buttons_ui(
+            ui,
+            &state,
+            &[
+                Command::SaveDemoAs,
+                Command::ExportMemory,
+                Command::CloseVideo,
+            ],
+            out,
+        );
         ui.separator();
         Command::Quit.menu_button_ui(ui, &state, out);
     }

@@ -123,6 +123,9 @@ pub enum AppCommand {
     /// Export the project's tasks (`None`: ask); the format follows the extension (.jsonl,
     /// .parquet, .csv, or .txt for TaskMem's one-question-per-line file).
     ExportTasks(Option<PathBuf>),
+    /// Export the project's memory entries with their verdicts (`None`: ask); the format
+    /// follows the extension (.jsonl, .parquet, or .txt for the QA text).
+    ExportMemory(Option<PathBuf>),
     /// Switch "Memorize while playing" on or off.
     SetMemorizing(bool),
     /// Memorize a second lane with a Phase Two adapter (safetensors with its .json sidecar;
@@ -981,6 +984,7 @@ impl TaskMemApp {
                 self.start_import_tasks(path, offer, ctx);
             }
             AppCommand::ExportTasks(path) => self.export_tasks(path),
+            AppCommand::ExportMemory(path) => self.export_memory(path),
             playback_command => {
                 let Some(player) = &mut self.player else {
                     return;
@@ -1111,7 +1115,10 @@ impl TaskMemApp {
                     }
                     // An export closes the window once written; the others hand over now
                     // and say what went wrong in a toast.
-                    if !matches!(command, AppCommand::ExportTasks(_)) {
+                    if !matches!(
+                        command,
+                        AppCommand::ExportTasks(_) | AppCommand::ExportMemory(_)
+                    ) {
                         self.paths.window = None;
                     }
                     self.pending.push(command);
@@ -1821,6 +1828,59 @@ impl TaskMemApp {
                 self.paths.close(path_window::PathPurpose::ExportTasks);
             }
             Err(err) => self.toasts.error(err.to_string()),
+        }
+    }
+
+    /// Writes the project's memory entries, every stream and lane with their verdicts, in the
+    /// format the file name asks for.
+    fn export_memory(&mut self, path: Option<PathBuf>) {
+        use crate::memory::export;
+        let Some(view) = &self.project else { return };
+        let Some(path) = path.or_else(|| {
+            let start = view.dir().parent().map(|p| p.join("memory-export.jsonl"));
+            self.paths.ask(
+                path_window::PathPurpose::ExportMemory,
+                start.as_deref(),
+                &mut self.toasts,
+            )
+        }) else {
+            return;
+        };
+        if let Err(e) = crate::fsutil::check_export_target(view.dir(), &path) {
+            self.toasts.error(e.to_string());
+            return;
+        }
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        let (entries, labels) = (view.memory_entries(), view.labels());
+        let written = match ext.as_str() {
+            "parquet" => export::write_parquet(entries, labels, &path).map_err(|e| e.to_string()),
+            "jsonl" | "txt" => {
+                let text = if ext == "txt" {
+                    export::to_qa_text(entries)
+                } else {
+                    export::to_jsonl_labeled(entries, labels)
+                };
+                crate::fsutil::write_atomic(&path, text.as_bytes())
+                    .map_err(|e| format!("{}: cannot write: {e}", path.display()))
+            }
+            _ => Err(format!(
+                "{}: choose .jsonl, .parquet or .txt (the QA text) to say the format",
+                path.display()
+            )),
+        };
+        match written {
+            Ok(()) => {
+                self.toasts.info(format!(
+                    "Exported {} memory entries to {}",
+                    entries.len(),
+                    path.display()
+                ));
+                self.paths.close(path_window::PathPurpose::ExportMemory);
+            }
+            Err(err) => self.toasts.error(err),
         }
     }
 

@@ -69,6 +69,8 @@ pub enum PathPurpose {
     Open,
     ImportQuestions,
     ExportTasks,
+    /// The project's memory entries.
+    ExportMemory,
     /// The folder of a new project made from the open video.
     NewProject,
     /// A Phase Two adapter to memorize with.
@@ -83,6 +85,7 @@ impl PathPurpose {
             Self::Open => "Open a video or project",
             Self::ImportQuestions => "Import questions",
             Self::ExportTasks => "Export tasks",
+            Self::ExportMemory => "Export memory",
             Self::NewProject => "New project from this video",
             Self::Adapter => "Memorize with an adapter",
             Self::PresentationScript => "Presentation script",
@@ -98,6 +101,9 @@ impl PathPurpose {
             Self::ExportTasks => {
                 "The file to write; its extension says the format (.jsonl, .parquet, .csv, or .txt for one question per line):"
             }
+            Self::ExportMemory => {
+                "The file to write; its extension says the format (.jsonl, .parquet, or .txt for the QA text):"
+            }
             Self::NewProject => "A folder for the new project (it may not exist yet):",
             Self::Adapter => "A Phase Two adapter (.safetensors):",
             Self::PresentationScript => {
@@ -110,7 +116,7 @@ impl PathPurpose {
         match self {
             Self::Open => "Open",
             Self::ImportQuestions => "Import",
-            Self::ExportTasks => "Export",
+            Self::ExportTasks | Self::ExportMemory => "Export",
             Self::NewProject => "Create",
             Self::Adapter => "Memorize",
             Self::PresentationScript => "Use",
@@ -122,6 +128,7 @@ impl PathPurpose {
             Self::Open => Want::Files(&["mp4", "m4v", "mov"]),
             Self::ImportQuestions => Want::Files(QUESTION_EXTS),
             Self::ExportTasks => Want::Files(EXPORT_EXTS),
+            Self::ExportMemory => Want::Files(&["jsonl", "parquet", "txt"]),
             Self::NewProject => Want::Folders,
             Self::Adapter => Want::Files(&["safetensors"]),
             Self::PresentationScript => Want::Files(&["txt"]),
@@ -149,6 +156,12 @@ impl PathPurpose {
                 .add_filter("One question per line", &["txt"])
                 .set_file_name("tasks-export.jsonl")
                 .save_file(),
+            Self::ExportMemory => dialog
+                .add_filter("JSON Lines", &["jsonl"])
+                .add_filter("Parquet", &["parquet"])
+                .add_filter("QA text", &["txt"])
+                .set_file_name("memory-export.jsonl")
+                .save_file(),
             Self::NewProject => dialog.pick_folder(),
             Self::Adapter => dialog.add_filter("Adapter", &["safetensors"]).pick_file(),
             Self::PresentationScript => dialog.add_filter("Script", &["txt"]).pick_file(),
@@ -162,6 +175,7 @@ impl PathPurpose {
             // Through the import window's own step, to keep the offer of the open stream.
             Self::ImportQuestions => return PathAction::Import(path),
             Self::ExportTasks => AppCommand::ExportTasks(Some(path)),
+            Self::ExportMemory => AppCommand::ExportMemory(Some(path)),
             Self::NewProject => AppCommand::NewProjectFromVideo(Some(path)),
             Self::Adapter => AppCommand::MemorizeWithAdapter(Some(path)),
             Self::PresentationScript => return PathAction::PresentationScript(path),
@@ -392,7 +406,10 @@ fn field_ui(
         submit = true;
     }
     let resolved = pathcomplete::resolve(&window.text, &window.base);
-    let creates = matches!(purpose, PathPurpose::ExportTasks | PathPurpose::NewProject);
+    let creates = matches!(
+        purpose,
+        PathPurpose::ExportTasks | PathPurpose::ExportMemory | PathPurpose::NewProject
+    );
     match &resolved {
         Some(path) if path.exists() => {
             ui.weak(path.display().to_string());

@@ -289,6 +289,12 @@ impl ProjectView {
         self.project.memory.next_id()
     }
 
+    /// Every memory entry of the project, each stream and lane.
+    #[must_use]
+    pub fn memory_entries(&self) -> &[MemoryEntry] {
+        self.project.memory.entries()
+    }
+
     /// The entries a lane holds for the stream on show, in time order.
     #[must_use]
     pub fn lane_entries(&self, lane: &str) -> &[MemoryEntry] {
