@@ -23,7 +23,8 @@ pub type Rgb = (u8, u8, u8);
 /// The General lane's color: a calm grey-blue that no other lane gets.
 pub const GENERAL_COLOR: Rgb = (96, 125, 160);
 
-/// The other lanes' colors (readable on white paper and on the app's dark and light themes);
+/// The other lanes' colors (readable on white paper and on the app's dark and light themes,
+/// and none of them blue, so that none is taken for the General lane);
 /// each lane's is picked by a hash of its name, see [`lane_colors`].
 pub const LANE_PALETTE: [Rgb; 10] = [
     (230, 126, 34),
@@ -34,7 +35,7 @@ pub const LANE_PALETTE: [Rgb; 10] = [
     (212, 172, 13),
     (227, 119, 194),
     (160, 110, 80),
-    (52, 152, 219),
+    (175, 50, 110),
     (140, 180, 40),
 ];
 
