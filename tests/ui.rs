@@ -2485,6 +2485,111 @@ fn without_a_dialog_the_presentation_script_is_a_typed_path() {
     assert!(h.state().paths.window.is_none());
 }
 
+/// A summary whose Evaluate window is taller than 800 px: eleven task types, three lanes, and
+/// an adapter series for the chart of accuracy against tasks seen.
+fn tall_summary() -> taskmem::eval::metrics::Summary {
+    use taskmem::eval::metrics::{Interval, LaneSummary, Metrics, Summary};
+    let m = |questions: usize, correct: usize| Metrics {
+        questions,
+        answered: questions,
+        correct,
+        acc: correct as f64 / questions as f64,
+        cov: 1.0,
+        prec: correct as f64 / questions as f64,
+        acc_ci: Some(Interval {
+            low: 0.1,
+            high: 0.9,
+        }),
+        cov_ci: None,
+        prec_ci: None,
+    };
+    let types: Vec<String> = (0..11).map(|i| format!("Task type {i}")).collect();
+    let lane = |name: &str, seen: Option<usize>, correct: usize| LaneSummary {
+        lane: name.into(),
+        adapter: seen.map(|_| format!("{name}.safetensors")),
+        task_type: seen.map(|_| types[0].clone()),
+        tasks_seen: seen,
+        tuned_on_evaluated: 0,
+        unverified_adapter: None,
+        overall: m(110, correct * 11),
+        by_type: types.iter().map(|t| (t.clone(), m(10, correct))).collect(),
+    };
+    Summary {
+        source: "datasets/world-mme".into(),
+        split: "test".into(),
+        answerer: "builtin".into(),
+        policy: "builtin".into(),
+        questions: 110,
+        seconds: 1.0,
+        lanes: vec![
+            lane("builtin", None, 3),
+            lane("type-0-10", Some(10), 5),
+            lane("type-0-30", Some(30), 7),
+        ],
+        notes: Vec::new(),
+    }
+}
+
+#[test]
+fn the_evaluate_window_fits_1280x800_and_scrolls_to_its_last_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("summary.json"),
+        serde_json::to_string(&tall_summary()).unwrap(),
+    )
+    .unwrap();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(|_| {
+            let mut app = TaskMemApp::with_settings(returning(), None);
+            app.show_welcome = false;
+            app
+        });
+    h.step();
+    h.state_mut().submit(AppCommand::ShowEvaluation);
+    h.state_mut()
+        .submit(AppCommand::LoadEvaluation(dir.path().to_path_buf()));
+    steps(&mut h, 6);
+    assert_eq!(h.state().evaluation.summary().unwrap().questions, 110);
+    let window = |h: &Harness<'_, TaskMemApp>| {
+        let id = taskmem::app::evaluation::EvaluationPanel::window_id();
+        h.ctx.memory(|m| m.area_rect(id)).unwrap()
+    };
+    let shown = window(&h);
+    assert!(
+        shown.top() >= 0.0 && shown.bottom() <= 800.0 && shown.right() <= 1280.0,
+        "{shown:?}"
+    );
+    let last_chart =
+        |h: &Harness<'_, TaskMemApp>| h.get_by_label("Accuracy against tasks seen").rect();
+    assert!(
+        last_chart(&h).top() > shown.bottom(),
+        "the last chart starts below the window: {:?}",
+        last_chart(&h)
+    );
+    // The mouse wheel over the window's left column scrolls it to its last chart.
+    h.hover_at(egui::pos2(shown.left() + 60.0, shown.center().y));
+    for _ in 0..20 {
+        h.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, -120.0),
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Wheel,
+            modifiers: egui::Modifiers::NONE,
+        });
+        h.step();
+    }
+    steps(&mut h, 4);
+    let shown = window(&h);
+    let label = last_chart(&h);
+    // The chart itself is 180 px tall under its heading.
+    assert!(
+        label.top() >= shown.top() && label.bottom() + 180.0 <= shown.bottom(),
+        "the last chart {label:?} is in the window {shown:?}"
+    );
+    assert!(shown.bottom() <= 800.0, "{shown:?}");
+}
+
 #[test]
 fn without_a_dialog_export_memory_takes_a_typed_path_from_the_file_menu() {
     let (dir, _project, mut h) = writable_project();

@@ -16,6 +16,9 @@ use crate::eval::chart::{BarMark, ChartData, GENERAL_COLOR, NO_QUESTIONS, Rgb, Z
 use crate::eval::metrics::{Metrics, Summary, interval_text};
 use crate::eval::replay::{EvalEvent, SuiteSettings, run_project, run_suite};
 
+/// Room kept between the Evaluate window and the app's edges.
+const WINDOW_MARGIN_PX: f32 = 16.0;
+
 /// Progress of the `eval` thread: clips done, of total, and what it is doing.
 type Progress = (usize, usize, String);
 type EvalJob = Job<Progress, (Box<Summary>, PathBuf)>;
@@ -261,13 +264,29 @@ impl EvaluationPanel {
         Ok(())
     }
 
+    /// The Evaluate window's id: where egui keeps its rect.
+    #[must_use]
+    pub fn window_id() -> egui::Id {
+        egui::Id::unique("evaluate-window")
+    }
+
     pub fn window_ui(&mut self, ctx: &egui::Context, has_project: bool) -> Vec<AppCommand> {
         let mut commands = Vec::new();
         let mut open = self.open;
+        // Never taller or wider than the app's window (its 800 px default included): what
+        // does not fit scrolls, down to the last chart.
+        let screen = ctx.content_rect();
+        let max = egui::vec2(
+            (screen.width() - 2.0 * WINDOW_MARGIN_PX).max(320.0),
+            (screen.height() - 2.0 * WINDOW_MARGIN_PX).max(240.0),
+        );
         egui::Window::new("Evaluate")
+            .id(Self::window_id())
             .open(&mut open)
-            .default_width(980.0)
-            .default_height(640.0)
+            .default_width(980.0_f32.min(max.x))
+            .default_height(640.0_f32.min(max.y))
+            .max_size(max)
+            .vscroll(true)
             .show(ctx, |ui| self.contents_ui(ui, has_project, &mut commands));
         self.open = open;
         commands
