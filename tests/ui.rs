@@ -2485,8 +2485,8 @@ fn without_a_dialog_the_presentation_script_is_a_typed_path() {
     assert!(h.state().paths.window.is_none());
 }
 
-/// A summary whose Evaluate window is taller than 800 px: eleven task types, three lanes, and
-/// an adapter series for the chart of accuracy against tasks seen.
+/// A summary whose Evaluate window is taller than 800 px: eleven task types, three lanes, an
+/// adapter series for the chart of accuracy against tasks seen, and a note.
 fn tall_summary() -> taskmem::eval::metrics::Summary {
     use taskmem::eval::metrics::{Interval, LaneSummary, Metrics, Summary};
     let m = |questions: usize, correct: usize| Metrics {
@@ -2526,7 +2526,7 @@ fn tall_summary() -> taskmem::eval::metrics::Summary {
             lane("type-0-10", Some(10), 5),
             lane("type-0-30", Some(30), 7),
         ],
-        notes: Vec::new(),
+        notes: vec!["Lane 'nowhere' holds no memory of the stream asked about.".into()],
     }
 }
 
@@ -2551,6 +2551,8 @@ fn the_evaluate_window_fits_1280x800_and_scrolls_to_its_last_chart() {
         .submit(AppCommand::LoadEvaluation(dir.path().to_path_buf()));
     steps(&mut h, 6);
     assert_eq!(h.state().evaluation.summary().unwrap().questions, 110);
+    // The summary's notes say why, above the charts.
+    h.get_by_label_contains("Lane 'nowhere' holds no memory");
     let window = |h: &Harness<'_, TaskMemApp>| {
         let id = taskmem::app::evaluation::EvaluationPanel::window_id();
         h.ctx.memory(|m| m.area_rect(id)).unwrap()
