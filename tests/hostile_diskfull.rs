@@ -384,7 +384,7 @@ fn check(dir: &Path, results: &Path, cases: &[Case], free: &[u64]) -> Vec<String
                             fail("left a new project folder behind".to_owned());
                         }
                     } else if project != was {
-                        let changed: Vec<_> = project
+                        let changed: std::collections::BTreeSet<_> = project
                             .keys()
                             .chain(was.keys())
                             .filter(|p| project.get(*p) != was.get(*p))
@@ -423,8 +423,13 @@ fn check(dir: &Path, results: &Path, cases: &[Case], free: &[u64]) -> Vec<String
     problems
 }
 
-/// Runs `cases` (built by `make` from the mount and the inputs folder) on full disks.
-fn disk_full(name: &str, free: &[u64], make: impl FnOnce(&Path, &Path) -> Vec<Case>) {
+/// Runs `cases` (built by `make` from the mount and the inputs folder) on full disks; the
+/// problems found, or `None` when no namespace could be made here.
+fn run_cases(
+    name: &str,
+    free: &[u64],
+    make: impl FnOnce(&Path, &Path) -> Vec<Case>,
+) -> Option<Vec<String>> {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     let mount = dir.join("mnt");
@@ -435,7 +440,7 @@ fn disk_full(name: &str, free: &[u64], make: impl FnOnce(&Path, &Path) -> Vec<Ca
     let cases = make(&mount, &inputs);
     let started = std::time::Instant::now();
     if !run_in_namespace(dir, &script(&mount, &results, &cases, free)) {
-        return;
+        return None;
     }
     eprintln!(
         "{name}: {} commands, up to {} runs each, in {:.1} s",
@@ -443,8 +448,87 @@ fn disk_full(name: &str, free: &[u64], make: impl FnOnce(&Path, &Path) -> Vec<Ca
         free.len() + 1,
         started.elapsed().as_secs_f64()
     );
-    let problems = check(dir, &results, &cases, free);
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    Some(check(dir, &results, &cases, free))
+}
+
+/// Runs `cases` on full disks and fails on any problem found.
+fn disk_full(name: &str, free: &[u64], make: impl FnOnce(&Path, &Path) -> Vec<Case>) {
+    if let Some(problems) = run_cases(name, free, make) {
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+}
+
+/// The checks themselves can fail: commands that misbehave only when the disk is full (shell
+/// scripts standing in for a careless writer) are each caught, naming the command.
+#[test]
+fn the_checks_catch_what_a_careless_command_leaves_behind() {
+    let mut names = Vec::new();
+    let Some(problems) = run_cases("careless commands", &[0, 4 << 10], |mount, inputs| {
+        let base = inputs.join("base");
+        std::fs::create_dir_all(base.join("memory")).unwrap();
+        std::fs::write(
+            base.join("project.json"),
+            b"{\"schema_version\": 1, \"name\": \"p\"}",
+        )
+        .unwrap();
+        let mnt = s(mount);
+        let full = format!("{mnt}/.filler");
+        let fail = format!("echo \"error: {mnt}/p/x: No space left on device\" >&2; exit 2");
+        let careless = [
+            (
+                "appends to the manifest",
+                format!("printf x >> {mnt}/p/project.json; {fail}"),
+            ),
+            (
+                "leaves a temp file",
+                format!(": > {mnt}/p/project.json.tmp; {fail}"),
+            ),
+            ("leaves a folder", format!("mkdir {mnt}/p/adapters; {fail}")),
+            (
+                "writes beside the project",
+                format!(": > {mnt}/stray; {fail}"),
+            ),
+            (
+                "exits 1",
+                "echo \"error: No space left on device\" >&2; exit 1".to_owned(),
+            ),
+            (
+                "panics",
+                format!("echo \"thread main panicked\" >&2; {fail}"),
+            ),
+            (
+                "says nothing of the disk",
+                format!("echo \"error: {mnt}/p/x: failed\" >&2; exit 2"),
+            ),
+            (
+                "half an output",
+                format!("mkdir -p {mnt}/out; echo half > {mnt}/out/a; {fail}"),
+            ),
+            ("never fails", "exit 0".to_owned()),
+        ];
+        careless
+            .into_iter()
+            .map(|(name, bad)| {
+                names.push(name.to_owned());
+                // With room (no filler) each writes its output whole and exits 0.
+                let script = format!(
+                    "if [ -f {full} ]; then {bad}; fi; mkdir -p {mnt}/out; echo whole > {mnt}/out/a; echo whole > {mnt}/out/b"
+                );
+                let mut case = Case::new(name, Some(&base), &["-c", &script]).output("out", true);
+                case.program = Some((PathBuf::from("/bin/sh"), Vec::new()));
+                case
+            })
+            .collect()
+    }) else {
+        return;
+    };
+    eprintln!("caught:\n{}", problems.join("\n"));
+    for name in &names {
+        assert!(
+            problems.iter().any(|p| p.starts_with(name.as_str())),
+            "{name} was not caught: {problems:#?}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
