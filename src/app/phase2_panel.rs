@@ -350,7 +350,10 @@ impl Phase2Panel {
                 TaskSource::Project => Phase2Source::Project(context.project_dir.clone().ok_or(
                     "open a project first: its tasks and videos are what Phase Two tunes on",
                 )?),
-                TaskSource::Suite => Phase2Source::Suite(PathBuf::from(self.suite.trim())),
+                // A relative default (datasets/world-mme) is the app's own, wherever it started.
+                TaskSource::Suite => Phase2Source::Suite(crate::eval::replay::suite_folder(
+                    std::path::Path::new(self.suite.trim()),
+                )),
             };
         let mut settings = Phase2Settings::new(
             source,
@@ -734,8 +737,10 @@ impl Phase2Panel {
             TaskSource::Suite => {
                 let folder = self.suite.trim().to_owned();
                 if self.suite_tasks.as_ref().is_none_or(|(f, _)| *f != folder) {
-                    let read = source_tasks(&Phase2Source::Suite(PathBuf::from(&folder)))
-                        .map_err(|e| e.to_string());
+                    let read = source_tasks(&Phase2Source::Suite(
+                        crate::eval::replay::suite_folder(std::path::Path::new(&folder)),
+                    ))
+                    .map_err(|e| e.to_string());
                     self.suite_tasks = Some((folder, read));
                 }
                 match &self.suite_tasks {

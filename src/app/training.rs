@@ -77,7 +77,8 @@ impl TrainingPanel {
     #[must_use]
     pub fn settings(&self) -> Phase1Settings {
         Phase1Settings {
-            suite: PathBuf::from(&self.suite),
+            // A relative default (datasets/world-mme) is the app's own, wherever it started.
+            suite: crate::eval::replay::suite_folder(std::path::Path::new(self.suite.trim())),
             out: PathBuf::from(&self.out),
             seed: self.seed,
             warmup_steps: self.warmup_steps,
