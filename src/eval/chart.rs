@@ -170,6 +170,9 @@ pub struct ChartData {
     pub lines: Vec<(String, Vec<(f64, f64)>)>,
     /// Each line's color, by its task type's name as for lanes.
     pub line_colors: Vec<Rgb>,
+    /// Why the result is empty or near-empty (`Summary::notes`), printed under the chart so
+    /// that the image says it too.
+    pub notes: Vec<String>,
 }
 
 impl ChartData {
@@ -243,6 +246,7 @@ impl ChartData {
             categories,
             lines: per_type,
             line_colors,
+            notes: summary.notes.clone(),
         }
     }
 }
@@ -317,10 +321,64 @@ pub fn value_label(m: &Metrics) -> String {
 
 type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
+/// The notes' font size, and the width of one of its characters (the bundled font is
+/// monospaced: 0.6 em), in pixels.
+const NOTE_FONT_PX: u32 = 13;
+const NOTE_CHAR_PX: u32 = 8;
+/// At most this many lines of notes under a chart; summary.json has them all.
+const NOTE_LINES: usize = 6;
+
+/// The notes cut into lines of at most `chars` characters, at spaces, "Note: " first.
+fn note_lines(notes: &[String], chars: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    for note in notes {
+        let mut line = String::from("Note:");
+        for word in note.split_whitespace() {
+            if line.chars().count() + 1 + word.chars().count() > chars && !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+            } else if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        lines.push(line);
+    }
+    if lines.len() > NOTE_LINES {
+        lines.truncate(NOTE_LINES);
+        if let Some(last) = lines.last_mut() {
+            last.push_str(" … (all notes: summary.json)");
+        }
+    }
+    lines
+}
+
 fn paint<DB: DrawingBackend>(data: &ChartData, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
     root.fill(&WHITE)?;
-    let (_, h) = root.dim_in_pixel();
+    let (w, _) = root.dim_in_pixel();
     let root = root.titled(&data.title, (FONT, 22).into_font().color(&BLACK))?;
+    let notes = note_lines(
+        &data.notes,
+        (w.saturating_sub(24) / NOTE_CHAR_PX).max(20) as usize,
+    );
+    let root = if notes.is_empty() {
+        root
+    } else {
+        let (_, h) = root.dim_in_pixel();
+        let footer_px = notes.len() as u32 * (NOTE_FONT_PX + 5) + 10;
+        let (chart, footer) = root.split_vertically(h.saturating_sub(footer_px));
+        let font = (FONT, NOTE_FONT_PX)
+            .into_font()
+            .color(&RGBColor(150, 60, 20));
+        for (i, line) in notes.iter().enumerate() {
+            footer.draw(&Text::new(
+                line.clone(),
+                (12, 4 + i as i32 * (NOTE_FONT_PX as i32 + 5)),
+                font.clone(),
+            ))?;
+        }
+        chart
+    };
+    let (_, h) = root.dim_in_pixel();
     if data.lines.is_empty() {
         bars(data, &root)?;
     } else {
@@ -590,6 +648,34 @@ mod tests {
         assert_eq!(
             lane_colors_by_name(&[b.as_str()])[0],
             LANE_PALETTE[slot(&b) as usize]
+        );
+    }
+
+    #[test]
+    fn the_notes_are_printed_under_the_chart() {
+        let note = "Lane 'x' holds no memory of the stream asked about ('s'), so it answers \
+                    every question with E.";
+        let lines = note_lines(&vec![note.to_owned(); 2], 40);
+        assert!(lines.iter().all(|l| l.chars().count() <= 40), "{lines:?}");
+        assert_eq!(lines.iter().filter(|l| l.starts_with("Note: ")).count(), 2);
+        assert_eq!(note_lines(&vec![note.to_owned(); 9], 200).len(), NOTE_LINES);
+        let summary = Summary {
+            source: "p".into(),
+            split: "project".into(),
+            answerer: "builtin".into(),
+            policy: "lanes".into(),
+            questions: 0,
+            seconds: 0.0,
+            lanes: Vec::new(),
+            notes: vec![note.to_owned()],
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chart.svg");
+        draw(&ChartData::of(&summary), &path, 1400, 900).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            svg.contains("Note: Lane &apos;x&apos; holds") || svg.contains("Note: Lane 'x' holds"),
+            "{svg}"
         );
     }
 
