@@ -164,6 +164,10 @@ pub enum ImportCommand {
         /// EgoLifeQA: stream time from one DAY to the next.
         #[arg(long, default_value = "24h")]
         day_offset: String,
+        /// Put every question on this stream of the project (asked at its end when the file
+        /// has no ask times); each keeps the stream it came with among its extra fields.
+        #[arg(long, value_name = "STREAM")]
+        onto: Option<String>,
     },
 }
 
@@ -709,12 +713,13 @@ fn import(what: ImportCommand) -> Result<(), CliError> {
             project,
             video,
             day_offset,
+            onto,
         } => {
             return import_tasks(
                 &file,
                 format.map(Into::into),
                 &project,
-                video.as_deref(),
+                (video.as_deref(), onto.as_deref()),
                 &day_offset,
             );
         }
@@ -805,7 +810,7 @@ fn import_tasks(
     file: &Path,
     format: Option<crate::tasks::import::TaskFormat>,
     project_dir: &Path,
-    video: Option<&str>,
+    (video, onto): (Option<&str>, Option<&str>),
     day_offset: &str,
 ) -> Result<(), CliError> {
     use crate::tasks::TaskEvent;
@@ -848,6 +853,57 @@ fn import_tasks(
     let mut imported = import_bytes(file, &bytes, format, &options)?;
     let existed = project_dir.join("project.json").exists();
     let mut project = crate::project::Project::open_or_create(project_dir)?;
+    let project_streams: Vec<String> = project
+        .manifest
+        .streams
+        .iter()
+        .map(|s| s.id.clone())
+        .collect();
+    let listed = |streams: &[String]| {
+        let mut text = streams
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if streams.len() > 5 {
+            text.push_str(", ...");
+        }
+        text
+    };
+    let mut hint = None;
+    if let Some(onto) = onto {
+        if !project_streams.iter().any(|s| s == onto) {
+            if !existed {
+                // A project this run made holds nothing: it goes too.
+                ingest::discard_if_empty(project_dir);
+            }
+            return Err(CliError::BadInput(format!(
+                "{}: --onto {onto}: {} has no such stream{}",
+                file.display(),
+                project_dir.display(),
+                if project_streams.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (it has: {})", listed(&project_streams))
+                }
+            )));
+        }
+        imported.attach_to(onto);
+    } else if !project_streams.is_empty()
+        && !imported.tasks.is_empty()
+        && imported
+            .streams()
+            .iter()
+            .all(|s| !project_streams.contains(s))
+    {
+        // What the app offers in its import window, said here: made-up streams at
+        // 00:00:00 are rarely what was meant.
+        hint = Some(format!(
+            "none of these streams is in the project; --onto STREAM puts the questions on one of its streams ({})",
+            listed(&project_streams)
+        ));
+    }
     let asked_at_end = imported.asked_at_end;
     let unknown = {
         // A table, not a search of the streams per task (100,000 questions, 30,000 videos).
@@ -926,6 +982,9 @@ fn import_tasks(
         println!(
             "{warnings} tasks have evidence after their ask time or no answer (kept; see the task library)"
         );
+    }
+    if let Some(hint) = hint {
+        println!("{hint}");
     }
     Ok(())
 }
