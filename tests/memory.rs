@@ -384,3 +384,48 @@ fn a_long_task_edit_history_compacts_to_one_line_per_task() {
     assert_eq!(compacted.task_log_lines, 1);
     assert_eq!(compacted.tasks, reopened.tasks);
 }
+
+/// The app's Import memory asks nothing: each kind is told from the path's content and read as
+/// its own importer reads it.
+#[test]
+fn import_any_tells_each_kind_of_memory_from_its_content() {
+    use taskmem::memory::import::{import_any, world_stream};
+    let demo =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/assets/taskmem_demo_memories.json");
+    assert_eq!(import_any(&demo, "s").unwrap(), demo_file(&demo).unwrap());
+    let world =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/world-tempo/test/world-tempo-test-00");
+    assert_eq!(
+        import_any(&world, "s").unwrap().lanes,
+        world_stream(&world).unwrap().lanes
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let captions = dir.path().join("captions.json");
+    std::fs::write(
+        &captions,
+        r#"[{"start_time": 0, "end_time": 10, "text": "someone walks in", "date": "DAY1"}]"#,
+    )
+    .unwrap();
+    assert_eq!(
+        import_any(&captions, "s").unwrap(),
+        egorag_captions(&captions, "EgoRAG captions").unwrap()
+    );
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("episodic_general.json"), r#"{"0": "A kitchen."}"#).unwrap();
+    let imported = import_any(&out, "open-stream").unwrap();
+    assert_eq!(
+        imported,
+        taskmem_output(&out, "open-stream", 10_000, 0).unwrap()
+    );
+    assert_eq!(imported.entries[0].stream, "open-stream");
+
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let err = import_any(&empty, "s").unwrap_err().to_string();
+    assert!(
+        err.contains("empty") && err.contains("neither a world stream"),
+        "{err}"
+    );
+}

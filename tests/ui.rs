@@ -2611,3 +2611,41 @@ fn without_a_dialog_export_memory_takes_a_typed_path_from_the_file_menu() {
     h.get_by_label_contains(&format!("Exported {entries} memory entries to"));
     assert!(h.state().paths.window.is_none());
 }
+
+#[test]
+fn without_a_dialog_import_memory_takes_a_typed_path_and_the_lanes_show_it() {
+    let (_dir, _project, mut h) = writable_project();
+    h.state_mut().paths.dialogs = SystemDialogs::Never;
+    let before = h.state().project().unwrap().memory_entries().len();
+    h.get_by_label("File").click();
+    steps(&mut h, 2);
+    h.get_by_label("Import memory…").click();
+    steps(&mut h, 3);
+    // A world stream folder: told from its truth.jsonl, a stream and lane the project lacks.
+    let stream =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/world-tempo/test/world-tempo-test-00");
+    type_path(&mut h, &stream.display().to_string());
+    h.key_press(egui::Key::Enter);
+    step_until(&mut h, "the project with the imported memory", |app| {
+        !app.is_opening()
+            && app
+                .project()
+                .is_some_and(|p| p.memory_entries().len() > before)
+    });
+    steps(&mut h, 2);
+    h.get_by_label_contains("Imported ");
+    h.get_by_label_contains("memory entries (");
+    assert!(h.state().paths.window.is_none());
+    // A file that is no memory: a toast naming it, and the window stays to correct it.
+    h.state_mut().submit(AppCommand::ImportMemory(None));
+    steps(&mut h, 2);
+    type_path(&mut h, &asset("tasks/README.md").display().to_string());
+    h.key_press(egui::Key::Enter);
+    step_until(&mut h, "the error toast", |app| {
+        app.toasts
+            .messages()
+            .iter()
+            .any(|m| m.contains("cannot import memory") && m.contains("README.md"))
+    });
+    assert!(h.state().paths.window.is_some());
+}

@@ -32,6 +32,7 @@ pub enum Command {
     ImportTasks,
     ExportTasks,
     ExportMemory,
+    ImportMemory,
     NewProject,
     EdgeFrameEarlier,
     EdgeFrameLater,
@@ -219,7 +220,7 @@ const GESTURES: [(&str, &str); 6] = [
 
 impl Command {
     /// Every command, in the order of the shortcut sheet.
-    pub const ALL: [Self; 53] = [
+    pub const ALL: [Self; 54] = [
         Self::Open,
         Self::ClearRecent,
         Self::SaveDemoAs,
@@ -256,6 +257,7 @@ impl Command {
         Self::ImportTasks,
         Self::ExportTasks,
         Self::ExportMemory,
+        Self::ImportMemory,
         Self::NewProject,
         Self::Undo,
         Self::Redo,
@@ -337,6 +339,10 @@ impl Command {
             Self::ExportTasks => item(
                 "Export tasks…",
                 "JSONL, Parquet, CSV, or TaskMem's one-question-per-line .txt",
+            ),
+            Self::ImportMemory => item(
+                "Import memory…",
+                "TaskMem's output folder, its demo file, EgoRAG captions or a world stream folder, into the open project",
             ),
             Self::ExportMemory => item(
                 "Export memory…",
@@ -519,6 +525,7 @@ impl Command {
             | Self::ImportTasks
             | Self::ExportTasks
             | Self::ExportMemory
+            | Self::ImportMemory
             | Self::PreviousRow
             | Self::NextRow => s.has_project,
             Self::PreviousTask | Self::NextTask | Self::Memorize | Self::MemorizeWithAdapter => {
@@ -577,6 +584,7 @@ impl Command {
             Self::ImportTasks => A::ImportTasks(None),
             Self::ExportTasks => A::ExportTasks(None),
             Self::ExportMemory => A::ExportMemory(None),
+            Self::ImportMemory => A::ImportMemory(None),
             Self::NewProject => A::NewProjectFromVideo(None),
             Self::EdgeFrameEarlier => nudge(-1, 0),
             Self::EdgeFrameLater => nudge(1, 0),

@@ -150,6 +150,7 @@ impl TaskMemApp {
             &state,
             &[
                 Command::SaveDemoAs,
+                Command::ImportMemory,
                 Command::ExportMemory,
                 Command::CloseVideo,
             ],

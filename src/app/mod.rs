@@ -126,6 +126,9 @@ pub enum AppCommand {
     /// Export the project's memory entries with their verdicts (`None`: ask); the format
     /// follows the extension (.jsonl, .parquet, or .txt for the QA text).
     ExportMemory(Option<PathBuf>),
+    /// Add memory to the open project (`None`: ask): TaskMem's output folder (onto the open
+    /// stream), its demo file, EgoRAG captions or a world stream folder, told from the content.
+    ImportMemory(Option<PathBuf>),
     /// Switch "Memorize while playing" on or off.
     SetMemorizing(bool),
     /// Memorize a second lane with a Phase Two adapter (safetensors with its .json sidecar;
@@ -355,6 +358,8 @@ pub struct TaskMemApp {
     importing: Option<ImportJob>,
     /// A project being made from the open video (the folder, and whether it worked).
     creating: Option<(PathBuf, Receiver<Result<(), String>>)>,
+    /// Memory being added to the project (its folder, and what to say when it is there).
+    importing_memory: Option<(PathBuf, Receiver<Result<String, String>>)>,
     /// "Memorize while playing".
     memorize: MemorizeControl,
     /// The Training window and its run.
@@ -440,6 +445,7 @@ impl TaskMemApp {
             tasks: TaskPanel::default(),
             importing: None,
             creating: None,
+            importing_memory: None,
             memorize: MemorizeControl::default(),
             training: training::TrainingPanel::default(),
             evaluation: evaluation::EvaluationPanel::default(),
@@ -985,6 +991,7 @@ impl TaskMemApp {
             }
             AppCommand::ExportTasks(path) => self.export_tasks(path),
             AppCommand::ExportMemory(path) => self.export_memory(path),
+            AppCommand::ImportMemory(path) => self.import_memory(path, ctx),
             playback_command => {
                 let Some(player) = &mut self.player else {
                     return;
@@ -1102,9 +1109,9 @@ impl TaskMemApp {
             match action {
                 PathAction::Command(command) => {
                     let missing = match &command {
-                        AppCommand::Open(path) | AppCommand::MemorizeWithAdapter(Some(path)) => {
-                            (!path.exists()).then_some(path)
-                        }
+                        AppCommand::Open(path)
+                        | AppCommand::MemorizeWithAdapter(Some(path))
+                        | AppCommand::ImportMemory(Some(path)) => (!path.exists()).then_some(path),
                         _ => None,
                     };
                     if let Some(path) = missing {
@@ -1117,7 +1124,9 @@ impl TaskMemApp {
                     // and say what went wrong in a toast.
                     if !matches!(
                         command,
-                        AppCommand::ExportTasks(_) | AppCommand::ExportMemory(_)
+                        AppCommand::ExportTasks(_)
+                            | AppCommand::ExportMemory(_)
+                            | AppCommand::ImportMemory(_)
                     ) {
                         self.paths.window = None;
                     }
@@ -1884,6 +1893,77 @@ impl TaskMemApp {
         }
     }
 
+    /// Adds memory read from `path` to the open project on the "memory-import" thread; the
+    /// project is opened again with it when it is there ([`Self::poll_import_memory`]).
+    fn import_memory(&mut self, path: Option<PathBuf>, ctx: &egui::Context) {
+        let Some(view) = &self.project else {
+            self.toasts
+                .warning("Open or create a project first: imported memory is saved in it");
+            return;
+        };
+        let Some(path) = path.or_else(|| {
+            self.paths.ask(
+                path_window::PathPurpose::ImportMemory,
+                view.dir().parent(),
+                &mut self.toasts,
+            )
+        }) else {
+            return;
+        };
+        if self.importing_memory.is_some() {
+            self.toasts
+                .warning("Memory is being imported already; wait for it to finish");
+            return;
+        }
+        let (dir, stream) = (view.dir().to_path_buf(), view.stream().to_owned());
+        // Live lanes write into the project: stopped, so the import is not interleaved.
+        self.memorize.stop();
+        let (tx, rx) = bounded(1);
+        let (job_dir, repaint) = (dir.clone(), ctx.clone());
+        let spawned = std::thread::Builder::new()
+            .name("memory-import".to_owned())
+            .spawn(move || {
+                let result = (|| -> anyhow::Result<String> {
+                    let imported = crate::memory::import::import_any(&path, &stream)?;
+                    let (streams, lanes) = (imported.streams.len(), imported.lanes.len());
+                    let mut project = Project::open(&job_dir)?;
+                    let count = project.add_imported_counted(imported)?;
+                    Ok(format!(
+                        "Imported {} memory entries ({streams} streams, {lanes} lanes) from {}; {} already there",
+                        count.added,
+                        file_name(&path),
+                        count.already
+                    ))
+                })()
+                .map_err(|e| format!("cannot import memory: {e:#}"));
+                let _ = tx.send(result);
+                repaint.request_repaint();
+            });
+        match spawned {
+            Ok(_) => self.importing_memory = Some((dir, rx)),
+            Err(err) => self.toasts.error(format!("cannot start the import: {err}")),
+        }
+    }
+
+    /// Opens the project again once imported memory is in it, so every lane shows it.
+    fn poll_import_memory(&mut self, ctx: &egui::Context) {
+        let Some((dir, rx)) = &self.importing_memory else {
+            return;
+        };
+        let Ok(result) = rx.try_recv() else { return };
+        let dir = dir.clone();
+        self.importing_memory = None;
+        match result {
+            Ok(message) => {
+                self.toasts.info(message);
+                self.paths.close(path_window::PathPurpose::ImportMemory);
+                self.start_open(dir, ctx);
+            }
+            // The path window, where the path came from, stays open to correct it.
+            Err(err) => self.toasts.error(err),
+        }
+    }
+
     /// A project for the open video: the video as its one stream (by path and hash), its
     /// world questions as tasks.
     fn new_project_from_video(&mut self, folder: Option<PathBuf>, ctx: &egui::Context) {
@@ -2273,6 +2353,7 @@ impl eframe::App for TaskMemApp {
         self.poll_verify();
         self.poll_import_tasks();
         self.poll_create_project(&ctx);
+        self.poll_import_memory(&ctx);
 
         let now_s = ctx.input(|i| i.time);
         self.check_live_growth(&ctx, now_s);

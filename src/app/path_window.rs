@@ -71,6 +71,8 @@ pub enum PathPurpose {
     ExportTasks,
     /// The project's memory entries.
     ExportMemory,
+    /// Memory for the open project.
+    ImportMemory,
     /// The folder of a new project made from the open video.
     NewProject,
     /// A Phase Two adapter to memorize with.
@@ -86,6 +88,7 @@ impl PathPurpose {
             Self::ImportQuestions => "Import questions",
             Self::ExportTasks => "Export tasks",
             Self::ExportMemory => "Export memory",
+            Self::ImportMemory => "Import memory",
             Self::NewProject => "New project from this video",
             Self::Adapter => "Memorize with an adapter",
             Self::PresentationScript => "Presentation script",
@@ -104,6 +107,9 @@ impl PathPurpose {
             Self::ExportMemory => {
                 "The file to write; its extension says the format (.jsonl, .parquet, or .txt for the QA text):"
             }
+            Self::ImportMemory => {
+                "TaskMem's output folder (its lanes go on the open stream), its demo file, EgoRAG captions (.json), or a world stream folder; what it is is told from the content:"
+            }
             Self::NewProject => "A folder for the new project (it may not exist yet):",
             Self::Adapter => "A Phase Two adapter (.safetensors):",
             Self::PresentationScript => {
@@ -115,7 +121,7 @@ impl PathPurpose {
     fn action(self) -> &'static str {
         match self {
             Self::Open => "Open",
-            Self::ImportQuestions => "Import",
+            Self::ImportQuestions | Self::ImportMemory => "Import",
             Self::ExportTasks | Self::ExportMemory => "Export",
             Self::NewProject => "Create",
             Self::Adapter => "Memorize",
@@ -129,6 +135,7 @@ impl PathPurpose {
             Self::ImportQuestions => Want::Files(QUESTION_EXTS),
             Self::ExportTasks => Want::Files(EXPORT_EXTS),
             Self::ExportMemory => Want::Files(&["jsonl", "parquet", "txt"]),
+            Self::ImportMemory => Want::Files(&["json"]),
             Self::NewProject => Want::Folders,
             Self::Adapter => Want::Files(&["safetensors"]),
             Self::PresentationScript => Want::Files(&["txt"]),
@@ -162,6 +169,8 @@ impl PathPurpose {
                 .add_filter("QA text", &["txt"])
                 .set_file_name("memory-export.jsonl")
                 .save_file(),
+            // A folder (TaskMem's output, a world stream) is typed in the path window.
+            Self::ImportMemory => dialog.add_filter("Memory", &["json"]).pick_file(),
             Self::NewProject => dialog.pick_folder(),
             Self::Adapter => dialog.add_filter("Adapter", &["safetensors"]).pick_file(),
             Self::PresentationScript => dialog.add_filter("Script", &["txt"]).pick_file(),
@@ -176,6 +185,7 @@ impl PathPurpose {
             Self::ImportQuestions => return PathAction::Import(path),
             Self::ExportTasks => AppCommand::ExportTasks(Some(path)),
             Self::ExportMemory => AppCommand::ExportMemory(Some(path)),
+            Self::ImportMemory => AppCommand::ImportMemory(Some(path)),
             Self::NewProject => AppCommand::NewProjectFromVideo(Some(path)),
             Self::Adapter => AppCommand::MemorizeWithAdapter(Some(path)),
             Self::PresentationScript => return PathAction::PresentationScript(path),

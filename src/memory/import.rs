@@ -217,6 +217,53 @@ fn lane(title: &str, task_hint: Option<String>) -> Lane {
     }
 }
 
+/// Memory from whatever `path` is, told from its content (the app's Import memory, which
+/// asks no questions): a world stream folder (`truth.jsonl` beside its video), TaskMem's output
+/// folder (`episodic_<tag>.json` files; its entries go on `stream` in 10 s clips available at
+/// their end), EgoRAG captions (records with `start_time` and `end_time`), or TaskMem's demo
+/// file (any other JSON).
+pub fn import_any(path: &Path, stream: &str) -> Result<Imported, ImportError> {
+    if path.is_dir() {
+        if path.join("truth.jsonl").is_file() {
+            return world_stream(path);
+        }
+        let episodic = std::fs::read_dir(path)
+            .map_err(|source| ImportError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?
+            .filter_map(Result::ok)
+            .any(|e| {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                name.starts_with("episodic_") && name.ends_with(".json")
+            });
+        if episodic {
+            return taskmem_output(path, stream, 10_000, 0);
+        }
+        return Err(ImportError::Format {
+            path: path.to_path_buf(),
+            detail: "neither a world stream folder (truth.jsonl) nor TaskMem's output folder (episodic_<tag>.json files)".to_owned(),
+        });
+    }
+    let mut head = Vec::new();
+    {
+        use std::io::Read;
+        std::fs::File::open(path)
+            .and_then(|f| f.take(64 * 1024).read_to_end(&mut head))
+            .map_err(|source| ImportError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+    }
+    let head = String::from_utf8_lossy(&head);
+    if head.contains("\"start_time\"") && head.contains("\"end_time\"") {
+        egorag_captions(path, "EgoRAG captions")
+    } else {
+        demo_file(path)
+    }
+}
+
 /// TaskMem's output folder: every `episodic_<tag>.json` becomes a lane named by its tag, and
 /// the per-clip files add each entry's raw response. Clip id `k` is `[k*interval, (k+1)*interval)`.
 pub fn taskmem_output(
