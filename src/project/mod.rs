@@ -602,9 +602,14 @@ fn commit(
         }
         return Err(e);
     }
-    // Committed: from here a failure is finished by the next open.
-    if !committed.pending.is_empty() {
-        finish_pending(dir, &mut committed)?;
+    // Committed: the import has landed, and from here a failure is finished by the next open.
+    // Renaming the side files needs no room but rewriting the manifest without them does, so
+    // a full disk can stop this step; the import is then reported as done (it is, on disk),
+    // not as a failure that changed the project.
+    if !committed.pending.is_empty()
+        && let Err(e) = finish_pending(dir, &mut committed)
+    {
+        log::warn!("{e}; the import is committed and the next open of the project finishes it");
     }
     Ok(())
 }
