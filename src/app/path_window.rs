@@ -231,9 +231,6 @@ pub enum PathAction {
 pub struct PathWindows {
     pub dialogs: SystemDialogs,
     pub window: Option<PathWindow>,
-    /// The toast that there is no dialog was shown (once a session is enough; the window says
-    /// it too).
-    told: bool,
 }
 
 impl PathWindows {
@@ -261,9 +258,9 @@ impl PathWindows {
                 "{}: the system file dialog did not open; type the path instead (Tab completes)",
                 purpose.title()
             ));
-            self.told = true;
-        } else if !self.told {
-            self.told = true;
+        } else {
+            // Every time: the same toast twice in a row shows once, so asking again is no
+            // flood, and a person who missed the first still learns why there is no dialog.
             toasts.warning(
                 "There is no system file dialog here (no desktop portal, no zenity): type paths in the window instead (Tab completes)",
             );
