@@ -4,8 +4,9 @@
 //! Each command runs on a real filesystem that is full: a small tmpfs mounted in a private
 //! mount namespace (`unshare -Urm`, or `unshare -m` when root; no root needed with user
 //! namespaces), filled by a filler file to leave a few free bytes (0, 4 KiB, 16 KiB, 64 KiB,
-//! 256 KiB), so that the command fails at different points. A run with room (no filler) first
-//! gives each command's whole output. Then, for each run that fails:
+//! 256 KiB; ingest at every 4 KiB to 16 KiB, one import at every 4 KiB to 96 KiB, the slow
+//! training commands at fewer), so that the command fails at different points. A run with room
+//! (no filler) first gives each command's whole output. Then, for each run that fails:
 //! - the exit code is 2 and stderr names the problem (and never "panicked");
 //! - the project is byte for byte as it was (no new, removed or changed file or folder, no
 //!   temp or `.pending` file), apart from the outputs a command writes into `exports/`;
@@ -13,8 +14,11 @@
 //!
 //! A run that fits exits 0, leaves no temp file and a project that opens. Every command must
 //! fail for at least one of the sizes, so a command that stopped writing would be noticed.
-//! One shell script per test runs the whole sequence inside one namespace. Without either kind
-//! of namespace the test says why on stderr and checks nothing.
+//! The app's label and task edits (no CLI command makes them) run the same way, through this
+//! test binary re-run inside the namespace; and the checks are shown to fail on shell scripts
+//! standing in for careless commands. One shell script per test runs the whole sequence inside
+//! one namespace. Without either kind of namespace the test says why on stderr and checks
+//! nothing.
 
 // Test helpers panic on purpose: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
