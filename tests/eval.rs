@@ -406,14 +406,17 @@ fn the_memory_only_demo_says_in_plain_words_why_it_scores_nothing() {
     // 3 and 4 questions per type: no interval, said so.
     assert!(stdout.contains("n too small"), "{stdout}");
     assert!(!stdout.contains("[100.0, 100.0]"), "{stdout}");
-    // The imported lanes name adapters the project lacks: said so, not "(os error 2)".
+    // The imported lanes name adapters the project lacks: said so once for all seven, not
+    // "(os error 2)" seven times.
     assert!(!stderr.contains("os error"), "{stderr}");
     assert!(
         stderr.contains(
-            "its adapter file adapters/object-reasoning.safetensors is not in the project"
+            "their adapter files are not in the project; the first: \
+             adapters/object-reasoning.safetensors"
         ),
         "{stderr}"
     );
+    assert_eq!(stderr.matches("warning:").count(), 1, "{stderr}");
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert!(summary["notes"].as_array().is_some_and(|n| !n.is_empty()));

@@ -211,11 +211,17 @@ pub struct LaneInfo {
     pub unverified_adapter: Option<String>,
 }
 
+/// How the reason for an unchecked adapter ends when its file is not in the project (an
+/// imported lane names an adapter without bringing it); such lanes share one warning.
+pub const ADAPTER_NOT_IN_PROJECT: &str = "is not in the project";
+
 /// One line per adapter lane tuned on some of the questions evaluated: its accuracy on them
-/// says how well it memorizes for questions it has seen, not for new ones.
+/// says how well it memorizes for questions it has seen, not for new ones. Lanes whose
+/// adapter files are not in the project share one line (an imported demo has seven).
 #[must_use]
 pub fn not_held_out(summary: &Summary) -> Vec<String> {
-    summary
+    let mut missing: Vec<(&str, &str)> = Vec::new();
+    let mut out: Vec<String> = summary
         .lanes
         .iter()
         .filter_map(|l| {
@@ -225,15 +231,37 @@ pub fn not_held_out(summary: &Summary) -> Vec<String> {
                     l.lane, l.tuned_on_evaluated, summary.questions
                 ))
             } else {
-                l.unverified_adapter.as_ref().map(|why| {
-                    format!(
-                        "lane '{}': whether its adapter was tuned on these questions is unknown ({why})",
-                        l.lane
-                    )
-                })
+                let why = l.unverified_adapter.as_deref()?;
+                if why.ends_with(ADAPTER_NOT_IN_PROJECT) {
+                    missing.push((l.lane.as_str(), why));
+                    return None;
+                }
+                Some(format!(
+                    "lane '{}': whether its adapter was tuned on these questions is unknown ({why})",
+                    l.lane
+                ))
             }
         })
-        .collect()
+        .collect();
+    match missing.as_slice() {
+        [] => {}
+        [(lane, why)] => out.push(format!(
+            "lane '{lane}': whether its adapter was tuned on these questions is unknown ({why})"
+        )),
+        [(_, first), ..] => {
+            let names: Vec<String> = missing.iter().map(|(l, _)| format!("'{l}'")).collect();
+            out.push(format!(
+                "lanes {}: whether their adapters were tuned on these questions is unknown (their adapter files are not in the project; the first: {})",
+                names.join(", "),
+                first
+                    .strip_prefix("its adapter file ")
+                    .and_then(|f| f.strip_suffix(ADAPTER_NOT_IN_PROJECT))
+                    .unwrap_or(first)
+                    .trim()
+            ));
+        }
+    }
+    out
 }
 
 /// Sums rows up per lane (in `lanes` order) and per task type.
@@ -329,6 +357,50 @@ mod tests {
             vec![
                 "lane 'adapter': whether its adapter was tuned on these questions is unknown \
                  (a.safetensors: cannot read)"
+                    .to_owned()
+            ]
+        );
+    }
+
+    #[test]
+    fn lanes_whose_adapter_files_are_missing_share_one_warning() {
+        let lane = |name: &str| LaneSummary {
+            lane: name.into(),
+            adapter: None,
+            task_type: None,
+            tasks_seen: None,
+            tuned_on_evaluated: 0,
+            unverified_adapter: Some(format!(
+                "its adapter file adapters/{name}.safetensors {ADAPTER_NOT_IN_PROJECT}"
+            )),
+            overall: Metrics::default(),
+            by_type: BTreeMap::new(),
+        };
+        let mut summary = Summary {
+            source: "p".into(),
+            split: "project".into(),
+            answerer: "builtin".into(),
+            policy: "lanes".into(),
+            questions: 7,
+            seconds: 0.0,
+            lanes: vec![lane("a"), lane("b"), lane("c")],
+            notes: Vec::new(),
+        };
+        assert_eq!(
+            not_held_out(&summary),
+            vec![
+                "lanes 'a', 'b', 'c': whether their adapters were tuned on these questions is \
+                 unknown (their adapter files are not in the project; the first: \
+                 adapters/a.safetensors)"
+                    .to_owned()
+            ]
+        );
+        summary.lanes.truncate(1);
+        assert_eq!(
+            not_held_out(&summary),
+            vec![
+                "lane 'a': whether its adapter was tuned on these questions is unknown (its \
+                 adapter file adapters/a.safetensors is not in the project)"
                     .to_owned()
             ]
         );

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use super::EvalError;
 use super::answer::{Answerer, Question, open_answer_matches};
-use super::metrics::{LaneInfo, ResultRow, Summary, summarize};
+use super::metrics::{ADAPTER_NOT_IN_PROJECT, LaneInfo, ResultRow, Summary, summarize};
 use crate::memory::MemoryEntry;
 use crate::policy::adapter::Adapter;
 use crate::policy::ingest::{ClipSampler, Memorizer, clip_spans};
@@ -437,7 +437,7 @@ pub fn run_project(
         {
             let shown = missing.strip_prefix(&project.dir).unwrap_or(&missing);
             info.unverified_adapter = Some(format!(
-                "its adapter file {} is not in the project",
+                "its adapter file {} {ADAPTER_NOT_IN_PROJECT}",
                 shown.display()
             ));
             continue;
