@@ -4,8 +4,13 @@
 # and with the shipped Action Recognition adapter, answered from memory, then one picture per view.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --locked
-bin=target/release/taskmem
+# TASKMEM_BIN=target/debug/taskmem uses a build at hand instead (the pictures are the same; the
+# release build is only faster at memorizing).
+bin=${TASKMEM_BIN:-}
+if [[ -z $bin ]]; then
+  cargo build --release --locked
+  bin=target/release/taskmem
+fi
 stream=datasets/world-mme/test/world-mme-test-00
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
