@@ -2639,21 +2639,48 @@ fn suite_streams(path: &Path) -> Vec<PathBuf> {
 /// and closes (`taskmem bench launch` times it).
 pub const EXIT_AT_FIRST_FRAME: &str = "TASKMEM_EXIT_AT_FIRST_FRAME";
 
-/// Opens the window.
-pub fn run_native(video: Option<PathBuf>) -> anyhow::Result<()> {
-    let options = eframe::NativeOptions {
+/// The window's options. `data_dir` is `$TASKMEM_DATA_DIR` where set: the settings live there
+/// with the demos, so a set data folder keeps the app off `$HOME` entirely (tests, kiosks, a
+/// second profile); unset, eframe's own folder for the app id is used as before.
+fn native_options(data_dir: Option<&Path>) -> eframe::NativeOptions {
+    eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("TaskMem Studio")
             .with_app_id("taskmem-studio")
             .with_inner_size([1280.0, 800.0])
             .with_min_inner_size([640.0, 400.0])
             .with_drag_and_drop(true),
+        // eframe's own file name, so the folder looks as it would under $HOME.
+        persistence_path: data_dir.map(|d| d.join("app.ron")),
         ..Default::default()
-    };
+    }
+}
+
+/// Opens the window.
+pub fn run_native(video: Option<PathBuf>) -> anyhow::Result<()> {
+    let data_dir = std::env::var_os("TASKMEM_DATA_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let options = native_options(data_dir.as_deref());
     eframe::run_native(
         "taskmem-studio",
         options,
         Box::new(move |cc| Ok(Box::new(TaskMemApp::new(cc, video)))),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::native_options;
+    use std::path::Path;
+
+    #[test]
+    fn settings_live_in_the_data_dir_when_one_is_set() {
+        let data = Path::new("/tmp/taskmem-data");
+        let path = native_options(Some(data)).persistence_path;
+        assert_eq!(path.as_deref(), Some(data.join("app.ron").as_path()));
+        // Unset, eframe's default folder for the app id.
+        assert_eq!(native_options(None).persistence_path, None);
+    }
 }
