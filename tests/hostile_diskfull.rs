@@ -583,21 +583,6 @@ fn base_project(inputs: &Path) -> PathBuf {
     project
 }
 
-/// `n` EgoRAG caption records of stream DAY1.
-fn captions(path: &Path, n: usize) {
-    let mut text = String::new();
-    for k in 0..n {
-        writeln!(
-            text,
-            "{{\"start_time\": {}, \"end_time\": {}, \"text\": \"caption {k}: someone walks to the kitchen and picks up a red cup\", \"date\": \"DAY1\"}}",
-            k * 10,
-            k * 10 + 10
-        )
-        .unwrap();
-    }
-    std::fs::write(path, text).unwrap();
-}
-
 // ---------------------------------------------------------------------------------------------
 // The commands.
 
@@ -608,7 +593,7 @@ fn disk_full_during_imports_leaves_the_project_as_it_was() {
         let p = s(&mount.join("p"));
         let demo = s(&common::asset("taskmem_demo_memories.json"));
         let egorag = inputs.join("captions.jsonl");
-        captions(&egorag, 300);
+        common::write_captions(&egorag, 300);
         let output = inputs.join("taskmem_output");
         std::fs::create_dir_all(&output).unwrap();
         let mut episodic = serde_json::Map::new();

@@ -11,7 +11,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -101,26 +101,12 @@ fn serve(mode: Mode) -> Server {
 /// The request's Authorization header, its body read and dropped; `None` at the end.
 fn read_request(stream: &TcpStream) -> Option<String> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
-    let (mut length, mut authorization) = (0, String::new());
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        if line == "\r\n" {
-            break;
-        }
-        let lower = line.to_lowercase();
-        if let Some(v) = lower.strip_prefix("content-length:") {
-            length = v.trim().parse().unwrap_or(0);
-        }
-        if lower.starts_with("authorization:") {
-            line["authorization:".len()..]
-                .trim()
-                .clone_into(&mut authorization);
-        }
-    }
-    std::io::copy(&mut reader.take(length), &mut std::io::sink()).ok()?;
+    let (length, authorization) = common::read_request_head(&mut reader)?;
+    std::io::copy(
+        &mut reader.take(u64::try_from(length).ok()?),
+        &mut std::io::sink(),
+    )
+    .ok()?;
     Some(authorization)
 }
 
