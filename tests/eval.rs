@@ -292,6 +292,14 @@ fn bad_suites_adapters_results_and_chart_files_are_clear_errors_with_exit_2() {
     assert!(!out.exists(), "nothing written for a failed run");
 }
 
+/// `taskmem eval --project PROJECT [EXTRA...] --out OUT`.
+fn eval_project(project: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["eval", "--project", project.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.extend(["--out", out.to_str().unwrap()]);
+    common::taskmem(&args)
+}
+
 #[test]
 fn a_project_is_answered_from_the_lanes_it_holds() {
     let tmp = tempfile::tempdir().unwrap();
@@ -313,13 +321,7 @@ fn a_project_is_answered_from_the_lanes_it_holds() {
     ]);
     assert!(ingest.status.success(), "{}", common::stderr(&ingest));
     let out = tmp.path().join("results");
-    let run = common::taskmem(&[
-        "eval",
-        "--project",
-        project.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let run = eval_project(&project, &out, &[]);
     assert!(run.status.success(), "{}", common::stderr(&run));
     let rows = results_csv_rows(&out);
     let lanes: std::collections::BTreeSet<&str> = rows.iter().map(|r| r[4].as_str()).collect();
@@ -332,15 +334,7 @@ fn a_project_is_answered_from_the_lanes_it_holds() {
     let questions = load_tasks(&stream.join("tasks.jsonl")).unwrap().len();
     assert_eq!(rows.len(), questions * 2);
     // Only these lanes, and a lane the project lacks.
-    let only = common::taskmem(&[
-        "eval",
-        "--project",
-        project.to_str().unwrap(),
-        "--lane",
-        "nope",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let only = eval_project(&project, &out, &["--lane", "nope"]);
     assert_eq!(only.status.code(), Some(2));
     assert!(common::stderr(&only).contains("no lane 'nope'"));
 }
@@ -388,13 +382,7 @@ fn the_memory_only_demo_says_in_plain_words_why_it_scores_nothing() {
         "--project",
         project.to_str().unwrap(),
     ]);
-    let run = common::taskmem(&[
-        "eval",
-        "--project",
-        project.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let run = eval_project(&project, &out, &[]);
     let (stdout, stderr) = (common::stdout(&run), common::stderr(&run));
     assert!(run.status.success(), "{stderr}");
     // Why 0%: the answerer cannot read this memory, and the questions have no answers.

@@ -20,6 +20,19 @@ fn import_detected(file: &Path, project: &Path) -> std::process::Output {
     taskmem(&["import", "tasks", s(file), "--project", s(project)])
 }
 
+/// `taskmem import tasks FILE --project PROJECT --onto STREAM`.
+fn import_onto(file: &Path, project: &Path, stream: &str) -> std::process::Output {
+    taskmem(&[
+        "import",
+        "tasks",
+        s(file),
+        "--project",
+        s(project),
+        "--onto",
+        stream,
+    ])
+}
+
 #[test]
 fn every_benchmark_file_is_recognised_and_imports_as_with_its_format() {
     let cases = [
@@ -203,15 +216,7 @@ fn onto_puts_questions_on_a_project_stream_and_without_it_the_cli_says_so() {
     );
     // A stream the project lacks: exit 2, nothing changed.
     let before = std::fs::read_dir(&project).unwrap().count();
-    let out = taskmem(&[
-        "import",
-        "tasks",
-        s(&file),
-        "--project",
-        s(&project),
-        "--onto",
-        "nope",
-    ]);
+    let out = import_onto(&file, &project, "nope");
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains(&format!(
@@ -222,15 +227,7 @@ fn onto_puts_questions_on_a_project_stream_and_without_it_the_cli_says_so() {
         stderr(&out)
     );
     assert_eq!(std::fs::read_dir(&project).unwrap().count(), before);
-    let out = taskmem(&[
-        "import",
-        "tasks",
-        s(&file),
-        "--project",
-        s(&project),
-        "--onto",
-        stream,
-    ]);
+    let out = import_onto(&file, &project, stream);
     let text = stdout(&out);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(

@@ -202,23 +202,6 @@ mod tests {
     use crate::eval::answer::BuiltinAnswerer;
     use crate::eval::replay::answer_tasks;
 
-    fn entry(id: u64, lane: &str, text: &str) -> MemoryEntry {
-        MemoryEntry {
-            id,
-            stream: "s".into(),
-            lane: lane.into(),
-            start_ms: 0,
-            end_ms: 10_000,
-            text: text.into(),
-            available_ms: 10_000,
-            policy: None,
-            adapter: None,
-            raw_response: None,
-            score: None,
-            highlights: Vec::new(),
-        }
-    }
-
     fn task(answer: &str) -> Task {
         let mut t = Task::authored("q1".into(), "s", 20_000, "test");
         t.text = "How many apples were on the kitchen table at 00:00:10?".into();
@@ -283,8 +266,8 @@ mod tests {
             "<face_1> holds a camera and asks <face_2> about the shop."
         ));
         let world = [
-            entry(1, "builtin", "There are 3 apples on the kitchen table."),
-            entry(2, "builtin", "Garbled words."),
+            MemoryEntry::for_test(1, "builtin", "There are 3 apples on the kitchen table."),
+            MemoryEntry::for_test(2, "builtin", "Garbled words."),
         ];
         assert!(
             notes_for(&[task("B")], &world, &["builtin"]).is_empty(),
@@ -296,7 +279,7 @@ mod tests {
     fn empty_lanes_late_memory_and_missing_questions_are_each_said() {
         assert!(notes_for(&[], &[], &["builtin"])[0].starts_with("No questions"));
         // A lane with nothing on the stream asked about, one whose entries come too late.
-        let mut late = entry(1, "late", "There are 3 apples on the kitchen table.");
+        let mut late = MemoryEntry::for_test(1, "late", "There are 3 apples on the kitchen table.");
         late.available_ms = 90_000;
         let notes = notes_for(&[task("B")], &[late], &["empty", "late"]);
         assert_eq!(notes.len(), 2, "{notes:?}");
@@ -310,7 +293,7 @@ mod tests {
         );
         let some = notes_for(
             &[task("B"), task("")],
-            &[entry(
+            &[MemoryEntry::for_test(
                 1,
                 "builtin",
                 "There are 3 apples on the kitchen table.",

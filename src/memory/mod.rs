@@ -170,6 +170,28 @@ impl MemoryStore {
 }
 
 #[cfg(test)]
+impl MemoryEntry {
+    /// A plain entry for the library's tests: stream `s`, 0 s to 10 s, available at 10 s, no
+    /// policy, adapter, reply, score or highlights.
+    pub(crate) fn for_test(id: u64, lane: &str, text: &str) -> Self {
+        Self {
+            id,
+            stream: "s".into(),
+            lane: lane.into(),
+            start_ms: 0,
+            end_ms: 10_000,
+            text: text.into(),
+            available_ms: 10_000,
+            policy: None,
+            adapter: None,
+            raw_response: None,
+            score: None,
+            highlights: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

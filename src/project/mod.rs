@@ -941,20 +941,7 @@ mod tests {
 
     #[test]
     fn a_damaged_line_is_skipped_not_fatal() {
-        let e = MemoryEntry {
-            id: 1,
-            stream: "s".into(),
-            lane: "general".into(),
-            start_ms: 0,
-            end_ms: 10_000,
-            text: "hello".into(),
-            available_ms: 10_000,
-            policy: None,
-            adapter: None,
-            raw_response: None,
-            score: None,
-            highlights: Vec::new(),
-        };
+        let e = MemoryEntry::for_test(1, "general", "hello");
         let line = encode_line(&e);
         assert_eq!(parse_line(&line[..line.len() - 1]), Some(e));
         let mut damaged = line.clone();
