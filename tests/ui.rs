@@ -1908,6 +1908,39 @@ fn the_memory_only_demo_opens_from_the_welcome_window() {
     h.get_by_label_contains("no video: memory on an empty stage");
 }
 
+/// The welcome window's explanations are small lines under their buttons: a tooltip opened
+/// below the pointer and covered the next button. Esc closes the window (issue 31).
+#[test]
+fn the_welcome_window_explains_without_covering_its_buttons_and_esc_closes_it() {
+    let data = tempfile::tempdir().unwrap();
+    let mut h = start_with(Settings::default(), data.path());
+    h.step();
+    h.get_by_label("Open a video or project…").hover();
+    // Past egui's tooltip delay.
+    for _ in 0..20 {
+        h.step();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let hints: Vec<egui::Rect> = h
+        .query_all_by_label_contains("or drop it on the window")
+        .map(|n| n.rect())
+        .collect();
+    assert_eq!(hints.len(), 1, "one line under the button, no tooltip");
+    let open = h.get_by_label("Open a video or project…").rect();
+    let import = h.get_by_label("Import a benchmark's questions…").rect();
+    assert!(
+        hints[0].min.y >= open.max.y && hints[0].max.y <= import.min.y,
+        "the hint {:?} lies between its button {open:?} and the next {import:?}",
+        hints[0]
+    );
+    assert!(h.state().show_welcome);
+    h.key_press(egui::Key::Escape);
+    steps(&mut h, 2);
+    assert!(!h.state().show_welcome, "Esc closes the welcome window");
+    assert!(h.state().settings.welcomed);
+    assert!(h.query_by_label("Open a video or project…").is_none());
+}
+
 #[test]
 fn the_demo_script_plays_every_step_in_presentation_mode() {
     use taskmem::demo::{Script, StepAction};

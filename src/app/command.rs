@@ -71,6 +71,7 @@ pub enum Command {
     LeavePresentation,
     Shortcuts,
     Welcome,
+    CloseWelcome,
 }
 
 /// Where a command's keys are taken.
@@ -80,8 +81,11 @@ pub enum Scope {
     Global,
     /// Whenever no text field has the keyboard.
     View,
-    /// As [`Scope::View`], outside presentation mode only.
+    /// As [`Scope::View`], outside presentation mode and the welcome window only.
     Studio,
+    /// As [`Scope::View`], while the welcome window is open (outside presentation mode): the
+    /// window is in front, so a key like Esc is its own before the view behind it.
+    Welcome,
     /// As [`Scope::View`], in presentation mode only.
     Presenting,
 }
@@ -93,7 +97,8 @@ impl Scope {
         match self {
             Self::Global => true,
             Self::View => !s.typing,
-            Self::Studio => !s.typing && !s.presenting,
+            Self::Studio => !s.typing && !s.presenting && !s.welcome,
+            Self::Welcome => !s.typing && !s.presenting && s.welcome,
             Self::Presenting => !s.typing && s.presenting,
         }
     }
@@ -103,7 +108,10 @@ impl Scope {
     pub fn overlaps(self, other: Self) -> bool {
         !matches!(
             (self, other),
-            (Self::Studio, Self::Presenting) | (Self::Presenting, Self::Studio)
+            (Self::Studio | Self::Welcome, Self::Presenting)
+                | (Self::Presenting, Self::Studio | Self::Welcome)
+                | (Self::Studio, Self::Welcome)
+                | (Self::Welcome, Self::Studio)
         )
     }
 }
@@ -127,6 +135,8 @@ pub struct CommandState {
     /// The settings name a remote model.
     pub remote_model_named: bool,
     pub memorizing: bool,
+    /// The welcome window is open.
+    pub welcome: bool,
     /// The playhead now: a new task is asked at the time its key was pressed.
     pub playhead_ms: i64,
 }
@@ -220,7 +230,7 @@ const GESTURES: [(&str, &str); 6] = [
 
 impl Command {
     /// Every command, in the order of the shortcut sheet.
-    pub const ALL: [Self; 54] = [
+    pub const ALL: [Self; 55] = [
         Self::Open,
         Self::ClearRecent,
         Self::SaveDemoAs,
@@ -270,6 +280,7 @@ impl Command {
         Self::Evaluate,
         Self::Shortcuts,
         Self::Welcome,
+        Self::CloseWelcome,
         Self::Presentation,
         Self::PresentationScript,
         Self::PresentationNext,
@@ -488,6 +499,12 @@ impl Command {
                 "Welcome",
                 "The demos, recent projects, and where to start",
             ),
+            Self::CloseWelcome => item(
+                "Close the welcome window",
+                "Close the welcome window (Help > Welcome brings it back)",
+            )
+            .keys(const { &[key(K::Escape)] })
+            .scope(Scope::Welcome),
         }
     }
 
@@ -568,7 +585,10 @@ impl Command {
         use AppCommand as A;
         let nudge = |frames, seconds| A::NudgeEdge { frames, seconds };
         Some(match self {
-            Self::SaveDemoAs | Self::TaskLibrary | Self::PresentationScript => return None,
+            Self::SaveDemoAs
+            | Self::TaskLibrary
+            | Self::PresentationScript
+            | Self::CloseWelcome => return None,
             Self::Open => A::OpenDialog,
             Self::ClearRecent => A::ClearRecent,
             Self::CloseVideo => A::CloseVideo,
@@ -989,6 +1009,12 @@ mod tests {
             ..with_task()
         };
         assert_eq!(pressed(&selected, &esc), [Command::Deselect]);
+        // The welcome window is in front of the selected row: Esc closes the window first.
+        let welcome = CommandState {
+            welcome: true,
+            ..selected.clone()
+        };
+        assert_eq!(pressed(&welcome, &esc), [Command::CloseWelcome]);
         let presenting = CommandState {
             presenting: true,
             ..selected.clone()

@@ -35,6 +35,7 @@ impl TaskMemApp {
             demo_open: false,
             remote_model_named: !self.settings.remote_model.trim().is_empty(),
             memorizing: self.memorize.is_on(),
+            welcome: self.show_welcome,
             playhead_ms: self.playhead_ms(),
         }
     }
@@ -61,6 +62,12 @@ impl TaskMemApp {
                 }
             }
             Command::TaskLibrary => self.tasks.tab = SideTab::Library,
+            Command::CloseWelcome => {
+                self.show_welcome = false;
+                // As its Close button: the next start opens the last project, not this window
+                // (the window, no longer drawn, would not record it).
+                self.settings.welcomed = true;
+            }
             Command::PresentationScript => {
                 let now = self.settings.presentation_script.clone();
                 if let Some(path) = self.paths.ask(

@@ -2125,49 +2125,58 @@ impl TaskMemApp {
                 );
                 ui.add_space(8.0);
                 let wide = egui::vec2(ui.available_width(), 28.0);
-                if ui
+                // Each button's explanation is a small line under it, not a tooltip: a tooltip
+                // opens below the pointer, over the next button in this column (issue 31).
+                let hint = |ui: &mut egui::Ui, text: String| {
+                    ui.label(egui::RichText::new(text).small().weak());
+                    ui.add_space(4.0);
+                };
+                let clicked = ui
                     .add_sized(wide, egui::Button::new("Open the demo: a world stream, memorized live"))
-                    .on_hover_text("A stream of the synthetic world with its questions; the built-in policy writes its memory as it plays (rebuilt each time)")
-                    .clicked()
-                {
+                    .clicked();
+                hint(ui, "A stream of the synthetic world with its questions; the built-in policy writes its memory as it plays (rebuilt each time)".to_owned());
+                if clicked {
                     self.startup.autoplay_demo = true;
                     self.pending.push(AppCommand::OpenDemo(crate::demo::Demo::Stream));
                     self.show_welcome = false;
                 }
-                if ui
+                let clicked = ui
                     .add_sized(wide, egui::Button::new("Open the memory-only demo: TaskMem's own memories"))
-                    .on_hover_text("The memories on the TaskMem project page (General and task lanes), with no video")
-                    .clicked()
-                {
+                    .clicked();
+                hint(ui, "The memories on the TaskMem project page (General and task lanes), with no video".to_owned());
+                if clicked {
                     self.pending.push(AppCommand::OpenDemo(crate::demo::Demo::Memories));
                     self.show_welcome = false;
                 }
-                if ui
+                let clicked = ui
                     .add_sized(wide, egui::Button::new("Open a video or project…"))
-                    .on_hover_text(format!(
-                        "{} ({}; or drop it on the window)",
-                        Command::Open.tooltip(),
-                        Command::Open.shortcut_text(ctx)
-                    ))
-                    .clicked()
-                {
+                    .clicked();
+                hint(ui, format!(
+                    "{} ({}; or drop it on the window)",
+                    Command::Open.tooltip(),
+                    Command::Open.shortcut_text(ctx)
+                ));
+                if clicked {
                     self.pending.push(AppCommand::OpenDialog);
                     self.show_welcome = false;
                 }
                 let has_project = self.project.is_some();
-                if ui
+                let clicked = ui
                     .add_enabled_ui(has_project, |ui| {
                         ui.add_sized(wide, egui::Button::new("Import a benchmark's questions…"))
                     })
                     .inner
-                    .on_hover_text("Video-MME, EgoLifeQA, EgoTempo, M3-Bench or a question per line, into the open project as tasks")
-                    .on_disabled_hover_text("Questions become tasks of a project: open one (or the demo) first")
-                    .clicked()
-                {
+                    .clicked();
+                hint(ui, if has_project {
+                    "Video-MME, EgoLifeQA, EgoTempo, M3-Bench or a question per line, into the open project as tasks"
+                } else {
+                    "Questions become tasks of a project: open one (or the demo) first"
+                }.to_owned());
+                if clicked {
                     self.pending.push(AppCommand::ImportTasks(None));
                     self.show_welcome = false;
                 }
-                if ui
+                let clicked = ui
                     .add_sized(
                         wide,
                         egui::Button::new(format!(
@@ -2175,14 +2184,14 @@ impl TaskMemApp {
                             Command::Presentation.shortcut_text(ctx)
                         )),
                     )
-                    .on_hover_text(format!(
-                        "Full screen: the demo script tells TaskMem's story step by step ({} next, {} pause, {} leave)",
-                        Command::PresentationNext.shortcut_text(ctx),
-                        Command::PresentationPause.shortcut_text(ctx),
-                        Command::LeavePresentation.shortcut_text(ctx)
-                    ))
-                    .clicked()
-                {
+                    .clicked();
+                hint(ui, format!(
+                    "Full screen: the demo script tells TaskMem's story step by step ({} next, {} pause, {} leave)",
+                    Command::PresentationNext.shortcut_text(ctx),
+                    Command::PresentationPause.shortcut_text(ctx),
+                    Command::LeavePresentation.shortcut_text(ctx)
+                ));
+                if clicked {
                     self.pending.push(AppCommand::TogglePresentation);
                 }
                 if self.recent_ui(ui) {
@@ -2192,15 +2201,16 @@ impl TaskMemApp {
                 ui.horizontal(|ui| {
                     if ui
                         .button("Close")
-                        .on_hover_text("Help > Welcome brings this window back")
+                        .on_hover_text(Command::CloseWelcome.hint(ctx))
                         .clicked()
                     {
                         self.show_welcome = false;
                     }
                     ui.weak(format!(
-                        "{} lists the keys; {} presents.",
+                        "{} lists the keys; {} presents; {} closes this window.",
                         Command::Shortcuts.shortcut_text(ctx),
-                        Command::Presentation.shortcut_text(ctx)
+                        Command::Presentation.shortcut_text(ctx),
+                        Command::CloseWelcome.shortcut_text(ctx)
                     ));
                 });
             });
