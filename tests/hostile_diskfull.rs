@@ -702,18 +702,11 @@ fn disk_full_during_imports_leaves_the_project_as_it_was() {
 
 #[test]
 fn disk_full_during_ingest_leaves_the_project_as_it_was() {
-    use taskmem::policy::builtin::Config;
-    use taskmem::policy::lang::Vocab;
-    use taskmem::policy::train::Trainable;
     disk_full("ingest", &FREE_INGEST, |mount, inputs| {
         let base = base_project(inputs);
         let base = Some(base.as_path());
         // A tiny model: the same writes as the shipped one, in a fraction of the time.
-        let model = inputs.join("model");
-        Trainable::fresh(&Config::tiny(Vocab::world().len()), 5)
-            .unwrap()
-            .save(&model)
-            .unwrap();
+        let model = common::tiny_model(inputs, "model");
         let model = s(&model);
         let p = s(&mount.join("p"));
         let video = |name: &str| s(&root(&format!("datasets/{name}/video.mp4")));
@@ -778,11 +771,12 @@ fn disk_full_during_exports_leaves_no_half_written_file() {
         let base = base_project(inputs);
         let base = Some(base.as_path());
         let p = s(&mount.join("p"));
-        let memory = |format: &str, name: &str, extra: &[&str]| {
+        // `export WHAT --project p --format FORMAT --out p/exports/NAME [EXTRA...]`.
+        let export = |what: &str, format: &str, name: &str, extra: &[&str]| {
             let out = format!("{p}/exports/{name}");
             let mut args = vec![
                 "export",
-                "memory",
+                what,
                 "--project",
                 &p,
                 "--format",
@@ -791,27 +785,12 @@ fn disk_full_during_exports_leaves_no_half_written_file() {
                 &out,
             ];
             args.extend_from_slice(extra);
-            Case::new(&format!("export memory {format}"), base, &args)
+            Case::new(&format!("export {what} {format}"), base, &args)
                 .output(&format!("p/exports/{name}"), true)
         };
-        let tasks = |format: &str, name: &str| {
-            let out = format!("{p}/exports/{name}");
-            Case::new(
-                &format!("export tasks {format}"),
-                base,
-                &[
-                    "export",
-                    "tasks",
-                    "--project",
-                    &p,
-                    "--format",
-                    format,
-                    "--out",
-                    &out,
-                ],
-            )
-            .output(&format!("p/exports/{name}"), true)
-        };
+        let memory =
+            |format: &str, name: &str, extra: &[&str]| export("memory", format, name, extra);
+        let tasks = |format: &str, name: &str| export("tasks", format, name, &[]);
         vec![
             memory("jsonl", "memory.jsonl", &[]),
             memory("parquet", "memory.parquet", &[]),
