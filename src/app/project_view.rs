@@ -83,6 +83,13 @@ pub struct ProjectView {
 /// A color per lane: the general lane calm, each other lane the color of its name that the
 /// evaluation charts give it too (`eval::chart::lane_colors`: stable across runs, never
 /// shared by two lanes of the project).
+/// The outline of the selected entry (a lane box, a task marker): the theme's strongest text
+/// colour, which stands out from its backgrounds in the light theme as in the dark one (a white
+/// outline vanished on the light theme's near-white lanes, issue 31).
+pub(crate) fn selection_outline(visuals: &egui::Visuals) -> Stroke {
+    Stroke::new(2.0, visuals.strong_text_color())
+}
+
 fn lane_color(lanes: &[Lane], lane: &str) -> Color32 {
     let Some(i) = lanes.iter().position(|l| l.id == lane) else {
         return Color32::GRAY;
@@ -641,7 +648,7 @@ impl ProjectView {
                         painter.rect_stroke(
                             span,
                             2.0,
-                            Stroke::new(2.0, Color32::WHITE),
+                            selection_outline(ui.visuals()),
                             egui::StrokeKind::Inside,
                         );
                     }
@@ -896,30 +903,32 @@ impl ProjectView {
                         "{}  {badge}{shown}",
                         &format_hms_ms(e.start_ms * NS_PER_MS)[..8]
                     );
+                    let mut button = egui::Button::selectable(
+                        selected,
+                        (
+                            egui::RichText::new(text).color(if selected {
+                                ui.visuals().strong_text_color()
+                            } else {
+                                ui.visuals().text_color()
+                            }),
+                            // Left-aligned like a table row, however short the text.
+                            egui::Atom::grow(),
+                        ),
+                    )
+                    .truncate()
+                    .fill(
+                        lane_color(lanes, &e.lane).gamma_multiply(if selected {
+                            0.5
+                        } else {
+                            0.15
+                        }),
+                    );
+                    if selected {
+                        // The theme's own selection stroke is faint on a light row.
+                        button = button.stroke(selection_outline(ui.visuals()));
+                    }
                     let response = ui
-                        .add_sized(
-                            [ui.available_width(), ROW_HEIGHT - 2.0],
-                            egui::Button::selectable(
-                                selected,
-                                (
-                                    egui::RichText::new(text).color(if selected {
-                                        ui.visuals().strong_text_color()
-                                    } else {
-                                        ui.visuals().text_color()
-                                    }),
-                                    // Left-aligned like a table row, however short the text.
-                                    egui::Atom::grow(),
-                                ),
-                            )
-                            .truncate()
-                            .fill(
-                                lane_color(lanes, &e.lane).gamma_multiply(if selected {
-                                    0.5
-                                } else {
-                                    0.15
-                                }),
-                            ),
-                        )
+                        .add_sized([ui.available_width(), ROW_HEIGHT - 2.0], button)
                         .on_hover_text("Select this entry and seek to its clip");
                     if selected {
                         response.scroll_to_me(None);
@@ -1191,5 +1200,33 @@ mod tests {
                 .map(|(w, _)| w)
                 .collect();
         assert_eq!(marked, ["red"], "'The' matches 'the': case is ignored");
+    }
+}
+
+#[cfg(test)]
+mod outline_tests {
+    use super::selection_outline;
+
+    /// How far apart two colours' grey levels are, 0-255.
+    fn contrast(a: egui::Color32, b: egui::Color32) -> i32 {
+        let grey = |c: egui::Color32| {
+            (i32::from(c.r()) * 3 + i32::from(c.g()) * 6 + i32::from(c.b())) / 10
+        };
+        (grey(a) - grey(b)).abs()
+    }
+
+    #[test]
+    fn the_selected_outline_stands_out_in_both_themes() {
+        for visuals in [egui::Visuals::light(), egui::Visuals::dark()] {
+            let outline = selection_outline(&visuals).color;
+            // The lanes' faint tint is nearly transparent: what shows is the panel's fill.
+            for background in [visuals.panel_fill, visuals.window_fill] {
+                assert!(
+                    contrast(outline, background) > 128,
+                    "outline {outline:?} on {background:?} (dark mode: {})",
+                    visuals.dark_mode
+                );
+            }
+        }
     }
 }

@@ -156,7 +156,7 @@ fn hms(ms: i64) -> String {
     format_hms_ms(ms * NS_PER_MS)
 }
 
-fn marker(painter: &egui::Painter, x: f32, rect: Rect, color: Color32, outline: bool) {
+fn marker(painter: &egui::Painter, x: f32, rect: Rect, color: Color32, outline: Option<Stroke>) {
     painter.add(egui::Shape::convex_polygon(
         vec![
             pos2(x - 5.0, rect.top() + 2.0),
@@ -164,11 +164,7 @@ fn marker(painter: &egui::Painter, x: f32, rect: Rect, color: Color32, outline: 
             pos2(x, rect.bottom() - 3.0),
         ],
         color,
-        if outline {
-            Stroke::new(2.0, Color32::WHITE)
-        } else {
-            Stroke::NONE
-        },
+        outline.unwrap_or(Stroke::NONE),
     ));
 }
 
@@ -390,7 +386,9 @@ impl TaskPanel {
                     x,
                     rect,
                     task_color(t),
-                    selected.is_some_and(|s| s.id == t.id),
+                    selected
+                        .is_some_and(|s| s.id == t.id)
+                        .then(|| super::project_view::selection_outline(ui.visuals())),
                 );
             }
             let hint = if tasks.is_empty() {
