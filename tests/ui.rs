@@ -729,7 +729,7 @@ fn the_timeline_of_the_demo_project_looks_right() {
                     playing: false,
                 };
                 let _ = ruler.ruler_ui(ui, &input);
-                let _ = view.lanes_ui(ui, ruler, position_ns);
+                let _ = view.lanes_ui(ui, ruler, position_ns, Some(duration_ns / 1_000_000));
                 let task_view = TaskView {
                     library: view.tasks(),
                     generation: 0,

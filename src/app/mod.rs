@@ -2427,7 +2427,15 @@ impl eframe::App for TaskMemApp {
                 };
                 commands.extend(self.ruler.ruler_ui(ui, &input));
                 if let Some(view) = &self.project {
-                    commands.extend(view.lanes_ui(ui, &self.ruler, player.playback.position_ns()));
+                    // A stream that still grows has no end yet.
+                    let end_ms = (!player.playback.follows_live())
+                        .then(|| player.playback.last_frame_ns() / NS_PER_MS);
+                    commands.extend(view.lanes_ui(
+                        ui,
+                        &self.ruler,
+                        player.playback.position_ns(),
+                        end_ms,
+                    ));
                 }
                 let empty = crate::tasks::TaskLibrary::default();
                 let task_view = task_view(self.project.as_ref(), &empty, player);

@@ -86,6 +86,14 @@ pub struct ProjectView {
 /// The outline of the selected entry (a lane box, a task marker): the theme's strongest text
 /// colour, which stands out from its backgrounds in the light theme as in the dark one (a white
 /// outline vanished on the light theme's near-white lanes, issue 31).
+/// Whether an entry is drawn as available with the playhead at `playhead_ms`. The playhead
+/// stops at the last frame (`end_ms`), before the last clip ends and so before its memory is
+/// written (issue 31: the last clip was never drawn as available): at the end of a finished
+/// stream everything is written. `None` while the stream still grows (following live).
+fn drawn_available(available_ms: i64, playhead_ms: i64, end_ms: Option<i64>) -> bool {
+    available_ms <= playhead_ms || end_ms.is_some_and(|end| playhead_ms >= end)
+}
+
 pub(crate) fn selection_outline(visuals: &egui::Visuals) -> Stroke {
     Stroke::new(2.0, visuals.strong_text_color())
 }
@@ -584,6 +592,7 @@ impl ProjectView {
         ui: &mut egui::Ui,
         ruler: &TimeRuler,
         position_ns: i64,
+        end_ms: Option<i64>,
     ) -> Vec<AppCommand> {
         let mut commands = Vec::new();
         let width = ui.available_width();
@@ -628,7 +637,7 @@ impl ProjectView {
                         x0 + 0.5..=x1 - 0.5,
                         rect.top() + 2.0..=rect.bottom() - 2.0,
                     );
-                    if e.available_ms <= playhead_ms {
+                    if drawn_available(e.available_ms, playhead_ms, end_ms) {
                         painter.rect_filled(span, 2.0, color.gamma_multiply(0.75));
                         // Where it became available: the processing delay made visible.
                         let xa = ruler.x_from_time(rect, (e.available_ms * NS_PER_MS) as f64);
@@ -1205,7 +1214,19 @@ mod tests {
 
 #[cfg(test)]
 mod outline_tests {
-    use super::selection_outline;
+    use super::{drawn_available, selection_outline};
+
+    #[test]
+    fn the_last_clip_is_available_at_the_last_frame() {
+        // A 100 s stream at 25 fps: the last frame at 99.96 s, the last clip 90-100 s written
+        // at its end plus a 2 s delay.
+        let (last_frame, available) = (99_960, 102_000);
+        assert!(!drawn_available(available, 95_000, Some(last_frame)));
+        assert!(drawn_available(available, last_frame, Some(last_frame)));
+        assert!(drawn_available(80_000, 95_000, Some(last_frame)));
+        // Following live, the last frame moves on: the clip being written is not yet there.
+        assert!(!drawn_available(available, last_frame, None));
+    }
 
     /// How far apart two colours' grey levels are, 0-255.
     fn contrast(a: egui::Color32, b: egui::Color32) -> i32 {
