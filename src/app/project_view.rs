@@ -50,6 +50,10 @@ enum Change {
 }
 
 const LANE_HEIGHT: f32 = 18.0;
+/// A memory lane: its name's strip above its clips' boxes.
+const MEMORY_LANE_HEIGHT: f32 = LANE_HEIGHT + NAME_HEIGHT;
+/// The strip a memory lane's name is written in, above the boxes rather than over the first.
+const NAME_HEIGHT: f32 = 11.0;
 const ROW_HEIGHT: f32 = 20.0;
 
 pub struct ProjectView {
@@ -86,6 +90,16 @@ pub struct ProjectView {
 /// The outline of the selected entry (a lane box, a task marker): the theme's strongest text
 /// colour, which stands out from its backgrounds in the light theme as in the dark one (a white
 /// outline vanished on the light theme's near-white lanes, issue 31).
+/// A memory lane's rect split into its name's strip and, below it, its clips' boxes: the name
+/// written over the boxes covered the first clip (issue 31).
+fn lane_parts(rect: Rect) -> (Rect, Rect) {
+    let split = (rect.top() + NAME_HEIGHT).min(rect.bottom());
+    (
+        Rect::from_x_y_ranges(rect.x_range(), rect.top()..=split),
+        Rect::from_x_y_ranges(rect.x_range(), split..=rect.bottom()),
+    )
+}
+
 /// Whether an entry is drawn as available with the playhead at `playhead_ms`. The playhead
 /// stops at the last frame (`end_ms`), before the last clip ends and so before its memory is
 /// written (issue 31: the last clip was never drawn as available): at the end of a finished
@@ -605,7 +619,9 @@ impl ProjectView {
             if entries.is_empty() {
                 continue;
             }
-            let (rect, response) = ui.allocate_exact_size(vec2(width, LANE_HEIGHT), Sense::click());
+            let (rect, response) =
+                ui.allocate_exact_size(vec2(width, MEMORY_LANE_HEIGHT), Sense::click());
+            let (name_rect, boxes) = lane_parts(rect);
             let visible = self.project.memory.in_range(
                 &self.stream,
                 &lane.id,
@@ -635,14 +651,14 @@ impl ProjectView {
                     last_px = x1;
                     let span = Rect::from_x_y_ranges(
                         x0 + 0.5..=x1 - 0.5,
-                        rect.top() + 2.0..=rect.bottom() - 2.0,
+                        boxes.top() + 2.0..=boxes.bottom() - 2.0,
                     );
                     if drawn_available(e.available_ms, playhead_ms, end_ms) {
                         painter.rect_filled(span, 2.0, color.gamma_multiply(0.75));
                         // Where it became available: the processing delay made visible.
                         let xa = ruler.x_from_time(rect, (e.available_ms * NS_PER_MS) as f64);
                         painter.line_segment(
-                            [pos2(xa, rect.top() + 2.0), pos2(xa, rect.bottom() - 2.0)],
+                            [pos2(xa, boxes.top() + 2.0), pos2(xa, boxes.bottom() - 2.0)],
                             Stroke::new(1.0, color),
                         );
                     } else {
@@ -663,10 +679,10 @@ impl ProjectView {
                     }
                 }
                 painter.text(
-                    rect.left_center() + vec2(4.0, 0.0),
+                    name_rect.left_center() + vec2(4.0, 0.0),
                     egui::Align2::LEFT_CENTER,
                     &lane.title,
-                    FontId::proportional(11.0),
+                    FontId::proportional(NAME_HEIGHT - 1.0),
                     ui.visuals().strong_text_color(),
                 );
             }
@@ -1214,7 +1230,21 @@ mod tests {
 
 #[cfg(test)]
 mod outline_tests {
-    use super::{drawn_available, selection_outline};
+    use super::{MEMORY_LANE_HEIGHT, drawn_available, lane_parts, selection_outline};
+
+    #[test]
+    fn a_lane_name_sits_above_its_boxes() {
+        let rect =
+            egui::Rect::from_min_size(egui::pos2(0.0, 40.0), egui::vec2(600.0, MEMORY_LANE_HEIGHT));
+        let (name, boxes) = lane_parts(rect);
+        assert!(name.max.y <= boxes.min.y, "{name:?} above {boxes:?}");
+        assert!(name.height() >= 10.0 && boxes.height() >= 16.0);
+        assert!((boxes.max.y - rect.max.y).abs() < 1e-3);
+        assert!(
+            (boxes.width() - rect.width()).abs() < 1e-3,
+            "the boxes keep the ruler's x"
+        );
+    }
 
     #[test]
     fn the_last_clip_is_available_at_the_last_frame() {
