@@ -482,6 +482,27 @@ pub fn check_export_target(project_root: &Path, out: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// A line of an append-only log: CRC-32 of the JSON in hex, a space, the JSON, a line break.
+///
+/// # Errors
+/// The value cannot be serialised as JSON.
+pub fn checked_line<T: serde::Serialize>(value: &T) -> serde_json::Result<Vec<u8>> {
+    let json = serde_json::to_string(value)?;
+    Ok(format!("{:08x} {json}\n", crc32(json.as_bytes())).into_bytes())
+}
+
+/// The value on a [`checked_line`] (without its line break), or `None` when the line was cut
+/// short or damaged.
+#[must_use]
+pub fn parse_checked_line<T: serde::de::DeserializeOwned>(line: &[u8]) -> Option<T> {
+    let text = std::str::from_utf8(line).ok()?;
+    let (crc, json) = text.split_once(' ')?;
+    if u32::from_str_radix(crc, 16).ok()? != crc32(json.as_bytes()) {
+        return None;
+    }
+    serde_json::from_str(json).ok()
+}
+
 /// CRC-32 (IEEE): the checksum in front of each line of a project's memory and task logs,
 /// which tells a line cut short or damaged from a whole one.
 #[must_use]

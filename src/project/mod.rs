@@ -19,7 +19,6 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::fsutil::crc32;
 use crate::memory::import::{Imported, MAX_TIME_MS, StreamInfo};
 use crate::memory::labels::{LabelEvent, Labels};
 use crate::memory::{Lane, MemoryEntry, MemoryStore};
@@ -910,20 +909,15 @@ fn append_lines(dir: &Path, path: &Path, lines: &[u8]) -> Result<(), ProjectErro
     written.map_err(io(path))
 }
 
-/// A line of an append-only file: CRC-32 of the JSON, a space, the JSON, a newline.
+/// A line of an append-only file (see [`crate::fsutil::checked_line`]); the project's records
+/// always serialise.
 fn encode_checked<T: Serialize>(value: &T) -> Vec<u8> {
-    let json = serde_json::to_string(value).unwrap_or_default();
-    format!("{:08x} {json}\n", crc32(json.as_bytes())).into_bytes()
+    crate::fsutil::checked_line(value).unwrap_or_default()
 }
 
 /// The value of a line, or `None` if it was cut short or damaged.
 fn parse_checked<T: serde::de::DeserializeOwned>(line: &[u8]) -> Option<T> {
-    let text = std::str::from_utf8(line).ok()?;
-    let (crc, json) = text.split_once(' ')?;
-    if u32::from_str_radix(crc, 16).ok()? != crc32(json.as_bytes()) {
-        return None;
-    }
-    serde_json::from_str(json).ok()
+    crate::fsutil::parse_checked_line(line)
 }
 
 fn encode_line(e: &MemoryEntry) -> Vec<u8> {

@@ -10,7 +10,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{TaskEvent, TaskLibrary};
-use crate::fsutil::crc32;
 
 /// The log of task changes inside a project folder.
 /// Not `tasks.jsonl`: that is a world stream's question file, and a project may be made in a
@@ -49,20 +48,14 @@ pub enum TaskLogError {
 /// # Errors
 /// The event cannot be serialised (it always can: its maps have string keys).
 pub fn encode_event(event: &TaskEvent) -> std::io::Result<Vec<u8>> {
-    let json = serde_json::to_string(event).map_err(std::io::Error::other)?;
-    Ok(format!("{:08x} {json}\n", crc32(json.as_bytes())).into_bytes())
+    crate::fsutil::checked_line(event).map_err(std::io::Error::other)
 }
 
 /// The event on a log line (without its line break), or `None` when the line was cut short
 /// or damaged.
 #[must_use]
 pub fn decode_line(line: &[u8]) -> Option<TaskEvent> {
-    let text = std::str::from_utf8(line).ok()?;
-    let (crc, json) = text.split_once(' ')?;
-    if u32::from_str_radix(crc, 16).ok()? != crc32(json.as_bytes()) {
-        return None;
-    }
-    serde_json::from_str(json).ok()
+    crate::fsutil::parse_checked_line(line)
 }
 
 /// How many non-empty lines of a log are damaged (opening a project skips them).
