@@ -111,6 +111,22 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// The headroom oracle: a split's questions answered from memories of true facts only
+    /// (perfect perception) under a per-clip budget of 16, 24, 32 and 48 tokens, with a
+    /// generic fact order (events first) and with the fact kinds of the question's task type
+    /// first; prints the answerable share per task type for both.
+    Budget {
+        /// A suite folder (with suite.json) or a shipped suite's name (world-mme).
+        #[arg(long, default_value = crate::eval::replay::DEFAULT_SUITE)]
+        suite: PathBuf,
+        /// A split that suite.json lists (train, validation, test).
+        #[arg(long, default_value = "test")]
+        split: String,
+        /// Print one JSON object: suite, split, and per budget the shares (percent) per type
+        /// and overall.
+        #[arg(long)]
+        json: bool,
+    },
     /// Peak resident memory while playing through the file and seeking around it.
     Memory {
         video: PathBuf,
@@ -145,6 +161,7 @@ pub fn run(command: BenchCommand) -> Result<(), CliError> {
             seeds,
         } => bench_phase2(&suite, &types, model.as_deref(), seeds),
         BenchCommand::Launch { runs } => bench_launch(runs),
+        BenchCommand::Budget { suite, split, json } => bench_budget(&suite, &split, json),
         BenchCommand::Memory { video, play } => {
             let play_ns =
                 parse_time_ns(&play).map_err(|e| CliError::BadInput(format!("--play: {e}")))?;
@@ -922,6 +939,80 @@ fn bench_eval(model: Option<&Path>) -> Result<(), CliError> {
         "eval_all_suites seconds={seconds:.1} questions={questions} clips_memorized={clips} (floor {FLOOR_S:.0} s)"
     );
     println!("ratio_eval_vs_floor={:.3}", seconds / FLOOR_S);
+    Ok(())
+}
+
+/// The headroom oracle ([`crate::eval::budget`]) on one split of a suite.
+fn bench_budget(suite: &Path, split: &str, json: bool) -> Result<(), CliError> {
+    use crate::eval::budget::run;
+    let folder = crate::eval::replay::suite_folder(suite);
+    let report = run(&folder, split).map_err(|e| CliError::BadInput(e.to_string()))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(anyhow::Error::from)?
+        );
+        return Ok(());
+    }
+    let questions = report
+        .budgets
+        .first()
+        .map_or(0, |b| b.types.values().map(|t| t.n).sum::<usize>());
+    println!(
+        "budget suite={} split={} questions={questions} folder={}",
+        report.suite,
+        report.split,
+        folder.display()
+    );
+    println!(
+        "answerable share from memories of true facts only (perfect perception): generic = \
+         events first, then the rest; focused = the task type's fact kinds first. Whole facts \
+         while they fit the per-clip budget; one that does not fit is skipped."
+    );
+    let width = report
+        .budgets
+        .first()
+        .and_then(|b| b.types.keys().map(String::len).max())
+        .unwrap_or(0)
+        .max("overall".len());
+    for row in &report.budgets {
+        println!();
+        println!(
+            "{:<width$}  {:>4}  {:>8}  {:>8}  {:>6}   ({} tokens per clip)",
+            "task type", "n", "generic", "focused", "gain", row.budget_tokens
+        );
+        for (t, s) in &row.types {
+            println!(
+                "{t:<width$}  {:>4}  {:>7.1}%  {:>7.1}%  {:>+6.1}",
+                s.n,
+                s.generic,
+                s.focused,
+                s.focused - s.generic
+            );
+        }
+        println!(
+            "{:<width$}  {questions:>4}  {:>7.1}%  {:>7.1}%  {:>+6.1}",
+            "overall",
+            row.overall.generic,
+            row.overall.focused,
+            row.overall.focused - row.overall.generic
+        );
+    }
+    if !report.unfocused_types.is_empty() {
+        println!();
+        println!(
+            "no focus order for: {} (their focused share is the generic one)",
+            report.unfocused_types.join(", ")
+        );
+    }
+    if !report.beyond_truth.is_empty() {
+        println!();
+        println!(
+            "not answerable even from every fact of their evidence clips ({}): {}",
+            report.beyond_truth.len(),
+            report.beyond_truth.join(" ")
+        );
+    }
     Ok(())
 }
 

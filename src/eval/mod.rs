@@ -10,8 +10,11 @@
 //! - [`results`]: writing and reading result folders.
 //! - [`chart`]: the before-and-after charts drawn with plotters.
 //! - [`explain`]: why a result is empty or near-empty, in plain words.
+//! - [`budget`]: the headroom oracle: what a per-clip token budget leaves answerable with
+//!   perfect perception, in a generic and a task-focused fact order.
 
 pub mod answer;
+pub mod budget;
 pub mod chart;
 pub mod explain;
 pub mod metrics;
