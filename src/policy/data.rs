@@ -247,7 +247,7 @@ pub fn simulated_examples(
     use crate::world::{FRAME_MS, render::Renderer};
     let name = format!("{}-sim-{seed}", spec.name);
     let stream = crate::world::simulate(spec, seed, duration_ms, &name);
-    let renderer = Renderer::new(320, 180).ok_or(DataError::Font)?;
+    let renderer = Renderer::new().ok_or(DataError::Font)?;
     let mut replay = stream.sim.replay();
     let clips = stream.clips.into_iter().map(|clip| {
         let frames: Vec<Frame> = sample_times_ns(clip.start_ms, clip.end_ms, cfg.frames_per_clip)
@@ -256,7 +256,8 @@ pub fn simulated_examples(
             .map(|(index, t_ns)| {
                 // The video frame shown at that time.
                 let t_ms = t_ns / crate::video::NS_PER_MS / FRAME_MS * FRAME_MS;
-                let canvas = renderer.render(replay.advance_to(t_ms), t_ms);
+                replay.advance_to(t_ms);
+                let canvas = renderer.render(replay.state(), &replay.cues(t_ms), t_ms);
                 let rgba: Vec<u8> = canvas
                     .rgb
                     .chunks_exact(3)

@@ -422,7 +422,10 @@ mod tests {
                 texts: vec![],
                 counts: vec![],
                 events: vec![],
+                event_indexes: vec![],
                 facts: vec![],
+                fact_ms: vec![],
+                samples_ms: vec![],
                 reference: String::new(),
             },
         };

@@ -26,7 +26,7 @@ use sim::{Simulation, WorldParams};
 use truth::ClipTruth;
 
 /// Bumped whenever the generator's output changes for a given seed.
-pub const GENERATOR_VERSION: &str = "2";
+pub const GENERATOR_VERSION: &str = "3";
 /// Frames per second of the world's videos.
 pub const FPS: u32 = 10;
 pub const FRAME_MS: i64 = 1_000 / FPS as i64;
@@ -68,12 +68,14 @@ impl SuiteSpec {
             room_stay_ms: stay,
         };
         match name {
+            // The rates take every draft of the rarest kinds (the round-robin in
+            // `questions::generate`) and about as many of each other kind.
             // Short streams, Video-MME-style multiple choice.
-            "world-mme" | "default" => Ok(spec(3.0, 4, (1_500, 3_500), (25_000, 70_000))),
+            "world-mme" | "default" => Ok(spec(7.0, 4, (1_500, 3_500), (25_000, 70_000))),
             // Long, calmer streams over a "day": where did I leave it, who used it first.
-            "world-life" => Ok(spec(1.5, 5, (3_000, 8_000), (60_000, 180_000))),
+            "world-life" => Ok(spec(8.0, 5, (3_000, 8_000), (60_000, 180_000))),
             // Temporally dense: many events per clip, open answers.
-            "world-tempo" => Ok(spec(4.0, 3, (800, 2_000), (20_000, 50_000))),
+            "world-tempo" => Ok(spec(10.0, 3, (800, 2_000), (20_000, 50_000))),
             other => Err(WorldError::UnknownSuite(other.to_owned())),
         }
     }
@@ -174,9 +176,8 @@ pub fn generate(
     let dir = staged.path();
     let source = format!("{}-{seed}", spec.name);
     let stream = simulate(spec, seed, duration_ms, &source);
-    let (width, height) = (320u32, 180u32);
-    let renderer =
-        render::Renderer::new(width as usize, height as usize).ok_or(WorldError::Font)?;
+    let (width, height) = (render::WIDTH as u32, render::HEIGHT as u32);
+    let renderer = render::Renderer::new().ok_or(WorldError::Font)?;
     let video_path = dir.join("video.mp4");
     let mut writer = Mp4Writer::create(
         &video_path,
@@ -192,7 +193,8 @@ pub fn generate(
     let mut replay = stream.sim.replay();
     for frame in 0..frames {
         let t_ms = frame as i64 * FRAME_MS;
-        let canvas = renderer.render(replay.advance_to(t_ms), t_ms);
+        replay.advance_to(t_ms);
+        let canvas = renderer.render(replay.state(), &replay.cues(t_ms), t_ms);
         writer.push_rgb(&canvas.rgb)?;
         if frame % 100 == 0 {
             progress(frame, frames);

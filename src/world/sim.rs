@@ -1,11 +1,27 @@
 //! The deterministic simulation: a camera wearer walks through rooms; people enter, leave and
 //! handle objects; texts change; apples are eaten and brought. The result is an event list
 //! that the renderer, the ground truth and the questions all replay.
+//!
+//! The simulation keeps the picture legible (world v3): each person in a room stands in one of
+//! [`SLOTS`] fixed slots, a place holds at most [`CELLS_PER_PLACE`] cells of objects, and an
+//! actor does nothing new while the cue of their last event ([`CUE_MS`]) is still shown, so
+//! every event's cue is drawn whole, in the room where it happened, for at least one sampled
+//! frame.
 
 use serde::{Deserialize, Serialize};
 
 use super::model::{Actor, Color, Kind, Place, Room, Verb};
 use super::rng::Rng;
+
+/// How long an event's cue (the object raised, a verb glyph in a bubble) stays in the picture.
+/// Longer than the 1 s between the frames a clip samples, so one of them always shows it.
+pub const CUE_MS: i64 = 1_200;
+/// Fixed places where people stand, left to right.
+pub const SLOTS: u8 = 4;
+/// Object cells on one place; two apples share a cell.
+pub const CELLS_PER_PLACE: usize = 4;
+/// Apples in the world in all (present or not yet brought).
+const APPLES: usize = 8;
 
 /// Where an object is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +67,13 @@ pub struct Person {
     pub outfit: Color,
     /// `None` while away from every room the camera sees.
     pub room: Option<Room>,
+    /// Where the person stands in their room (0 is leftmost); kept after leaving, so that the
+    /// leaving cue is drawn where they stood.
+    #[serde(default)]
+    pub slot: u8,
+    /// The room left and when, while it matters for the leaving cue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left: Option<(Room, i64)>,
 }
 
 /// Everything at one moment.
@@ -107,6 +130,56 @@ impl WorldState {
     #[must_use]
     pub fn person(&self, face: u8) -> Option<&Person> {
         self.people.iter().find(|p| p.face == face)
+    }
+
+    /// The objects on a place, in the order they are drawn: others by id, then apples.
+    #[must_use]
+    pub fn on_place(&self, room: Room, place: Place) -> Vec<&Object> {
+        let mut here: Vec<&Object> = self
+            .objects
+            .iter()
+            .filter(|o| o.present && o.location == Location::At { room, place })
+            .collect();
+        here.sort_by_key(|o| (o.kind == Kind::Apple, o.id));
+        here
+    }
+
+    /// Cells a place's objects take: one per object, one per two apples.
+    #[must_use]
+    pub fn cells_used(&self, room: Room, place: Place) -> usize {
+        let here = self.on_place(room, place);
+        let apples = here.iter().filter(|o| o.kind == Kind::Apple).count();
+        here.len() - apples + apples.div_ceil(2)
+    }
+
+    /// Whether `kind` can be put on a place without running out of cells.
+    #[must_use]
+    pub fn has_room_for(&self, room: Room, place: Place, kind: Kind) -> bool {
+        let used = self.cells_used(room, place);
+        if kind == Kind::Apple {
+            let apples = self
+                .on_place(room, place)
+                .iter()
+                .filter(|o| o.kind == Kind::Apple)
+                .count();
+            apples % 2 == 1 || used < CELLS_PER_PLACE
+        } else {
+            used < CELLS_PER_PLACE
+        }
+    }
+
+    /// The lowest slot of `room` free at `t_ms`: nobody stands there and nobody is still
+    /// being drawn leaving it.
+    #[must_use]
+    pub fn free_slot(&self, room: Room, t_ms: i64) -> Option<u8> {
+        (0..SLOTS).find(|&slot| {
+            !self.people.iter().any(|p| {
+                p.slot == slot
+                    && (p.room == Some(room)
+                        || p.left
+                            .is_some_and(|(r, at)| r == room && t_ms - at < CUE_MS))
+            })
+        })
     }
 }
 
@@ -208,19 +281,22 @@ impl Simulation {
         let mut rng = rng.fork(2);
         let mut t_ms = 1_000;
         let mut next_walk_ms = t_ms + rng.range(params.room_stay_ms.0, params.room_stay_ms.1);
+        let mut busy = Busy::default();
         loop {
             t_ms += rng.range(params.event_gap_ms.0, params.event_gap_ms.1);
-            // Events stay clear of the end so that every one is seen whole.
-            if t_ms >= params.duration_ms - 500 {
+            // Events stay clear of the end so that every cue is seen whole.
+            if t_ms >= params.duration_ms - CUE_MS - 500 {
                 break;
             }
-            let event = if t_ms >= next_walk_ms {
+            // I walk on only once every cue in this room has been shown.
+            let event = if t_ms >= next_walk_ms && busy.all_clear(t_ms) {
                 next_walk_ms = t_ms + rng.range(params.room_stay_ms.0, params.room_stay_ms.1);
                 walk(&state, &mut rng, t_ms)
             } else {
-                act(&state, &mut rng, t_ms)
+                act(&state, &busy, &mut rng, t_ms)
             };
             if let Some(event) = event {
+                busy.mark(&event);
                 apply(&mut state, &event);
                 events.push(event);
             }
@@ -241,6 +317,42 @@ impl Simulation {
             next: 0,
         }
     }
+}
+
+/// Until when each actor's last cue is shown.
+#[derive(Default)]
+struct Busy {
+    until_ms: Vec<(Actor, i64)>,
+}
+
+impl Busy {
+    fn mark(&mut self, e: &Event) {
+        // The gap keeps two cues of one actor from touching.
+        let until = e.t_ms + CUE_MS + 300;
+        for actor in std::iter::once(e.actor).chain(e.recipient) {
+            self.until_ms.retain(|(a, _)| *a != actor);
+            self.until_ms.push((actor, until));
+        }
+    }
+
+    fn is_free(&self, actor: Actor, t_ms: i64) -> bool {
+        !self
+            .until_ms
+            .iter()
+            .any(|(a, until)| *a == actor && t_ms < *until)
+    }
+
+    fn all_clear(&self, t_ms: i64) -> bool {
+        self.until_ms.iter().all(|(_, until)| t_ms >= *until)
+    }
+}
+
+/// An event whose cue is in the picture at some moment.
+#[derive(Clone, Copy, Debug)]
+pub struct Cue<'a> {
+    /// Its index in [`Simulation::events`].
+    pub index: usize,
+    pub event: &'a Event,
 }
 
 /// Replays a simulation forward; cheap when times only increase.
@@ -267,6 +379,20 @@ impl Replay<'_> {
     pub fn state(&self) -> &WorldState {
         &self.state
     }
+
+    /// The events whose cues show at `t_ms` (after [`Self::advance_to`] for that time).
+    #[must_use]
+    pub fn cues(&self, t_ms: i64) -> Vec<Cue<'_>> {
+        let sim = self.sim;
+        let start = sim.events[..self.next].partition_point(|e| e.t_ms <= t_ms - CUE_MS);
+        (start..self.next)
+            .filter(|&i| sim.events[i].t_ms <= t_ms)
+            .map(|index| Cue {
+                index,
+                event: &sim.events[index],
+            })
+            .collect()
+    }
 }
 
 fn initial_state(params: &WorldParams, rng: &mut Rng) -> WorldState {
@@ -288,7 +414,23 @@ fn initial_state(params: &WorldParams, rng: &mut Rng) -> WorldState {
         }
         used_kinds.push(kind);
         let room = Room::ALL[objects.len() % Room::ALL.len()];
-        let place = room.places()[rng.below(room.places().len())];
+        let so_far = WorldState {
+            my_room: Room::Kitchen,
+            objects: objects.clone(),
+            people: Vec::new(),
+            texts: Vec::new(),
+        };
+        let open: Vec<Place> = room
+            .places()
+            .iter()
+            .copied()
+            // The kitchen table keeps room for the apples.
+            .filter(|p| !(room == Room::Kitchen && *p == Place::Table))
+            .filter(|p| so_far.has_room_for(room, *p, kind))
+            .collect();
+        let Some(&place) = rng.pick(&open) else {
+            continue;
+        };
         objects.push(Object {
             id: objects.len(),
             kind,
@@ -299,8 +441,8 @@ fn initial_state(params: &WorldParams, rng: &mut Rng) -> WorldState {
         });
     }
     // Apples: some on the kitchen table, more brought in later.
-    let apples_now = 2 + rng.below(3);
-    for i in 0..12 {
+    let apples_now = 2 + rng.below(2);
+    for i in 0..APPLES {
         objects.push(Object {
             id: objects.len(),
             kind: Kind::Apple,
@@ -319,6 +461,8 @@ fn initial_state(params: &WorldParams, rng: &mut Rng) -> WorldState {
             face,
             outfit: outfits.swap_remove(rng.below(outfits.len())),
             room: None,
+            slot: 0,
+            left: None,
         })
         .collect();
     WorldState {
@@ -355,22 +499,36 @@ fn walk(state: &WorldState, rng: &mut Rng, t_ms: i64) -> Option<Event> {
     Some(e)
 }
 
-/// Picks one plausible action in the wearer's room.
-fn act(state: &WorldState, rng: &mut Rng, t_ms: i64) -> Option<Event> {
+/// Picks one plausible action in the wearer's room, by actors whose last cue has ended.
+fn act(state: &WorldState, busy: &Busy, rng: &mut Rng, t_ms: i64) -> Option<Event> {
     let room = state.my_room;
-    let here = state.actors_here();
-    let away: Vec<u8> = state
-        .people
-        .iter()
-        .filter(|p| p.room.is_none())
-        .map(|p| p.face)
+    let here: Vec<Actor> = state
+        .actors_here()
+        .into_iter()
+        .filter(|a| busy.is_free(*a, t_ms))
         .collect();
-    let faces_here: Vec<u8> = here
+    let away: Vec<u8> = if state.free_slot(room, t_ms).is_some() {
+        state
+            .people
+            .iter()
+            .filter(|p| p.room.is_none() && busy.is_free(Actor::Face(p.face), t_ms))
+            .map(|p| p.face)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let faces_here: Vec<u8> = state
+        .actors_here()
         .iter()
         .filter_map(|a| match a {
             Actor::Face(f) => Some(*f),
             Actor::Me => None,
         })
+        .collect();
+    let free_faces: Vec<u8> = faces_here
+        .iter()
+        .copied()
+        .filter(|f| busy.is_free(Actor::Face(*f), t_ms))
         .collect();
     let free_actors: Vec<Actor> = here
         .iter()
@@ -393,7 +551,7 @@ fn act(state: &WorldState, rng: &mut Rng, t_ms: i64) -> Option<Event> {
     if !away.is_empty() && faces_here.len() < 3 {
         offers.push((3, 0));
     }
-    if !faces_here.is_empty() {
+    if !free_faces.is_empty() {
         offers.push((1, 1));
     }
     if !free_actors.is_empty() && !on_places.is_empty() {
@@ -437,7 +595,7 @@ fn act(state: &WorldState, rng: &mut Rng, t_ms: i64) -> Option<Event> {
             Some(e)
         }
         1 => {
-            let face = *rng.pick(&faces_here)?;
+            let face = *rng.pick(&free_faces)?;
             Some(event(t_ms, Actor::Face(face), Verb::Leaves, room))
         }
         2 => {
@@ -454,9 +612,15 @@ fn act(state: &WorldState, rng: &mut Rng, t_ms: i64) -> Option<Event> {
         3 => {
             let actor = *rng.pick(&holders)?;
             let object = state.held_by(actor)?;
+            let open: Vec<Place> = room
+                .places()
+                .iter()
+                .copied()
+                .filter(|p| state.has_room_for(room, *p, object.kind))
+                .collect();
             let mut e = event(t_ms, actor, Verb::PutsDown, room);
             e.object = Some(object.id);
-            e.place = rng.pick(room.places()).copied();
+            e.place = Some(*rng.pick(&open)?);
             Some(e)
         }
         4 => {
@@ -498,6 +662,7 @@ fn act(state: &WorldState, rng: &mut Rng, t_ms: i64) -> Option<Event> {
 
 /// Applies one event to the state.
 pub fn apply(state: &mut WorldState, e: &Event) {
+    let entering_slot = state.free_slot(e.room, e.t_ms).unwrap_or(0);
     let object = e.object.and_then(|id| state.objects.get_mut(id));
     match e.verb {
         Verb::PicksUp => {
@@ -534,10 +699,13 @@ pub fn apply(state: &mut WorldState, e: &Event) {
             }
         }
         Verb::Enters => {
+            let slot = entering_slot;
             if let Actor::Face(face) = e.actor
                 && let Some(p) = state.people.iter_mut().find(|p| p.face == face)
             {
                 p.room = Some(e.room);
+                p.slot = slot;
+                p.left = None;
             }
             if let Some(o) = object {
                 o.present = true;
@@ -549,6 +717,7 @@ pub fn apply(state: &mut WorldState, e: &Event) {
                 && let Some(p) = state.people.iter_mut().find(|p| p.face == face)
             {
                 p.room = None;
+                p.left = Some((e.room, e.t_ms));
             }
         }
         Verb::WalksTo => state.my_room = e.room,

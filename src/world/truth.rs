@@ -2,14 +2,36 @@
 //! order) as structured facts and as sentences of a small controlled English, plus a one- or
 //! two-sentence reference description — far fewer words than the facts, so that choosing what
 //! to memorize is a real choice.
+//!
+//! Truth is what the clip's sampled frames show ([`sample_times_ms`]): each is laid out as a
+//! [`Scene`], the very decisions the renderer paints, and a fact belongs to the clip only if a
+//! sampled scene draws it. An event belongs to the clip whose samples first show its cue; one
+//! no sample shows is not a fact anywhere. Each fact records the sample times that show it.
 
 use serde::{Deserialize, Serialize};
 
 use super::model::{Actor, Color, Kind, Place, Room, Verb};
+use super::render::Scene;
 use super::sim::{Event, Location, Simulation, WorldState};
 
 /// Length of a clip, the unit of memorization.
 pub const CLIP_MS: i64 = 10_000;
+/// Frames a policy samples from a clip, evenly: the middle of each tenth.
+pub const SAMPLES_PER_CLIP: usize = 10;
+
+/// The times of a clip's sampled frames, on the video's frame grid: 0.5 s, 1.5 s, ... 9.5 s into
+/// a full clip.
+#[must_use]
+pub fn sample_times_ms(start_ms: i64, end_ms: i64) -> Vec<i64> {
+    let span = (end_ms - start_ms).max(1);
+    let n = SAMPLES_PER_CLIP as i64;
+    (0..n)
+        .map(|i| {
+            let t = start_ms + (2 * i + 1) * span / (2 * n);
+            t - t.rem_euclid(super::FRAME_MS)
+        })
+        .collect()
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonSeen {
@@ -38,6 +60,9 @@ pub struct CountSeen {
     pub room: Room,
     pub place: Place,
     pub count: usize,
+    /// The sampled frame the count is read from (the clip's last).
+    #[serde(default)]
+    pub at_ms: i64,
 }
 
 /// One line of truth.jsonl.
@@ -55,8 +80,17 @@ pub struct ClipTruth {
     /// Counts at the end of the clip, for kinds with more than one of a kind in a place.
     pub counts: Vec<CountSeen>,
     pub events: Vec<Event>,
+    /// Each event's index in the stream's event list.
+    #[serde(default)]
+    pub event_indexes: Vec<usize>,
     /// Every fact above as a sentence.
     pub facts: Vec<String>,
+    /// For each fact, the times of the sampled frames that show it.
+    #[serde(default)]
+    pub fact_ms: Vec<Vec<i64>>,
+    /// The times of the clip's sampled frames.
+    #[serde(default)]
+    pub samples_ms: Vec<i64>,
     /// A one- or two-sentence description of the clip.
     pub reference: String,
 }
@@ -131,113 +165,236 @@ fn lower_first(sentence: &str) -> String {
     }
 }
 
+/// Each event's sentence, said with the state just before it.
+#[must_use]
+pub fn event_sentences(sim: &Simulation) -> Vec<String> {
+    let mut state = sim.initial.clone();
+    sim.events
+        .iter()
+        .map(|e| {
+            let sentence = event_sentence(&state, e);
+            super::sim::apply(&mut state, e);
+            sentence
+        })
+        .collect()
+}
+
 /// Ground truth for every clip of a simulation.
 #[must_use]
 pub fn clips(sim: &Simulation) -> Vec<ClipTruth> {
+    seen_clips(sim)
+        .into_iter()
+        .map(|(truth, _)| truth)
+        .collect()
+}
+
+/// What a fact is drawn as, for the visibility proof: the instances that show it.
+pub type FactInstances = Vec<Vec<super::render::Instance>>;
+
+/// Ground truth for every clip, with the instances that show each fact.
+#[must_use]
+pub fn seen_clips(sim: &Simulation) -> Vec<(ClipTruth, FactInstances)> {
+    let sentences = event_sentences(sim);
     let clip_count = (sim.params.duration_ms + CLIP_MS - 1) / CLIP_MS;
     let mut replay = sim.replay();
-    let mut next_event = 0usize;
+    let mut shown = std::collections::BTreeSet::new();
     let mut out = Vec::new();
     for clip in 0..clip_count {
         let start_ms = clip * CLIP_MS;
         let end_ms = ((clip + 1) * CLIP_MS).min(sim.params.duration_ms);
-        // The state as the clip opens.
-        let mut state = replay.advance_to(start_ms - 1).clone();
-        let mut truth = ClipTruth {
-            clip: clip as usize,
-            start_ms,
-            end_ms,
-            rooms: vec![state.my_room],
-            people: Vec::new(),
-            objects: Vec::new(),
-            texts: Vec::new(),
-            counts: Vec::new(),
-            events: Vec::new(),
-            facts: Vec::new(),
-            reference: String::new(),
-        };
-        let mut event_sentences = Vec::new();
-        observe(&state, &mut truth);
-        while let Some(e) = sim.events.get(next_event) {
-            if e.t_ms >= end_ms {
-                break;
-            }
-            next_event += 1;
-            if e.t_ms < start_ms {
-                continue;
-            }
-            event_sentences.push(event_sentence(&state, e));
-            super::sim::apply(&mut state, e);
-            truth.events.push(e.clone());
-            if e.verb == Verb::WalksTo {
-                truth.rooms.push(e.room);
-            }
-            observe(&state, &mut truth);
+        let mut seen = Seen::default();
+        for t_ms in sample_times_ms(start_ms, end_ms) {
+            let state = replay.advance_to(t_ms).clone();
+            let scene = Scene::of(&state, &replay.cues(t_ms), t_ms);
+            seen.sample(&scene, t_ms, &mut shown);
         }
-        count(&state, &mut truth);
-        truth.facts = facts(&truth, &event_sentences);
-        truth.reference = reference(&truth, &event_sentences, &state);
-        out.push(truth);
+        out.push(seen.finish(sim, &sentences, clip as usize, start_ms, end_ms));
     }
     out
 }
 
-/// Adds what is visible now and was not yet noted in this clip.
-fn observe(state: &WorldState, truth: &mut ClipTruth) {
-    for person in &state.people {
-        if person.room == Some(state.my_room) && !truth.people.iter().any(|p| p.face == person.face)
-        {
-            truth.people.push(PersonSeen {
-                face: person.face,
-                outfit: person.outfit,
-            });
-        }
-    }
-    for object in state.visible_objects() {
-        // Apples are counted, not listed one by one.
-        if object.kind != Kind::Apple && !truth.objects.iter().any(|o| o.id == object.id) {
-            truth.objects.push(ObjectSeen {
-                id: object.id,
-                kind: object.kind,
-                color: object.color,
-                location: object.location,
-            });
-        }
-    }
-    let text = state.text_of(state.my_room).to_owned();
-    if !truth
-        .texts
-        .iter()
-        .any(|t| t.room == state.my_room && t.text == text)
-    {
-        truth.texts.push(TextSeen {
-            room: state.my_room,
-            surface: state.my_room.text_surface().to_owned(),
-            text,
-        });
+/// One clip's observations, sample by sample.
+#[derive(Default)]
+struct Seen {
+    samples_ms: Vec<i64>,
+    rooms: Vec<(Room, Vec<i64>)>,
+    people: Vec<(PersonSeen, Vec<i64>)>,
+    objects: Vec<(ObjectSeen, Vec<i64>)>,
+    texts: Vec<(TextSeen, Vec<i64>)>,
+    counts: Vec<(CountSeen, Vec<usize>)>,
+    events: Vec<(usize, Vec<i64>)>,
+    last_scene: Option<Scene>,
+}
+
+fn note<T: PartialEq>(list: &mut Vec<(T, Vec<i64>)>, item: T, t_ms: i64) {
+    match list.iter_mut().find(|(x, _)| *x == item) {
+        Some((_, times)) => times.push(t_ms),
+        None => list.push((item, vec![t_ms])),
     }
 }
 
-fn count(state: &WorldState, truth: &mut ClipTruth) {
-    let room = state.my_room;
-    for &place in room.places() {
-        for &kind in Kind::ALL {
-            let n = state
-                .objects
-                .iter()
-                .filter(|o| {
-                    o.present && o.kind == kind && o.location == Location::At { room, place }
-                })
-                .count();
-            if n >= 2 || (kind == Kind::Apple && n >= 1) {
-                truth.counts.push(CountSeen {
-                    kind,
-                    room,
-                    place,
-                    count: n,
-                });
+impl Seen {
+    fn sample(&mut self, scene: &Scene, t_ms: i64, shown: &mut std::collections::BTreeSet<usize>) {
+        self.samples_ms.push(t_ms);
+        if self.rooms.last().is_none_or(|(r, _)| *r != scene.room) {
+            self.rooms.push((scene.room, Vec::new()));
+        }
+        if let Some((_, times)) = self.rooms.last_mut() {
+            times.push(t_ms);
+        }
+        for p in &scene.people {
+            let person = PersonSeen {
+                face: p.face,
+                outfit: p.outfit,
+            };
+            note(&mut self.people, person, t_ms);
+        }
+        for o in scene
+            .objects
+            .iter()
+            .filter(|o| o.object.kind != Kind::Apple)
+        {
+            // An object is listed where it is first seen; the events say where it goes.
+            match self.objects.iter_mut().find(|(x, _)| x.id == o.object.id) {
+                Some((first, times)) if first.location == o.at => times.push(t_ms),
+                Some(_) => {}
+                None => self.objects.push((
+                    ObjectSeen {
+                        id: o.object.id,
+                        kind: o.object.kind,
+                        color: o.object.color,
+                        location: o.at,
+                    },
+                    vec![t_ms],
+                )),
             }
         }
+        let text = TextSeen {
+            room: scene.room,
+            surface: scene.room.text_surface().to_owned(),
+            text: scene.sign_text.clone(),
+        };
+        note(&mut self.texts, text, t_ms);
+        for b in &scene.bubbles {
+            // An event belongs to the first clip whose samples show its cue.
+            if shown.insert(b.index) || self.events.iter().any(|(i, _)| *i == b.index) {
+                match self.events.iter_mut().find(|(i, _)| *i == b.index) {
+                    Some((_, times)) => times.push(t_ms),
+                    None => self.events.push((b.index, vec![t_ms])),
+                }
+            }
+        }
+        self.last_scene = Some(scene.clone());
+    }
+
+    /// Counts read off the clip's last sample: apples on each place, and any kind with more
+    /// than one on a place.
+    fn counts(&self) -> Vec<(CountSeen, Vec<usize>)> {
+        let (Some(scene), Some(&at_ms)) = (&self.last_scene, self.samples_ms.last()) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for &place in scene.room.places() {
+            let at = Location::At {
+                room: scene.room,
+                place,
+            };
+            for &kind in Kind::ALL {
+                let ids: Vec<usize> = scene
+                    .objects
+                    .iter()
+                    .filter(|o| o.at == at && o.object.kind == kind)
+                    .map(|o| o.object.id)
+                    .collect();
+                if ids.len() >= 2 || (kind == Kind::Apple && !ids.is_empty()) {
+                    let count = CountSeen {
+                        kind,
+                        room: scene.room,
+                        place,
+                        count: ids.len(),
+                        at_ms,
+                    };
+                    out.push((count, ids));
+                }
+            }
+        }
+        out
+    }
+
+    fn finish(
+        mut self,
+        sim: &Simulation,
+        sentences: &[String],
+        clip: usize,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> (ClipTruth, FactInstances) {
+        use super::render::Instance;
+        self.counts = self.counts();
+        self.events.sort_by_key(|(i, _)| *i);
+        let events: Vec<Event> = self
+            .events
+            .iter()
+            .filter_map(|(i, _)| sim.events.get(*i).cloned())
+            .collect();
+        let event_sentences: Vec<String> = self
+            .events
+            .iter()
+            .map(|(i, _)| sentences.get(*i).cloned().unwrap_or_default())
+            .collect();
+        let mut truth = ClipTruth {
+            clip,
+            start_ms,
+            end_ms,
+            rooms: self.rooms.iter().map(|(r, _)| *r).collect(),
+            people: self.people.iter().map(|(p, _)| p.clone()).collect(),
+            objects: self.objects.iter().map(|(o, _)| o.clone()).collect(),
+            texts: self.texts.iter().map(|(t, _)| t.clone()).collect(),
+            counts: self.counts.iter().map(|(c, _)| c.clone()).collect(),
+            events,
+            event_indexes: self.events.iter().map(|(i, _)| *i).collect(),
+            facts: Vec::new(),
+            fact_ms: Vec::new(),
+            samples_ms: self.samples_ms.clone(),
+            reference: String::new(),
+        };
+        truth.facts = facts(&truth, &event_sentences);
+        // The same order as `facts`: room, people, objects, texts, counts, events.
+        let mut times: Vec<Vec<i64>> = vec![
+            self.rooms
+                .first()
+                .map(|(_, t)| t.clone())
+                .unwrap_or_default(),
+        ];
+        let mut instances: FactInstances = vec![vec![Instance::RoomPlate]];
+        for (p, t) in &self.people {
+            times.push(t.clone());
+            instances.push(vec![Instance::Person(p.face)]);
+        }
+        for (o, t) in &self.objects {
+            times.push(t.clone());
+            instances.push(vec![Instance::Object(o.id)]);
+        }
+        for (_, t) in &self.texts {
+            times.push(t.clone());
+            instances.push(vec![Instance::Sign]);
+        }
+        for (c, ids) in &self.counts {
+            times.push(vec![c.at_ms]);
+            instances.push(ids.iter().map(|id| Instance::Object(*id)).collect());
+        }
+        for (i, t) in &self.events {
+            times.push(t.clone());
+            instances.push(vec![Instance::Cue(*i)]);
+        }
+        truth.fact_ms = times;
+        let sign = self
+            .last_scene
+            .as_ref()
+            .map(|s| s.sign_text.clone())
+            .unwrap_or_default();
+        truth.reference = reference(&truth, &event_sentences, &sign);
+        (truth, instances)
     }
 }
 
@@ -296,7 +453,7 @@ fn facts(truth: &ClipTruth, event_sentences: &[String]) -> Vec<String> {
     facts
 }
 
-fn reference(truth: &ClipTruth, event_sentences: &[String], end: &WorldState) -> String {
+fn reference(truth: &ClipTruth, event_sentences: &[String], sign_text: &str) -> String {
     let room = truth.rooms.last().copied().unwrap_or(Room::Kitchen);
     let clauses: Vec<String> = event_sentences
         .iter()
@@ -322,8 +479,7 @@ fn reference(truth: &ClipTruth, event_sentences: &[String], end: &WorldState) ->
     let second = if clauses.len() > 2 {
         clauses[2].clone()
     } else {
-        let text = end.text_of(room);
-        format!("The {} reads \"{text}\"", room.text_surface())
+        format!("The {} reads \"{sign_text}\"", room.text_surface())
     };
     format!("{first}. {}{}.", second[..1].to_uppercase(), &second[1..])
 }
