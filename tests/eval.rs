@@ -20,16 +20,13 @@ fn root(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(name)
 }
 
-/// Every stream folder of the shipped suites.
+/// Every stream folder of the shipped suites (every split), as suite.json lists them.
 fn stream_dirs() -> Vec<PathBuf> {
     let mut out = Vec::new();
-    for suite in ["world-mme", "world-life", "world-tempo"] {
-        for split in ["train", "test"] {
-            let dir = root("datasets").join(suite).join(split);
-            for e in std::fs::read_dir(&dir).unwrap() {
-                out.push(e.unwrap().path());
-            }
-        }
+    for suite in taskmem::world::suite::SUITES {
+        let dir = root("datasets").join(suite);
+        let manifest = taskmem::world::suite::read_manifest(&dir).unwrap();
+        out.extend(manifest.streams.iter().map(|s| dir.join(&s.folder)));
     }
     out.sort();
     out
@@ -241,11 +238,11 @@ fn bad_suites_adapters_results_and_chart_files_are_clear_errors_with_exit_2() {
                 "--suite".into(),
                 root("datasets/world-tempo").display().to_string(),
                 "--split".into(),
-                "validation".into(),
+                "holdout".into(),
                 "--out".into(),
                 out_s.into(),
             ],
-            "no streams in split 'validation'",
+            "no streams in split 'holdout'",
         ),
         (
             vec![

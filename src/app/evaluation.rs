@@ -191,6 +191,10 @@ impl EvaluationPanel {
                         EvalEvent::Answering { questions } => {
                             (1, 1, format!("answering {questions} questions"))
                         }
+                        EvalEvent::Preparing(event) => {
+                            let (done, total) = event.fraction();
+                            (done, total, event.describe())
+                        }
                     })
                 })
                 .map_err(|e| e.to_string()),
@@ -383,7 +387,10 @@ impl EvaluationPanel {
                 ui.end_row();
                 ui.label("Split");
                 ui.add(egui::TextEdit::singleline(&mut self.split).desired_width(80.0))
-                    .on_hover_text("test: streams never trained on");
+                    .on_hover_text(
+                        "test: streams never trained on, for reported figures; validation: for \
+                         choosing settings; train: what adapters are tuned on",
+                    );
                 ui.end_row();
                 ui.label("Adapters");
                 ui.add(

@@ -2620,6 +2620,13 @@ fn open_stream(path: &Path, options: &OpenOptions) -> anyhow::Result<Opened> {
         .cloned()
         .unwrap_or_else(|| path.to_path_buf());
     let video = if stream.is_dir() {
+        // A suite's stream whose video the repository does not hold is generated here, on
+        // the open thread, from its committed manifest.
+        if !stream.join("video.mp4").is_file() {
+            crate::world::suite::ensure_stream(&stream, &mut |_| {
+                std::ops::ControlFlow::Continue(())
+            })?;
+        }
         stream.join("video.mp4")
     } else {
         stream

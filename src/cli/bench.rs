@@ -448,8 +448,10 @@ fn bench_world(minutes: f64, suites: bool) -> Result<(), CliError> {
     if suites {
         let start = Instant::now();
         for name in crate::world::suite::SUITES {
-            crate::world::suite::generate_suite(name, &scratch.join(name), &mut |_| {})
-                .map_err(|e| anyhow::anyhow!(e))?;
+            crate::world::suite::generate_suite(name, &scratch.join(name), &mut |_| {
+                std::ops::ControlFlow::Continue(())
+            })
+            .map_err(|e| anyhow::anyhow!(e))?;
         }
         let seconds = start.elapsed().as_secs_f64();
         println!("regenerate_all_suites seconds={seconds:.1} (floor {FLOOR_SUITES_S:.0} s)");

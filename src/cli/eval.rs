@@ -22,7 +22,8 @@ pub struct EvalArgs {
     /// world-mme, wherever the command is run from.
     #[arg(long, conflicts_with = "project")]
     pub suite: Option<PathBuf>,
-    /// The suite split to evaluate.
+    /// The suite split to evaluate: test (the reported figures), validation (for choosing
+    /// settings) or train.
     #[arg(long, default_value = "test")]
     pub split: String,
     /// A project folder: its tasks are answered from the lanes it already holds.
@@ -134,6 +135,7 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
             terminal: std::io::stderr().is_terminal(),
             last_tenth: 0,
         };
+        let mut prepare_bar = super::SuiteBar::new();
         run_suite(&settings, answerer, &mut |event| {
             match event {
                 EvalEvent::Memorized {
@@ -144,6 +146,7 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
                 EvalEvent::Answering { questions } => {
                     eprintln!("answering {questions} questions from memory");
                 }
+                EvalEvent::Preparing(event) => prepare_bar.show(&event),
             }
             ControlFlow::Continue(())
         })

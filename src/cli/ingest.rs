@@ -153,11 +153,17 @@ pub(super) struct Bar {
 
 impl Bar {
     pub(super) fn show(&mut self, done: usize, total: usize, text: &str) {
+        self.show_in(done, total, "clips", text);
+    }
+
+    /// The bar with `done` and `total` counted in `unit` (clips, frames, streams).
+    pub(super) fn show_in(&mut self, done: usize, total: usize, unit: &str, text: &str) {
         let total = total.max(1);
+        let done = done.min(total);
         let width = 30;
         let filled = done * width / total;
         let line = format!(
-            "[{}{}] {done}/{total} clips",
+            "[{}{}] {done}/{total} {unit}",
             "#".repeat(filled),
             " ".repeat(width - filled)
         );

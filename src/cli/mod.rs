@@ -280,12 +280,24 @@ pub enum WorldCommand {
         out: PathBuf,
     },
     /// Regenerate shipped suites (world-mme, world-life, world-tempo, or all) into a folder,
-    /// one sub-folder per suite, and print the question counts as a markdown table.
+    /// one sub-folder per suite (train, validation and test streams, suite.json, .gitignore),
+    /// and print the question counts as a markdown table.
     Suite {
         /// A suite name, or `all`.
         name: String,
         #[arg(long, default_value = "datasets")]
         out: PathBuf,
+    },
+    /// Check a suite's streams against their committed manifests (SHA-256 of each file) and
+    /// generate the missing ones (the videos the repository does not hold), byte for byte.
+    /// Refuses when this build's generator makes other bytes than the manifests name.
+    Ensure {
+        /// A suite folder (with suite.json), a folder of suites, or a shipped suite's name
+        /// (default: every shipped suite).
+        dir: Option<PathBuf>,
+        /// Only these splits (train, validation, test; comma-separated; default: all).
+        #[arg(long, value_delimiter = ',')]
+        split: Vec<String>,
     },
 }
 
@@ -396,6 +408,9 @@ pub fn run(command: Command) -> Result<(), CliError> {
         Command::World {
             what: WorldCommand::Suite { name, out },
         } => regenerate_suites(&name, &out),
+        Command::World {
+            what: WorldCommand::Ensure { dir, split },
+        } => ensure_suites(dir.as_deref(), &split),
         Command::Train {
             what: TrainCommand::Phase1(args),
         } => train::phase1(&args),
@@ -473,13 +488,116 @@ fn regenerate_suites(name: &str, out: &Path) -> Result<(), CliError> {
     };
     let mut manifests = Vec::new();
     for suite in names {
-        let manifest = generate_suite(suite, &out.join(suite), &mut |stream| {
-            eprintln!("{suite}: {stream}");
-        })?;
+        let started = std::time::Instant::now();
+        let mut bar = SuiteBar::new();
+        let manifest = generate_suite(suite, &out.join(suite), &mut |event| {
+            bar.show(event);
+            ControlFlow::Continue(())
+        })
+        .map_err(ensure_error)?;
+        eprintln!(
+            "{suite}: {} streams, {:.0} minutes of video in {:.1} s",
+            manifest.streams.len(),
+            manifest.minutes,
+            started.elapsed().as_secs_f64()
+        );
         manifests.push(manifest);
     }
     print!("{}", markdown_table(&manifests));
     Ok(())
+}
+
+/// A suite error in the CLI's terms: the folder's content is the user's to fix (exit 2).
+fn ensure_error(e: crate::world::suite::EnsureError) -> CliError {
+    match e {
+        crate::world::suite::EnsureError::World(e) => CliError::World(e),
+        other => CliError::BadInput(other.to_string()),
+    }
+}
+
+/// `taskmem world ensure`: every suite under `dir` (default: the shipped datasets) made whole.
+fn ensure_suites(dir: Option<&Path>, splits: &[String]) -> Result<(), CliError> {
+    use crate::world::suite::{SPLITS, ensure_splits, suite_dirs};
+    for split in splits {
+        if !SPLITS.contains(&split.as_str()) {
+            return Err(CliError::BadInput(format!(
+                "--split {split}: not a split (known: {})",
+                SPLITS.join(", ")
+            )));
+        }
+    }
+    let dir = dir.map_or_else(
+        || crate::demo::shipped("datasets"),
+        crate::eval::replay::suite_folder,
+    );
+    let suites = suite_dirs(&dir);
+    if suites.is_empty() {
+        return Err(CliError::BadInput(format!(
+            "{}: no suite.json there or in its sub-folders",
+            dir.display()
+        )));
+    }
+    let splits: Vec<&str> = splits.iter().map(String::as_str).collect();
+    for suite in suites {
+        let started = std::time::Instant::now();
+        let mut bar = SuiteBar::new();
+        let ensured = ensure_splits(&suite, &splits, &mut |event| {
+            bar.show(event);
+            ControlFlow::Continue(())
+        })
+        .map_err(ensure_error)?;
+        println!(
+            "{}: {} streams whole, {} generated, in {:.1} s",
+            suite.display(),
+            ensured.present,
+            ensured.generated.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+/// The progress bar of suite generation and checking: streams checked, then frames made.
+pub(crate) struct SuiteBar {
+    bar: ingest::Bar,
+    checking: bool,
+    last: (usize, usize),
+}
+
+impl SuiteBar {
+    pub(crate) fn new() -> Self {
+        use std::io::IsTerminal as _;
+        Self {
+            bar: ingest::Bar {
+                terminal: std::io::stderr().is_terminal(),
+                last_tenth: 0,
+            },
+            checking: true,
+            last: (0, 0),
+        }
+    }
+
+    pub(crate) fn show(&mut self, event: &crate::world::suite::SuiteEvent) {
+        use crate::world::suite::SuiteEvent;
+        let checking = matches!(event, SuiteEvent::Checked { .. });
+        if checking != self.checking {
+            self.checking = checking;
+            self.bar.last_tenth = 0;
+        }
+        let (done, total) = event.fraction();
+        if (done, total) == self.last {
+            return;
+        }
+        self.last = (done, total);
+        match event {
+            // A whole suite is checked in well under a second: no bar for nothing to do.
+            SuiteEvent::Checked { .. } if !self.bar.terminal => {}
+            SuiteEvent::Checked { .. } => self.bar.show_in(done, total, "streams checked", ""),
+            SuiteEvent::Generating { stream, .. } => {
+                self.bar.show_in(done, total, "frames generated", stream);
+            }
+        }
+    }
 }
 
 #[derive(Serialize, Debug, Clone, PartialEq)]

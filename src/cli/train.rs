@@ -69,6 +69,11 @@ pub fn judge(args: &JudgeArgs) -> Result<(), CliError> {
     let vocab = Vocab::world();
     let manifest = crate::policy::phase1::read_suite(&args.suite)
         .map_err(|e| CliError::BadInput(e.to_string()))?;
+    crate::policy::phase1::ensure_suite(&args.suite, &["test"], &mut |text| {
+        eprintln!("{text}");
+        ControlFlow::Continue(())
+    })
+    .map_err(|e| CliError::BadInput(e.to_string()))?;
     let test = crate::policy::phase1::examples_of(
         &args.suite,
         &manifest,

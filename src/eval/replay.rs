@@ -73,6 +73,9 @@ pub enum EvalEvent {
     Answering {
         questions: usize,
     },
+    /// The split's streams checked against their manifests, and those missing generated
+    /// (`world::suite::ensure_splits`).
+    Preparing(crate::world::suite::SuiteEvent),
 }
 
 /// Everything a run produced.
@@ -186,6 +189,36 @@ struct SuiteStream {
     tasks: Vec<Task>,
 }
 
+/// Makes the split's streams whole (generating the videos the repository does not hold),
+/// after checking that the suite has the split.
+fn ensure_split(
+    suite: &Path,
+    split: &str,
+    on_event: &mut dyn FnMut(EvalEvent) -> ControlFlow<()>,
+) -> Result<(), EvalError> {
+    use crate::world::suite::{EnsureError, ensure_splits};
+    let manifest =
+        crate::policy::phase1::read_suite(suite).map_err(|e| EvalError::Input(e.to_string()))?;
+    if !manifest.streams.iter().any(|s| s.split == split) {
+        return Err(no_split(suite, split));
+    }
+    ensure_splits(suite, &[split], &mut |event| {
+        on_event(EvalEvent::Preparing(event.clone()))
+    })
+    .map(|_| ())
+    .map_err(|e| match e {
+        EnsureError::Cancelled => EvalError::Cancelled,
+        other => EvalError::Input(other.to_string()),
+    })
+}
+
+fn no_split(suite: &Path, split: &str) -> EvalError {
+    EvalError::Input(format!(
+        "{}: no streams in split '{split}'",
+        suite.display()
+    ))
+}
+
 fn suite_streams(suite: &Path, split: &str) -> Result<Vec<SuiteStream>, EvalError> {
     let manifest =
         crate::policy::phase1::read_suite(suite).map_err(|e| EvalError::Input(e.to_string()))?;
@@ -213,10 +246,7 @@ fn suite_streams(suite: &Path, split: &str) -> Result<Vec<SuiteStream>, EvalErro
         });
     }
     if out.is_empty() {
-        return Err(EvalError::Input(format!(
-            "{}: no streams in split '{split}'",
-            suite.display()
-        )));
+        return Err(no_split(suite, split));
     }
     Ok(out)
 }
@@ -239,6 +269,7 @@ pub fn run_suite(
 ) -> Result<EvalRun, EvalError> {
     let started = Instant::now();
     let suite = suite_folder(&settings.suite);
+    ensure_split(&suite, &settings.split, on_event)?;
     let streams = suite_streams(&suite, &settings.split)?;
     let policy_name = load_policy(settings)?.name();
     let mut lanes = vec![LaneInfo {

@@ -140,6 +140,25 @@ pub fn read_suite(suite: &Path) -> Result<SuiteManifest, Phase1Error> {
         .map_err(|e| Phase1Error::Input(format!("{}: not a suite: {e}", path.display())))
 }
 
+/// Makes the suite's streams of `splits` whole (`world::suite::ensure_splits`), reporting
+/// progress as stage lines.
+///
+/// # Errors
+/// A suite that cannot be made whole, or a stop from `stage`.
+pub fn ensure_suite(
+    suite: &Path,
+    splits: &[&str],
+    stage: &mut dyn FnMut(String) -> ControlFlow<()>,
+) -> Result<(), Phase1Error> {
+    use crate::world::suite::{EnsureError, ensure_splits, stage_lines};
+    ensure_splits(suite, splits, &mut stage_lines(stage))
+        .map(|_| ())
+        .map_err(|e| match e {
+            EnsureError::Cancelled => Phase1Error::Cancelled,
+            other => Phase1Error::Input(other.to_string()),
+        })
+}
+
 /// Every clip of a suite's streams of one split, as examples.
 ///
 /// # Errors
@@ -235,6 +254,9 @@ pub fn run(
     };
     stage(on_event, "reading the suite's streams")?;
     let manifest = read_suite(&settings.suite)?;
+    ensure_suite(&settings.suite, &["train", "test"], &mut |text| {
+        on_event(Phase1Event::Stage(text))
+    })?;
     let mut train = examples_of(&settings.suite, &manifest, "train", &cfg, &vocab)?;
     let test = examples_of(&settings.suite, &manifest, "test", &cfg, &vocab)?;
     if train.is_empty() || test.is_empty() {

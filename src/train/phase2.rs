@@ -344,6 +344,16 @@ fn prepare(
     stop(on_event(Phase2Event::Stage(
         "reading tasks and clips".to_owned(),
     )))?;
+    if let Phase2Source::Suite(suite) = &settings.source {
+        // The training streams' videos the repository does not hold are made here.
+        crate::policy::phase1::ensure_suite(suite, &["train"], &mut |text| {
+            on_event(Phase2Event::Stage(text))
+        })
+        .map_err(|e| match e {
+            crate::policy::phase1::Phase1Error::Cancelled => Phase2Error::Cancelled,
+            other => Phase2Error::Input(other.to_string()),
+        })?;
+    }
     let (tasks, streams) = gather(&settings.source)?;
     let reward = task_set(
         &tasks,

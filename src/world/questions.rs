@@ -391,34 +391,28 @@ pub fn generate(
     // Round-robin over the kinds so every type is represented, up to the wanted count.
     let minutes = sim.params.duration_ms as f64 / 60_000.0;
     let wanted = (minutes * per_minute).round().max(1.0) as usize;
+    for list in &mut drafts {
+        // Spread picks over the stream rather than the start of it: any first k picks of a
+        // kind lie evenly over the stream, so a stream's tasks of a type (and "the recent N"
+        // of them) come from all of it.
+        *list = spread_order(std::mem::take(list), &mut rng);
+    }
     let mut out = Vec::new();
     let mut cursors = vec![0usize; drafts.len()];
-    for list in &mut drafts {
-        // Spread picks over the stream rather than the start of it.
-        let n = list.len();
-        if n > 1 {
-            let mut shuffled = Vec::with_capacity(n);
-            while !list.is_empty() {
-                shuffled.push(list.swap_remove(rng.below(list.len())));
-            }
-            *list = shuffled;
-        }
-    }
-    let mut made = 0;
     'outer: loop {
         let mut progressed = false;
         for (kind, list) in drafts.iter().enumerate() {
             while cursors[kind] < list.len() {
                 let draft = &list[cursors[kind]];
                 cursors[kind] += 1;
-                if let Some(q) = finish(draft, sim.params.duration_ms, &mut rng, made, source) {
+                if let Some(q) = finish(draft, sim.params.duration_ms, &mut rng, out.len(), source)
+                {
                     out.push(q);
-                    made += 1;
                     progressed = true;
                     break;
                 }
             }
-            if made >= wanted {
+            if out.len() >= wanted {
                 break 'outer;
             }
         }
@@ -428,6 +422,24 @@ pub fn generate(
     }
     out.sort_by_key(|q| (q.ask_ms, q.id.clone()));
     out
+}
+
+/// `drafts` in the order they are picked: sorted by the end of their evidence, rotated by a
+/// seeded offset, then taken in bit-reversed index order (0, n/2, n/4, 3n/4, ...), so that any
+/// prefix of the picks is spread evenly over the stream.
+fn spread_order(mut drafts: Vec<Draft>, rng: &mut Rng) -> Vec<Draft> {
+    let n = drafts.len();
+    if n < 2 {
+        return drafts;
+    }
+    drafts.sort_by_key(|d| (d.evidence_ms.1, d.evidence_ms.0));
+    drafts.rotate_left(rng.below(n));
+    let bits = usize::BITS - (n - 1).leading_zeros();
+    let mut slots: Vec<Option<Draft>> = drafts.into_iter().map(Some).collect();
+    (0..1usize << bits)
+        .map(|i| i.reverse_bits() >> (usize::BITS - bits))
+        .filter_map(|i| slots.get_mut(i).and_then(Option::take))
+        .collect()
 }
 
 fn continue_without_object(
@@ -641,11 +653,14 @@ fn finish(
     n: usize,
     source: &str,
 ) -> Option<WorldQuestion> {
-    let earliest = draft.evidence_ms.1;
-    let ask_ms = earliest + rng.range(5_000, 90_000);
-    if ask_ms > duration_ms {
+    // Asked 5 to 90 s after the evidence, and before the stream ends: evidence near the end
+    // narrows the window rather than losing the question.
+    let earliest = draft.evidence_ms.1 + 5_000;
+    let latest = (draft.evidence_ms.1 + 90_000).min(duration_ms);
+    if earliest > latest {
         return None;
     }
+    let ask_ms = rng.range(earliest, latest);
     let (options, answer) = if draft.distractors.is_empty() {
         (Vec::new(), draft.correct.clone())
     } else {
