@@ -749,8 +749,8 @@ fn disk_full_during_ingest_leaves_the_project_as_it_was() {
                 base,
                 &[
                     "ingest",
-                    &video("world-mme/test/world-mme-test-01"),
-                    &video("world-mme/test/world-mme-test-02"),
+                    &video("world-tempo/test/world-tempo-test-01"),
+                    &video("world-tempo/test/world-tempo-test-02"),
                     "--project",
                     &p,
                     "--model",
@@ -903,7 +903,9 @@ fn disk_full_during_training_leaves_no_half_written_model_or_adapter() {
             let base = Some(base.as_path());
             let p = s(&mount.join("p"));
             let m = |rel: &str| s(&mount.join(rel));
-            let mme = s(&root("datasets/world-mme"));
+            // Small suites: the shipped ones generate hours of video on demand.
+            let mme = s(&common::suites::mme_small());
+            let tempo = common::suites::tempo_small(inputs);
             let warmup = s(&root("assets/policy/warmup"));
             let adapter = format!("{p}/adapters/attr.safetensors");
             vec![
@@ -960,7 +962,7 @@ fn disk_full_during_training_leaves_no_half_written_model_or_adapter() {
                         "train",
                         "phase1",
                         "--suite",
-                        &s(&root("datasets/world-tempo")),
+                        &s(&tempo),
                         "--out",
                         &m("model"),
                         "--size",

@@ -287,7 +287,8 @@ fn ingest(url: &str, project: &Path) -> Command {
 
 /// `taskmem train phase2` on a few training clips, each pair judged by the server.
 fn judge(url: &str, out: &Path) -> Command {
-    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/world-mme");
+    // A small world-mme suite (the shipped one generates hours of training video on demand).
+    let suite = common::suites::mme_small();
     let mut command = Command::new(env!("CARGO_BIN_EXE_taskmem"));
     command
         .args(["train", "phase2", "--suite"])

@@ -9,24 +9,21 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use taskmem::world::questions::load_tasks;
-
 fn root(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(name)
 }
 
+/// A small world-mme suite generated here (the shipped one generates hours of training video
+/// on demand).
+fn mme() -> PathBuf {
+    common::suites::mme_small()
+}
+
 fn task_ids(split: &str) -> Vec<String> {
-    let dir = root("datasets/world-mme").join(split);
-    let mut ids = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        ids.extend(
-            load_tasks(&e.unwrap().path().join("tasks.jsonl"))
-                .unwrap()
-                .into_iter()
-                .map(|q| q.id),
-        );
-    }
-    ids
+    common::suites::questions(&mme(), split)
+        .into_iter()
+        .map(|q| q.id)
+        .collect()
 }
 
 const TYPE: &str = "Attribute Perception";
@@ -38,10 +35,10 @@ fn warmup() -> String {
     root("assets/policy/warmup").display().to_string()
 }
 
-/// `taskmem train phase2` on world-mme's training streams for `task_type`, from at most
+/// `taskmem train phase2` on the small world-mme suite's training streams for `task_type`, from at most
 /// `max_clips` clips, writing `out`, with `extra` arguments.
 fn train_phase2(task_type: &str, max_clips: &str, extra: &[&str], out: &Path) -> Output {
-    let suite = root("datasets/world-mme");
+    let suite = mme();
     let mut args = vec![
         "train",
         "phase2",
@@ -143,7 +140,7 @@ fn export_pairs_writes_prompt_chosen_rejected_and_clip_references() {
         "export",
         "pairs",
         "--suite",
-        root("datasets/world-mme").to_str().unwrap(),
+        mme().to_str().unwrap(),
         "--type",
         TYPE,
         "--max-clips",
@@ -203,7 +200,7 @@ fn export_pairs_writes_prompt_chosen_rejected_and_clip_references() {
 #[test]
 fn unknown_types_bad_paths_and_outputs_are_exit_2() {
     let tmp = tempfile::tempdir().unwrap();
-    let suite = root("datasets/world-mme");
+    let suite = mme();
     let out = tmp.path().join("a.safetensors");
     let cases: [(Vec<&str>, &str); 6] = [
         (
@@ -317,7 +314,7 @@ fn several_types_and_task_counts_tune_one_adapter_each_into_a_folder() {
         "train",
         "phase2",
         "--suite",
-        root("datasets/world-mme").to_str().unwrap(),
+        mme().to_str().unwrap(),
         "--type",
         "Action Recognition,Juggling",
         "--recent",
@@ -344,7 +341,16 @@ fn several_types_and_task_counts_tune_one_adapter_each_into_a_folder() {
         err.contains("juggling-3.safetensors") && err.contains("no tasks of type 'Juggling'"),
         "{err}"
     );
-    for (name, tasks) in [("action-recognition-3", 3), ("action-recognition-50", 5)] {
+    // The recent 3, and all of the type the training streams hold (fewer than 50).
+    let of_type = common::suites::questions(&mme(), "train")
+        .iter()
+        .filter(|q| q.task_type == "Action Recognition")
+        .count();
+    assert!((4..50).contains(&of_type), "{of_type} training tasks");
+    for (name, tasks) in [
+        ("action-recognition-3", 3),
+        ("action-recognition-50", of_type),
+    ] {
         let adapter =
             taskmem::policy::adapter::Adapter::load(&out.join(format!("{name}.safetensors")))
                 .unwrap();
@@ -360,7 +366,7 @@ fn several_types_and_task_counts_tune_one_adapter_each_into_a_folder() {
         "train",
         "phase2",
         "--suite",
-        root("datasets/world-mme").to_str().unwrap(),
+        mme().to_str().unwrap(),
         "--type",
         "Action Recognition",
         "--recent",

@@ -4,6 +4,8 @@
 // Test helpers panic on purpose: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -1241,7 +1243,9 @@ fn the_training_window_runs_phase_one_with_progress_curves_a_report_and_cancel()
     h.state_mut().submit(AppCommand::ShowTraining);
     h.step();
     let mut settings = Phase1Settings {
-        suite: Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/world-tempo"),
+        // World-tempo's streams whose videos the repository holds (the shipped suite
+        // generates most of its videos on demand).
+        suite: common::suites::tempo_small(dir.path()),
         out: out.clone(),
         seed: 2,
         warmup_steps: 6,
@@ -1298,12 +1302,13 @@ fn the_evaluate_window_answers_a_suite_charts_it_loads_results_and_cancels() {
     steps(&mut h, 4);
     assert!(h.state().evaluation.open);
     h.get_by_label_contains("No results yet");
+    // World-tempo's streams whose videos the repository holds (the shipped suite generates
+    // most of its videos on demand).
+    let suite = common::suites::tempo_small(dir.path());
+    let questions = common::suites::questions(&suite, "test").len();
     {
         let panel = &mut h.state_mut().evaluation;
-        panel.suite = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("datasets/world-tempo")
-            .display()
-            .to_string();
+        panel.suite = suite.display().to_string();
         panel.reference = true;
         panel.out = out.display().to_string();
     }
@@ -1326,7 +1331,7 @@ fn the_evaluate_window_answers_a_suite_charts_it_loads_results_and_cancels() {
     );
     let summary = h.state().evaluation.summary().unwrap().clone();
     assert_eq!(summary.lanes.len(), 2);
-    assert_eq!(summary.questions, 32);
+    assert_eq!(summary.questions, questions);
     for file in [
         "results.parquet",
         "results.csv",
@@ -1371,10 +1376,14 @@ fn the_evaluate_window_answers_a_suite_charts_it_loads_results_and_cancels() {
     let cancelled = dir.path().join("cancelled");
     {
         let panel = &mut h.state_mut().evaluation;
-        panel.suite = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("datasets/world-life")
-            .display()
-            .to_string();
+        // Another suite, not memorized yet: a stream whose video the repository holds.
+        panel.suite = common::suites::committed(
+            &dir.path().join("other"),
+            "world-mme",
+            &["test/world-mme-test-00"],
+        )
+        .display()
+        .to_string();
         panel.out = cancelled.display().to_string();
     }
     h.step();
@@ -1682,18 +1691,22 @@ fn phase_two_can_be_judged_by_an_llm_endpoint_and_a_judge_that_favours_the_first
     h.get_by_label_contains(&format!("Remote judge: {} requests", 2 * flip_count));
 }
 
-/// The Evaluate window set to answer world-tempo's test questions with `model` behind `url`,
-/// writing to `out` (not started).
-fn evaluate_world_tempo_with(h: &mut Harness<'_, TaskMemApp>, out: &Path, url: &str, model: &str) {
+/// The Evaluate window set to answer the test questions of world-tempo's committed streams
+/// (copied into `out`'s folder) with `model` behind `url`, writing to `out` (not started): how
+/// many test questions there are.
+fn evaluate_world_tempo_with(
+    h: &mut Harness<'_, TaskMemApp>,
+    out: &Path,
+    url: &str,
+    model: &str,
+) -> usize {
     h.step();
     h.state_mut().submit(AppCommand::ShowEvaluation);
     steps(h, 4);
+    let suite = common::suites::tempo_small(out.parent().unwrap());
     {
         let panel = &mut h.state_mut().evaluation;
-        panel.suite = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("datasets/world-tempo")
-            .display()
-            .to_string();
+        panel.suite = suite.display().to_string();
         panel.out = out.display().to_string();
     }
     h.step();
@@ -1707,6 +1720,7 @@ fn evaluate_world_tempo_with(h: &mut Harness<'_, TaskMemApp>, out: &Path, url: &
         "TASKMEM_TEST_NO_SUCH_KEY".clone_into(&mut panel.endpoint.api_key_env);
     }
     h.step();
+    common::suites::questions(&suite, "test").len()
 }
 
 #[test]
@@ -1715,7 +1729,8 @@ fn the_evaluate_window_can_answer_with_an_llm_endpoint_and_counts_its_requests()
         taskmem::remote::mock::MockServer::start("The best answer is B.", Duration::ZERO).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut h = app_harness(None);
-    evaluate_world_tempo_with(&mut h, &dir.path().join("r"), &server.url, "judge-model");
+    let questions =
+        evaluate_world_tempo_with(&mut h, &dir.path().join("r"), &server.url, "judge-model");
     h.get_by_label("Run evaluation").click();
     steps(&mut h, 2);
     wait_for_job(&mut h, "evaluation took too long", 120, |app| {
@@ -1724,11 +1739,14 @@ fn the_evaluate_window_can_answer_with_an_llm_endpoint_and_counts_its_requests()
     h.step();
     let summary = h.state().evaluation.summary().unwrap().clone();
     assert_eq!(summary.answerer, "remote:judge-model");
-    // 32 questions, two lanes (the policy's and the reference): one request each.
-    h.get_by_label_contains("Remote answerer: 64 requests (0 failed or retried)");
+    // Each question, two lanes (the policy's and the reference): one request each.
+    h.get_by_label_contains(&format!(
+        "Remote answerer: {} requests (0 failed or retried)",
+        2 * questions
+    ));
     assert_eq!(
         server.answered.load(std::sync::atomic::Ordering::SeqCst),
-        64
+        2 * questions
     );
 }
 

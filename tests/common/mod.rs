@@ -3,6 +3,8 @@
 // Each test file uses only some of them.
 #![allow(dead_code)]
 
+pub mod suites;
+
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
