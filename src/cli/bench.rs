@@ -979,8 +979,13 @@ fn bench_budget(suite: &Path, split: &str, json: bool) -> Result<(), CliError> {
         .max("overall".len());
     for row in &report.budgets {
         println!();
+        let default = if row.budget_tokens == crate::eval::budget::DEFAULT_BUDGET_TOKENS {
+            ", the default budget"
+        } else {
+            ""
+        };
         println!(
-            "{:<width$}  {:>4}  {:>8}  {:>8}  {:>6}   ({} tokens per clip)",
+            "{:<width$}  {:>4}  {:>8}  {:>8}  {:>6}   ({} tokens per clip{default})",
             "task type", "n", "generic", "focused", "gain", row.budget_tokens
         );
         for (t, s) in &row.types {
@@ -1015,7 +1020,35 @@ fn bench_budget(suite: &Path, split: &str, json: bool) -> Result<(), CliError> {
             report.beyond_truth.join(" ")
         );
     }
+    print_budget_floors(&report);
     Ok(())
+}
+
+/// Issue 26's floors, read at the default budget.
+fn print_budget_floors(report: &crate::eval::budget::BudgetReport) {
+    use crate::eval::budget::{
+        DEFAULT_BUDGET_TOKENS, FLOOR_GAIN_POINTS, FLOOR_GENERIC_PERCENT, FLOOR_TYPES,
+    };
+    let Some(row) = report
+        .budgets
+        .iter()
+        .find(|b| b.budget_tokens == DEFAULT_BUDGET_TOKENS)
+    else {
+        return;
+    };
+    let gaining = row
+        .types
+        .values()
+        .filter(|s| s.focused - s.generic >= FLOOR_GAIN_POINTS)
+        .count();
+    let verdict = |met: bool| if met { "met" } else { "NOT met" };
+    println!();
+    println!(
+        "at {DEFAULT_BUDGET_TOKENS} tokens: the focused order gains {FLOOR_GAIN_POINTS:.0}+ points on {gaining} types (floor {FLOOR_TYPES}: {}); the generic order answers {:.1}% overall (floor {FLOOR_GENERIC_PERCENT:.0}%: {})",
+        verdict(gaining >= FLOOR_TYPES),
+        row.overall.generic,
+        verdict(row.overall.generic >= FLOOR_GENERIC_PERCENT)
+    );
 }
 
 fn bench_phase2(

@@ -152,6 +152,9 @@ fn between<'a>(s: &'a str, prefix: &str, suffix: &str) -> Option<&'a str> {
 }
 
 /// Verb phrase of `verb` for a lower-cased actor (`i` or `<face_n>`).
+/// The actions whose object an "action-specific object" question asks for.
+const OBJECT_OF_ACTION: [Verb; 4] = [Verb::Opens, Verb::Closes, Verb::Drinks, Verb::Uses];
+
 fn verb_for(actor: &str, verb: Verb) -> &'static str {
     if actor == "i" {
         verb.first_person()
@@ -388,6 +391,21 @@ fn find<'a>(q: &str, options: &[String], facts: &'a [Fact]) -> Option<Found<'a>>
         return Some(all_texts(window[from..].iter().copied(), |f| {
             let object = f.text.strip_prefix(&lead)?;
             Some(object.split(" from ").next().unwrap_or(object).to_owned())
+        }));
+    }
+    // "what did <face_2> open around 00:01:12" (open): the object of one action
+    if let Some(rest) = q.strip_prefix("what did ")
+        && let Some((head, when)) = rest.split_once(" around ")
+        && let Some((actor, verb)) = head.split_once(' ')
+        && let Some(verb) = OBJECT_OF_ACTION
+            .iter()
+            .copied()
+            .find(|v| v.first_person() == verb)
+    {
+        let t_ms = clock_ms(when)?;
+        let lead = format!("{actor} {} ", verb_for(actor, verb));
+        return Some(all_texts(around(facts, t_ms), |f| {
+            f.text.strip_prefix(&lead).map(str::to_owned)
         }));
     }
     // "in what order did <face_1> do these things around 00:01:40"
@@ -713,6 +731,13 @@ pub fn helpfulness(description: &str, question: &Question) -> f64 {
         f64::from(u8::from(any(&|f| {
             f.starts_with("i am in the ") || f.starts_with("i walk to the ")
         })))
+    } else if let Some(verb) = q.strip_prefix("what did ").and_then(|rest| {
+        let head = rest.split_once(" around ")?.0;
+        let verb = head.split_once(' ')?.1;
+        OBJECT_OF_ACTION.iter().find(|v| v.first_person() == verb)
+    }) {
+        let said = format!(" {} ", verb.name());
+        f64::from(u8::from(any(&|f| by_face(f) && f.contains(&said))))
     } else if q.starts_with("who used ") {
         f64::from(u8::from(any(&|f| by_face(f) && f.contains(" uses "))))
     } else {

@@ -120,6 +120,9 @@ struct Seen {
     event: Event,
     sentence: String,
     before: WorldState,
+    /// The clip whose sampled frames show its cue; `None` when none does (then no question
+    /// is about it).
+    span: Option<(i64, i64)>,
 }
 
 struct Draft {
@@ -136,11 +139,6 @@ struct Draft {
 fn mmss(t_ms: i64) -> String {
     let s = format_hms_ms(t_ms.max(0) * crate::video::NS_PER_MS);
     s[..8].to_owned()
-}
-
-fn clip_span(t_ms: i64) -> (i64, i64) {
-    let start = t_ms / CLIP_MS * CLIP_MS;
-    (start, start + CLIP_MS)
 }
 
 fn capitalized(s: &str) -> String {
@@ -188,11 +186,16 @@ pub fn generate(
     let mut rng = Rng::new(sim.params.seed ^ 0x51_7E57);
     let mut state = sim.initial.clone();
     let mut seen = Vec::with_capacity(sim.events.len());
-    for e in &sim.events {
+    let clip_of: std::collections::HashMap<usize, (i64, i64)> = clips
+        .iter()
+        .flat_map(|c| c.event_indexes.iter().map(|i| (*i, (c.start_ms, c.end_ms))))
+        .collect();
+    for (i, e) in sim.events.iter().enumerate() {
         seen.push(Seen {
             event: e.clone(),
             sentence: event_sentence(&state, e),
             before: state.clone(),
+            span: clip_of.get(&i).copied(),
         });
         apply(&mut state, e);
     }
@@ -205,11 +208,11 @@ pub fn generate(
     let mut drafts: Vec<Vec<Draft>> = (0..12).map(|_| Vec::new()).collect();
     for (i, s) in seen.iter().enumerate() {
         let e = &s.event;
+        let Some(span) = s.span else { continue };
         let Some(object) = object_of(s) else {
             continue_without_object(i, &seen, &faces, &mut drafts, &mut rng);
             continue;
         };
-        let span = clip_span(e.t_ms);
         let when = mmss(e.t_ms);
         match (e.verb, face_of(e.actor)) {
             (Verb::PicksUp, Some(face)) if object.kind != Kind::Apple => {
@@ -286,6 +289,22 @@ pub fn generate(
                     evidence_ms: span,
                     support: vec![s.sentence.clone()],
                 });
+                // EgoTempo: the object of a given action (open answer).
+                if e.verb != Verb::Eats {
+                    let face = face_of(e.actor).unwrap_or_default();
+                    drafts[5].push(Draft {
+                        text: format!(
+                            "What did <face_{face}> {} around {when}?",
+                            e.verb.first_person()
+                        ),
+                        correct: format!("{}.", capitalized(&object.the())),
+                        distractors: Vec::new(),
+                        task_type: "action-specific object",
+                        style: "egotempo",
+                        evidence_ms: span,
+                        support: vec![s.sentence.clone()],
+                    });
+                }
             }
             (Verb::PutsDown, actor) => {
                 let Some(place) = e.place else { continue };
@@ -331,6 +350,7 @@ pub fn generate(
                     .iter()
                     .take_while(|n| n.event.t_ms - e.t_ms < 30_000)
                     .find(|n| n.event.actor == e.actor && n.event.verb == Verb::PicksUp)
+                    && let Some(next_span) = next.span
                     && let Some(picked) = object_of(next)
                 {
                     drafts[5].push(Draft {
@@ -342,7 +362,7 @@ pub fn generate(
                         distractors: Vec::new(),
                         task_type: "action-specific object",
                         style: "egotempo",
-                        evidence_ms: (span.0, clip_span(next.event.t_ms).1),
+                        evidence_ms: (span.0, next_span.1),
                         support: vec![s.sentence.clone(), next.sentence.clone()],
                     });
                 }
@@ -359,6 +379,7 @@ pub fn generate(
                         && n.event.verb != e.verb
                         && n.event.verb != Verb::Leaves
                 })
+            && let Some(later_span) = later.span
         {
             let first = s
                 .sentence
@@ -380,7 +401,7 @@ pub fn generate(
                 distractors: distractors(&mut rng, &correct, &pool),
                 task_type: "Temporal Perception",
                 style: "videomme",
-                evidence_ms: (span.0, clip_span(later.event.t_ms).1),
+                evidence_ms: (span.0, later_span.1),
                 support: vec![s.sentence.clone(), later.sentence.clone()],
             });
         }
@@ -451,6 +472,7 @@ fn continue_without_object(
 ) {
     let s = &seen[i];
     let e = &s.event;
+    let Some(span) = s.span else { return };
     // Object reasoning: who was holding what when I left a room.
     if e.verb == Verb::WalksTo
         && let Some(from) = e.from_room
@@ -477,7 +499,7 @@ fn continue_without_object(
                     }
             })
         });
-        if let (Some((face, object)), Some(handed)) = (holder, handed) {
+        if let (Some((face, object)), Some(handed_span)) = (holder, handed.and_then(|h| h.span)) {
             let correct = format!("<face_{face}>");
             drafts[7].push(Draft {
                 text: format!(
@@ -489,8 +511,11 @@ fn continue_without_object(
                 distractors: distractors(rng, &correct, faces),
                 task_type: "Object Reasoning",
                 style: "videomme",
-                evidence_ms: (clip_span(handed.event.t_ms).0, clip_span(e.t_ms).1),
-                support: vec![handed.sentence.clone(), s.sentence.clone()],
+                evidence_ms: (handed_span.0, span.1),
+                support: vec![
+                    handed.map(|h| h.sentence.clone()).unwrap_or_default(),
+                    s.sentence.clone(),
+                ],
             });
         }
     }
@@ -518,7 +543,7 @@ fn clip_questions(clips: &[ClipTruth], drafts: &mut [Vec<Draft>], rng: &mut Rng)
                     "How many apples were on the {} {} at {}?",
                     count.room.name(),
                     count.place.name(),
-                    mmss(c.end_ms)
+                    mmss(count.at_ms)
                 ),
                 correct: correct.clone(),
                 distractors: distractors(rng, &correct, &pool),
@@ -624,6 +649,7 @@ fn first_user_questions(seen: &[Seen], faces: &[String], drafts: &mut [Vec<Draft
     let mut firsts: Vec<(usize, &Seen)> = Vec::new();
     for s in seen {
         if s.event.verb == Verb::Uses
+            && s.span.is_some()
             && let (Some(id), Some(_)) = (s.event.object, face_of(s.event.actor))
             && !firsts.iter().any(|(o, _)| *o == id)
         {
@@ -639,7 +665,7 @@ fn first_user_questions(seen: &[Seen], faces: &[String], drafts: &mut [Vec<Draft
             distractors: distractors(rng, &correct, faces),
             task_type: "EntityLog",
             style: "egolife",
-            evidence_ms: (0, clip_span(s.event.t_ms).1),
+            evidence_ms: (0, s.span.map_or(CLIP_MS, |span| span.1)),
             support: vec![s.sentence.clone()],
         });
     }
