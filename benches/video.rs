@@ -17,8 +17,8 @@ fn fixture(name: &str) -> std::path::PathBuf {
 
 fn video(c: &mut Criterion) {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("datasets/world-life/test/world-life-test-00/video.mp4");
-    c.bench_function("demux a 20-minute stream (12000 frames)", |b| {
+        .join("datasets/world-mme/test/world-mme-test-00/video.mp4");
+    c.bench_function("demux a 10-minute stream (6000 frames)", |b| {
         b.iter(|| black_box(demux_file(&demo).map(|i| i.frame_count())));
     });
     let Ok(mut source) = VideoSource::open(&fixture("high_bframes.mp4"), &OpenOptions::default())

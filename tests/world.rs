@@ -143,7 +143,9 @@ fn every_fact_is_drawn_in_a_sampled_frame() {
                             {
                                 25
                             }
-                            Instance::RoomPlate | Instance::Sign | Instance::Cue(_) => 60,
+                            // A person is a body of about 28x40 px; a plate, a sign, a cue
+                            // bubble or an object at least 16 px.
+                            Instance::Person(_) => 400,
                             _ => 60,
                         };
                         canvas.pixels_of(*inst) >= need
@@ -157,7 +159,7 @@ fn every_fact_is_drawn_in_a_sampled_frame() {
                     for inst in &instances[i] {
                         match inst {
                             Instance::Person(face) => {
-                                assert!(fact.contains(&format!("<face_{face}>")), "{fact}")
+                                assert!(fact.contains(&format!("<face_{face}>")), "{fact}");
                             }
                             Instance::Object(id) if !fact.starts_with("There ") => {
                                 let o = &sim.initial.objects[*id];

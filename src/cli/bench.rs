@@ -1272,7 +1272,8 @@ fn bench_remote(concurrency: usize, streams: usize, delay_ms: u64) -> Result<(),
     )
     .map_err(anyhow::Error::from)?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/world-tempo/test");
-    let videos: Vec<PathBuf> = (0..4)
+    // The streams whose videos the repository holds (the rest are generated on demand).
+    let videos: Vec<PathBuf> = (0..3)
         .map(|i| root.join(format!("world-tempo-test-0{i}/video.mp4")))
         .collect();
     let jobs: Vec<StreamJob> = (0..streams.max(1))

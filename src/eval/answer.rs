@@ -549,6 +549,12 @@ fn all_texts<'a>(
     }
 }
 
+fn push_room(rooms: &mut Vec<String>, room: &str) {
+    if rooms.last().map(String::as_str) != Some(room) {
+        rooms.push(room.to_owned());
+    }
+}
+
 /// The rooms I went through, in order, when every clip of the window says where I was.
 fn rooms_between(facts: &[Fact], from_ms: i64, to_ms: i64) -> Found<'_> {
     let window: Vec<&Fact> = within(facts, from_ms, to_ms).collect();
@@ -564,19 +570,19 @@ fn rooms_between(facts: &[Fact], from_ms: i64, to_ms: i64) -> Found<'_> {
             clip = Some((f.start_ms, false));
         }
         covered_to_ms = covered_to_ms.max(f.end_ms);
-        let mut push = |room: &str| {
-            if rooms.last().map(String::as_str) != Some(room) {
-                rooms.push(room.to_owned());
-            }
-        };
         if let Some(room) = f.text.strip_prefix("i am in the ") {
-            push(room);
+            push_room(&mut rooms, room);
             clip = clip.map(|(s, _)| (s, true));
         } else if let Some(rest) = f.text.strip_prefix("i walk to the ")
             && let Some((to, from)) = rest.split_once(" from the ")
         {
-            push(from);
-            push(to);
+            // A walk shown by the next clip's first frames comes after that clip's "I am in
+            // the <to>": it is already there.
+            let already_there = rooms.last().map(String::as_str) == Some(to);
+            if !already_there {
+                push_room(&mut rooms, from);
+                push_room(&mut rooms, to);
+            }
             clip = clip.map(|(s, _)| (s, true));
         }
     }

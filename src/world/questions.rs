@@ -123,6 +123,8 @@ struct Seen {
     /// The clip whose sampled frames show its cue; `None` when none does (then no question
     /// is about it).
     span: Option<(i64, i64)>,
+    /// The first sampled frame that shows its cue.
+    shown_ms: i64,
 }
 
 struct Draft {
@@ -186,16 +188,28 @@ pub fn generate(
     let mut rng = Rng::new(sim.params.seed ^ 0x51_7E57);
     let mut state = sim.initial.clone();
     let mut seen = Vec::with_capacity(sim.events.len());
-    let clip_of: std::collections::HashMap<usize, (i64, i64)> = clips
-        .iter()
-        .flat_map(|c| c.event_indexes.iter().map(|i| (*i, (c.start_ms, c.end_ms))))
-        .collect();
+    // Each shown event's clip and the first sampled frame that shows its cue: questions say
+    // "around" that time, so that it falls in the clip whose memory holds the event.
+    let mut clip_of: std::collections::HashMap<usize, ((i64, i64), i64)> =
+        std::collections::HashMap::new();
+    for c in clips {
+        let first_event_fact = c.facts.len().saturating_sub(c.event_indexes.len());
+        for (k, i) in c.event_indexes.iter().enumerate() {
+            let shown_ms = c
+                .fact_ms
+                .get(first_event_fact + k)
+                .and_then(|times| times.first().copied())
+                .unwrap_or(c.start_ms);
+            clip_of.insert(*i, ((c.start_ms, c.end_ms), shown_ms));
+        }
+    }
     for (i, e) in sim.events.iter().enumerate() {
         seen.push(Seen {
             event: e.clone(),
             sentence: event_sentence(&state, e),
             before: state.clone(),
-            span: clip_of.get(&i).copied(),
+            shown_ms: clip_of.get(&i).map_or(e.t_ms, |(_, t)| *t),
+            span: clip_of.get(&i).map(|(span, _)| *span),
         });
         apply(&mut state, e);
     }
@@ -213,7 +227,7 @@ pub fn generate(
             continue_without_object(i, &seen, &faces, &mut drafts, &mut rng);
             continue;
         };
-        let when = mmss(e.t_ms);
+        let when = mmss(s.shown_ms);
         match (e.verb, face_of(e.actor)) {
             (Verb::PicksUp, Some(face)) if object.kind != Kind::Apple => {
                 let colors: Vec<String> =
@@ -317,7 +331,20 @@ pub fn generate(
                     })
                     .collect();
                 let correct = format!("On the {} {}.", e.room.name(), place.name());
-                if actor.is_none() {
+                // Left again within the longest ask delay: "where did I leave it" would have
+                // two answers.
+                let left_again = seen[i + 1..]
+                    .iter()
+                    .take_while(|n| n.event.t_ms - e.t_ms < 100_000)
+                    .any(|n| {
+                        n.event.object == e.object
+                            && n.event.actor == Actor::Me
+                            && n.event.verb == Verb::PutsDown
+                    });
+                // Apples look alike: "where did I leave the red apple" names none of them.
+                if actor.is_none() && (left_again || object.kind == Kind::Apple) {
+                    // Asked about the later one instead.
+                } else if actor.is_none() {
                     // EgoLife: where did I leave it? Asked once I have moved on.
                     drafts[3].push(Draft {
                         text: format!("Where did I leave {}?", object.the()),
@@ -380,6 +407,8 @@ pub fn generate(
                         && n.event.verb != Verb::Leaves
                 })
             && let Some(later_span) = later.span
+            && said_once(&seen, e, &s.sentence)
+            && said_once(&seen, e, &later.sentence)
         {
             let first = s
                 .sentence
@@ -461,6 +490,19 @@ fn spread_order(mut drafts: Vec<Draft>, rng: &mut Rng) -> Vec<Draft> {
         .map(|i| i.reverse_bits() >> (usize::BITS - bits))
         .filter_map(|i| slots.get_mut(i).and_then(Option::take))
         .collect()
+}
+
+/// Whether `sentence` is said of `e`'s actor only once within 45 s of it: an order asked of a
+/// thing done twice has two answers.
+fn said_once(seen: &[Seen], e: &Event, sentence: &str) -> bool {
+    seen.iter()
+        .filter(|n| {
+            n.event.actor == e.actor
+                && (n.event.t_ms - e.t_ms).abs() < 45_000
+                && n.sentence == sentence
+        })
+        .count()
+        == 1
 }
 
 fn continue_without_object(
@@ -554,6 +596,11 @@ fn clip_questions(clips: &[ClipTruth], drafts: &mut [Vec<Draft>], rng: &mut Rng)
             });
         }
         for text in &c.texts {
+            // A clip whose sign was rewritten shows two texts: "what did it read" has two
+            // answers there.
+            if c.texts.iter().filter(|t| t.room == text.room).count() > 1 {
+                continue;
+            }
             let correct = format!("\"{}\"", text.text);
             let pool: Vec<String> = clips
                 .iter()
