@@ -430,7 +430,7 @@ fn ingest_against_an_echoing_server_caps_what_it_stores_and_sends_and_writes_the
     assert!(!printed.contains(KEY), "{printed}");
     // The second request's context is the first description, capped.
     let contexts = contexts.lock().unwrap().clone();
-    assert_eq!(contexts.len(), 12);
+    assert_eq!(contexts.len(), common::world_clips());
     assert!(contexts[1].contains("I walk. I walk."));
     assert!(
         contexts[1].len() < MAX_TEXT_BYTES + 1024,

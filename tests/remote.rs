@@ -147,8 +147,8 @@ fn remote_ingest_sends_frames_and_context_retries_and_keeps_the_key_out_of_every
     );
 
     let seen = server.seen.lock().unwrap().clone();
-    // 12 clips, one format retry, one 503 retry, one 429 retry.
-    assert_eq!(seen.len(), 15);
+    // Every clip, one format retry, one 503 retry, one 429 retry.
+    assert_eq!(seen.len(), common::world_clips() + 3);
     for s in &seen {
         assert_eq!(s.authorization.as_deref(), Some("Bearer sk-secret-123"));
         assert_eq!(s.body["model"], "qwen3-vl-general");
@@ -182,7 +182,7 @@ fn remote_ingest_sends_frames_and_context_retries_and_keeps_the_key_out_of_every
         .lines()
         .map(|l| serde_json::from_str(l.split_once(' ').unwrap().1).unwrap())
         .collect();
-    assert_eq!(entries.len(), 12);
+    assert_eq!(entries.len(), common::world_clips());
     assert_eq!(entries[1].text, "In the kitchen, clip 2 happens.");
     assert!(
         entries[1]
@@ -429,25 +429,32 @@ fn a_batch_keeps_the_configured_number_of_requests_in_flight_and_counts_their_co
     let run = common::taskmem(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(run.status.success(), "{}", common::stderr(&run));
     assert!(
-        common::stdout(&run).contains("36 clips of 3 streams"),
+        common::stdout(&run).contains(&format!("{} clips of 3 streams", 3 * common::world_clips())),
         "{}",
         common::stdout(&run)
     );
-    assert_eq!(server.seen.lock().unwrap().len(), 36);
+    assert_eq!(server.seen.lock().unwrap().len(), 3 * common::world_clips());
     // Three streams are prepared at once, but never more than --concurrency on the wire.
     assert_eq!(server.max_in_flight.1.load(Ordering::SeqCst), 2);
     // 36 requests of 100 prompt and 20 completion tokens at $2.5 and $10 per million.
     assert!(
-        common::stdout(&run).contains(
-            "remote m: 36 requests (0 failed or retried), 3600 prompt and 720 completion tokens, $0.0162"
-        ),
+        common::stdout(&run).contains(&{
+            // 100 prompt and 20 completion tokens a request, at the test's prices.
+            let n = 3 * common::world_clips();
+            format!(
+                "remote m: {n} requests (0 failed or retried), {} prompt and {} completion tokens, ${:.4}",
+                n * 100,
+                n * 20,
+                n as f64 * 0.000_45
+            )
+        }),
         "{}",
         common::stdout(&run)
     );
     let project = taskmem::project::Project::open(&tmp.path().join("p")).unwrap();
     for d in dirs {
         let lane = project.memory.lane(d, "m");
-        assert_eq!(lane.len(), 12, "{d}");
+        assert_eq!(lane.len(), common::world_clips(), "{d}");
         // A stream's clips in order, each after the one before.
         assert!(lane.windows(2).all(|w| w[0].end_ms == w[1].start_ms));
     }

@@ -620,7 +620,9 @@ fn world_stream_project(dir: &Path) -> (PathBuf, taskmem::project::Project) {
 #[test]
 fn a_project_over_a_world_stream_plays_its_video_and_shows_clip_thumbnails() {
     let dir = tempfile::tempdir().unwrap();
-    let (project, _) = world_stream_project(dir.path());
+    let (project, p) = world_stream_project(dir.path());
+    let world_tasks = p.tasks.tasks().len();
+    drop(p);
     let mut h = app_harness(Some(project));
     step_until(&mut h, "the stream's video", |app| {
         app.player().is_some_and(|p| p.decoder.is_some()) && app.project().is_some()
@@ -638,8 +640,9 @@ fn a_project_over_a_world_stream_plays_its_video_and_shows_clip_thumbnails() {
     for _ in 0..3 {
         h.step();
     }
-    h.get_by_label("Memory lane Reference (12 entries)");
-    h.get_by_label("Tasks lane (8 tasks)");
+    let (tasks, clips) = (world_tasks, common::world_clips());
+    h.get_by_label(&format!("Memory lane Reference ({clips} entries)"));
+    h.get_by_label(&format!("Tasks lane ({tasks} tasks)"));
     h.get_all_by_label_contains("00:00:20  ")
         .next()
         .unwrap()
@@ -1579,12 +1582,13 @@ fn the_phase_two_window_shows_the_tasks_that_define_the_reward_before_a_run() {
     {
         let panel = &mut h.state_mut().phase2;
         panel.task_type = String::new();
-        panel.recent = 50;
+        panel.recent = all.len() + 1;
     }
     steps(&mut h, 2);
     let header = format!(
-        "Reward model: all {} tasks of every type there are (50 asked for)",
-        all.len()
+        "Reward model: all {} tasks of every type there are ({} asked for)",
+        all.len(),
+        all.len() + 1
     );
     h.get_by_label(&header).click();
     steps(&mut h, 2);
@@ -1596,13 +1600,19 @@ fn the_phase_two_window_shows_the_tasks_that_define_the_reward_before_a_run() {
     // The last 10 of one type only.
     let of_type = all[0].task_type.clone();
     let n = all.iter().filter(|t| t.task_type == of_type).count();
-    h.state_mut().phase2.recent = 10;
+    h.state_mut().phase2.recent = n + 1;
     of_type.clone_into(&mut h.state_mut().phase2.task_type);
     steps(&mut h, 2);
     h.get_by_label_contains(&if n == 1 {
-        format!("Reward model: the only task of {of_type} (10 asked for)")
+        format!(
+            "Reward model: the only task of {of_type} ({} asked for)",
+            n + 1
+        )
     } else {
-        format!("Reward model: all {n} tasks of {of_type} there are (10 asked for)")
+        format!(
+            "Reward model: all {n} tasks of {of_type} there are ({} asked for)",
+            n + 1
+        )
     });
     assert!(
         !h.get_by_label("Start tuning")

@@ -193,3 +193,87 @@ fn every_fact_is_drawn_in_a_sampled_frame() {
     }
     assert!(facts_checked > 1_000, "{facts_checked} facts checked");
 }
+
+/// Issue 26: outfits use a palette that stays distinct after H.264 and after halving the
+/// frame. Each person's shirt, read off the decoded video at the sampled frames (full size,
+/// and 2x2-averaged to half size), is nearest to their own outfit color of the ten.
+#[test]
+fn outfit_colors_survive_h264_and_downscaling() {
+    use taskmem::world::model::Color;
+    use taskmem::world::render::{Scene, WIDTH};
+    let spec = SuiteSpec::named("world-mme").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    generate(&spec, 31, 180_000, dir.path(), &mut |_, _| {}).unwrap();
+    let mut source =
+        VideoSource::open(&dir.path().join("video.mp4"), &OpenOptions::default()).unwrap();
+    let stream = simulate(&spec, 31, 180_000, "outfits");
+    // Every sampled frame (0.5 s, 1.5 s, ... into each clip), decoded.
+    let wanted = |i: usize| (i as i64 * FRAME_MS) % 1_000 == 500;
+    let mut decoded = std::collections::BTreeMap::new();
+    for gop in 0..source.index().gops.len() {
+        source
+            .decode_gop(gop, &mut |i, picture| {
+                if wanted(i) {
+                    decoded.insert(i, picture.to_rgba());
+                }
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+    }
+    let nearest = |rgb: [f64; 3]| {
+        Color::ALL
+            .iter()
+            .min_by(|a, b| {
+                let d = |c: &Color| {
+                    c.rgb()
+                        .iter()
+                        .zip(rgb)
+                        .map(|(&p, q)| (f64::from(p) - q).powi(2))
+                        .sum::<f64>()
+                };
+                d(a).total_cmp(&d(b))
+            })
+            .copied()
+            .unwrap()
+    };
+    // The mean of a block of the decoded picture, at full size.
+    let block = |rgba: &[u8], x0: usize, y0: usize, side: usize| {
+        let mut sum = [0.0; 3];
+        for y in y0..y0 + side {
+            for x in x0..x0 + side {
+                for (c, s) in sum.iter_mut().enumerate() {
+                    *s += f64::from(rgba[(y * WIDTH + x) * 4 + c]);
+                }
+            }
+        }
+        sum.map(|s| s / (side * side) as f64)
+    };
+    let mut replay = stream.sim.replay();
+    let mut checked = 0;
+    for (&i, rgba) in &decoded {
+        let t = i as i64 * FRAME_MS;
+        replay.advance_to(t);
+        let scene = Scene::of(replay.state(), &replay.cues(t), t);
+        for p in &scene.people {
+            // The shirt below the face badge.
+            let x = usize::from(p.slot) * 80 + 28;
+            let full = block(rgba, x, 92, 4);
+            // Half size: one pixel of the 2x2-averaged frame.
+            let half = block(rgba, x + 2, 94, 2);
+            assert_eq!(
+                nearest(full),
+                p.outfit,
+                "face {} at {t} ms: {full:?}",
+                p.face
+            );
+            assert_eq!(
+                nearest(half),
+                p.outfit,
+                "face {} at {t} ms, half size",
+                p.face
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 100, "{checked} shirts checked");
+}

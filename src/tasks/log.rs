@@ -227,6 +227,9 @@ mod tests {
     fn put(id: &str) -> TaskEvent {
         let mut task = Task::authored(id.to_owned(), "s", 1_000, "me");
         task.text = format!("question {id}");
+        // Fixed times: two puts made a millisecond apart are still the same event.
+        task.created_unix_ms = 1_700_000_000_000;
+        task.edited_unix_ms = 1_700_000_000_000;
         TaskEvent::Put {
             task: Box::new(task),
         }

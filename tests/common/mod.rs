@@ -20,6 +20,14 @@ pub fn world_stream() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/world-tempo/test/world-tempo-test-00")
 }
 
+/// The world stream's 10 s clips (one line each in its truth.jsonl).
+pub fn world_clips() -> usize {
+    std::fs::read_to_string(world_stream().join("truth.jsonl"))
+        .unwrap()
+        .lines()
+        .count()
+}
+
 /// The world stream's video.
 pub fn world_video() -> PathBuf {
     world_stream().join("video.mp4")
