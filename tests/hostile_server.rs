@@ -374,6 +374,10 @@ fn check(what: &str, mode: Mode, run: &Finished, folders: &[&Path], parses_echo:
                 "{what} {mode:?}: exit {:?}\n{printed}",
                 run.code
             );
+            if what == "eval" {
+                // The endpoint the user named failed: bad input, exit 2.
+                assert_eq!(run.code, Some(2), "{what} {mode:?}: {printed}");
+            }
             assert!(run.stderr.contains(says), "{what} {mode:?}: {printed}");
         }
         None => assert_eq!(run.code, Some(0), "{what} {mode:?}: {printed}"),

@@ -82,9 +82,13 @@ pub struct ChartArgs {
 
 fn cli_error(e: EvalError) -> CliError {
     match e {
-        EvalError::Input(_) | EvalError::Write { .. } | EvalError::Chart { .. } => {
-            CliError::BadInput(e.to_string())
-        }
+        // A remote answerer that fails (refused, cut off, garbled, too slow after its retries)
+        // is the endpoint the user named, not a fault of this program: exit 2, as ingest and
+        // the Phase Two judge do.
+        EvalError::Input(_)
+        | EvalError::Write { .. }
+        | EvalError::Chart { .. }
+        | EvalError::Answer(_) => CliError::BadInput(e.to_string()),
         _ => CliError::Other(anyhow::Error::new(e)),
     }
 }
