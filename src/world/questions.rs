@@ -190,19 +190,13 @@ pub fn generate(
     let mut seen = Vec::with_capacity(sim.events.len());
     // Each shown event's clip and the first sampled frame that shows its cue: questions say
     // "around" that time, so that it falls in the clip whose memory holds the event.
-    let mut clip_of: std::collections::HashMap<usize, ((i64, i64), i64)> =
-        std::collections::HashMap::new();
-    for c in clips {
-        let first_event_fact = c.facts.len().saturating_sub(c.event_indexes.len());
-        for (k, i) in c.event_indexes.iter().enumerate() {
-            let shown_ms = c
-                .fact_ms
-                .get(first_event_fact + k)
-                .and_then(|times| times.first().copied())
-                .unwrap_or(c.start_ms);
-            clip_of.insert(*i, ((c.start_ms, c.end_ms), shown_ms));
-        }
-    }
+    let clip_of: std::collections::HashMap<usize, ((i64, i64), i64)> = clips
+        .iter()
+        .flat_map(|c| {
+            c.event_shown_ms()
+                .map(move |(i, shown_ms)| (i, ((c.start_ms, c.end_ms), shown_ms)))
+        })
+        .collect();
     for (i, e) in sim.events.iter().enumerate() {
         seen.push(Seen {
             event: e.clone(),
@@ -342,9 +336,8 @@ pub fn generate(
                             && n.event.verb == Verb::PutsDown
                     });
                 // Apples look alike: "where did I leave the red apple" names none of them.
-                if actor.is_none() && (left_again || object.kind == Kind::Apple) {
-                    // Asked about the later one instead.
-                } else if actor.is_none() {
+                let ambiguous = left_again || object.kind == Kind::Apple;
+                if actor.is_none() && !ambiguous {
                     // EgoLife: where did I leave it? Asked once I have moved on.
                     drafts[3].push(Draft {
                         text: format!("Where did I leave {}?", object.the()),
@@ -355,7 +348,7 @@ pub fn generate(
                         evidence_ms: span,
                         support: vec![s.sentence.clone()],
                     });
-                } else if object.kind != Kind::Apple {
+                } else if actor.is_some() && object.kind != Kind::Apple {
                     drafts[4].push(Draft {
                         text: format!(
                             "Where did {} put {} around {when}?",

@@ -95,6 +95,22 @@ pub struct ClipTruth {
     pub reference: String,
 }
 
+impl ClipTruth {
+    /// Each event of the clip (its index in the stream's events) with the first sampled frame
+    /// that shows its cue. Events are the last facts, in `event_indexes` order.
+    pub fn event_shown_ms(&self) -> impl Iterator<Item = (usize, i64)> + '_ {
+        let first_event_fact = self.facts.len().saturating_sub(self.event_indexes.len());
+        self.event_indexes.iter().enumerate().map(move |(k, i)| {
+            let shown_ms = self
+                .fact_ms
+                .get(first_event_fact + k)
+                .and_then(|times| times.first().copied())
+                .unwrap_or(self.start_ms);
+            (*i, shown_ms)
+        })
+    }
+}
+
 /// "the kitchen table": a place as the world's sentences name it.
 pub(crate) fn place_phrase(room: Room, place: Place) -> String {
     format!("the {} {}", room.name(), place.name())
@@ -277,11 +293,11 @@ impl Seen {
         note(&mut self.texts, text, t_ms);
         for b in &scene.bubbles {
             // An event belongs to the first clip whose samples show its cue.
-            if shown.insert(b.index) || self.events.iter().any(|(i, _)| *i == b.index) {
-                match self.events.iter_mut().find(|(i, _)| *i == b.index) {
-                    Some((_, times)) => times.push(t_ms),
-                    None => self.events.push((b.index, vec![t_ms])),
-                }
+            let first_showing = shown.insert(b.index);
+            match self.events.iter_mut().find(|(i, _)| *i == b.index) {
+                Some((_, times)) => times.push(t_ms),
+                None if first_showing => self.events.push((b.index, vec![t_ms])),
+                None => {}
             }
         }
         self.last_scene = Some(scene.clone());
