@@ -309,3 +309,39 @@ fn the_screenshot_command_renders_each_view_of_a_project_at_the_asked_size() {
     );
     assert!(!tmp.path().join("x.png").exists());
 }
+
+#[test]
+fn train_perception_writes_weights_and_a_report_and_refuses_to_overwrite_a_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let args = [
+        "train",
+        "perception",
+        "--out",
+        s(&out),
+        "--size",
+        "tiny",
+        "--steps",
+        "3",
+        "--batch",
+        "2",
+        "--heldout",
+        "4",
+    ];
+    let text = taskmem_ok(&args);
+    assert!(text.contains("sign character"), "{text}");
+    assert!(text.contains("GFLOP/s for a 1024^3 f32 matmul"), "{text}");
+    for file in [
+        "model.safetensors",
+        "config.json",
+        "report.json",
+        "checkpoint.json",
+    ] {
+        assert!(out.join(file).exists(), "{file} missing");
+    }
+    let again = taskmem(&args);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("--resume"), "{}", stderr(&again));
+    let resumed = taskmem_ok(&[&args[..], &["--resume"]].concat());
+    assert!(resumed.contains("resumed from step 3"), "{resumed}");
+}

@@ -578,3 +578,109 @@ fn the_shipped_model_loads_fits_in_20_mb_and_writes_well_formed_memory() {
         written.text
     );
 }
+
+mod perception {
+    use std::ops::ControlFlow;
+
+    use taskmem::policy::perception::labels::{Attribute, QUERIES};
+    use taskmem::policy::perception::model::{Config, input_tensor};
+    use taskmem::policy::perception::train::{Settings, fresh, heldout_rng, pretrain, scenes};
+    use taskmem::world::render::Renderer;
+
+    fn tiny(steps: usize) -> Settings {
+        Settings {
+            config: Config::tiny(),
+            batch: 4,
+            learning_rate: 3e-3,
+            warmup_steps: 2,
+            steps,
+            minutes: None,
+            seed: 3,
+            checkpoint_every_s: 3_600,
+            heldout_frames: 8,
+        }
+    }
+
+    #[test]
+    fn a_random_encoder_gives_one_token_per_query_and_logits_per_attribute() {
+        let cfg = Config::tiny();
+        let (_, model) = fresh(&cfg, 1).unwrap();
+        let renderer = Renderer::new().unwrap();
+        let frames = scenes(&renderer, &cfg, &mut heldout_rng(1), 3);
+        let inputs: Vec<Vec<f32>> = frames.iter().map(|(x, _)| x.clone()).collect();
+        let tokens = model
+            .forward(&input_tensor(&inputs, &cfg).unwrap())
+            .unwrap();
+        assert_eq!(tokens.dims(), &[3, QUERIES, cfg.d_model]);
+        for (a, logits) in Attribute::ALL.iter().zip(model.logits(&tokens).unwrap()) {
+            assert_eq!(logits.dims(), &[3, a.queries().len(), a.classes()], "{a:?}");
+        }
+    }
+
+    #[test]
+    fn a_seeded_few_step_pretraining_lowers_its_loss() {
+        let dir = tempfile::tempdir().unwrap();
+        let outcome = pretrain(dir.path(), &tiny(40), false, &mut |_| {
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        let first: f32 = outcome.losses[..5].iter().sum::<f32>() / 5.0;
+        let last: f32 = outcome.losses[35..].iter().sum::<f32>() / 5.0;
+        assert!(last < first * 0.8, "loss {first} -> {last}");
+        assert!(dir.path().join("model.safetensors").exists());
+        let report = outcome.report.unwrap();
+        assert_eq!(report.attributes.len(), Attribute::ALL.len());
+        // The saved encoder reads as the trained one did.
+        let loaded = taskmem::policy::perception::train::load(dir.path()).unwrap();
+        let again = taskmem::policy::perception::report::evaluate(
+            &loaded,
+            &scenes(
+                &Renderer::new().unwrap(),
+                &Config::tiny(),
+                &mut heldout_rng(3),
+                8,
+            ),
+            "fresh held-out scenes",
+        )
+        .unwrap();
+        assert_eq!(again, report);
+    }
+
+    #[test]
+    fn a_killed_run_resumes_from_its_checkpoint_and_goes_on_as_if_never_stopped() {
+        let whole = tempfile::tempdir().unwrap();
+        let straight = pretrain(whole.path(), &tiny(8), false, &mut |_| {
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        let parts = tempfile::tempdir().unwrap();
+        // Stopped after step 5, the way Ctrl+C stops the CLI: a checkpoint, no report.
+        let stopped = pretrain(parts.path(), &tiny(8), false, &mut |e| match e {
+            taskmem::policy::perception::train::Event::Step { step: 5, .. } => {
+                ControlFlow::Break(())
+            }
+            _ => ControlFlow::Continue(()),
+        })
+        .unwrap();
+        assert_eq!((stopped.steps, stopped.report.is_none()), (5, true));
+        // Without --resume the folder is refused rather than overwritten.
+        assert!(
+            pretrain(parts.path(), &tiny(8), false, &mut |_| {
+                ControlFlow::Continue(())
+            })
+            .is_err()
+        );
+        let resumed = pretrain(parts.path(), &tiny(8), true, &mut |_| {
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        assert_eq!((resumed.resumed_from, resumed.steps), (Some(5), 8));
+        assert_eq!(resumed.losses.len(), 3);
+        for (a, b) in straight.losses[5..].iter().zip(&resumed.losses) {
+            assert!(
+                (a - b).abs() < 1e-4,
+                "the loss does not continue: {a} vs {b}"
+            );
+        }
+    }
+}

@@ -4,6 +4,7 @@
 mod bench;
 mod eval;
 mod ingest;
+mod perception;
 mod phase2;
 mod train;
 
@@ -103,6 +104,11 @@ pub enum TrainCommand {
     Phase1(train::Phase1Args),
     /// A model's held-out quality on a suite's test streams, claim by claim.
     Judge(train::JudgeArgs),
+    /// Pretrains the perception encoder on scenes made on the fly; checkpoints, `--resume`,
+    /// and a held-out report per attribute.
+    Perception(perception::PerceptionArgs),
+    /// A perception encoder on a suite split's decoded frames, attribute by attribute.
+    PerceptionCheck(perception::PerceptionCheckArgs),
     /// Phase Two: a steering adapter tuned with DPO on pairs judged against the recent
     /// tasks of a type.
     Phase2(Box<phase2::Phase2Args>),
@@ -417,6 +423,12 @@ pub fn run(command: Command) -> Result<(), CliError> {
         Command::Train {
             what: TrainCommand::Judge(args),
         } => train::judge(&args),
+        Command::Train {
+            what: TrainCommand::Perception(args),
+        } => perception::perception(&args),
+        Command::Train {
+            what: TrainCommand::PerceptionCheck(args),
+        } => perception::perception_check(&args),
         Command::Train {
             what: TrainCommand::Phase2(args),
         } => phase2::phase2(&args),

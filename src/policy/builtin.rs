@@ -164,7 +164,7 @@ pub fn clip_patches(frames: &[Frame], cfg: &Config) -> Vec<f32> {
 }
 
 /// RGB in [-1, 1] at `w x h`, each pixel the mean of the source pixels it covers.
-fn box_downscale(frame: &Frame, w: usize, h: usize) -> Vec<f32> {
+pub(crate) fn box_downscale(frame: &Frame, w: usize, h: usize) -> Vec<f32> {
     let (sw, sh) = (frame.width as usize, frame.height as usize);
     let mut out = vec![0.0f32; w * h * 3];
     if sw == 0 || sh == 0 {
@@ -203,14 +203,14 @@ fn patch_features(cfg: &Config) -> usize {
 
 /// Layer norm that trains: candle's fused `LayerNorm::forward` passes no gradient back, so
 /// the forward pass goes through `ops::layer_norm_slow` with the same weights.
-struct Norm(LayerNorm);
+pub(crate) struct Norm(LayerNorm);
 
 impl Norm {
-    fn new(d: usize, vb: VarBuilder) -> Result<Self> {
+    pub(crate) fn new(d: usize, vb: VarBuilder) -> Result<Self> {
         layer_norm(d, 1e-5, vb).map(Self)
     }
 
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let bias = match self.0.bias() {
             Some(b) => b.clone(),
             None => self.0.weight().zeros_like()?,
@@ -219,7 +219,7 @@ impl Norm {
     }
 }
 
-struct Attention {
+pub(crate) struct Attention {
     q: Linear,
     k: Linear,
     v: Linear,
@@ -228,7 +228,7 @@ struct Attention {
 }
 
 impl Attention {
-    fn new(d: usize, heads: usize, vb: &VarBuilder) -> Result<Self> {
+    pub(crate) fn new(d: usize, heads: usize, vb: &VarBuilder) -> Result<Self> {
         Ok(Self {
             q: linear(d, d, vb.pp("q"))?,
             k: linear(d, d, vb.pp("k"))?,
@@ -239,7 +239,7 @@ impl Attention {
     }
 
     /// `x` attends to `kv` ([B, T, D] and [B, S, D]); `mask` ([T, S]) is added to the scores.
-    fn forward(&self, x: &Tensor, kv: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+    pub(crate) fn forward(&self, x: &Tensor, kv: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
         let (keys, values) = self.keys_values(kv)?;
         self.attend(x, &keys, &values, mask)
     }
@@ -295,20 +295,20 @@ struct LayerCache {
     vision: (Tensor, Tensor),
 }
 
-struct Mlp {
+pub(crate) struct Mlp {
     up: Linear,
     down: Linear,
 }
 
 impl Mlp {
-    fn new(d: usize, ff: usize, vb: &VarBuilder) -> Result<Self> {
+    pub(crate) fn new(d: usize, ff: usize, vb: &VarBuilder) -> Result<Self> {
         Ok(Self {
             up: linear(d, ff, vb.pp("up"))?,
             down: linear(ff, d, vb.pp("down"))?,
         })
     }
 
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor> {
         self.down.forward(&self.up.forward(x)?.gelu()?)
     }
 }

@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod lang;
 pub mod live;
 pub mod model_check;
+pub mod perception;
 pub mod phase1;
 pub mod report;
 pub mod reward;

@@ -264,10 +264,10 @@ pub const CELL: i32 = 20;
 /// Where the wall meets the floor.
 const HORIZON_Y: i32 = 100;
 /// The top of the object cells on the places, and the furniture's surface below them.
-const OBJECTS_Y: i32 = 120;
+pub const OBJECTS_Y: i32 = 120;
 const SURFACE_Y: i32 = 140;
 /// The row of my hands at the bottom of the view.
-const HANDS_Y: i32 = 160;
+pub const HANDS_Y: i32 = 160;
 /// Sign text: this many fixed-width cells of this width.
 const SIGN_CELLS: usize = 9;
 const SIGN_CELL_W: i32 = 14;

@@ -251,7 +251,8 @@ const TEXT_TEMPLATES: [&str; 10] = [
     "LEVEL {1}",
 ];
 
-fn random_text(rng: &mut Rng) -> String {
+/// A sign's text, from one of the templates with its digits drawn.
+pub fn random_text(rng: &mut Rng) -> String {
     let template = TEXT_TEMPLATES[rng.below(TEXT_TEMPLATES.len())];
     let mut out = String::new();
     let mut chars = template.chars().peekable();
