@@ -11,6 +11,7 @@ use std::path::Path;
 
 use taskmem::policy::builtin::{Config, Sampling};
 use taskmem::policy::data::stream_examples;
+use taskmem::policy::frontend::Frontend;
 use taskmem::policy::lang::Vocab;
 use taskmem::policy::train::{Trainable, WarmupSettings, warm_up};
 
@@ -27,6 +28,7 @@ fn a_stream_becomes_one_example_per_clip_with_the_preceding_reference_as_context
         &cfg,
         &vocab,
         2,
+        &Frontend::Pixels,
     )
     .unwrap();
     assert_eq!(examples.len(), common::world_clips());
@@ -55,6 +57,7 @@ fn a_seeded_warm_up_lowers_the_loss_and_the_weights_round_trip() {
         &cfg,
         &vocab,
         2,
+        &Frontend::Pixels,
     )
     .unwrap();
     let trainable = Trainable::fresh(&cfg, 5).unwrap();
@@ -198,7 +201,7 @@ fn the_policy_never_reads_the_ground_truth() {
     let bare = tempfile::tempdir().unwrap();
     std::fs::copy(original.join("video.mp4"), bare.path().join("video.mp4")).unwrap();
     let memorize = |video: &Path| -> Vec<String> {
-        let frames = clip_frames(video, &spans, cfg.frames_per_clip, 2).unwrap();
+        let frames = clip_frames(video, &spans, cfg.frames_per_clip, 2, &Frontend::Pixels).unwrap();
         let mut policy = BuiltinPolicy::new(Trainable::fresh(&cfg, 11).unwrap(), "builtin-test");
         let mut previous: Option<String> = None;
         let mut texts = Vec::new();
@@ -267,11 +270,16 @@ fn corrupt_truncated_or_wrong_model_and_truth_files_are_clear_errors() {
     );
     // A video that is not one.
     std::fs::write(dir.path().join("video.mp4"), b"not a video").unwrap();
-    let err =
-        taskmem::policy::data::clip_frames(&dir.path().join("video.mp4"), &[(0, 10_000)], 2, 1)
-            .err()
-            .unwrap()
-            .to_string();
+    let err = taskmem::policy::data::clip_frames(
+        &dir.path().join("video.mp4"),
+        &[(0, 10_000)],
+        2,
+        1,
+        &Frontend::Pixels,
+    )
+    .err()
+    .unwrap()
+    .to_string();
     assert!(err.contains("video.mp4"), "{err}");
 }
 
@@ -422,7 +430,14 @@ fn an_adapter_steers_the_policy_a_zero_one_changes_nothing_and_ingest_writes_its
     );
 
     let video = stream("datasets/world-tempo/test/world-tempo-test-00/video.mp4");
-    let frames = clip_frames(&video, &[(0, 10_000)], cfg.frames_per_clip, 1).unwrap();
+    let frames = clip_frames(
+        &video,
+        &[(0, 10_000)],
+        cfg.frames_per_clip,
+        1,
+        &Frontend::Pixels,
+    )
+    .unwrap();
     let mut policy = BuiltinPolicy::new(Trainable::fresh(&cfg, 9).unwrap(), "t");
     let mut write = |adapter: Option<&Adapter>| {
         policy
@@ -555,7 +570,14 @@ fn the_shipped_model_loads_fits_in_20_mb_and_writes_well_formed_memory() {
     let mut policy = BuiltinPolicy::load(None).unwrap();
     assert_eq!(policy.name(), "builtin");
     let video = stream("datasets/world-mme/test/world-mme-test-00/video.mp4");
-    let frames = clip_frames(&video, &[(0, 10_000)], policy.frames_per_clip(), 1).unwrap();
+    let frames = clip_frames(
+        &video,
+        &[(0, 10_000)],
+        policy.frames_per_clip(),
+        1,
+        &Frontend::Pixels,
+    )
+    .unwrap();
     let written = policy
         .memorize(&ClipInput {
             frames: &frames[0],
@@ -581,6 +603,10 @@ fn the_shipped_model_loads_fits_in_20_mb_and_writes_well_formed_memory() {
 
 mod perception {
     use std::ops::ControlFlow;
+    use std::path::Path;
+
+    use taskmem::policy::frontend::Frontend;
+    use taskmem::policy::lang::Vocab;
 
     use taskmem::policy::perception::labels::{Attribute, QUERIES};
     use taskmem::policy::perception::model::{Config, input_tensor};
@@ -682,5 +708,73 @@ mod perception {
                 "the loss does not continue: {a} vs {b}"
             );
         }
+    }
+
+    /// Policy v2 end to end at toy size: an encoder, a decoder trained through it on fact
+    /// subsets, saved as one folder that loads whole and writes memories from pixels alone.
+    #[test]
+    fn a_v2_policy_loads_with_its_encoder_and_writes_the_same_memory_without_the_truth() {
+        use taskmem::policy::data::{clip_frames, read_truth};
+        use taskmem::policy::phase1::{ModelSize, Phase1Settings, run};
+        use taskmem::policy::{BuiltinPolicy, ClipInput, MemorizationPolicy};
+        let dir = tempfile::tempdir().unwrap();
+        let encoder = dir.path().join("encoder");
+        pretrain(
+            &encoder,
+            &tiny(2),
+            false,
+            &mut |_| ControlFlow::Continue(()),
+        )
+        .unwrap();
+        let out = dir.path().join("model");
+        let settings = Phase1Settings {
+            suite: crate::common::suites::tempo_small(dir.path()),
+            out: out.clone(),
+            seed: 1,
+            warmup_steps: 3,
+            steps: 1,
+            extra_streams: 0,
+            size: ModelSize::Tiny,
+            perception: Some(encoder),
+            budget_tokens: 12,
+        };
+        run(&settings, &mut |_| ControlFlow::Continue(())).unwrap();
+        assert!(out.join("perception/model.safetensors").exists());
+        let original = crate::stream("datasets/world-tempo/test/world-tempo-test-01");
+        let spans: Vec<(i64, i64)> = read_truth(&original.join("truth.jsonl"))
+            .unwrap()
+            .iter()
+            .map(|c| (c.start_ms, c.end_ms))
+            .take(4)
+            .collect();
+        let bare = tempfile::tempdir().unwrap();
+        std::fs::copy(original.join("video.mp4"), bare.path().join("video.mp4")).unwrap();
+        let memorize = |video: &Path| -> Vec<String> {
+            let mut policy = BuiltinPolicy::load(Some(&out)).unwrap();
+            assert!(matches!(policy.frontend(), Frontend::Perception(_)));
+            let frames = clip_frames(video, &spans, 10, 2, policy.frontend()).unwrap();
+            let vocab = Vocab::world();
+            let mut previous: Option<String> = None;
+            let mut texts = Vec::new();
+            for (frames, &(start_ms, end_ms)) in frames.iter().zip(&spans) {
+                let written = policy
+                    .memorize(&ClipInput {
+                        frames,
+                        start_ms,
+                        end_ms,
+                        previous: previous.as_deref(),
+                        adapter: None,
+                    })
+                    .unwrap();
+                assert!(vocab.encode(&written.text).len() <= 48);
+                previous = Some(written.text.clone());
+                texts.push(written.text);
+            }
+            texts
+        };
+        assert_eq!(
+            memorize(&original.join("video.mp4")),
+            memorize(&bare.path().join("video.mp4"))
+        );
     }
 }

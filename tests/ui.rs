@@ -1255,6 +1255,8 @@ fn the_training_window_runs_phase_one_with_progress_curves_a_report_and_cancel()
         steps: 2,
         extra_streams: 0,
         size: ModelSize::Tiny,
+        perception: None,
+        budget_tokens: 24,
     };
     h.state_mut().training.configure(&settings);
     h.step();

@@ -89,6 +89,8 @@ impl TrainingPanel {
             } else {
                 ModelSize::Small
             },
+            perception: None,
+            budget_tokens: crate::eval::budget::DEFAULT_BUDGET_TOKENS,
         }
     }
 

@@ -31,6 +31,13 @@ pub struct Phase1Args {
     /// `small` (the shipped size) or `tiny` (for a quick look).
     #[arg(long, default_value = "small")]
     pub size: String,
+    /// Policy v2: a perception encoder folder (`taskmem train perception --out`) the model
+    /// reads through, trained on budget-sized subsets of each clip's facts.
+    #[arg(long)]
+    pub perception: Option<PathBuf>,
+    /// Tokens per description (v2's targets, Phase One's length term).
+    #[arg(long, default_value_t = crate::eval::budget::DEFAULT_BUDGET_TOKENS)]
+    pub budget: usize,
 }
 
 fn quality_line(name: &str, q: &Quality) -> String {
@@ -66,6 +73,9 @@ pub fn judge(args: &JudgeArgs) -> Result<(), CliError> {
     use crate::world::grammar::statements;
     let trainable = crate::policy::train::Trainable::load(&args.model)
         .map_err(|e| CliError::BadInput(format!("{e:#}")))?;
+    let frontend =
+        crate::policy::frontend::Frontend::for_model(&args.model, trainable.model.config())
+            .map_err(|e| CliError::BadInput(e.to_string()))?;
     let vocab = Vocab::world();
     let manifest = crate::policy::phase1::read_suite(&args.suite)
         .map_err(|e| CliError::BadInput(e.to_string()))?;
@@ -80,6 +90,7 @@ pub fn judge(args: &JudgeArgs) -> Result<(), CliError> {
         "test",
         trainable.model.config(),
         &vocab,
+        &frontend,
     )
     .map_err(|e| CliError::BadInput(e.to_string()))?;
     let mut shown = 0;
@@ -126,6 +137,8 @@ pub fn phase1(args: &Phase1Args) -> Result<(), CliError> {
         steps: args.steps,
         extra_streams: args.extra_streams,
         size: ModelSize::named(&args.size).map_err(|e| CliError::BadInput(e.to_string()))?,
+        perception: args.perception.clone(),
+        budget_tokens: args.budget,
     };
     let summary = run(&settings, &mut |event| {
         match event {

@@ -44,6 +44,17 @@ pub struct Config {
     pub max_context_tokens: usize,
     /// The token budget of a description.
     pub max_output_tokens: usize,
+    /// Policy v2: the model reads the perception encoder's tokens of each sampled frame
+    /// instead of pixel patches (`None`: pixel patches, as the models before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perception: Option<PerceptionInput>,
+}
+
+/// What a v2 model reads per frame: the perception encoder's query tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PerceptionInput {
+    pub tokens_per_frame: usize,
+    pub width: usize,
 }
 
 impl Config {
@@ -71,6 +82,7 @@ impl Config {
             frames_per_clip: 10,
             max_context_tokens: 48,
             max_output_tokens: 48,
+            perception: None,
         }
     }
 
@@ -93,24 +105,54 @@ impl Config {
             frames_per_clip: 2,
             max_context_tokens: 8,
             max_output_tokens: 12,
+            perception: None,
         }
     }
 
+    /// This shape as policy v2: a decoder over the perception encoder's tokens (one
+    /// cross-frame encoder layer over them, no pixel stem), writing at most
+    /// `max_output_tokens` (the budget's ceiling).
     #[must_use]
-    pub fn patches_per_frame(&self) -> usize {
-        (self.frame_width / self.patch) * (self.frame_height / self.patch)
+    pub fn with_perception(self, perception: PerceptionInput) -> Self {
+        Self {
+            enc_layers: 1,
+            sub_patch: 0,
+            stem_channels: 0,
+            frame_local_layers: 0,
+            frame_width: crate::world::render::WIDTH,
+            frame_height: crate::world::render::HEIGHT,
+            patch: 20,
+            frames_per_clip: crate::world::truth::SAMPLES_PER_CLIP,
+            max_context_tokens: self.max_context_tokens.min(32),
+            perception: Some(perception),
+            ..self
+        }
     }
 
+    /// Vision tokens per frame: patches, or the perception encoder's tokens.
+    #[must_use]
+    pub fn patches_per_frame(&self) -> usize {
+        match self.perception {
+            Some(p) => p.tokens_per_frame,
+            None => (self.frame_width / self.patch) * (self.frame_height / self.patch),
+        }
+    }
+
+    /// Values per vision token: a patch's pixels, or a perception token's width.
     #[must_use]
     pub fn patch_dim(&self) -> usize {
-        self.patch * self.patch * 3
+        match self.perception {
+            Some(p) => p.width,
+            None => self.patch * self.patch * 3,
+        }
     }
 
     /// The side of the pixel blocks a patch's values are grouped by: the stem's sub-patch, or
     /// the whole patch when there is no stem.
     #[must_use]
     pub fn block(&self) -> usize {
-        if self.sub_patch == 0
+        if self.perception.is_some()
+            || self.sub_patch == 0
             || self.stem_channels == 0
             || !self.patch.is_multiple_of(self.sub_patch)
         {

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::builtin::{Config, clip_patches};
+use super::builtin::Config;
+use super::frontend::Frontend;
 use super::lang::Vocab;
 use crate::video::{Frame, OpenOptions, VideoSource, parallel_decode_all};
 use crate::world::truth::ClipTruth;
@@ -32,6 +33,8 @@ pub enum DataError {
     },
     #[error("the world's font could not be read")]
     Font,
+    #[error("the perception encoder failed: {0}")]
+    Model(String),
     #[error("{}: line {line}: not a clip's truth: {detail}", path.display())]
     Truth {
         path: PathBuf,
@@ -56,6 +59,57 @@ pub struct ClipExample {
     /// second kind of target ([`seen_target`]).
     pub seen_target: Vec<u32>,
     pub truth: ClipTruth,
+    /// The facts of the clip before (empty for the first): policy v2's warm-up draws its
+    /// context from them, as a stand-in for what the policy wrote there.
+    pub previous_facts: Vec<String>,
+}
+
+/// Policy v2's warm-up target: whole facts of the clip while they fit `budget` tokens, kind
+/// by kind in a random order of kinds (and a random order within a kind), so that the model
+/// learns many ways to fill a budget and sampling and steering have a spread of choices.
+#[must_use]
+pub fn fact_target(
+    facts: &[String],
+    budget: usize,
+    vocab: &Vocab,
+    rng: &mut crate::world::rng::Rng,
+) -> Vec<u32> {
+    use crate::world::facts::{FactKind, classify};
+    let coarse = |fact: &str| match classify(fact) {
+        FactKind::Event { .. } => 5,
+        FactKind::Room => 0,
+        FactKind::Outfit => 1,
+        FactKind::ObjectPlace => 2,
+        FactKind::Text => 3,
+        FactKind::Count => 4,
+        FactKind::Other => 6,
+    };
+    let mut kind_rank = [0usize; 7];
+    let mut kinds: Vec<usize> = (0..7).collect();
+    shuffle(&mut kinds, rng);
+    for (rank, kind) in kinds.into_iter().enumerate() {
+        kind_rank[kind] = rank;
+    }
+    let mut order: Vec<(usize, u64, usize)> = facts
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (kind_rank[coarse(f)], rng.next_u64(), i))
+        .collect();
+    order.sort_unstable();
+    let mut out: Vec<u32> = Vec::new();
+    for (_, _, i) in order {
+        let tokens = vocab.encode(&facts[i]);
+        if out.len() + tokens.len() <= budget {
+            out.extend(tokens);
+        }
+    }
+    out
+}
+
+fn shuffle<T>(items: &mut [T], rng: &mut crate::world::rng::Rng) {
+    for i in (1..items.len()).rev() {
+        items.swap(i, rng.below(i + 1));
+    }
 }
 
 /// The room the clip starts in, then who was seen there in face order (`I am in the kitchen.
@@ -118,7 +172,9 @@ pub fn clip_frames(
     clips: &[(i64, i64)],
     frames_per_clip: usize,
     threads: usize,
+    frontend: &Frontend,
 ) -> Result<Vec<Vec<Frame>>, DataError> {
+    let keep = kept_size(frontend);
     let err = |source| DataError::Video {
         path: video.to_path_buf(),
         source,
@@ -141,7 +197,7 @@ pub fn clip_frames(
             let pts = index.frames[frame_index].pts_ns;
             let frame = picture
                 .to_frame(frame_index, pts)
-                .downscaled(KEPT_WIDTH, KEPT_HEIGHT);
+                .downscaled(keep.0, keep.1);
             if let Ok(mut found) = found.lock() {
                 found.insert(frame_index, frame);
             }
@@ -159,6 +215,18 @@ pub fn clip_frames(
         .into_iter()
         .map(|frames| frames.into_iter().flatten().collect())
         .collect())
+}
+
+/// The size frames are kept at between decoding and the model's input: patches are cut from
+/// 256x144, while the perception encoder reads the world's full 320x180.
+fn kept_size(frontend: &Frontend) -> (u32, u32) {
+    match frontend {
+        Frontend::Pixels => (KEPT_WIDTH, KEPT_HEIGHT),
+        Frontend::Perception(_) => (
+            crate::world::render::WIDTH as u32,
+            crate::world::render::HEIGHT as u32,
+        ),
+    }
 }
 
 /// Reads a stream's truth.jsonl.
@@ -188,19 +256,21 @@ pub fn stream_examples(
     cfg: &Config,
     vocab: &Vocab,
     threads: usize,
+    frontend: &Frontend,
 ) -> Result<Vec<ClipExample>, DataError> {
     let truth = read_truth(&dir.join("truth.jsonl"))?;
     let spans: Vec<(i64, i64)> = truth.iter().map(|c| (c.start_ms, c.end_ms)).collect();
-    let frames = clip_frames(&dir.join("video.mp4"), &spans, cfg.frames_per_clip, threads)?;
+    let frames = clip_frames(
+        &dir.join("video.mp4"),
+        &spans,
+        cfg.frames_per_clip,
+        threads,
+        frontend,
+    )?;
     let stream = dir
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    Ok(examples_in_order(
-        &stream,
-        truth.into_iter().zip(frames),
-        cfg,
-        vocab,
-    ))
+    examples_in_order(&stream, truth.into_iter().zip(frames), cfg, vocab, frontend)
 }
 
 /// A stream's clips (in order, with their frames) as examples, each with the preceding clip's
@@ -210,22 +280,28 @@ fn examples_in_order(
     clips: impl Iterator<Item = (ClipTruth, Vec<Frame>)>,
     cfg: &Config,
     vocab: &Vocab,
-) -> Vec<ClipExample> {
+    frontend: &Frontend,
+) -> Result<Vec<ClipExample>, DataError> {
     let mut previous: Vec<u32> = Vec::new();
+    let mut previous_facts: Vec<String> = Vec::new();
     clips
         .map(|(clip, frames)| {
             let target = vocab.encode(&clip.reference);
-            ClipExample {
+            let previous_facts = std::mem::replace(&mut previous_facts, clip.facts.clone());
+            Ok(ClipExample {
                 stream: stream.to_owned(),
                 clip: clip.clip,
                 start_ms: clip.start_ms,
                 end_ms: clip.end_ms,
-                patches: clip_patches(&frames, cfg),
+                patches: frontend
+                    .clip_input(&frames, cfg)
+                    .map_err(|e| DataError::Model(e.to_string()))?,
                 context: std::mem::replace(&mut previous, target.clone()),
                 target,
                 seen_target: seen_target(&clip, vocab),
                 truth: clip,
-            }
+                previous_facts,
+            })
         })
         .collect()
 }
@@ -243,8 +319,10 @@ pub fn simulated_examples(
     duration_ms: i64,
     cfg: &Config,
     vocab: &Vocab,
+    frontend: &Frontend,
 ) -> Result<Vec<ClipExample>, DataError> {
     use crate::world::{FRAME_MS, render::Renderer};
+    let keep = kept_size(frontend);
     let name = format!("{}-sim-{seed}", spec.name);
     let stream = crate::world::simulate(spec, seed, duration_ms, &name);
     let renderer = Renderer::new().ok_or(DataError::Font)?;
@@ -270,12 +348,12 @@ pub fn simulated_examples(
                     height: 180,
                     rgba: rgba.into(),
                 }
-                .downscaled(KEPT_WIDTH, KEPT_HEIGHT)
+                .downscaled(keep.0, keep.1)
             })
             .collect();
         (clip, frames)
     });
-    Ok(examples_in_order(&name, clips, cfg, vocab))
+    examples_in_order(&name, clips, cfg, vocab, frontend)
 }
 
 #[cfg(test)]
@@ -310,6 +388,45 @@ mod tests {
             most_people = most_people.max(clip.people.len());
         }
         assert!(most_people >= 2, "some clip shows two people or more");
+    }
+
+    #[test]
+    fn fact_targets_are_whole_facts_within_the_budget_in_varying_kind_orders() {
+        use crate::world::facts::classify;
+        use crate::world::sim::{Simulation, WorldParams};
+        let vocab = Vocab::world();
+        let sim = Simulation::run(&WorldParams::new(5, 300_000));
+        let mut rng = crate::world::rng::Rng::new(1);
+        let mut first_kinds = std::collections::HashSet::new();
+        for clip in crate::world::truth::clips(&sim) {
+            for budget in [12, 24] {
+                let target = fact_target(&clip.facts, budget, &vocab, &mut rng);
+                assert!(target.len() <= budget);
+                let text = vocab.decode(&target);
+                // Every sentence written is one of the clip's facts, whole.
+                let mut rest = text.as_str();
+                while !rest.is_empty() {
+                    let fact = clip
+                        .facts
+                        .iter()
+                        .find(|f| rest.starts_with(f.as_str()))
+                        .unwrap_or_else(|| panic!("not a whole fact: {rest}"));
+                    if rest.len() == text.len() {
+                        first_kinds.insert(
+                            format!("{:?}", classify(fact))
+                                .chars()
+                                .take(5)
+                                .collect::<String>(),
+                        );
+                    }
+                    rest = rest[fact.len()..].trim_start();
+                }
+            }
+        }
+        assert!(
+            first_kinds.len() >= 4,
+            "the first kind varies: {first_kinds:?}"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod adapter;
 pub mod builtin;
 pub mod data;
+pub mod frontend;
 pub mod ingest;
 pub mod lang;
 pub mod live;
@@ -102,6 +103,8 @@ pub trait MemorizationPolicy: Send {
 /// The built-in candle policy, decoding greedily.
 pub struct BuiltinPolicy {
     trainable: train::Trainable,
+    /// Pixel patches, or (policy v2) the perception encoder saved beside the weights.
+    frontend: frontend::Frontend,
     /// Tokens per description (`None`: the model's budget).
     budget_tokens: Option<usize>,
     vocab: lang::Vocab,
@@ -143,13 +146,15 @@ impl BuiltinPolicy {
                 dir.join("config.json").display()
             );
         }
-        Ok(Self::new(trainable, &name))
+        let frontend = frontend::Frontend::for_model(&dir, trainable.model.config())?;
+        Ok(Self::new(trainable, &name).with_frontend(frontend))
     }
 
     #[must_use]
     pub fn new(trainable: train::Trainable, name: &str) -> Self {
         Self {
             trainable,
+            frontend: frontend::Frontend::Pixels,
             budget_tokens: None,
             vocab: lang::Vocab::world(),
             name: name.to_owned(),
@@ -158,6 +163,19 @@ impl BuiltinPolicy {
 }
 
 impl BuiltinPolicy {
+    /// Reads frames through `frontend` (a v2 model's perception encoder).
+    #[must_use]
+    pub fn with_frontend(mut self, frontend: frontend::Frontend) -> Self {
+        self.frontend = frontend;
+        self
+    }
+
+    /// How this policy's model reads frames.
+    #[must_use]
+    pub fn frontend(&self) -> &frontend::Frontend {
+        &self.frontend
+    }
+
     /// Writes at most `budget_tokens` tokens per clip (never more than the model's budget).
     #[must_use]
     pub fn with_budget(mut self, budget_tokens: Option<usize>) -> Self {
@@ -192,15 +210,7 @@ impl MemorizationPolicy for BuiltinPolicy {
 
     fn memorize(&mut self, clip: &ClipInput<'_>) -> Result<Written, PolicyError> {
         let cfg = self.trainable.model.config();
-        let patches = candle_core::Tensor::from_vec(
-            builtin::clip_patches(clip.frames, cfg),
-            (
-                1,
-                cfg.frames_per_clip * cfg.patches_per_frame(),
-                cfg.patch_dim(),
-            ),
-            &candle_core::Device::Cpu,
-        )?;
+        let patches = self.frontend.clip_tensor(clip.frames, cfg)?;
         let context = clip
             .previous
             .map(|p| self.vocab.encode(p))

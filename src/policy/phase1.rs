@@ -10,8 +10,9 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::builtin::{Config, Generated};
+use super::builtin::{Config, Generated, PerceptionInput};
 use super::data::{ClipExample, simulated_examples, stream_examples};
+use super::frontend::Frontend;
 use super::lang::Vocab;
 use super::report::{Quality, evaluate, world_rewards};
 use super::reward::RewardWeights;
@@ -82,6 +83,11 @@ pub struct Phase1Settings {
     /// Training streams simulated beside the suite's own.
     pub extra_streams: usize,
     pub size: ModelSize,
+    /// Policy v2: the perception encoder the model reads through (a folder that
+    /// `taskmem train perception` wrote); `None` trains a pixel model as before.
+    pub perception: Option<PathBuf>,
+    /// Tokens per description: v2's warm-up targets and Phase One's length term.
+    pub budget_tokens: usize,
 }
 
 /// What a run reports as it goes.
@@ -169,12 +175,13 @@ pub fn examples_of(
     split: &str,
     cfg: &Config,
     vocab: &Vocab,
+    frontend: &Frontend,
 ) -> Result<Vec<ClipExample>, Phase1Error> {
     let mut out = Vec::new();
     for stream in manifest.streams.iter().filter(|s| s.split == split) {
         let dir = suite.join(&stream.folder);
         out.extend(
-            stream_examples(&dir, cfg, vocab, threads())
+            stream_examples(&dir, cfg, vocab, threads(), frontend)
                 .map_err(|e| Phase1Error::Input(e.to_string()))?,
         );
     }
@@ -188,6 +195,7 @@ fn simulated_streams(
     count: usize,
     cfg: &Config,
     vocab: &Vocab,
+    frontend: &Frontend,
 ) -> Result<Vec<ClipExample>, Phase1Error> {
     let seeds: Vec<u64> = (0..count as u64)
         // Wrapping keeps any seed usable; the floor keeps clear of every suite's seeds.
@@ -207,8 +215,15 @@ fn simulated_streams(
                     let mut out = Vec::new();
                     for &seed in chunk {
                         out.extend(
-                            simulated_examples(spec, seed, SIMULATED_DURATION_MS, cfg, vocab)
-                                .map_err(|e| e.to_string())?,
+                            simulated_examples(
+                                spec,
+                                seed,
+                                SIMULATED_DURATION_MS,
+                                cfg,
+                                vocab,
+                                frontend,
+                            )
+                            .map_err(|e| e.to_string())?,
                         );
                     }
                     Ok(out)
@@ -244,7 +259,7 @@ pub fn run(
     // took a step of the shipped model's warm-up from 2.24 s to 1.55 s.
     let _kept = crate::alloc::keep_freed_memory();
     let vocab = Vocab::world();
-    let cfg = settings.size.config(vocab.len());
+    let (cfg, frontend) = model_and_frontend(settings, &vocab)?;
     let stage = |on_event: &mut dyn FnMut(Phase1Event) -> ControlFlow<()>, text: &str| {
         if on_event(Phase1Event::Stage(text.to_owned())).is_break() {
             Err(Phase1Error::Cancelled)
@@ -257,8 +272,8 @@ pub fn run(
     ensure_suite(&settings.suite, &["train", "test"], &mut |text| {
         on_event(Phase1Event::Stage(text))
     })?;
-    let mut train = examples_of(&settings.suite, &manifest, "train", &cfg, &vocab)?;
-    let test = examples_of(&settings.suite, &manifest, "test", &cfg, &vocab)?;
+    let mut train = examples_of(&settings.suite, &manifest, "train", &cfg, &vocab, &frontend)?;
+    let test = examples_of(&settings.suite, &manifest, "test", &cfg, &vocab, &frontend)?;
     if train.is_empty() || test.is_empty() {
         return Err(Phase1Error::Input(format!(
             "{}: the suite needs train and test streams ({} and {} clips found)",
@@ -280,6 +295,7 @@ pub fn run(
         settings.extra_streams,
         &cfg,
         &vocab,
+        &frontend,
     )?);
     stage(
         on_event,
@@ -295,10 +311,22 @@ pub fn run(
     let mut cancelled = false;
 
     let started = Instant::now();
-    let warmup = WarmupSettings {
-        steps: settings.warmup_steps,
-        seed: settings.seed,
-        ..WarmupSettings::default()
+    let warmup = if settings.perception.is_some() {
+        // v2: the encoder already looks; the targets are what it saw, within the budget.
+        WarmupSettings {
+            steps: settings.warmup_steps,
+            seed: settings.seed,
+            fact_budget: Some(settings.budget_tokens),
+            seen_share: 0.0,
+            aux_weight: 0.0,
+            ..WarmupSettings::default()
+        }
+    } else {
+        WarmupSettings {
+            steps: settings.warmup_steps,
+            seed: settings.seed,
+            ..WarmupSettings::default()
+        }
     };
     let losses = warm_up(&trainable, &train, &warmup, &mut |p| {
         let flow = on_event(Phase1Event::WarmupStep {
@@ -338,6 +366,7 @@ pub fn run(
     trainable
         .save(&warmup_dir)
         .map_err(write_err(&warmup_dir))?;
+    copy_perception(settings, &warmup_dir)?;
     stage(on_event, "judging the warm-up model on the test streams")?;
     let warmup_quality = evaluate(&trainable.model, &test, &vocab).map_err(model_err("judging"))?;
     let _ = on_event(Phase1Event::Judged {
@@ -356,7 +385,11 @@ pub fn run(
         ..GrpoSettings::default()
     };
     let weights = RewardWeights::default();
-    let budget = cfg.max_output_tokens;
+    let budget = if settings.perception.is_some() {
+        settings.budget_tokens
+    } else {
+        cfg.max_output_tokens
+    };
     let rewards = |e: &ClipExample, g: &[Generated]| world_rewards(e, g, &vocab, &weights, budget);
     let stats = grpo(
         &trainable,
@@ -386,6 +419,7 @@ pub fn run(
             .map(|s| ("phase1", s.step, s.loss, s.mean_reward)),
     );
     trainable.save(&out).map_err(write_err(&settings.out))?;
+    copy_perception(settings, &out)?;
     stage(on_event, "judging the Phase One model on the test streams")?;
     let phase1_quality = evaluate(&trainable.model, &test, &vocab).map_err(model_err("judging"))?;
     let _ = on_event(Phase1Event::Judged {
@@ -419,6 +453,46 @@ pub fn run(
         detail: e.to_string(),
     })?;
     Ok(summary)
+}
+
+/// The model's shape and how it reads frames: pixel patches, or (v2) the given encoder.
+fn model_and_frontend(
+    settings: &Phase1Settings,
+    vocab: &Vocab,
+) -> Result<(Config, Frontend), Phase1Error> {
+    let base = settings.size.config(vocab.len());
+    let Some(dir) = &settings.perception else {
+        return Ok((base, Frontend::Pixels));
+    };
+    let encoder = crate::policy::perception::train::load(dir)
+        .map_err(|e| Phase1Error::Input(e.to_string()))?;
+    let input = PerceptionInput {
+        tokens_per_frame: crate::policy::perception::labels::QUERIES,
+        width: encoder.config().d_model,
+    };
+    Ok((
+        base.with_perception(input),
+        Frontend::Perception(std::sync::Arc::new(encoder)),
+    ))
+}
+
+/// A v2 model folder carries its encoder (`perception/`), so that it loads whole anywhere.
+fn copy_perception(settings: &Phase1Settings, model_dir: &Path) -> Result<(), Phase1Error> {
+    let Some(from) = &settings.perception else {
+        return Ok(());
+    };
+    let to = model_dir.join(crate::policy::frontend::PERCEPTION_DIR);
+    let fail = |e: std::io::Error| Phase1Error::Write {
+        path: to.clone(),
+        detail: e.to_string(),
+    };
+    std::fs::create_dir_all(&to).map_err(fail)?;
+    for file in ["model.safetensors", "config.json", "report.json"] {
+        if from.join(file).exists() {
+            std::fs::copy(from.join(file), to.join(file)).map_err(fail)?;
+        }
+    }
+    Ok(())
 }
 
 fn write_log(path: &Path, rows: &[(&str, usize, f32, f64)]) -> Result<(), Phase1Error> {

@@ -8,7 +8,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
 
 use super::builtin::{Config, MemorizerModel, seed_weights};
-use super::data::ClipExample;
+use super::data::{ClipExample, fact_target};
 use crate::world::rng::Rng;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -27,6 +27,10 @@ pub struct WarmupSettings {
     /// The share of examples shown without the preceding description, so that the room and
     /// the people are read from the frames rather than copied from the context.
     pub context_drop: f64,
+    /// Policy v2: targets are random budget-sized subsets of the clip's facts
+    /// ([`super::data::fact_target`]) and contexts the same of the clip before; `None` keeps
+    /// the references and seen targets above.
+    pub fact_budget: Option<usize>,
 }
 
 impl Default for WarmupSettings {
@@ -39,6 +43,7 @@ impl Default for WarmupSettings {
             seen_share: 0.5,
             aux_weight: 10.0,
             context_drop: 0.3,
+            fact_budget: None,
         }
     }
 }
@@ -208,13 +213,22 @@ pub fn warm_up(
         return Ok(losses);
     }
     let cfg = trainable.model.config().clone();
+    let vocab = super::lang::Vocab::world();
     for step in 0..settings.steps {
         let picked: Vec<&ClipExample> = (0..settings.batch.max(1))
             .map(|_| &examples[rng.below(examples.len())])
             .collect();
         let mut batch = batch(&picked, &cfg)?;
-        for (target, example) in batch.targets.iter_mut().zip(&picked) {
-            if rng.chance(settings.seen_share) {
+        for ((target, context), example) in batch
+            .targets
+            .iter_mut()
+            .zip(batch.contexts.iter_mut())
+            .zip(&picked)
+        {
+            if let Some(budget) = settings.fact_budget {
+                *target = fact_target(&example.truth.facts, budget, &vocab, &mut rng);
+                *context = fact_target(&example.previous_facts, budget, &vocab, &mut rng);
+            } else if rng.chance(settings.seen_share) {
                 target.clone_from(&example.seen_target);
             }
         }
@@ -428,6 +442,7 @@ mod tests {
                 samples_ms: vec![],
                 reference: String::new(),
             },
+            previous_facts: vec![],
         };
         // A toy reward: how many of the written tokens are token 7.
         let reward = |_: &ClipExample, group: &[crate::policy::builtin::Generated]| {

@@ -12,7 +12,7 @@ use candle_core::{Device, Tensor};
 use super::reward::{
     BothOrders, Judge, JudgeError, PairOutcome, TaskRewardModel, judge_both_orders,
 };
-use crate::policy::builtin::{DecodeOptions, MemorizerModel, Sampling, clip_patches};
+use crate::policy::builtin::{DecodeOptions, MemorizerModel, Sampling};
 use crate::policy::lang::Vocab;
 use crate::timefmt::format_clock_ms;
 use crate::world::rng::Rng;
@@ -148,6 +148,7 @@ pub(crate) fn patches_tensor(
 /// When decoding or the policy fails.
 pub fn clips_of_stream(
     model: &MemorizerModel,
+    frontend: &crate::policy::frontend::Frontend,
     vocab: &Vocab,
     stream: &str,
     video: Option<&str>,
@@ -156,7 +157,9 @@ pub fn clips_of_stream(
 ) -> Result<Vec<Phase2Clip>, String> {
     let mut out: Vec<Phase2Clip> = Vec::with_capacity(spans.len());
     for &(start_ms, end_ms) in spans {
-        let patches = clip_patches(&frames(start_ms, end_ms)?, model.config());
+        let patches = frontend
+            .clip_input(&frames(start_ms, end_ms)?, model.config())
+            .map_err(|e| e.to_string())?;
         let context = out
             .last()
             .filter(|c| c.end_ms == start_ms)

@@ -410,6 +410,7 @@ fn prepare(
         let mut cancelled = false;
         let read = clips_of_stream(
             model,
+            policy.frontend(),
             &vocab,
             &stream.name,
             Some(&stream.video.display().to_string()),

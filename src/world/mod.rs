@@ -5,6 +5,7 @@
 //!
 //! The same seed and [`GENERATOR_VERSION`] give byte-identical files.
 
+pub mod facts;
 pub mod grammar;
 pub mod model;
 pub mod questions;

@@ -268,9 +268,14 @@ pub const OBJECTS_Y: i32 = 120;
 const SURFACE_Y: i32 = 140;
 /// The row of my hands at the bottom of the view.
 pub const HANDS_Y: i32 = 160;
-/// Sign text: this many fixed-width cells of this width.
-const SIGN_CELLS: usize = 9;
-const SIGN_CELL_W: i32 = 14;
+/// Sign text: this many fixed-width cells of this width, the first at `SIGN_TEXT_X`, in the
+/// sign at (`SIGN_X`, `SIGN_Y`) that is `SIGN_H` tall.
+pub const SIGN_CELLS: usize = 9;
+pub const SIGN_CELL_W: i32 = 14;
+pub const SIGN_X: i32 = 184;
+pub const SIGN_Y: i32 = 4;
+pub const SIGN_H: i32 = 32;
+pub const SIGN_TEXT_X: i32 = SIGN_X + 3;
 
 /// What a pixel belongs to, for the visibility proof.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -566,14 +571,14 @@ impl Renderer {
             Room::Garden => ([110, 70, 30], [214, 176, 112], [40, 25, 10]),
         };
         canvas.pen(Instance::Sign);
-        let (x, y, w, h) = (184, 4, SIGN_CELLS as i32 * SIGN_CELL_W + 6, 32);
+        let (x, y, w, h) = (SIGN_X, SIGN_Y, SIGN_CELLS as i32 * SIGN_CELL_W + 6, SIGN_H);
         if room == Room::Garden {
             canvas.rect(x + w / 2 - 3, y + h, 6, HORIZON_Y - y - h, frame);
         }
         canvas.rect(x, y, w, h, frame);
         canvas.rect(x + 2, y + 2, w - 4, h - 4, fill);
         for (i, c) in text.chars().take(SIGN_CELLS).enumerate() {
-            let cell_x = (x + 3 + i as i32 * SIGN_CELL_W) as f32;
+            let cell_x = (SIGN_TEXT_X + i as i32 * SIGN_CELL_W) as f32;
             let glyph = c.to_string();
             let gw = self.text.width(&glyph, 19.0);
             self.text.draw(

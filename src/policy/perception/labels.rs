@@ -18,7 +18,7 @@ pub const MAX_FACE: u8 = 5;
 /// The most places a room has.
 pub const PLACES: usize = 4;
 /// Sign cells, and the characters a cell can show (the first is an empty cell).
-pub const SIGN_CELLS: usize = 9;
+pub const SIGN_CELLS: usize = crate::world::render::SIGN_CELLS;
 pub const SIGN_CHARSET: &str = " 0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ%";
 /// Apples a place can hold (two a cell).
 pub const MAX_APPLES: usize = 2 * CELLS_PER_PLACE;
@@ -31,6 +31,73 @@ pub const Q_CELLS: usize = Q_ME + 1;
 pub const Q_PLACES: usize = Q_CELLS + PLACES * CELLS_PER_PLACE;
 pub const Q_SIGN: usize = Q_PLACES + PLACES;
 pub const QUERIES: usize = Q_SIGN + SIGN_CELLS;
+
+/// Which cells of the layout's grid (`columns x rows` of `cell` px) each query may read:
+/// `true` where query `q` may attend to cell `r * columns + c`. The picture is laid out on
+/// that grid, so each query's part of it is known: a person slot's columns above the places,
+/// my hands and my cue at the bottom, an object cell's column in the object row (two
+/// candidates: rooms of three places are centred), a sign character's cell columns. A query
+/// that had to find its part by itself learnt nothing in 300 steps; the encoder's own
+/// attention still sees the whole frame.
+#[must_use]
+pub fn query_regions(columns: usize, rows: usize, cell: usize) -> Vec<Vec<bool>> {
+    use crate::world::render::{HANDS_Y, OBJECTS_Y, SIGN_CELL_W, SIGN_H, SIGN_TEXT_X, SIGN_Y};
+    let to_cell = |px: i32| usize::try_from(px).unwrap_or(0) / cell;
+    let mut regions = vec![vec![false; columns * rows]; QUERIES];
+    let mut allow =
+        |q: usize, cols: std::ops::RangeInclusive<usize>, rws: std::ops::RangeInclusive<usize>| {
+            for r in rws.clone() {
+                for c in cols.clone() {
+                    if r < rows && c < columns {
+                        regions[q][r * columns + c] = true;
+                    }
+                }
+            }
+        };
+    allow(Q_ROOM, 0..=columns, 0..=rows);
+    let slot_cols = 80 / cell;
+    let objects_row = to_cell(OBJECTS_Y);
+    for s in 0..usize::from(SLOTS) {
+        allow(
+            Q_SLOTS + s,
+            s * slot_cols..=(s + 1) * slot_cols - 1,
+            1..=objects_row - 1,
+        );
+    }
+    let hands_row = to_cell(HANDS_Y);
+    allow(Q_ME, to_cell(100)..=to_cell(219), hands_row..=hands_row);
+    let place_cols = 80 / cell;
+    let centring = to_cell(40);
+    for p in 0..PLACES {
+        for c in 0..CELLS_PER_PLACE {
+            for offset in [0, centring] {
+                let col = offset + p * place_cols + c * (CELL as usize / cell);
+                allow(
+                    Q_CELLS + p * CELLS_PER_PLACE + c,
+                    col..=col,
+                    objects_row..=objects_row,
+                );
+            }
+        }
+        for offset in [0, centring] {
+            let first = offset + p * place_cols;
+            allow(
+                Q_PLACES + p,
+                first..=first + place_cols - 1,
+                objects_row..=objects_row,
+            );
+        }
+    }
+    for i in 0..SIGN_CELLS {
+        let x0 = SIGN_TEXT_X + i as i32 * SIGN_CELL_W;
+        allow(
+            Q_SIGN + i,
+            to_cell(x0)..=to_cell(x0 + SIGN_CELL_W - 1),
+            to_cell(SIGN_Y)..=to_cell(SIGN_Y + SIGN_H - 1),
+        );
+    }
+    regions
+}
 
 /// One thing the encoder reads, with its classes and the queries that answer it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -402,6 +469,48 @@ pub fn random_scene(rng: &mut Rng) -> Scene {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_query_may_read_the_cells_its_things_are_drawn_in() {
+        use crate::world::render::{Canvas, Instance, Renderer};
+        let regions = query_regions(16, 9, 20);
+        assert!(regions.iter().all(|r| r.iter().any(|&ok| ok)));
+        // Each labelled person, held object, cue and placed object has most of its pixels in
+        // cells its query may read.
+        let renderer = Renderer::new().unwrap();
+        let mut rng = Rng::new(9);
+        for _ in 0..50 {
+            let scene = random_scene(&mut rng);
+            let mut canvas = Canvas::with_ids(320, 180);
+            renderer.draw(&mut canvas, &scene, 0);
+            let ids = canvas.ids.clone().unwrap();
+            let inside = |instance: Instance, q: usize| {
+                let (mut all, mut readable) = (0, 0);
+                for (i, &id) in ids.iter().enumerate() {
+                    if id == instance.id() {
+                        all += 1;
+                        let cell = (i / 320 / 20) * 16 + (i % 320) / 20;
+                        readable += usize::from(regions[q][cell]);
+                    }
+                }
+                (all, readable)
+            };
+            for p in &scene.people {
+                let (all, readable) =
+                    inside(Instance::Person(p.face), Q_SLOTS + usize::from(p.slot));
+                assert!(readable * 10 >= all * 8, "person {p:?}: {readable}/{all}");
+            }
+            for b in &scene.bubbles {
+                let q = if b.cy == 70 {
+                    Q_SLOTS + slot_from_x(b.cx)
+                } else {
+                    Q_ME
+                };
+                let (all, readable) = inside(Instance::Cue(b.index), q);
+                assert_eq!(readable, all, "cue {b:?}");
+            }
+        }
+    }
 
     #[test]
     fn random_scenes_label_every_attribute_and_nothing_outside_the_queries() {

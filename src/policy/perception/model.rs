@@ -13,7 +13,7 @@ use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::{Init, Linear, Module, VarBuilder, linear};
 use serde::{Deserialize, Serialize};
 
-use super::labels::{Attribute, QUERIES};
+use super::labels::{Attribute, QUERIES, query_regions};
 use crate::policy::builtin::{Attention, Mlp, Norm, box_downscale};
 use crate::video::Frame;
 
@@ -178,11 +178,11 @@ impl Readout {
         })
     }
 
-    fn forward(&self, q: &Tensor, cells: &Tensor) -> Result<Tensor> {
+    fn forward(&self, q: &Tensor, cells: &Tensor, regions: &Tensor) -> Result<Tensor> {
         let h = self.ln1.forward(q)?;
         let q = (q + self.self_attn.forward(&h, &h, None)?)?;
         let h = self.ln2.forward(&q)?;
-        let q = (&q + self.cross.forward(&h, cells, None)?)?;
+        let q = (&q + self.cross.forward(&h, cells, Some(regions))?)?;
         let h = self.ln3.forward(&q)?;
         q + self.mlp.forward(&h)
     }
@@ -196,6 +196,8 @@ pub struct PerceptionModel {
     layers: Vec<Layer>,
     norm: Norm,
     queries: Tensor,
+    /// `[QUERIES, cells]`: 0 where a query may read a cell, a large negative number elsewhere.
+    regions: Tensor,
     readout: Vec<Readout>,
     out_norm: Norm,
     heads: Vec<Linear>,
@@ -227,6 +229,7 @@ impl PerceptionModel {
                 .collect::<Result<_>>()?,
             norm: Norm::new(d, vb.pp("norm"))?,
             queries: vb.get_with_hints((QUERIES, d), "queries", init)?,
+            regions: regions_mask(cfg)?,
             readout: (0..cfg.readout_layers)
                 .map(|i| Readout::new(cfg, &vb.pp(format!("readout.{i}"))))
                 .collect::<Result<_>>()?,
@@ -270,7 +273,7 @@ impl PerceptionModel {
             .broadcast_as((batch, QUERIES, cfg.d_model))?
             .contiguous()?;
         for block in &self.readout {
-            q = block.forward(&q, &x)?;
+            q = block.forward(&q, &x, &self.regions)?;
         }
         self.out_norm.forward(&q)
     }
@@ -289,6 +292,16 @@ impl PerceptionModel {
             })
             .collect()
     }
+}
+
+/// [`query_regions`] as an additive attention mask.
+fn regions_mask(cfg: &Config) -> Result<Tensor> {
+    let (columns, rows) = (cfg.width / cfg.cell, cfg.height / cfg.cell);
+    let values: Vec<f32> = query_regions(columns, rows, cfg.cell)
+        .into_iter()
+        .flat_map(|row| row.into_iter().map(|ok| if ok { 0.0 } else { -1e9 }))
+        .collect();
+    Tensor::from_vec(values, (QUERIES, columns * rows), &Device::Cpu)
 }
 
 /// The input tensor of a batch of blocked frames.
