@@ -379,10 +379,21 @@ pub fn run(
     let reference = trainable
         .frozen_copy()
         .map_err(model_err("the reference model"))?;
-    let grpo_settings = GrpoSettings {
-        steps: settings.steps,
-        seed: settings.seed,
-        ..GrpoSettings::default()
+    let grpo_settings = if settings.perception.is_some() {
+        // v2: groups of eight, each rollout after the policy's own preceding description.
+        GrpoSettings {
+            steps: settings.steps,
+            seed: settings.seed,
+            group: 8,
+            own_context: true,
+            ..GrpoSettings::default()
+        }
+    } else {
+        GrpoSettings {
+            steps: settings.steps,
+            seed: settings.seed,
+            ..GrpoSettings::default()
+        }
     };
     let weights = RewardWeights::default();
     let budget = if settings.perception.is_some() {

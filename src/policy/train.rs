@@ -278,6 +278,10 @@ pub struct GrpoSettings {
     pub kl_coef: f64,
     pub learning_rate: f64,
     pub seed: u64,
+    /// Condition each rollout on what the policy itself wrote for the clip before (greedy, at
+    /// that step), as at inference, instead of the clip's stored context; repetition is then
+    /// measured against that output too.
+    pub own_context: bool,
 }
 
 impl Default for GrpoSettings {
@@ -290,6 +294,7 @@ impl Default for GrpoSettings {
             kl_coef: 0.05,
             learning_rate: 5e-4,
             seed: 1,
+            own_context: false,
         }
     }
 }
@@ -340,16 +345,19 @@ pub fn grpo(
         return Ok(stats);
     }
     let n = cfg.frames_per_clip * cfg.patches_per_frame();
+    let clip_tensor = |e: &ClipExample| {
+        Tensor::from_vec(e.patches.clone(), (1, n, cfg.patch_dim()), &Device::Cpu)
+    };
     for step in 0..settings.steps {
-        let mut rows: Vec<(&ClipExample, Vec<u32>, f64)> = Vec::new();
+        let mut rows: Vec<(ClipExample, Vec<u32>, f64)> = Vec::new();
         let mut reward_sum = 0.0;
         for _ in 0..settings.clips_per_step.max(1) {
-            let example = &examples[rng.below(examples.len())];
-            let patches = Tensor::from_vec(
-                example.patches.clone(),
-                (1, n, cfg.patch_dim()),
-                &Device::Cpu,
-            )?;
+            let index = rng.below(examples.len());
+            let mut example = examples[index].clone();
+            if settings.own_context {
+                example.context = own_previous(trainable, examples, index, &clip_tensor)?;
+            }
+            let patches = clip_tensor(&example)?;
             let samples = (0..settings.group.max(2))
                 .map(|_| {
                     trainable.model.generate(
@@ -362,13 +370,13 @@ pub fn grpo(
                     )
                 })
                 .collect::<candle_core::Result<Vec<_>>>()?;
-            let group_rewards = rewards(example, &samples);
+            let group_rewards = rewards(&example, &samples);
             reward_sum += group_rewards.iter().sum::<f64>();
             for (sample, advantage) in samples.into_iter().zip(advantages(&group_rewards)) {
-                rows.push((example, sample.tokens, advantage));
+                rows.push((example.clone(), sample.tokens, advantage));
             }
         }
-        let picked: Vec<&ClipExample> = rows.iter().map(|r| r.0).collect();
+        let picked: Vec<&ClipExample> = rows.iter().map(|r| &r.0).collect();
         let batch = batch(&picked, &cfg)?;
         let outputs: Vec<Vec<u32>> = rows.iter().map(|r| r.1.clone()).collect();
         let (logp, weights) =
@@ -381,8 +389,12 @@ pub fn grpo(
         let adv: Vec<f32> = rows.iter().map(|r| r.2 as f32).collect();
         let adv = Tensor::from_vec(adv, rows.len(), &Device::Cpu)?;
         let policy_loss = (seq_logp * adv)?.mean_all()?.neg()?;
-        // k1 estimate of KL(policy || reference) on the sampled tokens.
-        let kl = ((logp - ref_logp.detach())?.sum(1)? / &lengths)?.mean_all()?;
+        // KL(policy || reference) on the sampled tokens by the k3 estimator, exp(r) - r - 1
+        // with r = log(reference / policy): never negative, and its gradient pulls the
+        // policy back (k1's, the log-ratio itself, averages to zero). Padding has r = 0.
+        let ratio = (ref_logp.detach() - &logp)?;
+        let k3 = ((ratio.exp()? - &ratio)? - 1.0)?;
+        let kl = (k3.sum(1)? / &lengths)?.mean_all()?;
         let loss = (policy_loss + (kl * settings.kl_coef)?)?;
         opt.backward_step(&loss)?;
         let stat = GrpoStats {
@@ -398,10 +410,108 @@ pub fn grpo(
     Ok(stats)
 }
 
+/// What the policy writes now (greedy, with no context) for the clip before `examples[index]`
+/// in the same stream; empty for a stream's first clip.
+fn own_previous(
+    trainable: &Trainable,
+    examples: &[ClipExample],
+    index: usize,
+    clip_tensor: &dyn Fn(&ClipExample) -> candle_core::Result<Tensor>,
+) -> candle_core::Result<Vec<u32>> {
+    let this = &examples[index];
+    let Some(previous) = index
+        .checked_sub(1)
+        .map(|i| &examples[i])
+        .filter(|p| p.stream == this.stream && p.clip + 1 == this.clip)
+    else {
+        return Ok(Vec::new());
+    };
+    let written = trainable.model.generate(
+        &clip_tensor(previous)?,
+        &[],
+        super::builtin::Sampling::Greedy,
+    )?;
+    Ok(written.tokens)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::policy::builtin::Config;
+
+    #[test]
+    fn a_rollout_follows_what_the_policy_itself_wrote_for_the_clip_before() {
+        let cfg = Config::tiny(16);
+        let trainable = Trainable::fresh(&cfg, 4).unwrap();
+        let per_clip = cfg.frames_per_clip * cfg.patches_per_frame() * cfg.patch_dim();
+        let example = |stream: &str, clip: usize, value: f32| ClipExample {
+            stream: stream.into(),
+            clip,
+            start_ms: 0,
+            end_ms: 10_000,
+            patches: vec![value; per_clip],
+            context: vec![9, 9, 9],
+            target: vec![],
+            seen_target: vec![],
+            truth: crate::world::truth::ClipTruth {
+                clip,
+                start_ms: 0,
+                end_ms: 10_000,
+                rooms: vec![],
+                people: vec![],
+                objects: vec![],
+                texts: vec![],
+                counts: vec![],
+                events: vec![],
+                event_indexes: vec![],
+                facts: vec![],
+                fact_ms: vec![],
+                samples_ms: vec![],
+                reference: String::new(),
+            },
+            previous_facts: vec![],
+        };
+        let examples = vec![
+            example("a", 0, 0.5),
+            example("a", 1, -0.5),
+            example("b", 0, 0.1),
+        ];
+        let tensor = |e: &ClipExample| {
+            Tensor::from_vec(
+                e.patches.clone(),
+                (
+                    1,
+                    cfg.frames_per_clip * cfg.patches_per_frame(),
+                    cfg.patch_dim(),
+                ),
+                &Device::Cpu,
+            )
+        };
+        let greedy = trainable
+            .model
+            .generate(
+                &tensor(&examples[0]).unwrap(),
+                &[],
+                super::super::builtin::Sampling::Greedy,
+            )
+            .unwrap()
+            .tokens;
+        assert_eq!(
+            own_previous(&trainable, &examples, 1, &tensor).unwrap(),
+            greedy
+        );
+        // A stream's first clip has nothing before it, whatever sits before it in the list.
+        assert!(
+            own_previous(&trainable, &examples, 2, &tensor)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            own_previous(&trainable, &examples, 0, &tensor)
+                .unwrap()
+                .is_empty()
+        );
+    }
 
     #[test]
     fn advantages_are_normalized_within_the_group() {
@@ -459,6 +569,7 @@ mod tests {
             kl_coef: 0.01,
             learning_rate: 1e-2,
             seed: 4,
+            own_context: false,
         };
         let patches = Tensor::from_vec(
             example.patches.clone(),
