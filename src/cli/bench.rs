@@ -638,31 +638,28 @@ fn bench_policy(
     let cfg = policy.model().config().clone();
     let mut sampler = ClipSampler::open(&video)?;
     let spans = clip_spans(sampler.duration_ms(), 10_000);
+    // Frames decoded beforehand (decoding is excluded); the model's input, the perception
+    // encoder's pass included for a v2 model, is timed with the clip.
     let mut clips = Vec::with_capacity(spans.len());
     for &(start_ms, end_ms) in &spans {
-        let frames = sampler.frames(start_ms, end_ms, cfg.frames_per_clip)?;
-        clips.push(crate::policy::builtin::clip_patches(&frames, &cfg));
+        clips.push(sampler.frames(start_ms, end_ms, cfg.frames_per_clip)?);
     }
-    let n = cfg.frames_per_clip * cfg.patches_per_frame();
-    let tensors: Vec<candle_core::Tensor> = clips
-        .into_iter()
-        .map(|p| {
-            candle_core::Tensor::from_vec(p, (1, n, cfg.patch_dim()), &candle_core::Device::Cpu)
-        })
-        .collect::<Result<_, _>>()
-        .map_err(anyhow::Error::from)?;
     let time_all = |cached: bool| -> Result<(Vec<f64>, usize), CliError> {
-        let mut times = Vec::with_capacity(tensors.len());
+        let mut times = Vec::with_capacity(clips.len());
         let mut tokens = 0;
         let mut context: Vec<u32> = Vec::new();
-        for patches in &tensors {
+        for frames in &clips {
             let start = Instant::now();
+            let patches = policy
+                .frontend()
+                .clip_tensor(frames, &cfg)
+                .map_err(anyhow::Error::from)?;
             let written = if cached {
-                policy.model().generate(patches, &context, Sampling::Greedy)
+                policy.model().generate(&patches, &context, Sampling::Greedy)
             } else {
                 policy
                     .model()
-                    .generate_without_cache(patches, &context, Sampling::Greedy)
+                    .generate_without_cache(&patches, &context, Sampling::Greedy)
             }
             .map_err(anyhow::Error::from)?;
             times.push(start.elapsed().as_secs_f64() * 1000.0);

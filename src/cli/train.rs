@@ -61,6 +61,9 @@ pub struct JudgeArgs {
     /// Print this many descriptions with each claim marked true (+) or false (-).
     #[arg(long, default_value_t = 6)]
     pub show: usize,
+    /// `validation` for recipe decisions, `test` for the figures reported.
+    #[arg(long, default_value = "test")]
+    pub split: String,
 }
 
 /// Judges a model on a suite's test streams.
@@ -79,7 +82,7 @@ pub fn judge(args: &JudgeArgs) -> Result<(), CliError> {
     let vocab = Vocab::world();
     let manifest = crate::policy::phase1::read_suite(&args.suite)
         .map_err(|e| CliError::BadInput(e.to_string()))?;
-    crate::policy::phase1::ensure_suite(&args.suite, &["test"], &mut |text| {
+    crate::policy::phase1::ensure_suite(&args.suite, &[args.split.as_str()], &mut |text| {
         eprintln!("{text}");
         ControlFlow::Continue(())
     })
@@ -87,7 +90,7 @@ pub fn judge(args: &JudgeArgs) -> Result<(), CliError> {
     let test = crate::policy::phase1::examples_of(
         &args.suite,
         &manifest,
-        "test",
+        &args.split,
         trainable.model.config(),
         &vocab,
         &frontend,
