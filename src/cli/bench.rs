@@ -655,7 +655,9 @@ fn bench_policy(
                 .clip_tensor(frames, &cfg)
                 .map_err(anyhow::Error::from)?;
             let written = if cached {
-                policy.model().generate(&patches, &context, Sampling::Greedy)
+                policy
+                    .model()
+                    .generate(&patches, &context, Sampling::Greedy)
             } else {
                 policy
                     .model()
