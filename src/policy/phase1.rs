@@ -311,22 +311,21 @@ pub fn run(
     let mut cancelled = false;
 
     let started = Instant::now();
+    let base_warmup = WarmupSettings {
+        steps: settings.warmup_steps,
+        seed: settings.seed,
+        ..WarmupSettings::default()
+    };
     let warmup = if settings.perception.is_some() {
         // v2: the encoder already looks; the targets are what it saw, within the budget.
         WarmupSettings {
-            steps: settings.warmup_steps,
-            seed: settings.seed,
             fact_budget: Some(settings.budget_tokens),
             seen_share: 0.0,
             aux_weight: 0.0,
-            ..WarmupSettings::default()
+            ..base_warmup
         }
     } else {
-        WarmupSettings {
-            steps: settings.warmup_steps,
-            seed: settings.seed,
-            ..WarmupSettings::default()
-        }
+        base_warmup
     };
     let losses = warm_up(&trainable, &train, &warmup, &mut |p| {
         let flow = on_event(Phase1Event::WarmupStep {
@@ -379,21 +378,20 @@ pub fn run(
     let reference = trainable
         .frozen_copy()
         .map_err(model_err("the reference model"))?;
+    let base_grpo = GrpoSettings {
+        steps: settings.steps,
+        seed: settings.seed,
+        ..GrpoSettings::default()
+    };
     let grpo_settings = if settings.perception.is_some() {
         // v2: groups of eight, each rollout after the policy's own preceding description.
         GrpoSettings {
-            steps: settings.steps,
-            seed: settings.seed,
             group: 8,
             own_context: true,
-            ..GrpoSettings::default()
+            ..base_grpo
         }
     } else {
-        GrpoSettings {
-            steps: settings.steps,
-            seed: settings.seed,
-            ..GrpoSettings::default()
-        }
+        base_grpo
     };
     let weights = RewardWeights::default();
     let budget = if settings.perception.is_some() {

@@ -439,18 +439,15 @@ mod tests {
     use super::*;
     use crate::policy::builtin::Config;
 
-    #[test]
-    fn a_rollout_follows_what_the_policy_itself_wrote_for_the_clip_before() {
-        let cfg = Config::tiny(16);
-        let trainable = Trainable::fresh(&cfg, 4).unwrap();
-        let per_clip = cfg.frames_per_clip * cfg.patches_per_frame() * cfg.patch_dim();
-        let example = |stream: &str, clip: usize, value: f32| ClipExample {
+    /// A clip with the given input and context and an empty truth.
+    fn toy_example(stream: &str, clip: usize, patches: Vec<f32>, context: Vec<u32>) -> ClipExample {
+        ClipExample {
             stream: stream.into(),
             clip,
             start_ms: 0,
             end_ms: 10_000,
-            patches: vec![value; per_clip],
-            context: vec![9, 9, 9],
+            patches,
+            context,
             target: vec![],
             seen_target: vec![],
             truth: crate::world::truth::ClipTruth {
@@ -470,6 +467,16 @@ mod tests {
                 reference: String::new(),
             },
             previous_facts: vec![],
+        }
+    }
+
+    #[test]
+    fn a_rollout_follows_what_the_policy_itself_wrote_for_the_clip_before() {
+        let cfg = Config::tiny(16);
+        let trainable = Trainable::fresh(&cfg, 4).unwrap();
+        let per_clip = cfg.frames_per_clip * cfg.patches_per_frame() * cfg.patch_dim();
+        let example = |stream: &str, clip: usize, value: f32| {
+            toy_example(stream, clip, vec![value; per_clip], vec![9, 9, 9])
         };
         let examples = vec![
             example("a", 0, 0.5),
@@ -527,33 +534,7 @@ mod tests {
         let trainable = Trainable::fresh(&cfg, 3).unwrap();
         let reference = trainable.frozen_copy().unwrap();
         let per_clip = cfg.frames_per_clip * cfg.patches_per_frame() * cfg.patch_dim();
-        let example = ClipExample {
-            stream: "s".into(),
-            clip: 0,
-            start_ms: 0,
-            end_ms: 10_000,
-            patches: vec![0.3; per_clip],
-            context: vec![5],
-            target: vec![],
-            seen_target: vec![],
-            truth: crate::world::truth::ClipTruth {
-                clip: 0,
-                start_ms: 0,
-                end_ms: 10_000,
-                rooms: vec![],
-                people: vec![],
-                objects: vec![],
-                texts: vec![],
-                counts: vec![],
-                events: vec![],
-                event_indexes: vec![],
-                facts: vec![],
-                fact_ms: vec![],
-                samples_ms: vec![],
-                reference: String::new(),
-            },
-            previous_facts: vec![],
-        };
+        let example = toy_example("s", 0, vec![0.3; per_clip], vec![5]);
         // A toy reward: how many of the written tokens are token 7.
         let reward = |_: &ClipExample, group: &[crate::policy::builtin::Generated]| {
             group
