@@ -38,6 +38,7 @@ fn memory_of_facts(dir: &Path, stream: &str) -> Vec<MemoryEntry> {
         .unwrap()
         .into_iter()
         .map(|c| MemoryEntry {
+            budget_tokens: None,
             id: c.clip as u64,
             stream: stream.to_owned(),
             lane: "facts".to_owned(),

@@ -223,6 +223,7 @@ fn a_batch_does_not_resume_a_lane_another_policy_wrote() {
     let mut opened = Project::open(&project).unwrap();
     opened
         .append(&[taskmem::memory::MemoryEntry {
+            budget_tokens: None,
             id: 1,
             stream: "world-tempo-test-01".to_owned(),
             lane: LANE.to_owned(),

@@ -318,6 +318,7 @@ fn tuned_adapter(path: &Path) {
 
 fn entry(lane: &str, adapter: &str) -> taskmem::memory::MemoryEntry {
     taskmem::memory::MemoryEntry {
+        budget_tokens: None,
         id: 0,
         stream: "world-tempo-test-00".to_owned(),
         lane: lane.to_owned(),

@@ -44,6 +44,7 @@ fn export_memory(project: &Path, format: &str, out: &Path) -> Output {
 
 fn entry(lane: &str, k: i64) -> MemoryEntry {
     MemoryEntry {
+        budget_tokens: None,
         id: 0,
         stream: "s".to_owned(),
         lane: lane.to_owned(),

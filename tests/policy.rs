@@ -176,6 +176,50 @@ fn train_phase1_writes_weights_config_log_and_a_side_by_side_report() {
     assert!(summary["phase1"]["precision"].is_number());
     assert!(Trainable::load(&out).is_ok());
 
+    // The report: both models side by side, one JSON object for a script.
+    let judged = std::process::Command::new(env!("CARGO_BIN_EXE_taskmem"))
+        .args([
+            "train",
+            "judge",
+            "--suite",
+            suite.to_str().unwrap(),
+            "--model",
+        ])
+        .arg(&out)
+        .args(["--split", "test", "--samples", "2", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        judged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&judged.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&judged.stdout).unwrap();
+    let models = json["models"].as_object().unwrap();
+    assert_eq!(
+        models.keys().collect::<Vec<_>>(),
+        ["phase one", "warm-up"],
+        "{json}"
+    );
+    for model in models.values() {
+        for key in ["precision", "true_facts_per_description", "recall"] {
+            let value = model[key].as_f64().unwrap();
+            assert!((0.0..=100.0).contains(&value), "{key}: {value}");
+        }
+        assert_eq!(model["descriptions"], test);
+        let kinds = model["kinds"].as_object().unwrap();
+        assert_eq!(kinds.len(), 7, "{kinds:?}");
+        for kind in [
+            "room", "people", "outfit", "object", "count", "text", "event",
+        ] {
+            let k = &kinds[kind];
+            for key in ["stated", "precision", "sampled_share", "sampled_precision"] {
+                assert!(k[key].is_number(), "{kind}.{key}: {k}");
+            }
+            assert!(k["sampled_share"].as_f64().unwrap() <= 100.0);
+        }
+    }
+
     let bad = std::process::Command::new(env!("CARGO_BIN_EXE_taskmem"))
         .args(["train", "phase1", "--suite", "/nonexistent", "--out"])
         .arg(dir.path().join("x"))
@@ -224,6 +268,47 @@ fn the_policy_never_reads_the_ground_truth() {
     let without = memorize(&bare.path().join("video.mp4"));
     assert_eq!(with_truth.len(), spans.len());
     assert_eq!(with_truth, without);
+}
+
+#[test]
+fn memory_is_written_within_the_budget_and_each_entry_records_it() {
+    use taskmem::policy::data::{clip_frames, read_truth};
+    use taskmem::policy::ingest::Memorizer;
+    use taskmem::policy::{BuiltinPolicy, DEFAULT_BUDGET_TOKENS};
+    let vocab = Vocab::world();
+    // A ceiling above the default, so that the default is what binds.
+    let cfg = Config {
+        max_output_tokens: 40,
+        ..Config::tiny(vocab.len())
+    };
+    let video = stream("datasets/world-tempo/test/world-tempo-test-01/video.mp4");
+    let spans: Vec<(i64, i64)> = read_truth(&video.with_file_name("truth.jsonl"))
+        .unwrap()
+        .iter()
+        .map(|c| (c.start_ms, c.end_ms))
+        .collect();
+    let frames = clip_frames(&video, &spans, cfg.frames_per_clip, 2, &Frontend::Pixels).unwrap();
+    for (budget, expected) in [(Some(5), 5), (None, DEFAULT_BUDGET_TOKENS), (Some(99), 40)] {
+        let policy = BuiltinPolicy::new(Trainable::fresh(&cfg, 11).unwrap(), "builtin-test")
+            .with_budget(budget);
+        let mut memorizer = Memorizer::new(Box::new(policy), "s", "General");
+        for (frames, &(start_ms, end_ms)) in frames.iter().zip(&spans) {
+            let entry = memorizer.memorize(frames, start_ms, end_ms).unwrap();
+            assert_eq!(entry.budget_tokens, Some(expected), "{budget:?}");
+            // The raw reply is the tokens as written, one word each.
+            let tokens = entry
+                .raw_response
+                .as_deref()
+                .unwrap()
+                .split_whitespace()
+                .count();
+            assert!(
+                tokens <= expected,
+                "{tokens} tokens over {expected}: {}",
+                entry.text
+            );
+        }
+    }
 }
 
 #[test]
@@ -728,7 +813,7 @@ mod perception {
         .unwrap();
         let out = dir.path().join("model");
         let settings = Phase1Settings {
-            suite: crate::common::suites::tempo_small(dir.path()),
+            suite: crate::common::suites::tempo_small_with_validation(dir.path()),
             out: out.clone(),
             seed: 1,
             warmup_steps: 3,

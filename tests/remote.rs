@@ -276,6 +276,7 @@ fn the_remote_answerer_reads_letters_by_lmms_evals_rule_and_retries_unparsable_r
         client: ChatClient::new(settings),
     };
     let entry = taskmem::memory::MemoryEntry {
+        budget_tokens: None,
         id: 1,
         stream: "s".into(),
         lane: "l".into(),

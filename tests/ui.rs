@@ -565,6 +565,7 @@ fn entries_written_live_on_another_thread_appear_and_follow_live_keeps_up() {
             let mut appender = taskmem::project::MemoryAppender::open(&writer_dir).unwrap();
             for k in 0..30i64 {
                 let entry = taskmem::memory::MemoryEntry {
+                    budget_tokens: None,
                     id: 10_000 + k as u64,
                     stream: "video5_obj".to_owned(),
                     lane: "live".to_owned(),

@@ -274,7 +274,14 @@ impl EvaluationPanel {
         egui::Id::unique("evaluate-window")
     }
 
-    pub fn window_ui(&mut self, ctx: &egui::Context, has_project: bool) -> Vec<AppCommand> {
+    /// `budget_tokens`: the Policy menu's budget, shown with the suite form (a suite is
+    /// memorized under it).
+    pub fn window_ui(
+        &mut self,
+        ctx: &egui::Context,
+        has_project: bool,
+        budget_tokens: usize,
+    ) -> Vec<AppCommand> {
         let mut commands = Vec::new();
         let mut open = self.open;
         // Never taller or wider than the app's window (its 800 px default included): what
@@ -291,7 +298,9 @@ impl EvaluationPanel {
             .default_height(640.0_f32.min(max.y))
             .max_size(max)
             .vscroll(true)
-            .show(ctx, |ui| self.contents_ui(ui, has_project, &mut commands));
+            .show(ctx, |ui| {
+                self.contents_ui(ui, has_project, budget_tokens, &mut commands);
+            });
         self.open = open;
         commands
     }
@@ -300,10 +309,13 @@ impl EvaluationPanel {
         &mut self,
         ui: &mut egui::Ui,
         has_project: bool,
+        budget_tokens: usize,
         commands: &mut Vec<AppCommand>,
     ) {
         let running = self.is_running();
-        ui.add_enabled_ui(!running, |ui| self.form_ui(ui, has_project, commands));
+        ui.add_enabled_ui(!running, |ui| {
+            self.form_ui(ui, has_project, budget_tokens, commands);
+        });
         ui.horizontal(|ui| {
             if running {
                 if ui
@@ -353,7 +365,13 @@ impl EvaluationPanel {
         }
     }
 
-    fn form_ui(&mut self, ui: &mut egui::Ui, has_project: bool, commands: &mut Vec<AppCommand>) {
+    fn form_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        has_project: bool,
+        budget_tokens: usize,
+        commands: &mut Vec<AppCommand>,
+    ) {
         ui.horizontal(|ui| {
             ui.label("Questions and memory:");
             ui.add_enabled_ui(has_project, |ui| {
@@ -400,6 +418,10 @@ impl EvaluationPanel {
                         .hint_text("one .safetensors path per line"),
                 )
                 .on_hover_text("Each adapter gets its own lane, answered beside the General one");
+                ui.end_row();
+                ui.label("Token budget");
+                ui.label(format!("{budget_tokens} tokens per clip"))
+                    .on_hover_text("Every lane is memorized under the Policy menu's budget; the results name it");
                 ui.end_row();
                 ui.label("Reference lane");
                 ui.checkbox(

@@ -199,13 +199,21 @@ impl TaskMemApp {
         menu_buttons_ui(ui, state, &[Command::Training, Command::Phase2], out);
         ui.separator();
         ui.horizontal(|ui| {
-            let mut limited = self.settings.policy_budget_tokens.is_some();
-            ui.checkbox(&mut limited, "Token budget per clip")
-                .on_hover_text("Fewer tokens than the model's budget (48): shorter memories; applies from the next start");
-            let mut budget = self.settings.policy_budget_tokens.unwrap_or(48);
-            ui.add_enabled(limited, egui::DragValue::new(&mut budget).range(4..=48))
-                .on_hover_text("Tokens per description, at most the model's 48");
-            self.settings.policy_budget_tokens = limited.then_some(budget);
+            let default = crate::policy::DEFAULT_BUDGET_TOKENS;
+            ui.label("Token budget per clip");
+            let mut budget = self.settings.policy_budget_tokens.unwrap_or(default);
+            ui.add(
+                egui::DragValue::new(&mut budget)
+                    .range(4..=48)
+                    .suffix(" tokens"),
+            )
+            .on_hover_text(format!(
+                "Tokens each description may use (default {default}, from the world's headroom oracle; at most the model's 48). Memorizing, Phase Two and evaluation write under it from their next start, and each entry records it"
+            ));
+            if budget != default && ui.small_button("Default").clicked() {
+                budget = default;
+            }
+            self.settings.policy_budget_tokens = (budget != default).then_some(budget);
         });
         match &self.settings.policy_model {
             Some(dir) => {

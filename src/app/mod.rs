@@ -247,7 +247,8 @@ pub struct Settings {
     /// The built-in policy's model folder for "Memorize while playing" (`None`: the shipped
     /// one in assets/policy).
     pub policy_model: Option<PathBuf>,
-    /// Tokens per description when memorizing (`None`: the model's budget).
+    /// Tokens per description when memorizing, tuning and evaluating (`None`: the policy's
+    /// default, [`crate::policy::DEFAULT_BUDGET_TOKENS`]).
     pub policy_budget_tokens: Option<usize>,
     /// A model behind an OpenAI-compatible endpoint for a remote lane: the endpoint up to
     /// `/v1` (empty: `$OPENAI_BASE_URL`), the served model's name, and the name of the
@@ -887,6 +888,7 @@ impl TaskMemApp {
                 let context = phase2_panel::Phase2Context {
                     project_dir: self.project.as_ref().map(|p| p.dir().to_path_buf()),
                     model_dir: self.settings.policy_model.clone(),
+                    budget_tokens: self.settings.policy_budget_tokens,
                     checked: self.tasks.checked_ids(),
                 };
                 if let Err(e) = self.phase2.start(&context) {
@@ -2548,7 +2550,11 @@ impl eframe::App for TaskMemApp {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
         let has_project = self.project.is_some();
-        let evaluation_commands = self.evaluation.window_ui(&ctx, has_project);
+        let budget_tokens = self
+            .settings
+            .policy_budget_tokens
+            .unwrap_or(crate::policy::DEFAULT_BUDGET_TOKENS);
+        let evaluation_commands = self.evaluation.window_ui(&ctx, has_project, budget_tokens);
         self.pending.extend(evaluation_commands);
         if let Some(error) = self.phase2.poll() {
             self.toasts.error(error);

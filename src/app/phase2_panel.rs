@@ -219,6 +219,8 @@ pub enum TaskSource {
 pub struct Phase2Context {
     pub project_dir: Option<PathBuf>,
     pub model_dir: Option<PathBuf>,
+    /// The Policy menu's token budget (`None`: the policy's default).
+    pub budget_tokens: Option<usize>,
     /// Tasks ticked in the task library.
     pub checked: Vec<String>,
 }
@@ -364,6 +366,7 @@ impl Phase2Panel {
         settings.model_dir.clone_from(&context.model_dir);
         settings.max_clips = (self.max_clips > 0).then_some(self.max_clips);
         settings.pairs.samples_per_clip = self.samples.max(1);
+        settings.pairs.budget_tokens = context.budget_tokens;
         settings.dpo.steps = self.steps;
         settings.dpo.beta = self.beta;
         settings.dpo.layer = self.layer;

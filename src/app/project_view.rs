@@ -1141,10 +1141,13 @@ impl ProjectView {
                     format_hms_ms(entry.end_ms * NS_PER_MS)
                 ));
                 ui.weak(format!(
-                    "available at {} · policy {} · adapter {}",
+                    "available at {} · policy {} · adapter {}{}",
                     format_hms_ms(entry.available_ms * NS_PER_MS),
                     entry.policy.as_deref().unwrap_or("—"),
-                    entry.adapter.as_deref().unwrap_or("none")
+                    entry.adapter.as_deref().unwrap_or("none"),
+                    entry
+                        .budget_tokens
+                        .map_or_else(String::new, |b| format!(" · budget {b} tokens"))
                 ));
                 // The same clip in every other lane, words only one side has marked.
                 let others: Vec<&MemoryEntry> = lanes

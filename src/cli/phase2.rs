@@ -45,6 +45,10 @@ pub struct TaskSetArgs {
     /// Sampled descriptions per clip, judged against the policy's own.
     #[arg(long, default_value_t = 4)]
     pub samples: usize,
+    /// Tokens per description, for the policy's own and the sampled ones (default: the
+    /// policy's budget, 24).
+    #[arg(long)]
+    pub budget_tokens: Option<usize>,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Who judges each pair: the built-in judge (what the built-in answerer would need), or an
@@ -156,6 +160,7 @@ fn settings(tasks: &TaskSetArgs, task_type: &str, recent: usize, out: PathBuf) -
     settings.model_dir.clone_from(&tasks.model);
     settings.max_clips = tasks.max_clips;
     settings.pairs.samples_per_clip = tasks.samples;
+    settings.pairs.budget_tokens = tasks.budget_tokens;
     settings.pairs.seed = tasks.seed;
     settings.dpo.seed = tasks.seed;
     settings

@@ -3,7 +3,7 @@
 //! the warm-up and Phase One models side by side.
 
 use std::ops::ControlFlow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -50,10 +50,11 @@ fn quality_line(name: &str, q: &Quality) -> String {
     )
 }
 
-/// `taskmem train judge`: a model's held-out quality, claim by claim.
+/// `taskmem train judge`: a model's held-out quality, claim by claim, beside its warm-up model.
 #[derive(Args, Debug)]
 pub struct JudgeArgs {
-    /// A model folder (model.safetensors and config.json).
+    /// A model folder (model.safetensors and config.json); its `warmup/` model, when there is
+    /// one, is judged beside it.
     #[arg(long)]
     pub model: PathBuf,
     #[arg(long)]
@@ -64,21 +65,33 @@ pub struct JudgeArgs {
     /// `validation` for recipe decisions, `test` for the figures reported.
     #[arg(long, default_value = "test")]
     pub split: String,
+    /// Tokens per description (default: the policy's budget).
+    #[arg(long, default_value_t = crate::policy::DEFAULT_BUDGET_TOKENS)]
+    pub budget: usize,
+    /// Descriptions sampled per clip at temperature 1, for what sampling states per kind.
+    #[arg(long, default_value_t = 8)]
+    pub samples: usize,
+    /// One JSON object on stdout instead of the tables.
+    #[arg(long)]
+    pub json: bool,
 }
 
-/// Judges a model on a suite's test streams.
+/// The models a judge run compares: the warm-up model beside the given one when it has one.
+fn judged_models(dir: &Path) -> Vec<(&'static str, PathBuf)> {
+    let warmup = dir.join("warmup");
+    if warmup.join("config.json").is_file() {
+        vec![("warm-up", warmup), ("phase one", dir.to_path_buf())]
+    } else {
+        vec![("model", dir.to_path_buf())]
+    }
+}
+
+/// Judges a model (and its warm-up model) on a suite's split.
 ///
 /// # Errors
 /// Bad input (a model or suite that cannot be read) or a tensor error.
 pub fn judge(args: &JudgeArgs) -> Result<(), CliError> {
     use crate::policy::lang::Vocab;
-    use crate::policy::reward::is_true;
-    use crate::world::grammar::statements;
-    let trainable = crate::policy::train::Trainable::load(&args.model)
-        .map_err(|e| CliError::BadInput(format!("{e:#}")))?;
-    let frontend =
-        crate::policy::frontend::Frontend::for_model(&args.model, trainable.model.config())
-            .map_err(|e| CliError::BadInput(e.to_string()))?;
     let vocab = Vocab::world();
     let manifest = crate::policy::phase1::read_suite(&args.suite)
         .map_err(|e| CliError::BadInput(e.to_string()))?;
@@ -87,44 +100,114 @@ pub fn judge(args: &JudgeArgs) -> Result<(), CliError> {
         ControlFlow::Continue(())
     })
     .map_err(|e| CliError::BadInput(e.to_string()))?;
-    let test = crate::policy::phase1::examples_of(
-        &args.suite,
-        &manifest,
-        &args.split,
-        trainable.model.config(),
-        &vocab,
-        &frontend,
-    )
-    .map_err(|e| CliError::BadInput(e.to_string()))?;
-    let mut shown = 0;
-    let quality = crate::policy::report::evaluate_showing(
-        &trainable.model,
-        &test,
-        &vocab,
-        &mut |example, text| {
-            if shown >= args.show {
-                return;
-            }
-            shown += 1;
-            println!("{} clip {}: {text}", example.stream, example.clip);
-            for claim in statements(text).claims {
-                let mark = if is_true(&claim, &example.truth) {
-                    '+'
-                } else {
-                    '-'
-                };
-                println!("  {mark} {claim:?}");
-            }
-        },
-    )
-    .map_err(|e| CliError::Other(e.into()))?;
-    println!("model      precision  true facts/desc  repetition  format failures");
-    println!("{}", quality_line("judged", &quality));
-    for (kind, name) in crate::world::grammar::CLAIM_KINDS.iter().enumerate() {
-        let (claims, true_claims) = quality.by_kind[kind];
-        println!("  {name:<8} {true_claims:>5}/{claims:<5}");
+    let mut reports = std::collections::BTreeMap::new();
+    let mut order = Vec::new();
+    for (name, dir) in judged_models(&args.model) {
+        let trainable = crate::policy::train::Trainable::load(&dir)
+            .map_err(|e| CliError::BadInput(format!("{e:#}")))?;
+        let frontend = crate::policy::frontend::Frontend::for_model(&dir, trainable.model.config())
+            .map_err(|e| CliError::BadInput(e.to_string()))?;
+        let examples = crate::policy::phase1::examples_of(
+            &args.suite,
+            &manifest,
+            &args.split,
+            trainable.model.config(),
+            &vocab,
+            &frontend,
+        )
+        .map_err(|e| CliError::BadInput(e.to_string()))?;
+        if !args.json {
+            eprintln!(
+                "judging {name} ({}) on {} clips",
+                dir.display(),
+                examples.len()
+            );
+        }
+        let mut shown = 0;
+        let show = if args.json { 0 } else { args.show };
+        let report = crate::policy::report::judge(
+            &trainable.model,
+            &examples,
+            &vocab,
+            (args.budget, args.samples),
+            &mut |example, text| {
+                if shown < show {
+                    shown += 1;
+                    print_marked(name, example, text);
+                }
+            },
+        )
+        .map_err(|e| CliError::Other(e.into()))?;
+        order.push(name);
+        reports.insert(name.to_owned(), report);
+    }
+    if args.json {
+        let json = serde_json::json!({
+            "suite": args.suite.display().to_string(),
+            "split": args.split,
+            "budget_tokens": args.budget,
+            "models": reports,
+        });
+        println!("{json}");
+    } else {
+        print_reports(&order, &reports, args);
     }
     Ok(())
+}
+
+fn print_marked(model: &str, example: &crate::policy::data::ClipExample, text: &str) {
+    use crate::policy::reward::is_true;
+    use crate::world::grammar::statements;
+    println!("[{model}] {} clip {}: {text}", example.stream, example.clip);
+    for claim in statements(text).claims {
+        let mark = if is_true(&claim, &example.truth) {
+            '+'
+        } else {
+            '-'
+        };
+        println!("  {mark} {claim:?}");
+    }
+}
+
+fn print_reports(
+    order: &[&str],
+    reports: &std::collections::BTreeMap<String, crate::policy::report::ModelReport>,
+    args: &JudgeArgs,
+) {
+    println!(
+        "{} {} split, {} tokens per clip, {} samples per clip at temperature 1",
+        args.suite.display(),
+        args.split,
+        args.budget,
+        args.samples
+    );
+    println!("model      precision  true facts/desc  recall  repetition  format failures");
+    for name in order {
+        let r = &reports[*name];
+        println!(
+            "{name:<10} {:>8.1}%  {:>15.2}  {:>5.1}%  {:>9.1}%  {:>8}/{}",
+            r.precision,
+            r.true_facts_per_description,
+            r.recall,
+            r.repetition,
+            r.format_failures,
+            r.descriptions
+        );
+    }
+    println!("per kind: greedy stated (precision) | sampled share (precision)");
+    for kind in crate::world::grammar::CLAIM_KINDS {
+        let cells: Vec<String> = order
+            .iter()
+            .map(|name| {
+                let k = &reports[*name].kinds[kind];
+                format!(
+                    "{:>5} ({:>5.1}%) | {:>5.1}% ({:>5.1}%)",
+                    k.stated, k.precision, k.sampled_share, k.sampled_precision
+                )
+            })
+            .collect();
+        println!("  {kind:<8} {}", cells.join("   "));
+    }
 }
 
 /// Runs the whole training and writes its outputs.
@@ -170,8 +253,8 @@ pub fn phase1(args: &Phase1Args) -> Result<(), CliError> {
         other => CliError::Other(anyhow::Error::from(other)),
     })?;
     println!(
-        "held-out quality ({} clips)\nmodel      precision  true facts/desc  repetition  format failures",
-        summary.test_clips
+        "held-out quality ({} {} clips)\nmodel      precision  true facts/desc  repetition  format failures",
+        summary.test_clips, summary.held_out_split
     );
     println!("{}", quality_line("warm-up", &summary.warmup));
     println!("{}", quality_line("phase one", &summary.phase1));

@@ -815,6 +815,7 @@ mod tests {
 
     fn entry(id: u64, start_ms: i64, text: &str) -> MemoryEntry {
         MemoryEntry {
+            budget_tokens: None,
             id,
             stream: "s".into(),
             lane: "builtin".into(),

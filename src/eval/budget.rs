@@ -37,7 +37,7 @@ pub const BUDGETS: [usize; 4] = [16, 24, 32, 48];
 /// fit, so what is written decides which questions can be answered (the focused order beats
 /// the generic one by 20 points or more on most types), yet the generic order still answers a
 /// third of world-mme's test questions. Issue 26's floors are read at this budget.
-pub const DEFAULT_BUDGET_TOKENS: usize = 24;
+pub const DEFAULT_BUDGET_TOKENS: usize = crate::policy::DEFAULT_BUDGET_TOKENS;
 /// Issue 26's floors at the default budget: the focused order gains at least this many points
 /// on at least [`FLOOR_TYPES`] types, and the generic order answers at least
 /// [`FLOOR_GENERIC_PERCENT`] overall.

@@ -271,7 +271,15 @@ pub fn run_suite(
     let suite = suite_folder(&settings.suite);
     ensure_split(&suite, &settings.split, on_event)?;
     let streams = suite_streams(&suite, &settings.split)?;
-    let policy_name = load_policy(settings)?.name();
+    let policy_name = {
+        let policy = load_policy(settings)?;
+        // The budget is part of what the memory is: a figure names it.
+        format!(
+            "{} at {} tokens per clip",
+            policy.name(),
+            policy.effective_budget()
+        )
+    };
     let mut lanes = vec![LaneInfo {
         lane: GENERAL_LANE.to_owned(),
         ..LaneInfo::default()
@@ -384,6 +392,7 @@ fn reference_entries(stream: &SuiteStream, first_id: u64) -> Result<Vec<MemoryEn
         .into_iter()
         .enumerate()
         .map(|(i, c)| MemoryEntry {
+            budget_tokens: None,
             id: first_id + i as u64,
             stream: stream.name.clone(),
             lane: REFERENCE_LANE.to_owned(),
@@ -512,6 +521,7 @@ mod tests {
 
     fn entry(start_ms: i64, available_ms: i64, text: &str) -> MemoryEntry {
         MemoryEntry {
+            budget_tokens: None,
             id: start_ms as u64,
             stream: "s".into(),
             lane: GENERAL_LANE.into(),

@@ -77,6 +77,7 @@ mod tests {
 
     fn entry(start_s: i64, text: &str) -> MemoryEntry {
         MemoryEntry {
+            budget_tokens: None,
             id: start_s as u64,
             stream: "s".into(),
             lane: "general".into(),
@@ -204,6 +205,7 @@ pub fn read_parquet(path: &std::path::Path) -> Result<Vec<MemoryEntry>, ParquetE
     let highlights = strs("highlights")?;
     Ok((0..df.height())
         .map(|i| MemoryEntry {
+            budget_tokens: None,
             id: ids[i].unwrap_or_default(),
             stream: stream[i].clone().unwrap_or_default(),
             lane: lane[i].clone().unwrap_or_default(),

@@ -363,6 +363,7 @@ pub fn taskmem_output(
                 clip_span(&file, clip, interval_ms, delay_ms)?;
             end_ms = end_ms.max(clip_end_ms);
             imported.entries.push(MemoryEntry {
+                budget_tokens: None,
                 id: imported.entries.len() as u64,
                 stream: stream.to_owned(),
                 lane: lane.id.clone(),
@@ -450,6 +451,7 @@ pub fn demo_file(path: &Path) -> Result<Imported, ImportError> {
                 .unwrap_or_default();
             for (k, (text, &(start_ms, end_ms))) in clips.iter().zip(&clip_times).enumerate() {
                 imported.entries.push(MemoryEntry {
+                    budget_tokens: None,
                     id: imported.entries.len() as u64,
                     stream: id.clone(),
                     lane: lane.id.clone(),
@@ -628,6 +630,7 @@ pub fn egorag_captions(path: &Path, lane_title: &str) -> Result<Imported, Import
             .or_insert((0, r["video_path"].as_str().map(|v| egorag_video(path, v))));
         slot.0 = slot.0.max(end_ms);
         imported.entries.push(MemoryEntry {
+            budget_tokens: None,
             id: i as u64,
             stream,
             lane: lane.id.clone(),
@@ -709,6 +712,7 @@ pub fn world_stream(dir: &Path) -> Result<Imported, ImportError> {
         .iter()
         .enumerate()
         .map(|(i, c)| MemoryEntry {
+            budget_tokens: None,
             id: i as u64,
             stream: id.clone(),
             lane: lane.id.clone(),

@@ -42,6 +42,10 @@ pub struct MemoryEntry {
     /// Phrases this lane adds over the general one (from TaskMem's demo data).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub highlights: Vec<String>,
+    /// The token budget the policy wrote it under (`None`: not a token-budgeted policy, or
+    /// written before entries recorded it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_tokens: Option<usize>,
 }
 
 /// The longest lane id: its file name must fit the file system's 255 bytes.
@@ -187,6 +191,7 @@ impl MemoryEntry {
             raw_response: None,
             score: None,
             highlights: Vec::new(),
+            budget_tokens: None,
         }
     }
 }
@@ -197,6 +202,7 @@ mod tests {
 
     fn entry(id: u64, lane: &str, start_s: i64, text: &str) -> MemoryEntry {
         MemoryEntry {
+            budget_tokens: None,
             id,
             stream: "s".into(),
             lane: lane.into(),

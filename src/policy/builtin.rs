@@ -116,6 +116,9 @@ impl Config {
     pub fn with_perception(self, perception: PerceptionInput) -> Self {
         Self {
             enc_layers: 1,
+            // A third layer: stating a thing's color, kind and place in turn means finding the
+            // cell again from the words already written.
+            dec_layers: self.dec_layers.max(3),
             sub_patch: 0,
             stem_channels: 0,
             frame_local_layers: 0,
@@ -479,6 +482,8 @@ impl Steering {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DecodeOptions<'a> {
     pub steering: Option<&'a Steering>,
+    /// `None`: [`super::DEFAULT_BUDGET_TOKENS`]. Either way at most the config's
+    /// `max_output_tokens`.
     pub budget_tokens: Option<usize>,
 }
 
@@ -751,9 +756,8 @@ impl MemorizerModel {
     ) -> Result<Generated> {
         let budget = options
             .budget_tokens
-            .map_or(self.cfg.max_output_tokens, |b| {
-                b.min(self.cfg.max_output_tokens)
-            });
+            .unwrap_or(super::DEFAULT_BUDGET_TOKENS)
+            .min(self.cfg.max_output_tokens);
         self.generate_vision(vision, context, sampling, options.steering, budget, true)
     }
 

@@ -249,6 +249,7 @@ impl Memorizer {
         });
         self.previous = Some((end_ms, written.text.clone()));
         Ok(MemoryEntry {
+            budget_tokens: self.policy.budget_tokens(),
             id: 0,
             stream: self.stream.clone(),
             lane: self.lane.clone(),

@@ -77,6 +77,11 @@ pub fn check_finite(written: &Written) -> Result<(), PolicyError> {
     }
 }
 
+/// Tokens per description unless a setting says otherwise. Taken from the world v3 headroom
+/// oracle (`taskmem bench budget`, [`crate::eval::budget`]): at 24 tokens a clip's facts no
+/// longer fit, so what is written decides which questions can be answered.
+pub const DEFAULT_BUDGET_TOKENS: usize = 24;
+
 /// A memorization policy: every backend (built-in, remote, replay) turns a clip into a
 /// description through this. Adapters (Phase Two) come in with that issue.
 pub trait MemorizationPolicy: Send {
@@ -93,6 +98,12 @@ pub trait MemorizationPolicy: Send {
         (data::KEPT_WIDTH, data::KEPT_HEIGHT)
     }
 
+    /// The token budget each description is written under, recorded in every entry (`None`:
+    /// the policy counts no tokens, as a remote model or a replay).
+    fn budget_tokens(&self) -> Option<usize> {
+        None
+    }
+
     /// Writes the memory of one clip.
     ///
     /// # Errors
@@ -105,7 +116,7 @@ pub struct BuiltinPolicy {
     trainable: train::Trainable,
     /// Pixel patches, or (policy v2) the perception encoder saved beside the weights.
     frontend: frontend::Frontend,
-    /// Tokens per description (`None`: the model's budget).
+    /// Tokens per description (`None`: [`DEFAULT_BUDGET_TOKENS`]).
     budget_tokens: Option<usize>,
     vocab: lang::Vocab,
     name: String,
@@ -176,11 +187,21 @@ impl BuiltinPolicy {
         &self.frontend
     }
 
-    /// Writes at most `budget_tokens` tokens per clip (never more than the model's budget).
+    /// Writes at most `budget_tokens` tokens per clip (`None`: [`DEFAULT_BUDGET_TOKENS`];
+    /// never more than the model's ceiling).
     #[must_use]
     pub fn with_budget(mut self, budget_tokens: Option<usize>) -> Self {
         self.budget_tokens = budget_tokens;
         self
+    }
+
+    /// The budget this policy writes under: the setting, else the default, within the
+    /// model's ceiling.
+    #[must_use]
+    pub fn effective_budget(&self) -> usize {
+        self.budget_tokens
+            .unwrap_or(DEFAULT_BUDGET_TOKENS)
+            .clamp(1, self.trainable.model.config().max_output_tokens)
     }
 
     /// The network, for benches and reports.
@@ -208,6 +229,10 @@ impl MemorizationPolicy for BuiltinPolicy {
         self.trainable.model.config().frames_per_clip
     }
 
+    fn budget_tokens(&self) -> Option<usize> {
+        Some(self.effective_budget())
+    }
+
     fn memorize(&mut self, clip: &ClipInput<'_>) -> Result<Written, PolicyError> {
         let cfg = self.trainable.model.config();
         let patches = self.frontend.clip_tensor(clip.frames, cfg)?;
@@ -224,9 +249,10 @@ impl MemorizationPolicy for BuiltinPolicy {
             builtin::Sampling::Greedy,
             builtin::DecodeOptions {
                 steering: clip.adapter.map(|a| &a.steering),
-                budget_tokens: self.budget_tokens,
+                budget_tokens: Some(self.effective_budget()),
             },
         )?;
+        let generated = whole_sentences(generated, self.effective_budget(), &self.vocab);
         let text = self.vocab.decode(&generated.tokens);
         let raw = generated
             .tokens
@@ -241,5 +267,54 @@ impl MemorizationPolicy for BuiltinPolicy {
         };
         check_finite(&written)?;
         Ok(written)
+    }
+}
+
+/// A description cut off by its `budget`, back to its last whole sentence: a half sentence is
+/// never a fact, and it would be read back as the next clip's context. A description that
+/// ended by itself, or has no whole sentence, is kept as written.
+fn whole_sentences(
+    mut generated: builtin::Generated,
+    budget: usize,
+    vocab: &lang::Vocab,
+) -> builtin::Generated {
+    let stop = vocab.id(".");
+    if generated.tokens.len() < budget || generated.tokens.last() == Some(&stop) {
+        return generated;
+    }
+    if let Some(at) = generated.tokens.iter().rposition(|&t| t == stop) {
+        generated.tokens.truncate(at + 1);
+        generated.logprobs.truncate(at + 1);
+    }
+    generated
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generated(vocab: &lang::Vocab, text: &str) -> builtin::Generated {
+        let tokens = vocab.encode(text);
+        builtin::Generated {
+            logprobs: vec![-0.5; tokens.len()],
+            tokens,
+        }
+    }
+
+    #[test]
+    fn a_description_cut_by_its_budget_keeps_only_whole_sentences() {
+        let vocab = lang::Vocab::world();
+        let cut = generated(&vocab, "I am in the kitchen. The red cup is on the");
+        let budget = cut.tokens.len();
+        let kept = whole_sentences(cut, budget, &vocab);
+        assert_eq!(vocab.decode(&kept.tokens), "I am in the kitchen.");
+        assert_eq!(kept.logprobs.len(), kept.tokens.len());
+
+        let ended = generated(&vocab, "I am in the kitchen. The red cup");
+        let kept = whole_sentences(ended.clone(), ended.tokens.len() + 1, &vocab);
+        assert_eq!(
+            kept.tokens, ended.tokens,
+            "ended before the budget: kept as written"
+        );
     }
 }

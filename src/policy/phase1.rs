@@ -117,6 +117,9 @@ pub struct Phase1Summary {
     pub config: Config,
     pub train_clips: usize,
     pub test_clips: usize,
+    /// The split `test_clips` and the qualities come from: test for the pixel model, validation
+    /// for v2 while its recipe is chosen.
+    pub held_out_split: String,
     pub extra_streams: usize,
     pub warmup_steps: usize,
     pub grpo_steps: usize,
@@ -269,14 +272,27 @@ pub fn run(
     };
     stage(on_event, "reading the suite's streams")?;
     let manifest = read_suite(&settings.suite)?;
-    ensure_suite(&settings.suite, &["train", "test"], &mut |text| {
+    // v2's recipe is still being chosen: its runs judge on validation, never on test.
+    let held_out = if settings.perception.is_some() {
+        "validation"
+    } else {
+        "test"
+    };
+    ensure_suite(&settings.suite, &["train", held_out], &mut |text| {
         on_event(Phase1Event::Stage(text))
     })?;
     let mut train = examples_of(&settings.suite, &manifest, "train", &cfg, &vocab, &frontend)?;
-    let test = examples_of(&settings.suite, &manifest, "test", &cfg, &vocab, &frontend)?;
+    let test = examples_of(
+        &settings.suite,
+        &manifest,
+        held_out,
+        &cfg,
+        &vocab,
+        &frontend,
+    )?;
     if train.is_empty() || test.is_empty() {
         return Err(Phase1Error::Input(format!(
-            "{}: the suite needs train and test streams ({} and {} clips found)",
+            "{}: the suite needs train and {held_out} streams ({} and {} clips found)",
             settings.suite.display(),
             train.len(),
             test.len()
@@ -300,7 +316,7 @@ pub fn run(
     stage(
         on_event,
         &format!(
-            "{} train clips, {} test clips; warm-up",
+            "{} train clips, {} {held_out} clips; warm-up",
             train.len(),
             test.len()
         ),
@@ -322,6 +338,8 @@ pub fn run(
             fact_budget: Some(settings.budget_tokens),
             seen_share: 0.0,
             aux_weight: 0.0,
+            cosine_schedule: true,
+            batch: 32,
             ..base_warmup
         }
     } else {
@@ -366,7 +384,10 @@ pub fn run(
         .save(&warmup_dir)
         .map_err(write_err(&warmup_dir))?;
     copy_perception(settings, &warmup_dir)?;
-    stage(on_event, "judging the warm-up model on the test streams")?;
+    stage(
+        on_event,
+        &format!("judging the warm-up model on the {held_out} streams"),
+    )?;
     let warmup_quality = evaluate(&trainable.model, &test, &vocab).map_err(model_err("judging"))?;
     let _ = on_event(Phase1Event::Judged {
         model: "warm-up".to_owned(),
@@ -388,10 +409,15 @@ pub fn run(
         GrpoSettings {
             group: 8,
             own_context: true,
+            budget_tokens: Some(settings.budget_tokens),
             ..base_grpo
         }
     } else {
-        base_grpo
+        // The pixel recipe as shipped: rollouts up to the model's ceiling.
+        GrpoSettings {
+            budget_tokens: Some(cfg.max_output_tokens),
+            ..base_grpo
+        }
     };
     let weights = RewardWeights::default();
     let budget = if settings.perception.is_some() {
@@ -429,7 +455,10 @@ pub fn run(
     );
     trainable.save(&out).map_err(write_err(&settings.out))?;
     copy_perception(settings, &out)?;
-    stage(on_event, "judging the Phase One model on the test streams")?;
+    stage(
+        on_event,
+        &format!("judging the Phase One model on the {held_out} streams"),
+    )?;
     let phase1_quality = evaluate(&trainable.model, &test, &vocab).map_err(model_err("judging"))?;
     let _ = on_event(Phase1Event::Judged {
         model: "phase one".to_owned(),
@@ -443,6 +472,7 @@ pub fn run(
         config: cfg,
         train_clips: train.len(),
         test_clips: test.len(),
+        held_out_split: held_out.to_owned(),
         extra_streams: settings.extra_streams,
         warmup_steps: losses.len(),
         grpo_steps: stats.len(),

@@ -138,3 +138,181 @@ pub fn world_rewards(
         .map(|t| t.total(weights, ratio(t.richness, best)))
         .collect()
 }
+
+/// One fact kind in [`ModelReport`]: greedy statements, and what sampling states.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct KindReport {
+    /// Distinct claims of this kind in the greedy descriptions.
+    pub stated: usize,
+    /// Their precision, in percent (0 when none was stated).
+    pub precision: f64,
+    /// The share of sampled descriptions that state this kind at least once, in percent.
+    pub sampled_share: f64,
+    /// The precision of the sampled descriptions' claims of this kind, in percent.
+    pub sampled_precision: f64,
+}
+
+/// `taskmem train judge`'s report of one model: greedy quality (percentages in percent),
+/// recall against what fits the budget, and per kind what greedy and sampled descriptions
+/// state. Phase Two can only steer toward kinds that sampling states, and truly.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ModelReport {
+    pub descriptions: usize,
+    pub precision: f64,
+    pub true_facts_per_description: f64,
+    /// True distinct claims over the clip's visible facts that fit the budget (each clip's
+    /// count capped at what its budget holds), in percent.
+    pub recall: f64,
+    pub repetition: f64,
+    pub format_failures: usize,
+    pub samples_per_clip: usize,
+    pub kinds: std::collections::BTreeMap<String, KindReport>,
+}
+
+/// How many of `facts` fit in `budget` tokens at most (the shortest first).
+#[must_use]
+pub fn facts_that_fit(facts: &[String], budget: usize, vocab: &Vocab) -> usize {
+    let mut lengths: Vec<usize> = facts.iter().map(|f| vocab.encode(f).len()).collect();
+    lengths.sort_unstable();
+    let mut used = 0;
+    lengths
+        .into_iter()
+        .take_while(|&n| {
+            used += n;
+            used <= budget
+        })
+        .count()
+}
+
+/// Judges `model` on `examples` (in stream order) greedily, each clip after its own preceding
+/// description, and draws `samples` descriptions per clip at temperature 1 after that same
+/// context. Every description is written under `budget_tokens`; `on_written` sees each
+/// greedy one.
+///
+/// # Errors
+/// On a tensor error.
+pub fn judge(
+    model: &MemorizerModel,
+    examples: &[ClipExample],
+    vocab: &Vocab,
+    (budget_tokens, samples_per_clip): (usize, usize),
+    on_written: &mut dyn FnMut(&ClipExample, &str),
+) -> candle_core::Result<ModelReport> {
+    use super::builtin::DecodeOptions;
+    let cfg = model.config();
+    let n = cfg.frames_per_clip * cfg.patches_per_frame();
+    let options = DecodeOptions {
+        steering: None,
+        budget_tokens: Some(budget_tokens),
+    };
+    let mut report = ModelReport {
+        samples_per_clip,
+        ..ModelReport::default()
+    };
+    // Per kind: greedy (stated, true), sampled (descriptions stating it, claims, true claims).
+    let mut greedy = [(0usize, 0usize); 7];
+    let mut sampled = [(0usize, 0usize, 0usize); 7];
+    let (mut true_capped, mut fit, mut true_all, mut drawn) = (0usize, 0usize, 0usize, 0usize);
+    let (mut repeated, mut said) = (0.0, 0usize);
+    let mut previous: Option<(String, Vec<u32>)> = None;
+    let mut rng = crate::world::rng::Rng::new(7);
+    for example in examples {
+        let context = match &previous {
+            Some((stream, tokens)) if *stream == example.stream && example.clip > 0 => {
+                tokens.clone()
+            }
+            _ => Vec::new(),
+        };
+        let patches = Tensor::from_vec(
+            example.patches.clone(),
+            (1, n, cfg.patch_dim()),
+            &Device::Cpu,
+        )?;
+        let vision = model.encode(&patches)?;
+        let written = model.generate_from_vision(&vision, &context, Sampling::Greedy, options)?;
+        let text = vocab.decode(&written.tokens);
+        on_written(example, &text);
+        let before = (!context.is_empty()).then(|| vocab.decode(&context));
+        let terms = score(
+            &text,
+            before.as_deref(),
+            &example.truth,
+            vocab,
+            budget_tokens,
+        );
+        report.descriptions += 1;
+        report.format_failures += usize::from(terms.format < 0.0);
+        repeated += terms.repetition * terms.claims as f64;
+        said += terms.claims;
+        let mut true_here = 0;
+        for claim in distinct(&statements(&text).claims) {
+            let right = is_true(claim, &example.truth);
+            greedy[claim.kind()].0 += 1;
+            greedy[claim.kind()].1 += usize::from(right);
+            true_here += usize::from(right);
+        }
+        let fits = facts_that_fit(&example.truth.facts, budget_tokens, vocab);
+        true_all += true_here;
+        true_capped += true_here.min(fits);
+        fit += fits;
+        for _ in 0..samples_per_clip {
+            let sampling = Sampling::Temperature {
+                temperature: 1.0,
+                seed: rng.next_u64(),
+            };
+            let sample = model.generate_from_vision(&vision, &context, sampling, options)?;
+            let claims = statements(&vocab.decode(&sample.tokens)).claims;
+            let mut kinds = [false; 7];
+            for claim in distinct(&claims) {
+                kinds[claim.kind()] = true;
+                sampled[claim.kind()].1 += 1;
+                sampled[claim.kind()].2 += usize::from(is_true(claim, &example.truth));
+            }
+            for (slot, stated) in sampled.iter_mut().zip(kinds) {
+                slot.0 += usize::from(stated);
+            }
+            drawn += 1;
+        }
+        previous = Some((example.stream.clone(), written.tokens));
+    }
+    let percent = |a: usize, b: usize| 100.0 * ratio(a as f64, b as f64);
+    let stated: usize = greedy.iter().map(|g| g.0).sum();
+    report.precision = percent(true_all, stated);
+    report.true_facts_per_description = ratio(true_all as f64, report.descriptions as f64);
+    report.recall = percent(true_capped, fit);
+    report.repetition = 100.0 * ratio(repeated, said as f64);
+    for (kind, name) in crate::world::grammar::CLAIM_KINDS.iter().enumerate() {
+        report.kinds.insert(
+            (*name).to_owned(),
+            KindReport {
+                stated: greedy[kind].0,
+                precision: percent(greedy[kind].1, greedy[kind].0),
+                sampled_share: percent(sampled[kind].0, drawn),
+                sampled_precision: percent(sampled[kind].2, sampled[kind].1),
+            },
+        );
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod judge_tests {
+    use super::*;
+
+    #[test]
+    fn the_facts_that_fit_a_budget_are_counted_shortest_first() {
+        let vocab = Vocab::world();
+        let facts: Vec<String> = [
+            "I am in the kitchen.",                     // 6 tokens
+            "<face_4> wears a brown outfit.",           // 6
+            "The pink ball is on the kitchen counter.", // 9
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        assert_eq!(facts_that_fit(&facts, 5, &vocab), 0);
+        assert_eq!(facts_that_fit(&facts, 12, &vocab), 2);
+        assert_eq!(facts_that_fit(&facts, 20, &vocab), 2);
+        assert_eq!(facts_that_fit(&facts, 21, &vocab), 3);
+        assert_eq!(facts_that_fit(&[], 24, &vocab), 0);
+    }
+}

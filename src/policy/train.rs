@@ -7,7 +7,7 @@ use std::ops::ControlFlow;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
 
-use super::builtin::{Config, MemorizerModel, seed_weights};
+use super::builtin::{Config, DecodeOptions, MemorizerModel, seed_weights};
 use super::data::{ClipExample, fact_target};
 use crate::world::rng::Rng;
 
@@ -31,6 +31,9 @@ pub struct WarmupSettings {
     /// ([`super::data::fact_target`]) and contexts the same of the clip before; `None` keeps
     /// the references and seen targets above.
     pub fact_budget: Option<usize>,
+    /// A learning rate that rises over the first 5% of the steps and falls along a cosine to
+    /// 5% of `learning_rate` at the end; off: constant, as the models trained before.
+    pub cosine_schedule: bool,
 }
 
 impl Default for WarmupSettings {
@@ -44,6 +47,7 @@ impl Default for WarmupSettings {
             aux_weight: 10.0,
             context_drop: 0.3,
             fact_budget: None,
+            cosine_schedule: false,
         }
     }
 }
@@ -196,6 +200,22 @@ fn batch(examples: &[&ClipExample], cfg: &Config) -> candle_core::Result<Batch> 
     })
 }
 
+/// The learning rate at `step` of `steps` under the cosine schedule: a linear rise over the
+/// first 5% of the steps (Adam's moments are still empty), then a cosine down to 5% of `peak`,
+/// so that the last steps settle instead of hopping around the minimum.
+#[must_use]
+pub fn scheduled_rate(peak: f64, step: usize, steps: usize) -> f64 {
+    let steps = steps.max(1) as f64;
+    let at = step as f64 + 1.0;
+    let rise = (steps * 0.05).max(1.0);
+    if at <= rise {
+        return peak * at / rise;
+    }
+    let progress = ((at - rise) / (steps - rise).max(1.0)).min(1.0);
+    let floor = 0.05 * peak;
+    floor + (peak - floor) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+}
+
 /// The supervised warm-up: returns the loss of every step. `on_progress` may stop the run.
 ///
 /// # Errors
@@ -215,6 +235,9 @@ pub fn warm_up(
     let cfg = trainable.model.config().clone();
     let vocab = super::lang::Vocab::world();
     for step in 0..settings.steps {
+        if settings.cosine_schedule {
+            opt.set_learning_rate(scheduled_rate(settings.learning_rate, step, settings.steps));
+        }
         let picked: Vec<&ClipExample> = (0..settings.batch.max(1))
             .map(|_| &examples[rng.below(examples.len())])
             .collect();
@@ -282,6 +305,8 @@ pub struct GrpoSettings {
     /// that step), as at inference, instead of the clip's stored context; repetition is then
     /// measured against that output too.
     pub own_context: bool,
+    /// Tokens per rollout (`None`: [`super::DEFAULT_BUDGET_TOKENS`]).
+    pub budget_tokens: Option<usize>,
 }
 
 impl Default for GrpoSettings {
@@ -295,6 +320,7 @@ impl Default for GrpoSettings {
             learning_rate: 5e-4,
             seed: 1,
             own_context: false,
+            budget_tokens: None,
         }
     }
 }
@@ -355,17 +381,27 @@ pub fn grpo(
             let index = rng.below(examples.len());
             let mut example = examples[index].clone();
             if settings.own_context {
-                example.context = own_previous(trainable, examples, index, &clip_tensor)?;
+                example.context = own_previous(
+                    trainable,
+                    examples,
+                    index,
+                    settings.budget_tokens,
+                    &clip_tensor,
+                )?;
             }
             let patches = clip_tensor(&example)?;
             let samples = (0..settings.group.max(2))
                 .map(|_| {
-                    trainable.model.generate(
+                    trainable.model.generate_with(
                         &patches,
                         &example.context,
                         Sampling::Temperature {
                             temperature: settings.temperature,
                             seed: rng.next_u64(),
+                        },
+                        DecodeOptions {
+                            steering: None,
+                            budget_tokens: settings.budget_tokens,
                         },
                     )
                 })
@@ -416,6 +452,7 @@ fn own_previous(
     trainable: &Trainable,
     examples: &[ClipExample],
     index: usize,
+    budget_tokens: Option<usize>,
     clip_tensor: &dyn Fn(&ClipExample) -> candle_core::Result<Tensor>,
 ) -> candle_core::Result<Vec<u32>> {
     let this = &examples[index];
@@ -426,10 +463,14 @@ fn own_previous(
     else {
         return Ok(Vec::new());
     };
-    let written = trainable.model.generate(
+    let written = trainable.model.generate_with(
         &clip_tensor(previous)?,
         &[],
         super::builtin::Sampling::Greedy,
+        DecodeOptions {
+            steering: None,
+            budget_tokens,
+        },
     )?;
     Ok(written.tokens)
 }
@@ -438,6 +479,26 @@ fn own_previous(
 mod tests {
     use super::*;
     use crate::policy::builtin::Config;
+
+    #[test]
+    fn the_cosine_schedule_rises_peaks_and_settles_at_a_twentieth() {
+        let rates: Vec<f64> = (0..1000).map(|s| scheduled_rate(1e-3, s, 1000)).collect();
+        assert!(rates[0] < 1e-4, "starts low: {}", rates[0]);
+        assert!(
+            (rates[49] - 1e-3).abs() < 1e-9,
+            "peaks after 5%: {}",
+            rates[49]
+        );
+        assert!(
+            rates[50..].windows(2).all(|w| w[1] <= w[0]),
+            "then only falls"
+        );
+        assert!(
+            (rates[999] - 5e-5).abs() < 1e-9,
+            "ends at 5%: {}",
+            rates[999]
+        );
+    }
 
     /// A clip with the given input and context and an empty truth.
     fn toy_example(stream: &str, clip: usize, patches: Vec<f32>, context: Vec<u32>) -> ClipExample {
@@ -504,17 +565,17 @@ mod tests {
             .unwrap()
             .tokens;
         assert_eq!(
-            own_previous(&trainable, &examples, 1, &tensor).unwrap(),
+            own_previous(&trainable, &examples, 1, None, &tensor).unwrap(),
             greedy
         );
         // A stream's first clip has nothing before it, whatever sits before it in the list.
         assert!(
-            own_previous(&trainable, &examples, 2, &tensor)
+            own_previous(&trainable, &examples, 2, None, &tensor)
                 .unwrap()
                 .is_empty()
         );
         assert!(
-            own_previous(&trainable, &examples, 0, &tensor)
+            own_previous(&trainable, &examples, 0, None, &tensor)
                 .unwrap()
                 .is_empty()
         );
@@ -543,6 +604,7 @@ mod tests {
                 .collect()
         };
         let settings = GrpoSettings {
+            budget_tokens: None,
             steps: 40,
             clips_per_step: 2,
             group: 6,

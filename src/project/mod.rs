@@ -808,6 +808,7 @@ pub fn synthetic_project(dir: &Path, count: usize) -> Result<(), ProjectError> {
             let text: Vec<&str> = (0..30).map(|_| WORDS[rng.below(WORDS.len())]).collect();
             let start_ms = k as i64 * 10_000;
             entries.push(MemoryEntry {
+                budget_tokens: None,
                 id: (l * per_lane + k) as u64,
                 stream: "long".to_owned(),
                 lane: (*lane).to_owned(),

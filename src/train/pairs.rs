@@ -92,6 +92,8 @@ pub struct PairSettings {
     pub samples_per_clip: usize,
     pub temperature: f64,
     pub seed: u64,
+    /// Tokens per sampled description: the policy's budget (`None`: the default).
+    pub budget_tokens: Option<usize>,
 }
 
 impl Default for PairSettings {
@@ -100,6 +102,7 @@ impl Default for PairSettings {
             samples_per_clip: 4,
             temperature: 1.0,
             seed: 1,
+            budget_tokens: None,
         }
     }
 }
@@ -147,14 +150,18 @@ pub(crate) fn patches_tensor(
 /// # Errors
 /// When decoding or the policy fails.
 pub fn clips_of_stream(
-    model: &MemorizerModel,
-    frontend: &crate::policy::frontend::Frontend,
+    policy: &crate::policy::BuiltinPolicy,
     vocab: &Vocab,
     stream: &str,
     video: Option<&str>,
     spans: &[(i64, i64)],
     frames: &mut dyn FnMut(i64, i64) -> Result<Vec<crate::video::Frame>, String>,
 ) -> Result<Vec<Phase2Clip>, String> {
+    let (model, frontend) = (policy.model(), policy.frontend());
+    let budget = DecodeOptions {
+        steering: None,
+        budget_tokens: Some(policy.effective_budget()),
+    };
     let mut out: Vec<Phase2Clip> = Vec::with_capacity(spans.len());
     for &(start_ms, end_ms) in spans {
         let patches = frontend
@@ -166,10 +173,11 @@ pub fn clips_of_stream(
             .map(|c| c.greedy.clone())
             .unwrap_or_default();
         let greedy = model
-            .generate(
+            .generate_with(
                 &patches_tensor(model, &patches).map_err(|e| e.to_string())?,
                 &vocab.encode(&context),
                 Sampling::Greedy,
+                budget,
             )
             .map_err(|e| e.to_string())?;
         out.push(Phase2Clip {
@@ -219,7 +227,10 @@ pub fn make_pairs(
                     temperature: settings.temperature,
                     seed: rng.next_u64(),
                 },
-                DecodeOptions::default(),
+                DecodeOptions {
+                    steering: None,
+                    budget_tokens: settings.budget_tokens,
+                },
             )?;
             let text = vocab.decode(&drawn.tokens);
             if text != greedy && !samples.contains(&text) {

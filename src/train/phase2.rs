@@ -373,7 +373,8 @@ fn prepare(
         ));
     }
     let policy = BuiltinPolicy::load(settings.model_dir.as_deref())
-        .map_err(|e| Phase2Error::Input(format!("{e:#}")))?;
+        .map_err(|e| Phase2Error::Input(format!("{e:#}")))?
+        .with_budget(settings.pairs.budget_tokens);
     let model = policy.model();
     let cfg = model.config().clone();
     let dpo = &settings.dpo;
@@ -409,8 +410,7 @@ fn prepare(
         let mut done = clips.len();
         let mut cancelled = false;
         let read = clips_of_stream(
-            model,
-            policy.frontend(),
+            &policy,
             &vocab,
             &stream.name,
             Some(&stream.video.display().to_string()),
@@ -533,7 +533,13 @@ pub fn run(
         )
         .map_err(|e| Phase2Error::Model(e.to_string()))?,
     };
-    let changes = changes_made(&model, &vocab, &clips, &steering, on_event)?;
+    let changes = changes_made(
+        (&model, settings.pairs.budget_tokens),
+        &vocab,
+        &clips,
+        &steering,
+        on_event,
+    )?;
     let seconds = started.elapsed().as_secs_f64();
     let meta = AdapterMeta {
         layer: settings.dpo.layer,
@@ -594,7 +600,7 @@ pub fn run(
 /// The training clips the adapter changes: each described again with `steering`, after the
 /// description the steered policy wrote for the clip before when the two follow each other.
 fn changes_made(
-    model: &MemorizerModel,
+    (model, budget_tokens): (&MemorizerModel, Option<usize>),
     vocab: &Vocab,
     clips: &[Phase2Clip],
     steering: &Steering,
@@ -622,7 +628,7 @@ fn changes_made(
                 Sampling::Greedy,
                 DecodeOptions {
                     steering: Some(steering),
-                    budget_tokens: None,
+                    budget_tokens,
                 },
             )
             .map_err(failed)?;

@@ -156,6 +156,22 @@ pub fn tempo_small(dir: &Path) -> PathBuf {
     committed(dir, "world-tempo", &TEMPO_COMMITTED)
 }
 
+/// [`tempo_small`] with its last test stream listed as the validation split: what a v2
+/// `train phase1` (which judges on validation) runs on without generating anything.
+pub fn tempo_small_with_validation(dir: &Path) -> PathBuf {
+    let suite = tempo_small(dir);
+    let path = suite.join("suite.json");
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for stream in json["streams"].as_array_mut().unwrap() {
+        if stream["folder"] == "test/world-tempo-test-02" {
+            stream["split"] = "validation".into();
+        }
+    }
+    std::fs::write(&path, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
+    suite
+}
+
 /// Writes `out/suite.json` listing `streams`, with the questions their tasks.jsonl hold.
 fn write_suite_json(
     out: &Path,
