@@ -778,6 +778,52 @@ fn a_stream_video_that_is_not_the_one_the_memory_was_made_from_gets_a_warning() 
 }
 
 /// A writable copy of the demo project, opened (its 3 + 4 questions are tasks).
+#[test]
+fn keys_one_to_four_label_the_selected_row_u_finds_the_next_unlabeled_and_progress_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("p");
+    copy_dir(&asset("project_v1"), &project);
+    let mut h = project_harness_at(project.clone());
+    let progress = |h: &Harness<'_, TaskMemApp>| h.state().project().unwrap().review_progress();
+    let (none, all) = progress(&h);
+    assert_eq!(none, 0);
+    assert!(all >= 3, "{all} entries");
+    assert!(h.query_by_label(&format!("0 of {all} reviewed")).is_some());
+    h.get_all_by_label_contains("00:00:10  ")
+        .next()
+        .unwrap()
+        .click();
+    steps(&mut h, 3);
+    let first = h.state().project().unwrap().selected().unwrap().id;
+    let verdict = |h: &Harness<'_, TaskMemApp>, id| h.state().project().unwrap().verdict(id);
+    h.key_press(egui::Key::Num2);
+    steps(&mut h, 2);
+    assert_eq!(verdict(&h, first), Some(Verdict::Hallucinated));
+    h.key_press(egui::Key::Num2);
+    steps(&mut h, 2);
+    assert_eq!(verdict(&h, first), None, "the same key again clears the label");
+    h.key_press(egui::Key::Num1);
+    steps(&mut h, 2);
+    assert_eq!(verdict(&h, first), Some(Verdict::Correct));
+    assert_eq!(progress(&h), (1, all));
+    assert!(h.query_by_label(&format!("1 of {all} reviewed")).is_some());
+    // U: the next row without a label, never the labelled one.
+    h.key_press(egui::Key::U);
+    steps(&mut h, 3);
+    let next = h.state().project().unwrap().selected().unwrap().id;
+    assert_ne!(next, first);
+    assert_eq!(verdict(&h, next), None);
+    h.key_press(egui::Key::Num4);
+    steps(&mut h, 2);
+    assert_eq!(verdict(&h, next), Some(Verdict::MissingDetail));
+    // Saved with the project, and Ctrl+Z takes the last key back.
+    let reopened = taskmem::project::Project::open(&project).unwrap();
+    assert_eq!(reopened.labels.verdict(next), Some(Verdict::MissingDetail));
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    steps(&mut h, 2);
+    assert_eq!(verdict(&h, next), None);
+}
+
 fn writable_project() -> (tempfile::TempDir, PathBuf, Harness<'static, TaskMemApp>) {
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("p");

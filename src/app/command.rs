@@ -12,6 +12,10 @@ use egui::{Key, KeyboardShortcut, Modifiers};
 
 use super::task_panel::{Edge, TaskKey};
 use super::{AppCommand, NEEDS_PROJECT};
+use crate::memory::Verdict;
+
+/// Why a label command is greyed.
+const SELECT_ROW: &str = "Select a memory row first";
 use crate::video::NS_PER_SEC;
 
 /// Every command a user can give from a menu or a key.
@@ -56,6 +60,11 @@ pub enum Command {
     PreviousRow,
     NextRow,
     Deselect,
+    LabelCorrect,
+    LabelHallucinated,
+    LabelIrrelevant,
+    LabelMissingDetail,
+    NextUnlabeled,
     Memorize,
     MemorizeWithAdapter,
     MemorizeRemote,
@@ -230,7 +239,7 @@ const GESTURES: [(&str, &str); 6] = [
 
 impl Command {
     /// Every command, in the order of the shortcut sheet.
-    pub const ALL: [Self; 55] = [
+    pub const ALL: [Self; 60] = [
         Self::Open,
         Self::ClearRecent,
         Self::SaveDemoAs,
@@ -253,6 +262,11 @@ impl Command {
         Self::PreviousRow,
         Self::NextRow,
         Self::Deselect,
+        Self::LabelCorrect,
+        Self::LabelHallucinated,
+        Self::LabelIrrelevant,
+        Self::LabelMissingDetail,
+        Self::NextUnlabeled,
         Self::NewTask,
         Self::PreviousTask,
         Self::NextTask,
@@ -437,6 +451,41 @@ impl Command {
             Self::Deselect => item("Clear the row selection", "Select no memory row")
                 .keys(const { &[key(K::Escape)] })
                 .scope(Scope::Studio),
+            Self::LabelCorrect => item(
+                "Label: correct",
+                "The selected entry describes the clip correctly (again: clear the label)",
+            )
+            .keys(const { &[key(K::Num1)] })
+            .scope(Scope::Studio)
+            .disabled(SELECT_ROW),
+            Self::LabelHallucinated => item(
+                "Label: hallucinated",
+                "The selected entry states things the clip does not show (again: clear)",
+            )
+            .keys(const { &[key(K::Num2)] })
+            .scope(Scope::Studio)
+            .disabled(SELECT_ROW),
+            Self::LabelIrrelevant => item(
+                "Label: irrelevant",
+                "The selected entry is about things the tasks do not need (again: clear)",
+            )
+            .keys(const { &[key(K::Num3)] })
+            .scope(Scope::Studio)
+            .disabled(SELECT_ROW),
+            Self::LabelMissingDetail => item(
+                "Label: missing detail",
+                "The selected entry leaves out a detail that matters (again: clear)",
+            )
+            .keys(const { &[key(K::Num4)] })
+            .scope(Scope::Studio)
+            .disabled(SELECT_ROW),
+            Self::NextUnlabeled => item(
+                "Next entry without a label",
+                "Select the next listed memory row that has no label yet, and go to its clip",
+            )
+            .keys(const { &[key(K::U)] })
+            .scope(Scope::Studio)
+            .disabled("Open a project first"),
             Self::Memorize => item(
                 "Memorize while playing",
                 "The built-in policy writes each clip's memory to the lane 'builtin' as the video plays through the clip's end",
@@ -544,7 +593,12 @@ impl Command {
             | Self::ExportMemory
             | Self::ImportMemory
             | Self::PreviousRow
-            | Self::NextRow => s.has_project,
+            | Self::NextRow
+            | Self::NextUnlabeled => s.has_project,
+            Self::LabelCorrect
+            | Self::LabelHallucinated
+            | Self::LabelIrrelevant
+            | Self::LabelMissingDetail => s.has_project && s.row_selected,
             Self::PreviousTask | Self::NextTask | Self::Memorize | Self::MemorizeWithAdapter => {
                 s.has_project && s.has_video
             }
@@ -628,6 +682,11 @@ impl Command {
             Self::PreviousRow => A::SelectRelative(-1),
             Self::NextRow => A::SelectRelative(1),
             Self::Deselect => A::Deselect,
+            Self::LabelCorrect => A::LabelSelected(Verdict::Correct),
+            Self::LabelHallucinated => A::LabelSelected(Verdict::Hallucinated),
+            Self::LabelIrrelevant => A::LabelSelected(Verdict::Irrelevant),
+            Self::LabelMissingDetail => A::LabelSelected(Verdict::MissingDetail),
+            Self::NextUnlabeled => A::SelectNextUnlabeled,
             Self::Memorize => A::SetMemorizing(!s.memorizing),
             Self::MemorizeWithAdapter => A::MemorizeWithAdapter(None),
             Self::MemorizeRemote => A::MemorizeRemote,

@@ -101,6 +101,19 @@ impl TaskMemApp {
             }
             ui.menu_button("Edit", |ui| {
                 menu_buttons_ui(ui, &state, &[Command::Undo, Command::Redo], out);
+                ui.separator();
+                menu_buttons_ui(
+                    ui,
+                    &state,
+                    &[
+                        Command::LabelCorrect,
+                        Command::LabelHallucinated,
+                        Command::LabelIrrelevant,
+                        Command::LabelMissingDetail,
+                        Command::NextUnlabeled,
+                    ],
+                    out,
+                );
             });
             ui.menu_button("Tasks", |ui| tasks_menu_ui(ui, &state, out));
             ui.menu_button("Playback", |ui| {

@@ -69,6 +69,10 @@ pub enum AppCommand {
     SelectEntry(u64),
     /// Move the memory selection by rows (Up/Down).
     SelectRelative(i64),
+    /// Gives the selected entry this label, or clears it when it has it already (keys 1-4).
+    LabelSelected(Verdict),
+    /// Selects the next listed row without a label, from the selection on, wrapping round.
+    SelectNextUnlabeled,
     /// Show another stream of the open project.
     SwitchStream(String),
     /// Set or clear an annotator's verdict on an entry.
@@ -962,6 +966,23 @@ impl TaskMemApp {
             AppCommand::SelectRelative(delta) => {
                 if let Some(id) = self.project.as_mut().and_then(|p| p.select_relative(delta)) {
                     self.pending.push(AppCommand::SelectEntry(id));
+                }
+            }
+            AppCommand::LabelSelected(verdict) => {
+                if let Some(entry) = self.project.as_ref().and_then(|p| p.selected()) {
+                    let id = entry.id;
+                    let current = self.project.as_ref().and_then(|p| p.verdict(id));
+                    self.record_label(LabelEvent::Verdict {
+                        entry: id,
+                        verdict: (current != Some(verdict)).then_some(verdict),
+                    });
+                }
+            }
+            AppCommand::SelectNextUnlabeled => {
+                match self.project.as_ref().map(ProjectView::next_unlabeled) {
+                    Some(Some(id)) => self.pending.push(AppCommand::SelectEntry(id)),
+                    Some(None) => self.toasts.info("Every listed entry has a label"),
+                    None => {}
                 }
             }
             AppCommand::SwitchStream(stream) => self.switch_stream(&stream, ctx),

@@ -567,6 +567,43 @@ impl ProjectView {
         self.selected = None;
     }
 
+    /// The label an entry has, if any.
+    #[must_use]
+    pub fn verdict(&self, id: u64) -> Option<Verdict> {
+        self.project.labels.verdict(id)
+    }
+
+    /// The next listed row without a label after the selected one (from the top when none is
+    /// selected), wrapping round; `None` when every listed row has one.
+    #[must_use]
+    pub fn next_unlabeled(&self) -> Option<u64> {
+        let entries = self.project.memory.entries();
+        let ids: Vec<u64> = self.rows.iter().map(|&i| entries[i].id).collect();
+        let start = self
+            .selected
+            .and_then(|id| ids.iter().position(|&r| r == id))
+            .map_or(0, |at| at + 1);
+        (0..ids.len())
+            .map(|k| ids[(start + k) % ids.len()])
+            .find(|&id| self.project.labels.verdict(id).is_none())
+    }
+
+    /// Review progress of the shown stream (within the lane filter): entries with a label, and
+    /// entries in all.
+    #[must_use]
+    pub fn review_progress(&self) -> (usize, usize) {
+        let labels = &self.project.labels;
+        let shown = self.project.memory.entries().iter().filter(|e| {
+            e.stream == self.stream && self.lane_filter.as_ref().is_none_or(|l| &e.lane == l)
+        });
+        shown.fold((0, 0), |(reviewed, all), e| {
+            (
+                reviewed + usize::from(labels.verdict(e.id).is_some()),
+                all + 1,
+            )
+        })
+    }
+
     /// Moves the selection `delta` rows; returns its id.
     pub fn select_relative(&mut self, delta: i64) -> Option<u64> {
         let entries = self.project.memory.entries();
@@ -893,7 +930,20 @@ impl ProjectView {
         if changed {
             self.refresh_rows();
         }
-        ui.weak(format!("{} entries", self.rows.len()));
+        let (reviewed, all) = self.review_progress();
+        ui.horizontal(|ui| {
+            ui.weak(format!("{} entries", self.rows.len()));
+            if all > 0 {
+                ui.separator();
+                ui.add(
+                    egui::ProgressBar::new(reviewed as f32 / all as f32)
+                        .desired_width(80.0)
+                        .desired_height(8.0),
+                );
+                ui.weak(format!("{reviewed} of {all} reviewed"))
+                    .on_hover_text("Entries of this stream (and lane filter) with a label; keys 1-4 label the selected row, U goes to the next one without a label");
+            }
+        });
         if self.rows.is_empty() {
             // What to do next, rather than an empty list.
             if self.project.memory.is_empty() {
