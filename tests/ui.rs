@@ -478,6 +478,7 @@ fn selecting_a_memory_row_moves_the_video_time_and_arrows_walk_the_rows() {
 
 #[test]
 fn searching_filters_the_memory_rows() {
+    use egui_kittest::kittest::NodeT as _;
     let mut h = project_harness();
     let all = h.state().project().unwrap().row_count();
     h.get_by_label("Search").focus();
@@ -488,6 +489,19 @@ fn searching_filters_the_memory_rows() {
     }
     let found = h.state().project().unwrap().row_count();
     assert!(found >= 1 && found < all, "{found} of {all} rows");
+    // The hits are marked on the timeline too: a lane says how many it holds.
+    let marked: usize = h
+        .get_all_by_label_contains("search hits)")
+        .map(|node| {
+            let label = node.accesskit_node().label().unwrap_or_default();
+            let count = label.rsplit(", ").next().unwrap_or_default();
+            count
+                .trim_end_matches(" search hits)")
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(marked, found, "every listed hit is marked on a lane");
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -801,7 +815,11 @@ fn keys_one_to_four_label_the_selected_row_u_finds_the_next_unlabeled_and_progre
     assert_eq!(verdict(&h, first), Some(Verdict::Hallucinated));
     h.key_press(egui::Key::Num2);
     steps(&mut h, 2);
-    assert_eq!(verdict(&h, first), None, "the same key again clears the label");
+    assert_eq!(
+        verdict(&h, first),
+        None,
+        "the same key again clears the label"
+    );
     h.key_press(egui::Key::Num1);
     steps(&mut h, 2);
     assert_eq!(verdict(&h, first), Some(Verdict::Correct));

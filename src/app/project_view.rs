@@ -61,6 +61,8 @@ pub struct ProjectView {
     stream: String,
     selected: Option<u64>,
     search: String,
+    /// The listed rows' ids while a search is typed: marked on the timeline.
+    search_hits: std::collections::HashSet<u64>,
     lane_filter: Option<String>,
     /// `Some(None)`: only unlabeled entries; `Some(Some(v))`: only those with verdict `v`.
     label_filter: LabelFilter,
@@ -160,6 +162,37 @@ pub fn marked_words(text: &str, other: &str) -> Vec<(String, bool)> {
     out
 }
 
+/// `text` cut into pieces, each marked when it is a search hit: every case-insensitive
+/// occurrence of the whole query, and of each of its words (the memory search matches either).
+#[must_use]
+pub fn search_pieces(text: &str, query: &str) -> Vec<(String, bool)> {
+    let query = query.trim().to_lowercase();
+    // Lower-casing can change byte lengths outside ASCII: mark by characters.
+    let chars: Vec<char> = text.chars().collect();
+    let folded: Vec<char> = chars
+        .iter()
+        .map(|c| c.to_lowercase().next().unwrap_or(*c))
+        .collect();
+    let mut hit = vec![false; chars.len()];
+    let needles = std::iter::once(query.as_str()).chain(query.split_whitespace());
+    for needle in needles.filter(|n| !n.is_empty()) {
+        let needle: Vec<char> = needle.chars().collect();
+        for start in 0..=folded.len().saturating_sub(needle.len()) {
+            if folded[start..].starts_with(&needle) {
+                hit[start..start + needle.len()].fill(true);
+            }
+        }
+    }
+    let mut out: Vec<(String, bool)> = Vec::new();
+    for (c, marked) in chars.into_iter().zip(hit) {
+        match out.last_mut() {
+            Some((piece, m)) if *m == marked => piece.push(c),
+            _ => out.push((c.to_string(), marked)),
+        }
+    }
+    out
+}
+
 impl ProjectView {
     #[must_use]
     pub fn new(project: Project) -> Self {
@@ -174,6 +207,7 @@ impl ProjectView {
             stream,
             selected: None,
             search: String::new(),
+            search_hits: std::collections::HashSet::new(),
             lane_filter: None,
             label_filter: LabelFilter::Any,
             from_text: String::new(),
@@ -526,6 +560,11 @@ impl ProjectView {
                     && to_ms.is_none_or(|to| e.start_ms < to)
             })
             .collect();
+        self.search_hits = if self.search.trim().is_empty() {
+            std::collections::HashSet::new()
+        } else {
+            self.rows.iter().map(|&i| entries[i].id).collect()
+        };
         let verdict_rank = |i: usize| labels.verdict(entries[i].id).map_or(0, |v| v as u8 + 1);
         match self.sort {
             // Time order, lanes side by side.
@@ -681,6 +720,10 @@ impl ProjectView {
                     let x1 = ruler
                         .x_from_time(rect, (e.end_ms * NS_PER_MS) as f64)
                         .max(x0 + 1.0);
+                    if self.search_hits.contains(&e.id) {
+                        // Before the one-shape-per-pixel skip: a hit is never hidden.
+                        search_mark(&painter, x0, x1, boxes);
+                    }
                     // Dense lanes: at most one shape per pixel column.
                     if x1 <= last_px + 0.5 {
                         continue;
@@ -725,11 +768,20 @@ impl ProjectView {
             }
             let title = lane.title.clone();
             let count = entries.len();
+            let hits = entries
+                .iter()
+                .filter(|e| self.search_hits.contains(&e.id))
+                .count();
             response.widget_info(|| {
+                let hits = if hits > 0 {
+                    format!(", {hits} search hits")
+                } else {
+                    String::new()
+                };
                 egui::WidgetInfo::labeled(
                     egui::Role::Button,
                     true,
-                    format!("Memory lane {title} ({count} entries)"),
+                    format!("Memory lane {title} ({count} entries{hits})"),
                 )
             });
             if let Some(e) = hovered {
@@ -978,14 +1030,15 @@ impl ProjectView {
                         "{}  {badge}{shown}",
                         &format_hms_ms(e.start_ms * NS_PER_MS)[..8]
                     );
+                    let color = if selected {
+                        ui.visuals().strong_text_color()
+                    } else {
+                        ui.visuals().text_color()
+                    };
                     let mut button = egui::Button::selectable(
                         selected,
                         (
-                            egui::RichText::new(text).color(if selected {
-                                ui.visuals().strong_text_color()
-                            } else {
-                                ui.visuals().text_color()
-                            }),
+                            row_text(&text, &self.search, color),
                             // Left-aligned like a table row, however short the text.
                             egui::Atom::grow(),
                         ),
@@ -1246,6 +1299,43 @@ impl ProjectView {
 }
 
 /// Text with the words that `other` lacks on a highlight.
+/// Search hits' background, in rows and on the timeline.
+const SEARCH_HIT: Color32 = Color32::from_rgba_premultiplied(150, 120, 20, 110);
+
+/// A row's text, its search hits on a highlight.
+fn row_text(text: &str, search: &str, color: Color32) -> egui::WidgetText {
+    if search.trim().is_empty() {
+        return egui::RichText::new(text).color(color).into();
+    }
+    let mut job = egui::text::LayoutJob::default();
+    for (piece, hit) in search_pieces(text, search) {
+        let mut format = egui::TextFormat {
+            font_id: FontId::proportional(13.0),
+            color,
+            ..Default::default()
+        };
+        if hit {
+            format.background = SEARCH_HIT;
+        }
+        job.append(&piece, 0.0, format);
+    }
+    job.into()
+}
+
+/// A search hit on a lane: a bar over the entry's box, a tick where it starts.
+fn search_mark(painter: &egui::Painter, x0: f32, x1: f32, boxes: Rect) {
+    let color = Color32::from_rgb(240, 190, 60);
+    painter.rect_filled(
+        Rect::from_x_y_ranges(x0..=x1.max(x0 + 2.0), boxes.top()..=boxes.top() + 3.0),
+        0.0,
+        color,
+    );
+    painter.line_segment(
+        [pos2(x0, boxes.top()), pos2(x0, boxes.bottom())],
+        Stroke::new(1.0, color),
+    );
+}
+
 fn marked_label(ui: &mut egui::Ui, text: &str, other: &str) {
     let mut job = egui::text::LayoutJob::default();
     let plain = egui::TextFormat {
@@ -1268,6 +1358,28 @@ fn marked_label(ui: &mut egui::Ui, text: &str, other: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_hits_are_marked_whole_query_and_each_word_ignoring_case() {
+        let marked = |text: &str, query: &str| -> Vec<String> {
+            search_pieces(text, query)
+                .into_iter()
+                .filter(|(_, hit)| *hit)
+                .map(|(piece, _)| piece)
+                .collect()
+        };
+        assert_eq!(marked("The Red key, the red cup", "red"), ["Red", "red"]);
+        assert_eq!(
+            marked("A red key on the table", "table red"),
+            ["red", "table"]
+        );
+        assert!(marked("nothing here", "caltech").is_empty());
+        let whole: String = search_pieces("Ünïcode TEXT", "text")
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        assert_eq!(whole, "Ünïcode TEXT", "the pieces put back are the text");
+    }
 
     #[test]
     fn words_only_one_lane_has_are_marked() {
