@@ -865,6 +865,7 @@ mod tests {
         // own: the demo is rebuilt in place, without it.
         let mut project = project;
         project.manifest.lanes.push(crate::memory::Lane {
+            hidden: false,
             id: LIVE_LANE.to_owned(),
             title: LIVE_LANE.to_owned(),
             general: true,

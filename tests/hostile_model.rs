@@ -365,6 +365,7 @@ fn adapter_paths_from_project_files_never_lead_eval_outside_the_project() {
         ])
         .unwrap();
     project.manifest.lanes.push(taskmem::memory::Lane {
+        hidden: false,
         id: "recorded".to_owned(),
         title: "recorded".to_owned(),
         general: false,

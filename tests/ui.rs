@@ -842,6 +842,54 @@ fn keys_one_to_four_label_the_selected_row_u_finds_the_next_unlabeled_and_progre
     assert_eq!(verdict(&h, next), None);
 }
 
+#[test]
+fn view_lanes_hides_and_reorders_timeline_lanes_and_the_project_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("p");
+    copy_dir(&asset("project_v1"), &project);
+    let mut h = project_harness_at(project.clone());
+    let lane_shown = |h: &Harness<'_, TaskMemApp>, title: &str| {
+        h.query_by_label_contains(&format!("Memory lane {title} ("))
+            .is_some()
+    };
+    assert!(lane_shown(&h, "Object Reasoning"));
+    h.get_by_label("View").click();
+    steps(&mut h, 2);
+    h.get_by_label("Lanes").click();
+    steps(&mut h, 2);
+    h.get_by_label("Object Reasoning").click();
+    steps(&mut h, 3);
+    assert!(
+        !lane_shown(&h, "Object Reasoning"),
+        "unticked: off the timeline"
+    );
+    assert!(lane_shown(&h, "General Memory"));
+    // Down: General Memory goes below Object Reasoning.
+    h.get_all_by_label("Down").next().unwrap().click();
+    steps(&mut h, 3);
+    let order: Vec<String> = h
+        .state()
+        .project()
+        .unwrap()
+        .lane_legend()
+        .into_iter()
+        .map(|(id, ..)| id)
+        .collect();
+    assert_eq!(order[..2], ["object-reasoning", "general"]);
+    let reopened = taskmem::project::Project::open(&project).unwrap();
+    let lanes = &reopened.manifest.lanes;
+    assert_eq!(lanes[1].id, "general");
+    assert!(
+        lanes
+            .iter()
+            .find(|l| l.id == "object-reasoning")
+            .unwrap()
+            .hidden
+    );
+    // A hidden lane is still browsed: its rows stay listed.
+    assert_eq!(h.state().project().unwrap().row_count(), 24);
+}
+
 fn writable_project() -> (tempfile::TempDir, PathBuf, Harness<'static, TaskMemApp>) {
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("p");

@@ -290,6 +290,7 @@ impl TaskMemApp {
                 )
             ));
         ui.separator();
+        self.lanes_menu_ui(ui);
         self.look_ui(ui);
         ui.separator();
         let mut shown = !self.settings.hide_side_panel;
@@ -303,6 +304,51 @@ impl TaskMemApp {
             ui.selectable_value(&mut self.settings.panel_side, PanelSide::Right, "Right")
                 .on_hover_text("The memory and task panel on the right of the video");
         });
+    }
+
+    /// The open project's memory lanes: the colour legend, each shown or hidden, moved up or
+    /// down (saved with the project).
+    fn lanes_menu_ui(&mut self, ui: &mut egui::Ui) {
+        let Some(view) = &self.project else { return };
+        let legend = view.lane_legend();
+        if legend.is_empty() {
+            return;
+        }
+        // Ticking several lanes in a row: the submenu stays open until a click outside it.
+        let config = egui::containers::menu::MenuConfig::new()
+            .close_behavior(egui::PopupCloseBehavior::CloseOnClickOutside);
+        egui::containers::menu::SubMenuButton::new("Lanes").config(config).ui(ui, |ui| {
+            let last = legend.len() - 1;
+            for (i, (id, title, color, shown)) in legend.into_iter().enumerate() {
+                ui.horizontal(|ui| {
+                    let (swatch, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
+                    ui.painter().rect_filled(swatch, 2.0, color);
+                    let mut on = shown;
+                    if ui
+                        .checkbox(&mut on, &title)
+                        .on_hover_text("Show this lane on the timeline (hidden lanes are still browsed, exported and evaluated)")
+                        .changed()
+                    {
+                        self.pending.push(AppCommand::SetLaneShown { lane: id.clone(), shown: on });
+                    }
+                    if ui
+                        .add_enabled(i > 0, egui::Button::new("Up").small())
+                        .on_hover_text(format!("Move {title} up the timeline"))
+                        .clicked()
+                    {
+                        self.pending.push(AppCommand::MoveLane { lane: id.clone(), earlier: true });
+                    }
+                    if ui
+                        .add_enabled(i < last, egui::Button::new("Down").small())
+                        .on_hover_text(format!("Move {title} down the timeline"))
+                        .clicked()
+                    {
+                        self.pending.push(AppCommand::MoveLane { lane: id, earlier: false });
+                    }
+                });
+            }
+        });
+        ui.separator();
     }
 
     /// Theme and the two zooms.

@@ -188,6 +188,16 @@ pub enum AppCommand {
     ShowWelcome,
     /// Clear the memory row selection (Esc).
     Deselect,
+    /// Shows or hides a memory lane on the timeline (View > Lanes).
+    SetLaneShown {
+        lane: String,
+        shown: bool,
+    },
+    /// Moves a memory lane one place up (`earlier`) or down on the timeline.
+    MoveLane {
+        lane: String,
+        earlier: bool,
+    },
     /// Copy the open demo project to this new folder as a project of the user's, and open it.
     SaveDemoAs(PathBuf),
 }
@@ -956,6 +966,22 @@ impl TaskMemApp {
                 let seek = self.project.as_mut().and_then(|p| p.select(id));
                 if let (Some(t), Some(player)) = (seek, &mut self.player) {
                     player.playback.seek_ns(t);
+                }
+            }
+            AppCommand::SetLaneShown { lane, shown } => {
+                if let Some(Err(e)) = self
+                    .project
+                    .as_mut()
+                    .map(|v| v.set_lane_shown(&lane, shown))
+                {
+                    self.toasts
+                        .error(format!("Could not save the lane's visibility: {e}"));
+                }
+            }
+            AppCommand::MoveLane { lane, earlier } => {
+                if let Some(Err(e)) = self.project.as_mut().map(|v| v.move_lane(&lane, earlier)) {
+                    self.toasts
+                        .error(format!("Could not save the lane order: {e}"));
                 }
             }
             AppCommand::Deselect => {

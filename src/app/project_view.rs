@@ -292,6 +292,7 @@ impl ProjectView {
                 .any(|l| l.id == entry.lane)
             {
                 self.project.manifest.lanes.push(Lane {
+                    hidden: false,
                     id: entry.lane.clone(),
                     title: entry.lane.clone(),
                     general: false,
@@ -330,6 +331,7 @@ impl ProjectView {
             return self.project.save_manifest();
         }
         self.project.manifest.lanes.push(Lane {
+            hidden: false,
             id: id.to_owned(),
             title: id.to_owned(),
             general,
@@ -606,6 +608,65 @@ impl ProjectView {
         self.selected = None;
     }
 
+    /// Shows or hides a lane on the timeline; saved in project.json.
+    ///
+    /// # Errors
+    /// When project.json cannot be written (the change is then undone).
+    pub fn set_lane_shown(&mut self, lane: &str, shown: bool) -> Result<(), ProjectError> {
+        let lanes = &mut self.project.manifest.lanes;
+        let Some(at) = lanes.iter().position(|l| l.id == lane) else {
+            return Ok(());
+        };
+        lanes[at].hidden = !shown;
+        let saved = self.project.save_manifest();
+        if saved.is_err() {
+            self.project.manifest.lanes[at].hidden = shown;
+        }
+        saved
+    }
+
+    /// Moves a lane one place up (`earlier`) or down on the timeline; saved in project.json.
+    ///
+    /// # Errors
+    /// When project.json cannot be written (the order is then put back).
+    pub fn move_lane(&mut self, lane: &str, earlier: bool) -> Result<(), ProjectError> {
+        let lanes = &mut self.project.manifest.lanes;
+        let Some(at) = lanes.iter().position(|l| l.id == lane) else {
+            return Ok(());
+        };
+        let other = if earlier {
+            at.checked_sub(1)
+        } else {
+            Some(at + 1).filter(|&o| o < lanes.len())
+        };
+        let Some(other) = other else {
+            return Ok(());
+        };
+        lanes.swap(at, other);
+        let saved = self.project.save_manifest();
+        if saved.is_err() {
+            self.project.manifest.lanes.swap(at, other);
+        }
+        saved
+    }
+
+    /// Every lane in timeline order with its colour and whether it is shown: View > Lanes.
+    #[must_use]
+    pub fn lane_legend(&self) -> Vec<(String, String, Color32, bool)> {
+        let lanes = &self.project.manifest.lanes;
+        lanes
+            .iter()
+            .map(|l| {
+                (
+                    l.id.clone(),
+                    l.title.clone(),
+                    lane_color(lanes, &l.id),
+                    !l.hidden,
+                )
+            })
+            .collect()
+    }
+
     /// The label an entry has, if any.
     #[must_use]
     pub fn verdict(&self, id: u64) -> Option<Verdict> {
@@ -690,7 +751,7 @@ impl ProjectView {
         let lanes = &self.project.manifest.lanes;
         let playhead_ms = position_ns / NS_PER_MS;
         let stream = self.streams().iter().find(|s| s.id == self.stream);
-        for lane in lanes {
+        for lane in lanes.iter().filter(|l| !l.hidden) {
             let entries = self.project.memory.lane(&self.stream, &lane.id);
             if entries.is_empty() {
                 continue;

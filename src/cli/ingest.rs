@@ -483,6 +483,7 @@ fn run_batch(args: &IngestArgs, clip_ms: i64) -> Result<(), CliError> {
     project.add_imported(Imported {
         streams,
         lanes: vec![Lane {
+            hidden: false,
             id: lane.clone(),
             title: lane.clone(),
             general,
@@ -645,6 +646,7 @@ fn run_one(args: &IngestArgs, clip_ms: i64) -> Result<(), CliError> {
     project.add_imported(Imported {
         streams,
         lanes: vec![Lane {
+            hidden: false,
             id: lane.clone(),
             title: lane.clone(),
             general,

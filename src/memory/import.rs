@@ -209,6 +209,7 @@ fn checked_lane(path: &Path, title: &str, task_hint: Option<String>) -> Result<L
 fn lane(title: &str, task_hint: Option<String>) -> Lane {
     let id = lane_id(title);
     Lane {
+        hidden: false,
         general: id == "general",
         id,
         title: title.to_owned(),

@@ -78,6 +78,10 @@ pub struct Lane {
     /// was tuned on, which an evaluation checks against the questions it answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adapter: Option<String>,
+    /// Hidden from the timeline by the user (View > Lanes). Its entries stay: the browser,
+    /// exports and evaluations still read them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hidden: bool,
 }
 
 /// Entries of a project, indexed for time and text look-ups.

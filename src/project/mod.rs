@@ -838,6 +838,7 @@ pub fn synthetic_project(dir: &Path, count: usize) -> Result<(), ProjectError> {
         lanes: lanes
             .iter()
             .map(|id| Lane {
+                hidden: false,
                 id: (*id).to_owned(),
                 title: (*id).to_owned(),
                 general: *id == "general",
