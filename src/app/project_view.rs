@@ -810,6 +810,15 @@ impl ProjectView {
                             egui::StrokeKind::Inside,
                         );
                     }
+                    if span.width() >= SPAN_TEXT_MIN_PX {
+                        let shown = self.project.labels.edited(e.id).unwrap_or(&e.text);
+                        let ink = if drawn_available(e.available_ms, playhead_ms, end_ms) {
+                            Color32::from_gray(15)
+                        } else {
+                            ui.visuals().weak_text_color()
+                        };
+                        span_text(&painter, span, shown, ink);
+                    }
                     if Some(e.id) == self.selected {
                         painter.rect_stroke(
                             span,
@@ -1360,6 +1369,22 @@ impl ProjectView {
 }
 
 /// Text with the words that `other` lacks on a highlight.
+/// A lane box this wide or wider (zoomed in) shows the start of its entry's text.
+const SPAN_TEXT_MIN_PX: f32 = 40.0;
+
+/// An entry's text inside its lane box, on one line, cut at the box's right edge.
+fn span_text(painter: &egui::Painter, span: Rect, text: &str, ink: Color32) {
+    let mut job = egui::text::LayoutJob::simple_singleline(
+        text.to_owned(),
+        FontId::proportional((span.height() - 4.0).clamp(8.0, 12.0)),
+        ink,
+    );
+    job.wrap = egui::text::TextWrapping::truncate_at_width(span.width() - 6.0);
+    let galley = painter.layout_job(job);
+    let at = pos2(span.left() + 3.0, span.center().y - galley.size().y / 2.0);
+    painter.with_clip_rect(span).galley(at, galley, ink);
+}
+
 /// Search hits' background, in rows and on the timeline.
 const SEARCH_HIT: Color32 = Color32::from_rgba_premultiplied(150, 120, 20, 110);
 
