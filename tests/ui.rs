@@ -890,6 +890,41 @@ fn view_lanes_hides_and_reorders_timeline_lanes_and_the_project_keeps_it() {
     assert_eq!(h.state().project().unwrap().row_count(), 24);
 }
 
+/// A click on a library column's header orders the rows by it, a second turns it round, a
+/// third goes back to the library's own order.
+fn library_columns_order_on_a_click_and_turn_round_on_the_second(
+    h: &mut Harness<'static, TaskMemApp>,
+) {
+    let column = |h: &Harness<'_, TaskMemApp>, of: fn(&taskmem::tasks::Task) -> String| {
+        let tasks = h.state().project().unwrap().tasks().tasks().to_vec();
+        let rows = h.state().task_panel().library_rows().to_vec();
+        rows.iter().map(|&i| of(&tasks[i])).collect::<Vec<String>>()
+    };
+    let texts = |t: &taskmem::tasks::Task| t.text.to_lowercase();
+    let unsorted = column(h, texts);
+    let mut ascending = unsorted.clone();
+    ascending.sort();
+    assert_ne!(
+        unsorted, ascending,
+        "the fixture is not in text order already"
+    );
+    h.get_by_label("question").click();
+    steps(h, 2);
+    assert_eq!(column(h, texts), ascending, "one click: A to Z");
+    h.get_by_label("question").click();
+    steps(h, 2);
+    let mut descending = ascending.clone();
+    descending.reverse();
+    assert_eq!(column(h, texts), descending, "a second click: Z to A");
+    h.get_by_label("question").click();
+    steps(h, 2);
+    assert_eq!(
+        column(h, texts),
+        unsorted,
+        "a third: the library's own order"
+    );
+}
+
 fn writable_project() -> (tempfile::TempDir, PathBuf, Harness<'static, TaskMemApp>) {
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("p");
@@ -1062,6 +1097,7 @@ fn ctrl_arrows_jump_between_tasks_and_the_library_filters_and_deletes_in_bulk() 
     h.get_by_label("all streams").click();
     steps(&mut h, 3);
     assert_eq!(h.state().task_panel().library_rows().len(), 7);
+    library_columns_order_on_a_click_and_turn_round_on_the_second(&mut h);
     h.get_by_label("Search").focus();
     h.step();
     h.get_by_label("Search").type_text("who");

@@ -12,7 +12,9 @@ use crate::app::AppCommand;
 use crate::app::command::Command;
 use crate::app::ui::ruler::TimeRuler;
 use crate::memory::Lane;
-use crate::tasks::{KNOWN_TYPES, MAX_OPTIONS, Span, Task, TaskFilter, TaskLibrary, option_letter};
+use crate::tasks::{
+    KNOWN_TYPES, MAX_OPTIONS, Span, Task, TaskColumn, TaskFilter, TaskLibrary, option_letter,
+};
 use crate::timefmt::{format_hms_ms, parse_time_ns};
 use crate::video::NS_PER_MS;
 
@@ -95,8 +97,12 @@ pub struct TaskPanel {
     checked: BTreeSet<TaskKey>,
     retype_to: String,
     rows: Vec<usize>,
-    /// What `rows` was computed for: the filter, the view and the library's generation.
-    rows_for: Option<(TaskFilter, EvidenceFilter, bool, bool, String, i64, u64)>,
+    /// The column the library is ordered by (`None`: the library's own order) and whether
+    /// descending; a click on a column's header sets it, a second click turns it round.
+    sort: Option<(TaskColumn, bool)>,
+    /// What `rows` was computed for: the filter, the view, the order and the library's
+    /// generation.
+    rows_for: Option<RowsKey>,
     /// Distinct types, sources and authors for the filter combos, per library generation.
     distinct: Option<(u64, [Vec<String>; 3])>,
 }
@@ -121,11 +127,23 @@ impl Default for TaskPanel {
             checked: BTreeSet::new(),
             retype_to: String::new(),
             rows: Vec::new(),
+            sort: None,
             rows_for: None,
             distinct: None,
         }
     }
 }
+
+type RowsKey = (
+    TaskFilter,
+    EvidenceFilter,
+    bool,
+    bool,
+    String,
+    i64,
+    u64,
+    Option<(TaskColumn, bool)>,
+);
 
 /// What the panel reads each frame.
 pub struct TaskView<'a> {
@@ -150,6 +168,49 @@ fn cell(ui: &mut egui::Ui, width: f32, text: impl Into<egui::WidgetText>) {
             ui.add(egui::Label::new(text).truncate());
         },
     );
+}
+
+/// A column header: its name as a flat button that orders the library by it, with a
+/// triangle when it does (up: ascending). Returns whether it was clicked.
+fn header_cell(
+    ui: &mut egui::Ui,
+    width: f32,
+    name: &str,
+    sort: Option<(TaskColumn, bool)>,
+    column: TaskColumn,
+) -> bool {
+    let direction = sort.filter(|(c, _)| *c == column).map(|(_, d)| d);
+    let order = match direction {
+        None => "click to order by it",
+        Some(false) => "ascending; click for descending",
+        Some(true) => "descending; click for the library's own order",
+    };
+    ui.allocate_ui_with_layout(
+        vec2(width, LIBRARY_ROW_HEIGHT - 2.0),
+        egui::Layout::left_to_right(egui::Align::Center),
+        |ui| {
+            ui.set_min_width(width);
+            let response = ui
+                .add(egui::Button::new(egui::RichText::new(name).weak()).frame(false))
+                .on_hover_text(format!("Order by {name}: {order}"));
+            if let Some(descending) = direction {
+                let r = response.rect;
+                let c = pos2(r.right() + 6.0, r.center().y);
+                let (tip, base) = if descending { (3.0, -3.0) } else { (-3.0, 3.0) };
+                ui.painter().add(egui::Shape::convex_polygon(
+                    vec![
+                        pos2(c.x, c.y + tip),
+                        pos2(c.x - 4.0, c.y + base),
+                        pos2(c.x + 4.0, c.y + base),
+                    ],
+                    ui.visuals().strong_text_color(),
+                    Stroke::NONE,
+                ));
+            }
+            response.clicked()
+        },
+    )
+    .inner
 }
 
 fn hms(ms: i64) -> String {
@@ -885,6 +946,7 @@ impl TaskPanel {
                 0
             },
             view.generation,
+            self.sort,
         );
         if self.rows_for.as_ref() == Some(&key) {
             return;
@@ -902,6 +964,9 @@ impl TaskPanel {
             let tasks = view.library.tasks();
             rows.retain(|&i| tasks[i].ask_ms <= now_ms);
             rows.reverse();
+        }
+        if let Some((column, descending)) = self.sort {
+            crate::tasks::sort_rows(&mut rows, view.library.tasks(), column, descending);
         }
         self.rows = rows;
         self.rows_for = Some(key);
@@ -1126,17 +1191,31 @@ impl TaskPanel {
         };
         ui.horizontal(|ui| {
             ui.add_space(CHECK_COL);
+            let sort = self.sort;
+            let mut clicked = None;
+            let mut header = |ui: &mut egui::Ui, width: f32, column: TaskColumn, name: &str| {
+                if header_cell(ui, width, name, sort, column) {
+                    clicked = Some(column);
+                }
+            };
             if self.all_streams {
-                cell(ui, STREAM_COL, egui::RichText::new("stream").weak());
+                header(ui, STREAM_COL, TaskColumn::Stream, "stream");
             }
-            cell(ui, ASK_COL, egui::RichText::new("asked").weak());
+            header(ui, ASK_COL, TaskColumn::Asked, "asked");
             let width = question_width(ui, self.all_streams);
-            cell(ui, width, egui::RichText::new("question").weak());
-            cell(ui, TYPE_COL, egui::RichText::new("type").weak());
-            cell(ui, EVIDENCE_COL, egui::RichText::new("ev.").weak());
+            header(ui, width, TaskColumn::Question, "question");
+            header(ui, TYPE_COL, TaskColumn::Type, "type");
+            header(ui, EVIDENCE_COL, TaskColumn::Evidence, "ev.");
             if wide {
-                cell(ui, ANSWER_COL, egui::RichText::new("answer").weak());
-                cell(ui, SOURCE_COL, egui::RichText::new("source").weak());
+                header(ui, ANSWER_COL, TaskColumn::Answer, "answer");
+                header(ui, SOURCE_COL, TaskColumn::Source, "source");
+            }
+            if let Some(column) = clicked {
+                self.sort = match self.sort {
+                    Some((c, false)) if c == column => Some((column, true)),
+                    Some((c, true)) if c == column => None,
+                    _ => Some((column, false)),
+                };
             }
         });
         let selected = self.selected.clone();

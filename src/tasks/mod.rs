@@ -83,6 +83,43 @@ impl TaskSource {
     }
 }
 
+/// A column the task library can be ordered by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TaskColumn {
+    Stream,
+    Asked,
+    Question,
+    Type,
+    Evidence,
+    Answer,
+    Source,
+}
+
+/// Orders `rows` (indices into `tasks`) by `column`, ties by stream then ask time, so that
+/// equal keys keep a stable, meaningful order; `descending` reverses the column's order only.
+pub fn sort_rows(rows: &mut [usize], tasks: &[Task], column: TaskColumn, descending: bool) {
+    use std::cmp::Ordering;
+    let key = |a: &Task, b: &Task| -> Ordering {
+        match column {
+            TaskColumn::Stream => a.stream.cmp(&b.stream),
+            TaskColumn::Asked => a.ask_ms.cmp(&b.ask_ms),
+            TaskColumn::Question => a.text.to_lowercase().cmp(&b.text.to_lowercase()),
+            TaskColumn::Type => a.task_type.cmp(&b.task_type),
+            TaskColumn::Evidence => a.evidence.len().cmp(&b.evidence.len()),
+            TaskColumn::Answer => a.answer.cmp(&b.answer),
+            TaskColumn::Source => a.source.label().cmp(&b.source.label()),
+        }
+    };
+    rows.sort_by(|&i, &j| {
+        let (a, b) = (&tasks[i], &tasks[j]);
+        let primary = if descending { key(b, a) } else { key(a, b) };
+        primary
+            .then_with(|| a.stream.cmp(&b.stream))
+            .then_with(|| a.ask_ms.cmp(&b.ask_ms))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+}
+
 /// A question for the agent (DESIGN.md section 3).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Task {
