@@ -2360,6 +2360,50 @@ fn a_saved_side_panel_width_that_hides_the_video_is_clamped_on_load() {
     assert_eq!(rects(&h), start);
 }
 
+/// View > Reset layout: a panel dragged wide, moved left and a larger UI scale all go back.
+#[test]
+fn reset_layout_puts_the_panel_and_scale_back() {
+    let (_dir, mut h) = selected_first_row_at(egui::vec2(1600.0, 900.0));
+    let width = |h: &Harness<'_, TaskMemApp>| {
+        rects(h)
+            .iter()
+            .find(|(n, _)| *n == "memory")
+            .unwrap()
+            .1
+            .width()
+    };
+    let default = width(&h);
+    let id = h.state().side_panel_id().unwrap();
+    h.ctx.data_mut(|d| {
+        d.insert_persisted(
+            id,
+            egui::PanelState {
+                outer_rect: egui::Rect::from_min_size(
+                    egui::pos2(0.0, 20.0),
+                    egui::vec2(700.0, 800.0),
+                ),
+            },
+        );
+    });
+    h.state_mut().settings.panel_side = taskmem::app::PanelSide::Left;
+    steps(&mut h, 3);
+    assert!((width(&h) - 700.0).abs() < 2.0, "{} wide", width(&h));
+    h.get_by_label("View").click();
+    steps(&mut h, 2);
+    h.get_by_label("Reset layout").click();
+    steps(&mut h, 4);
+    assert!(
+        (width(&h) - default).abs() < 2.0,
+        "{} wide, default {default}",
+        width(&h)
+    );
+    assert_eq!(
+        h.state().settings.panel_side,
+        taskmem::app::PanelSide::Right
+    );
+    assert_eq!(h.state().settings.ui_scale, None);
+}
+
 /// A demo project in `data` as the app builds it, with a task an annotator wrote added to it.
 fn demo_with_an_authored_task(data: &Path) -> (PathBuf, String) {
     let dir = taskmem::demo::build(taskmem::demo::Demo::Stream, data)

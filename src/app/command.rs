@@ -73,6 +73,7 @@ pub enum Command {
     UseShippedModel,
     Evaluate,
     FitTimeline,
+    ResetLayout,
     Presentation,
     PresentationScript,
     PresentationNext,
@@ -239,7 +240,7 @@ const GESTURES: [(&str, &str); 6] = [
 
 impl Command {
     /// Every command, in the order of the shortcut sheet.
-    pub const ALL: [Self; 60] = [
+    pub const ALL: [Self; 61] = [
         Self::Open,
         Self::ClearRecent,
         Self::SaveDemoAs,
@@ -259,6 +260,7 @@ impl Command {
         Self::Loop,
         Self::ClearLoop,
         Self::FitTimeline,
+        Self::ResetLayout,
         Self::PreviousRow,
         Self::NextRow,
         Self::Deselect,
@@ -517,6 +519,10 @@ impl Command {
                 "Evaluate from memory…",
                 "Answer every task at its ask time from the memory written before it: Acc, Cov and Prec per lane and task type, with charts",
             ),
+            Self::ResetLayout => item(
+                "Reset layout",
+                "The memory and task panel back to its default width, on the right and shown; UI scale 1; the whole video on the timeline",
+            ),
             Self::FitTimeline => item("Fit timeline", "Show the whole video on the timeline")
                 .gesture("Double-click the ruler"),
             Self::Presentation => item(
@@ -695,6 +701,7 @@ impl Command {
             Self::UseShippedModel => A::UsePolicyModel(None),
             Self::Evaluate => A::ShowEvaluation,
             Self::FitTimeline => A::FitTimeline,
+            Self::ResetLayout => A::ResetLayout,
             Self::Presentation | Self::LeavePresentation => A::TogglePresentation,
             Self::PresentationNext => A::PresentationNext,
             Self::PresentationPause => A::PresentationPause,

@@ -277,7 +277,11 @@ impl TaskMemApp {
         menu_buttons_ui(
             ui,
             state,
-            &[Command::FitTimeline, Command::Presentation],
+            &[
+                Command::FitTimeline,
+                Command::ResetLayout,
+                Command::Presentation,
+            ],
             out,
         );
         Command::PresentationScript

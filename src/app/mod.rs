@@ -63,6 +63,9 @@ pub enum AppCommand {
     ToggleLoop,
     SetFollowLive(bool),
     FitTimeline,
+    /// The panel's width, side and visibility, the UI scale and the timeline's zoom back to
+    /// their defaults (View > Reset layout).
+    ResetLayout,
     ToggleShortcuts,
     Quit,
     /// Select a memory entry and seek to its clip.
@@ -960,6 +963,7 @@ impl TaskMemApp {
             }
             AppCommand::ClearRecent => self.settings.recent_files.clear(),
             AppCommand::FitTimeline => self.ruler.fit(),
+            AppCommand::ResetLayout => self.reset_layout(ctx),
             AppCommand::ToggleShortcuts => self.show_shortcuts = !self.show_shortcuts,
             AppCommand::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
             AppCommand::SelectEntry(id) => {
@@ -1253,6 +1257,19 @@ impl TaskMemApp {
         {
             self.start_memorizing(Some(adapter));
         }
+    }
+
+    fn reset_layout(&mut self, ctx: &egui::Context) {
+        let defaults = Settings::default();
+        self.settings.panel_side = defaults.panel_side;
+        self.settings.hide_side_panel = defaults.hide_side_panel;
+        self.settings.ui_scale = defaults.ui_scale;
+        if let Some(id) = self.side_panel_id {
+            // egui keeps (and eframe saves) the dragged width under the panel's id: without it
+            // the panel comes back at its default width.
+            ctx.data_mut(|d| d.remove::<egui::PanelState>(id));
+        }
+        self.ruler.fit();
     }
 
     /// Selects `lane`'s entry covering `at_ms`, on the Memory tab.
