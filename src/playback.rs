@@ -167,6 +167,12 @@ impl Playback {
         t
     }
 
+    /// The frames' start times, ascending.
+    #[must_use]
+    pub fn frame_times_ns(&self) -> &[i64] {
+        &self.frame_times_ns
+    }
+
     pub fn home(&mut self) {
         self.seek_ns(self.first_frame_ns());
     }
@@ -246,9 +252,52 @@ impl Playback {
     }
 }
 
+/// Where a dragged evidence edge at `time_ms` lands: on a clip boundary (a multiple of
+/// `clip_ms`) within `tolerance_ms`, else on the nearest frame start (whole ms), so that a span
+/// covers whole frames, and whole clips when it is meant to.
+#[must_use]
+pub fn snap_edge_ms(time_ms: i64, frame_times_ns: &[i64], clip_ms: i64, tolerance_ms: i64) -> i64 {
+    const NS_PER_MS: i64 = 1_000_000;
+    if clip_ms > 0 {
+        let boundary = (time_ms + clip_ms / 2).div_euclid(clip_ms) * clip_ms;
+        if (boundary - time_ms).abs() <= tolerance_ms {
+            return boundary;
+        }
+    }
+    let ms = |ns: i64| (ns + NS_PER_MS / 2).div_euclid(NS_PER_MS);
+    let i = frame_times_ns.partition_point(|&f| ms(f) < time_ms);
+    [i.checked_sub(1), Some(i)]
+        .into_iter()
+        .flatten()
+        .filter_map(|k| frame_times_ns.get(k).map(|&f| ms(f)))
+        .min_by_key(|&f| (f - time_ms).abs())
+        .unwrap_or(time_ms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dragged_edge_snaps_to_a_clip_boundary_near_it_else_to_the_nearest_frame() {
+        let frames: Vec<i64> = (0..300).map(|i| i * 33_333_333).collect();
+        // Within the tolerance of 20 s: the boundary.
+        assert_eq!(snap_edge_ms(19_950, &frames, 10_000, 100), 20_000);
+        assert_eq!(snap_edge_ms(20_080, &frames, 10_000, 100), 20_000);
+        // Elsewhere: the nearest frame start (frames at 0, 33, 67, 100, ...).
+        assert_eq!(snap_edge_ms(5_010, &frames, 10_000, 100), 5_000);
+        assert_eq!(snap_edge_ms(5_020, &frames, 10_000, 100), 5_033);
+        assert_eq!(
+            snap_edge_ms(60, &frames, 0, 100),
+            67,
+            "no clips: frames only"
+        );
+        assert_eq!(
+            snap_edge_ms(1_234, &[], 0, 0),
+            1_234,
+            "no frames: as dragged"
+        );
+    }
 
     #[test]
     fn frame_steps_in_ms_follow_the_real_frame_times() {

@@ -757,6 +757,7 @@ fn the_timeline_of_the_demo_project_looks_right() {
                     lanes: view.lanes(),
                     position_ns,
                     duration_ns,
+                    frame_times_ns: &[],
                     editable: true,
                 };
                 let slice = view.tasks().stream_slice(view.stream());
@@ -1050,6 +1051,9 @@ fn a_drag_on_the_tasks_lane_sets_evidence_and_alt_arrows_nudge_its_edges() {
         "starts at {span:?}"
     );
     assert!((83_000..=85_000).contains(&span.end_ms), "ends at {span:?}");
+    // Dragged edges land on frames (ten a second here), the start on the 60 s clip boundary.
+    assert_eq!(span.start_ms, 60_000, "{span:?}");
+    assert_eq!(span.end_ms % 100, 0, "{span:?}");
 
     // The start edge by a frame (this empty stage has ten a second), the end by a second.
     h.key_press_modifiers(egui::Modifiers::ALT, egui::Key::ArrowRight);

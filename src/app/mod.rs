@@ -2375,7 +2375,7 @@ fn read_question_file(
 fn task_view<'a>(
     project: Option<&'a ProjectView>,
     empty: &'a crate::tasks::TaskLibrary,
-    player: &Player,
+    player: &'a Player,
 ) -> TaskView<'a> {
     TaskView {
         library: project.map_or(empty, ProjectView::tasks),
@@ -2384,6 +2384,7 @@ fn task_view<'a>(
         lanes: project.map_or(&[], ProjectView::lanes),
         position_ns: player.playback.position_ns(),
         duration_ns: player.playback.duration_ns(),
+        frame_times_ns: player.playback.frame_times_ns(),
         editable: project.is_some(),
     }
 }

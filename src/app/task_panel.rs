@@ -30,6 +30,10 @@ const TYPE_COL: f32 = 100.0;
 const SOURCE_COL: f32 = 64.0;
 const EVIDENCE_COL: f32 = 24.0;
 const ANSWER_COL: f32 = 48.0;
+/// The memory's clip length: dragged evidence edges snap to its boundaries.
+const CLIP_MS: i64 = 10_000;
+/// How near (in pixels) a dragged edge must come to a clip boundary to snap to it.
+const SNAP_PX: f32 = 6.0;
 /// A new evidence span made from the form (not by dragging) covers one clip.
 const DEFAULT_SPAN_MS: i64 = 10_000;
 
@@ -154,6 +158,8 @@ pub struct TaskView<'a> {
     pub lanes: &'a [Lane],
     pub position_ns: i64,
     pub duration_ns: i64,
+    /// The video's frame start times: dragged evidence edges snap to them.
+    pub frame_times_ns: &'a [i64],
     /// Tasks can be changed (a project is open).
     pub editable: bool,
 }
@@ -358,15 +364,20 @@ impl TaskPanel {
             self.span_index = self.span_index.min(task.evidence.len().saturating_sub(1));
         }
 
-        // Dragging sets evidence of the selected task.
+        // Dragging sets evidence of the selected task. Edges land on frames, and on a clip
+        // boundary within a few pixels of one.
+        let snapped = |x: f32| {
+            let tolerance_ms = (ms_at(x + SNAP_PX) - ms_at(x)).abs();
+            crate::playback::snap_edge_ms(ms_at(x), view.frame_times_ns, CLIP_MS, tolerance_ms)
+        };
         if response.drag_started()
             && let Some(origin) = ui.input(|i| i.pointer.press_origin())
         {
-            self.drag_origin_ms = Some(ms_at(origin.x));
+            self.drag_origin_ms = Some(snapped(origin.x));
         }
         let drag_span = match (self.drag_origin_ms, response.interact_pointer_pos()) {
             (Some(origin), Some(pos)) if response.dragged() || response.drag_stopped() => {
-                Some(Span::new(origin, ms_at(pos.x)))
+                Some(Span::new(origin, snapped(pos.x)))
             }
             _ => None,
         };
