@@ -924,6 +924,18 @@ fn library_columns_order_on_a_click_and_turn_round_on_the_second(
         unsorted,
         "a third: the library's own order"
     );
+    // The type column's right edge drags it wider.
+    let before = h.state().task_panel().columns.task_type;
+    let header = h.get_by_label("type").rect();
+    let edge = egui::pos2(header.left() + before, header.center().y);
+    h.hover_at(edge);
+    h.drag_at(edge);
+    h.hover_at(edge + egui::vec2(30.0, 0.0));
+    h.hover_at(edge + egui::vec2(60.0, 0.0));
+    h.drop_at(edge + egui::vec2(60.0, 0.0));
+    steps(h, 2);
+    let after = h.state().task_panel().columns.task_type;
+    assert!((after - before - 60.0).abs() < 1.0, "{before} -> {after}");
 }
 
 fn writable_project() -> (tempfile::TempDir, PathBuf, Harness<'static, TaskMemApp>) {

@@ -24,12 +24,54 @@ const ID_ROW_BUTTONS_WIDTH: f32 = 150.0;
 const TASK_LANE_HEIGHT: f32 = 20.0;
 const LIBRARY_ROW_HEIGHT: f32 = 20.0;
 const CHECK_COL: f32 = 24.0;
-const STREAM_COL: f32 = 72.0;
-const ASK_COL: f32 = 62.0;
-const TYPE_COL: f32 = 100.0;
-const SOURCE_COL: f32 = 64.0;
-const EVIDENCE_COL: f32 = 24.0;
-const ANSWER_COL: f32 = 48.0;
+/// The library's column widths: a column's header edge drags it wider or narrower (the
+/// question column takes what is left).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ColumnWidths {
+    pub stream: f32,
+    pub asked: f32,
+    pub task_type: f32,
+    pub evidence: f32,
+    pub answer: f32,
+    pub source: f32,
+}
+
+impl Default for ColumnWidths {
+    fn default() -> Self {
+        Self {
+            stream: 72.0,
+            asked: 62.0,
+            task_type: 100.0,
+            evidence: 24.0,
+            answer: 48.0,
+            source: 64.0,
+        }
+    }
+}
+
+impl ColumnWidths {
+    /// The narrowest and widest a dragged column may be.
+    const RANGE: std::ops::RangeInclusive<f32> = 20.0..=400.0;
+
+    fn of(&mut self, column: TaskColumn) -> Option<&mut f32> {
+        match column {
+            TaskColumn::Stream => Some(&mut self.stream),
+            TaskColumn::Asked => Some(&mut self.asked),
+            TaskColumn::Type => Some(&mut self.task_type),
+            TaskColumn::Evidence => Some(&mut self.evidence),
+            TaskColumn::Answer => Some(&mut self.answer),
+            TaskColumn::Source => Some(&mut self.source),
+            TaskColumn::Question => None,
+        }
+    }
+
+    /// Widens (or narrows) `column` by `dx` points, within [`Self::RANGE`].
+    pub fn resize(&mut self, column: TaskColumn, dx: f32) {
+        if let Some(width) = self.of(column) {
+            *width = (*width + dx).clamp(*Self::RANGE.start(), *Self::RANGE.end());
+        }
+    }
+}
 /// The memory's clip length: dragged evidence edges snap to its boundaries.
 const CLIP_MS: i64 = 10_000;
 /// How near (in pixels) a dragged edge must come to a clip boundary to snap to it.
@@ -104,6 +146,7 @@ pub struct TaskPanel {
     /// The column the library is ordered by (`None`: the library's own order) and whether
     /// descending; a click on a column's header sets it, a second click turns it round.
     sort: Option<(TaskColumn, bool)>,
+    pub columns: ColumnWidths,
     /// What `rows` was computed for: the filter, the view, the order and the library's
     /// generation.
     rows_for: Option<RowsKey>,
@@ -132,6 +175,7 @@ impl Default for TaskPanel {
             retype_to: String::new(),
             rows: Vec::new(),
             sort: None,
+            columns: ColumnWidths::default(),
             rows_for: None,
             distinct: None,
         }
@@ -177,25 +221,28 @@ fn cell(ui: &mut egui::Ui, width: f32, text: impl Into<egui::WidgetText>) {
 }
 
 /// A column header: its name as a flat button that orders the library by it, with a
-/// triangle when it does (up: ascending). Returns whether it was clicked.
+/// triangle when it does (up: ascending), and (but for the question column, which takes what
+/// is left) a right edge that drags the column wider. Returns whether it was clicked and how
+/// far its edge was dragged.
 fn header_cell(
     ui: &mut egui::Ui,
     width: f32,
     name: &str,
     sort: Option<(TaskColumn, bool)>,
     column: TaskColumn,
-) -> bool {
+) -> (bool, f32) {
     let direction = sort.filter(|(c, _)| *c == column).map(|(_, d)| d);
     let order = match direction {
         None => "click to order by it",
         Some(false) => "ascending; click for descending",
         Some(true) => "descending; click for the library's own order",
     };
-    ui.allocate_ui_with_layout(
+    let cell = ui.allocate_ui_with_layout(
         vec2(width, LIBRARY_ROW_HEIGHT - 2.0),
         egui::Layout::left_to_right(egui::Align::Center),
         |ui| {
             ui.set_min_width(width);
+            ui.set_max_width(width);
             let response = ui
                 .add(egui::Button::new(egui::RichText::new(name).weak()).frame(false))
                 .on_hover_text(format!("Order by {name}: {order}"));
@@ -215,8 +262,22 @@ fn header_cell(
             }
             response.clicked()
         },
-    )
-    .inner
+    );
+    let clicked = cell.inner;
+    if column == TaskColumn::Question {
+        return (clicked, 0.0);
+    }
+    let edge = cell.response.rect.right();
+    let handle = Rect::from_x_y_ranges(edge - 3.0..=edge + 3.0, cell.response.rect.y_range());
+    let drag = ui
+        .interact(
+            handle,
+            ui.scope_id().with(("column edge", name)),
+            Sense::drag(),
+        )
+        .on_hover_cursor(egui::CursorIcon::ResizeHorizontal)
+        .on_hover_text(format!("Drag to widen or narrow the {name} column"));
+    (clicked, drag.drag_delta().x)
 }
 
 fn hms(ms: i64) -> String {
@@ -1192,11 +1253,12 @@ impl TaskPanel {
         ui.separator();
         // A narrow panel drops the answer and source columns rather than grow.
         let wide = ui.available_width() >= 600.0;
+        let w = self.columns;
         let question_width = |ui: &egui::Ui, all_streams: bool| {
-            let fixed = TYPE_COL
-                + EVIDENCE_COL
-                + if wide { ANSWER_COL + SOURCE_COL } else { 0.0 }
-                + if all_streams { STREAM_COL } else { 0.0 }
+            let fixed = w.task_type
+                + w.evidence
+                + if wide { w.answer + w.source } else { 0.0 }
+                + if all_streams { w.stream } else { 0.0 }
                 + if wide { 5.0 } else { 3.0 } * ui.spacing().item_spacing.x;
             (ui.available_width() - fixed).max(60.0)
         };
@@ -1204,22 +1266,27 @@ impl TaskPanel {
             ui.add_space(CHECK_COL);
             let sort = self.sort;
             let mut clicked = None;
+            let mut resized = None;
             let mut header = |ui: &mut egui::Ui, width: f32, column: TaskColumn, name: &str| {
-                if header_cell(ui, width, name, sort, column) {
+                let (click, dx) = header_cell(ui, width, name, sort, column);
+                if click {
                     clicked = Some(column);
+                }
+                if dx != 0.0 {
+                    resized = Some((column, dx));
                 }
             };
             if self.all_streams {
-                header(ui, STREAM_COL, TaskColumn::Stream, "stream");
+                header(ui, w.stream, TaskColumn::Stream, "stream");
             }
-            header(ui, ASK_COL, TaskColumn::Asked, "asked");
+            header(ui, w.asked, TaskColumn::Asked, "asked");
             let width = question_width(ui, self.all_streams);
             header(ui, width, TaskColumn::Question, "question");
-            header(ui, TYPE_COL, TaskColumn::Type, "type");
-            header(ui, EVIDENCE_COL, TaskColumn::Evidence, "ev.");
+            header(ui, w.task_type, TaskColumn::Type, "type");
+            header(ui, w.evidence, TaskColumn::Evidence, "ev.");
             if wide {
-                header(ui, ANSWER_COL, TaskColumn::Answer, "answer");
-                header(ui, SOURCE_COL, TaskColumn::Source, "source");
+                header(ui, w.answer, TaskColumn::Answer, "answer");
+                header(ui, w.source, TaskColumn::Source, "source");
             }
             if let Some(column) = clicked {
                 self.sort = match self.sort {
@@ -1227,6 +1294,9 @@ impl TaskPanel {
                     Some((c, true)) if c == column => None,
                     _ => Some((column, false)),
                 };
+            }
+            if let Some((column, dx)) = resized {
+                self.columns.resize(column, dx);
             }
         });
         let selected = self.selected.clone();
@@ -1253,11 +1323,11 @@ impl TaskPanel {
                         let is_selected =
                             t.stream == view.stream && selected.as_deref() == Some(t.id.as_str());
                         if self.all_streams {
-                            cell(ui, STREAM_COL, t.stream.clone());
+                            cell(ui, w.stream, t.stream.clone());
                         }
                         cell(
                             ui,
-                            ASK_COL,
+                            w.asked,
                             egui::RichText::new(&hms(t.ask_ms)[..8]).monospace(),
                         );
                         let question = if t.validate().is_err() {
@@ -1282,17 +1352,17 @@ impl TaskPanel {
                             .inner;
                         cell(
                             ui,
-                            TYPE_COL,
+                            w.task_type,
                             if t.task_type.is_empty() {
                                 "untyped"
                             } else {
                                 t.task_type.as_str()
                             },
                         );
-                        cell(ui, EVIDENCE_COL, t.evidence.len().to_string());
+                        cell(ui, w.evidence, t.evidence.len().to_string());
                         if wide {
-                            cell(ui, ANSWER_COL, t.answer.clone());
-                            cell(ui, SOURCE_COL, t.source.label());
+                            cell(ui, w.answer, t.answer.clone());
+                            cell(ui, w.source, t.source.label());
                         }
                         let row = row.on_hover_text(task_summary(t));
                         if row.clicked() {
