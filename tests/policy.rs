@@ -686,6 +686,56 @@ fn the_shipped_model_loads_fits_in_20_mb_and_writes_well_formed_memory() {
     );
 }
 
+/// The policy v2 candidate (assets/policy-v2, README): loads with its perception encoder and,
+/// from pixels, writes well-formed memory within the default budget that states true facts of
+/// the demo stream's first clips (the truth file used only to judge).
+#[test]
+fn the_v2_candidate_loads_with_its_encoder_and_states_true_facts_within_the_budget() {
+    use taskmem::policy::data::{clip_frames, read_truth};
+    use taskmem::policy::reward::is_true;
+    use taskmem::policy::{BuiltinPolicy, ClipInput, DEFAULT_BUDGET_TOKENS, MemorizationPolicy};
+    let dir = stream("assets/policy-v2");
+    let mut policy = BuiltinPolicy::load(Some(&dir)).unwrap();
+    assert!(matches!(policy.frontend(), Frontend::Perception(_)));
+    let folder = stream("datasets/world-mme/test/world-mme-test-00");
+    let truth = read_truth(&folder.join("truth.jsonl")).unwrap();
+    let spans: Vec<(i64, i64)> = truth
+        .iter()
+        .take(3)
+        .map(|c| (c.start_ms, c.end_ms))
+        .collect();
+    let frames = clip_frames(
+        &folder.join("video.mp4"),
+        &spans,
+        policy.frames_per_clip(),
+        1,
+        policy.frontend(),
+    )
+    .unwrap();
+    let vocab = Vocab::world();
+    let (mut stated, mut right) = (0, 0);
+    let mut previous: Option<String> = None;
+    for ((frames, &(start_ms, end_ms)), clip) in frames.iter().zip(&spans).zip(&truth) {
+        let written = policy
+            .memorize(&ClipInput {
+                frames,
+                start_ms,
+                end_ms,
+                previous: previous.as_deref(),
+                adapter: None,
+            })
+            .unwrap();
+        assert!(vocab.encode(&written.text).len() <= DEFAULT_BUDGET_TOKENS);
+        let parsed = taskmem::world::grammar::statements(&written.text);
+        assert_eq!(parsed.malformed, 0, "{}", written.text);
+        stated += parsed.claims.len();
+        right += parsed.claims.iter().filter(|c| is_true(c, clip)).count();
+        previous = Some(written.text);
+    }
+    assert!(stated >= 3, "{stated} claims in 3 clips");
+    assert!(right * 2 > stated, "{right} of {stated} claims true");
+}
+
 mod perception {
     use std::ops::ControlFlow;
     use std::path::Path;
