@@ -54,24 +54,13 @@ pub fn evaluate_showing(
     on_written: &mut dyn FnMut(&ClipExample, &str),
 ) -> candle_core::Result<Quality> {
     let cfg = model.config();
-    let n = cfg.frames_per_clip * cfg.patches_per_frame();
     let mut quality = Quality::default();
     let mut repeated = 0.0;
     let mut stated = 0;
     let mut previous: Option<(String, Vec<u32>)> = None;
     for example in examples {
-        // A new stream starts without context.
-        let context = match &previous {
-            Some((stream, tokens)) if *stream == example.stream && example.clip > 0 => {
-                tokens.clone()
-            }
-            _ => Vec::new(),
-        };
-        let patches = Tensor::from_vec(
-            example.patches.clone(),
-            (1, n, cfg.patch_dim()),
-            &Device::Cpu,
-        )?;
+        let context = own_context(previous.as_ref(), example);
+        let patches = clip_tensor(model, example)?;
         let written = model.generate(&patches, &context, Sampling::Greedy)?;
         let text = vocab.decode(&written.tokens);
         let before = (!context.is_empty()).then(|| vocab.decode(&context));
@@ -103,6 +92,26 @@ pub fn evaluate_showing(
         ratio(quality.true_claims as f64, quality.descriptions as f64);
     quality.repetition_rate = ratio(repeated, stated as f64);
     Ok(quality)
+}
+
+/// The description the policy wrote for the clip before, when `example` follows it in the same
+/// stream; a new stream starts without context.
+fn own_context(previous: Option<&(String, Vec<u32>)>, example: &ClipExample) -> Vec<u32> {
+    match previous {
+        Some((stream, tokens)) if *stream == example.stream && example.clip > 0 => tokens.clone(),
+        _ => Vec::new(),
+    }
+}
+
+/// A clip's model input as the `[1, N, patch_dim]` tensor the model reads.
+fn clip_tensor(model: &MemorizerModel, example: &ClipExample) -> candle_core::Result<Tensor> {
+    let cfg = model.config();
+    let n = cfg.frames_per_clip * cfg.patches_per_frame();
+    Tensor::from_vec(
+        example.patches.clone(),
+        (1, n, cfg.patch_dim()),
+        &Device::Cpu,
+    )
 }
 
 fn ratio(a: f64, b: f64) -> f64 {
@@ -199,8 +208,6 @@ pub fn judge(
     on_written: &mut dyn FnMut(&ClipExample, &str),
 ) -> candle_core::Result<ModelReport> {
     use super::builtin::DecodeOptions;
-    let cfg = model.config();
-    let n = cfg.frames_per_clip * cfg.patches_per_frame();
     let options = DecodeOptions {
         steering: None,
         budget_tokens: Some(budget_tokens),
@@ -217,17 +224,8 @@ pub fn judge(
     let mut previous: Option<(String, Vec<u32>)> = None;
     let mut rng = crate::world::rng::Rng::new(7);
     for example in examples {
-        let context = match &previous {
-            Some((stream, tokens)) if *stream == example.stream && example.clip > 0 => {
-                tokens.clone()
-            }
-            _ => Vec::new(),
-        };
-        let patches = Tensor::from_vec(
-            example.patches.clone(),
-            (1, n, cfg.patch_dim()),
-            &Device::Cpu,
-        )?;
+        let context = own_context(previous.as_ref(), example);
+        let patches = clip_tensor(model, example)?;
         let vision = model.encode(&patches)?;
         let written = model.generate_from_vision(&vision, &context, Sampling::Greedy, options)?;
         let text = vocab.decode(&written.tokens);
