@@ -1422,6 +1422,8 @@ fn the_training_window_runs_phase_one_with_progress_curves_a_report_and_cancel()
         size: ModelSize::Tiny,
         perception: None,
         budget_tokens: 24,
+        from: None,
+        richness: taskmem::policy::phase1::Richness::Uniform,
     };
     h.state_mut().training.configure(&settings);
     h.step();
@@ -2251,6 +2253,17 @@ fn the_demo_script_plays_every_step_in_presentation_mode() {
 /// The app at `size` on a world stream project with its video, previews built, the first
 /// memory row selected: the inspector and the clip's three thumbnails show in the side panel.
 fn selected_first_row_at(size: egui::Vec2) -> (tempfile::TempDir, Harness<'static, TaskMemApp>) {
+    let (dir, h) = first_row_clicked_at(size);
+    assert!(h.state().project().unwrap().selected().is_some());
+    assert!(
+        h.get_all_by_role(Role::Image).count() >= 4,
+        "the video and three thumbnails"
+    );
+    (dir, h)
+}
+
+/// [`selected_first_row_at`] without its checks: the row clicked, whatever came of it.
+fn first_row_clicked_at(size: egui::Vec2) -> (tempfile::TempDir, Harness<'static, TaskMemApp>) {
     let dir = tempfile::tempdir().unwrap();
     let (project, _) = world_stream_project(dir.path());
     let settings = returning();
@@ -2274,11 +2287,6 @@ fn selected_first_row_at(size: egui::Vec2) -> (tempfile::TempDir, Harness<'stati
         .unwrap()
         .click();
     steps(&mut h, 3);
-    assert!(h.state().project().unwrap().selected().is_some());
-    assert!(
-        h.get_all_by_role(Role::Image).count() >= 4,
-        "the video and three thumbnails"
-    );
     (dir, h)
 }
 
@@ -2920,4 +2928,80 @@ fn without_a_dialog_import_memory_takes_a_typed_path_and_the_lanes_show_it() {
             .any(|m| m.contains("cannot import memory") && m.contains("README.md"))
     });
     assert!(h.state().paths.window.is_some());
+}
+
+/// Issue 31: the window from 1024x640 up to 4K, at UI scales 0.75 to 2.0, and presentation
+/// mode's 1.5 on 1280x800. egui lays out in points, so a scale `s` on a `W`x`H` window is a
+/// `W/s`x`H/s` screen (what eframe gives egui, and what the harness is built at here). At
+/// every one: each panel lies inside the window, the video keeps room, every button and the
+/// scrub bar are on screen, and nothing moves by itself.
+#[test]
+fn every_window_size_and_ui_scale_keeps_the_controls_on_screen() {
+    use egui_kittest::kittest::NodeT as _;
+    let mut screens: Vec<(f32, f32, f32)> = vec![(1280.0, 800.0, 1.5)];
+    for (w, h) in [(1024.0, 640.0), (1920.0, 1080.0), (3840.0, 2160.0)] {
+        for scale in [0.75, 1.0, 1.5, 2.0] {
+            screens.push((w, h, scale));
+        }
+    }
+    let mut faults = Vec::new();
+    for (w, h_px, scale) in screens {
+        let size = egui::vec2(w / scale, h_px / scale);
+        let case = format!("{w}x{h_px} at {scale}");
+        let (_dir, mut h) = first_row_clicked_at(size);
+        if h.state().project().unwrap().selected().is_none() {
+            // The row may sit below the fold of a short panel (it scrolls): selected the way
+            // Down would, for the same inspector and thumbnails.
+            let first = h.state().project().unwrap().row_ids()[0];
+            h.state_mut().submit(AppCommand::SelectEntry(first));
+            steps(&mut h, 3);
+        }
+        // Two points of slack: a panel's edge stroke may fall on the window's last pixel.
+        let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, size).expand(2.0);
+        let start = rects(&h);
+        for (name, rect) in &start {
+            if !screen.contains_rect(*rect) {
+                faults.push(format!("{case}: {name} {rect:?} leaves the window"));
+            }
+        }
+        for (i, (a, ra)) in start.iter().enumerate() {
+            for (b, rb) in &start[i + 1..] {
+                let overlap = ra.intersect(*rb);
+                if overlap.width() > 1.0 && overlap.height() > 1.0 {
+                    faults.push(format!("{case}: {a} {ra:?} and {b} {rb:?} overlap"));
+                }
+            }
+        }
+        let central = start.iter().find(|(n, _)| *n == "central").unwrap().1;
+        if central.width() < size.x * 0.4 || central.height() < size.y * 0.25 {
+            faults.push(format!("{case}: the video has {central:?} of {size:?}"));
+        }
+        // The fixed bars' buttons (the side panel's scroll, so theirs may lie past its fold).
+        let bars: Vec<egui::Rect> = start
+            .iter()
+            .filter(|(n, _)| ["menu", "status", "transport"].contains(n))
+            .map(|(_, r)| *r)
+            .collect();
+        for button in h.get_all_by_role(Role::Button) {
+            let rect = button.rect();
+            let in_bar = bars
+                .iter()
+                .any(|bar| (bar.min.y..=bar.max.y).contains(&rect.center().y));
+            if in_bar && !screen.contains_rect(rect) {
+                faults.push(format!(
+                    "{case}: the button {:?} at {rect:?} is off screen",
+                    button.accesskit_node().label()
+                ));
+            }
+        }
+        let bar = h.get_by_label_contains("Scrub bar").rect();
+        if !screen.contains_rect(bar) {
+            faults.push(format!("{case}: the scrub bar {bar:?}"));
+        }
+        steps(&mut h, 200);
+        if rects(&h) != start {
+            faults.push(format!("{case}: a panel moved by itself"));
+        }
+    }
+    assert!(faults.is_empty(), "{}", faults.join("\n"));
 }

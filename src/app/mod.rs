@@ -409,6 +409,9 @@ const SIDE_PANEL_DEFAULT: f32 = 440.0;
 const SIDE_PANEL_MIN: f32 = 280.0;
 /// The least room the side panel leaves the video.
 const MIN_STAGE_WIDTH: f32 = 400.0;
+/// The height the side panel's tabs are laid out at when the window gives them less (they
+/// scroll then).
+const SIDE_BODY_MIN_HEIGHT: f32 = 440.0;
 
 /// The widest the side panel may be in a window `available` wide: the video keeps
 /// [`MIN_STAGE_WIDTH`], and the panel never goes below its own minimum while the window has
@@ -2294,38 +2297,50 @@ impl TaskMemApp {
                 ui.weak("No video");
                 return;
             };
-            ui.label(file_name(&player.path))
+            // Each part cut to the room left: the bar stays one line inside the window.
+            ui.add(egui::Label::new(file_name(&player.path)).truncate())
                 .on_hover_text(player.path.display().to_string());
             ui.separator();
             if let Some(line) = self.memorize.status(self.settings.remote_prices) {
                 if self.memorize.busy() {
                     ui.spinner();
                 }
-                ui.label(line);
+                ui.add(egui::Label::new(line).truncate());
                 ui.separator();
             }
             let (Some(index), Some(decoder)) = (player.index(), &player.decoder) else {
                 ui.weak("no video: memory on an empty stage");
                 return;
             };
-            ui.weak(format!(
-                "{} {} · {}x{} · {:.3} fps{} · {} frames · {} keyframes",
-                index.codec.name(),
-                index.codec.profile().unwrap_or_default(),
-                index.width,
-                index.height,
-                index.avg_fps(),
-                if index.is_vfr() { " (VFR)" } else { "" },
-                index.frame_count(),
-                index.keyframe_count()
-            ));
-            ui.separator();
+            // Parts past the window's edge are left out rather than squeezed to "…".
+            let weak = |ui: &mut egui::Ui, text: String| {
+                if ui.available_width() > 48.0 {
+                    ui.add(egui::Label::new(egui::RichText::new(text).weak()).truncate());
+                }
+            };
+            weak(
+                ui,
+                format!(
+                    "{} {} · {}x{} · {:.3} fps{} · {} frames · {} keyframes",
+                    index.codec.name(),
+                    index.codec.profile().unwrap_or_default(),
+                    index.width,
+                    index.height,
+                    index.avg_fps(),
+                    if index.is_vfr() { " (VFR)" } else { "" },
+                    index.frame_count(),
+                    index.keyframe_count()
+                ),
+            );
+            if ui.available_width() > 48.0 {
+                ui.separator();
+            }
             let (built, total) = decoder.preview_progress();
             if built < total {
-                ui.weak(format!("building previews {built}/{total}"));
+                weak(ui, format!("building previews {built}/{total}"));
             }
             let (frames, bytes) = decoder.cached_frames();
-            ui.weak(format!("cache {frames} frames · {} MB", bytes >> 20));
+            weak(ui, format!("cache {frames} frames · {} MB", bytes >> 20));
         });
     }
 
@@ -2553,20 +2568,40 @@ impl eframe::App for TaskMemApp {
                 });
                 ui.separator();
                 let empty = crate::tasks::TaskLibrary::default();
-                match (self.tasks.tab, &mut self.project, &self.player) {
-                    (SideTab::Memory, Some(view), player) => {
-                        let decoder = player.as_ref().and_then(|p| p.decoder.as_ref());
-                        commands.extend(view.browser_ui(ui, decoder));
-                    }
-                    (SideTab::Task, Some(view), Some(player)) => {
-                        let task_view = task_view(Some(view), &empty, player);
-                        commands.extend(self.tasks.form_ui(ui, &task_view));
-                    }
-                    (SideTab::Library, Some(view), Some(player)) => {
-                        let task_view = task_view(Some(view), &empty, player);
-                        commands.extend(self.tasks.library_ui(ui, &task_view));
-                    }
-                    _ => {}
+                let mut body =
+                    |ui: &mut egui::Ui| match (self.tasks.tab, &mut self.project, &self.player) {
+                        (SideTab::Memory, Some(view), player) => {
+                            let decoder = player.as_ref().and_then(|p| p.decoder.as_ref());
+                            commands.extend(view.browser_ui(ui, decoder));
+                        }
+                        (SideTab::Task, Some(view), Some(player)) => {
+                            let task_view = task_view(Some(view), &empty, player);
+                            commands.extend(self.tasks.form_ui(ui, &task_view));
+                        }
+                        (SideTab::Library, Some(view), Some(player)) => {
+                            let task_view = task_view(Some(view), &empty, player);
+                            commands.extend(self.tasks.library_ui(ui, &task_view));
+                        }
+                        _ => {}
+                    };
+                // A short window (1024x640, a large UI scale, presentation mode) gives the
+                // tabs less height than their rows, inspector and forms need: they are laid
+                // out at that height and the panel scrolls, instead of running over the
+                // timeline below it.
+                if ui.available_height() >= SIDE_BODY_MIN_HEIGHT {
+                    body(ui);
+                } else {
+                    egui::ScrollArea::vertical()
+                        .id_salt("side panel body")
+                        .auto_shrink([false, false])
+                        .min_scrolled_height(0.0)
+                        .show(ui, |ui| {
+                            let size = egui::vec2(ui.available_width(), SIDE_BODY_MIN_HEIGHT);
+                            ui.allocate_ui(size, |ui| {
+                                ui.set_min_height(SIDE_BODY_MIN_HEIGHT);
+                                body(ui);
+                            });
+                        });
                 }
             });
             self.panel_rects.push(("memory", side.response.rect));

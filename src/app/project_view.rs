@@ -939,7 +939,9 @@ impl ProjectView {
                 .on_hover_text("Stream");
         });
         let mut changed = false;
-        ui.horizontal(|ui| {
+        // The filter rows wrap: at the panel's least width (a small window, a large UI scale)
+        // a row wider than the panel would widen it past the window.
+        ui.horizontal_wrapped(|ui| {
             let label = ui.label("Search");
             changed |= ui
                 .add(
@@ -975,7 +977,7 @@ impl ProjectView {
                 .response
                 .on_hover_text("Lane filter");
         });
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let label_text = match self.label_filter {
                 LabelFilter::Any => "any label".to_owned(),
                 LabelFilter::Unlabeled => "unlabeled".to_owned(),

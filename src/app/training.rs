@@ -91,6 +91,8 @@ impl TrainingPanel {
             },
             perception: None,
             budget_tokens: crate::eval::budget::DEFAULT_BUDGET_TOKENS,
+            from: None,
+            richness: crate::policy::phase1::Richness::Uniform,
         }
     }
 

@@ -15,7 +15,9 @@ pub struct TransportBar {
 impl TransportBar {
     pub fn transport_ui(&mut self, ui: &mut egui::Ui, playback: &Playback) -> Vec<AppCommand> {
         let mut commands = Vec::new();
-        ui.horizontal(|ui| {
+        // Wrapped, so that a narrow window (1024x640 at UI scale 2) puts the rest of the
+        // controls on a second row instead of widening the panel past the window.
+        ui.horizontal_wrapped(|ui| {
             // Hints and commands come from the command table (these read no state).
             let mut button = |ui: &mut egui::Ui, text: &str, command: Command| {
                 let hint = command.hint(ui.ctx());
