@@ -345,3 +345,60 @@ fn train_perception_writes_weights_and_a_report_and_refuses_to_overwrite_a_run()
     let resumed = taskmem_ok(&[&args[..], &["--resume"]].concat());
     assert!(resumed.contains("resumed from step 3"), "{resumed}");
 }
+
+/// `taskmem compare A B`: the question that turned, per type and as JSON; a folder that is
+/// not a run exits 2 naming its file.
+#[test]
+fn compare_prints_what_changed_between_two_runs() {
+    use taskmem::eval::metrics::{LaneInfo, ResultRow, Summary, summarize};
+    let dir = tempfile::tempdir().unwrap();
+    let row = |answer: &str, correct: bool, used: &str| ResultRow {
+        stream: "s".into(),
+        task_id: "q1".into(),
+        task_type: "Counting Problem".into(),
+        ask_ms: 40_000,
+        lane: "general".into(),
+        answer: answer.into(),
+        expected: "C".into(),
+        correct,
+        abstained: answer == "E",
+        entries_available: 4,
+        entries_used: used.into(),
+    };
+    let write = |name: &str, rows: Vec<ResultRow>| {
+        let lanes = [LaneInfo {
+            lane: "general".into(),
+            ..Default::default()
+        }];
+        let summary = Summary {
+            source: "s".into(),
+            split: "test".into(),
+            answerer: "builtin".into(),
+            policy: "builtin".into(),
+            questions: rows.len(),
+            seconds: 0.0,
+            lanes: summarize(&rows, &lanes),
+            notes: Vec::new(),
+        };
+        let out = dir.path().join(name);
+        taskmem::eval::results::write(&out, &rows, &summary).unwrap();
+        out
+    };
+    let a = write("a", vec![row("E", false, "")]);
+    let b = write("b", vec![row("C", true, "3 4")]);
+    let text = taskmem_ok(&["compare", s(&a), s(&b)]);
+    assert!(text.contains("Counting Problem"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("fixed") && l.contains("q1") && l.contains("C [3 4]")),
+        "{text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&taskmem_ok(&["compare", s(&a), s(&b), "--json"])).unwrap();
+    assert_eq!(json["types"]["all"]["fixed"], 1);
+    assert_eq!(json["types"]["Counting Problem"]["acc_b"], 100.0);
+    assert_eq!(json["questions"][0]["change"], "fixed");
+    let out = taskmem(&["compare", s(&a), s(&dir.path().join("nothing"))]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("nothing"), "{}", stderr(&out));
+}

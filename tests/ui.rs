@@ -3005,3 +3005,98 @@ fn every_window_size_and_ui_scale_keeps_the_controls_on_screen() {
     }
     assert!(faults.is_empty(), "{}", faults.join("\n"));
 }
+
+/// Issue 31, Compare runs: two evaluation runs of the project's lane. The Evaluate window
+/// offers the project's runs (newest as B), lists per type and the question whose answer
+/// turned, and "B's memory" selects the entry B's answer rested on; an answer whose memory
+/// the project lacks says so instead of doing nothing.
+#[test]
+fn compare_runs_lists_the_answer_that_turned_and_jumps_to_the_memory_it_used() {
+    use taskmem::eval::metrics::{LaneInfo, ResultRow, Summary, summarize};
+    let dir = tempfile::tempdir().unwrap();
+    let (project, p) = world_stream_project(dir.path());
+    let entry = p.memory.entries()[3].clone();
+    drop(p);
+    let row = |id: &str, answer: &str, correct: bool, used: &str| ResultRow {
+        stream: entry.stream.clone(),
+        task_id: id.into(),
+        task_type: "OCR Problems".into(),
+        ask_ms: entry.end_ms + 5_000,
+        lane: entry.lane.clone(),
+        answer: answer.into(),
+        expected: "B".into(),
+        correct,
+        abstained: answer == "E",
+        entries_available: 4,
+        entries_used: used.into(),
+    };
+    let write = |name: &str, rows: Vec<ResultRow>| {
+        let lanes = [LaneInfo {
+            lane: entry.lane.clone(),
+            ..Default::default()
+        }];
+        let summary = Summary {
+            source: "p".into(),
+            split: "project".into(),
+            answerer: "builtin".into(),
+            policy: "builtin".into(),
+            questions: rows.len(),
+            seconds: 0.0,
+            lanes: summarize(&rows, &lanes),
+            notes: Vec::new(),
+        };
+        let out = project.join("eval").join(name);
+        taskmem::eval::results::write(&out, &rows, &summary).unwrap();
+        // Distinct times: the newest run is offered as B.
+        std::thread::sleep(Duration::from_millis(20));
+        out
+    };
+    let used = entry.id.to_string();
+    write(
+        "run-1",
+        vec![row("q1", "E", false, ""), row("q2", "B", true, "999999")],
+    );
+    write(
+        "run-2",
+        vec![row("q1", "B", true, &used), row("q2", "C", false, "999999")],
+    );
+    let mut h = app_harness(Some(project));
+    step_until(&mut h, "the project", |app| app.project().is_some());
+    h.state_mut().submit(AppCommand::ShowEvaluation);
+    steps(&mut h, 2);
+    h.get_by_label("Compare runs").click();
+    steps(&mut h, 2);
+    assert!(h.state().evaluation.compare.b.ends_with("run-2"));
+    assert!(h.state().evaluation.compare.a.ends_with("run-1"));
+    h.get_all_by_label("Compare runs").last().unwrap().click();
+    steps(&mut h, 3);
+    let shown = h.state().evaluation.compare.shown().expect("compared");
+    assert_eq!(
+        (shown.types["all"].fixed, shown.types["all"].broken),
+        (1, 1)
+    );
+    // The table's column heads and the two questions' marks.
+    assert_eq!(h.get_all_by_label("fixed").count(), 2);
+    assert_eq!(h.get_all_by_label("broken").count(), 2);
+    h.get_by_label("2 of 2 questions changed");
+    assert!(h.state().project().unwrap().selected().is_none());
+    h.get_all_by_label("B's memory").next().unwrap().click();
+    steps(&mut h, 3);
+    assert_eq!(
+        h.state().project().unwrap().selected().map(|e| e.id),
+        Some(entry.id),
+        "B's answer to q1 used this entry"
+    );
+    // q2's entries are not in the project: a warning names them.
+    h.get_all_by_label("A's memory").last().unwrap().click();
+    steps(&mut h, 2);
+    assert!(
+        h.state()
+            .toasts
+            .messages()
+            .iter()
+            .any(|m| m.contains("999999") && m.contains("not in the open project")),
+        "{:?}",
+        h.state().toasts.messages()
+    );
+}

@@ -66,6 +66,8 @@ pub struct EvaluationPanel {
     progress: (usize, usize),
     status: String,
     shown: Option<(Summary, ChartData, PathBuf)>,
+    /// Two runs side by side.
+    pub compare: super::compare_view::CompareRuns,
 }
 
 impl Default for EvaluationPanel {
@@ -87,6 +89,7 @@ impl Default for EvaluationPanel {
             progress: (0, 0),
             status: String::new(),
             shown: None,
+            compare: super::compare_view::CompareRuns::default(),
         }
     }
 }
@@ -353,6 +356,9 @@ impl EvaluationPanel {
             };
             ui.add(egui::ProgressBar::new(fraction).show_percentage());
         }
+        egui::CollapsingHeader::new("Compare runs")
+            .id_salt("compare runs")
+            .show(ui, |ui| self.compare.ui(ui, commands));
         ui.separator();
         match &self.shown {
             Some((summary, data, _)) => results_ui(ui, summary, data),

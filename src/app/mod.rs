@@ -2,6 +2,7 @@
 //! they change state. Opening a video runs on a named thread; decoding on the video threads.
 
 pub mod command;
+pub mod compare_view;
 pub mod endpoint;
 pub mod evaluation;
 pub mod job;
@@ -70,6 +71,12 @@ pub enum AppCommand {
     Quit,
     /// Select a memory entry and seek to its clip.
     SelectEntry(u64),
+    /// The memory an evaluation answer rested on (Compare runs): the first of `ids` that
+    /// the open project holds on `stream` is selected, switching streams if need be.
+    JumpToMemory {
+        stream: String,
+        ids: Vec<u64>,
+    },
     /// Move the memory selection by rows (Up/Down).
     SelectRelative(i64),
     /// Gives the selected entry this label, or clears it when it has it already (keys 1-4).
@@ -696,6 +703,32 @@ impl TaskMemApp {
     }
 
     /// Shows a project stream: its video when it is on disk, otherwise an empty stage.
+    fn jump_to_memory(&mut self, stream: &str, ids: &[u64], ctx: &egui::Context) {
+        let found = self.project.as_ref().and_then(|view| {
+            ids.iter().copied().find(|id| {
+                view.memory_entries()
+                    .iter()
+                    .any(|e| e.id == *id && e.stream == stream)
+            })
+        });
+        let Some(id) = found else {
+            self.toasts.warning(format!(
+                "The entries this answer used ({}) are not in the open project: a suite run \
+                 memorizes its own copy of the streams. Runs of the project's own lanes \
+                 (Evaluate > this project) can be followed to their memory.",
+                ids.iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            return;
+        };
+        if self.project.as_ref().is_some_and(|v| v.stream() != stream) {
+            self.switch_stream(stream, ctx);
+        }
+        self.pending.push(AppCommand::SelectEntry(id));
+    }
+
     fn switch_stream(&mut self, stream: &str, ctx: &egui::Context) {
         let Some(view) = &mut self.project else {
             return;
@@ -969,6 +1002,7 @@ impl TaskMemApp {
             AppCommand::ResetLayout => self.reset_layout(ctx),
             AppCommand::ToggleShortcuts => self.show_shortcuts = !self.show_shortcuts,
             AppCommand::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
+            AppCommand::JumpToMemory { stream, ids } => self.jump_to_memory(&stream, &ids, ctx),
             AppCommand::SelectEntry(id) => {
                 let seek = self.project.as_mut().and_then(|p| p.select(id));
                 if let (Some(t), Some(player)) = (seek, &mut self.player) {
@@ -2650,6 +2684,15 @@ impl eframe::App for TaskMemApp {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
         let has_project = self.project.is_some();
+        if self.evaluation.open {
+            let running = self.evaluation.is_running();
+            let compare = &mut self.evaluation.compare;
+            if running {
+                // The run's folder appears when it ends: listed afresh then.
+                compare.forget_runs();
+            }
+            compare.set_project(self.project.as_ref().map(project_view::ProjectView::dir));
+        }
         let budget_tokens = self
             .settings
             .policy_budget_tokens

@@ -68,6 +68,78 @@ pub enum AnswererKind {
     Remote,
 }
 
+/// `taskmem compare A B`: two evaluation runs side by side.
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// Run A: a results folder (with results.parquet), e.g. a project's eval/run-….
+    pub a: PathBuf,
+    /// Run B.
+    pub b: PathBuf,
+    /// Print the comparison as one JSON object (`{"types": {TYPE: {n, acc_a, acc_b, fixed,
+    /// broken, different}}, "questions": [...]}`, accuracies in percent).
+    #[arg(long)]
+    pub json: bool,
+    /// List every question, unchanged ones too (default: those whose answer changed).
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// Prints what changed between two runs: per type, then question by question.
+///
+/// # Errors
+/// Either folder unreadable or not a results folder (exit code 2, naming the file).
+pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
+    use crate::eval::compare::{Change, compare_dirs};
+    let c = compare_dirs(&args.a, &args.b).map_err(cli_error)?;
+    if args.json {
+        let text =
+            serde_json::to_string_pretty(&c).map_err(|e| CliError::Other(anyhow::Error::new(e)))?;
+        println!("{text}");
+        return Ok(());
+    }
+    println!("A: {}\nB: {}", args.a.display(), args.b.display());
+    println!(
+        "{:<28} {:>5} {:>7} {:>7} {:>6} {:>6} {:>6}",
+        "task type", "n", "acc A", "acc B", "fixed", "broken", "other"
+    );
+    for (name, t) in &c.types {
+        println!(
+            "{name:<28} {:>5} {:>6.1}% {:>6.1}% {:>6} {:>6} {:>6}",
+            t.n, t.acc_a, t.acc_b, t.fixed, t.broken, t.different
+        );
+    }
+    let shown: Vec<_> = c
+        .questions
+        .iter()
+        .filter(|q| args.all || q.change != Change::Same)
+        .collect();
+    println!(
+        "\n{} of {} questions listed",
+        shown.len(),
+        c.questions.len()
+    );
+    for q in shown {
+        let said = |a: &Option<crate::eval::compare::Answer>| {
+            a.as_ref().map_or("-".to_owned(), |a| {
+                let used: Vec<String> = a.entries_used.iter().map(u64::to_string).collect();
+                format!("{} [{}]", a.answer, used.join(" "))
+            })
+        };
+        println!(
+            "{:<18} {} {:<10} {:<12} at {:>8} ms  expected {}  A {}  B {}",
+            q.change.name(),
+            q.stream,
+            q.task_id,
+            q.lane,
+            q.ask_ms,
+            q.expected,
+            said(&q.a),
+            said(&q.b)
+        );
+    }
+    Ok(())
+}
+
 #[derive(Args, Debug)]
 pub struct ChartArgs {
     /// A results folder written by `taskmem eval` (or its summary.json).

@@ -78,6 +78,9 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Redraw an evaluation's chart as PNG or SVG.
     Chart(eval::ChartArgs),
+    /// Two evaluation runs side by side: per task type, and each question whose answer
+    /// changed, with the memory entries each answer used.
+    Compare(eval::CompareArgs),
     /// Render a view of the app on a project offscreen (no window or display needed) to a PNG.
     Screenshot {
         #[arg(long)]
@@ -438,6 +441,7 @@ pub fn run(command: Command) -> Result<(), CliError> {
         Command::Ingest(args) => ingest::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Chart(args) => eval::chart(&args),
+        Command::Compare(args) => eval::compare(&args),
         Command::Screenshot {
             project,
             view,

@@ -16,6 +16,7 @@
 pub mod answer;
 pub mod budget;
 pub mod chart;
+pub mod compare;
 pub mod explain;
 pub mod metrics;
 pub mod replay;
