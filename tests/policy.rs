@@ -850,7 +850,7 @@ mod perception {
     #[test]
     fn a_v2_policy_loads_with_its_encoder_and_writes_the_same_memory_without_the_truth() {
         use taskmem::policy::data::{clip_frames, read_truth};
-        use taskmem::policy::phase1::{ModelSize, Phase1Settings, run};
+        use taskmem::policy::phase1::{ModelSize, Phase1Settings, Richness, run};
         use taskmem::policy::{BuiltinPolicy, ClipInput, MemorizationPolicy};
         let dir = tempfile::tempdir().unwrap();
         let encoder = dir.path().join("encoder");
@@ -872,9 +872,46 @@ mod perception {
             size: ModelSize::Tiny,
             perception: Some(encoder),
             budget_tokens: 12,
+            from: None,
+            richness: Richness::Uniform,
         };
-        run(&settings, &mut |_| ControlFlow::Continue(())).unwrap();
+        let first = run(&settings, &mut |_| ControlFlow::Continue(())).unwrap();
         assert!(out.join("perception/model.safetensors").exists());
+        // Phase One again from that model: no warm-up, its weights kept as the warm-up model,
+        // facts weighted by what the training questions ask.
+        let again = run(
+            &Phase1Settings {
+                out: dir.path().join("again"),
+                warmup_steps: 0,
+                from: Some(out.clone()),
+                richness: Richness::Questions,
+                ..settings.clone()
+            },
+            &mut |_| ControlFlow::Continue(()),
+        )
+        .unwrap();
+        assert_eq!(again.warmup_steps, 0);
+        assert_eq!(
+            again.warmup, first.phase1,
+            "the loaded model is judged as it was"
+        );
+        let worth = again.kind_utility.0;
+        assert!(worth.iter().all(|w| (0.1..=1.0).contains(w)), "{worth:?}");
+        assert!(worth.iter().any(|w| (w - 1.0).abs() < 1e-9), "{worth:?}");
+        let other_shape = run(
+            &Phase1Settings {
+                out: dir.path().join("refused"),
+                warmup_steps: 0,
+                from: Some(out.clone()),
+                perception: None,
+                ..settings.clone()
+            },
+            &mut |_| ControlFlow::Continue(()),
+        );
+        assert!(
+            other_shape.is_err_and(|e| e.to_string().contains("not the shape")),
+            "a model of another shape is refused"
+        );
         let original = crate::stream("datasets/world-tempo/test/world-tempo-test-01");
         let spans: Vec<(i64, i64)> = read_truth(&original.join("truth.jsonl"))
             .unwrap()

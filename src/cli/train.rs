@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::CliError;
-use crate::policy::phase1::{ModelSize, Phase1Error, Phase1Event, Phase1Settings, run};
+use crate::policy::phase1::{ModelSize, Phase1Error, Phase1Event, Phase1Settings, Richness, run};
 use crate::policy::report::Quality;
 
 #[derive(Args, Debug)]
@@ -38,6 +38,14 @@ pub struct Phase1Args {
     /// Tokens per description (v2's targets, Phase One's length term).
     #[arg(long, default_value_t = crate::eval::budget::DEFAULT_BUDGET_TOKENS)]
     pub budget: usize,
+    /// Start from this model folder instead of fresh weights (with --warmup-steps 0: Phase One
+    /// from a warm-up made before). Its encoder is used when --perception is not given.
+    #[arg(long)]
+    pub from: Option<PathBuf>,
+    /// What a true fact is worth to Phase One's richness term: `uniform` (each counts one) or
+    /// `questions` (by how often the suite's training questions ask for its kind).
+    #[arg(long, default_value = "uniform")]
+    pub richness: String,
 }
 
 fn quality_line(name: &str, q: &Quality) -> String {
@@ -223,8 +231,16 @@ pub fn phase1(args: &Phase1Args) -> Result<(), CliError> {
         steps: args.steps,
         extra_streams: args.extra_streams,
         size: ModelSize::named(&args.size).map_err(|e| CliError::BadInput(e.to_string()))?,
-        perception: args.perception.clone(),
+        perception: args.perception.clone().or_else(|| {
+            let inside = args
+                .from
+                .as_ref()?
+                .join(crate::policy::frontend::PERCEPTION_DIR);
+            inside.join("config.json").is_file().then_some(inside)
+        }),
         budget_tokens: args.budget,
+        from: args.from.clone(),
+        richness: Richness::named(&args.richness).map_err(|e| CliError::BadInput(e.to_string()))?,
     };
     let summary = run(&settings, &mut |event| {
         match event {
@@ -262,6 +278,14 @@ pub fn phase1(args: &Phase1Args) -> Result<(), CliError> {
     for (kind, name) in crate::world::grammar::CLAIM_KINDS.iter().enumerate() {
         let (w, p) = (summary.warmup.by_kind[kind], summary.phase1.by_kind[kind]);
         println!("  {name:<8} {:>5}/{:<5} -> {:>5}/{:<5}", w.1, w.0, p.1, p.0);
+    }
+    if args.richness == "questions" {
+        let worth: Vec<String> = crate::world::grammar::CLAIM_KINDS
+            .iter()
+            .zip(summary.kind_utility.0)
+            .map(|(kind, w)| format!("{kind} {w:.2}"))
+            .collect();
+        println!("richness worth per kind: {}", worth.join(", "));
     }
     println!(
         "warm-up {:.0} s, phase one {:.0} s; weights, config, log and summary in {}",

@@ -15,7 +15,7 @@ use super::data::{ClipExample, simulated_examples, stream_examples};
 use super::frontend::Frontend;
 use super::lang::Vocab;
 use super::report::{Quality, evaluate, world_rewards};
-use super::reward::RewardWeights;
+use super::reward::{KindUtility, RewardWeights};
 use super::train::{GrpoSettings, Trainable, WarmupSettings, grpo, warm_up};
 use crate::world::SuiteSpec;
 use crate::world::suite::SuiteManifest;
@@ -88,7 +88,44 @@ pub struct Phase1Settings {
     pub perception: Option<PathBuf>,
     /// Tokens per description: v2's warm-up targets and Phase One's length term.
     pub budget_tokens: usize,
+    /// A model folder to start from instead of fresh weights (its size and encoder must be
+    /// the run's): Phase One from a warm-up made before, with `warmup_steps` 0.
+    pub from: Option<PathBuf>,
+    /// What a true fact is worth to Phase One's richness term.
+    pub richness: Richness,
 }
+
+/// How Phase One's richness term counts true facts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Richness {
+    /// Every distinct true fact counts one.
+    #[default]
+    Uniform,
+    /// Each fact counts by its kind's worth to the suite's training questions
+    /// ([`KindUtility::from_questions`]).
+    Questions,
+}
+
+impl Richness {
+    /// `uniform` or `questions`.
+    ///
+    /// # Errors
+    /// Any other name.
+    pub fn named(name: &str) -> Result<Self, Phase1Error> {
+        match name {
+            "uniform" => Ok(Self::Uniform),
+            "questions" => Ok(Self::Questions),
+            other => Err(Phase1Error::Input(format!(
+                "--richness {other}: choose uniform or questions"
+            ))),
+        }
+    }
+}
+
+/// The lowest worth [`Richness::Questions`] gives a kind: a true fact no training question
+/// asks for still beats a false one.
+const UTILITY_FLOOR: f64 = 0.1;
 
 /// What a run reports as it goes.
 #[derive(Clone, Debug, PartialEq)]
@@ -127,6 +164,12 @@ pub struct Phase1Summary {
     pub grpo_seconds: f64,
     pub warmup: Quality,
     pub phase1: Quality,
+    /// The model the run started from (`None`: fresh weights).
+    pub from: Option<String>,
+    pub richness: Richness,
+    /// Each claim kind's worth to the richness term, in [`crate::world::grammar::CLAIM_KINDS`]
+    /// order.
+    pub kind_utility: KindUtility,
 }
 
 fn model_err(what: &'static str) -> impl Fn(candle_core::Error) -> Phase1Error {
@@ -189,6 +232,46 @@ pub fn examples_of(
         );
     }
     Ok(out)
+}
+
+/// Each kind's worth from the suite's `split` questions against the facts of `examples` (that
+/// split's clips).
+///
+/// # Errors
+/// A stream's tasks.jsonl that cannot be read.
+fn kind_utility(
+    suite: &Path,
+    manifest: &SuiteManifest,
+    split: &str,
+    examples: &[ClipExample],
+) -> Result<KindUtility, Phase1Error> {
+    #[derive(serde::Deserialize)]
+    struct Asked {
+        #[serde(default)]
+        support: Vec<String>,
+    }
+    let mut support = Vec::new();
+    for stream in manifest.streams.iter().filter(|s| s.split == split) {
+        let path = suite.join(&stream.folder).join("tasks.jsonl");
+        let asked: Vec<Asked> = crate::fsutil::read_jsonl(&path).map_err(|e| {
+            let problem = match e {
+                crate::fsutil::JsonlError::Io(e) => format!("cannot read: {e}"),
+                crate::fsutil::JsonlError::Line { line, detail } => {
+                    format!("line {line}: {detail}")
+                }
+            };
+            Phase1Error::Input(format!("{}: {problem}", path.display()))
+        })?;
+        support.extend(asked.into_iter().flat_map(|a| a.support));
+    }
+    let held = examples
+        .iter()
+        .flat_map(|e| e.truth.facts.iter().map(String::as_str));
+    Ok(KindUtility::from_questions(
+        held,
+        support.iter().map(String::as_str),
+        UTILITY_FLOOR,
+    ))
 }
 
 /// `count` streams simulated from the suite's spec, on every core.
@@ -298,6 +381,10 @@ pub fn run(
             test.len()
         )));
     }
+    let utility = match settings.richness {
+        Richness::Uniform => KindUtility::default(),
+        Richness::Questions => kind_utility(&settings.suite, &manifest, "train", &train)?,
+    };
     stage(
         on_event,
         &format!(
@@ -321,8 +408,7 @@ pub fn run(
             test.len()
         ),
     )?;
-    let trainable =
-        Trainable::fresh(&cfg, settings.seed).map_err(model_err("building the model"))?;
+    let trainable = start_model(settings, &cfg)?;
     let mut log: Vec<(&str, usize, f32, f64)> = Vec::new();
     let mut cancelled = false;
 
@@ -425,7 +511,8 @@ pub fn run(
     } else {
         cfg.max_output_tokens
     };
-    let rewards = |e: &ClipExample, g: &[Generated]| world_rewards(e, g, &vocab, &weights, budget);
+    let rewards =
+        |e: &ClipExample, g: &[Generated]| world_rewards(e, g, &vocab, &weights, &utility, budget);
     let stats = grpo(
         &trainable,
         &reference,
@@ -480,6 +567,9 @@ pub fn run(
         grpo_seconds,
         warmup: warmup_quality,
         phase1: phase1_quality,
+        from: settings.from.as_ref().map(|p| p.display().to_string()),
+        richness: settings.richness,
+        kind_utility: utility,
     };
     let summary_path = out.join("summary.json");
     let summary_json = serde_json::to_vec_pretty(&summary).unwrap_or_default();
@@ -492,6 +582,21 @@ pub fn run(
         detail: e.to_string(),
     })?;
     Ok(summary)
+}
+
+/// Fresh weights, or (`from`) a model made before, which must have the run's shape.
+fn start_model(settings: &Phase1Settings, cfg: &Config) -> Result<Trainable, Phase1Error> {
+    let Some(dir) = &settings.from else {
+        return Trainable::fresh(cfg, settings.seed).map_err(model_err("building the model"));
+    };
+    let loaded = Trainable::load(dir).map_err(|e| Phase1Error::Input(format!("--from: {e:#}")))?;
+    if loaded.model.config() != cfg {
+        return Err(Phase1Error::Input(format!(
+            "--from {}: its config.json is not the shape this run trains (size and encoder)",
+            dir.display()
+        )));
+    }
+    Ok(loaded)
 }
 
 /// The model's shape and how it reads frames: pixel patches, or (v2) the given encoder.

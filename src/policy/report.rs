@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::builtin::{Generated, MemorizerModel, Sampling};
 use super::data::ClipExample;
 use super::lang::Vocab;
-use super::reward::{RewardWeights, is_true, score};
+use super::reward::{KindUtility, RewardWeights, is_true, score};
 use crate::world::grammar::{distinct, statements};
 
 /// What a policy's memories are worth on a set of clips.
@@ -119,32 +119,36 @@ fn ratio(a: f64, b: f64) -> f64 {
 }
 
 /// Phase One's rewards for a group of samples of one clip: the weighted terms of
-/// [`score`], with richness divided by the group's best.
+/// [`score`], with richness (true facts at their kind's `utility`) divided by the group's
+/// best.
 #[must_use]
 pub fn world_rewards(
     example: &ClipExample,
     group: &[Generated],
     vocab: &Vocab,
     weights: &RewardWeights,
+    utility: &KindUtility,
     budget_tokens: usize,
 ) -> Vec<f64> {
     let previous = (!example.context.is_empty()).then(|| vocab.decode(&example.context));
-    let terms: Vec<_> = group
+    let scored: Vec<_> = group
         .iter()
         .map(|g| {
-            score(
-                &vocab.decode(&g.tokens),
+            let text = vocab.decode(&g.tokens);
+            let terms = score(
+                &text,
                 previous.as_deref(),
                 &example.truth,
                 vocab,
                 budget_tokens,
-            )
+            );
+            (terms, utility.richness(&text, &example.truth))
         })
         .collect();
-    let best = terms.iter().map(|t| t.richness).fold(0.0, f64::max);
-    terms
+    let best = scored.iter().map(|s| s.1).fold(0.0, f64::max);
+    scored
         .iter()
-        .map(|t| t.total(weights, ratio(t.richness, best)))
+        .map(|(t, rich)| t.total(weights, ratio(*rich, best)))
         .collect()
 }
 

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::world::grammar::{Claim, distinct, statements};
+use crate::world::grammar::{CLAIM_KINDS, Claim, distinct, statements};
 use crate::world::model::Room;
 use crate::world::truth::ClipTruth;
 
@@ -160,6 +160,73 @@ pub fn score(
     }
 }
 
+/// What a true fact of each kind ([`CLAIM_KINDS`]) is worth to Phase One's richness term.
+///
+/// Uniform, every true fact counts one. From a suite's training questions
+/// ([`KindUtility::from_questions`]), a kind counts by how often the questions ask for the
+/// facts of that kind that the clips hold: what a memory of that kind is worth to the tasks
+/// an agent meets in general. Phase Two then narrows it to one task type; Phase One only
+/// learns the general order (the headroom oracle's generic order puts events first for the
+/// same reason).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct KindUtility(pub [f64; CLAIM_KINDS.len()]);
+
+impl Default for KindUtility {
+    fn default() -> Self {
+        Self([1.0; CLAIM_KINDS.len()])
+    }
+}
+
+impl KindUtility {
+    /// Per kind, the support facts of `questions` of that kind over the clips' facts of that
+    /// kind, scaled so that the most asked-for kind is 1, and never below `floor` (a true
+    /// fact of a kind no training question asks for is still worth stating).
+    #[must_use]
+    pub fn from_questions<'a>(
+        clip_facts: impl IntoIterator<Item = &'a str>,
+        support_facts: impl IntoIterator<Item = &'a str>,
+        floor: f64,
+    ) -> Self {
+        let count = |facts: &mut dyn Iterator<Item = &'a str>| {
+            let mut by_kind = [0usize; CLAIM_KINDS.len()];
+            for fact in facts {
+                if let Some(claim) = statements(fact).claims.first() {
+                    by_kind[claim.kind()] += 1;
+                }
+            }
+            by_kind
+        };
+        let held = count(&mut clip_facts.into_iter());
+        let asked = count(&mut support_facts.into_iter());
+        let mut worth = [0.0; CLAIM_KINDS.len()];
+        for (w, (&a, &h)) in worth.iter_mut().zip(asked.iter().zip(&held)) {
+            *w = if h == 0 { 0.0 } else { a as f64 / h as f64 };
+        }
+        let top = worth.iter().copied().fold(0.0, f64::max);
+        if top <= 0.0 {
+            return Self::default();
+        }
+        Self(worth.map(|w| (w / top).max(floor)))
+    }
+
+    /// The worth of one claim.
+    #[must_use]
+    pub fn of(&self, claim: &Claim) -> f64 {
+        self.0[claim.kind()]
+    }
+
+    /// The distinct true claims of `description`, each counted at its kind's worth.
+    #[must_use]
+    pub fn richness(&self, description: &str, truth: &ClipTruth) -> f64 {
+        let parsed = statements(description);
+        distinct(&parsed.claims)
+            .into_iter()
+            .filter(|c| is_true(c, truth))
+            .map(|c| self.of(c))
+            .sum()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,5 +318,40 @@ mod tests {
             "{people:?} {doubled:?}"
         );
         assert!((people.correctness - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn kinds_the_questions_ask_for_are_worth_more_and_uniform_counts_facts() {
+        let facts = [
+            "I am in the kitchen.",
+            "I am in the office.",
+            "<face_2> wears a red shirt.",
+            "<face_2> picks up the cup.",
+        ];
+        let support = ["<face_2> picks up the cup.", "I am in the kitchen."];
+        let worth = KindUtility::from_questions(facts, support, 0.1);
+        let event = statements("<face_2> picks up the cup.").claims[0].kind();
+        assert_eq!(CLAIM_KINDS[event], "event");
+        assert!((worth.0[event] - 1.0).abs() < 1e-9, "{worth:?}");
+        assert!((worth.0[0] - 0.5).abs() < 1e-9, "rooms: asked once of two");
+        assert!(
+            (worth.0[1] - 0.1).abs() < 1e-9,
+            "outfits: never asked, the floor"
+        );
+        let none = KindUtility::from_questions(facts, [], 0.1);
+        assert_eq!(none, KindUtility::default());
+
+        let sim = Simulation::run(&WorldParams::new(7, 300_000));
+        let clips = crate::world::truth::clips(&sim);
+        let vocab = Vocab::world();
+        for clip in &clips {
+            let uniform = KindUtility::default().richness(&clip.reference, clip);
+            let terms = score(&clip.reference, None, clip, &vocab, 80);
+            assert!(
+                (uniform - terms.richness).abs() < 1e-9,
+                "{}",
+                clip.reference
+            );
+        }
     }
 }

@@ -389,11 +389,12 @@ pub fn grpo(
                     &clip_tensor,
                 )?;
             }
-            let patches = clip_tensor(&example)?;
+            // The group's samples read one encoding of the clip.
+            let vision = trainable.model.encode(&clip_tensor(&example)?)?;
             let samples = (0..settings.group.max(2))
                 .map(|_| {
-                    trainable.model.generate_with(
-                        &patches,
+                    trainable.model.generate_from_vision(
+                        &vision,
                         &example.context,
                         Sampling::Temperature {
                             temperature: settings.temperature,
