@@ -3100,3 +3100,55 @@ fn compare_runs_lists_the_answer_that_turned_and_jumps_to_the_memory_it_used() {
         h.state().toasts.messages()
     );
 }
+
+/// Issue 31, presentation mode at its scale (1.5) on 1280x800: tool windows left open do not
+/// cover the first scene, the inspect step brings the inspector it talks about into view,
+/// and the Evaluate window keeps clear of the caption.
+#[test]
+fn presentation_closes_tool_windows_shows_the_inspector_and_keeps_windows_off_the_caption() {
+    // The harness applies the presentation's zoom: 1280x800 becomes 853x533 points.
+    let (dir, mut h) = selected_first_row_at(egui::vec2(1280.0, 800.0));
+    let lane = h.state().project().unwrap().memory_entries()[0]
+        .lane
+        .clone();
+    let script = dir.path().join("script.txt");
+    std::fs::write(
+        &script,
+        format!("inspect {lane} 00:00:50 hold 60s | The clip in the inspector\n"),
+    )
+    .unwrap();
+    h.state_mut().settings.presentation_script = Some(script);
+    h.state_mut().submit(AppCommand::ShowEvaluation);
+    steps(&mut h, 2);
+    assert!(h.state().evaluation.open);
+    h.state_mut().submit(AppCommand::TogglePresentation);
+    steps(&mut h, 6);
+    assert!(h.state().presentation.is_active());
+    assert!(
+        !h.state().evaluation.open,
+        "tool windows close for the first scene"
+    );
+    let selected = h.state().project().unwrap().selected().unwrap();
+    assert!(selected.start_ms <= 50_000 && 50_000 < selected.end_ms);
+    let side = rects(&h)
+        .into_iter()
+        .find(|(n, _)| *n == "memory")
+        .unwrap()
+        .1;
+    let verdict = h.get_by_label("hallucinated").rect();
+    assert!(
+        side.expand(1.0).contains_rect(verdict),
+        "the inspector's verdicts {verdict:?} are in view in the panel {side:?}"
+    );
+    h.state_mut().submit(AppCommand::ShowEvaluation);
+    steps(&mut h, 4);
+    let caption = h.get_by_label("The clip in the inspector").rect();
+    let window = h
+        .ctx
+        .memory(|m| m.area_rect(taskmem::app::evaluation::EvaluationPanel::window_id()))
+        .unwrap();
+    assert!(
+        window.max.y <= caption.min.y + 1.0,
+        "the Evaluate window {window:?} covers the caption at {caption:?}"
+    );
+}

@@ -279,9 +279,11 @@ impl EvaluationPanel {
 
     /// `budget_tokens`: the Policy menu's budget, shown with the suite form (a suite is
     /// memorized under it).
+    /// `bounds`: where the window may go (the screen less the presentation caption).
     pub fn window_ui(
         &mut self,
         ctx: &egui::Context,
+        bounds: egui::Rect,
         has_project: bool,
         budget_tokens: usize,
     ) -> Vec<AppCommand> {
@@ -289,7 +291,7 @@ impl EvaluationPanel {
         let mut open = self.open;
         // Never taller or wider than the app's window (its 800 px default included): what
         // does not fit scrolls, down to the last chart.
-        let screen = ctx.content_rect();
+        let screen = bounds;
         let max = egui::vec2(
             (screen.width() - 2.0 * WINDOW_MARGIN_PX).max(320.0),
             (screen.height() - 2.0 * WINDOW_MARGIN_PX).max(240.0),
@@ -300,6 +302,7 @@ impl EvaluationPanel {
             .default_width(980.0_f32.min(max.x))
             .default_height(640.0_f32.min(max.y))
             .max_size(max)
+            .constrain_to(bounds)
             .vscroll(true)
             .show(ctx, |ui| {
                 self.contents_ui(ui, has_project, budget_tokens, &mut commands);

@@ -403,6 +403,8 @@ pub struct TaskMemApp {
     startup: Startup,
     /// Each panel's rect as laid out in the last frame, by name (tests check none drifts).
     panel_rects: Vec<(&'static str, egui::Rect)>,
+    /// The presentation caption's rect in the last frame: windows keep clear of it.
+    caption_rect: Option<egui::Rect>,
     side_panel_id: Option<egui::Id>,
     /// The "Save the demo as a new project" window, while open.
     save_demo: Option<SaveDemo>,
@@ -487,6 +489,7 @@ impl TaskMemApp {
                 exit_at_first_frame: std::env::var_os(EXIT_AT_FIRST_FRAME).is_some(),
             },
             panel_rects: Vec::new(),
+            caption_rect: None,
             side_panel_id: None,
             save_demo: None,
             paths: path_window::PathWindows::default(),
@@ -1324,6 +1327,10 @@ impl TaskMemApp {
                 self.tasks.tab = SideTab::Memory;
                 self.settings.hide_side_panel = false;
                 self.pending.push(AppCommand::SelectEntry(id));
+                // The inspector is what the step talks about: brought into the panel's view.
+                if let Some(view) = &mut self.project {
+                    view.reveal_inspector();
+                }
             }
             None => self.toasts.warning(format!(
                 "lane {lane} holds no entry at {} yet",
@@ -1395,6 +1402,12 @@ impl TaskMemApp {
             Ok(script) => {
                 self.show_welcome = false;
                 self.settings.welcomed = true;
+                // The first scene is the video and its lanes: tool windows left open would
+                // cover it (the script opens the ones it shows).
+                self.evaluation.open = false;
+                self.phase2.open = false;
+                self.training.open = false;
+                self.show_shortcuts = false;
                 self.presentation.start(script);
                 ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(true));
             }
@@ -1433,6 +1446,7 @@ impl TaskMemApp {
             now_s,
             playhead_ms: self.playhead_ms(),
             ready,
+            busy: self.evaluation.is_running(),
         };
         let commands = self.presentation.tick(stage);
         self.pending.extend(commands);
@@ -2325,6 +2339,127 @@ impl TaskMemApp {
         }
     }
 
+    /// The transport, the ruler and the lanes under the video (with a video open).
+    fn transport_panel_ui(&mut self, ui: &mut egui::Ui) {
+        if let Some(player) = &self.player {
+            let mut commands = Vec::new();
+            let transport = egui::Panel::bottom("transport").show(ui, |ui| {
+                ui.add_space(4.0);
+                commands.extend(self.transport.transport_ui(ui, &player.playback));
+                let input = RulerInput {
+                    duration_ns: player.playback.duration_ns(),
+                    position_ns: player.playback.position_ns(),
+                    keyframes_ns: &player.keyframes_ns,
+                    loop_range_ns: player.playback.loop_range_ns(),
+                    // Following live keeps the newest in view, as playing keeps the playhead.
+                    playing: player.playback.is_playing() || player.playback.follows_live(),
+                };
+                commands.extend(self.ruler.ruler_ui(ui, &input));
+                if let Some(view) = &self.project {
+                    // A stream that still grows has no end yet.
+                    let end_ms = (!player.playback.follows_live())
+                        .then(|| player.playback.last_frame_ns() / NS_PER_MS);
+                    commands.extend(view.lanes_ui(
+                        ui,
+                        &self.ruler,
+                        player.playback.position_ns(),
+                        end_ms,
+                    ));
+                }
+                let empty = crate::tasks::TaskLibrary::default();
+                let task_view = task_view(self.project.as_ref(), &empty, player);
+                let tasks = if self.project.is_some() {
+                    task_view.library.stream_slice(task_view.stream)
+                } else {
+                    &player.questions
+                };
+                commands.extend(self.tasks.lane_ui(ui, &self.ruler, tasks, &task_view));
+                ui.add_space(4.0);
+            });
+            self.panel_rects
+                .push(("transport", transport.response.rect));
+            self.pending.extend(commands);
+        }
+    }
+
+    /// The memory and task panel beside the video (with a project open).
+    fn side_panel_ui(&mut self, ui: &mut egui::Ui) {
+        if self.project.is_some() && !self.settings.hide_side_panel {
+            let mut commands = Vec::new();
+            let panel = match self.settings.panel_side {
+                PanelSide::Right => egui::Panel::right("memory"),
+                PanelSide::Left => egui::Panel::left("memory"),
+            };
+            // Bounded both ways, so that neither a drag, nor content asking for more room,
+            // nor a width saved by an older build (egui clamps the stored size to this range
+            // when it reads it) can squeeze the video out or the panel to nothing.
+            let max = side_panel_max(ui.available_width());
+            let panel = panel
+                .resizable(true)
+                .default_size(SIDE_PANEL_DEFAULT.min(max))
+                .size_range(SIDE_PANEL_MIN.min(max)..=max);
+            // The id egui keeps the panel's width under (and eframe saves), for tests.
+            self.side_panel_id = Some(ui.scope_id().with("memory"));
+            let side = panel.show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    for (tab, name) in [
+                        (SideTab::Memory, "Memory"),
+                        (SideTab::Task, "Task"),
+                        (SideTab::Library, "Task library"),
+                    ] {
+                        ui.selectable_value(&mut self.tasks.tab, tab, name)
+                            .on_hover_text(match tab {
+                                SideTab::Memory => {
+                                    "The memory browser and the inspector of the selected entry"
+                                }
+                                SideTab::Task => "The selected task's form",
+                                SideTab::Library => "Every task, with filters and bulk edits",
+                            });
+                    }
+                });
+                ui.separator();
+                let empty = crate::tasks::TaskLibrary::default();
+                let mut body =
+                    |ui: &mut egui::Ui| match (self.tasks.tab, &mut self.project, &self.player) {
+                        (SideTab::Memory, Some(view), player) => {
+                            let decoder = player.as_ref().and_then(|p| p.decoder.as_ref());
+                            commands.extend(view.browser_ui(ui, decoder));
+                        }
+                        (SideTab::Task, Some(view), Some(player)) => {
+                            let task_view = task_view(Some(view), &empty, player);
+                            commands.extend(self.tasks.form_ui(ui, &task_view));
+                        }
+                        (SideTab::Library, Some(view), Some(player)) => {
+                            let task_view = task_view(Some(view), &empty, player);
+                            commands.extend(self.tasks.library_ui(ui, &task_view));
+                        }
+                        _ => {}
+                    };
+                // A short window (1024x640, a large UI scale, presentation mode) gives the
+                // tabs less height than their rows, inspector and forms need: they are laid
+                // out at that height and the panel scrolls, instead of running over the
+                // timeline below it.
+                if ui.available_height() >= SIDE_BODY_MIN_HEIGHT {
+                    body(ui);
+                } else {
+                    egui::ScrollArea::vertical()
+                        .id_salt("side panel body")
+                        .auto_shrink([false, false])
+                        .min_scrolled_height(0.0)
+                        .show(ui, |ui| {
+                            let size = egui::vec2(ui.available_width(), SIDE_BODY_MIN_HEIGHT);
+                            ui.allocate_ui(size, |ui| {
+                                ui.set_min_height(SIDE_BODY_MIN_HEIGHT);
+                                body(ui);
+                            });
+                        });
+                }
+            });
+            self.panel_rects.push(("memory", side.response.rect));
+            self.pending.extend(commands);
+        }
+    }
+
     fn status_ui(&self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             let Some(player) = &self.player else {
@@ -2527,119 +2662,17 @@ impl eframe::App for TaskMemApp {
         self.panel_rects.push(("menu", menu.response.rect));
         let status = egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
         self.panel_rects.push(("status", status.response.rect));
-        self.presentation.caption_panel(ui);
-        if let Some(player) = &self.player {
-            let mut commands = Vec::new();
-            let transport = egui::Panel::bottom("transport").show(ui, |ui| {
-                ui.add_space(4.0);
-                commands.extend(self.transport.transport_ui(ui, &player.playback));
-                let input = RulerInput {
-                    duration_ns: player.playback.duration_ns(),
-                    position_ns: player.playback.position_ns(),
-                    keyframes_ns: &player.keyframes_ns,
-                    loop_range_ns: player.playback.loop_range_ns(),
-                    // Following live keeps the newest in view, as playing keeps the playhead.
-                    playing: player.playback.is_playing() || player.playback.follows_live(),
-                };
-                commands.extend(self.ruler.ruler_ui(ui, &input));
-                if let Some(view) = &self.project {
-                    // A stream that still grows has no end yet.
-                    let end_ms = (!player.playback.follows_live())
-                        .then(|| player.playback.last_frame_ns() / NS_PER_MS);
-                    commands.extend(view.lanes_ui(
-                        ui,
-                        &self.ruler,
-                        player.playback.position_ns(),
-                        end_ms,
-                    ));
-                }
-                let empty = crate::tasks::TaskLibrary::default();
-                let task_view = task_view(self.project.as_ref(), &empty, player);
-                let tasks = if self.project.is_some() {
-                    task_view.library.stream_slice(task_view.stream)
-                } else {
-                    &player.questions
-                };
-                commands.extend(self.tasks.lane_ui(ui, &self.ruler, tasks, &task_view));
-                ui.add_space(4.0);
-            });
-            self.panel_rects
-                .push(("transport", transport.response.rect));
-            self.pending.extend(commands);
-        }
-        if self.project.is_some() && !self.settings.hide_side_panel {
-            let mut commands = Vec::new();
-            let panel = match self.settings.panel_side {
-                PanelSide::Right => egui::Panel::right("memory"),
-                PanelSide::Left => egui::Panel::left("memory"),
-            };
-            // Bounded both ways, so that neither a drag, nor content asking for more room,
-            // nor a width saved by an older build (egui clamps the stored size to this range
-            // when it reads it) can squeeze the video out or the panel to nothing.
-            let max = side_panel_max(ui.available_width());
-            let panel = panel
-                .resizable(true)
-                .default_size(SIDE_PANEL_DEFAULT.min(max))
-                .size_range(SIDE_PANEL_MIN.min(max)..=max);
-            // The id egui keeps the panel's width under (and eframe saves), for tests.
-            self.side_panel_id = Some(ui.scope_id().with("memory"));
-            let side = panel.show(ui, |ui| {
-                ui.horizontal(|ui| {
-                    for (tab, name) in [
-                        (SideTab::Memory, "Memory"),
-                        (SideTab::Task, "Task"),
-                        (SideTab::Library, "Task library"),
-                    ] {
-                        ui.selectable_value(&mut self.tasks.tab, tab, name)
-                            .on_hover_text(match tab {
-                                SideTab::Memory => {
-                                    "The memory browser and the inspector of the selected entry"
-                                }
-                                SideTab::Task => "The selected task's form",
-                                SideTab::Library => "Every task, with filters and bulk edits",
-                            });
-                    }
-                });
-                ui.separator();
-                let empty = crate::tasks::TaskLibrary::default();
-                let mut body =
-                    |ui: &mut egui::Ui| match (self.tasks.tab, &mut self.project, &self.player) {
-                        (SideTab::Memory, Some(view), player) => {
-                            let decoder = player.as_ref().and_then(|p| p.decoder.as_ref());
-                            commands.extend(view.browser_ui(ui, decoder));
-                        }
-                        (SideTab::Task, Some(view), Some(player)) => {
-                            let task_view = task_view(Some(view), &empty, player);
-                            commands.extend(self.tasks.form_ui(ui, &task_view));
-                        }
-                        (SideTab::Library, Some(view), Some(player)) => {
-                            let task_view = task_view(Some(view), &empty, player);
-                            commands.extend(self.tasks.library_ui(ui, &task_view));
-                        }
-                        _ => {}
-                    };
-                // A short window (1024x640, a large UI scale, presentation mode) gives the
-                // tabs less height than their rows, inspector and forms need: they are laid
-                // out at that height and the panel scrolls, instead of running over the
-                // timeline below it.
-                if ui.available_height() >= SIDE_BODY_MIN_HEIGHT {
-                    body(ui);
-                } else {
-                    egui::ScrollArea::vertical()
-                        .id_salt("side panel body")
-                        .auto_shrink([false, false])
-                        .min_scrolled_height(0.0)
-                        .show(ui, |ui| {
-                            let size = egui::vec2(ui.available_width(), SIDE_BODY_MIN_HEIGHT);
-                            ui.allocate_ui(size, |ui| {
-                                ui.set_min_height(SIDE_BODY_MIN_HEIGHT);
-                                body(ui);
-                            });
-                        });
-                }
-            });
-            self.panel_rects.push(("memory", side.response.rect));
-            self.pending.extend(commands);
+        // Presenting, the side panel runs the window's full height: at the presentation's
+        // scale the caption and the timeline would leave it a strip, and the inspect step
+        // talks about what it shows.
+        if self.presentation.is_active() {
+            self.side_panel_ui(ui);
+            self.caption_rect = self.presentation.caption_panel(ui);
+            self.transport_panel_ui(ui);
+        } else {
+            self.caption_rect = self.presentation.caption_panel(ui);
+            self.transport_panel_ui(ui);
+            self.side_panel_ui(ui);
         }
         let central = egui::CentralPanel::default().show(ui, |ui| match &self.player {
             Some(player) => ui::video_view::video_ui(ui, player),
@@ -2697,7 +2730,13 @@ impl eframe::App for TaskMemApp {
             .settings
             .policy_budget_tokens
             .unwrap_or(crate::policy::DEFAULT_BUDGET_TOKENS);
-        let evaluation_commands = self.evaluation.window_ui(&ctx, has_project, budget_tokens);
+        let mut bounds = ctx.content_rect();
+        if let Some(caption) = self.caption_rect {
+            bounds.max.y = bounds.max.y.min(caption.min.y);
+        }
+        let evaluation_commands =
+            self.evaluation
+                .window_ui(&ctx, bounds, has_project, budget_tokens);
         self.pending.extend(evaluation_commands);
         if let Some(error) = self.phase2.poll() {
             self.toasts.error(error);

@@ -18,6 +18,8 @@ pub struct Stage {
     pub playhead_ms: i64,
     /// A project is open with its first frame shown (or no video to show).
     pub ready: bool,
+    /// A run a step started (the chart's evaluation) is still going.
+    pub busy: bool,
 }
 
 #[derive(Debug, Default)]
@@ -105,6 +107,8 @@ impl Presentation {
         let done = match step.action {
             StepAction::WaitUntil { at_ms } => stage.playhead_ms >= at_ms,
             StepAction::OpenDemo => stage.ready && held,
+            // The chart is the evaluation's: its step lasts until the run has drawn it.
+            StepAction::Chart { .. } => held && !stage.busy,
             _ => held,
         };
         if done && !self.paused {
@@ -114,10 +118,11 @@ impl Presentation {
     }
 
     /// The caption bar: the step's caption, large, with where it is and the keys. It takes its
-    /// own room under the timeline, so it never hides the lanes it talks about.
-    pub fn caption_panel(&self, ui: &mut egui::Ui) {
+    /// own room under the timeline, so it never hides the lanes it talks about. Returns its
+    /// rect, which windows keep clear of.
+    pub fn caption_panel(&self, ui: &mut egui::Ui) -> Option<egui::Rect> {
         let (Some(step), Some((index, count))) = (self.step(), self.position()) else {
-            return;
+            return None;
         };
         egui::Panel::bottom("presentation-caption")
             .frame(
@@ -140,7 +145,10 @@ impl Presentation {
                     if self.paused { "resume" } else { "pause" },
                     Command::LeavePresentation.key_text(is_mac),
                 ));
-            });
+            })
+            .response
+            .rect
+            .into()
     }
 }
 
@@ -176,7 +184,35 @@ mod tests {
             now_s,
             playhead_ms,
             ready: true,
+            busy: false,
         }
+    }
+
+    /// Issue 31: the chart step held 10 s while its evaluation took 27-31 s, so the script
+    /// ended on an empty window. It now lasts until the run is done, however long.
+    #[test]
+    fn the_chart_step_lasts_until_its_evaluation_is_done() {
+        let script = Script::parse(
+            std::path::Path::new("s.txt"),
+            "chart a.safetensors hold 2s | chart\nplay | after\n",
+        )
+        .unwrap();
+        let mut p = Presentation::default();
+        p.start(script);
+        assert!(matches!(
+            p.tick(stage(0.0, 0)).as_slice(),
+            [AppCommand::DemoChart(_)]
+        ));
+        let running = |now_s| Stage {
+            busy: true,
+            ..stage(now_s, 0)
+        };
+        for now_s in [1.0, 2.5, 10.0, 30.0] {
+            p.tick(running(now_s));
+            assert_eq!(p.position(), Some((0, 2)), "still running at {now_s} s");
+        }
+        p.tick(stage(31.0, 0));
+        assert_eq!(p.position(), Some((1, 2)), "done: on to the next step");
     }
 
     #[test]

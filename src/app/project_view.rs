@@ -60,6 +60,9 @@ pub struct ProjectView {
     project: Project,
     stream: String,
     selected: Option<u64>,
+    /// Scroll the side panel to the inspector at its next frame (the presentation's inspect
+    /// step).
+    reveal_inspector: bool,
     search: String,
     /// The listed rows' ids while a search is typed: marked on the timeline.
     search_hits: std::collections::HashSet<u64>,
@@ -206,6 +209,7 @@ impl ProjectView {
             project,
             stream,
             selected: None,
+            reveal_inspector: false,
             search: String::new(),
             search_hits: std::collections::HashSet::new(),
             lane_filter: None,
@@ -601,6 +605,11 @@ impl ProjectView {
         let entry = self.project.memory.entries().iter().find(|e| e.id == id)?;
         self.selected = Some(id);
         Some(entry.start_ms * NS_PER_MS)
+    }
+
+    /// Brings the inspector into the side panel's view at the next frame.
+    pub fn reveal_inspector(&mut self) {
+        self.reveal_inspector = true;
     }
 
     /// Clears the selection (Esc): the inspector and thumbnails go with it.
@@ -1139,10 +1148,20 @@ impl ProjectView {
                 }
             });
         ui.separator();
+        let inspector_top = ui.cursor().top();
         if let Some(decoder) = decoder {
             self.thumbnails_ui(ui, decoder);
         }
         commands.extend(self.inspector_ui(ui));
+        if std::mem::take(&mut self.reveal_inspector) {
+            // Asked for once the inspector's own scroll area has ended, so that the side
+            // panel's scroll (the enclosing one) is the one that moves.
+            let top = egui::Rect::from_x_y_ranges(
+                ui.max_rect().x_range(),
+                inspector_top..=inspector_top + 1.0,
+            );
+            ui.scroll_to_rect(top, Some(egui::Align::TOP));
+        }
         commands
     }
 
