@@ -89,12 +89,6 @@ pub struct ProjectView {
     thumbnails: Option<(u64, Vec<egui::TextureHandle>)>,
 }
 
-/// A color per lane: the general lane calm, each other lane the color of its name that the
-/// evaluation charts give it too (`eval::chart::lane_colors`: stable across runs, never
-/// shared by two lanes of the project).
-/// The outline of the selected entry (a lane box, a task marker): the theme's strongest text
-/// colour, which stands out from its backgrounds in the light theme as in the dark one (a white
-/// outline vanished on the light theme's near-white lanes, issue 31).
 /// A memory lane's rect split into its name's strip and, below it, its clips' boxes: the name
 /// written over the boxes covered the first clip (issue 31).
 fn lane_parts(rect: Rect) -> (Rect, Rect) {
@@ -113,10 +107,16 @@ fn drawn_available(available_ms: i64, playhead_ms: i64, end_ms: Option<i64>) -> 
     available_ms <= playhead_ms || end_ms.is_some_and(|end| playhead_ms >= end)
 }
 
+/// The outline of the selected entry (a lane box, a task marker): the theme's strongest text
+/// colour, which stands out from its backgrounds in the light theme as in the dark one (a white
+/// outline vanished on the light theme's near-white lanes, issue 31).
 pub(crate) fn selection_outline(visuals: &egui::Visuals) -> Stroke {
     Stroke::new(2.0, visuals.strong_text_color())
 }
 
+/// A color per lane: the general lane calm, each other lane the color of its name that the
+/// evaluation charts give it too (`eval::chart::lane_colors`: stable across runs, never
+/// shared by two lanes of the project).
 fn lane_color(lanes: &[Lane], lane: &str) -> Color32 {
     let Some(i) = lanes.iter().position(|l| l.id == lane) else {
         return Color32::GRAY;

@@ -43,7 +43,8 @@ pub struct Phase1Args {
     #[arg(long)]
     pub from: Option<PathBuf>,
     /// What a true fact is worth to Phase One's richness term: `uniform` (each counts one) or
-    /// `questions` (by how often the suite's training questions ask for its kind).
+    /// `questions` (by how often the suite's training questions ask for its kind) or
+    /// `events` (events one, the rest 0.1: the headroom oracle's generic order).
     #[arg(long, default_value = "uniform")]
     pub richness: String,
 }
@@ -279,7 +280,7 @@ pub fn phase1(args: &Phase1Args) -> Result<(), CliError> {
         let (w, p) = (summary.warmup.by_kind[kind], summary.phase1.by_kind[kind]);
         println!("  {name:<8} {:>5}/{:<5} -> {:>5}/{:<5}", w.1, w.0, p.1, p.0);
     }
-    if args.richness == "questions" {
+    if args.richness != "uniform" {
         let worth: Vec<String> = crate::world::grammar::CLAIM_KINDS
             .iter()
             .zip(summary.kind_utility.0)

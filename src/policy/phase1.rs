@@ -105,6 +105,10 @@ pub enum Richness {
     /// Each fact counts by its kind's worth to the suite's training questions
     /// ([`KindUtility::from_questions`]).
     Questions,
+    /// Events count one, every other kind [`UTILITY_FLOOR`]: the headroom oracle's generic
+    /// order (`eval::budget`), which puts events first because most task types are answered
+    /// from what someone did, and a room or an outfit repeats from clip to clip.
+    Events,
 }
 
 impl Richness {
@@ -116,8 +120,9 @@ impl Richness {
         match name {
             "uniform" => Ok(Self::Uniform),
             "questions" => Ok(Self::Questions),
+            "events" => Ok(Self::Events),
             other => Err(Phase1Error::Input(format!(
-                "--richness {other}: choose uniform or questions"
+                "--richness {other}: choose uniform, questions or events"
             ))),
         }
     }
@@ -384,6 +389,7 @@ pub fn run(
     let utility = match settings.richness {
         Richness::Uniform => KindUtility::default(),
         Richness::Questions => kind_utility(&settings.suite, &manifest, "train", &train)?,
+        Richness::Events => KindUtility::events_first(UTILITY_FLOOR),
     };
     stage(
         on_event,

@@ -209,6 +209,15 @@ impl KindUtility {
         Self(worth.map(|w| (w / top).max(floor)))
     }
 
+    /// Events worth one, every other kind `floor`.
+    #[must_use]
+    pub fn events_first(floor: f64) -> Self {
+        let event = CLAIM_KINDS.iter().position(|k| *k == "event").unwrap_or(0);
+        let mut worth = [floor; CLAIM_KINDS.len()];
+        worth[event] = 1.0;
+        Self(worth)
+    }
+
     /// The worth of one claim.
     #[must_use]
     pub fn of(&self, claim: &Claim) -> f64 {
@@ -340,6 +349,8 @@ mod tests {
         );
         let none = KindUtility::from_questions(facts, [], 0.1);
         assert_eq!(none, KindUtility::default());
+        let events = KindUtility::events_first(0.1);
+        assert!((events.0[event] - 1.0).abs() < 1e-9 && (events.0[0] - 0.1).abs() < 1e-9);
 
         let sim = Simulation::run(&WorldParams::new(7, 300_000));
         let clips = crate::world::truth::clips(&sim);
