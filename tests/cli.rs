@@ -350,7 +350,7 @@ fn train_perception_writes_weights_and_a_report_and_refuses_to_overwrite_a_run()
 /// not a run exits 2 naming its file.
 #[test]
 fn compare_prints_what_changed_between_two_runs() {
-    use taskmem::eval::metrics::{LaneInfo, ResultRow, Summary, summarize};
+    use taskmem::eval::metrics::ResultRow;
     let dir = tempfile::tempdir().unwrap();
     let row = |answer: &str, correct: bool, used: &str| ResultRow {
         stream: "s".into(),
@@ -366,22 +366,8 @@ fn compare_prints_what_changed_between_two_runs() {
         entries_used: used.into(),
     };
     let write = |name: &str, rows: Vec<ResultRow>| {
-        let lanes = [LaneInfo {
-            lane: "general".into(),
-            ..Default::default()
-        }];
-        let summary = Summary {
-            source: "s".into(),
-            split: "test".into(),
-            answerer: "builtin".into(),
-            policy: "builtin".into(),
-            questions: rows.len(),
-            seconds: 0.0,
-            lanes: summarize(&rows, &lanes),
-            notes: Vec::new(),
-        };
         let out = dir.path().join(name);
-        taskmem::eval::results::write(&out, &rows, &summary).unwrap();
+        common::write_results(&out, "general", &rows);
         out
     };
     let a = write("a", vec![row("E", false, "")]);

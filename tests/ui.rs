@@ -3012,7 +3012,7 @@ fn every_window_size_and_ui_scale_keeps_the_controls_on_screen() {
 /// the project lacks says so instead of doing nothing.
 #[test]
 fn compare_runs_lists_the_answer_that_turned_and_jumps_to_the_memory_it_used() {
-    use taskmem::eval::metrics::{LaneInfo, ResultRow, Summary, summarize};
+    use taskmem::eval::metrics::ResultRow;
     let dir = tempfile::tempdir().unwrap();
     let (project, p) = world_stream_project(dir.path());
     let entry = p.memory.entries()[3].clone();
@@ -3031,22 +3031,8 @@ fn compare_runs_lists_the_answer_that_turned_and_jumps_to_the_memory_it_used() {
         entries_used: used.into(),
     };
     let write = |name: &str, rows: Vec<ResultRow>| {
-        let lanes = [LaneInfo {
-            lane: entry.lane.clone(),
-            ..Default::default()
-        }];
-        let summary = Summary {
-            source: "p".into(),
-            split: "project".into(),
-            answerer: "builtin".into(),
-            policy: "builtin".into(),
-            questions: rows.len(),
-            seconds: 0.0,
-            lanes: summarize(&rows, &lanes),
-            notes: Vec::new(),
-        };
         let out = project.join("eval").join(name);
-        taskmem::eval::results::write(&out, &rows, &summary).unwrap();
+        common::write_results(&out, &entry.lane, &rows);
         // Distinct times: the newest run is offered as B.
         std::thread::sleep(Duration::from_millis(20));
         out

@@ -198,3 +198,24 @@ pub fn read_request_head(reader: &mut impl BufRead) -> Option<(usize, String)> {
     }
     Some((length, authorization))
 }
+
+/// Writes an evaluation results folder at `out` holding `rows`, all of one `lane`, as
+/// `taskmem eval` would (for the run comparison's tests).
+pub fn write_results(out: &Path, lane: &str, rows: &[taskmem::eval::metrics::ResultRow]) {
+    use taskmem::eval::metrics::{LaneInfo, Summary, summarize};
+    let lanes = [LaneInfo {
+        lane: lane.to_owned(),
+        ..Default::default()
+    }];
+    let summary = Summary {
+        source: "test".into(),
+        split: "test".into(),
+        answerer: "builtin".into(),
+        policy: "builtin".into(),
+        questions: rows.len(),
+        seconds: 0.0,
+        lanes: summarize(rows, &lanes),
+        notes: Vec::new(),
+    };
+    taskmem::eval::results::write(out, rows, &summary).unwrap();
+}
