@@ -34,6 +34,8 @@
 //!   project-page memories) and the presentation script's parser. No egui.
 //! - [`cli`]: the headless subcommands (`probe`, `frames`, `bench`, `world`, `import`, `export`,
 //!   `ingest`, `train`, `eval`, `chart`).
+//! - [`studio`]: the app's core without a window: the one registry of background jobs. No
+//!   egui.
 //! - [`app`]: the egui application; panels emit `AppCommand`s applied in one place per frame.
 
 pub mod alloc;
@@ -49,6 +51,7 @@ pub mod playback;
 pub mod policy;
 pub mod project;
 pub mod remote;
+pub mod studio;
 pub mod tasks;
 pub mod timefmt;
 pub mod train;

@@ -3138,3 +3138,49 @@ fn presentation_closes_tool_windows_shows_the_inspector_and_keeps_windows_off_th
         "the Evaluate window {window:?} covers the caption at {caption:?}"
     );
 }
+
+/// Every background job shows in the status bar, named as a person would name it, with its
+/// progress and a Stop button; Stop ends it as cancelled (not failed) and its row goes.
+#[test]
+fn the_status_bar_lists_a_running_job_and_its_stop_button_cancels_it() {
+    use taskmem::studio::jobs::Outcome;
+    let mut h = app_harness(None);
+    h.step();
+    let job = h
+        .state()
+        .jobs
+        .spawn::<(), (), String>("task-import", |r| {
+            r.progress(3, 10, "reading questions.json");
+            let start = Instant::now();
+            while !r.is_cancelled() && start.elapsed() < Duration::from_secs(30) {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err("stopped".to_owned())
+        })
+        .unwrap();
+    let row = "Importing tasks: reading questions.json";
+    let start = Instant::now();
+    while h.query_by_label(row).is_none() {
+        assert!(start.elapsed() < Duration::from_secs(10), "no status row");
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.get_by_label("Stop").click();
+    let start = Instant::now();
+    let outcome = loop {
+        h.step();
+        if let (_, Some(outcome)) = job.poll() {
+            break outcome;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the job never stopped"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert_eq!(outcome, Outcome::Cancelled, "a stop is not a failure");
+    h.step();
+    h.step();
+    assert!(h.query_by_label(row).is_none(), "the row is gone");
+    assert!(h.state().jobs.running().is_empty());
+}

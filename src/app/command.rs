@@ -10,9 +10,9 @@
 
 use egui::{Key, KeyboardShortcut, Modifiers};
 
-use super::task_panel::{Edge, TaskKey};
 use super::{AppCommand, NEEDS_PROJECT};
 use crate::memory::Verdict;
+use crate::studio::task_edit::{Edge, TaskKey};
 
 /// Why a label command is greyed.
 const SELECT_ROW: &str = "Select a memory row first";

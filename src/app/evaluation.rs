@@ -10,18 +10,18 @@ use egui::Color32;
 use egui_plot::{Bar, BarChart, GridMark, Legend, Line, Plot, PlotPoint, PlotPoints, Points, Text};
 
 use crate::app::AppCommand;
-use crate::app::job::Job;
 use crate::eval::answer::BuiltinAnswerer;
 use crate::eval::chart::{BarMark, ChartData, GENERAL_COLOR, NO_QUESTIONS, Rgb, ZERO_MARK_PERCENT};
 use crate::eval::metrics::{Metrics, Summary, interval_text};
 use crate::eval::replay::{EvalEvent, SuiteSettings, run_project, run_suite};
+use crate::studio::jobs::{Job, Jobs, Outcome};
 
 /// Room kept between the Evaluate window and the app's edges.
 const WINDOW_MARGIN_PX: f32 = 16.0;
 
 /// Progress of the `eval` thread: clips done, of total, and what it is doing.
 type Progress = (usize, usize, String);
-type EvalJob = Job<Progress, (Box<Summary>, PathBuf)>;
+type EvalJob = Job<Progress, (Box<Summary>, PathBuf), String>;
 
 /// Where the questions and the memory come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,7 +129,7 @@ impl EvaluationPanel {
     ///
     /// # Errors
     /// A project run without a project, or a thread that cannot start.
-    pub fn start(&mut self, context: &EvalContext) -> Result<(), String> {
+    pub fn start(&mut self, jobs: &Jobs, context: &EvalContext) -> Result<(), String> {
         let out = self.out_dir(context.project_dir.as_ref());
         let project = match self.source {
             EvalSource::Project => Some(
@@ -167,50 +167,57 @@ impl EvaluationPanel {
             self.client_cancel = None;
             Box::new(BuiltinAnswerer)
         };
-        let job = Job::spawn("eval", move |emit| {
-            let answerer = answerer.as_ref();
-            let stopped = |flow: std::ops::ControlFlow<()>| {
-                if flow.is_break() {
-                    Err("stopped".to_owned())
-                } else {
-                    Ok(())
-                }
-            };
-            let run = match project {
-                Some(dir) => stopped(emit((
-                    0,
-                    1,
-                    "answering from the project's lanes".to_owned(),
-                )))
-                .and_then(|()| crate::project::Project::open(&dir).map_err(|e| e.to_string()))
-                .and_then(|p| run_project(&p, None, answerer).map_err(|e| e.to_string())),
-                None => run_suite(&settings, answerer, &mut |event| {
-                    emit(match event {
-                        EvalEvent::Memorized {
-                            stream,
-                            done,
-                            total,
-                        } => (done, total, format!("memorizing {stream}")),
-                        EvalEvent::Answering { questions } => {
-                            (1, 1, format!("answering {questions} questions"))
-                        }
-                        EvalEvent::Preparing(event) => {
-                            let (done, total) = event.fraction();
-                            (done, total, event.describe())
-                        }
+        let job = jobs
+            .spawn("eval", move |r| {
+                let emit = &mut |(done, total, text): Progress| {
+                    r.progress(done, total, text.clone());
+                    r.emit((done, total, text))
+                };
+                let answerer = answerer.as_ref();
+                let stopped = |flow: std::ops::ControlFlow<()>| {
+                    if flow.is_break() {
+                        Err("stopped".to_owned())
+                    } else {
+                        Ok(())
+                    }
+                };
+                let run = match project {
+                    Some(dir) => stopped(emit((
+                        0,
+                        1,
+                        "answering from the project's lanes".to_owned(),
+                    )))
+                    .and_then(|()| crate::project::Project::open(&dir).map_err(|e| e.to_string()))
+                    .and_then(|p| run_project(&p, None, answerer).map_err(|e| e.to_string())),
+                    None => run_suite(&settings, answerer, &mut |event| {
+                        emit(match event {
+                            EvalEvent::Memorized {
+                                stream,
+                                done,
+                                total,
+                            } => (done, total, format!("memorizing {stream}")),
+                            EvalEvent::Answering { questions } => {
+                                (1, 1, format!("answering {questions} questions"))
+                            }
+                            EvalEvent::Preparing(event) => {
+                                let (done, total) = event.fraction();
+                                (done, total, event.describe())
+                            }
+                        })
                     })
+                    .map_err(|e| e.to_string()),
+                };
+                run.and_then(|run| {
+                    // A Cancel after the last question still writes nothing.
+                    stopped(emit((1, 1, "writing results".to_owned())))?;
+                    crate::eval::results::write(&out, &run.rows, &run.summary)
+                        .map_err(|e| e.to_string())?;
+                    Ok((Box::new(run.summary), out))
                 })
-                .map_err(|e| e.to_string()),
-            };
-            run.and_then(|run| {
-                // A Cancel after the last question still writes nothing.
-                stopped(emit((1, 1, "writing results".to_owned())))?;
-                crate::eval::results::write(&out, &run.rows, &run.summary)
-                    .map_err(|e| e.to_string())?;
-                Ok((Box::new(run.summary), out))
             })
-        })
-        .map_err(|e| format!("cannot start the evaluation thread: {e}"))?;
+            .map_err(|e| e.to_string())?;
+        let client_cancel = self.client_cancel.clone();
+        job.on_cancel(move || super::endpoint::cancel_client(client_cancel.as_ref()));
         self.job = Some(job);
         self.progress = (0, 0);
         "starting".clone_into(&mut self.status);
@@ -222,35 +229,32 @@ impl EvaluationPanel {
     pub fn cancel(&self) {
         if let Some(job) = &self.job {
             job.cancel();
-            super::endpoint::cancel_client(self.client_cancel.as_ref());
         }
     }
 
     /// Takes the thread's messages; returns an error message when the run failed.
     pub fn poll(&mut self) -> Option<String> {
         let job = self.job.as_ref()?;
-        // Cancel was pressed: the error the run ends with is the stop, not a failure.
-        let cancelled = job.is_cancelled();
         let (events, done) = job.poll();
         if let Some((done, total, text)) = events.into_iter().last() {
             self.progress = (done, total);
             self.status = text;
         }
-        let result = done?;
+        let outcome = done?;
         self.job = None;
-        match result {
-            Ok((summary, dir)) => {
+        match outcome {
+            Outcome::Done((summary, dir)) => {
                 self.status = format!("Saved in {}", dir.display());
                 self.show(*summary, dir);
                 None
             }
-            Err(_) if cancelled => {
+            Outcome::Cancelled => {
                 "stopped".clone_into(&mut self.status);
                 None
             }
-            Err(message) => {
+            Outcome::Failed(message) => {
                 self.status.clone_from(&message);
-                (message != "stopped").then_some(message)
+                Some(message)
             }
         }
     }

@@ -7,8 +7,9 @@
 use std::path::PathBuf;
 
 use super::command::{Command, CommandState, menu_buttons_ui, take_shortcuts, zoom_keys_text};
-use super::task_panel::{SideTab, TaskKey};
+use super::task_panel::SideTab;
 use super::{AppCommand, PanelSide, SaveDemo, TaskMemApp, Theme, prices_ui};
+use crate::studio::task_edit::TaskKey;
 
 impl TaskMemApp {
     /// What the command table's rules read now.

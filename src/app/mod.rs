@@ -5,7 +5,6 @@ pub mod command;
 pub mod compare_view;
 pub mod endpoint;
 pub mod evaluation;
-pub mod job;
 pub mod memorize;
 mod menu;
 pub mod path_window;
@@ -22,12 +21,13 @@ pub mod ui;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crossbeam_channel::{Receiver, bounded};
 use serde::{Deserialize, Serialize};
 
 use crate::memory::Verdict;
 use crate::memory::labels::LabelEvent;
 use crate::project::Project;
+use crate::studio::jobs::{Job, Jobs, Outcome};
+use crate::studio::task_edit::{self, Edge, TaskKey};
 use crate::tasks::{Span, Task, TaskEvent};
 use crate::timefmt::format_hms_ms;
 use crate::video::{NS_PER_MS, OpenOptions, VideoSource};
@@ -36,7 +36,7 @@ use command::Command;
 use memorize::MemorizeControl;
 use player::Player;
 use project_view::ProjectView;
-use task_panel::{Edge, SideTab, TaskKey, TaskPanel, TaskView};
+use task_panel::{SideTab, TaskPanel, TaskView};
 use toasts::Toasts;
 use ui::ruler::{RulerInput, TimeRuler};
 use ui::transport::TransportBar;
@@ -210,6 +210,8 @@ pub enum AppCommand {
     },
     /// Copy the open demo project to this new folder as a project of the user's, and open it.
     SaveDemoAs(PathBuf),
+    /// Stop a background job of the registry (the status bar's cancel button).
+    CancelJob(u64),
 }
 
 /// The "Save the demo as a new project" window: a typed folder, as a system file dialog may
@@ -314,7 +316,7 @@ const MAX_RECENT: usize = 10;
 
 struct OpenJob {
     path: PathBuf,
-    result: Receiver<anyhow::Result<Opened>>,
+    job: Job<(), Opened, anyhow::Error>,
     /// Re-reading a growing file while following live: keep the playback state, stay quiet
     /// about half-written fragments.
     reload: bool,
@@ -327,7 +329,7 @@ struct ImportJob {
     /// Offer the open stream when none of the file's streams is in the project (a file
     /// chosen in the app; a path given with the command imports as it is).
     offer: bool,
-    result: Receiver<Result<crate::tasks::import::ImportedTasks, String>>,
+    job: Job<(), crate::tasks::import::ImportedTasks, String>,
 }
 
 /// Two grid rows: an endpoint's prices per million prompt and completion tokens.
@@ -376,15 +378,20 @@ pub struct TaskMemApp {
     /// The open project: its memory lanes, browser and inspector.
     project: Option<ProjectView>,
     /// Checking that a stream's video is the one its memory was made from.
-    verifying: Option<Receiver<Option<String>>>,
+    verifying: Option<Job<(), Option<String>, String>>,
     /// Task authoring: the tasks lane, the form and the library.
     tasks: TaskPanel,
     /// A question file being read on its own thread.
     importing: Option<ImportJob>,
     /// A project being made from the open video (the folder, and whether it worked).
-    creating: Option<(PathBuf, Receiver<Result<(), String>>)>,
+    creating: Option<(PathBuf, Job<(), (), String>)>,
     /// Memory being added to the project (its folder, and what to say when it is there).
-    importing_memory: Option<(PathBuf, Receiver<Result<String, String>>)>,
+    importing_memory: Option<(PathBuf, Job<(), String, String>)>,
+    /// Every background job, for the status bar's job list (each job's result goes to the
+    /// field above that asked for it).
+    pub jobs: Jobs,
+    /// Whether the jobs' waker asks this app's context for repaints yet.
+    jobs_wake: bool,
     /// "Memorize while playing".
     memorize: MemorizeControl,
     /// The Training window and its run.
@@ -476,6 +483,8 @@ impl TaskMemApp {
             importing: None,
             creating: None,
             importing_memory: None,
+            jobs: Jobs::default(),
+            jobs_wake: false,
             memorize: MemorizeControl::default(),
             training: training::TrainingPanel::default(),
             evaluation: evaluation::EvaluationPanel::default(),
@@ -583,40 +592,40 @@ impl TaskMemApp {
         self.pending.push(command);
     }
 
-    fn start_open(&mut self, path: PathBuf, ctx: &egui::Context) {
-        self.start_open_job(path, ctx, false);
+    fn start_open(&mut self, path: PathBuf) {
+        self.start_open_job(path, false);
     }
 
-    fn start_open_job(&mut self, path: PathBuf, ctx: &egui::Context, reload: bool) {
-        let (tx, rx) = bounded(1);
-        let (job_path, options, repaint) = (path.clone(), self.open_options.clone(), ctx.clone());
-        let spawned = std::thread::Builder::new()
-            .name("video-open".to_owned())
-            .spawn(move || {
-                let _ = tx.send(open_stream(&job_path, &options));
-                repaint.request_repaint();
-            });
-        match spawned {
-            Ok(_) => {
-                self.opening = Some(OpenJob {
-                    path,
-                    result: rx,
-                    reload,
-                });
+    fn start_open_job(&mut self, path: PathBuf, reload: bool) {
+        let (job_path, options) = (path.clone(), self.open_options.clone());
+        let name = if reload { "video-reload" } else { "video-open" };
+        let spawned = self.jobs.spawn(name, move |r| {
+            r.progress(0, 0, format!("opening {}", file_name(&job_path)));
+            let opened = open_stream(&job_path, &options)?;
+            // Cancelled while it read: nothing opens.
+            if r.is_cancelled() {
+                anyhow::bail!("cancelled");
             }
-            Err(err) => self
-                .toasts
-                .error(format!("cannot start opening {}: {err}", path.display())),
+            Ok(opened)
+        });
+        match spawned {
+            Ok(job) => self.opening = Some(OpenJob { path, job, reload }),
+            Err(err) => self.toasts.error(format!("{}: {err}", path.display())),
         }
     }
 
     fn poll_open(&mut self, ctx: &egui::Context) {
         let Some(job) = &self.opening else { return };
-        let Ok(result) = job.result.try_recv() else {
+        let (_, Some(outcome)) = job.job.poll() else {
             return;
         };
         let (path, reload) = (job.path.clone(), job.reload);
         self.opening = None;
+        let result = match outcome {
+            Outcome::Done(opened) => Ok(opened),
+            Outcome::Cancelled => return,
+            Outcome::Failed(err) => Err(err),
+        };
         if reload {
             self.finish_reload(result, ctx);
             return;
@@ -648,7 +657,7 @@ impl TaskMemApp {
             self.project = Some(view);
             self.tasks.reset();
             if let Some(stream) = first {
-                self.switch_stream(&stream, ctx);
+                self.switch_stream(&stream);
             }
             return;
         }
@@ -706,7 +715,7 @@ impl TaskMemApp {
     }
 
     /// Shows a project stream: its video when it is on disk, otherwise an empty stage.
-    fn jump_to_memory(&mut self, stream: &str, ids: &[u64], ctx: &egui::Context) {
+    fn jump_to_memory(&mut self, stream: &str, ids: &[u64]) {
         let found = self.project.as_ref().and_then(|view| {
             ids.iter().copied().find(|id| {
                 view.memory_entries()
@@ -727,12 +736,12 @@ impl TaskMemApp {
             return;
         };
         if self.project.as_ref().is_some_and(|v| v.stream() != stream) {
-            self.switch_stream(stream, ctx);
+            self.switch_stream(stream);
         }
         self.pending.push(AppCommand::SelectEntry(id));
     }
 
-    fn switch_stream(&mut self, stream: &str, ctx: &egui::Context) {
+    fn switch_stream(&mut self, stream: &str) {
         let Some(view) = &mut self.project else {
             return;
         };
@@ -744,9 +753,9 @@ impl TaskMemApp {
         self.tasks.clear_checked();
         if let Some(video) = view.local_video(&info) {
             if let Some(expected) = info.video_sha256.clone() {
-                self.start_verify(video.clone(), expected, ctx);
+                self.start_verify(video.clone(), expected);
             }
-            self.start_open(video, ctx);
+            self.start_open(video);
         } else {
             self.player = Some(Player::empty_stage(
                 view.dir().to_path_buf(),
@@ -758,45 +767,43 @@ impl TaskMemApp {
 
     /// Hashes a stream's video on its own thread (a long video takes seconds) while it opens;
     /// a mismatch becomes a warning, the video still plays.
-    fn start_verify(&mut self, video: PathBuf, expected_sha256: String, ctx: &egui::Context) {
-        let (tx, rx) = bounded(1);
-        let repaint = ctx.clone();
-        let spawned = std::thread::Builder::new()
-            .name("video-verify".to_owned())
-            .spawn(move || {
-                let problem = match crate::world::sha256_file(&video) {
-                    Ok(found) if found == expected_sha256 => None,
-                    Ok(found) => Some(format!(
-                        "{}: this is not the video the memory was made from (SHA-256 {}…, \
+    fn start_verify(&mut self, video: PathBuf, expected_sha256: String) {
+        let spawned = self.jobs.spawn("video-verify", move |r| {
+            r.progress(0, 0, format!("checking {}", file_name(&video)));
+            Ok(match crate::world::sha256_file(&video) {
+                Ok(found) if found == expected_sha256 => None,
+                Ok(found) => Some(format!(
+                    "{}: this is not the video the memory was made from (SHA-256 {}…, \
                          the project expects {}…); spans may not match what you see",
-                        video.display(),
-                        &found[..12.min(found.len())],
-                        &expected_sha256[..12.min(expected_sha256.len())]
-                    )),
-                    Err(err) => Some(format!(
-                        "{}: cannot check the video: {err}",
-                        video.display()
-                    )),
-                };
-                let _ = tx.send(problem);
-                repaint.request_repaint();
-            });
-        if let Ok(_handle) = spawned {
-            self.verifying = Some(rx);
+                    video.display(),
+                    &found[..12.min(found.len())],
+                    &expected_sha256[..12.min(expected_sha256.len())]
+                )),
+                Err(err) => Some(format!(
+                    "{}: cannot check the video: {err}",
+                    video.display()
+                )),
+            })
+        });
+        match spawned {
+            Ok(job) => self.verifying = Some(job),
+            Err(err) => self.toasts.warning(format!(
+                "the video cannot be checked against the project's hash: {err}"
+            )),
         }
     }
 
     fn poll_verify(&mut self) {
-        let Some(rx) = &self.verifying else { return };
-        match rx.try_recv() {
-            Ok(problem) => {
-                self.verifying = None;
-                if let Some(problem) = problem {
-                    self.toasts.warning(problem);
-                }
+        let Some(job) = &self.verifying else { return };
+        let (_, Some(outcome)) = job.poll() else {
+            return;
+        };
+        self.verifying = None;
+        match outcome {
+            Outcome::Done(None) | Outcome::Cancelled => {}
+            Outcome::Done(Some(problem)) | Outcome::Failed(problem) => {
+                self.toasts.warning(problem);
             }
-            Err(crossbeam_channel::TryRecvError::Disconnected) => self.verifying = None,
-            Err(crossbeam_channel::TryRecvError::Empty) => {}
         }
     }
 
@@ -819,7 +826,7 @@ impl TaskMemApp {
         let grown = std::fs::metadata(&player.path).is_ok_and(|m| m.len() != known_len);
         if grown {
             let path = player.path.clone();
-            self.start_open_job(path, ctx, true);
+            self.start_open_job(path, true);
         }
     }
 
@@ -861,8 +868,36 @@ impl TaskMemApp {
         self.settings.last_opened = Some(path);
     }
 
-    /// The one place commands change state.
+    /// The one place commands change the app: each group of commands has its own function,
+    /// and a command passes down the chain until one takes it.
     fn apply(&mut self, command: AppCommand, ctx: &egui::Context) {
+        let Some(command) = self.apply_files(command) else {
+            return;
+        };
+        let Some(command) = self.apply_windows(command, ctx) else {
+            return;
+        };
+        let Some(command) = self.apply_memory(command) else {
+            return;
+        };
+        match command {
+            AppCommand::NewTask { .. }
+            | AppCommand::SelectTask(_)
+            | AppCommand::PutTask(_)
+            | AppCommand::RenameTask { .. }
+            | AppCommand::DuplicateTask(_)
+            | AppCommand::DeleteTasks(_)
+            | AppCommand::RetypeTasks(..)
+            | AppCommand::SetEvidence { .. }
+            | AppCommand::NudgeEdge { .. }
+            | AppCommand::SelectEdge(_)
+            | AppCommand::JumpTask { .. } => self.apply_task(command),
+            playback_command => self.apply_playback(&playback_command, ctx),
+        }
+    }
+
+    /// Opening, making, importing and exporting; any other command is handed back.
+    fn apply_files(&mut self, command: AppCommand) -> Option<AppCommand> {
         match command {
             AppCommand::OpenDialog => {
                 let start = self.settings.last_opened.as_deref().and_then(Path::parent);
@@ -870,15 +905,54 @@ impl TaskMemApp {
                     self.paths
                         .ask(path_window::PathPurpose::Open, start, &mut self.toasts)
                 {
-                    self.start_open(path, ctx);
+                    self.start_open(path);
                 }
             }
-            AppCommand::Open(path) => self.start_open(path, ctx),
+            AppCommand::Open(path) => self.start_open(path),
             AppCommand::CloseVideo => {
                 self.memorize.stop();
                 self.player = None;
             }
+            AppCommand::ClearRecent => self.settings.recent_files.clear(),
+            AppCommand::OpenDemo(demo) => match crate::demo::build(demo, &self.data_dir) {
+                Ok(opened) => {
+                    if let Some((kept, changes)) = &opened.kept {
+                        self.toasts.info(format!(
+                            "{} holds your work ({}), so it is kept as it is; the demo was built fresh in {}. File > Save the demo as a new project keeps a demo under a name of your own.",
+                            kept.display(),
+                            changes.join("; "),
+                            opened.dir.display()
+                        ));
+                    }
+                    self.start_open(opened.dir);
+                }
+                Err(e) => self.toasts.error(format!("cannot build the demo: {e}")),
+            },
+            AppCommand::SaveDemoAs(target) => self.save_demo_as(&target),
+            AppCommand::NewProjectFromVideo(folder) => self.new_project_from_video(folder),
+            AppCommand::ImportTasks(path) => {
+                // A file chosen here is offered to the open stream; one given with the
+                // command imports as it is.
+                let offer = path.is_none();
+                self.start_import_tasks(path, offer);
+            }
+            AppCommand::ExportTasks(path) => self.export_tasks(path),
+            AppCommand::ExportMemory(path) => self.export_memory(path),
+            AppCommand::ImportMemory(path) => self.import_memory(path),
+            other => return Some(other),
+        }
+        None
+    }
+
+    /// The tool windows, presentation and layout commands; any other command is handed back.
+    fn apply_windows(&mut self, command: AppCommand, ctx: &egui::Context) -> Option<AppCommand> {
+        match command {
             AppCommand::ShowTraining => self.training.open = true,
+            AppCommand::StartTraining => {
+                if let Err(e) = self.training.start(&self.jobs) {
+                    self.toasts.error(e.to_string());
+                }
+            }
             AppCommand::ShowEvaluation => {
                 // A project's own lanes are the natural first choice once one is open.
                 if self.project.is_some() && !self.evaluation.open {
@@ -892,29 +966,26 @@ impl TaskMemApp {
                     model_dir: self.settings.policy_model.clone(),
                     budget_tokens: self.settings.policy_budget_tokens,
                 };
-                if let Err(e) = self.evaluation.start(&context) {
+                if let Err(e) = self.evaluation.start(&self.jobs, &context) {
                     self.toasts.error(e);
                 }
             }
-            AppCommand::MemorizeRemote => self.start_memorizing_remote(),
-            AppCommand::OpenDemo(demo) => match crate::demo::build(demo, &self.data_dir) {
-                Ok(opened) => {
-                    if let Some((kept, changes)) = &opened.kept {
-                        self.toasts.info(format!(
-                            "{} holds your work ({}), so it is kept as it is; the demo was built fresh in {}. File > Save the demo as a new project keeps a demo under a name of your own.",
-                            kept.display(),
-                            changes.join("; "),
-                            opened.dir.display()
-                        ));
-                    }
-                    self.start_open(opened.dir, ctx);
+            AppCommand::LoadEvaluation(dir) => {
+                if let Err(e) = self.evaluation.load_results(dir) {
+                    self.toasts.error(e);
                 }
-                Err(e) => self.toasts.error(format!("cannot build the demo: {e}")),
-            },
-            AppCommand::SaveDemoAs(target) => self.save_demo_as(&target, ctx),
-            AppCommand::TriggerTask { task_id, adapter } => self.trigger_task(&task_id, adapter),
-            AppCommand::InspectAt { lane, at_ms } => self.inspect_at(&lane, at_ms),
-            AppCommand::AnswerTask(task_id) => self.answer_task(&task_id),
+            }
+            AppCommand::EvaluateAdapter(path) => {
+                let line = path.display().to_string();
+                if !self.evaluation.adapters.lines().any(|l| l.trim() == line) {
+                    if !self.evaluation.adapters.trim().is_empty() {
+                        self.evaluation.adapters.push('\n');
+                    }
+                    self.evaluation.adapters.push_str(&line);
+                }
+                self.evaluation.source = evaluation::EvalSource::Suite;
+                self.evaluation.open = true;
+            }
             AppCommand::DemoChart(adapter) => {
                 self.evaluation.suite = crate::demo::shipped("datasets/world-mme")
                     .display()
@@ -930,10 +1001,6 @@ impl TaskMemApp {
                     self.pending.push(AppCommand::StartEvaluation);
                 }
             }
-            AppCommand::TogglePresentation => self.toggle_presentation(ctx),
-            AppCommand::PresentationNext => self.presentation.next(),
-            AppCommand::PresentationPause => self.presentation.toggle_pause(),
-            AppCommand::ShowWelcome => self.show_welcome = true,
             AppCommand::ShowPhase2 => {
                 if self.project.is_some() && !self.phase2.open {
                     self.phase2.source = phase2_panel::TaskSource::Project;
@@ -947,71 +1014,70 @@ impl TaskMemApp {
                     budget_tokens: self.settings.policy_budget_tokens,
                     checked: self.tasks.checked_ids(),
                 };
-                if let Err(e) = self.phase2.start(&context) {
+                if let Err(e) = self.phase2.start(&self.jobs, &context) {
                     self.toasts.error(e);
                 }
             }
-            AppCommand::EvaluateAdapter(path) => {
-                let line = path.display().to_string();
-                if !self.evaluation.adapters.lines().any(|l| l.trim() == line) {
-                    if !self.evaluation.adapters.trim().is_empty() {
-                        self.evaluation.adapters.push('\n');
-                    }
-                    self.evaluation.adapters.push_str(&line);
-                }
-                self.evaluation.source = evaluation::EvalSource::Suite;
-                self.evaluation.open = true;
-            }
-            AppCommand::LoadEvaluation(dir) => {
-                if let Err(e) = self.evaluation.load_results(dir) {
-                    self.toasts.error(e);
-                }
-            }
-            AppCommand::MemorizeWithAdapter(path) => {
-                let path = path.or_else(|| {
-                    self.paths
-                        .ask(path_window::PathPurpose::Adapter, None, &mut self.toasts)
-                });
-                if let Some(path) = path {
-                    self.start_memorizing(Some(path));
-                }
-            }
-            AppCommand::StartTraining => {
-                if let Err(e) = self.training.start() {
-                    self.toasts
-                        .error(format!("cannot start the training thread: {e}"));
-                }
-            }
-            AppCommand::UsePolicyModel(dir) => {
-                let was_on = self.memorize.is_on();
-                self.toasts.info(match &dir {
-                    Some(dir) => format!("Memorizing with the model in {}", dir.display()),
-                    None => "Memorizing with the shipped model".to_owned(),
-                });
-                self.settings.policy_model = dir;
-                if was_on {
-                    self.start_memorizing(None);
-                }
-            }
-            AppCommand::SetMemorizing(on) => {
-                if on {
-                    self.start_memorizing(None);
-                } else {
-                    self.memorize.stop();
-                }
-            }
-            AppCommand::ClearRecent => self.settings.recent_files.clear(),
-            AppCommand::FitTimeline => self.ruler.fit(),
-            AppCommand::ResetLayout => self.reset_layout(ctx),
+            AppCommand::TogglePresentation => self.toggle_presentation(ctx),
+            AppCommand::PresentationNext => self.presentation.next(),
+            AppCommand::PresentationPause => self.presentation.toggle_pause(),
+            AppCommand::ShowWelcome => self.show_welcome = true,
             AppCommand::ToggleShortcuts => self.show_shortcuts = !self.show_shortcuts,
+            AppCommand::ResetLayout => self.reset_layout(ctx),
+            AppCommand::FitTimeline => self.ruler.fit(),
             AppCommand::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
-            AppCommand::JumpToMemory { stream, ids } => self.jump_to_memory(&stream, &ids, ctx),
+            AppCommand::CancelJob(id) => self.jobs.cancel(id),
+            other => return Some(other),
+        }
+        None
+    }
+
+    /// The memory, label and lane commands; any other command is handed back.
+    fn apply_memory(&mut self, command: AppCommand) -> Option<AppCommand> {
+        match command {
+            AppCommand::JumpToMemory { stream, ids } => self.jump_to_memory(&stream, &ids),
             AppCommand::SelectEntry(id) => {
                 let seek = self.project.as_mut().and_then(|p| p.select(id));
                 if let (Some(t), Some(player)) = (seek, &mut self.player) {
                     player.playback.seek_ns(t);
                 }
             }
+            AppCommand::SelectRelative(delta) => {
+                if let Some(id) = self.project.as_mut().and_then(|p| p.select_relative(delta)) {
+                    self.pending.push(AppCommand::SelectEntry(id));
+                }
+            }
+            AppCommand::SelectNextUnlabeled => {
+                match self.project.as_ref().map(ProjectView::next_unlabeled) {
+                    Some(Some(id)) => self.pending.push(AppCommand::SelectEntry(id)),
+                    Some(None) => self.toasts.info("Every listed entry has a label"),
+                    None => {}
+                }
+            }
+            AppCommand::Deselect => {
+                if let Some(view) = &mut self.project {
+                    view.deselect();
+                }
+            }
+            AppCommand::LabelSelected(verdict) => {
+                if let Some(entry) = self.project.as_ref().and_then(|p| p.selected()) {
+                    let id = entry.id;
+                    let current = self.project.as_ref().and_then(|p| p.verdict(id));
+                    self.record_label(LabelEvent::Verdict {
+                        entry: id,
+                        verdict: (current != Some(verdict)).then_some(verdict),
+                    });
+                }
+            }
+            AppCommand::Label { entry, verdict } => {
+                self.record_label(LabelEvent::Verdict { entry, verdict });
+            }
+            AppCommand::EditText { entry, text } => {
+                self.record_label(LabelEvent::Edit { entry, text });
+            }
+            AppCommand::Undo => self.undo_redo(true),
+            AppCommand::Redo => self.undo_redo(false),
+            AppCommand::SwitchStream(stream) => self.switch_stream(&stream),
             AppCommand::SetLaneShown { lane, shown } => {
                 if let Some(Err(e)) = self
                     .project
@@ -1028,102 +1094,80 @@ impl TaskMemApp {
                         .error(format!("Could not save the lane order: {e}"));
                 }
             }
-            AppCommand::Deselect => {
-                if let Some(view) = &mut self.project {
-                    view.deselect();
+            AppCommand::InspectAt { lane, at_ms } => self.inspect_at(&lane, at_ms),
+            AppCommand::AnswerTask(task_id) => self.answer_task(&task_id),
+            AppCommand::TriggerTask { task_id, adapter } => self.trigger_task(&task_id, adapter),
+            AppCommand::SetMemorizing(on) => {
+                if on {
+                    self.start_memorizing(None);
+                } else {
+                    self.memorize.stop();
                 }
             }
-            AppCommand::SelectRelative(delta) => {
-                if let Some(id) = self.project.as_mut().and_then(|p| p.select_relative(delta)) {
-                    self.pending.push(AppCommand::SelectEntry(id));
+            AppCommand::MemorizeWithAdapter(path) => {
+                let path = path.or_else(|| {
+                    self.paths
+                        .ask(path_window::PathPurpose::Adapter, None, &mut self.toasts)
+                });
+                if let Some(path) = path {
+                    self.start_memorizing(Some(path));
                 }
             }
-            AppCommand::LabelSelected(verdict) => {
-                if let Some(entry) = self.project.as_ref().and_then(|p| p.selected()) {
-                    let id = entry.id;
-                    let current = self.project.as_ref().and_then(|p| p.verdict(id));
-                    self.record_label(LabelEvent::Verdict {
-                        entry: id,
-                        verdict: (current != Some(verdict)).then_some(verdict),
-                    });
+            AppCommand::MemorizeRemote => self.start_memorizing_remote(),
+            AppCommand::UsePolicyModel(dir) => {
+                let was_on = self.memorize.is_on();
+                self.toasts.info(match &dir {
+                    Some(dir) => format!("Memorizing with the model in {}", dir.display()),
+                    None => "Memorizing with the shipped model".to_owned(),
+                });
+                self.settings.policy_model = dir;
+                if was_on {
+                    self.start_memorizing(None);
                 }
             }
-            AppCommand::SelectNextUnlabeled => {
-                match self.project.as_ref().map(ProjectView::next_unlabeled) {
-                    Some(Some(id)) => self.pending.push(AppCommand::SelectEntry(id)),
-                    Some(None) => self.toasts.info("Every listed entry has a label"),
-                    None => {}
-                }
-            }
-            AppCommand::SwitchStream(stream) => self.switch_stream(&stream, ctx),
-            AppCommand::Label { entry, verdict } => {
-                self.record_label(LabelEvent::Verdict { entry, verdict });
-            }
-            AppCommand::EditText { entry, text } => {
-                self.record_label(LabelEvent::Edit { entry, text });
-            }
-            AppCommand::Undo => self.undo_redo(true),
-            AppCommand::Redo => self.undo_redo(false),
-            AppCommand::NewTask { .. }
-            | AppCommand::SelectTask(_)
-            | AppCommand::PutTask(_)
-            | AppCommand::RenameTask { .. }
-            | AppCommand::DuplicateTask(_)
-            | AppCommand::DeleteTasks(_)
-            | AppCommand::RetypeTasks(..)
-            | AppCommand::SetEvidence { .. }
-            | AppCommand::NudgeEdge { .. }
-            | AppCommand::SelectEdge(_)
-            | AppCommand::JumpTask { .. } => self.apply_task(command),
-            AppCommand::NewProjectFromVideo(folder) => self.new_project_from_video(folder, ctx),
-            AppCommand::ImportTasks(path) => {
-                // A file chosen here is offered to the open stream; one given with the
-                // command imports as it is.
-                let offer = path.is_none();
-                self.start_import_tasks(path, offer, ctx);
-            }
-            AppCommand::ExportTasks(path) => self.export_tasks(path),
-            AppCommand::ExportMemory(path) => self.export_memory(path),
-            AppCommand::ImportMemory(path) => self.import_memory(path, ctx),
-            playback_command => {
-                let Some(player) = &mut self.player else {
-                    return;
-                };
-                let p = &mut player.playback;
-                match playback_command {
-                    AppCommand::TogglePlay => p.toggle_play(),
-                    AppCommand::SetPlaying(play) if p.is_playing() != play => p.toggle_play(),
-                    AppCommand::Seek(t) => p.seek_ns(t),
-                    AppCommand::Scrub(t) => {
-                        player.scrubbing = true;
-                        p.seek_ns(t);
-                    }
-                    AppCommand::ScrubEnd => player.scrubbing = false,
-                    AppCommand::Skip(dt) => p.skip_ns(dt),
-                    AppCommand::StepFrames(n) => p.step_frames(n),
-                    AppCommand::Home => p.home(),
-                    AppCommand::End => p.end(),
-                    AppCommand::Faster => p.faster(),
-                    AppCommand::Slower => p.slower(),
-                    AppCommand::SetSpeed(s) => p.set_speed(s),
-                    AppCommand::SetLoop(range) => {
-                        p.set_loop_range_ns(range);
-                        p.set_looping(p.loop_range_ns().is_some());
-                    }
-                    AppCommand::ToggleLoop => {
-                        let looping = p.is_looping();
-                        p.set_looping(!looping);
-                    }
-                    AppCommand::SetFollowLive(on) => p.set_follow_live(on),
-                    _ => {}
-                }
-                ctx.request_repaint();
-            }
+            other => return Some(other),
         }
+        None
+    }
+
+    /// The transport's commands, on the open video.
+    fn apply_playback(&mut self, command: &AppCommand, ctx: &egui::Context) {
+        let Some(player) = &mut self.player else {
+            return;
+        };
+        let p = &mut player.playback;
+        match *command {
+            AppCommand::TogglePlay => p.toggle_play(),
+            AppCommand::SetPlaying(play) if p.is_playing() != play => p.toggle_play(),
+            AppCommand::Seek(t) => p.seek_ns(t),
+            AppCommand::Scrub(t) => {
+                player.scrubbing = true;
+                p.seek_ns(t);
+            }
+            AppCommand::ScrubEnd => player.scrubbing = false,
+            AppCommand::Skip(dt) => p.skip_ns(dt),
+            AppCommand::StepFrames(n) => p.step_frames(n),
+            AppCommand::Home => p.home(),
+            AppCommand::End => p.end(),
+            AppCommand::Faster => p.faster(),
+            AppCommand::Slower => p.slower(),
+            AppCommand::SetSpeed(s) => p.set_speed(s),
+            AppCommand::SetLoop(range) => {
+                p.set_loop_range_ns(range);
+                p.set_looping(p.loop_range_ns().is_some());
+            }
+            AppCommand::ToggleLoop => {
+                let looping = p.is_looping();
+                p.set_looping(!looping);
+            }
+            AppCommand::SetFollowLive(on) => p.set_follow_live(on),
+            _ => {}
+        }
+        ctx.request_repaint();
     }
 
     /// Copies the open demo to `target` and opens the copy (an ordinary project from then on).
-    fn save_demo_as(&mut self, target: &Path, ctx: &egui::Context) {
+    fn save_demo_as(&mut self, target: &Path) {
         let Some(view) = &self.project else {
             self.toasts
                 .error("Open a demo first: there is nothing to save");
@@ -1148,7 +1192,7 @@ impl TaskMemApp {
                     copy.display(),
                     demo_dir.display()
                 ));
-                self.start_open(copy, ctx);
+                self.start_open(copy);
             }
             Err(e) => self.toasts.error(format!("cannot save the demo: {e}")),
         }
@@ -1225,7 +1269,7 @@ impl TaskMemApp {
                     }
                     self.pending.push(command);
                 }
-                PathAction::Import(path) => self.start_import_tasks(Some(path), true, ctx),
+                PathAction::Import(path) => self.start_import_tasks(Some(path), true),
                 PathAction::PresentationScript(path) => self.use_presentation_script(path),
                 PathAction::Attach(offer) => {
                     let stream = offer.attach.then_some(offer.stream.as_str());
@@ -1633,52 +1677,30 @@ impl TaskMemApp {
                 self.record_tasks(vec![Self::put(*task)], Some(coalesce));
             }
             AppCommand::RenameTask { key, new_id } => {
-                let Some(mut task) = stored(&key) else { return };
-                if new_id.is_empty() {
-                    self.toasts.error("a task id cannot be empty");
-                } else if library.get(&key.stream, &new_id).is_some() {
-                    self.toasts.error(
-                        crate::tasks::TaskError::DuplicateId {
-                            id: new_id,
-                            stream: key.stream,
+                let now = crate::tasks::now_unix_ms();
+                match task_edit::rename(library, &key, &new_id, now) {
+                    Ok(events) => {
+                        let was_selected = self.tasks.selected() == Some(key.id.as_str());
+                        if self.record_tasks(events, None) && was_selected {
+                            self.tasks.select(Some(new_id));
                         }
-                        .to_string(),
-                    );
-                } else {
-                    task.id.clone_from(&new_id);
-                    task.edited_unix_ms = crate::tasks::now_unix_ms();
-                    let was_selected = self.tasks.selected() == Some(key.id.as_str());
-                    let delete = TaskEvent::Delete {
-                        stream: key.stream,
-                        id: key.id,
-                    };
-                    // The new one first: a write cut short never loses the task.
-                    if self.record_tasks(vec![Self::put(task), delete], None) && was_selected {
-                        self.tasks.select(Some(new_id));
                     }
+                    Err(e) => self.toasts.error(e.to_string()),
                 }
             }
             AppCommand::DuplicateTask(key) => {
-                let Some(mut task) = stored(&key) else { return };
-                task.id = library.fresh_id(&key.stream, &format!("{}-copy", key.id));
-                task.source = crate::tasks::TaskSource::Authored;
-                task.author.clone_from(&self.settings.author);
-                task.created_unix_ms = crate::tasks::now_unix_ms();
-                task.edited_unix_ms = task.created_unix_ms;
+                let now = crate::tasks::now_unix_ms();
+                let Some(task) = task_edit::duplicate(library, &key, &self.settings.author, now)
+                else {
+                    return;
+                };
                 let id = task.id.clone();
                 if self.record_tasks(vec![Self::put(task)], None) {
                     self.tasks.select(Some(id));
                 }
             }
             AppCommand::DeleteTasks(keys) => {
-                let events: Vec<TaskEvent> = keys
-                    .into_iter()
-                    .filter(|k| library.get(&k.stream, &k.id).is_some())
-                    .map(|k| TaskEvent::Delete {
-                        stream: k.stream,
-                        id: k.id,
-                    })
-                    .collect();
+                let events = task_edit::delete(library, keys);
                 let count = events.len();
                 if self.record_tasks(events, None) && count > 1 {
                     self.toasts.info(format!(
@@ -1689,16 +1711,7 @@ impl TaskMemApp {
             }
             AppCommand::RetypeTasks(keys, task_type) => {
                 let now = crate::tasks::now_unix_ms();
-                let events: Vec<TaskEvent> = keys
-                    .iter()
-                    .filter_map(stored)
-                    .filter(|t| t.task_type != task_type)
-                    .map(|mut t| {
-                        t.task_type.clone_from(&task_type);
-                        t.edited_unix_ms = now;
-                        Self::put(t)
-                    })
-                    .collect();
+                let events = task_edit::retype(library, &keys, &task_type, now);
                 let count = events.len();
                 if self.record_tasks(events, None) {
                     self.toasts
@@ -1707,60 +1720,14 @@ impl TaskMemApp {
             }
             AppCommand::SetEvidence { key, index, span } => {
                 let Some(mut task) = stored(&key) else { return };
-                match index.filter(|&i| i < task.evidence.len()) {
-                    Some(i) => task.evidence[i] = span,
-                    None => task.evidence.push(span),
-                }
-                task.edited_unix_ms = crate::tasks::now_unix_ms();
+                task_edit::set_evidence(&mut task, index, span, crate::tasks::now_unix_ms());
                 self.record_tasks(vec![Self::put(task)], None);
             }
-            AppCommand::NudgeEdge { frames, seconds } => {
-                let (Some(mut task), Some(player)) = (selected, &self.player) else {
-                    return;
-                };
-                let Some(span) = task.evidence.get_mut(self.tasks.span_index) else {
-                    return;
-                };
-                let duration_ms = player.playback.duration_ns() / crate::video::NS_PER_MS;
-                let edge_ms = match self.tasks.edge {
-                    Edge::Start => &mut span.start_ms,
-                    Edge::End => &mut span.end_ms,
-                };
-                let moved = player.playback.frame_step_ms(*edge_ms, frames) + seconds * 1000;
-                *edge_ms = moved.clamp(0, duration_ms);
-                // An edge pushed past the other swaps roles, as in any span editor.
-                if span.start_ms > span.end_ms {
-                    *span = Span::new(span.start_ms, span.end_ms);
-                    self.tasks.edge = match self.tasks.edge {
-                        Edge::Start => Edge::End,
-                        Edge::End => Edge::Start,
-                    };
-                }
-                task.edited_unix_ms = crate::tasks::now_unix_ms();
-                let coalesce = format!(
-                    "{}/{}:nudge {} {:?}",
-                    task.stream, task.id, self.tasks.span_index, self.tasks.edge
-                );
-                self.record_tasks(vec![Self::put(task)], Some(coalesce));
-            }
+            AppCommand::NudgeEdge { frames, seconds } => self.nudge_edge(selected, frames, seconds),
             AppCommand::JumpTask { forward } => {
-                // From the selected task by its place in the set (tasks may share an ask
-                // time); from the playhead when none is selected.
-                let slice = library.stream_slice(&stream);
-                let by_place = selected
-                    .as_ref()
-                    .and_then(|s| slice.iter().position(|t| t.id == s.id))
-                    .map(|at| {
-                        if forward {
-                            slice.get(at + 1)
-                        } else {
-                            at.checked_sub(1).and_then(|i| slice.get(i))
-                        }
-                    });
-                let next = match by_place {
-                    Some(next) => next,
-                    None => library.neighbour(&stream, position_ms, forward),
-                };
+                let selected_id = selected.as_ref().map(|t| t.id.as_str());
+                let next =
+                    task_edit::neighbour(library, &stream, selected_id, position_ms, forward);
                 if let Some(task) = next {
                     let (id, ask_ms) = (task.id.clone(), task.ask_ms);
                     self.tasks.select(Some(id));
@@ -1773,8 +1740,31 @@ impl TaskMemApp {
         }
     }
 
+    /// Moves the selected task's active evidence edge by frames and seconds.
+    fn nudge_edge(&mut self, selected: Option<Task>, frames: i64, seconds: i64) {
+        let (Some(mut task), Some(player)) = (selected, &self.player) else {
+            return;
+        };
+        let Some(span) = task.evidence.get_mut(self.tasks.span_index) else {
+            return;
+        };
+        let duration_ms = player.playback.duration_ns() / crate::video::NS_PER_MS;
+        let edge_ms = match self.tasks.edge {
+            Edge::Start => span.start_ms,
+            Edge::End => span.end_ms,
+        };
+        let to_ms = player.playback.frame_step_ms(edge_ms, frames) + seconds * 1000;
+        self.tasks.edge = task_edit::move_edge(span, self.tasks.edge, to_ms, duration_ms);
+        task.edited_unix_ms = crate::tasks::now_unix_ms();
+        let coalesce = format!(
+            "{}/{}:nudge {} {:?}",
+            task.stream, task.id, self.tasks.span_index, self.tasks.edge
+        );
+        self.record_tasks(vec![Self::put(task)], Some(coalesce));
+    }
+
     /// Reads a question file on the "task-import" thread; [`Self::poll_import_tasks`] adds it.
-    fn start_import_tasks(&mut self, path: Option<PathBuf>, offer: bool, ctx: &egui::Context) {
+    fn start_import_tasks(&mut self, path: Option<PathBuf>, offer: bool) {
         let Some(view) = &self.project else {
             self.toasts
                 .warning("Open or create a project first: imported tasks are saved in it");
@@ -1794,26 +1784,22 @@ impl TaskMemApp {
             .iter()
             .map(|s| (s.id.clone(), s.duration_ms))
             .collect();
-        let (tx, rx) = bounded(1);
-        let (job_path, repaint) = (path.clone(), ctx.clone());
-        let spawned = std::thread::Builder::new()
-            .name("task-import".to_owned())
-            .spawn(move || {
-                let result = read_question_file(&job_path, &durations);
-                let _ = tx.send(result);
-                repaint.request_repaint();
-            });
+        let job_path = path.clone();
+        let spawned = self.jobs.spawn("task-import", move |r| {
+            r.progress(0, 0, format!("reading {}", file_name(&job_path)));
+            read_question_file(&job_path, &durations)
+        });
         let project_dir = view.dir().to_path_buf();
         match spawned {
-            Ok(_) => {
+            Ok(job) => {
                 self.importing = Some(ImportJob {
                     path,
                     project_dir,
                     offer,
-                    result: rx,
+                    job,
                 });
             }
-            Err(err) => self.toasts.error(format!("cannot start the import: {err}")),
+            Err(err) => self.toasts.error(err.to_string()),
         }
     }
 
@@ -1821,11 +1807,16 @@ impl TaskMemApp {
         let Some(job) = &self.importing else {
             return;
         };
-        let Ok(result) = job.result.try_recv() else {
+        let (_, Some(outcome)) = job.job.poll() else {
             return;
         };
         let (path, project_dir, offer) = (job.path.clone(), job.project_dir.clone(), job.offer);
         self.importing = None;
+        let result = match outcome {
+            Outcome::Done(imported) => Ok(imported),
+            Outcome::Cancelled => return,
+            Outcome::Failed(err) => Err(err),
+        };
         if self.project.as_ref().is_none_or(|p| p.dir() != project_dir) {
             self.toasts.warning(format!(
                 "{}: not imported, the project it was for is no longer open",
@@ -2012,7 +2003,7 @@ impl TaskMemApp {
 
     /// Adds memory read from `path` to the open project on the "memory-import" thread; the
     /// project is opened again with it when it is there ([`Self::poll_import_memory`]).
-    fn import_memory(&mut self, path: Option<PathBuf>, ctx: &egui::Context) {
+    fn import_memory(&mut self, path: Option<PathBuf>) {
         let Some(view) = &self.project else {
             self.toasts
                 .warning("Open or create a project first: imported memory is saved in it");
@@ -2035,12 +2026,10 @@ impl TaskMemApp {
         let (dir, stream) = (view.dir().to_path_buf(), view.stream().to_owned());
         // Live lanes write into the project: stopped, so the import is not interleaved.
         self.memorize.stop();
-        let (tx, rx) = bounded(1);
-        let (job_dir, repaint) = (dir.clone(), ctx.clone());
-        let spawned = std::thread::Builder::new()
-            .name("memory-import".to_owned())
-            .spawn(move || {
-                let result = (|| -> anyhow::Result<String> {
+        let job_dir = dir.clone();
+        let spawned = self.jobs.spawn("memory-import", move |r| {
+            r.progress(0, 0, format!("importing {}", file_name(&path)));
+            (|| -> anyhow::Result<String> {
                     let imported = crate::memory::import::import_any(&path, &stream)?;
                     let (streams, lanes) = (imported.streams.len(), imported.lanes.len());
                     let mut project = Project::open(&job_dir)?;
@@ -2052,38 +2041,41 @@ impl TaskMemApp {
                         count.already
                     ))
                 })()
-                .map_err(|e| format!("cannot import memory: {e:#}"));
-                let _ = tx.send(result);
-                repaint.request_repaint();
-            });
+                .map_err(|e| format!("cannot import memory: {e:#}"))
+        });
         match spawned {
-            Ok(_) => self.importing_memory = Some((dir, rx)),
-            Err(err) => self.toasts.error(format!("cannot start the import: {err}")),
+            Ok(job) => self.importing_memory = Some((dir, job)),
+            Err(err) => self.toasts.error(err.to_string()),
         }
     }
 
     /// Opens the project again once imported memory is in it, so every lane shows it.
-    fn poll_import_memory(&mut self, ctx: &egui::Context) {
-        let Some((dir, rx)) = &self.importing_memory else {
+    fn poll_import_memory(&mut self) {
+        let Some((dir, job)) = &self.importing_memory else {
             return;
         };
-        let Ok(result) = rx.try_recv() else { return };
+        let (_, Some(outcome)) = job.poll() else {
+            return;
+        };
         let dir = dir.clone();
         self.importing_memory = None;
-        match result {
-            Ok(message) => {
+        match outcome {
+            // An import is all or nothing: a cancelled one may still have landed whole, so
+            // the project is read again either way.
+            Outcome::Cancelled => self.start_open(dir),
+            Outcome::Done(message) => {
                 self.toasts.info(message);
                 self.paths.close(path_window::PathPurpose::ImportMemory);
-                self.start_open(dir, ctx);
+                self.start_open(dir);
             }
             // The path window, where the path came from, stays open to correct it.
-            Err(err) => self.toasts.error(err),
+            Outcome::Failed(err) => self.toasts.error(err),
         }
     }
 
     /// A project for the open video: the video as its one stream (by path and hash), its
     /// world questions as tasks.
-    fn new_project_from_video(&mut self, folder: Option<PathBuf>, ctx: &egui::Context) {
+    fn new_project_from_video(&mut self, folder: Option<PathBuf>) {
         let Some(player) = &self.player else {
             self.toasts.warning("Open a video first");
             return;
@@ -2113,56 +2105,54 @@ impl TaskMemApp {
             .collect();
         // Hashing an hour of video takes seconds: the project is made on its own thread, and
         // opened (through the usual open thread) when it is there.
-        let (tx, rx) = bounded(1);
-        let (job_folder, repaint) = (folder.clone(), ctx.clone());
-        let spawned = std::thread::Builder::new()
-            .name("project-create".to_owned())
-            .spawn(move || {
-                let result = (|| -> anyhow::Result<()> {
-                    let mut project = Project::create(&job_folder, &stream_id)?;
-                    let video_abs = video.canonicalize().unwrap_or_else(|_| video.clone());
-                    project.add_imported(crate::memory::import::Imported {
-                        streams: vec![crate::memory::import::StreamInfo {
-                            id: stream_id.clone(),
-                            title: stream_id.clone(),
-                            duration_ms,
-                            video: Some(video_abs.display().to_string()),
-                            video_sha256: crate::world::sha256_file(&video_abs).ok(),
-                            questions: Vec::new(),
-                            phases: Vec::new(),
-                        }],
-                        tasks,
-                        ..Default::default()
-                    })?;
-                    Ok(())
-                })()
-                .map_err(|err| {
-                    format!(
-                        "{}: cannot create the project: {err:#}",
-                        job_folder.display()
-                    )
-                });
-                let _ = tx.send(result);
-                repaint.request_repaint();
-            });
+        let job_folder = folder.clone();
+        let spawned = self.jobs.spawn("project-create", move |r| {
+            r.progress(0, 0, format!("making {}", job_folder.display()));
+            (|| -> anyhow::Result<()> {
+                let mut project = Project::create(&job_folder, &stream_id)?;
+                let video_abs = video.canonicalize().unwrap_or_else(|_| video.clone());
+                project.add_imported(crate::memory::import::Imported {
+                    streams: vec![crate::memory::import::StreamInfo {
+                        id: stream_id.clone(),
+                        title: stream_id.clone(),
+                        duration_ms,
+                        video: Some(video_abs.display().to_string()),
+                        video_sha256: crate::world::sha256_file(&video_abs).ok(),
+                        questions: Vec::new(),
+                        phases: Vec::new(),
+                    }],
+                    tasks,
+                    ..Default::default()
+                })?;
+                Ok(())
+            })()
+            .map_err(|err| {
+                format!(
+                    "{}: cannot create the project: {err:#}",
+                    job_folder.display()
+                )
+            })
+        });
         match spawned {
-            Ok(_) => self.creating = Some((folder, rx)),
-            Err(err) => self
-                .toasts
-                .error(format!("cannot start making the project: {err}")),
+            Ok(job) => self.creating = Some((folder, job)),
+            Err(err) => self.toasts.error(err.to_string()),
         }
     }
 
-    fn poll_create_project(&mut self, ctx: &egui::Context) {
-        let Some((folder, rx)) = &self.creating else {
+    fn poll_create_project(&mut self) {
+        let Some((folder, job)) = &self.creating else {
             return;
         };
-        let Ok(result) = rx.try_recv() else { return };
+        let (_, Some(outcome)) = job.poll() else {
+            return;
+        };
         let folder = folder.clone();
         self.creating = None;
-        match result {
-            Ok(()) => self.start_open(folder, ctx),
-            Err(err) => self.toasts.error(err),
+        match outcome {
+            // Made (a cancel came too late to matter: the folder is a whole project).
+            Outcome::Done(()) => self.start_open(folder),
+            Outcome::Cancelled => {}
+            Outcome::Failed(err) => self.toasts.error(err),
         }
     }
 
@@ -2460,57 +2450,64 @@ impl TaskMemApp {
         }
     }
 
-    fn status_ui(&self, ui: &mut egui::Ui) {
+    fn status_ui(&self, ui: &mut egui::Ui) -> Vec<AppCommand> {
         ui.horizontal(|ui| {
-            let Some(player) = &self.player else {
-                ui.weak("No video");
-                return;
-            };
-            // Each part cut to the room left: the bar stays one line inside the window.
-            ui.add(egui::Label::new(file_name(&player.path)).truncate())
-                .on_hover_text(player.path.display().to_string());
+            let commands = ui::jobs::jobs_ui(ui, &self.jobs.running());
+            self.player_status_ui(ui);
+            commands
+        })
+        .inner
+    }
+
+    fn player_status_ui(&self, ui: &mut egui::Ui) {
+        let Some(player) = &self.player else {
+            ui.weak("No video");
+            return;
+        };
+        // Each part cut to the room left: the bar stays one line inside the window.
+        ui.add(egui::Label::new(file_name(&player.path)).truncate())
+            .on_hover_text(player.path.display().to_string());
+        ui.separator();
+        if let Some(line) = self.memorize.status(self.settings.remote_prices) {
+            if self.memorize.busy() {
+                ui.spinner();
+            }
+            ui.add(egui::Label::new(line).truncate());
             ui.separator();
-            if let Some(line) = self.memorize.status(self.settings.remote_prices) {
-                if self.memorize.busy() {
-                    ui.spinner();
-                }
-                ui.add(egui::Label::new(line).truncate());
-                ui.separator();
-            }
-            let (Some(index), Some(decoder)) = (player.index(), &player.decoder) else {
-                ui.weak("no video: memory on an empty stage");
-                return;
-            };
-            // Parts past the window's edge are left out rather than squeezed to "…".
-            let weak = |ui: &mut egui::Ui, text: String| {
-                if ui.available_width() > 48.0 {
-                    ui.add(egui::Label::new(egui::RichText::new(text).weak()).truncate());
-                }
-            };
-            weak(
-                ui,
-                format!(
-                    "{} {} · {}x{} · {:.3} fps{} · {} frames · {} keyframes",
-                    index.codec.name(),
-                    index.codec.profile().unwrap_or_default(),
-                    index.width,
-                    index.height,
-                    index.avg_fps(),
-                    if index.is_vfr() { " (VFR)" } else { "" },
-                    index.frame_count(),
-                    index.keyframe_count()
-                ),
-            );
+        }
+        let (Some(index), Some(decoder)) = (player.index(), &player.decoder) else {
+            ui.weak("no video: memory on an empty stage");
+            return;
+        };
+        // Parts past the window's edge are left out rather than squeezed to "…".
+        let weak = |ui: &mut egui::Ui, text: String| {
             if ui.available_width() > 48.0 {
-                ui.separator();
+                ui.add(egui::Label::new(egui::RichText::new(text).weak()).truncate());
             }
-            let (built, total) = decoder.preview_progress();
-            if built < total {
-                weak(ui, format!("building previews {built}/{total}"));
-            }
-            let (frames, bytes) = decoder.cached_frames();
-            weak(ui, format!("cache {frames} frames · {} MB", bytes >> 20));
-        });
+        };
+        weak(
+            ui,
+            format!(
+                "{} {} · {}x{} · {:.3} fps{} · {} frames · {} keyframes",
+                index.codec.name(),
+                index.codec.profile().unwrap_or_default(),
+                index.width,
+                index.height,
+                index.avg_fps(),
+                if index.is_vfr() { " (VFR)" } else { "" },
+                index.frame_count(),
+                index.keyframe_count()
+            ),
+        );
+        if ui.available_width() > 48.0 {
+            ui.separator();
+        }
+        let (built, total) = decoder.preview_progress();
+        if built < total {
+            weak(ui, format!("building previews {built}/{total}"));
+        }
+        let (frames, bytes) = decoder.cached_frames();
+        weak(ui, format!("cache {frames} frames · {} MB", bytes >> 20));
     }
 
     fn shortcuts_window(&mut self, ctx: &egui::Context) {
@@ -2591,11 +2588,17 @@ fn file_name(path: &Path) -> String {
     )
 }
 
-impl eframe::App for TaskMemApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        let ctx = ui.ctx().clone();
-        self.apply_look(&ctx);
-        self.shortcuts(&ctx);
+impl TaskMemApp {
+    /// A frame's work before anything is drawn: commands, finished jobs, playback and live
+    /// memory.
+    fn tick(&mut self, ctx: &egui::Context) {
+        if !self.jobs_wake {
+            let repaint = ctx.clone();
+            self.jobs.set_waker(move || repaint.request_repaint());
+            self.jobs_wake = true;
+        }
+        self.apply_look(ctx);
+        self.shortcuts(ctx);
         self.tick_presentation(ctx.input(|i| i.time));
         let dropped: Vec<PathBuf> = ctx.input(|i| {
             i.raw
@@ -2608,16 +2611,16 @@ impl eframe::App for TaskMemApp {
             self.pending.push(AppCommand::Open(path));
         }
         for command in std::mem::take(&mut self.pending) {
-            self.apply(command, &ctx);
+            self.apply(command, ctx);
         }
-        self.poll_open(&ctx);
+        self.poll_open(ctx);
         self.poll_verify();
         self.poll_import_tasks();
-        self.poll_create_project(&ctx);
-        self.poll_import_memory(&ctx);
+        self.poll_create_project();
+        self.poll_import_memory();
 
         let now_s = ctx.input(|i| i.time);
-        self.check_live_growth(&ctx, now_s);
+        self.check_live_growth(ctx, now_s);
         if let Some(view) = &mut self.project
             && view.is_live()
         {
@@ -2632,7 +2635,7 @@ impl eframe::App for TaskMemApp {
         self.last_time_s = Some(now_s);
         if let Some(player) = &mut self.player {
             let before_ms = player.playback.position_ns() / NS_PER_MS;
-            for error in player.tick(&ctx, wall_dt_ns) {
+            for error in player.tick(ctx, wall_dt_ns) {
                 self.toasts.error(error);
             }
             // Only what playing moved counts: commands (seeks) were applied before `before_ms`.
@@ -2644,8 +2647,8 @@ impl eframe::App for TaskMemApp {
                 growing: player.playback.follows_live(),
             });
         }
-        self.poll_memorize(&ctx);
-        self.update_title(&ctx);
+        self.poll_memorize(ctx);
+        self.update_title(ctx);
         if self.startup.exit_at_first_frame
             && self
                 .player
@@ -2656,11 +2659,15 @@ impl eframe::App for TaskMemApp {
             println!("first-frame");
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
+    }
 
+    /// The menu, status bar, side panel, transport, video and the app's own windows.
+    fn panels_ui(&mut self, ui: &mut egui::Ui, ctx: &egui::Context) {
         self.panel_rects.clear();
         let menu = egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
         self.panel_rects.push(("menu", menu.response.rect));
         let status = egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
+        self.pending.extend(status.inner);
         self.panel_rects.push(("status", status.response.rect));
         // Presenting, the side panel runs the window's full height: at the presentation's
         // scale the caption and the timeline would leave it a strip, and the inspect step
@@ -2694,10 +2701,14 @@ impl eframe::App for TaskMemApp {
                 egui::Color32::WHITE,
             );
         }
-        self.shortcuts_window(&ctx);
-        self.welcome_window(&ctx);
-        self.save_demo_window(&ctx);
-        self.path_window(&ctx);
+        self.shortcuts_window(ctx);
+        self.welcome_window(ctx);
+        self.save_demo_window(ctx);
+        self.path_window(ctx);
+    }
+
+    /// The Training, Evaluate and Phase Two windows, and their runs' results.
+    fn tool_windows(&mut self, ctx: &egui::Context) {
         if self.presentation.is_active() {
             // Steps that wait on time need frames even when nothing moves.
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
@@ -2708,7 +2719,7 @@ impl eframe::App for TaskMemApp {
         if self.training.is_running() {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
-        let training_commands = self.training.window_ui(&ctx);
+        let training_commands = self.training.window_ui(ctx);
         self.pending.extend(training_commands);
         if let Some(error) = self.evaluation.poll() {
             self.toasts.error(error);
@@ -2736,7 +2747,7 @@ impl eframe::App for TaskMemApp {
         }
         let evaluation_commands =
             self.evaluation
-                .window_ui(&ctx, bounds, has_project, budget_tokens);
+                .window_ui(ctx, bounds, has_project, budget_tokens);
         self.pending.extend(evaluation_commands);
         if let Some(error) = self.phase2.poll() {
             self.toasts.error(error);
@@ -2753,11 +2764,20 @@ impl eframe::App for TaskMemApp {
                 checked: &checked,
                 can_memorize,
             };
-            self.phase2.window_ui(&ctx, &view)
+            self.phase2.window_ui(ctx, &view)
         } else {
             Vec::new()
         };
         self.pending.extend(phase2_commands);
+    }
+}
+
+impl eframe::App for TaskMemApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        self.tick(&ctx);
+        self.panels_ui(ui, &ctx);
+        self.tool_windows(&ctx);
         self.toasts.show(&ctx);
         if !self.pending.is_empty() {
             ctx.request_repaint();

@@ -13,11 +13,11 @@ use egui::{Color32, RichText};
 
 use crate::app::AppCommand;
 use crate::app::endpoint::{EndpointForm, cancel_client};
-use crate::app::job::Job;
 use crate::app::training::curve_ui;
 use crate::policy::adapter::{Adapter, adapters_in};
 use crate::remote::Counters;
 use crate::remote::judge::RemoteJudge;
+use crate::studio::jobs::{Job, Jobs, Outcome, Reporter};
 use crate::tasks::Task;
 use crate::timefmt::format_clock_ms;
 use crate::train::pairs::{Judgement, SampleFate};
@@ -205,7 +205,18 @@ impl JudgedList {
     }
 }
 
-type Phase2Job = Job<Phase2Event, Box<Phase2Summary>>;
+type Phase2Job = Job<Phase2Event, Box<Phase2Summary>, String>;
+
+/// Passes a run's event on, keeping the job's progress line (in the registry) current.
+fn report(r: &mut Reporter<Phase2Event>, event: Phase2Event) -> std::ops::ControlFlow<()> {
+    match &event {
+        Phase2Event::Stage(text) => r.progress(0, 0, text.clone()),
+        Phase2Event::ClipsRead { done, total } => r.progress(*done, *total, "reading clips"),
+        Phase2Event::Pairs { done, total, .. } => r.progress(*done, *total, "judging pairs"),
+        Phase2Event::Dpo(s) => r.progress(s.step, s.steps, "DPO"),
+    }
+    r.emit(event)
+}
 
 /// Where tasks and clips come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -384,7 +395,7 @@ impl Phase2Panel {
     ///
     /// # Errors
     /// Bad settings, or a thread that cannot start.
-    pub fn start(&mut self, context: &Phase2Context) -> Result<(), String> {
+    pub fn start(&mut self, jobs: &Jobs, context: &Phase2Context) -> Result<(), String> {
         let settings = self.settings(context)?;
         let judge: Box<dyn Judge> = if self.remote_judge {
             let made = self.judge_endpoint.client("judges")?;
@@ -399,12 +410,15 @@ impl Phase2Panel {
             self.client_cancel = None;
             Box::new(BuiltinJudge)
         };
-        let job = Job::spawn("phase2", move |emit| {
-            crate::train::phase2::run(&settings, judge.as_ref(), emit)
-                .map(Box::new)
-                .map_err(|e| e.to_string())
-        })
-        .map_err(|e| format!("cannot start the Phase Two thread: {e}"))?;
+        let job = jobs
+            .spawn("phase2", move |r| {
+                crate::train::phase2::run(&settings, judge.as_ref(), &mut |e| report(r, e))
+                    .map(Box::new)
+                    .map_err(|e| e.to_string())
+            })
+            .map_err(|e| e.to_string())?;
+        let client_cancel = self.client_cancel.clone();
+        job.on_cancel(move || cancel_client(client_cancel.as_ref()));
         self.job = Some(job);
         "starting".clone_into(&mut self.stage);
         self.progress = (0, 0);
@@ -422,24 +436,20 @@ impl Phase2Panel {
     pub fn cancel(&self) {
         if let Some(job) = &self.job {
             job.cancel();
-            cancel_client(self.client_cancel.as_ref());
         }
     }
 
     /// Takes the thread's messages; returns an error message when the run failed.
     pub fn poll(&mut self) -> Option<String> {
         let job = self.job.as_ref()?;
-        // Cancel was pressed: the run ends with the stop, or with a remote judge's request
-        // that the stop dropped ("judge remote:M: stopped"); any other error is still one.
-        let cancelled = job.is_cancelled();
         let (events, done) = job.poll();
         for event in events {
             self.take(event);
         }
-        let result = done?;
+        let outcome = done?;
         self.job = None;
-        match result {
-            Ok(summary) => {
+        match outcome {
+            Outcome::Done(summary) => {
                 self.stage = format!("Saved {}", summary.adapter.display());
                 self.adapters = None;
                 // What the new adapter does to memory is the run's answer.
@@ -447,27 +457,30 @@ impl Phase2Panel {
                 self.finished = Some(*summary);
                 None
             }
-            Err(message) if cancelled && message.ends_with("stopped") => {
-                self.failed("stopped".to_owned())
+            // A cancelled run ends with the stop, or with a remote judge's request the stop
+            // dropped: either way the user's doing, not a failure.
+            Outcome::Cancelled => {
+                "stopped".clone_into(&mut self.stage);
+                None
             }
-            Err(message) => self.failed(message),
+            Outcome::Failed(message) => {
+                self.failed(&message);
+                Some(message)
+            }
         }
     }
 
-    /// A run that ended without an adapter; the message to show unless the user stopped it.
-    fn failed(&mut self, message: String) -> Option<String> {
-        self.stage.clone_from(&message);
-        // Without pairs, what the judge dropped is what explains the run (a stop explains
-        // itself).
-        if message != "stopped"
-            && self.judged.counts[JudgedKind::Kept.index()] == 0
+    /// A run that failed without an adapter.
+    fn failed(&mut self, message: &str) {
+        message.clone_into(&mut self.stage);
+        // Without pairs, what the judge dropped is what explains the run.
+        if self.judged.counts[JudgedKind::Kept.index()] == 0
             && let Some(kind) = [JudgedKind::Ties, JudgedKind::Flips]
                 .into_iter()
                 .find(|k| self.judged.counts[k.index()] > 0)
         {
             self.showing = kind;
         }
-        (message != "stopped").then_some(message)
     }
 
     fn take(&mut self, event: Phase2Event) {
@@ -1156,8 +1169,7 @@ mod tests {
                 judgement("I am in the kitchen.", SampleFate::Tie, 0.0, 0.0),
             ],
         });
-        let shown = panel.failed("no preference pairs: every sampled description tied".into());
-        assert!(shown.is_some(), "the failure is reported");
+        panel.failed("no preference pairs: every sampled description tied");
         assert_eq!(panel.showing, JudgedKind::Ties, "the ties explain the run");
 
         let mut h = egui_kittest::Harness::new_ui_state(

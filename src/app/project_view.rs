@@ -759,7 +759,6 @@ impl ProjectView {
         let (view_start, view_end) = ruler.visible_range_ns(width);
         let lanes = &self.project.manifest.lanes;
         let playhead_ms = position_ns / NS_PER_MS;
-        let stream = self.streams().iter().find(|s| s.id == self.stream);
         for lane in lanes.iter().filter(|l| !l.hidden) {
             let entries = self.project.memory.lane(&self.stream, &lane.id);
             if entries.is_empty() {
@@ -877,8 +876,16 @@ impl ProjectView {
                 ));
             }
         }
-        // Which lane is active when (the questions that switch it are in the tasks lane): the
-        // stream's own phases (TaskMem's demo), else the ones its trigger tasks make.
+        self.active_lane_ui(ui, ruler, width);
+        commands
+    }
+
+    /// The strip under the lanes that shows which lane is active when (the questions that
+    /// switch it are in the tasks lane).
+    fn active_lane_ui(&self, ui: &mut egui::Ui, ruler: &TimeRuler, width: f32) {
+        let lanes = &self.project.manifest.lanes;
+        let stream = self.streams().iter().find(|s| s.id == self.stream);
+        // The stream's own phases (TaskMem's demo), else the ones its trigger tasks make.
         let phases = self.active_phases();
         if let Some(stream) = stream.filter(|_| !phases.is_empty()) {
             let (rect, response) = ui.allocate_exact_size(vec2(width, LANE_HEIGHT), Sense::hover());
@@ -917,7 +924,6 @@ impl ProjectView {
                 ));
             }
         }
-        commands
     }
 
     /// The memory browser and, below it, the inspector (with clip thumbnails from the
@@ -947,6 +953,55 @@ impl ProjectView {
                 .response
                 .on_hover_text("Stream");
         });
+        if self.filters_ui(ui) {
+            self.refresh_rows();
+        }
+        let (reviewed, all) = self.review_progress();
+        ui.horizontal(|ui| {
+            ui.weak(format!("{} entries", self.rows.len()));
+            if all > 0 {
+                ui.separator();
+                ui.add(
+                    egui::ProgressBar::new(reviewed as f32 / all as f32)
+                        .desired_width(80.0)
+                        .desired_height(8.0),
+                );
+                ui.weak(format!("{reviewed} of {all} reviewed"))
+                    .on_hover_text("Entries of this stream (and lane filter) with a label; keys 1-4 label the selected row, U goes to the next one without a label");
+            }
+        });
+        if self.rows.is_empty() {
+            // What to do next, rather than an empty list.
+            if self.project.memory.is_empty() {
+                ui.label(
+                    "No memory yet. Policy > Memorize while playing writes each clip's memory as \
+                     the video plays; `taskmem ingest` writes a whole video headless.",
+                );
+            } else {
+                ui.label("No entry matches the search and filters.");
+            }
+        }
+        self.memory_rows_ui(ui, &mut commands);
+        ui.separator();
+        let inspector_top = ui.cursor().top();
+        if let Some(decoder) = decoder {
+            self.thumbnails_ui(ui, decoder);
+        }
+        commands.extend(self.inspector_ui(ui));
+        if std::mem::take(&mut self.reveal_inspector) {
+            // Asked for once the inspector's own scroll area has ended, so that the side
+            // panel's scroll (the enclosing one) is the one that moves.
+            let top = egui::Rect::from_x_y_ranges(
+                ui.max_rect().x_range(),
+                inspector_top..=inspector_top + 1.0,
+            );
+            ui.scroll_to_rect(top, Some(egui::Align::TOP));
+        }
+        commands
+    }
+
+    /// The browser's search, lane, label, time and sort controls; whether any changed.
+    fn filters_ui(&mut self, ui: &mut egui::Ui) -> bool {
         let mut changed = false;
         // The filter rows wrap: at the panel's least width (a small window, a large UI scale)
         // a row wider than the panel would widen it past the window.
@@ -1060,34 +1115,11 @@ impl ProjectView {
                 .response
                 .on_hover_text("Sort");
         });
-        if changed {
-            self.refresh_rows();
-        }
-        let (reviewed, all) = self.review_progress();
-        ui.horizontal(|ui| {
-            ui.weak(format!("{} entries", self.rows.len()));
-            if all > 0 {
-                ui.separator();
-                ui.add(
-                    egui::ProgressBar::new(reviewed as f32 / all as f32)
-                        .desired_width(80.0)
-                        .desired_height(8.0),
-                );
-                ui.weak(format!("{reviewed} of {all} reviewed"))
-                    .on_hover_text("Entries of this stream (and lane filter) with a label; keys 1-4 label the selected row, U goes to the next one without a label");
-            }
-        });
-        if self.rows.is_empty() {
-            // What to do next, rather than an empty list.
-            if self.project.memory.is_empty() {
-                ui.label(
-                    "No memory yet. Policy > Memorize while playing writes each clip's memory as \
-                     the video plays; `taskmem ingest` writes a whole video headless.",
-                );
-            } else {
-                ui.label("No entry matches the search and filters.");
-            }
-        }
+        changed
+    }
+
+    /// The listed memory entries, only those in view laid out.
+    fn memory_rows_ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<AppCommand>) {
         let entries = self.project.memory.entries();
         let lanes = &self.project.manifest.lanes;
         let browser_height = (ui.available_height() * 0.55).max(120.0);
@@ -1147,22 +1179,6 @@ impl ProjectView {
                     }
                 }
             });
-        ui.separator();
-        let inspector_top = ui.cursor().top();
-        if let Some(decoder) = decoder {
-            self.thumbnails_ui(ui, decoder);
-        }
-        commands.extend(self.inspector_ui(ui));
-        if std::mem::take(&mut self.reveal_inspector) {
-            // Asked for once the inspector's own scroll area has ended, so that the side
-            // panel's scroll (the enclosing one) is the one that moves.
-            let top = egui::Rect::from_x_y_ranges(
-                ui.max_rect().x_range(),
-                inspector_top..=inspector_top + 1.0,
-            );
-            ui.scroll_to_rect(top, Some(egui::Align::TOP));
-        }
-        commands
     }
 
     /// Three pictures of the selected clip, from the preview cache (no decoding here).

@@ -12,6 +12,7 @@ use crate::app::AppCommand;
 use crate::app::command::Command;
 use crate::app::ui::ruler::TimeRuler;
 use crate::memory::Lane;
+use crate::studio::task_edit::{Edge, TaskKey};
 use crate::tasks::{
     KNOWN_TYPES, MAX_OPTIONS, Span, Task, TaskColumn, TaskFilter, TaskLibrary, option_letter,
 };
@@ -78,30 +79,6 @@ const CLIP_MS: i64 = 10_000;
 const SNAP_PX: f32 = 6.0;
 /// A new evidence span made from the form (not by dragging) covers one clip.
 const DEFAULT_SPAN_MS: i64 = 10_000;
-
-/// A task's place in the library: its stream and its id there.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TaskKey {
-    pub stream: String,
-    pub id: String,
-}
-
-impl TaskKey {
-    #[must_use]
-    pub fn of(task: &Task) -> Self {
-        Self {
-            stream: task.stream.clone(),
-            id: task.id.clone(),
-        }
-    }
-}
-
-/// Which end of an evidence span the keyboard nudges.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Edge {
-    Start,
-    End,
-}
 
 /// What the right-hand column shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -464,81 +441,7 @@ impl TaskPanel {
         }
 
         if ui.is_rect_visible(rect) {
-            let painter = ui.painter_at(rect);
-            painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
-            let evidence_fill = Color32::from_rgba_unmultiplied(120, 220, 150, 50);
-            if let Some(task) = selected {
-                for (i, span) in task.evidence.iter().enumerate() {
-                    let band = Rect::from_x_y_ranges(
-                        x_of(span.start_ms)..=x_of(span.end_ms),
-                        rect.y_range(),
-                    );
-                    let active = i == self.span_index;
-                    painter.rect(
-                        band,
-                        2.0,
-                        evidence_fill,
-                        Stroke::new(1.0, Color32::from_rgb(120, 220, 150)),
-                        StrokeKind::Inside,
-                    );
-                    if active {
-                        let x = match self.edge {
-                            Edge::Start => band.left(),
-                            Edge::End => band.right(),
-                        };
-                        painter.line_segment(
-                            [pos2(x, rect.top()), pos2(x, rect.bottom())],
-                            Stroke::new(3.0, Color32::from_rgb(120, 220, 150)),
-                        );
-                    }
-                }
-            }
-            if let Some(span) = drag_span {
-                painter.rect_filled(
-                    Rect::from_x_y_ranges(x_of(span.start_ms)..=x_of(span.end_ms), rect.y_range()),
-                    2.0,
-                    Color32::from_rgba_unmultiplied(240, 200, 90, 70),
-                );
-            }
-            // One marker per pixel column that holds any task (dense sets stay cheap).
-            let (start, end) = ruler.visible_range_ns(width);
-            let from = tasks.partition_point(|t| ((t.ask_ms * NS_PER_MS) as f64) < start);
-            let mut last_col = -1i64;
-            for t in &tasks[from..] {
-                if (t.ask_ms * NS_PER_MS) as f64 > end {
-                    break;
-                }
-                let x = x_of(t.ask_ms);
-                let col = (x - rect.left()) as i64;
-                if col == last_col && selected.is_none_or(|s| s.id != t.id) {
-                    continue;
-                }
-                last_col = col;
-                marker(
-                    &painter,
-                    x,
-                    rect,
-                    task_color(t),
-                    selected
-                        .is_some_and(|s| s.id == t.id)
-                        .then(|| super::project_view::selection_outline(ui.visuals())),
-                );
-            }
-            let hint = if tasks.is_empty() {
-                format!(
-                    "Tasks: press {} to ask one at the playhead",
-                    Command::NewTask.shortcut_text(ui.ctx())
-                )
-            } else {
-                "Tasks".to_owned()
-            };
-            painter.text(
-                rect.left_center() + vec2(6.0, 0.0),
-                egui::Align2::LEFT_CENTER,
-                hint,
-                egui::FontId::proportional(10.0),
-                ui.visuals().weak_text_color(),
-            );
+            self.paint_lane(ui, ruler, rect, tasks, selected, drag_span);
         }
         let count = tasks.len();
         response.widget_info(|| {
@@ -571,6 +474,94 @@ impl TaskPanel {
         commands
     }
 
+    /// Paints the tasks lane: the selected task's evidence (its active edge marked), the
+    /// span being dragged, and one marker per pixel column that holds any task.
+    fn paint_lane(
+        &self,
+        ui: &egui::Ui,
+        ruler: &TimeRuler,
+        rect: Rect,
+        tasks: &[Task],
+        selected: Option<&Task>,
+        drag_span: Option<Span>,
+    ) {
+        let x_of = |ms: i64| ruler.x_from_time(rect, (ms * NS_PER_MS) as f64);
+        let width = rect.width();
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
+        let evidence_fill = Color32::from_rgba_unmultiplied(120, 220, 150, 50);
+        if let Some(task) = selected {
+            for (i, span) in task.evidence.iter().enumerate() {
+                let band =
+                    Rect::from_x_y_ranges(x_of(span.start_ms)..=x_of(span.end_ms), rect.y_range());
+                let active = i == self.span_index;
+                painter.rect(
+                    band,
+                    2.0,
+                    evidence_fill,
+                    Stroke::new(1.0, Color32::from_rgb(120, 220, 150)),
+                    StrokeKind::Inside,
+                );
+                if active {
+                    let x = match self.edge {
+                        Edge::Start => band.left(),
+                        Edge::End => band.right(),
+                    };
+                    painter.line_segment(
+                        [pos2(x, rect.top()), pos2(x, rect.bottom())],
+                        Stroke::new(3.0, Color32::from_rgb(120, 220, 150)),
+                    );
+                }
+            }
+        }
+        if let Some(span) = drag_span {
+            painter.rect_filled(
+                Rect::from_x_y_ranges(x_of(span.start_ms)..=x_of(span.end_ms), rect.y_range()),
+                2.0,
+                Color32::from_rgba_unmultiplied(240, 200, 90, 70),
+            );
+        }
+        // One marker per pixel column that holds any task (dense sets stay cheap).
+        let (start, end) = ruler.visible_range_ns(width);
+        let from = tasks.partition_point(|t| ((t.ask_ms * NS_PER_MS) as f64) < start);
+        let mut last_col = -1i64;
+        for t in &tasks[from..] {
+            if (t.ask_ms * NS_PER_MS) as f64 > end {
+                break;
+            }
+            let x = x_of(t.ask_ms);
+            let col = (x - rect.left()) as i64;
+            if col == last_col && selected.is_none_or(|s| s.id != t.id) {
+                continue;
+            }
+            last_col = col;
+            marker(
+                &painter,
+                x,
+                rect,
+                task_color(t),
+                selected
+                    .is_some_and(|s| s.id == t.id)
+                    .then(|| super::project_view::selection_outline(ui.visuals())),
+            );
+        }
+        let hint = if tasks.is_empty() {
+            format!(
+                "Tasks: press {} to ask one at the playhead",
+                Command::NewTask.shortcut_text(ui.ctx())
+            )
+        } else {
+            "Tasks".to_owned()
+        };
+        painter.text(
+            rect.left_center() + vec2(6.0, 0.0),
+            egui::Align2::LEFT_CENTER,
+            hint,
+            egui::FontId::proportional(10.0),
+            ui.visuals().weak_text_color(),
+        );
+    }
+
     /// The form for the selected task.
     pub fn form_ui(&mut self, ui: &mut egui::Ui, view: &TaskView<'_>) -> Vec<AppCommand> {
         let mut commands = Vec::new();
@@ -581,26 +572,7 @@ impl TaskPanel {
             .cloned();
         let Some(stored) = stored else {
             self.selected = None;
-            ui.add_space(8.0);
-            ui.label("No task selected.");
-            if view.editable {
-                ui.weak(format!(
-                    "Press {} (or the button) to ask a new task at the playhead; click a marker on the tasks lane to edit one.",
-                    Command::NewTask.shortcut_text(ui.ctx())
-                ));
-                if ui
-                    .button("New task at playhead")
-                    .on_hover_text("Create a new task asked at the current playhead position")
-                    .clicked()
-                {
-                    commands.push(AppCommand::NewTask {
-                        ask_ms: view.position_ns / NS_PER_MS,
-                    });
-                }
-            } else {
-                ui.weak("Tasks are saved in a project: Tasks > New project from this video.");
-            }
-            return commands;
+            return Self::no_task_ui(ui, view);
         };
         // Another change (undo, a drag, a nudge) replaced the stored task: the form follows.
         if self.synced.as_ref() != Some(&stored) {
@@ -613,15 +585,87 @@ impl TaskPanel {
             return commands;
         };
         let key = TaskKey::of(&stored);
-        let lanes = view.lanes;
 
+        self.header_ui(ui, view, &stored, &key, &mut commands);
+
+        ui.add_enabled_ui(view.editable, |ui| {
+            self.ask_row_ui(ui, view, &mut draft, &key, &mut commands);
+            self.question_ui(ui, &mut draft, &key);
+            type_and_trigger_ui(ui, view, &mut draft, &key);
+            self.evidence_ui(ui, view, &mut draft, &mut commands);
+        });
+
+        ui.separator();
+        match draft.validate() {
+            Ok(warnings) => {
+                for w in warnings {
+                    ui.colored_label(Color32::from_rgb(230, 180, 80), w.to_string());
+                }
+            }
+            Err(e) => {
+                ui.colored_label(Color32::from_rgb(240, 110, 100), e.to_string());
+            }
+        }
+        ui.weak(format!(
+            "Changes save as you type; {} undoes them.",
+            Command::Undo.shortcut_text(ui.ctx())
+        ));
+
+        // Every change saves at once (the log appends one line); typing in one field is one
+        // undo step.
+        let mut compare = draft.clone();
+        compare.edited_unix_ms = stored.edited_unix_ms;
+        if compare != stored && view.editable {
+            draft.edited_unix_ms = crate::tasks::now_unix_ms();
+            commands.push(AppCommand::PutTask(Box::new(draft.clone())));
+            self.synced = Some(draft.clone());
+        }
+        self.draft = Some(draft);
+        commands
+    }
+
+    /// The form with no task selected: how to make one.
+    fn no_task_ui(ui: &mut egui::Ui, view: &TaskView<'_>) -> Vec<AppCommand> {
+        let mut commands = Vec::new();
+        ui.add_space(8.0);
+        ui.label("No task selected.");
+        if view.editable {
+            ui.weak(format!(
+                "Press {} (or the button) to ask a new task at the playhead; click a marker on the tasks lane to edit one.",
+                Command::NewTask.shortcut_text(ui.ctx())
+            ));
+            if ui
+                .button("New task at playhead")
+                .on_hover_text("Create a new task asked at the current playhead position")
+                .clicked()
+            {
+                commands.push(AppCommand::NewTask {
+                    ask_ms: view.position_ns / NS_PER_MS,
+                });
+            }
+        } else {
+            ui.weak("Tasks are saved in a project: Tasks > New project from this video.");
+        }
+        commands
+    }
+
+    /// The task's id (renamed when the field is left), Duplicate and Delete, and where it
+    /// came from.
+    fn header_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        view: &TaskView<'_>,
+        stored: &Task,
+        key: &TaskKey,
+        commands: &mut Vec<AppCommand>,
+    ) {
         ui.horizontal(|ui| {
             ui.strong("Task");
             let id_label = ui.label("id");
             let id_edit = ui.add_enabled(
                 view.editable,
                 egui::TextEdit::singleline(&mut self.id_text)
-                    .id_salt(("task id", &key))
+                    .id_salt(("task id", key))
                     // As wide as the row allows beside the two buttons: ids like
                     // "world-mme-1500-q0002" are read whole.
                     .desired_width((ui.available_width() - ID_ROW_BUTTONS_WIDTH).max(140.0)),
@@ -669,340 +713,263 @@ impl TaskPanel {
                 "on import"
             }
         ));
+    }
 
-        ui.add_enabled_ui(view.editable, |ui| {
-            ui.horizontal(|ui| {
-                let ask_label = ui.label("Asked at");
-                let ask = ui
-                    .add(
-                        egui::TextEdit::singleline(&mut self.ask_text)
-                            .id_salt(("task ask", &key))
-                            .desired_width(96.0),
-                    )
-                    .labelled_by(ask_label.id)
-                    .on_hover_text("When the task is asked in the stream, e.g. 1:30 or 90s");
-                // Saved as soon as it reads as a time, so that nothing typed is lost when the
-                // selection moves on; an unreadable entry goes back when the field is left.
-                if ask.changed()
-                    && let Ok(ns) = parse_time_ns(&self.ask_text)
-                {
-                    draft.ask_ms = (ns / NS_PER_MS).max(0);
-                }
-                if ask.lost_focus() && parse_time_ns(&self.ask_text).is_err() {
-                    self.ask_text = hms(draft.ask_ms);
-                }
-                if ui
-                    .button("Set to playhead")
-                    .on_hover_text("Set the ask time to the current playhead position")
-                    .clicked()
-                {
-                    draft.ask_ms = view.position_ns / NS_PER_MS;
-                    self.ask_text = hms(draft.ask_ms);
-                }
-                if ui
-                    .button("Go")
-                    .on_hover_text("Seek to the ask time")
-                    .clicked()
-                {
-                    commands.push(AppCommand::Seek(draft.ask_ms * NS_PER_MS));
-                }
-            });
-
-            let q_label = ui.label("Question");
-            let text = ui
+    /// When the task is asked: typed, set to the playhead, or sought to.
+    fn ask_row_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        view: &TaskView<'_>,
+        draft: &mut Task,
+        key: &TaskKey,
+        commands: &mut Vec<AppCommand>,
+    ) {
+        ui.horizontal(|ui| {
+            let ask_label = ui.label("Asked at");
+            let ask = ui
                 .add(
-                    egui::TextEdit::multiline(&mut draft.text)
-                        .id_salt(("task question", &key))
-                        .desired_rows(3)
-                        .desired_width(f32::INFINITY)
-                        .hint_text("What did the person put in the drawer?"),
+                    egui::TextEdit::singleline(&mut self.ask_text)
+                        .id_salt(("task ask", key))
+                        .desired_width(96.0),
                 )
-                .labelled_by(q_label.id)
-                .on_hover_text("The question put to the model at the ask time");
-            if std::mem::take(&mut self.focus_text) {
-                text.request_focus();
+                .labelled_by(ask_label.id)
+                .on_hover_text("When the task is asked in the stream, e.g. 1:30 or 90s");
+            // Saved as soon as it reads as a time, so that nothing typed is lost when the
+            // selection moves on; an unreadable entry goes back when the field is left.
+            if ask.changed()
+                && let Ok(ns) = parse_time_ns(&self.ask_text)
+            {
+                draft.ask_ms = (ns / NS_PER_MS).max(0);
             }
+            if ask.lost_focus() && parse_time_ns(&self.ask_text).is_err() {
+                self.ask_text = hms(draft.ask_ms);
+            }
+            if ui
+                .button("Set to playhead")
+                .on_hover_text("Set the ask time to the current playhead position")
+                .clicked()
+            {
+                draft.ask_ms = view.position_ns / NS_PER_MS;
+                self.ask_text = hms(draft.ask_ms);
+            }
+            if ui
+                .button("Go")
+                .on_hover_text("Seek to the ask time")
+                .clicked()
+            {
+                commands.push(AppCommand::Seek(draft.ask_ms * NS_PER_MS));
+            }
+        });
+    }
 
-            ui.horizontal(|ui| {
-                ui.label("Options");
-                if draft.options.is_empty() {
-                    ui.weak("none: an open question");
-                }
-            });
-            let mut remove = None;
-            for (i, option) in draft.options.iter_mut().enumerate() {
-                ui.horizontal(|ui| {
-                    let letter = ui.label(format!("{}.", option_letter(i)));
-                    ui.add(
-                        egui::TextEdit::singleline(option)
-                            .id_salt(("task option", i, &key))
-                            .desired_width(ui.available_width() - 70.0),
-                    )
-                    .labelled_by(letter.id)
-                    .on_hover_text("The text of this answer option");
-                    if ui
-                        .small_button("remove")
-                        .on_hover_text("Remove this option from the question")
-                        .clicked()
-                    {
-                        remove = Some(i);
-                    }
-                });
+    /// The question, its options and its answer.
+    fn question_ui(&mut self, ui: &mut egui::Ui, draft: &mut Task, key: &TaskKey) {
+        let q_label = ui.label("Question");
+        let text = ui
+            .add(
+                egui::TextEdit::multiline(&mut draft.text)
+                    .id_salt(("task question", key))
+                    .desired_rows(3)
+                    .desired_width(f32::INFINITY)
+                    .hint_text("What did the person put in the drawer?"),
+            )
+            .labelled_by(q_label.id)
+            .on_hover_text("The question put to the model at the ask time");
+        if std::mem::take(&mut self.focus_text) {
+            text.request_focus();
+        }
+
+        ui.horizontal(|ui| {
+            ui.label("Options");
+            if draft.options.is_empty() {
+                ui.weak("none: an open question");
             }
-            if let Some(i) = remove {
-                draft.options.remove(i);
-            }
+        });
+        let mut remove = None;
+        for (i, option) in draft.options.iter_mut().enumerate() {
             ui.horizontal(|ui| {
+                let letter = ui.label(format!("{}.", option_letter(i)));
+                ui.add(
+                    egui::TextEdit::singleline(option)
+                        .id_salt(("task option", i, key))
+                        .desired_width(ui.available_width() - 70.0),
+                )
+                .labelled_by(letter.id)
+                .on_hover_text("The text of this answer option");
                 if ui
-                    .add_enabled(
-                        draft.options.len() < MAX_OPTIONS,
-                        egui::Button::new("Add option"),
-                    )
-                    .on_hover_text("Add an answer option, making this a multiple-choice question")
-                    .on_disabled_hover_text("This task already has the most options allowed")
+                    .small_button("remove")
+                    .on_hover_text("Remove this option from the question")
                     .clicked()
                 {
-                    if draft.options.is_empty() {
-                        draft.options.push(String::new());
-                    }
+                    remove = Some(i);
+                }
+            });
+        }
+        if let Some(i) = remove {
+            draft.options.remove(i);
+        }
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(
+                    draft.options.len() < MAX_OPTIONS,
+                    egui::Button::new("Add option"),
+                )
+                .on_hover_text("Add an answer option, making this a multiple-choice question")
+                .on_disabled_hover_text("This task already has the most options allowed")
+                .clicked()
+            {
+                if draft.options.is_empty() {
                     draft.options.push(String::new());
                 }
-                if !draft.options.is_empty()
-                    && ui
-                        .button("Make it open")
-                        .on_hover_text("Remove the options and the answer: an open question")
-                        .clicked()
-                {
-                    draft.options.clear();
-                    draft.answer.clear();
-                }
-            });
-
-            ui.horizontal(|ui| {
-                let answer_label = ui.label("Answer");
-                if draft.options.is_empty() {
-                    ui.add(
-                        egui::TextEdit::singleline(&mut draft.answer)
-                            .id_salt(("task answer", &key))
-                            .desired_width(f32::INFINITY),
-                    )
-                    .labelled_by(answer_label.id)
-                    .on_hover_text("The expected answer to this open question");
-                } else {
-                    for i in 0..draft.options.len() {
-                        let letter = option_letter(i).to_string();
-                        if ui
-                            .selectable_label(draft.answer == letter, &letter)
-                            .on_hover_text(format!("Make option {letter} the correct answer"))
-                            .clicked()
-                        {
-                            draft.answer = letter;
-                        }
-                    }
-                }
-            });
-
-            ui.horizontal(|ui| {
-                let type_label = ui.label("Type");
-                egui::ComboBox::from_id_salt("task type")
-                    .selected_text(if draft.task_type.is_empty() {
-                        "choose"
-                    } else {
-                        draft.task_type.as_str()
-                    })
-                    .width(180.0)
-                    .show_ui(ui, |ui| {
-                        let mut offered: Vec<String> =
-                            KNOWN_TYPES.iter().map(|t| (*t).to_owned()).collect();
-                        for t in view.library.distinct(|t| t.task_type.clone()) {
-                            if !t.is_empty() && !offered.contains(&t) {
-                                offered.push(t);
-                            }
-                        }
-                        for t in offered {
-                            let on = draft.task_type == t;
-                            if ui
-                                .selectable_label(on, &t)
-                                .on_hover_text(format!("Set this task's type to {t}"))
-                                .clicked()
-                            {
-                                draft.task_type = t;
-                            }
-                        }
-                    });
-                ui.add(
-                    egui::TextEdit::singleline(&mut draft.task_type)
-                        .id_salt(("task type", &key))
-                        .hint_text("or type one")
-                        .desired_width(f32::INFINITY),
-                )
-                .labelled_by(type_label.id)
-                .on_hover_text("The task's type: pick one from the list or type a new one");
-            });
-
-            ui.horizontal(|ui| {
-                let toggled = ui
-                    .checkbox(&mut draft.trigger, "Trigger: switches the policy to")
-                    .on_hover_text("On arrival, switch the memorization policy to the chosen lane")
-                    .changed();
-                let current = draft.switch_to.clone().unwrap_or_default();
-                let title = lanes
-                    .iter()
-                    .find(|l| l.id == current)
-                    .map_or("choose a lane", |l| l.title.as_str());
-                ui.add_enabled_ui(draft.trigger, |ui| {
-                    egui::ComboBox::from_id_salt("switch to")
-                        .selected_text(title)
-                        .show_ui(ui, |ui| {
-                            for lane in lanes {
-                                if ui
-                                    .selectable_label(current == lane.id, &lane.title)
-                                    .on_hover_text("The lane this trigger switches the policy to")
-                                    .clicked()
-                                {
-                                    draft.switch_to = Some(lane.id.clone());
-                                }
-                            }
-                        });
-                });
-                // Only a change of the box clears the lane: looking at a task never edits it.
-                if toggled && !draft.trigger {
-                    draft.switch_to = None;
-                }
-            });
-
-            ui.separator();
-            ui.horizontal(|ui| {
-                ui.strong("Evidence");
-                if ui
-                    .button("Add span at playhead")
-                    .on_hover_text("Add an evidence span that starts at the playhead")
+                draft.options.push(String::new());
+            }
+            if !draft.options.is_empty()
+                && ui
+                    .button("Make it open")
+                    .on_hover_text("Remove the options and the answer: an open question")
                     .clicked()
-                {
-                    let start = view.position_ns / NS_PER_MS;
-                    draft.evidence.push(Span::new(
-                        start,
-                        (start + DEFAULT_SPAN_MS).min(view.duration_ns / NS_PER_MS),
-                    ));
-                    self.span_index = draft.evidence.len() - 1;
-                }
-            });
-            if draft.evidence.is_empty() {
-                ui.weak("Drag on the tasks lane to mark where the answer can be seen.");
-            }
-            let mut remove = None;
-            for (i, span) in draft.evidence.iter().enumerate() {
-                ui.horizontal(|ui| {
-                    let active = i == self.span_index;
-                    let start_text = format!(
-                        "{}{}",
-                        if active && self.edge == Edge::Start {
-                            "> "
-                        } else {
-                            ""
-                        },
-                        hms(span.start_ms)
-                    );
-                    let end_text = format!(
-                        "{}{}",
-                        if active && self.edge == Edge::End {
-                            "> "
-                        } else {
-                            ""
-                        },
-                        hms(span.end_ms)
-                    );
-                    if ui
-                        .selectable_label(active && self.edge == Edge::Start, start_text)
-                        .on_hover_text(
-                            "Start of the span; click to nudge it: Alt+Left/Right a frame, \
-                             Alt+Shift a second",
-                        )
-                        .clicked()
-                    {
-                        self.span_index = i;
-                        self.edge = Edge::Start;
-                    }
-                    ui.label("to");
-                    if ui
-                        .selectable_label(active && self.edge == Edge::End, end_text)
-                        .on_hover_text(
-                            "End of the span; click to nudge it: Alt+Left/Right a frame, \
-                             Alt+Shift a second",
-                        )
-                        .clicked()
-                    {
-                        self.span_index = i;
-                        self.edge = Edge::End;
-                    }
-                    ui.weak(format!(
-                        "{:.1} s",
-                        (span.end_ms - span.start_ms) as f64 / 1000.0
-                    ));
-                    if ui
-                        .small_button("-1f")
-                        .on_hover_text("Active edge back one frame")
-                        .clicked()
-                    {
-                        self.span_index = i;
-                        commands.push(AppCommand::NudgeEdge {
-                            frames: -1,
-                            seconds: 0,
-                        });
-                    }
-                    if ui
-                        .small_button("+1f")
-                        .on_hover_text("Active edge forward one frame")
-                        .clicked()
-                    {
-                        self.span_index = i;
-                        commands.push(AppCommand::NudgeEdge {
-                            frames: 1,
-                            seconds: 0,
-                        });
-                    }
-                    if ui
-                        .small_button("remove")
-                        .on_hover_text("Remove this evidence span")
-                        .clicked()
-                    {
-                        remove = Some(i);
-                    }
-                });
-            }
-            if let Some(i) = remove {
-                draft.evidence.remove(i);
-                self.span_index = self.span_index.min(draft.evidence.len().saturating_sub(1));
+            {
+                draft.options.clear();
+                draft.answer.clear();
             }
         });
 
-        ui.separator();
-        match draft.validate() {
-            Ok(warnings) => {
-                for w in warnings {
-                    ui.colored_label(Color32::from_rgb(230, 180, 80), w.to_string());
+        ui.horizontal(|ui| {
+            let answer_label = ui.label("Answer");
+            if draft.options.is_empty() {
+                ui.add(
+                    egui::TextEdit::singleline(&mut draft.answer)
+                        .id_salt(("task answer", key))
+                        .desired_width(f32::INFINITY),
+                )
+                .labelled_by(answer_label.id)
+                .on_hover_text("The expected answer to this open question");
+            } else {
+                for i in 0..draft.options.len() {
+                    let letter = option_letter(i).to_string();
+                    if ui
+                        .selectable_label(draft.answer == letter, &letter)
+                        .on_hover_text(format!("Make option {letter} the correct answer"))
+                        .clicked()
+                    {
+                        draft.answer = letter;
+                    }
                 }
             }
-            Err(e) => {
-                ui.colored_label(Color32::from_rgb(240, 110, 100), e.to_string());
-            }
-        }
-        ui.weak(format!(
-            "Changes save as you type; {} undoes them.",
-            Command::Undo.shortcut_text(ui.ctx())
-        ));
+        });
+    }
 
-        // Every change saves at once (the log appends one line); typing in one field is one
-        // undo step.
-        let mut compare = draft.clone();
-        compare.edited_unix_ms = stored.edited_unix_ms;
-        if compare != stored && view.editable {
-            draft.edited_unix_ms = crate::tasks::now_unix_ms();
-            commands.push(AppCommand::PutTask(Box::new(draft.clone())));
-            self.synced = Some(draft.clone());
+    /// The evidence spans: added at the playhead, picked for nudging, removed.
+    fn evidence_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        view: &TaskView<'_>,
+        draft: &mut Task,
+        commands: &mut Vec<AppCommand>,
+    ) {
+        ui.separator();
+        ui.horizontal(|ui| {
+            ui.strong("Evidence");
+            if ui
+                .button("Add span at playhead")
+                .on_hover_text("Add an evidence span that starts at the playhead")
+                .clicked()
+            {
+                let start = view.position_ns / NS_PER_MS;
+                draft.evidence.push(Span::new(
+                    start,
+                    (start + DEFAULT_SPAN_MS).min(view.duration_ns / NS_PER_MS),
+                ));
+                self.span_index = draft.evidence.len() - 1;
+            }
+        });
+        if draft.evidence.is_empty() {
+            ui.weak("Drag on the tasks lane to mark where the answer can be seen.");
         }
-        self.draft = Some(draft);
-        commands
+        let mut remove = None;
+        for (i, span) in draft.evidence.iter().enumerate() {
+            ui.horizontal(|ui| {
+                let active = i == self.span_index;
+                let start_text = format!(
+                    "{}{}",
+                    if active && self.edge == Edge::Start {
+                        "> "
+                    } else {
+                        ""
+                    },
+                    hms(span.start_ms)
+                );
+                let end_text = format!(
+                    "{}{}",
+                    if active && self.edge == Edge::End {
+                        "> "
+                    } else {
+                        ""
+                    },
+                    hms(span.end_ms)
+                );
+                if ui
+                    .selectable_label(active && self.edge == Edge::Start, start_text)
+                    .on_hover_text(
+                        "Start of the span; click to nudge it: Alt+Left/Right a frame, \
+                         Alt+Shift a second",
+                    )
+                    .clicked()
+                {
+                    self.span_index = i;
+                    self.edge = Edge::Start;
+                }
+                ui.label("to");
+                if ui
+                    .selectable_label(active && self.edge == Edge::End, end_text)
+                    .on_hover_text(
+                        "End of the span; click to nudge it: Alt+Left/Right a frame, \
+                         Alt+Shift a second",
+                    )
+                    .clicked()
+                {
+                    self.span_index = i;
+                    self.edge = Edge::End;
+                }
+                ui.weak(format!(
+                    "{:.1} s",
+                    (span.end_ms - span.start_ms) as f64 / 1000.0
+                ));
+                if ui
+                    .small_button("-1f")
+                    .on_hover_text("Active edge back one frame")
+                    .clicked()
+                {
+                    self.span_index = i;
+                    commands.push(AppCommand::NudgeEdge {
+                        frames: -1,
+                        seconds: 0,
+                    });
+                }
+                if ui
+                    .small_button("+1f")
+                    .on_hover_text("Active edge forward one frame")
+                    .clicked()
+                {
+                    self.span_index = i;
+                    commands.push(AppCommand::NudgeEdge {
+                        frames: 1,
+                        seconds: 0,
+                    });
+                }
+                if ui
+                    .small_button("remove")
+                    .on_hover_text("Remove this evidence span")
+                    .clicked()
+                {
+                    remove = Some(i);
+                }
+            });
+        }
+        if let Some(i) = remove {
+            draft.evidence.remove(i);
+            self.span_index = self.span_index.min(draft.evidence.len().saturating_sub(1));
+        }
     }
 
     fn refresh_rows(&mut self, view: &TaskView<'_>) {
@@ -1053,6 +1020,36 @@ impl TaskPanel {
     /// The task library: filters, counts per type, bulk retype and delete, and the recent view.
     pub fn library_ui(&mut self, ui: &mut egui::Ui, view: &TaskView<'_>) -> Vec<AppCommand> {
         let mut commands = Vec::new();
+        let library = view.library;
+        self.library_filters_ui(ui, view);
+        self.refresh_rows(view);
+        ui.horizontal(|ui| {
+            ui.strong(format!("{} of {} tasks", self.rows.len(), library.len()));
+        });
+        egui::CollapsingHeader::new("Counts per type")
+            .default_open(false)
+            .show(ui, |ui| {
+                egui::Grid::new("type counts").striped(true).show(ui, |ui| {
+                    for (task_type, count) in library.counts_by_type(&self.rows) {
+                        ui.label(if task_type.is_empty() {
+                            "(untyped)".to_owned()
+                        } else {
+                            task_type
+                        });
+                        ui.monospace(count.to_string());
+                        ui.end_row();
+                    }
+                });
+            });
+        self.bulk_ui(ui, view, &mut commands);
+        ui.separator();
+        let wide = self.library_header_ui(ui);
+        self.library_rows_ui(ui, view, wide, &mut commands);
+        commands
+    }
+
+    /// Search, stream scope and the type, source, author and evidence filters.
+    fn library_filters_ui(&mut self, ui: &mut egui::Ui, view: &TaskView<'_>) {
         let library = view.library;
         ui.horizontal(|ui| {
             let search = ui.label("Search");
@@ -1162,26 +1159,11 @@ impl TaskPanel {
                     .on_hover_text("Show only tasks that have no evidence span");
                 });
         });
-        self.refresh_rows(view);
-        let tasks = library.tasks();
-        ui.horizontal(|ui| {
-            ui.strong(format!("{} of {} tasks", self.rows.len(), library.len()));
-        });
-        egui::CollapsingHeader::new("Counts per type")
-            .default_open(false)
-            .show(ui, |ui| {
-                egui::Grid::new("type counts").striped(true).show(ui, |ui| {
-                    for (task_type, count) in library.counts_by_type(&self.rows) {
-                        ui.label(if task_type.is_empty() {
-                            "(untyped)".to_owned()
-                        } else {
-                            task_type
-                        });
-                        ui.monospace(count.to_string());
-                        ui.end_row();
-                    }
-                });
-            });
+    }
+
+    /// Check all shown, retype and delete the checked tasks.
+    fn bulk_ui(&mut self, ui: &mut egui::Ui, view: &TaskView<'_>, commands: &mut Vec<AppCommand>) {
+        let tasks = view.library.tasks();
         ui.add_enabled_ui(view.editable, |ui| {
             ui.horizontal_wrapped(|ui| {
                 // Cheap every frame: keys are built only when the box is toggled.
@@ -1250,18 +1232,14 @@ impl TaskPanel {
                 }
             });
         });
-        ui.separator();
+    }
+
+    /// The column headers: click to sort, drag an edge to resize. Returns whether the
+    /// table is wide enough for the answer and source columns.
+    fn library_header_ui(&mut self, ui: &mut egui::Ui) -> bool {
         // A narrow panel drops the answer and source columns rather than grow.
         let wide = ui.available_width() >= 600.0;
         let w = self.columns;
-        let question_width = |ui: &egui::Ui, all_streams: bool| {
-            let fixed = w.task_type
-                + w.evidence
-                + if wide { w.answer + w.source } else { 0.0 }
-                + if all_streams { w.stream } else { 0.0 }
-                + if wide { 5.0 } else { 3.0 } * ui.spacing().item_spacing.x;
-            (ui.available_width() - fixed).max(60.0)
-        };
         ui.horizontal(|ui| {
             ui.add_space(CHECK_COL);
             let sort = self.sort;
@@ -1280,7 +1258,7 @@ impl TaskPanel {
                 header(ui, w.stream, TaskColumn::Stream, "stream");
             }
             header(ui, w.asked, TaskColumn::Asked, "asked");
-            let width = question_width(ui, self.all_streams);
+            let width = question_width(ui, w, self.all_streams, wide);
             header(ui, width, TaskColumn::Question, "question");
             header(ui, w.task_type, TaskColumn::Type, "type");
             header(ui, w.evidence, TaskColumn::Evidence, "ev.");
@@ -1299,7 +1277,20 @@ impl TaskPanel {
                 self.columns.resize(column, dx);
             }
         });
+        wide
+    }
+
+    /// The library's rows, only those in view laid out.
+    fn library_rows_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        view: &TaskView<'_>,
+        wide: bool,
+        commands: &mut Vec<AppCommand>,
+    ) {
+        let (tasks, w) = (view.library.tasks(), self.columns);
         let selected = self.selected.clone();
+        let all_streams = self.all_streams;
         egui::ScrollArea::vertical()
             .id_salt("task rows")
             .auto_shrink([false, false])
@@ -1336,7 +1327,7 @@ impl TaskPanel {
                         } else {
                             egui::RichText::new(&t.text)
                         };
-                        let width = question_width(ui, self.all_streams);
+                        let width = question_width(ui, w, all_streams, wide);
                         let row = ui
                             .allocate_ui_with_layout(
                                 vec2(width, LIBRARY_ROW_HEIGHT - 2.0),
@@ -1378,6 +1369,88 @@ impl TaskPanel {
                     });
                 }
             });
-        commands
     }
+}
+
+/// The task's type (picked or typed) and whether it is a trigger, and for which lane.
+fn type_and_trigger_ui(ui: &mut egui::Ui, view: &TaskView<'_>, draft: &mut Task, key: &TaskKey) {
+    let lanes = view.lanes;
+    ui.horizontal(|ui| {
+        let type_label = ui.label("Type");
+        egui::ComboBox::from_id_salt("task type")
+            .selected_text(if draft.task_type.is_empty() {
+                "choose"
+            } else {
+                draft.task_type.as_str()
+            })
+            .width(180.0)
+            .show_ui(ui, |ui| {
+                let mut offered: Vec<String> =
+                    KNOWN_TYPES.iter().map(|t| (*t).to_owned()).collect();
+                for t in view.library.distinct(|t| t.task_type.clone()) {
+                    if !t.is_empty() && !offered.contains(&t) {
+                        offered.push(t);
+                    }
+                }
+                for t in offered {
+                    let on = draft.task_type == t;
+                    if ui
+                        .selectable_label(on, &t)
+                        .on_hover_text(format!("Set this task's type to {t}"))
+                        .clicked()
+                    {
+                        draft.task_type = t;
+                    }
+                }
+            });
+        ui.add(
+            egui::TextEdit::singleline(&mut draft.task_type)
+                .id_salt(("task type", key))
+                .hint_text("or type one")
+                .desired_width(f32::INFINITY),
+        )
+        .labelled_by(type_label.id)
+        .on_hover_text("The task's type: pick one from the list or type a new one");
+    });
+
+    ui.horizontal(|ui| {
+        let toggled = ui
+            .checkbox(&mut draft.trigger, "Trigger: switches the policy to")
+            .on_hover_text("On arrival, switch the memorization policy to the chosen lane")
+            .changed();
+        let current = draft.switch_to.clone().unwrap_or_default();
+        let title = lanes
+            .iter()
+            .find(|l| l.id == current)
+            .map_or("choose a lane", |l| l.title.as_str());
+        ui.add_enabled_ui(draft.trigger, |ui| {
+            egui::ComboBox::from_id_salt("switch to")
+                .selected_text(title)
+                .show_ui(ui, |ui| {
+                    for lane in lanes {
+                        if ui
+                            .selectable_label(current == lane.id, &lane.title)
+                            .on_hover_text("The lane this trigger switches the policy to")
+                            .clicked()
+                        {
+                            draft.switch_to = Some(lane.id.clone());
+                        }
+                    }
+                });
+        });
+        // Only a change of the box clears the lane: looking at a task never edits it.
+        if toggled && !draft.trigger {
+            draft.switch_to = None;
+        }
+    });
+}
+
+/// What the question column gets of a library row: the rest after the fixed columns.
+fn question_width(ui: &egui::Ui, w: ColumnWidths, all_streams: bool, wide: bool) -> f32 {
+    let fixed = w.task_type
+        + w.evidence
+        + if wide { w.answer + w.source } else { 0.0 }
+        + if all_streams { w.stream } else { 0.0 }
+        + if wide { 5.0 } else { 3.0 } * ui.spacing().item_spacing.x;
+    (ui.available_width() - fixed).max(60.0)
 }

@@ -7,14 +7,25 @@ use std::path::PathBuf;
 use egui::{Color32, Sense, Stroke, pos2, vec2};
 
 use crate::app::AppCommand;
-use crate::app::job::Job;
 use crate::policy::phase1::{ModelSize, Phase1Event, Phase1Settings, Phase1Summary};
 use crate::policy::report::Quality;
+use crate::studio::jobs::{Job, Jobs, Outcome, Reporter, SpawnError};
 
 /// The `train` thread: Phase One's events, then its summary; and where it writes.
 struct TrainingJob {
-    job: Job<Phase1Event, Box<Phase1Summary>>,
+    job: Job<Phase1Event, Box<Phase1Summary>, String>,
     out: PathBuf,
+}
+
+/// Passes a run's event on, keeping the job's progress line (in the registry) current.
+fn report(r: &mut Reporter<Phase1Event>, event: Phase1Event) -> std::ops::ControlFlow<()> {
+    match &event {
+        Phase1Event::Stage(text) => r.progress(0, 0, text.clone()),
+        Phase1Event::WarmupStep { step, steps, .. } => r.progress(*step, *steps, "warm-up"),
+        Phase1Event::GrpoStep { step, steps, .. } => r.progress(*step, *steps, "Phase One"),
+        Phase1Event::Judged { .. } => {}
+    }
+    r.emit(event)
 }
 
 /// The window's state: the settings being edited, and the run's progress and results.
@@ -107,14 +118,14 @@ impl TrainingPanel {
         self.tiny = settings.size == ModelSize::Tiny;
     }
 
-    /// Starts a run on a `train` thread.
+    /// Starts a run on a `train` job.
     ///
     /// # Errors
     /// When the thread cannot be started.
-    pub fn start(&mut self) -> std::io::Result<()> {
+    pub fn start(&mut self, jobs: &Jobs) -> Result<(), SpawnError> {
         let settings = self.settings();
-        let job = Job::spawn("train", move |emit| {
-            crate::policy::phase1::run(&settings, emit)
+        let job = jobs.spawn("train", move |r| {
+            crate::policy::phase1::run(&settings, &mut |event| report(r, event))
                 .map(Box::new)
                 .map_err(|e| e.to_string())
         })?;
@@ -162,18 +173,22 @@ impl TrainingPanel {
                 }
             }
         }
-        let result = done?;
+        let outcome = done?;
         let out = self.job.take().map(|j| j.out);
-        match result {
-            Ok(_) => {
+        match outcome {
+            Outcome::Done(_) => {
                 "finished".clone_into(&mut self.stage);
                 self.finished = out;
                 None
             }
-            Err(message) => {
+            Outcome::Cancelled => {
+                "stopped".clone_into(&mut self.stage);
+                None
+            }
+            Outcome::Failed(message) => {
                 self.stage.clone_from(&message);
                 self.error = Some(message.clone());
-                (message != "stopped").then_some(message)
+                Some(message)
             }
         }
     }

@@ -937,32 +937,23 @@ fn export_memory(
     Ok(())
 }
 
-/// `taskmem import tasks`: the file's tasks into the project's task library. A task whose
-/// (stream, id) the project already has is skipped when it is the same (re-importing a file
-/// changes nothing) and refused, before anything is written, when it differs.
-fn import_tasks(
+/// The first five names, then "..." when there are more.
+fn first_few(names: &[String]) -> String {
+    let mut text = names.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+    if names.len() > 5 {
+        text.push_str(", ...");
+    }
+    text
+}
+
+/// A question file's tasks, in the format `--format` names or (without it) the one
+/// recognised from the file.
+fn read_task_file(
     file: &Path,
     format: Option<crate::tasks::import::TaskFormat>,
-    project_dir: &Path,
-    (video, onto): (Option<&str>, Option<&str>),
-    day_offset: &str,
-) -> Result<(), CliError> {
-    use crate::tasks::TaskEvent;
-    use crate::tasks::import::{
-        FORMAT_NAMES, ImportOptions, TaskImportError, detect_format, import_bytes,
-    };
-    let day_offset_ms = parse_time_ns(day_offset)
-        .map(|ns| ns / NS_PER_MS)
-        .map_err(|e| CliError::BadInput(format!("--day-offset: {e}")))?;
-    if day_offset_ms <= 0 {
-        return Err(CliError::BadInput(
-            "--day-offset must be longer than 0".to_owned(),
-        ));
-    }
-    let options = ImportOptions {
-        video: video.map(str::to_owned),
-        day_offset_ms,
-    };
+    options: &crate::tasks::import::ImportOptions,
+) -> Result<crate::tasks::import::ImportedTasks, CliError> {
+    use crate::tasks::import::{FORMAT_NAMES, TaskImportError, detect_format, import_bytes};
     let bytes = std::fs::read(file).map_err(|source| TaskImportError::Io {
         path: file.to_path_buf(),
         source,
@@ -984,7 +975,34 @@ fn import_tasks(
             )));
         }
     };
-    let mut imported = import_bytes(file, &bytes, format, &options)?;
+    Ok(import_bytes(file, &bytes, format, options)?)
+}
+
+/// `taskmem import tasks`: the file's tasks into the project's task library. A task whose
+/// (stream, id) the project already has is skipped when it is the same (re-importing a file
+/// changes nothing) and refused, before anything is written, when it differs.
+fn import_tasks(
+    file: &Path,
+    format: Option<crate::tasks::import::TaskFormat>,
+    project_dir: &Path,
+    (video, onto): (Option<&str>, Option<&str>),
+    day_offset: &str,
+) -> Result<(), CliError> {
+    use crate::tasks::TaskEvent;
+    use crate::tasks::import::ImportOptions;
+    let day_offset_ms = parse_time_ns(day_offset)
+        .map(|ns| ns / NS_PER_MS)
+        .map_err(|e| CliError::BadInput(format!("--day-offset: {e}")))?;
+    if day_offset_ms <= 0 {
+        return Err(CliError::BadInput(
+            "--day-offset must be longer than 0".to_owned(),
+        ));
+    }
+    let options = ImportOptions {
+        video: video.map(str::to_owned),
+        day_offset_ms,
+    };
+    let mut imported = read_task_file(file, format, &options)?;
     let existed = project_dir.join("project.json").exists();
     let mut project = crate::project::Project::open_or_create(project_dir)?;
     let project_streams: Vec<String> = project
@@ -993,18 +1011,6 @@ fn import_tasks(
         .iter()
         .map(|s| s.id.clone())
         .collect();
-    let listed = |streams: &[String]| {
-        let mut text = streams
-            .iter()
-            .take(5)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ");
-        if streams.len() > 5 {
-            text.push_str(", ...");
-        }
-        text
-    };
     let mut hint = None;
     if let Some(onto) = onto {
         if !project_streams.iter().any(|s| s == onto) {
@@ -1019,7 +1025,7 @@ fn import_tasks(
                 if project_streams.is_empty() {
                     String::new()
                 } else {
-                    format!(" (it has: {})", listed(&project_streams))
+                    format!(" (it has: {})", first_few(&project_streams))
                 }
             )));
         }
@@ -1035,7 +1041,7 @@ fn import_tasks(
         // 00:00:00 are rarely what was meant.
         hint = Some(format!(
             "none of these streams is in the project; --onto STREAM puts the questions on one of its streams ({})",
-            listed(&project_streams)
+            first_few(&project_streams)
         ));
     }
     let asked_at_end = imported.asked_at_end;
@@ -1097,18 +1103,10 @@ fn import_tasks(
             "this format has no ask times: each question is asked at the end of its video ({known} streams with a known duration)"
         );
         if !unknown.is_empty() {
-            let mut listed = unknown
-                .iter()
-                .take(5)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ");
-            if unknown.len() > 5 {
-                listed.push_str(", ...");
-            }
             println!(
-                "{} streams are not in the project, so their tasks are asked at 0 until edited: {listed}",
-                unknown.len()
+                "{} streams are not in the project, so their tasks are asked at 0 until edited: {}",
+                unknown.len(),
+                first_few(&unknown)
             );
         }
     }

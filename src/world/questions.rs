@@ -179,6 +179,7 @@ fn face_of(actor: Actor) -> Option<u8> {
 
 /// Generates questions for a simulated stream; `per_minute` sets how many.
 #[must_use]
+#[allow(clippy::too_many_lines)] // One arm per question form of the world, side by side.
 pub fn generate(
     sim: &Simulation,
     clips: &[ClipTruth],

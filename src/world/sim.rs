@@ -500,6 +500,23 @@ fn walk(state: &WorldState, rng: &mut Rng, t_ms: i64) -> Option<Event> {
     Some(e)
 }
 
+/// One id of `(weight, id)` offers, drawn in proportion to the weights.
+fn weighted_pick(offers: &[(u32, u8)], rng: &mut Rng) -> Option<u8> {
+    let total: u32 = offers.iter().map(|(w, _)| w).sum();
+    let mut roll = rng.below(total as usize) as u32;
+    offers
+        .iter()
+        .find(|(w, _)| {
+            if roll < *w {
+                true
+            } else {
+                roll -= w;
+                false
+            }
+        })
+        .map(|(_, id)| *id)
+}
+
 /// Picks one plausible action in the wearer's room, by actors whose last cue has ended.
 fn act(state: &WorldState, busy: &Busy, rng: &mut Rng, t_ms: i64) -> Option<Event> {
     let room = state.my_room;
@@ -566,19 +583,7 @@ fn act(state: &WorldState, busy: &Busy, rng: &mut Rng, t_ms: i64) -> Option<Even
         offers.push((3, 5));
     }
     offers.push((1, 6));
-    let total: u32 = offers.iter().map(|(w, _)| w).sum();
-    let mut roll = rng.below(total as usize) as u32;
-    let choice = offers
-        .iter()
-        .find(|(w, _)| {
-            if roll < *w {
-                true
-            } else {
-                roll -= w;
-                false
-            }
-        })
-        .map_or(6, |(_, id)| *id);
+    let choice = weighted_pick(&offers, rng).unwrap_or(6);
 
     match choice {
         // Someone enters, sometimes bringing apples to the kitchen.
