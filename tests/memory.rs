@@ -262,7 +262,7 @@ fn malformed_input_names_the_file_and_the_problem() {
 /// TaskMem project page) the inspector's word diff marks against the general lane.
 #[test]
 fn the_lane_diff_marks_the_demo_highlight_phrases() {
-    use taskmem::app::project_view::marked_words;
+    use taskmem::studio::text::marked_words;
     let imported = demo_file(&asset("taskmem_demo_memories.json")).unwrap();
     let store = MemoryStore::new(imported.entries);
     let (mut phrases, mut any_marked, mut all_marked) = (0, 0, 0);

@@ -348,20 +348,10 @@ impl EvaluationPanel {
             ui.label(&self.status);
         });
         if let Some(counters) = &self.counters {
-            ui.weak(format!(
-                "Remote answerer: {}",
-                counters.summary(self.endpoint.prices)
-            ))
-            .on_hover_text("Cost = these token counts times the endpoint's prices");
+            crate::app::ui::jobs::cost_line(ui, "Remote answerer", counters, self.endpoint.prices);
         }
         if running {
-            let (done, total) = self.progress;
-            let fraction = if total == 0 {
-                0.0
-            } else {
-                done as f32 / total as f32
-            };
-            ui.add(egui::ProgressBar::new(fraction).show_percentage());
+            crate::app::ui::jobs::progress_row(ui, self.progress);
         }
         egui::CollapsingHeader::new("Compare runs")
             .id_salt("compare runs")

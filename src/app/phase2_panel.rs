@@ -9,11 +9,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use egui::{Color32, RichText};
+use egui::Color32;
 
 use crate::app::AppCommand;
 use crate::app::endpoint::{EndpointForm, cancel_client};
 use crate::app::training::curve_ui;
+use crate::app::ui::word_diff::word_diff_label;
 use crate::policy::adapter::{Adapter, adapters_in};
 use crate::remote::Counters;
 use crate::remote::judge::RemoteJudge;
@@ -555,20 +556,15 @@ impl Phase2Panel {
             ui.label(&self.stage);
         });
         if let Some(counters) = &self.judge_counters {
-            ui.weak(format!(
-                "Remote judge: {}",
-                counters.summary(self.judge_endpoint.prices)
-            ))
-            .on_hover_text("Cost = these token counts times the endpoint's prices");
+            crate::app::ui::jobs::cost_line(
+                ui,
+                "Remote judge",
+                counters,
+                self.judge_endpoint.prices,
+            );
         }
         if running {
-            let (done, total) = self.progress;
-            let fraction = if total == 0 {
-                0.0
-            } else {
-                done as f32 / total as f32
-            };
-            ui.add(egui::ProgressBar::new(fraction).show_percentage());
+            crate::app::ui::jobs::progress_row(ui, self.progress);
         }
         ui.horizontal(|ui| {
             curve_ui(
@@ -989,31 +985,6 @@ impl Phase2Panel {
     }
 }
 
-/// Words of `text` that `other` does not have.
-fn differing(text: &str, other: &str) -> Vec<bool> {
-    let others: Vec<&str> = other.split_whitespace().collect();
-    text.split_whitespace()
-        .map(|w| !others.contains(&w))
-        .collect()
-}
-
-fn highlighted(ui: &mut egui::Ui, text: &str, other: &str, color: Color32) {
-    ui.horizontal_wrapped(|ui| {
-        ui.spacing_mut().item_spacing.x = 4.0;
-        for (word, differs) in text.split_whitespace().zip(differing(text, other)) {
-            if differs {
-                ui.label(
-                    RichText::new(word)
-                        .background_color(color.gamma_multiply(0.35))
-                        .strong(),
-                );
-            } else {
-                ui.label(word);
-            }
-        }
-    });
-}
-
 const WON: Color32 = Color32::from_rgb(60, 180, 90);
 const LOST: Color32 = Color32::from_rgb(200, 70, 60);
 const EVEN: Color32 = Color32::from_rgb(200, 170, 60);
@@ -1090,11 +1061,11 @@ fn compared_cells_ui(
     ));
     ui.vertical(|ui| {
         ui.set_max_width(max_width);
-        highlighted(ui, left, right, left_color);
+        word_diff_label(ui, left, right, left_color.gamma_multiply(0.35));
     });
     ui.vertical(|ui| {
         ui.set_max_width(max_width);
-        highlighted(ui, right, left, right_color);
+        word_diff_label(ui, right, left, right_color.gamma_multiply(0.35));
     });
 }
 
@@ -1206,13 +1177,5 @@ mod tests {
         h.get_by_label("flips 0").click();
         h.run();
         h.get_by_label("None of this kind.");
-    }
-
-    #[test]
-    fn the_differing_words_are_the_ones_the_other_lacks() {
-        assert_eq!(
-            differing("I eat a red apple.", "I eat a green apple."),
-            vec![false, false, false, true, false]
-        );
     }
 }

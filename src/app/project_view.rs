@@ -2,17 +2,19 @@
 //! lane filter, virtualized rows, arrow keys walk them) and the inspector (the entry, its raw
 //! response, and the same clip in every other lane with the words only one lane has marked).
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use egui::{Color32, FontId, Rect, Sense, Stroke, pos2, vec2};
 
 use crate::app::AppCommand;
 use crate::app::ui::ruler::TimeRuler;
+use crate::app::ui::word_diff::{lane_diff_mark, word_diff_label};
 use crate::memory::import::StreamInfo;
 use crate::memory::labels::LabelEvent;
 use crate::memory::{Lane, MemoryEntry, Verdict};
 use crate::project::{Project, ProjectError};
+use crate::studio::session::{ProjectSession, Undone};
+use crate::studio::text::search_pieces;
 use crate::tasks::{TaskEvent, TaskLibrary};
 use crate::timefmt::format_hms_ms;
 use crate::video::NS_PER_MS;
@@ -34,21 +36,6 @@ pub enum RowSort {
     Verdict,
 }
 
-/// One undoable step: what was done and what reverts it.
-#[derive(Clone, Debug)]
-enum Change {
-    Label {
-        forward: LabelEvent,
-        inverse: LabelEvent,
-    },
-    Tasks {
-        forward: Vec<TaskEvent>,
-        inverse: Vec<TaskEvent>,
-        /// Consecutive changes with the same key (typing in one field) are one step.
-        coalesce: Option<String>,
-    },
-}
-
 const LANE_HEIGHT: f32 = 18.0;
 /// A memory lane: its name's strip above its clips' boxes.
 const MEMORY_LANE_HEIGHT: f32 = LANE_HEIGHT + NAME_HEIGHT;
@@ -57,7 +44,8 @@ const NAME_HEIGHT: f32 = 11.0;
 const ROW_HEIGHT: f32 = 20.0;
 
 pub struct ProjectView {
-    project: Project,
+    /// The project with its undo history and live channel: everything else here is the view.
+    session: ProjectSession,
     stream: String,
     selected: Option<u64>,
     /// Scroll the side panel to the inspector at its next frame (the presentation's inspect
@@ -76,15 +64,8 @@ pub struct ProjectView {
 
     /// Indices into the store's entries shown in the browser, for the current stream.
     rows: Vec<usize>,
-    /// Changes done and undone (labels and tasks share one history).
-    undo: Vec<Change>,
-    redo: Vec<Change>,
-    /// Bumped on every change to the tasks (cached library rows compare it).
-    tasks_generation: u64,
     /// The inspector's text editor, while an edit is in progress.
     editing: Option<(u64, String)>,
-    /// Entries arriving from a writer on another thread (already on disk).
-    live: Option<crossbeam_channel::Receiver<MemoryEntry>>,
     /// Thumbnails of the selected entry's clip (start, middle, end), once the previews exist.
     thumbnails: Option<(u64, Vec<egui::TextureHandle>)>,
 }
@@ -133,69 +114,6 @@ fn lane_color(lanes: &[Lane], lane: &str) -> Color32 {
     }
 }
 
-/// Lower-cased words of a text, for the lane diff.
-fn words(text: &str) -> BTreeSet<String> {
-    text.split(|c: char| !c.is_alphanumeric() && c != '_' && c != '<' && c != '>')
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
-}
-
-/// The words of `text` that `other` lacks are marked; everything else is plain.
-#[must_use]
-pub fn marked_words(text: &str, other: &str) -> Vec<(String, bool)> {
-    let theirs = words(other);
-    let mut out = Vec::new();
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut Vec<(String, bool)>| {
-        if !word.is_empty() {
-            let marked = !theirs.contains(&word.to_lowercase());
-            out.push((std::mem::take(word), marked));
-        }
-    };
-    for c in text.chars() {
-        if c.is_alphanumeric() || c == '_' || c == '<' || c == '>' {
-            word.push(c);
-        } else {
-            flush(&mut word, &mut out);
-            out.push((c.to_string(), false));
-        }
-    }
-    flush(&mut word, &mut out);
-    out
-}
-
-/// `text` cut into pieces, each marked when it is a search hit: every case-insensitive
-/// occurrence of the whole query, and of each of its words (the memory search matches either).
-#[must_use]
-pub fn search_pieces(text: &str, query: &str) -> Vec<(String, bool)> {
-    let query = query.trim().to_lowercase();
-    // Lower-casing can change byte lengths outside ASCII: mark by characters.
-    let chars: Vec<char> = text.chars().collect();
-    let folded: Vec<char> = chars
-        .iter()
-        .map(|c| c.to_lowercase().next().unwrap_or(*c))
-        .collect();
-    let mut hit = vec![false; chars.len()];
-    let needles = std::iter::once(query.as_str()).chain(query.split_whitespace());
-    for needle in needles.filter(|n| !n.is_empty()) {
-        let needle: Vec<char> = needle.chars().collect();
-        for start in 0..=folded.len().saturating_sub(needle.len()) {
-            if folded[start..].starts_with(&needle) {
-                hit[start..start + needle.len()].fill(true);
-            }
-        }
-    }
-    let mut out: Vec<(String, bool)> = Vec::new();
-    for (c, marked) in chars.into_iter().zip(hit) {
-        match out.last_mut() {
-            Some((piece, m)) if *m == marked => piece.push(c),
-            _ => out.push((c.to_string(), marked)),
-        }
-    }
-    out
-}
-
 impl ProjectView {
     #[must_use]
     pub fn new(project: Project) -> Self {
@@ -206,7 +124,7 @@ impl ProjectView {
             .map(|s| s.id.clone())
             .unwrap_or_default();
         let mut view = Self {
-            project,
+            session: ProjectSession::new(project),
             stream,
             selected: None,
             reveal_inspector: false,
@@ -218,15 +136,7 @@ impl ProjectView {
             to_text: String::new(),
             sort: RowSort::Time,
             rows: Vec::new(),
-            undo: Vec::new(),
-            redo: Vec::new(),
-            // Unique across projects opened in this run, so caches never mix two projects.
-            tasks_generation: {
-                static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-                NEXT.fetch_add(1 << 32, std::sync::atomic::Ordering::Relaxed)
-            },
             editing: None,
-            live: None,
             thumbnails: None,
         };
         view.refresh_rows();
@@ -235,17 +145,17 @@ impl ProjectView {
 
     #[must_use]
     pub fn name(&self) -> &str {
-        &self.project.manifest.name
+        self.session.name()
     }
 
     #[must_use]
     pub fn dir(&self) -> &Path {
-        &self.project.dir
+        self.session.dir()
     }
 
     #[must_use]
     pub fn streams(&self) -> &[StreamInfo] {
-        &self.project.manifest.streams
+        self.session.streams()
     }
 
     #[must_use]
@@ -255,68 +165,64 @@ impl ProjectView {
 
     #[must_use]
     pub fn entry_count(&self) -> usize {
-        self.project.memory.len()
+        self.session.memory_entries().len()
     }
 
     #[must_use]
     pub fn selected(&self) -> Option<&MemoryEntry> {
         let id = self.selected?;
-        self.project.memory.entries().iter().find(|e| e.id == id)
+        self.session.memory_entries().iter().find(|e| e.id == id)
     }
 
     /// Listens to a writer on another thread: what it sends appears in the lanes and rows.
     pub fn attach_live(&mut self, entries: crossbeam_channel::Receiver<MemoryEntry>) {
-        self.live = Some(entries);
+        self.session.attach_live(entries);
     }
 
     #[must_use]
     pub fn is_live(&self) -> bool {
-        self.live.is_some()
+        self.session.is_live()
     }
 
     /// Takes what the live writer sent since the last frame (at most `max`, so a burst never
     /// stalls a frame); returns the latest clip end among this stream's new entries.
     pub fn drain_live(&mut self, max: usize) -> Option<i64> {
-        let receiver = self.live.as_ref()?;
-        let entries: Vec<MemoryEntry> = receiver.try_iter().take(max).collect();
-        self.add_entries(entries)
+        let entries = self.session.drain_live(max);
+        self.shown_new(&entries)
+    }
+
+    /// Lists new entries; returns the latest clip end among this stream's.
+    fn shown_new(&mut self, entries: &[MemoryEntry]) -> Option<i64> {
+        if entries.is_empty() {
+            return None;
+        }
+        self.refresh_rows();
+        self.latest_here(entries)
+    }
+
+    /// The latest clip end among this stream's `entries`.
+    fn latest_here(&self, entries: &[MemoryEntry]) -> Option<i64> {
+        entries
+            .iter()
+            .filter(|e| e.stream == self.stream)
+            .map(|e| e.end_ms)
+            .max()
     }
 
     /// Shows entries another thread already wrote to the project's files; returns the latest
     /// clip end among this stream's.
     pub fn add_entries(&mut self, entries: Vec<MemoryEntry>) -> Option<i64> {
-        let mut latest = None;
+        let latest = self.latest_here(&entries);
         let any = !entries.is_empty();
-        for entry in entries {
-            if !self
-                .project
-                .manifest
-                .lanes
-                .iter()
-                .any(|l| l.id == entry.lane)
-            {
-                self.project.manifest.lanes.push(Lane {
-                    hidden: false,
-                    id: entry.lane.clone(),
-                    title: entry.lane.clone(),
-                    general: false,
-                    task_hint: None,
-                    adapter: None,
-                });
-            }
-            if entry.stream == self.stream {
-                latest = latest.max(Some(entry.end_ms));
-            }
-            self.project.memory.push(entry);
-        }
+        self.session.add_entries(entries);
         if any {
             self.refresh_rows();
         }
         latest
     }
 
-    /// Adds a lane to the project (saved at once) unless it has one with that id; a lane
-    /// memorized with an adapter records the file (the latest one, when it is memorized again).
+    /// Adds a lane to the project (saved at once) unless it has one with that id
+    /// ([`ProjectSession::ensure_lane`]).
     ///
     /// # Errors
     /// When project.json cannot be written.
@@ -326,82 +232,57 @@ impl ProjectView {
         general: bool,
         adapter: Option<&Path>,
     ) -> Result<(), ProjectError> {
-        let adapter = adapter.map(|p| p.display().to_string());
-        if let Some(lane) = self.project.manifest.lanes.iter_mut().find(|l| l.id == id) {
-            if adapter.is_none() || lane.adapter == adapter {
-                return Ok(());
-            }
-            lane.adapter = adapter;
-            return self.project.save_manifest();
-        }
-        self.project.manifest.lanes.push(Lane {
-            hidden: false,
-            id: id.to_owned(),
-            title: id.to_owned(),
-            general,
-            task_hint: None,
-            adapter,
-        });
-        self.project.manifest.lanes.sort_by_key(|l| !l.general);
-        self.project.save_manifest()
+        self.session.ensure_lane(id, general, adapter)
     }
 
     /// Whether the project has a general (no adapter) lane.
     #[must_use]
     pub fn has_general_lane(&self) -> bool {
-        self.project.manifest.lanes.iter().any(|l| l.general)
+        self.session.lanes().iter().any(|l| l.general)
     }
 
     /// The id the next entry written for this project gets.
     #[must_use]
     pub fn next_entry_id(&self) -> u64 {
-        self.project.memory.next_id()
+        self.session.next_entry_id()
     }
 
     /// Every memory entry of the project, each stream and lane.
     #[must_use]
     pub fn memory_entries(&self) -> &[MemoryEntry] {
-        self.project.memory.entries()
+        self.session.memory_entries()
     }
 
     /// The entries a lane holds for the stream on show, in time order.
     #[must_use]
     pub fn lane_entries(&self, lane: &str) -> &[MemoryEntry] {
-        self.project.memory.lane(&self.stream, lane)
+        self.session.lane_entries(&self.stream, lane)
     }
 
     /// Start times of the clips a lane of this stream already holds.
     #[must_use]
     pub fn lane_clip_starts(&self, lane: &str) -> Vec<i64> {
-        self.project
-            .memory
-            .lane(&self.stream, lane)
-            .iter()
-            .map(|e| e.start_ms)
-            .collect()
+        self.lane_entries(lane).iter().map(|e| e.start_ms).collect()
     }
 
     /// The project's clip length.
     #[must_use]
     pub fn clip_ms(&self) -> i64 {
-        self.project.manifest.settings.clip_ms
+        self.session.clip_ms()
     }
 
     /// The project's labels (verdicts and edits).
     #[must_use]
     pub fn labels(&self) -> &crate::memory::labels::Labels {
-        &self.project.labels
+        self.session.labels()
     }
 
     /// Records a label change, undoable.
+    ///
+    /// # Errors
+    /// When the labels log cannot be written.
     pub fn record(&mut self, event: LabelEvent) -> Result<(), ProjectError> {
-        let inverse = self.project.labels.inverse(&event);
-        self.project.record_label(&event)?;
-        self.undo.push(Change::Label {
-            forward: event,
-            inverse,
-        });
-        self.redo.clear();
+        self.session.record_label(event)?;
         self.refresh_rows();
         Ok(())
     }
@@ -409,97 +290,56 @@ impl ProjectView {
     /// The project's tasks.
     #[must_use]
     pub fn tasks(&self) -> &TaskLibrary {
-        &self.project.tasks
+        self.session.tasks()
     }
 
     /// Changes whenever the tasks do.
     #[must_use]
     pub fn tasks_generation(&self) -> u64 {
-        self.tasks_generation
+        self.session.tasks_generation()
     }
 
     #[must_use]
     pub fn lanes(&self) -> &[Lane] {
-        &self.project.manifest.lanes
+        self.session.lanes()
     }
 
-    /// Records task changes as one undoable step (each task at most once in `events`);
-    /// with a `coalesce` key equal to the last step's, they extend that step instead.
+    /// Records task changes as one undoable step ([`ProjectSession::record_tasks`]).
+    ///
+    /// # Errors
+    /// When the task log cannot be written.
     pub fn record_tasks(
         &mut self,
         events: Vec<TaskEvent>,
         coalesce: Option<String>,
     ) -> Result<(), ProjectError> {
-        if events.is_empty() {
-            return Ok(());
-        }
-        let mut inverse: Vec<TaskEvent> = events
-            .iter()
-            .map(|e| self.project.tasks.inverse(e))
-            .collect();
-        inverse.reverse();
-        self.project.record_tasks(&events)?;
-        self.tasks_generation += 1;
-        if let (
-            Some(key),
-            Some(Change::Tasks {
-                forward: last_forward,
-                coalesce: Some(last_key),
-                ..
-            }),
-        ) = (&coalesce, self.undo.last_mut())
-            && key == last_key
-            && self.redo.is_empty()
-        {
-            // Same field, same task: keep the first inverse, extend what it undoes.
-            *last_forward = events;
-            return Ok(());
-        }
-        self.undo.push(Change::Tasks {
-            forward: events,
-            inverse,
-            coalesce,
-        });
-        self.redo.clear();
-        Ok(())
-    }
-
-    fn replay(&mut self, change: &Change, backwards: bool) -> Result<(), ProjectError> {
-        match change {
-            Change::Label { forward, inverse } => {
-                self.project
-                    .record_label(if backwards { inverse } else { forward })?;
-                self.refresh_rows();
-            }
-            Change::Tasks {
-                forward, inverse, ..
-            } => {
-                self.project
-                    .record_tasks(if backwards { inverse } else { forward })?;
-                self.tasks_generation += 1;
-            }
-        }
-        Ok(())
+        self.session.record_tasks(events, coalesce)
     }
 
     /// Undoes the last change (a label or tasks); false when there is none.
+    ///
+    /// # Errors
+    /// When the log cannot be written.
     pub fn undo(&mut self) -> Result<bool, ProjectError> {
-        let Some(change) = self.undo.pop() else {
-            return Ok(false);
-        };
-        self.replay(&change, true)?;
-        self.redo.push(change);
-        Ok(true)
+        let undone = self.session.undo()?;
+        Ok(self.after_history(undone))
+    }
+
+    /// Refreshes what an undo or redo changed; whether there was one.
+    fn after_history(&mut self, change: Undone) -> bool {
+        if change == Undone::Labels {
+            self.refresh_rows();
+        }
+        change != Undone::Nothing
     }
 
     /// Redoes the last undone change; false when there is none.
+    ///
+    /// # Errors
+    /// When the log cannot be written.
     pub fn redo(&mut self) -> Result<bool, ProjectError> {
-        let Some(change) = self.redo.pop() else {
-            return Ok(false);
-        };
-        self.replay(&change, false)?;
-        self.undo.push(change);
-        Ok(true)
+        let redone = self.session.redo()?;
+        Ok(self.after_history(redone))
     }
 
     /// Rows now listed in the browser.
@@ -520,31 +360,18 @@ impl ProjectView {
     /// The stream's video, when it is a file on this machine (absolute or project-relative).
     #[must_use]
     pub fn local_video(&self, info: &StreamInfo) -> Option<PathBuf> {
-        let video = info.video.as_deref()?;
-        if video.contains("://") {
-            return None;
-        }
-        let path = Path::new(video);
-        let path = if path.is_absolute() {
-            path.to_path_buf()
-        } else {
-            self.project.dir.join(path)
-        };
-        path.is_file().then_some(path)
+        self.session.local_video(info)
     }
 
     #[must_use]
     pub fn owns_video(&self, path: &Path) -> bool {
-        self.streams()
-            .iter()
-            .filter_map(|s| self.local_video(s))
-            .any(|v| v == path)
+        self.session.owns_video(path)
     }
 
     fn refresh_rows(&mut self) {
-        let hits = self.project.memory.search(&self.search);
-        let entries = self.project.memory.entries();
-        let labels = &self.project.labels;
+        let hits = self.session.project().memory.search(&self.search);
+        let entries = self.session.project().memory.entries();
+        let labels = &self.session.project().labels;
         let bound = |text: &str| {
             crate::timefmt::parse_time_ns(text)
                 .ok()
@@ -589,7 +416,7 @@ impl ProjectView {
     /// The ids of the rows now listed, in order.
     #[must_use]
     pub fn row_ids(&self) -> Vec<u64> {
-        let entries = self.project.memory.entries();
+        let entries = self.session.project().memory.entries();
         self.rows.iter().map(|&i| entries[i].id).collect()
     }
 
@@ -602,7 +429,13 @@ impl ProjectView {
 
     /// Selects an entry; returns where to seek.
     pub fn select(&mut self, id: u64) -> Option<i64> {
-        let entry = self.project.memory.entries().iter().find(|e| e.id == id)?;
+        let entry = self
+            .session
+            .project()
+            .memory
+            .entries()
+            .iter()
+            .find(|e| e.id == id)?;
         self.selected = Some(id);
         Some(entry.start_ms * NS_PER_MS)
     }
@@ -622,16 +455,7 @@ impl ProjectView {
     /// # Errors
     /// When project.json cannot be written (the change is then undone).
     pub fn set_lane_shown(&mut self, lane: &str, shown: bool) -> Result<(), ProjectError> {
-        let lanes = &mut self.project.manifest.lanes;
-        let Some(at) = lanes.iter().position(|l| l.id == lane) else {
-            return Ok(());
-        };
-        lanes[at].hidden = !shown;
-        let saved = self.project.save_manifest();
-        if saved.is_err() {
-            self.project.manifest.lanes[at].hidden = shown;
-        }
-        saved
+        self.session.set_lane_shown(lane, shown)
     }
 
     /// Moves a lane one place up (`earlier`) or down on the timeline; saved in project.json.
@@ -639,30 +463,13 @@ impl ProjectView {
     /// # Errors
     /// When project.json cannot be written (the order is then put back).
     pub fn move_lane(&mut self, lane: &str, earlier: bool) -> Result<(), ProjectError> {
-        let lanes = &mut self.project.manifest.lanes;
-        let Some(at) = lanes.iter().position(|l| l.id == lane) else {
-            return Ok(());
-        };
-        let other = if earlier {
-            at.checked_sub(1)
-        } else {
-            Some(at + 1).filter(|&o| o < lanes.len())
-        };
-        let Some(other) = other else {
-            return Ok(());
-        };
-        lanes.swap(at, other);
-        let saved = self.project.save_manifest();
-        if saved.is_err() {
-            self.project.manifest.lanes.swap(at, other);
-        }
-        saved
+        self.session.move_lane(lane, earlier)
     }
 
     /// Every lane in timeline order with its colour and whether it is shown: View > Lanes.
     #[must_use]
     pub fn lane_legend(&self) -> Vec<(String, String, Color32, bool)> {
-        let lanes = &self.project.manifest.lanes;
+        let lanes = &self.session.project().manifest.lanes;
         lanes
             .iter()
             .map(|l| {
@@ -679,14 +486,14 @@ impl ProjectView {
     /// The label an entry has, if any.
     #[must_use]
     pub fn verdict(&self, id: u64) -> Option<Verdict> {
-        self.project.labels.verdict(id)
+        self.session.verdict(id)
     }
 
     /// The next listed row without a label after the selected one (from the top when none is
     /// selected), wrapping round; `None` when every listed row has one.
     #[must_use]
     pub fn next_unlabeled(&self) -> Option<u64> {
-        let entries = self.project.memory.entries();
+        let entries = self.session.project().memory.entries();
         let ids: Vec<u64> = self.rows.iter().map(|&i| entries[i].id).collect();
         let start = self
             .selected
@@ -694,15 +501,15 @@ impl ProjectView {
             .map_or(0, |at| at + 1);
         (0..ids.len())
             .map(|k| ids[(start + k) % ids.len()])
-            .find(|&id| self.project.labels.verdict(id).is_none())
+            .find(|&id| self.session.project().labels.verdict(id).is_none())
     }
 
     /// Review progress of the shown stream (within the lane filter): entries with a label, and
     /// entries in all.
     #[must_use]
     pub fn review_progress(&self) -> (usize, usize) {
-        let labels = &self.project.labels;
-        let shown = self.project.memory.entries().iter().filter(|e| {
+        let labels = &self.session.project().labels;
+        let shown = self.session.project().memory.entries().iter().filter(|e| {
             e.stream == self.stream && self.lane_filter.as_ref().is_none_or(|l| &e.lane == l)
         });
         shown.fold((0, 0), |(reviewed, all), e| {
@@ -715,7 +522,7 @@ impl ProjectView {
 
     /// Moves the selection `delta` rows; returns its id.
     pub fn select_relative(&mut self, delta: i64) -> Option<u64> {
-        let entries = self.project.memory.entries();
+        let entries = self.session.project().memory.entries();
         let current = self
             .selected
             .and_then(|id| self.rows.iter().position(|&i| entries[i].id == id));
@@ -727,24 +534,10 @@ impl ProjectView {
         Some(entries[*self.rows.get(next)?].id)
     }
 
-    /// The lanes under the ruler: entries as spans (drawn once available at the playhead),
-    /// per-pixel aggregated; hover shows the text, click selects and seeks.
     /// Which lane is active when in the shown stream.
     #[must_use]
     pub fn active_phases(&self) -> Vec<crate::tasks::Phase> {
-        let Some(stream) = self.streams().iter().find(|s| s.id == self.stream) else {
-            return Vec::new();
-        };
-        if !stream.phases.is_empty() {
-            return stream.phases.clone();
-        }
-        let lanes = &self.project.manifest.lanes;
-        let general = lanes
-            .iter()
-            .find(|l| l.general)
-            .or_else(|| lanes.first())
-            .map_or("builtin", |l| l.id.as_str());
-        crate::tasks::phases_from_triggers(general, self.project.tasks.stream(&self.stream))
+        self.session.active_phases(&self.stream)
     }
 
     pub fn lanes_ui(
@@ -757,17 +550,17 @@ impl ProjectView {
         let mut commands = Vec::new();
         let width = ui.available_width();
         let (view_start, view_end) = ruler.visible_range_ns(width);
-        let lanes = &self.project.manifest.lanes;
+        let lanes = &self.session.project().manifest.lanes;
         let playhead_ms = position_ns / NS_PER_MS;
         for lane in lanes.iter().filter(|l| !l.hidden) {
-            let entries = self.project.memory.lane(&self.stream, &lane.id);
+            let entries = self.session.project().memory.lane(&self.stream, &lane.id);
             if entries.is_empty() {
                 continue;
             }
             let (rect, response) =
                 ui.allocate_exact_size(vec2(width, MEMORY_LANE_HEIGHT), Sense::click());
             let (name_rect, boxes) = lane_parts(rect);
-            let visible = self.project.memory.in_range(
+            let visible = self.session.project().memory.in_range(
                 &self.stream,
                 &lane.id,
                 (view_start / 1e6) as i64,
@@ -819,7 +612,12 @@ impl ProjectView {
                         );
                     }
                     if span.width() >= SPAN_TEXT_MIN_PX {
-                        let shown = self.project.labels.edited(e.id).unwrap_or(&e.text);
+                        let shown = self
+                            .session
+                            .project()
+                            .labels
+                            .edited(e.id)
+                            .unwrap_or(&e.text);
                         let ink = if drawn_available(e.available_ms, playhead_ms, end_ms) {
                             Color32::from_gray(15)
                         } else {
@@ -883,7 +681,7 @@ impl ProjectView {
     /// The strip under the lanes that shows which lane is active when (the questions that
     /// switch it are in the tasks lane).
     fn active_lane_ui(&self, ui: &mut egui::Ui, ruler: &TimeRuler, width: f32) {
-        let lanes = &self.project.manifest.lanes;
+        let lanes = &self.session.project().manifest.lanes;
         let stream = self.streams().iter().find(|s| s.id == self.stream);
         // The stream's own phases (TaskMem's demo), else the ones its trigger tasks make.
         let phases = self.active_phases();
@@ -940,7 +738,7 @@ impl ProjectView {
             egui::ComboBox::from_id_salt("stream")
                 .selected_text(&current)
                 .show_ui(ui, |ui| {
-                    for s in &self.project.manifest.streams {
+                    for s in &self.session.project().manifest.streams {
                         if ui
                             .selectable_label(s.id == current, &s.title)
                             .on_hover_text("Switch to this stream and list its memory entries")
@@ -972,7 +770,7 @@ impl ProjectView {
         });
         if self.rows.is_empty() {
             // What to do next, rather than an empty list.
-            if self.project.memory.is_empty() {
+            if self.session.project().memory.is_empty() {
                 ui.label(
                     "No memory yet. Policy > Memorize while playing writes each clip's memory as \
                      the video plays; `taskmem ingest` writes a whole video headless.",
@@ -1027,7 +825,7 @@ impl ProjectView {
                         .selectable_value(&mut self.lane_filter, None, "all lanes")
                         .on_hover_text("Show the entries of every lane")
                         .changed();
-                    for lane in &self.project.manifest.lanes {
+                    for lane in &self.session.project().manifest.lanes {
                         changed |= ui
                             .selectable_value(
                                 &mut self.lane_filter,
@@ -1120,8 +918,8 @@ impl ProjectView {
 
     /// The listed memory entries, only those in view laid out.
     fn memory_rows_ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<AppCommand>) {
-        let entries = self.project.memory.entries();
-        let lanes = &self.project.manifest.lanes;
+        let entries = self.session.project().memory.entries();
+        let lanes = &self.session.project().manifest.lanes;
         let browser_height = (ui.available_height() * 0.55).max(120.0);
         egui::ScrollArea::vertical()
             .id_salt("memory rows")
@@ -1133,12 +931,18 @@ impl ProjectView {
                     let selected = Some(e.id) == self.selected;
                     // Plain words: every glyph must exist in the bundled fonts.
                     let badge = self
-                        .project
+                        .session
+                        .project()
                         .labels
                         .verdict(e.id)
                         .map(|v| format!("[{}] ", v.name()))
                         .unwrap_or_default();
-                    let shown = self.project.labels.edited(e.id).unwrap_or(&e.text);
+                    let shown = self
+                        .session
+                        .project()
+                        .labels
+                        .edited(e.id)
+                        .unwrap_or(&e.text);
                     let text = format!(
                         "{}  {badge}{shown}",
                         &format_hms_ms(e.start_ms * NS_PER_MS)[..8]
@@ -1244,8 +1048,8 @@ impl ProjectView {
         let mut commands = Vec::new();
         if let Some(entry) = self.selected() {
             let (id, original) = (entry.id, entry.text.clone());
-            let current = self.project.labels.verdict(id);
-            let edited = self.project.labels.edited(id).map(str::to_owned);
+            let current = self.session.project().labels.verdict(id);
+            let edited = self.session.project().labels.edited(id).map(str::to_owned);
             ui.horizontal_wrapped(|ui| {
                 for verdict in Verdict::ALL {
                     let on = current == Some(verdict);
@@ -1334,7 +1138,7 @@ impl ProjectView {
             ui.weak("Select a memory entry to inspect it (click a row or a lane, or use Up/Down).");
             return;
         };
-        let lanes = &self.project.manifest.lanes;
+        let lanes = &self.session.project().manifest.lanes;
         let title = |id: &str| {
             lanes
                 .iter()
@@ -1364,27 +1168,28 @@ impl ProjectView {
                     .iter()
                     .filter(|l| l.id != entry.lane)
                     .filter_map(|l| {
-                        self.project
-                            .memory
-                            .lane(&self.stream, &l.id)
+                        self.session
+                            .lane_entries(&self.stream, &l.id)
                             .iter()
                             .find(|e| e.start_ms == entry.start_ms)
                     })
                     .collect();
                 let reference = others.first().map_or("", |o| o.text.as_str());
-                match self.project.labels.edited(entry.id) {
+                match self.session.project().labels.edited(entry.id) {
                     Some(edited) => {
                         ui.label(
                             egui::RichText::new("edited by an annotator")
                                 .italics()
                                 .weak(),
                         );
-                        marked_label(ui, edited, reference);
+                        word_diff_label(ui, edited, reference, lane_diff_mark());
                         ui.collapsing("Original text", |ui| {
-                            marked_label(ui, &entry.text, reference);
+                            word_diff_label(ui, &entry.text, reference, lane_diff_mark());
                         });
                     }
-                    None => marked_label(ui, &entry.text, reference),
+                    None => {
+                        word_diff_label(ui, &entry.text, reference, lane_diff_mark());
+                    }
                 }
                 for other in &others {
                     ui.add_space(6.0);
@@ -1393,7 +1198,7 @@ impl ProjectView {
                             .color(lane_color(lanes, &other.lane))
                             .strong(),
                     );
-                    marked_label(ui, &other.text, &entry.text);
+                    word_diff_label(ui, &other.text, &entry.text, lane_diff_mark());
                 }
                 if let Some(raw) = &entry.raw_response {
                     ui.add_space(6.0);
@@ -1405,7 +1210,6 @@ impl ProjectView {
     }
 }
 
-/// Text with the words that `other` lacks on a highlight.
 /// A lane box this wide or wider (zoomed in) shows the start of its entry's text.
 const SPAN_TEXT_MIN_PX: f32 = 40.0;
 
@@ -1457,63 +1261,6 @@ fn search_mark(painter: &egui::Painter, x0: f32, x1: f32, boxes: Rect) {
         [pos2(x0, boxes.top()), pos2(x0, boxes.bottom())],
         Stroke::new(1.0, color),
     );
-}
-
-fn marked_label(ui: &mut egui::Ui, text: &str, other: &str) {
-    let mut job = egui::text::LayoutJob::default();
-    let plain = egui::TextFormat {
-        font_id: FontId::proportional(13.0),
-        color: ui.visuals().text_color(),
-        ..Default::default()
-    };
-    for (piece, marked) in marked_words(text, other) {
-        let mut format = plain.clone();
-        if marked && !other.is_empty() {
-            format.background = Color32::from_rgba_unmultiplied(240, 190, 60, 70);
-            format.color = ui.visuals().strong_text_color();
-        }
-        job.append(&piece, 0.0, format);
-    }
-    job.wrap.max_width = ui.available_width();
-    ui.label(job);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn search_hits_are_marked_whole_query_and_each_word_ignoring_case() {
-        let marked = |text: &str, query: &str| -> Vec<String> {
-            search_pieces(text, query)
-                .into_iter()
-                .filter(|(_, hit)| *hit)
-                .map(|(piece, _)| piece)
-                .collect()
-        };
-        assert_eq!(marked("The Red key, the red cup", "red"), ["Red", "red"]);
-        assert_eq!(
-            marked("A red key on the table", "table red"),
-            ["red", "table"]
-        );
-        assert!(marked("nothing here", "caltech").is_empty());
-        let whole: String = search_pieces("Ünïcode TEXT", "text")
-            .into_iter()
-            .map(|(p, _)| p)
-            .collect();
-        assert_eq!(whole, "Ünïcode TEXT", "the pieces put back are the text");
-    }
-
-    #[test]
-    fn words_only_one_lane_has_are_marked() {
-        let marked: Vec<String> =
-            marked_words("The red key is on the table.", "A key is on the table.")
-                .into_iter()
-                .filter(|(_, m)| *m)
-                .map(|(w, _)| w)
-                .collect();
-        assert_eq!(marked, ["red"], "'The' matches 'the': case is ignored");
-    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The status bar's list of running background jobs: each with its progress (a bar where the
+//! Job rows, written once: a window's progress bar and a remote model's cost line, and the
+//! status bar's list of running background jobs: each with its progress (a bar where the
 //! job measures it, a spinner where it cannot) and a button that cancels it. One row for every
 //! job of the registry, so a long import or a tuning run started from a closed window is
 //! still in sight and can be stopped.
@@ -25,6 +26,27 @@ fn title(name: &str) -> &str {
         "phase2" => "Phase Two",
         other => other,
     }
+}
+
+/// A window's own progress bar for its run: `done` of `total` steps (empty until measured).
+pub fn progress_row(ui: &mut Ui, (done, total): (usize, usize)) {
+    let fraction = if total == 0 {
+        0.0
+    } else {
+        done.min(total) as f32 / total as f32
+    };
+    ui.add(ProgressBar::new(fraction).show_percentage());
+}
+
+/// The cost line of a remote model at work: requests, tokens and what they cost.
+pub fn cost_line(
+    ui: &mut Ui,
+    role: &str,
+    counters: &crate::remote::Counters,
+    prices: crate::remote::Prices,
+) {
+    ui.weak(format!("{role}: {}", counters.summary(prices)))
+        .on_hover_text("Cost = these token counts times the endpoint's prices");
 }
 
 /// Draws the running jobs in a row; returns the cancels asked for.

@@ -5,3 +5,4 @@ pub mod jobs;
 pub mod ruler;
 pub mod transport;
 pub mod video_view;
+pub mod word_diff;
