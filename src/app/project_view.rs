@@ -612,12 +612,7 @@ impl ProjectView {
                         );
                     }
                     if span.width() >= SPAN_TEXT_MIN_PX {
-                        let shown = self
-                            .session
-                            .project()
-                            .labels
-                            .edited(e.id)
-                            .unwrap_or(&e.text);
+                        let shown = self.session.shown_text(e);
                         let ink = if drawn_available(e.available_ms, playhead_ms, end_ms) {
                             Color32::from_gray(15)
                         } else {
@@ -937,12 +932,7 @@ impl ProjectView {
                         .verdict(e.id)
                         .map(|v| format!("[{}] ", v.name()))
                         .unwrap_or_default();
-                    let shown = self
-                        .session
-                        .project()
-                        .labels
-                        .edited(e.id)
-                        .unwrap_or(&e.text);
+                    let shown = self.session.shown_text(e);
                     let text = format!(
                         "{}  {badge}{shown}",
                         &format_hms_ms(e.start_ms * NS_PER_MS)[..8]

@@ -890,46 +890,26 @@ impl TaskPanel {
         for (i, span) in draft.evidence.iter().enumerate() {
             ui.horizontal(|ui| {
                 let active = i == self.span_index;
-                let start_text = format!(
-                    "{}{}",
-                    if active && self.edge == Edge::Start {
-                        "> "
-                    } else {
-                        ""
-                    },
-                    hms(span.start_ms)
-                );
-                let end_text = format!(
-                    "{}{}",
-                    if active && self.edge == Edge::End {
-                        "> "
-                    } else {
-                        ""
-                    },
-                    hms(span.end_ms)
-                );
-                if ui
-                    .selectable_label(active && self.edge == Edge::Start, start_text)
-                    .on_hover_text(
-                        "Start of the span; click to nudge it: Alt+Left/Right a frame, \
-                         Alt+Shift a second",
-                    )
-                    .clicked()
-                {
-                    self.span_index = i;
-                    self.edge = Edge::Start;
-                }
-                ui.label("to");
-                if ui
-                    .selectable_label(active && self.edge == Edge::End, end_text)
-                    .on_hover_text(
-                        "End of the span; click to nudge it: Alt+Left/Right a frame, \
-                         Alt+Shift a second",
-                    )
-                    .clicked()
-                {
-                    self.span_index = i;
-                    self.edge = Edge::End;
+                for (edge, at_ms, what) in [
+                    (Edge::Start, span.start_ms, "Start"),
+                    (Edge::End, span.end_ms, "End"),
+                ] {
+                    if edge == Edge::End {
+                        ui.label("to");
+                    }
+                    let on = active && self.edge == edge;
+                    let text = format!("{}{}", if on { "> " } else { "" }, hms(at_ms));
+                    if ui
+                        .selectable_label(on, text)
+                        .on_hover_text(format!(
+                            "{what} of the span; click to nudge it: Alt+Left/Right a frame, \
+                             Alt+Shift a second"
+                        ))
+                        .clicked()
+                    {
+                        self.span_index = i;
+                        self.edge = edge;
+                    }
                 }
                 ui.weak(format!(
                     "{:.1} s",

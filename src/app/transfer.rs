@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::task_panel::SideTab;
 use super::{AppCommand, TaskMemApp, file_name, path_window};
 use crate::project::Project;
-use crate::studio::jobs::{Job, Outcome};
+use crate::studio::jobs::{Job, Outcome, take_finished};
 use crate::tasks::Task;
 
 /// A question file being read for the project in `project_dir`.
@@ -333,14 +333,9 @@ impl TaskMemApp {
 
     /// Opens the project again once imported memory is in it, so every lane shows it.
     pub(super) fn poll_import_memory(&mut self) {
-        let Some((dir, job)) = &self.importing_memory else {
+        let Some((dir, outcome)) = take_finished(&mut self.importing_memory) else {
             return;
         };
-        let (_, Some(outcome)) = job.poll() else {
-            return;
-        };
-        let dir = dir.clone();
-        self.importing_memory = None;
         match outcome {
             // An import is all or nothing: a cancelled one may still have landed whole, so
             // the project is read again either way.
@@ -422,14 +417,9 @@ impl TaskMemApp {
     }
 
     pub(super) fn poll_create_project(&mut self) {
-        let Some((folder, job)) = &self.creating else {
+        let Some((folder, outcome)) = take_finished(&mut self.creating) else {
             return;
         };
-        let (_, Some(outcome)) = job.poll() else {
-            return;
-        };
-        let folder = folder.clone();
-        self.creating = None;
         match outcome {
             // Made (a cancel came too late to matter: the folder is a whole project).
             Outcome::Done(()) => self.start_open(folder),

@@ -344,6 +344,16 @@ impl<E, T, Err: From<JobLost>> Job<E, T, Err> {
     }
 }
 
+/// Polls a one-shot job kept in `slot` beside what its owner needs afterwards; once it has
+/// ended, empties the slot and gives back both with the outcome (a one-shot job's events, if
+/// any, are dropped).
+pub fn take_finished<K, E, T, Err: From<JobLost>>(
+    slot: &mut Option<(K, Job<E, T, Err>)>,
+) -> Option<(K, Outcome<T, Err>)> {
+    let outcome = slot.as_ref()?.1.poll().1?;
+    slot.take().map(|(kept, _)| (kept, outcome))
+}
+
 impl<E, T, Err> Drop for Job<E, T, Err> {
     fn drop(&mut self) {
         // Nobody is left to take the result.

@@ -120,6 +120,12 @@ impl ProjectSession {
         &self.project.labels
     }
 
+    /// An entry's text as the annotator left it: their edit, else what the policy wrote.
+    #[must_use]
+    pub fn shown_text<'a>(&'a self, entry: &'a MemoryEntry) -> &'a str {
+        self.project.labels.edited(entry.id).unwrap_or(&entry.text)
+    }
+
     /// The label an entry has, if any.
     #[must_use]
     pub fn verdict(&self, id: u64) -> Option<Verdict> {
