@@ -302,19 +302,7 @@ impl ProjectSession {
     /// # Errors
     /// When the log cannot be written (the change stays done).
     pub fn undo(&mut self) -> Result<Undone, ProjectError> {
-        let Some(change) = self.undo.pop() else {
-            return Ok(Undone::Nothing);
-        };
-        match self.replay(&change, true) {
-            Ok(undone) => {
-                self.redo.push(change);
-                Ok(undone)
-            }
-            Err(e) => {
-                self.undo.push(change);
-                Err(e)
-            }
-        }
+        self.travel(true)
     }
 
     /// Redoes the last undone change.
@@ -322,19 +310,27 @@ impl ProjectSession {
     /// # Errors
     /// When the log cannot be written (the change stays undone).
     pub fn redo(&mut self) -> Result<Undone, ProjectError> {
-        let Some(change) = self.redo.pop() else {
+        self.travel(false)
+    }
+
+    /// One step back (`backwards`) or forward in the history; a step that cannot be written
+    /// stays where it was.
+    fn travel(&mut self, backwards: bool) -> Result<Undone, ProjectError> {
+        let popped = if backwards {
+            self.undo.pop()
+        } else {
+            self.redo.pop()
+        };
+        let Some(change) = popped else {
             return Ok(Undone::Nothing);
         };
-        match self.replay(&change, false) {
-            Ok(redone) => {
-                self.undo.push(change);
-                Ok(redone)
-            }
-            Err(e) => {
-                self.redo.push(change);
-                Err(e)
-            }
+        let result = self.replay(&change, backwards);
+        if backwards == result.is_ok() {
+            self.redo.push(change);
+        } else {
+            self.undo.push(change);
         }
+        result
     }
 
     /// The stream's video, when it is a file on this machine (absolute or project-relative).
