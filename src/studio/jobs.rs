@@ -158,12 +158,6 @@ impl Jobs {
         registry.running.iter().map(|s| s.status()).collect()
     }
 
-    /// Whether a job of this name is running.
-    #[must_use]
-    pub fn is_running(&self, name: &str) -> bool {
-        self.running().iter().any(|s| s.name == name)
-    }
-
     /// Asks job `id` to stop at its next step (no-op once it ended).
     pub fn cancel(&self, id: u64) {
         let shared = self.lock().running.iter().find(|s| s.id == id).cloned();
@@ -286,27 +280,9 @@ pub struct Job<E, T, Err> {
 }
 
 impl<E, T, Err: From<JobLost>> Job<E, T, Err> {
-    /// The registry's id of this job.
-    #[must_use]
-    pub fn id(&self) -> u64 {
-        self.shared.id
-    }
-
-    /// The thread's name.
-    #[must_use]
-    pub fn name(&self) -> &str {
-        &self.shared.name
-    }
-
     /// Asks the job to stop at its next step.
     pub fn cancel(&self) {
         self.shared.cancel();
-    }
-
-    /// Whether [`Self::cancel`] (or the registry's) was called.
-    #[must_use]
-    pub fn is_cancelled(&self) -> bool {
-        self.shared.is_cancelled()
     }
 
     /// Also runs `hook` on cancel (from here or from the registry).
